@@ -1,0 +1,275 @@
+//! `config.toml` and its `WAIAAS_<SECTION>_<KEY>` environment overrides.
+//!
+//! The file is flat like upstream's: top-level sections of scalar or array keys, no
+//! nested tables. Environment overrides are typed by the key they override: a numeric-
+//! looking value for a string key stays a string (upstream turns it into a number and
+//! then fails validation).
+
+use crate::error::{Error, ErrorCode, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The sections upstream accepts; unknown sections are refused.
+pub const SECTIONS: &[&str] = &[
+    "daemon", "keystore", "database", "rpc", "notifications", "security", "walletconnect", "x402", "display",
+    "telegram", "incoming", "backup", "actions",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DaemonConfig {
+    pub port: u16,
+    pub hostname: String,
+    pub log_level: String,
+    pub pid_file: String,
+    pub shutdown_timeout: u64,
+    /// Extra `Host` header names the host guard accepts besides the localhost names
+    /// (e.g. a Docker service name). Upstream accepts localhost only.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            port: 3100,
+            hostname: "127.0.0.1".into(),
+            log_level: "info".into(),
+            pid_file: "daemon.pid".into(),
+            shutdown_timeout: 30,
+            allowed_hosts: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SecurityConfig {
+    pub max_sessions_per_wallet: i64,
+    /// Smallest `ttl` a session may be created with (upstream: 300 s).
+    pub session_ttl_min: i64,
+    /// Wrong master passwords allowed within `master_password_lockout_seconds` before lockout.
+    pub master_password_max_attempts: u32,
+    pub master_password_lockout_seconds: u64,
+    pub cors_origins: Vec<String>,
+    pub rate_limit_global_ip_rpm: u32,
+    pub rate_limit_session_rpm: u32,
+    pub rate_limit_tx_rpm: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            max_sessions_per_wallet: 5,
+            session_ttl_min: 300,
+            master_password_max_attempts: 5,
+            master_password_lockout_seconds: 300,
+            cors_origins: vec!["http://localhost:3100".into(), "http://127.0.0.1:3100".into()],
+            rate_limit_global_ip_rpm: 1000,
+            rate_limit_session_rpm: 300,
+            rate_limit_tx_rpm: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub path: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { path: "data/waiaas.db".into() }
+    }
+}
+
+/// The daemon configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct Config {
+    pub daemon: DaemonConfig,
+    pub security: SecurityConfig,
+    pub database: DatabaseConfig,
+    /// `[rpc]` URLs by key (`solana_devnet`, `evm_ethereum_sepolia`, ...); a value may
+    /// list several endpoints separated by commas.
+    pub rpc: BTreeMap<String, String>,
+    /// Sections read by later features; kept so that an upstream config.toml loads.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Table>,
+}
+
+/// A loaded config plus the keys it did not recognise (logged as warnings).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+fn invalid(msg: String) -> Error {
+    Error::new(ErrorCode::VALIDATION_FAILED, format!("config: {msg}"))
+}
+
+impl Config {
+    /// The config.toml `waiaas init` writes.
+    pub fn default_toml() -> String {
+        let d = Config::default();
+        format!(
+            "# WAIaaS daemon configuration. Every key can be overridden by WAIAAS_<SECTION>_<KEY>.\n\
+             [daemon]\nport = {}\nhostname = \"{}\"\nlog_level = \"{}\"\n\n\
+             [database]\npath = \"{}\"\n\n\
+             [security]\nmax_sessions_per_wallet = {}\n\n[rpc]\n",
+            d.daemon.port, d.daemon.hostname, d.daemon.log_level, d.database.path, d.security.max_sessions_per_wallet
+        )
+    }
+
+    /// Load `path` (absent = defaults) and apply overrides from `env`.
+    pub fn load(path: &Path, env: &[(String, String)]) -> Result<Loaded> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e.into()),
+        };
+        Config::from_toml(&text, env)
+    }
+
+    pub fn from_toml(text: &str, env: &[(String, String)]) -> Result<Loaded> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
+        let defaults = toml::Table::try_from(Config::default()).map_err(|e| invalid(e.to_string()))?;
+        let mut warnings = vec![];
+        for (section, value) in &table {
+            if !SECTIONS.contains(&section.as_str()) {
+                return Err(invalid(format!("unknown section [{section}]")));
+            }
+            let toml::Value::Table(t) = value else {
+                return Err(invalid(format!("'{section}' must be a [section]")));
+            };
+            for (k, v) in t {
+                if v.is_table() {
+                    return Err(invalid(format!("nested table [{section}.{k}] is not allowed")));
+                }
+                let known = defaults.get(section).and_then(|d| d.as_table()).map(|d| d.contains_key(k));
+                if known == Some(false) && section != "rpc" {
+                    warnings.push(format!("unknown key {section}.{k} ignored"));
+                }
+            }
+        }
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix("WAIAAS_") else { continue };
+            if matches!(name.as_str(), "WAIAAS_DATA_DIR" | "WAIAAS_MASTER_PASSWORD" | "WAIAAS_MASTER_PASSWORD_FILE" | "WAIAAS_AUTO_PROVISION") {
+                continue;
+            }
+            let Some((section, key)) = rest.split_once('_') else { continue };
+            let section = section.to_ascii_lowercase();
+            if !SECTIONS.contains(&section.as_str()) {
+                continue;
+            }
+            let key = key.to_ascii_lowercase();
+            let like = defaults.get(&section).and_then(|d| d.as_table()).and_then(|d| d.get(&key));
+            let value = coerce(raw, like).map_err(|m| invalid(format!("{name}: {m}")))?;
+            table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .ok_or_else(|| invalid(format!("{name}: section is not a table")))?
+                .insert(key, value);
+        }
+        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
+        config.validate()?;
+        Ok(Loaded { config, warnings })
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.daemon.port < 1024 {
+            return Err(invalid("daemon.port must be 1024..65535".into()));
+        }
+        if !["trace", "debug", "info", "warn", "error"].contains(&self.daemon.log_level.as_str()) {
+            return Err(invalid("daemon.log_level must be trace|debug|info|warn|error".into()));
+        }
+        if self.security.max_sessions_per_wallet < 1 {
+            return Err(invalid("security.max_sessions_per_wallet must be >= 1".into()));
+        }
+        if self.security.session_ttl_min < 1 {
+            return Err(invalid("security.session_ttl_min must be >= 1".into()));
+        }
+        if self.security.master_password_max_attempts < 1 {
+            return Err(invalid("security.master_password_max_attempts must be >= 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Convert an environment string to the type of the key it overrides.
+fn coerce(raw: &str, like: Option<&toml::Value>) -> std::result::Result<toml::Value, String> {
+    Ok(match like {
+        Some(toml::Value::Integer(_)) => toml::Value::Integer(raw.trim().parse().map_err(|_| format!("'{raw}' is not an integer"))?),
+        Some(toml::Value::Float(_)) => toml::Value::Float(raw.trim().parse().map_err(|_| format!("'{raw}' is not a number"))?),
+        Some(toml::Value::Boolean(_)) => match raw.trim() {
+            "true" | "1" => toml::Value::Boolean(true),
+            "false" | "0" => toml::Value::Boolean(false),
+            _ => return Err(format!("'{raw}' is not true/false")),
+        },
+        Some(toml::Value::Array(_)) => {
+            let items: Vec<String> = if raw.trim_start().starts_with('[') {
+                serde_json::from_str(raw).map_err(|e| format!("not a JSON array of strings: {e}"))?
+            } else {
+                raw.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+            };
+            toml::Value::Array(items.into_iter().map(toml::Value::String).collect())
+        }
+        _ => toml::Value::String(raw.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_and_default_file_parse() {
+        let l = Config::from_toml(&Config::default_toml(), &[]).unwrap();
+        assert_eq!(l.config.daemon.port, 3100);
+        assert_eq!(l.config.database.path, "data/waiaas.db");
+        assert!(l.warnings.is_empty());
+    }
+
+    #[test]
+    fn env_overrides_are_typed_by_the_key() {
+        let l = Config::from_toml(
+            "[daemon]\nport = 3100\n[notifications]\nenabled = false\n",
+            &env(&[
+                ("WAIAAS_DAEMON_PORT", "4100"),
+                ("WAIAAS_DAEMON_HOSTNAME", "0.0.0.0"),
+                ("WAIAAS_NOTIFICATIONS_TELEGRAM_CHAT_ID", "987654321"),
+                ("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", "http://127.0.0.1:8545"),
+                ("WAIAAS_SECURITY_CORS_ORIGINS", "[\"http://a\",\"http://b\"]"),
+                ("WAIAAS_DAEMON_ALLOWED_HOSTS", "waiaas,daemon"),
+                ("WAIAAS_MASTER_PASSWORD", "ignored"),
+            ]),
+        )
+        .unwrap();
+        let c = l.config;
+        assert_eq!(c.daemon.port, 4100);
+        assert_eq!(c.daemon.hostname, "0.0.0.0");
+        assert_eq!(c.rpc["evm_ethereum_sepolia"], "http://127.0.0.1:8545");
+        assert_eq!(c.security.cors_origins, vec!["http://a", "http://b"]);
+        assert_eq!(c.daemon.allowed_hosts, vec!["waiaas", "daemon"]);
+        // A numeric-looking chat id stays a string.
+        assert_eq!(c.other["notifications"]["telegram_chat_id"].as_str(), Some("987654321"));
+    }
+
+    #[test]
+    fn bad_files_and_values_are_refused_with_the_key_named() {
+        assert!(Config::from_toml("[nope]\na = 1\n", &[]).unwrap_err().message.contains("[nope]"));
+        assert!(Config::from_toml("[daemon.sub]\na = 1\n", &[]).unwrap_err().message.contains("nested"));
+        let e = Config::from_toml("", &env(&[("WAIAAS_DAEMON_PORT", "abc")])).unwrap_err();
+        assert!(e.message.contains("WAIAAS_DAEMON_PORT"));
+        assert!(Config::from_toml("[daemon]\nlog_level = \"loud\"\n", &[]).is_err());
+        let l = Config::from_toml("[daemon]\ntypo_key = 1\n", &[]).unwrap();
+        assert_eq!(l.warnings, vec!["unknown key daemon.typo_key ignored"]);
+    }
+}

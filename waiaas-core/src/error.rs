@@ -1,0 +1,235 @@
+//! The one error type of WAIaaS.
+//!
+//! Every failure carries a stable string `code` from the upstream code table
+//! (`WALLET_NOT_FOUND`, `POLICY_DENIED`, ...), whether the caller may retry,
+//! and the HTTP status a REST face renders it with. The daemon turns it into
+//! the upstream flat body `{code, message, retryable, details?, requestId?, hint?}`;
+//! the bindings raise it as a typed exception with the same code.
+
+use serde_json::Value;
+use std::fmt;
+
+macro_rules! error_codes {
+    ($( $name:ident = $status:literal $(, $retry:ident)? ; )*) => {
+        /// Stable error codes (upstream `ERROR_CODES`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(non_camel_case_types)]
+        pub enum ErrorCode { $( $name, )* }
+
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$name, )* ];
+
+            /// The wire string, e.g. `"WALLET_NOT_FOUND"`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$name => stringify!($name), )* }
+            }
+
+            /// HTTP status of this code.
+            pub fn status(self) -> u16 {
+                match self { $( ErrorCode::$name => $status, )* }
+            }
+
+            /// Whether the same request may succeed later.
+            pub fn retryable(self) -> bool {
+                match self { $( ErrorCode::$name => error_codes!(@retry $($retry)?), )* }
+            }
+
+            /// Parse a wire string.
+            pub fn parse(s: &str) -> Option<ErrorCode> {
+                match s { $( stringify!($name) => Some(ErrorCode::$name), )* _ => None }
+            }
+        }
+    };
+    (@retry r) => { true };
+    (@retry) => { false };
+}
+
+error_codes! {
+    // AUTH
+    INVALID_TOKEN = 401; TOKEN_EXPIRED = 401; SESSION_REVOKED = 401; INVALID_SIGNATURE = 401;
+    INVALID_NONCE = 401; INVALID_MASTER_PASSWORD = 401; MASTER_PASSWORD_LOCKED = 429; SYSTEM_LOCKED = 503;
+    // SESSION
+    SESSION_NOT_FOUND = 404; SESSION_EXPIRED = 401; SESSION_LIMIT_EXCEEDED = 403; CONSTRAINT_VIOLATED = 403;
+    RENEWAL_NOT_REQUIRED = 400; RENEWAL_LIMIT_REACHED = 403; SESSION_ABSOLUTE_LIFETIME_EXCEEDED = 403;
+    RENEWAL_TOO_EARLY = 403, r; SESSION_RENEWAL_MISMATCH = 403; WALLET_ACCESS_DENIED = 403;
+    WALLET_ALREADY_LINKED = 409; SESSION_REQUIRES_WALLET = 400; WALLET_ID_REQUIRED = 400;
+    // TX
+    PIPELINE_HALTED = 409; INSUFFICIENT_BALANCE = 400; INVALID_ADDRESS = 400; TX_NOT_FOUND = 404;
+    TX_EXPIRED = 410; TX_ALREADY_PROCESSED = 409; CHAIN_ERROR = 502, r; SIMULATION_FAILED = 422;
+    SIMULATION_TIMEOUT = 504, r; TOKEN_NOT_FOUND = 404; TOKEN_NOT_ALLOWED = 403; INSUFFICIENT_TOKEN_BALANCE = 400;
+    CONTRACT_CALL_DISABLED = 403; CONTRACT_NOT_WHITELISTED = 403; METHOD_NOT_WHITELISTED = 403;
+    APPROVE_DISABLED = 403; SPENDER_NOT_APPROVED = 403; APPROVE_AMOUNT_EXCEEDED = 403;
+    UNLIMITED_APPROVE_BLOCKED = 403; BATCH_NOT_SUPPORTED = 400; BATCH_SIZE_EXCEEDED = 400;
+    BATCH_POLICY_VIOLATION = 403; ENVIRONMENT_NETWORK_MISMATCH = 400; NETWORK_REQUIRED = 400;
+    INVALID_TRANSACTION = 400; WALLET_NOT_SIGNER = 400; UNSUPPORTED_TX_TYPE = 400; CHAIN_ID_MISMATCH = 400;
+    ABI_ENCODING_FAILED = 400; INSUFFICIENT_FOR_FEE = 400; PAYMASTER_REJECTED = 502;
+    TRANSACTION_TIMEOUT = 504, r; TRANSACTION_REVERTED = 422;
+    // POLICY
+    POLICY_NOT_FOUND = 404; POLICY_DENIED = 403; SPENDING_LIMIT_EXCEEDED = 403; RATE_LIMIT_EXCEEDED = 429, r;
+    WHITELIST_DENIED = 403; POLICY_RULES_CORRUPT = 500; VENUE_NOT_ALLOWED = 403;
+    // OWNER
+    OWNER_ALREADY_CONNECTED = 409; OWNER_NOT_CONNECTED = 404; OWNER_NOT_FOUND = 404; APPROVAL_TIMEOUT = 410;
+    APPROVAL_NOT_FOUND = 404; OWNER_NOT_SET = 400; OWNER_ADDRESS_MISMATCH = 403;
+    // SYSTEM
+    KILL_SWITCH_ACTIVE = 409; KILL_SWITCH_NOT_ACTIVE = 409; KILL_SWITCH_ALREADY_ACTIVE = 409;
+    INVALID_STATE_TRANSITION = 409; KEYSTORE_LOCKED = 503, r; CHAIN_NOT_SUPPORTED = 400; SHUTTING_DOWN = 503;
+    ADAPTER_NOT_AVAILABLE = 503, r; SKILL_NOT_FOUND = 404; SCHEMA_INCOMPATIBLE = 503; RATE_LIMITED = 429, r;
+    INTERNAL_ERROR = 500; VALIDATION_FAILED = 400; WC_NOT_CONFIGURED = 503; WC_SIGNING_FAILED = 502, r;
+    // WALLET
+    WALLET_NOT_FOUND = 404; WALLET_SUSPENDED = 409; WALLET_TERMINATED = 410; WALLET_NOT_TERMINATED = 409;
+    WC_SESSION_EXISTS = 409; WC_SESSION_NOT_FOUND = 404; DEPRECATED_SMART_ACCOUNT = 410;
+    // WITHDRAW
+    NO_OWNER = 404; WITHDRAW_LOCKED_ONLY = 403; SWEEP_TOTAL_FAILURE = 500, r;
+    // ACTION
+    ACTION_NOT_FOUND = 404; API_KEY_REQUIRED = 403; ACTION_VALIDATION_FAILED = 400; ACTION_RESOLVE_FAILED = 502, r;
+    ACTION_RETURN_INVALID = 500; ACTION_PLUGIN_LOAD_FAILED = 500; ACTION_NAME_CONFLICT = 409;
+    ACTION_CHAIN_MISMATCH = 400; SIGNING_SCHEME_UNSUPPORTED = 400; CAPABILITY_NOT_FOUND = 400;
+    EXTERNAL_ACTION_FAILED = 500, r;
+    // ADMIN
+    ROTATION_TOO_RECENT = 429; STATS_NOT_CONFIGURED = 503; WALLET_APP_DUPLICATE = 409; WALLET_APP_NOT_FOUND = 404;
+    INVALID_BACKUP_FORMAT = 400; UNSUPPORTED_BACKUP_VERSION = 400; BACKUP_CORRUPTED = 400; BACKUP_NOT_FOUND = 404;
+    WEBHOOK_NOT_FOUND = 404; RULE_NOT_FOUND = 404;
+    // X402
+    X402_DISABLED = 403; X402_DOMAIN_NOT_ALLOWED = 403; X402_SSRF_BLOCKED = 403; X402_UNSUPPORTED_SCHEME = 400;
+    X402_PAYMENT_REJECTED = 402; X402_DELAY_TIMEOUT = 408, r; X402_APPROVAL_REQUIRED = 403; X402_SERVER_ERROR = 502, r;
+    // SIGNING
+    WALLET_NOT_REGISTERED = 404; SIGNING_SDK_DISABLED = 403; SIGN_REQUEST_NOT_FOUND = 404; SIGN_REQUEST_EXPIRED = 408;
+    SIGNER_ADDRESS_MISMATCH = 403; INVALID_SIGN_RESPONSE = 400; SIGN_REQUEST_ALREADY_PROCESSED = 409; SIGNING_DISABLED = 403;
+    // CHAIN, ERC8128, NFT, USEROP, CREDENTIAL
+    UNSUPPORTED_CHAIN = 400; ERC8128_DISABLED = 403; ERC8128_DOMAIN_NOT_ALLOWED = 403; ERC8128_RATE_LIMITED = 429, r;
+    NFT_NOT_FOUND = 404; INDEXER_NOT_CONFIGURED = 400; UNSUPPORTED_NFT_STANDARD = 400; INDEXER_API_ERROR = 502, r;
+    NFT_METADATA_FETCH_FAILED = 502, r; INVALID_TOKEN_IDENTIFIER = 400;
+    EXPIRED_BUILD = 400; BUILD_NOT_FOUND = 404; BUILD_ALREADY_USED = 409; CALLDATA_MISMATCH = 400; SENDER_MISMATCH = 400;
+    CREDENTIAL_NOT_FOUND = 404; CREDENTIAL_EXPIRED = 400;
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A WAIaaS error: a code, a human message, optional structured details and a recovery hint.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<Value>,
+    pub hint: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error { code, message: message.into(), details: None, hint: None }
+    }
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+    pub fn retryable(&self) -> bool {
+        self.code.retryable()
+    }
+    /// Internal failure (I/O, database): the message is kept for logs and the body.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::INTERNAL_ERROR, message)
+    }
+    /// Request validation failure naming the offending field, rendered like upstream's
+    /// Zod failures: `ACTION_VALIDATION_FAILED` with `details.issues[{path, message}]`.
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Error::new(ErrorCode::ACTION_VALIDATION_FAILED, format!("Validation error: {field}: {message}"))
+            .with_details(serde_json::json!({
+                "issues": [{ "path": field.split('.').filter(|s| !s.is_empty()).collect::<Vec<_>>(), "message": message }]
+            }))
+    }
+    /// The upstream flat JSON body (without `requestId`, which the HTTP face adds).
+    pub fn to_body(&self) -> Value {
+        let mut body = serde_json::json!({
+            "code": self.code.as_str(),
+            "message": self.message,
+            "retryable": self.retryable(),
+        });
+        if let Some(d) = &self.details {
+            body["details"] = d.clone();
+        }
+        if let Some(h) = self.hint.clone().or_else(|| default_hint(self.code).map(str::to_string)) {
+            body["hint"] = Value::String(h);
+        }
+        body
+    }
+}
+
+/// Recovery hints for the codes an agent or operator meets most.
+fn default_hint(code: ErrorCode) -> Option<&'static str> {
+    use ErrorCode::*;
+    Some(match code {
+        INVALID_TOKEN => "Send 'Authorization: Bearer wai_sess_<token>' with a session token issued by POST /v1/sessions.",
+        TOKEN_EXPIRED | SESSION_EXPIRED => "The session expired: renew it before expiry (PUT /v1/sessions/{id}/renew) or ask the operator for a new one.",
+        SESSION_REVOKED => "The session was revoked; ask the operator for a new session token.",
+        INVALID_MASTER_PASSWORD => "Send the daemon's master password in the X-Master-Password header.",
+        MASTER_PASSWORD_LOCKED => "Too many wrong master passwords: wait for the lockout to end (see Retry-After).",
+        WALLET_ID_REQUIRED => "This session has several wallets (or none): pass walletId in the body or query.",
+        WALLET_ACCESS_DENIED => "The session is not linked to that wallet; link it with POST /v1/sessions/{id}/wallets.",
+        WALLET_SUSPENDED => "Resume the wallet (POST /v1/wallets/{id}/resume) before it can sign.",
+        WALLET_TERMINATED => "The wallet is terminated and can never sign again; create a new wallet.",
+        SESSION_LIMIT_EXCEEDED => "Revoke an unused session of this wallet or raise security.max_sessions_per_wallet.",
+        RATE_LIMITED => "Slow down and retry after the Retry-After delay.",
+        _ => return None,
+    })
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::internal(format!("database error: {e}"))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::internal(format!("I/O error: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_map_to_upstream_statuses() {
+        assert!(ErrorCode::ALL.len() >= 140);
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(c.as_str()), Some(*c));
+        }
+        assert_eq!(ErrorCode::WALLET_NOT_FOUND.status(), 404);
+        assert_eq!(ErrorCode::MASTER_PASSWORD_LOCKED.status(), 429);
+        assert!(ErrorCode::CHAIN_ERROR.retryable());
+        assert!(!ErrorCode::POLICY_DENIED.retryable());
+    }
+
+    #[test]
+    fn validation_error_names_the_field() {
+        let e = Error::validation("name", "must be 1..100 characters");
+        let b = e.to_body();
+        assert_eq!(b["code"], "ACTION_VALIDATION_FAILED");
+        assert_eq!(b["details"]["issues"][0]["path"][0], "name");
+        assert_eq!(e.status(), 400);
+    }
+}

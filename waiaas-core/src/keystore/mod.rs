@@ -1,0 +1,390 @@
+//! Encrypted key files, one per wallet, in the upstream `KeystoreFileV1` format.
+//!
+//! `<data>/keystore/<walletId>.json`: Argon2id (m=64 MiB, t=3, p=4, 32 bytes) of the
+//! master password with a per-file salt gives an AES-256-GCM key; the plaintext is the
+//! 64-byte ed25519 keypair (Solana) or the 32-byte secp256k1 key (EVM). Files are written
+//! atomically (temp file, fsync, rename) with mode 0600, so a file written by the
+//! upstream daemon opens here and the other way round.
+//!
+//! Plaintext key bytes only exist inside [`Keystore::with_secret`] (the signing step) and
+//! [`Keystore::rekey`], always in zeroizing buffers.
+
+mod keys;
+
+pub use keys::{derive_public_key, generate_secret, SecretKey};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::network::Chain;
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Argon2id parameters of the keystore KDF (fixed by the upstream format).
+pub const KDF_MEMORY_KIB: u32 = 65536;
+pub const KDF_TIME: u32 = 3;
+pub const KDF_PARALLELISM: u32 = 4;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KdfParams {
+    pub salt: String,
+    pub memory_cost: u32,
+    pub time_cost: u32,
+    pub parallelism: u32,
+    pub hash_length: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CipherParams {
+    pub iv: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CryptoSection {
+    pub cipher: String,
+    pub cipherparams: CipherParams,
+    pub ciphertext: String,
+    pub auth_tag: String,
+    pub kdf: String,
+    pub kdfparams: KdfParams,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeystoreMetadata {
+    pub name: String,
+    pub created_at: String,
+    pub last_unlocked_at: Option<String>,
+}
+
+/// The upstream `KeystoreFileV1` JSON document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeystoreFile {
+    pub version: u32,
+    pub id: String,
+    pub chain: String,
+    pub network: String,
+    #[serde(default = "default_curve")]
+    pub curve: String,
+    pub public_key: String,
+    pub crypto: CryptoSection,
+    pub metadata: KeystoreMetadata,
+}
+
+fn default_curve() -> String {
+    "ed25519".into()
+}
+
+impl KeystoreFile {
+    pub fn chain(&self) -> Result<Chain> {
+        self.chain.parse()
+    }
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::internal(format!("keystore file is corrupt: {what}"))
+}
+
+/// Argon2id(password, salt) -> 32-byte AES key.
+fn kdf(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
+    if p.hash_length != 32 {
+        return Err(corrupt("hashLength must be 32"));
+    }
+    let params = argon2::Params::new(p.memory_cost, p.time_cost, p.parallelism, Some(32))
+        .map_err(|e| corrupt(&format!("kdf params: {e}")))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut key = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(password, salt, key.as_mut())
+        .map_err(|e| Error::internal(format!("argon2: {e}")))?;
+    Ok(key)
+}
+
+/// Encrypt `secret` under `password` into the `crypto` section of a keystore file.
+fn encrypt(secret: &[u8], password: &[u8]) -> Result<CryptoSection> {
+    let mut salt = [0u8; 16];
+    let mut iv = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    rand::rngs::OsRng.fill_bytes(&mut iv);
+    let kdfparams = KdfParams {
+        salt: hex::encode(salt),
+        memory_cost: KDF_MEMORY_KIB,
+        time_cost: KDF_TIME,
+        parallelism: KDF_PARALLELISM,
+        hash_length: 32,
+    };
+    let key = kdf(password, &salt, &kdfparams)?;
+    let cipher = Aes256Gcm::new_from_slice(key.as_ref()).map_err(|_| Error::internal("aes key"))?;
+    let mut out = cipher
+        .encrypt(Nonce::from_slice(&iv), secret)
+        .map_err(|_| Error::internal("aes-gcm encryption failed"))?;
+    let tag = out.split_off(out.len() - 16);
+    Ok(CryptoSection {
+        cipher: "aes-256-gcm".into(),
+        cipherparams: CipherParams { iv: hex::encode(iv) },
+        ciphertext: hex::encode(&out),
+        auth_tag: hex::encode(tag),
+        kdf: "argon2id".into(),
+        kdfparams,
+    })
+}
+
+/// Decrypt the `crypto` section; a wrong password is `INVALID_MASTER_PASSWORD`.
+fn decrypt(c: &CryptoSection, password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    if c.cipher != "aes-256-gcm" || c.kdf != "argon2id" {
+        return Err(corrupt("unsupported cipher or kdf"));
+    }
+    let salt = hex::decode(&c.kdfparams.salt).map_err(|_| corrupt("salt"))?;
+    let iv = hex::decode(&c.cipherparams.iv).map_err(|_| corrupt("iv"))?;
+    if iv.len() != 12 {
+        return Err(corrupt("iv must be 12 bytes"));
+    }
+    let mut data = hex::decode(&c.ciphertext).map_err(|_| corrupt("ciphertext"))?;
+    data.extend(hex::decode(&c.auth_tag).map_err(|_| corrupt("authTag"))?);
+    let key = kdf(password, &salt, &c.kdfparams)?;
+    let cipher = Aes256Gcm::new_from_slice(key.as_ref()).map_err(|_| Error::internal("aes key"))?;
+    cipher
+        .decrypt(Nonce::from_slice(&iv), data.as_slice())
+        .map(Zeroizing::new)
+        .map_err(|_| Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Invalid master password"))
+}
+
+/// Write `bytes` to `path` atomically with mode 0600: temp file, fsync, rename, fsync dir.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().ok_or_else(|| Error::internal("path has no parent"))?;
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| Error::internal("bad file name"))?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The keystore directory of a data dir.
+#[derive(Debug, Clone)]
+pub struct Keystore {
+    dir: PathBuf,
+}
+
+impl Keystore {
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Keystore> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+        Ok(Keystore { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self, wallet_id: &str) -> PathBuf {
+        self.dir.join(format!("{wallet_id}.json"))
+    }
+
+    fn next_path(&self, wallet_id: &str) -> PathBuf {
+        self.dir.join(format!("{wallet_id}.json.next"))
+    }
+
+    /// Generate a new key for `chain`, write its encrypted file, and return the public key
+    /// (base58 for Solana, EIP-55 address for EVM). The plaintext is zeroized on return.
+    pub fn create(&self, wallet_id: &str, chain: Chain, network: &str, password: &[u8]) -> Result<String> {
+        let secret = generate_secret(chain);
+        self.import(wallet_id, chain, network, &secret, password)
+    }
+
+    /// Encrypt an existing secret (used by `create` and by tests with known vectors).
+    pub fn import(&self, wallet_id: &str, chain: Chain, network: &str, secret: &SecretKey, password: &[u8]) -> Result<String> {
+        let public_key = derive_public_key(chain, secret)?;
+        let file = KeystoreFile {
+            version: 1,
+            id: uuid::Uuid::new_v4().to_string(),
+            chain: chain.as_str().into(),
+            network: network.into(),
+            curve: chain.curve().into(),
+            public_key: public_key.clone(),
+            crypto: encrypt(secret.bytes(), password)?,
+            metadata: KeystoreMetadata { name: wallet_id.into(), created_at: now_iso(), last_unlocked_at: None },
+        };
+        let path = self.path(wallet_id);
+        if path.exists() {
+            return Err(Error::internal(format!("keystore file for {wallet_id} already exists")));
+        }
+        write_atomic(&path, &serde_json::to_vec_pretty(&file).map_err(|e| Error::internal(e.to_string()))?)?;
+        Ok(public_key)
+    }
+
+    pub fn read(&self, wallet_id: &str) -> Result<KeystoreFile> {
+        read_file(&self.path(wallet_id))
+    }
+
+    /// Decrypt the wallet's key, check it matches the file's public key, and hand it to
+    /// `f`. The plaintext is zeroized when `f` returns. This is the only way to a key.
+    pub fn with_secret<T>(&self, wallet_id: &str, password: &[u8], f: impl FnOnce(&SecretKey) -> Result<T>) -> Result<T> {
+        let file = self.read(wallet_id)?;
+        let secret = open_file(&file, password)?;
+        f(&secret)
+    }
+
+    /// Check that `password` opens the wallet's key; returns its public key.
+    pub fn verify(&self, wallet_id: &str, password: &[u8]) -> Result<String> {
+        self.with_secret(wallet_id, password, |_| Ok(()))?;
+        Ok(self.read(wallet_id)?.public_key)
+    }
+
+    /// Wallet ids that have a key file.
+    pub fn wallet_ids(&self) -> Result<Vec<String>> {
+        let mut ids = vec![];
+        for e in fs::read_dir(&self.dir)? {
+            let name = e?.file_name().to_string_lossy().to_string();
+            if let Some(id) = name.strip_suffix(".json") {
+                if !id.starts_with('.') {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    pub fn delete(&self, wallet_id: &str) -> Result<()> {
+        for p in [self.path(wallet_id), self.next_path(wallet_id)] {
+            match fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-encrypt every key under a new password, in two phases so that at every moment
+    /// each wallet has a file that opens with whichever password the store holds:
+    /// 1. [`Keystore::stage_rekey`] writes `<id>.json.next` files under the new password
+    ///    (the old files stay untouched);
+    /// 2. after the new password hash is committed, [`Keystore::commit_rekey`] renames them
+    ///    over the old files. [`Keystore::recover_rekey`] finishes or discards a half-done
+    ///    change at start-up.
+    pub fn stage_rekey(&self, old: &[u8], new: &[u8]) -> Result<usize> {
+        let ids = self.wallet_ids()?;
+        for id in &ids {
+            let mut file = self.read(id)?;
+            let secret = open_file(&file, old)?;
+            file.crypto = encrypt(secret.bytes(), new)?;
+            write_atomic(&self.next_path(id), &serde_json::to_vec_pretty(&file).map_err(|e| Error::internal(e.to_string()))?)?;
+        }
+        Ok(ids.len())
+    }
+
+    /// Phase 2 of a password change: replace every file by its staged `.next` version.
+    pub fn commit_rekey(&self) -> Result<usize> {
+        let mut n = 0;
+        for id in self.staged_ids()? {
+            fs::rename(self.next_path(&id), self.path(&id))?;
+            n += 1;
+        }
+        if let Ok(d) = fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(n)
+    }
+
+    /// Drop staged files (a password change that did not commit).
+    pub fn abort_rekey(&self) -> Result<()> {
+        for id in self.staged_ids()? {
+            fs::remove_file(self.next_path(&id))?;
+        }
+        Ok(())
+    }
+
+    /// At start-up, with the password the store accepts: staged files that open with it
+    /// belong to a committed change and replace the old files; others are discarded.
+    pub fn recover_rekey(&self, password: &[u8]) -> Result<()> {
+        for id in self.staged_ids()? {
+            let staged = read_file(&self.next_path(&id))?;
+            if open_file(&staged, password).is_ok() {
+                fs::rename(self.next_path(&id), self.path(&id))?;
+            } else {
+                fs::remove_file(self.next_path(&id))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn staged_ids(&self) -> Result<Vec<String>> {
+        let mut ids = vec![];
+        for e in fs::read_dir(&self.dir)? {
+            let name = e?.file_name().to_string_lossy().to_string();
+            if let Some(id) = name.strip_suffix(".json.next") {
+                ids.push(id.to_string());
+            }
+        }
+        Ok(ids)
+    }
+}
+
+fn read_file(path: &Path) -> Result<KeystoreFile> {
+    let bytes = fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::new(ErrorCode::WALLET_NOT_FOUND, "keystore file not found")
+        } else {
+            e.into()
+        }
+    })?;
+    let file: KeystoreFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(&e.to_string()))?;
+    if file.version != 1 {
+        return Err(corrupt("unsupported version"));
+    }
+    Ok(file)
+}
+
+/// Decrypt a file and check the key matches its public key.
+fn open_file(file: &KeystoreFile, password: &[u8]) -> Result<SecretKey> {
+    let chain = file.chain()?;
+    let plain = decrypt(&file.crypto, password)?;
+    let secret = SecretKey::from_bytes(chain, &plain)?;
+    if derive_public_key(chain, &secret)? != file.public_key {
+        return Err(corrupt("key does not match publicKey"));
+    }
+    Ok(secret)
+}
+
+fn now_iso() -> String {
+    // RFC 3339 / ISO 8601 UTC with milliseconds, like JavaScript's toISOString().
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
+    let rem = secs.rem_euclid(86400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, now.subsec_millis())
+}
+
+/// Days since 1970-01-01 -> (year, month, day) (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z.rem_euclid(146097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,42 @@
+//! # waiaas-core
+//!
+//! Every behaviour of WAIaaS, the self-hosted wallet for AI agents: keystore, auth,
+//! storage, wallets and sessions (chains, policy and the transaction pipeline follow).
+//! The daemon, the bindings and a Rust agent all drive the same [`Engine`].
+//!
+//! ```no_run
+//! # async fn demo() -> waiaas_core::Result<()> {
+//! use waiaas_core::{Engine, config::Config, wallets::CreateWallet};
+//! let engine = Engine::open("/tmp/waiaas-data".as_ref(), Config::default(), "my-master-password").await?;
+//! let created = engine.create_wallet(CreateWallet { name: "agent".into(), ..Default::default() }).await?;
+//! let token = created.session.unwrap().token;
+//! let ctx = engine.authenticate(&token).await?;
+//! let mine = engine.list_wallets(&waiaas_core::Caller::Session(&ctx)).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod keystore;
+pub mod network;
+pub mod sessions;
+pub mod store;
+pub mod wallets;
+
+pub use engine::{Caller, Engine, Health, SessionCtx};
+pub use error::{Error, ErrorCode, Result};
+
+/// Version reported by `/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Unix time in seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// A new UUIDv7 id (time-ordered).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,367 @@
+//! Agent sessions: create, list, get, renew, rotate, revoke, link and unlink wallets.
+//!
+//! Upstream rules (spec §2.2), with one hardening: the token a session holds is the only
+//! one that works. Renewing or rotating replaces it at once (compare-and-swap on its
+//! hash), and revocation and expiry are checked in the store on every request.
+
+use crate::engine::{check_session_live, wallet_not_found, Caller, Engine, SessionCtx};
+use crate::error::{Error, ErrorCode, Result};
+use crate::network::Chain;
+use crate::store::{SessionInsert, SessionRecord, Unlink, WalletStatus};
+use crate::auth::token_hash;
+use serde::{Deserialize, Serialize};
+
+pub const MAX_TTL: i64 = 31_536_000;
+
+/// `POST /v1/sessions` body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSession {
+    pub wallet_id: Option<String>,
+    pub wallet_ids: Option<Vec<String>>,
+    /// Seconds; omitted = unlimited.
+    pub ttl: Option<i64>,
+    /// 0 or omitted = unlimited.
+    pub max_renewals: Option<i64>,
+    /// Seconds from creation; 0 or omitted = none.
+    pub absolute_lifetime: Option<i64>,
+    pub constraints: Option<serde_json::Value>,
+    /// `api` (default) or `mcp`; not part of the REST body.
+    #[serde(skip)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WalletRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// `POST /v1/sessions` response.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionCreated {
+    pub id: String,
+    pub token: String,
+    pub expires_at: i64,
+    pub wallet_id: String,
+    pub wallets: Vec<WalletRef>,
+}
+
+/// One session in `GET /v1/sessions`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: String,
+    pub wallet_id: String,
+    pub wallet_name: String,
+    pub wallets: Vec<WalletRef>,
+    pub status: &'static str,
+    pub renewal_count: i64,
+    pub max_renewals: i64,
+    pub expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub created_at: i64,
+    pub last_renewed_at: Option<i64>,
+    pub source: String,
+    pub token_issued_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionPage {
+    pub data: Vec<SessionView>,
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionRevoked {
+    pub id: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRenewed {
+    pub id: String,
+    pub token: String,
+    pub expires_at: i64,
+    pub renewal_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRotated {
+    pub id: String,
+    pub token: String,
+    pub expires_at: i64,
+    pub token_issued_count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionWallet {
+    pub id: String,
+    pub name: String,
+    pub chain: Chain,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionWallets {
+    pub wallets: Vec<SessionWallet>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletLinked {
+    pub session_id: String,
+    pub wallet_id: String,
+    pub created_at: i64,
+}
+
+fn session_not_found() -> Error {
+    Error::new(ErrorCode::SESSION_NOT_FOUND, "Session not found")
+}
+
+impl Engine {
+    /// Mint a session for one or more wallets.
+    pub async fn create_session(&self, req: CreateSession) -> Result<SessionCreated> {
+        let mut ids: Vec<String> = vec![];
+        if let Some(w) = req.wallet_id {
+            ids.push(w);
+        }
+        if let Some(ws) = req.wallet_ids {
+            if ws.is_empty() {
+                return Err(Error::validation("walletIds", "must contain at least one wallet id"));
+            }
+            ids.extend(ws);
+        }
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
+        if ids.is_empty() {
+            return Err(Error::validation("walletId", "walletId or walletIds is required"));
+        }
+        if ids.len() > 50 {
+            return Err(Error::validation("walletIds", "at most 50 wallets per session"));
+        }
+        let min_ttl = self.inner.config.security.session_ttl_min;
+        if let Some(ttl) = req.ttl {
+            if !(min_ttl..=MAX_TTL).contains(&ttl) {
+                return Err(Error::validation("ttl", format!("must be {min_ttl}..{MAX_TTL} seconds")));
+            }
+        }
+        let max_renewals = req.max_renewals.unwrap_or(0);
+        if max_renewals < 0 {
+            return Err(Error::validation("maxRenewals", "must be >= 0"));
+        }
+        let absolute = req.absolute_lifetime.unwrap_or(0);
+        if absolute < 0 {
+            return Err(Error::validation("absoluteLifetime", "must be >= 0"));
+        }
+        let constraints = match req.constraints {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
+            Some(_) => return Err(Error::validation("constraints", "must be an object or null")),
+        };
+        let source = req.source.unwrap_or_else(|| "api".into());
+        let mut wallets = vec![];
+        for id in &ids {
+            let w = self.inner.store.get_wallet(id).await?.ok_or_else(|| wallet_not_found(id))?;
+            if w.status == WalletStatus::Terminated {
+                return Err(Error::new(ErrorCode::WALLET_TERMINATED, format!("Wallet '{id}' is terminated")));
+            }
+            wallets.push(WalletRef { id: w.id, name: w.name });
+        }
+        let now = crate::now();
+        let expires_at = req.ttl.map(|t| now + t).unwrap_or(0);
+        let absolute_expires_at = if absolute > 0 { now + absolute } else { 0 };
+        let expires_at = match (expires_at, absolute_expires_at) {
+            (0, _) | (_, 0) => expires_at,
+            (e, a) => e.min(a),
+        };
+        let id = crate::new_id();
+        let token = self.issue_token(&id, now, expires_at)?;
+        let record = SessionRecord {
+            id: id.clone(),
+            token_hash: token_hash(&token),
+            expires_at,
+            constraints,
+            revoked_at: None,
+            renewal_count: 0,
+            max_renewals,
+            last_renewed_at: None,
+            absolute_expires_at,
+            created_at: now,
+            source,
+            token_issued_count: 1,
+            wallet_ids: ids.clone(),
+        };
+        match self.inner.store.insert_session(&record, self.inner.config.security.max_sessions_per_wallet, now).await? {
+            SessionInsert::Inserted => {}
+            SessionInsert::LimitExceeded { wallet_id } => {
+                return Err(Error::new(
+                    ErrorCode::SESSION_LIMIT_EXCEEDED,
+                    format!("Wallet '{wallet_id}' already has {} active sessions", self.inner.config.security.max_sessions_per_wallet),
+                ))
+            }
+        }
+        self.audit("SESSION_CREATED", "master", Some(&ids[0]), Some(&id), Some(serde_json::json!({ "walletIds": ids, "expiresAt": expires_at })), "info", None)
+            .await;
+        Ok(SessionCreated { id, token, expires_at, wallet_id: ids[0].clone(), wallets })
+    }
+
+    async fn session_view(&self, s: &SessionRecord, now: i64) -> Result<SessionView> {
+        let mut wallets = vec![];
+        for id in &s.wallet_ids {
+            if let Some(w) = self.inner.store.get_wallet(id).await? {
+                wallets.push(WalletRef { id: w.id, name: w.name });
+            }
+        }
+        let (wallet_id, wallet_name) = wallets.first().map(|w| (w.id.clone(), w.name.clone())).unwrap_or_default();
+        Ok(SessionView {
+            id: s.id.clone(),
+            wallet_id,
+            wallet_name,
+            wallets,
+            status: if check_session_live(s, now).is_ok() { "ACTIVE" } else { "EXPIRED" },
+            renewal_count: s.renewal_count,
+            max_renewals: s.max_renewals,
+            expires_at: s.expires_at,
+            absolute_expires_at: s.absolute_expires_at,
+            created_at: s.created_at,
+            last_renewed_at: s.last_renewed_at,
+            source: s.source.clone(),
+            token_issued_count: s.token_issued_count,
+        })
+    }
+
+    /// Unrevoked sessions, optionally of one wallet; `limit` 1..200 (default 50).
+    pub async fn list_sessions(&self, wallet_id: Option<&str>, limit: Option<i64>, offset: Option<i64>) -> Result<SessionPage> {
+        let limit = limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(Error::validation("limit", "must be 1..200"));
+        }
+        let offset = offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(Error::validation("offset", "must be >= 0"));
+        }
+        let all = self.inner.store.list_sessions(wallet_id).await?;
+        let now = crate::now();
+        let mut data = vec![];
+        for s in all.iter().skip(offset as usize).take(limit as usize) {
+            data.push(self.session_view(s, now).await?);
+        }
+        Ok(SessionPage { data, total: all.len(), limit: limit as usize, offset: offset as usize })
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<SessionView> {
+        let s = self.inner.store.get_session(id).await?.ok_or_else(session_not_found)?;
+        self.session_view(&s, crate::now()).await
+    }
+
+    /// Revoke (idempotent): the token stops working at once.
+    pub async fn revoke_session(&self, id: &str) -> Result<SessionRevoked> {
+        match self.inner.store.revoke_session(id, crate::now()).await? {
+            None => Err(session_not_found()),
+            Some(true) => {
+                self.audit("SESSION_REVOKED", "master", None, Some(id), None, "info", None).await;
+                Ok(SessionRevoked { id: id.into(), status: "REVOKED", message: None })
+            }
+            Some(false) => Ok(SessionRevoked { id: id.into(), status: "REVOKED", message: Some("Session already revoked".into()) }),
+        }
+    }
+
+    /// Renew a finite session with its own current token (upstream rules).
+    pub async fn renew_session(&self, ctx: &SessionCtx, id: &str, token: &str) -> Result<SessionRenewed> {
+        if ctx.session_id != id {
+            return Err(Error::new(ErrorCode::SESSION_NOT_FOUND, "Cannot renew a different session"));
+        }
+        let now = crate::now();
+        let claims = self.jwt()?.verify(token, now)?;
+        let s = self.inner.store.get_session(id).await?.ok_or_else(session_not_found)?;
+        check_session_live(&s, now)?;
+        let exp = match claims.exp {
+            None => return Err(Error::new(ErrorCode::RENEWAL_NOT_REQUIRED, "Unlimited sessions do not need renewal")),
+            Some(e) => e,
+        };
+        let old_hash = token_hash(token);
+        if old_hash != s.token_hash {
+            return Err(Error::new(ErrorCode::SESSION_RENEWAL_MISMATCH, "This token is not the session's current token"));
+        }
+        if s.max_renewals > 0 && s.renewal_count >= s.max_renewals {
+            return Err(Error::new(ErrorCode::RENEWAL_LIMIT_REACHED, format!("Session was already renewed {} times", s.renewal_count)));
+        }
+        let ttl = exp - claims.iat;
+        if now - claims.iat < ttl / 2 {
+            return Err(Error::new(ErrorCode::RENEWAL_TOO_EARLY, "Renew after at least half of the token's lifetime has passed")
+                .with_details(serde_json::json!({ "renewableAt": claims.iat + ttl / 2 })));
+        }
+        let mut new_exp = now + ttl;
+        if s.absolute_expires_at > 0 {
+            if now >= s.absolute_expires_at {
+                return Err(Error::new(ErrorCode::SESSION_ABSOLUTE_LIFETIME_EXCEEDED, "Session passed its absolute lifetime"));
+            }
+            new_exp = new_exp.min(s.absolute_expires_at);
+        }
+        let new_token = self.issue_token(id, now, new_exp)?;
+        if !self.inner.store.swap_session_token(id, &old_hash, &token_hash(&new_token), new_exp, true, now).await? {
+            return Err(Error::new(ErrorCode::SESSION_RENEWAL_MISMATCH, "The session was renewed concurrently"));
+        }
+        Ok(SessionRenewed { id: id.into(), token: new_token, expires_at: new_exp, renewal_count: s.renewal_count + 1 })
+    }
+
+    /// Issue a new token with the same expiry; the previous token stops working.
+    pub async fn rotate_session(&self, id: &str) -> Result<SessionRotated> {
+        let now = crate::now();
+        let s = self.inner.store.get_session(id).await?.ok_or_else(session_not_found)?;
+        check_session_live(&s, now)?;
+        let token = self.issue_token(id, now, s.expires_at)?;
+        if !self.inner.store.swap_session_token(id, &s.token_hash, &token_hash(&token), s.expires_at, false, now).await? {
+            return Err(Error::new(ErrorCode::SESSION_RENEWAL_MISMATCH, "The session changed concurrently; retry"));
+        }
+        Ok(SessionRotated { id: id.into(), token, expires_at: s.expires_at, token_issued_count: s.token_issued_count + 1 })
+    }
+
+    pub async fn session_wallets(&self, id: &str) -> Result<SessionWallets> {
+        let s = self.inner.store.get_session(id).await?.ok_or_else(session_not_found)?;
+        let mut wallets = vec![];
+        for wid in &s.wallet_ids {
+            if let Some(w) = self.inner.store.get_wallet(wid).await? {
+                wallets.push(SessionWallet { id: w.id, name: w.name, chain: w.chain, created_at: w.created_at });
+            }
+        }
+        Ok(SessionWallets { wallets })
+    }
+
+    pub async fn link_wallet(&self, session_id: &str, wallet_id: &str) -> Result<WalletLinked> {
+        let s = self.inner.store.get_session(session_id).await?.ok_or_else(session_not_found)?;
+        check_session_live(&s, crate::now())?;
+        let w = self.wallet_record(&Caller::Master, wallet_id).await?;
+        if w.status == WalletStatus::Terminated {
+            return Err(Error::new(ErrorCode::WALLET_TERMINATED, "Wallet is terminated"));
+        }
+        let now = crate::now();
+        if !self.inner.store.link_wallet(session_id, wallet_id, now).await? {
+            return Err(Error::new(ErrorCode::WALLET_ALREADY_LINKED, "Wallet is already linked to this session"));
+        }
+        Ok(WalletLinked { session_id: session_id.into(), wallet_id: wallet_id.into(), created_at: now })
+    }
+
+    pub async fn unlink_wallet(&self, session_id: &str, wallet_id: &str) -> Result<()> {
+        self.inner.store.get_session(session_id).await?.ok_or_else(session_not_found)?;
+        match self.inner.store.unlink_wallet(session_id, wallet_id).await? {
+            Unlink::Removed => Ok(()),
+            Unlink::NotLinked => Err(Error::new(ErrorCode::WALLET_NOT_FOUND, "Wallet is not linked to this session")),
+            Unlink::LastWallet => Err(Error::new(ErrorCode::SESSION_REQUIRES_WALLET, "A session must keep at least one wallet; revoke it instead")),
+        }
+    }
+
+    /// Delete expired finite sessions (background cleanup).
+    pub async fn cleanup_expired_sessions(&self) -> Result<usize> {
+        self.inner.store.delete_expired_sessions(crate::now()).await
+    }
+}

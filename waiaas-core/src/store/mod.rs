@@ -1,0 +1,159 @@
+//! Persistence behind one async trait, so that SQLite (embedded default) and a later
+//! PostgreSQL implementation serve the same engine.
+//!
+//! Correctness never depends on being the only process: every check-then-write that
+//! guards an invariant (session caps, state transitions, token rotation) is one store
+//! transaction or a compare-and-swap `UPDATE ... WHERE <expected state>`.
+
+pub mod sqlite;
+
+use crate::error::Result;
+use crate::network::{Chain, Environment};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// Wallet lifecycle states (upstream `WALLET_STATUSES` minus the transient ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum WalletStatus {
+    Active,
+    Suspended,
+    Terminated,
+}
+
+impl WalletStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WalletStatus::Active => "ACTIVE",
+            WalletStatus::Suspended => "SUSPENDED",
+            WalletStatus::Terminated => "TERMINATED",
+        }
+    }
+    pub fn parse(s: &str) -> Option<WalletStatus> {
+        Some(match s {
+            "ACTIVE" => WalletStatus::Active,
+            "SUSPENDED" => WalletStatus::Suspended,
+            "TERMINATED" => WalletStatus::Terminated,
+            _ => return None,
+        })
+    }
+}
+
+/// A wallet row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalletRecord {
+    pub id: String,
+    pub name: String,
+    pub chain: Chain,
+    pub environment: Environment,
+    /// Network chosen at creation (the wallet's default network).
+    pub network: String,
+    pub public_key: String,
+    pub status: WalletStatus,
+    pub owner_address: Option<String>,
+    pub owner_verified: bool,
+    pub monitor_incoming: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub suspended_at: Option<i64>,
+    pub suspension_reason: Option<String>,
+}
+
+/// A session row with its linked wallets (first linked = default wallet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    /// sha256 hex of the whole `wai_sess_...` token currently valid for this session.
+    pub token_hash: String,
+    /// Unix seconds; 0 = unlimited.
+    pub expires_at: i64,
+    pub constraints: Option<String>,
+    pub revoked_at: Option<i64>,
+    pub renewal_count: i64,
+    /// 0 = unlimited.
+    pub max_renewals: i64,
+    pub last_renewed_at: Option<i64>,
+    /// 0 = none.
+    pub absolute_expires_at: i64,
+    pub created_at: i64,
+    pub source: String,
+    pub token_issued_count: i64,
+    pub wallet_ids: Vec<String>,
+}
+
+/// One audit log entry (append-only).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub timestamp: i64,
+    pub event_type: String,
+    pub actor: String,
+    pub wallet_id: Option<String>,
+    pub session_id: Option<String>,
+    pub tx_id: Option<String>,
+    pub details: Option<String>,
+    pub severity: String,
+    pub ip_address: Option<String>,
+}
+
+/// Outcome of a guarded session insert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionInsert {
+    Inserted,
+    /// A linked wallet already has `max` live sessions.
+    LimitExceeded { wallet_id: String },
+}
+
+/// Outcome of unlinking a wallet from a session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unlink {
+    Removed,
+    NotLinked,
+    LastWallet,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Current schema version.
+    async fn schema_version(&self) -> Result<i64>;
+
+    // --- key/value
+    async fn kv_get(&self, key: &str) -> Result<Option<String>>;
+    async fn kv_set(&self, key: &str, value: &str, now: i64) -> Result<()>;
+    /// Set `key` to `new` only if it currently equals `expected` (`None` = absent).
+    async fn kv_cas(&self, key: &str, expected: Option<&str>, new: &str, now: i64) -> Result<bool>;
+
+    // --- wallets
+    async fn insert_wallet(&self, w: &WalletRecord) -> Result<()>;
+    async fn get_wallet(&self, id: &str) -> Result<Option<WalletRecord>>;
+    /// All wallets, or only `ids` when given, newest first.
+    async fn list_wallets(&self, ids: Option<&[String]>) -> Result<Vec<WalletRecord>>;
+    async fn rename_wallet(&self, id: &str, name: &str, now: i64) -> Result<bool>;
+    async fn set_monitor_incoming(&self, id: &str, on: bool, now: i64) -> Result<bool>;
+    /// Compare-and-swap status transition; `false` if the wallet was not in `from`.
+    /// Entering TERMINATED also revokes every session whose only wallet this is.
+    async fn transition_wallet(&self, id: &str, from: WalletStatus, to: WalletStatus, reason: Option<&str>, now: i64) -> Result<bool>;
+    /// Delete a TERMINATED wallet and its rows; `false` if it is not terminated.
+    async fn purge_wallet(&self, id: &str) -> Result<bool>;
+
+    // --- sessions
+    /// Insert a session and its wallet links in one transaction, refusing it when a linked
+    /// wallet already has `max_per_wallet` live (unrevoked, unexpired) sessions.
+    async fn insert_session(&self, s: &SessionRecord, max_per_wallet: i64, now: i64) -> Result<SessionInsert>;
+    async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>>;
+    /// Unrevoked sessions, optionally only those linked to `wallet_id`, newest first.
+    async fn list_sessions(&self, wallet_id: Option<&str>) -> Result<Vec<SessionRecord>>;
+    /// Set `revoked_at` if not yet set; `None` if no such session, `Some(false)` if already revoked.
+    async fn revoke_session(&self, id: &str, now: i64) -> Result<Option<bool>>;
+    /// Swap the token hash (renew/rotate) only if it still equals `expected_hash` and the
+    /// session is unrevoked. `renewed` bumps renewal_count and last_renewed_at.
+    async fn swap_session_token(&self, id: &str, expected_hash: &str, new_hash: &str, expires_at: i64, renewed: bool, now: i64) -> Result<bool>;
+    async fn link_wallet(&self, session_id: &str, wallet_id: &str, now: i64) -> Result<bool>;
+    async fn unlink_wallet(&self, session_id: &str, wallet_id: &str) -> Result<Unlink>;
+    /// Delete expired, unrevoked finite sessions; returns how many.
+    async fn delete_expired_sessions(&self, now: i64) -> Result<usize>;
+
+    // --- audit
+    async fn append_audit(&self, e: &AuditEntry) -> Result<()>;
+    async fn list_audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+}

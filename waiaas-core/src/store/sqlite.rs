@@ -1,0 +1,546 @@
+//! SQLite store: WAL mode, one writer connection (every write is a `BEGIN IMMEDIATE`
+//! transaction) and a small pool of reader connections. Blocking calls run on tokio's
+//! blocking pool.
+
+use super::*;
+use crate::error::Error;
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Versioned migrations: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "wallets, sessions, key/value store",
+        r#"
+        CREATE TABLE key_value_store (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
+        CREATE TABLE wallets (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            chain TEXT NOT NULL CHECK (chain IN ('solana','ethereum')),
+            environment TEXT NOT NULL CHECK (environment IN ('testnet','mainnet')),
+            network TEXT NOT NULL,
+            public_key TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('ACTIVE','SUSPENDED','TERMINATED')),
+            owner_address TEXT,
+            owner_verified INTEGER NOT NULL DEFAULT 0,
+            monitor_incoming INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            suspended_at INTEGER,
+            suspension_reason TEXT
+        );
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            constraints TEXT,
+            revoked_at INTEGER,
+            renewal_count INTEGER NOT NULL DEFAULT 0,
+            max_renewals INTEGER NOT NULL DEFAULT 0,
+            last_renewed_at INTEGER,
+            absolute_expires_at INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            source TEXT NOT NULL DEFAULT 'api' CHECK (source IN ('api','mcp')),
+            token_issued_count INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE session_wallets (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            wallet_id TEXT NOT NULL REFERENCES wallets(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (session_id, wallet_id)
+        );
+        CREATE INDEX idx_session_wallets_wallet ON session_wallets(wallet_id);
+        "#,
+    ),
+    (
+        "audit log",
+        r#"
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            timestamp INTEGER NOT NULL,
+            event_type TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            wallet_id TEXT,
+            session_id TEXT,
+            tx_id TEXT,
+            details TEXT,
+            severity TEXT NOT NULL DEFAULT 'info' CHECK (severity IN ('info','warning','critical')),
+            ip_address TEXT
+        );
+        CREATE INDEX idx_audit_log_timestamp ON audit_log(timestamp);
+        CREATE INDEX idx_audit_log_wallet ON audit_log(wallet_id);
+        "#,
+    ),
+];
+
+pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;
+         PRAGMA busy_timeout=5000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;",
+    )?;
+    Ok(conn)
+}
+
+/// Bring a database to `target` (normally [`LATEST_SCHEMA_VERSION`]); each step is one transaction.
+pub fn migrate(conn: &mut Connection, target: i64) -> Result<i64> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL);",
+    )?;
+    let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    if current > LATEST_SCHEMA_VERSION {
+        return Err(Error::new(
+            crate::error::ErrorCode::SCHEMA_INCOMPATIBLE,
+            format!("database schema version {current} is newer than this build ({LATEST_SCHEMA_VERSION})"),
+        ));
+    }
+    for v in current..target.min(LATEST_SCHEMA_VERSION) {
+        let (desc, sql) = MIGRATIONS[v as usize];
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at, description) VALUES (?1, ?2, ?3)",
+            params![v + 1, crate::now(), desc],
+        )?;
+        tx.commit()?;
+    }
+    Ok(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?)
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) and migrate to the latest schema.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut writer = open_conn(path)?;
+        migrate(&mut writer, LATEST_SCHEMA_VERSION)?;
+        let readers = (0..4).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next: AtomicUsize::new(0) }), path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let n = inner.readers.len();
+            let start = inner.next.fetch_add(1, Ordering::Relaxed);
+            for i in 0..n {
+                if let Ok(c) = inner.readers[(start + i) % n].try_lock() {
+                    return f(&c);
+                }
+            }
+            let c = inner.readers[start % n].lock().map_err(|_| Error::internal("reader lock poisoned"))?;
+            f(&c)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("store task: {e}")))?
+    }
+
+    /// Run `f` in one `BEGIN IMMEDIATE` transaction; it commits only if `f` returns Ok.
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = inner.writer.lock().map_err(|_| Error::internal("writer lock poisoned"))?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("store task: {e}")))?
+    }
+}
+
+const WALLET_COLS: &str = "id, name, chain, environment, network, public_key, status, owner_address, owner_verified, monitor_incoming, created_at, updated_at, suspended_at, suspension_reason";
+
+fn wallet_from_row(r: &Row) -> rusqlite::Result<WalletRecord> {
+    let bad = |i: usize, what: &str| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.to_string().into());
+    Ok(WalletRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        chain: r.get::<_, String>(2)?.parse().map_err(|_| bad(2, "chain"))?,
+        environment: r.get::<_, String>(3)?.parse().map_err(|_| bad(3, "environment"))?,
+        network: r.get(4)?,
+        public_key: r.get(5)?,
+        status: WalletStatus::parse(&r.get::<_, String>(6)?).ok_or_else(|| bad(6, "status"))?,
+        owner_address: r.get(7)?,
+        owner_verified: r.get(8)?,
+        monitor_incoming: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        suspended_at: r.get(12)?,
+        suspension_reason: r.get(13)?,
+    })
+}
+
+const SESSION_COLS: &str = "id, token_hash, expires_at, constraints, revoked_at, renewal_count, max_renewals, last_renewed_at, absolute_expires_at, created_at, source, token_issued_count";
+
+fn session_from_row(r: &Row) -> rusqlite::Result<SessionRecord> {
+    Ok(SessionRecord {
+        id: r.get(0)?,
+        token_hash: r.get(1)?,
+        expires_at: r.get(2)?,
+        constraints: r.get(3)?,
+        revoked_at: r.get(4)?,
+        renewal_count: r.get(5)?,
+        max_renewals: r.get(6)?,
+        last_renewed_at: r.get(7)?,
+        absolute_expires_at: r.get(8)?,
+        created_at: r.get(9)?,
+        source: r.get(10)?,
+        token_issued_count: r.get(11)?,
+        wallet_ids: vec![],
+    })
+}
+
+fn session_wallet_ids(c: &Connection, session_id: &str) -> Result<Vec<String>> {
+    let mut st = c.prepare_cached("SELECT wallet_id FROM session_wallets WHERE session_id = ?1 ORDER BY position")?;
+    let ids = st.query_map([session_id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(ids)
+}
+
+fn load_sessions(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<SessionRecord>> {
+    let mut st = c.prepare_cached(sql)?;
+    let mut out = st.query_map(p, session_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    for s in &mut out {
+        s.wallet_ids = session_wallet_ids(c, &s.id)?;
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn schema_version(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("SELECT COALESCE(MAX(version),0) FROM schema_version", [], |r| r.get(0))?)).await
+    }
+
+    async fn kv_get(&self, key: &str) -> Result<Option<String>> {
+        let key = key.to_string();
+        self.read(move |c| {
+            Ok(c.prepare_cached("SELECT value FROM key_value_store WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+        })
+        .await
+    }
+
+    async fn kv_set(&self, key: &str, value: &str, now: i64) -> Result<()> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO key_value_store (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![key, value, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn kv_cas(&self, key: &str, expected: Option<&str>, new: &str, now: i64) -> Result<bool> {
+        let (key, expected, new) = (key.to_string(), expected.map(str::to_string), new.to_string());
+        self.write(move |tx| {
+            let n = match expected {
+                None => tx.execute(
+                    "INSERT INTO key_value_store (key, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO NOTHING",
+                    params![key, new, now],
+                )?,
+                Some(exp) => tx.execute(
+                    "UPDATE key_value_store SET value = ?2, updated_at = ?3 WHERE key = ?1 AND value = ?4",
+                    params![key, new, now, exp],
+                )?,
+            };
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn insert_wallet(&self, w: &WalletRecord) -> Result<()> {
+        let w = w.clone();
+        self.write(move |tx| {
+            tx.execute(
+                &format!("INSERT INTO wallets ({WALLET_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"),
+                params![
+                    w.id, w.name, w.chain.as_str(), w.environment.as_str(), w.network, w.public_key, w.status.as_str(),
+                    w.owner_address, w.owner_verified, w.monitor_incoming, w.created_at, w.updated_at, w.suspended_at,
+                    w.suspension_reason
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_wallet(&self, id: &str) -> Result<Option<WalletRecord>> {
+        let id = id.to_string();
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!("SELECT {WALLET_COLS} FROM wallets WHERE id = ?1"))?
+                .query_row([id], wallet_from_row)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn list_wallets(&self, ids: Option<&[String]>) -> Result<Vec<WalletRecord>> {
+        let ids = ids.map(|i| i.to_vec());
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!("SELECT {WALLET_COLS} FROM wallets ORDER BY id DESC"))?;
+            let all = st.query_map([], wallet_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(match ids {
+                None => all,
+                Some(ids) => all.into_iter().filter(|w| ids.contains(&w.id)).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn rename_wallet(&self, id: &str, name: &str, now: i64) -> Result<bool> {
+        let (id, name) = (id.to_string(), name.to_string());
+        self.write(move |tx| Ok(tx.execute("UPDATE wallets SET name = ?2, updated_at = ?3 WHERE id = ?1", params![id, name, now])? == 1))
+            .await
+    }
+
+    async fn set_monitor_incoming(&self, id: &str, on: bool, now: i64) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            Ok(tx.execute("UPDATE wallets SET monitor_incoming = ?2, updated_at = ?3 WHERE id = ?1", params![id, on, now])? == 1)
+        })
+        .await
+    }
+
+    async fn transition_wallet(&self, id: &str, from: WalletStatus, to: WalletStatus, reason: Option<&str>, now: i64) -> Result<bool> {
+        let (id, reason) = (id.to_string(), reason.map(str::to_string));
+        self.write(move |tx| {
+            let (suspended_at, reason) = match to {
+                WalletStatus::Suspended => (Some(now), reason),
+                _ => (None, None),
+            };
+            let n = tx.execute(
+                "UPDATE wallets SET status = ?3, updated_at = ?4, suspended_at = ?5, suspension_reason = ?6 WHERE id = ?1 AND status = ?2",
+                params![id, from.as_str(), to.as_str(), now, suspended_at, reason],
+            )?;
+            if n == 1 && to == WalletStatus::Terminated {
+                // Sessions whose only wallet this is can do nothing any more.
+                tx.execute(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE revoked_at IS NULL AND id IN (
+                        SELECT session_id FROM session_wallets GROUP BY session_id
+                        HAVING COUNT(*) = 1 AND MAX(wallet_id) = ?1)",
+                    params![id, now],
+                )?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn purge_wallet(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            let status: Option<String> =
+                tx.query_row("SELECT status FROM wallets WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+            if status.as_deref() != Some("TERMINATED") {
+                return Ok(false);
+            }
+            tx.execute("DELETE FROM session_wallets WHERE wallet_id = ?1", [&id])?;
+            tx.execute("DELETE FROM wallets WHERE id = ?1", [&id])?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn insert_session(&self, s: &SessionRecord, max_per_wallet: i64, now: i64) -> Result<SessionInsert> {
+        let s = s.clone();
+        self.write(move |tx| {
+            for wid in &s.wallet_ids {
+                let live: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM sessions s JOIN session_wallets sw ON sw.session_id = s.id
+                     WHERE sw.wallet_id = ?1 AND s.revoked_at IS NULL AND (s.expires_at = 0 OR s.expires_at > ?2)",
+                    params![wid, now],
+                    |r| r.get(0),
+                )?;
+                if live >= max_per_wallet {
+                    return Ok(SessionInsert::LimitExceeded { wallet_id: wid.clone() });
+                }
+            }
+            tx.execute(
+                &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+                params![
+                    s.id, s.token_hash, s.expires_at, s.constraints, s.revoked_at, s.renewal_count, s.max_renewals,
+                    s.last_renewed_at, s.absolute_expires_at, s.created_at, s.source, s.token_issued_count
+                ],
+            )?;
+            for (i, wid) in s.wallet_ids.iter().enumerate() {
+                tx.execute(
+                    "INSERT INTO session_wallets (session_id, wallet_id, position, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![s.id, wid, i as i64, now],
+                )?;
+            }
+            Ok(SessionInsert::Inserted)
+        })
+        .await
+    }
+
+    async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {
+        let id = id.to_string();
+        self.read(move |c| {
+            let s = c
+                .prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"))?
+                .query_row([&id], session_from_row)
+                .optional()?;
+            match s {
+                None => Ok(None),
+                Some(mut s) => {
+                    s.wallet_ids = session_wallet_ids(c, &id)?;
+                    Ok(Some(s))
+                }
+            }
+        })
+        .await
+    }
+
+    async fn list_sessions(&self, wallet_id: Option<&str>) -> Result<Vec<SessionRecord>> {
+        let wallet_id = wallet_id.map(str::to_string);
+        self.read(move |c| match wallet_id {
+            None => load_sessions(c, &format!("SELECT {SESSION_COLS} FROM sessions WHERE revoked_at IS NULL ORDER BY id DESC"), &[]),
+            Some(w) => load_sessions(
+                c,
+                &format!(
+                    "SELECT {SESSION_COLS} FROM sessions WHERE revoked_at IS NULL AND id IN
+                     (SELECT session_id FROM session_wallets WHERE wallet_id = ?1) ORDER BY id DESC"
+                ),
+                &[&w],
+            ),
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, id: &str, now: i64) -> Result<Option<bool>> {
+        let id = id.to_string();
+        self.write(move |tx| {
+            let n = tx.execute("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, now])?;
+            if n == 1 {
+                return Ok(Some(true));
+            }
+            let exists: Option<i64> = tx.query_row("SELECT 1 FROM sessions WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+            Ok(exists.map(|_| false))
+        })
+        .await
+    }
+
+    async fn swap_session_token(&self, id: &str, expected_hash: &str, new_hash: &str, expires_at: i64, renewed: bool, now: i64) -> Result<bool> {
+        let (id, expected, new) = (id.to_string(), expected_hash.to_string(), new_hash.to_string());
+        self.write(move |tx| {
+            let sql = if renewed {
+                "UPDATE sessions SET token_hash = ?3, expires_at = ?4, renewal_count = renewal_count + 1, last_renewed_at = ?5,
+                 token_issued_count = token_issued_count + 1 WHERE id = ?1 AND token_hash = ?2 AND revoked_at IS NULL"
+            } else {
+                "UPDATE sessions SET token_hash = ?3, expires_at = ?4, token_issued_count = token_issued_count + 1
+                 WHERE id = ?1 AND token_hash = ?2 AND revoked_at IS NULL AND ?5 = ?5"
+            };
+            Ok(tx.execute(sql, params![id, expected, new, expires_at, now])? == 1)
+        })
+        .await
+    }
+
+    async fn link_wallet(&self, session_id: &str, wallet_id: &str, now: i64) -> Result<bool> {
+        let (sid, wid) = (session_id.to_string(), wallet_id.to_string());
+        self.write(move |tx| {
+            let pos: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(position) + 1, 0) FROM session_wallets WHERE session_id = ?1",
+                [&sid],
+                |r| r.get(0),
+            )?;
+            Ok(tx.execute(
+                "INSERT INTO session_wallets (session_id, wallet_id, position, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                params![sid, wid, pos, now],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn unlink_wallet(&self, session_id: &str, wallet_id: &str) -> Result<Unlink> {
+        let (sid, wid) = (session_id.to_string(), wallet_id.to_string());
+        self.write(move |tx| {
+            let ids = session_wallet_ids(tx, &sid)?;
+            if !ids.contains(&wid) {
+                return Ok(Unlink::NotLinked);
+            }
+            if ids.len() == 1 {
+                return Ok(Unlink::LastWallet);
+            }
+            tx.execute("DELETE FROM session_wallets WHERE session_id = ?1 AND wallet_id = ?2", params![sid, wid])?;
+            Ok(Unlink::Removed)
+        })
+        .await
+    }
+
+    async fn delete_expired_sessions(&self, now: i64) -> Result<usize> {
+        self.write(move |tx| {
+            Ok(tx.execute("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < ?1", [now])?)
+        })
+        .await
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
+        let e = e.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO audit_log (timestamp, event_type, actor, wallet_id, session_id, tx_id, details, severity, ip_address)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                params![e.timestamp, e.event_type, e.actor, e.wallet_id, e.session_id, e.tx_id, e.details, e.severity, e.ip_address],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_audit(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, timestamp, event_type, actor, wallet_id, session_id, tx_id, details, severity, ip_address
+                 FROM audit_log ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st
+                .query_map([limit], |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        timestamp: r.get(1)?,
+                        event_type: r.get(2)?,
+                        actor: r.get(3)?,
+                        wallet_id: r.get(4)?,
+                        session_id: r.get(5)?,
+                        tx_id: r.get(6)?,
+                        details: r.get(7)?,
+                        severity: r.get(8)?,
+                        ip_address: r.get(9)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+use super::*;
+use crate::network::{Chain, Environment};
+
+fn schema_of(c: &Connection) -> Vec<String> {
+    let mut st = c.prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql,'') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<Vec<String>>>().unwrap()
+}
+
+#[test]
+fn migrations_from_empty_and_from_every_previous_version_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+    assert_eq!(migrate(&mut fresh, LATEST_SCHEMA_VERSION).unwrap(), LATEST_SCHEMA_VERSION);
+    let want = schema_of(&fresh);
+    for start in 0..LATEST_SCHEMA_VERSION {
+        let mut c = Connection::open(dir.path().join(format!("from-{start}.db"))).unwrap();
+        assert_eq!(migrate(&mut c, start).unwrap(), start);
+        // Data written at the old version survives the upgrade.
+        if start >= 1 {
+            c.execute("INSERT INTO key_value_store (key, value, updated_at) VALUES ('k', 'v', 1)", []).unwrap();
+        }
+        assert_eq!(migrate(&mut c, LATEST_SCHEMA_VERSION).unwrap(), LATEST_SCHEMA_VERSION);
+        assert_eq!(schema_of(&c), want, "upgrade from v{start}");
+        if start >= 1 {
+            let v: String = c.query_row("SELECT value FROM key_value_store WHERE key='k'", [], |r| r.get(0)).unwrap();
+            assert_eq!(v, "v");
+        }
+        // Migrating again is a no-op.
+        assert_eq!(migrate(&mut c, LATEST_SCHEMA_VERSION).unwrap(), LATEST_SCHEMA_VERSION);
+    }
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Connection::open(dir.path().join("db")).unwrap();
+    migrate(&mut c, LATEST_SCHEMA_VERSION).unwrap();
+    c.execute("INSERT INTO schema_version VALUES (?1, 0, 'future')", [LATEST_SCHEMA_VERSION + 1]).unwrap();
+    assert_eq!(migrate(&mut c, LATEST_SCHEMA_VERSION).unwrap_err().code, crate::error::ErrorCode::SCHEMA_INCOMPATIBLE);
+}
+
+fn wallet(id: &str) -> WalletRecord {
+    WalletRecord {
+        id: id.into(),
+        name: format!("w-{id}"),
+        chain: Chain::Solana,
+        environment: Environment::Testnet,
+        network: "solana-devnet".into(),
+        public_key: format!("pk-{id}"),
+        status: WalletStatus::Active,
+        owner_address: None,
+        owner_verified: false,
+        monitor_incoming: false,
+        created_at: 1,
+        updated_at: 1,
+        suspended_at: None,
+        suspension_reason: None,
+    }
+}
+
+fn session(id: &str, wallets: &[&str]) -> SessionRecord {
+    SessionRecord {
+        id: id.into(),
+        token_hash: format!("h-{id}"),
+        expires_at: 0,
+        constraints: None,
+        revoked_at: None,
+        renewal_count: 0,
+        max_renewals: 0,
+        last_renewed_at: None,
+        absolute_expires_at: 0,
+        created_at: 1,
+        source: "api".into(),
+        token_issued_count: 1,
+        wallet_ids: wallets.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_session_inserts_never_exceed_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    let mut tasks = vec![];
+    for i in 0..40 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move { s.insert_session(&session(&format!("s{i:02}"), &["a"]), 5, 10).await.unwrap() }));
+    }
+    let mut inserted = 0;
+    for t in tasks {
+        if t.await.unwrap() == SessionInsert::Inserted {
+            inserted += 1;
+        }
+    }
+    assert_eq!(inserted, 5);
+    assert_eq!(store.list_sessions(Some("a")).await.unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn wallet_transitions_are_compare_and_swap_and_terminate_revokes_sole_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    store.insert_wallet(&wallet("b")).await.unwrap();
+    store.insert_session(&session("only-a", &["a"]), 5, 1).await.unwrap();
+    store.insert_session(&session("a-and-b", &["a", "b"]), 5, 1).await.unwrap();
+
+    assert!(!store.transition_wallet("a", WalletStatus::Suspended, WalletStatus::Active, None, 2).await.unwrap());
+    assert!(store.transition_wallet("a", WalletStatus::Active, WalletStatus::Suspended, Some("MANUAL"), 2).await.unwrap());
+    let w = store.get_wallet("a").await.unwrap().unwrap();
+    assert_eq!((w.status, w.suspended_at, w.suspension_reason.as_deref()), (WalletStatus::Suspended, Some(2), Some("MANUAL")));
+    assert!(!store.purge_wallet("a").await.unwrap(), "only terminated wallets purge");
+    assert!(store.transition_wallet("a", WalletStatus::Suspended, WalletStatus::Terminated, None, 3).await.unwrap());
+    assert_eq!(store.get_session("only-a").await.unwrap().unwrap().revoked_at, Some(3));
+    assert_eq!(store.get_session("a-and-b").await.unwrap().unwrap().revoked_at, None);
+    assert!(store.purge_wallet("a").await.unwrap());
+    assert!(store.get_wallet("a").await.unwrap().is_none());
+    assert_eq!(store.get_session("a-and-b").await.unwrap().unwrap().wallet_ids, vec!["b".to_string()]);
+}
+
+#[tokio::test]
+async fn token_swap_is_compare_and_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    store.insert_session(&session("s", &["a"]), 5, 1).await.unwrap();
+    assert!(store.swap_session_token("s", "h-s", "h2", 100, true, 5).await.unwrap());
+    assert!(!store.swap_session_token("s", "h-s", "h3", 100, true, 6).await.unwrap(), "stale hash loses");
+    let s = store.get_session("s").await.unwrap().unwrap();
+    assert_eq!((s.token_hash.as_str(), s.renewal_count, s.token_issued_count, s.expires_at), ("h2", 1, 2, 100));
+    assert_eq!(store.revoke_session("s", 7).await.unwrap(), Some(true));
+    assert_eq!(store.revoke_session("s", 8).await.unwrap(), Some(false));
+    assert_eq!(store.revoke_session("nope", 8).await.unwrap(), None);
+    assert!(!store.swap_session_token("s", "h2", "h4", 100, false, 9).await.unwrap(), "revoked sessions never get tokens");
+}
+
+#[tokio::test]
+async fn kv_compare_and_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    assert!(store.kv_cas("k", None, "1", 1).await.unwrap());
+    assert!(!store.kv_cas("k", None, "2", 1).await.unwrap());
+    assert!(!store.kv_cas("k", Some("0"), "2", 1).await.unwrap());
+    assert!(store.kv_cas("k", Some("1"), "2", 1).await.unwrap());
+    assert_eq!(store.kv_get("k").await.unwrap().as_deref(), Some("2"));
+}
