@@ -180,8 +180,8 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.daemon.port < 1024 {
-            return Err(invalid("daemon.port must be 1024..65535".into()));
+        if self.daemon.port != 0 && self.daemon.port < 1024 {
+            return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
         }
         if !["trace", "debug", "info", "warn", "error"].contains(&self.daemon.log_level.as_str()) {
             return Err(invalid("daemon.log_level must be trace|debug|info|warn|error".into()));

@@ -1,0 +1,112 @@
+//! The REST face: axum routes that translate HTTP to `waiaas_core::Engine` calls.
+//! No business rules live here: only extraction, auth headers and rendering.
+
+mod extract;
+mod sessions;
+mod system;
+mod wallets;
+
+pub use extract::{ApiError, ApiResult};
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use waiaas_core::{Engine, Error, ErrorCode};
+
+/// Shared state of the HTTP face.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    /// Notified by `POST /v1/admin/shutdown`.
+    pub shutdown: Arc<Notify>,
+    allowed_hosts: Arc<Vec<String>>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, shutdown: Arc<Notify>) -> AppState {
+        let mut hosts: Vec<String> = vec!["127.0.0.1".into(), "localhost".into(), "[::1]".into(), "::1".into()];
+        hosts.extend(engine.config().daemon.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()));
+        AppState { engine, shutdown, allowed_hosts: Arc::new(hosts) }
+    }
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole router with its middleware.
+pub fn router(state: AppState) -> Router {
+    let origins: Vec<HeaderValue> =
+        state.engine.config().security.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, HeaderName::from_static("x-master-password"), REQUEST_ID]);
+    Router::new()
+        .merge(system::routes())
+        .merge(wallets::routes())
+        .merge(sessions::routes())
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
+        .layer(middleware::from_fn_with_state(state.clone(), host_guard))
+        .layer(middleware::from_fn(request_id))
+        .layer(cors)
+        .with_state(state)
+}
+
+/// Echo or mint `X-Request-Id`, and put it into error bodies.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(waiaas_core::new_id);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.run(req).await;
+    if let Some(err) = res.extensions_mut().remove::<Error>() {
+        res = extract::render_error(&err, Some(&id), res.headers().get(header::RETRY_AFTER).cloned());
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    res
+}
+
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
+/// Only requests addressed to a localhost name or a configured host are served.
+async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let name = strip_port(host).to_ascii_lowercase();
+    if state.allowed_hosts.iter().any(|h| *h == name) {
+        return next.run(req).await;
+    }
+    ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "Only localhost access allowed (add the host to daemon.allowed_hosts)")).into_response()
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strip_port_handles_v4_v6_and_names() {
+        assert_eq!(super::strip_port("127.0.0.1:3100"), "127.0.0.1");
+        assert_eq!(super::strip_port("localhost"), "localhost");
+        assert_eq!(super::strip_port("[::1]:3100"), "[::1]");
+        assert_eq!(super::strip_port("waiaas:3100"), "waiaas");
+    }
+}

@@ -1,0 +1,181 @@
+//! `waiaas start | stop | status`.
+
+use super::datadir::{self, DaemonLock};
+use super::CliError;
+use crate::api::{router, AppState};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use waiaas_core::config::{Config, Loaded};
+use waiaas_core::Engine;
+use zeroize::Zeroizing;
+
+fn env_pairs() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
+pub fn load_config(dir: &Path) -> Result<Loaded, CliError> {
+    Ok(Config::load(&datadir::config_path(dir), &env_pairs())?)
+}
+
+/// Master password: `WAIAAS_MASTER_PASSWORD` > file named by `WAIAAS_MASTER_PASSWORD_FILE`
+/// > `<data>/recovery.key` > an interactive prompt.
+pub fn resolve_password(dir: &Path) -> Result<Zeroizing<String>, CliError> {
+    if let Ok(p) = std::env::var("WAIAAS_MASTER_PASSWORD") {
+        if !p.is_empty() {
+            return Ok(Zeroizing::new(p));
+        }
+    }
+    if let Ok(file) = std::env::var("WAIAAS_MASTER_PASSWORD_FILE") {
+        let p = std::fs::read_to_string(&file).map_err(|e| CliError::new(2, format!("cannot read WAIAAS_MASTER_PASSWORD_FILE {file}: {e}")))?;
+        return Ok(Zeroizing::new(p.trim().to_string()));
+    }
+    let key = datadir::recovery_key_path(dir);
+    if key.exists() {
+        let p = std::fs::read_to_string(&key)?;
+        return Ok(Zeroizing::new(p.trim().to_string()));
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("Master password: ").map_err(|e| CliError::new(2, format!("cannot read password: {e}")))?;
+        return Ok(Zeroizing::new(p));
+    }
+    Err(CliError::new(
+        2,
+        "No master password: set WAIAAS_MASTER_PASSWORD or WAIAAS_MASTER_PASSWORD_FILE, or run `waiaas init --auto-provision`",
+    ))
+}
+
+fn init_tracing(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},hyper=warn,tower=warn")).unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Run the daemon until SIGTERM, SIGINT or `POST /v1/admin/shutdown`.
+pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError> {
+    if !datadir::config_path(dir).exists() {
+        let auto = std::env::var("WAIAAS_AUTO_PROVISION").map(|v| v == "true" || v == "1").unwrap_or(false);
+        if !auto {
+            return Err(CliError::new(
+                2,
+                format!("{} is not initialized: run `waiaas init --data-dir {}` (or set WAIAAS_AUTO_PROVISION=true)", dir.display(), dir.display()),
+            ));
+        }
+        datadir::init(dir, true)?;
+    }
+    let Loaded { config, warnings } = load_config(dir)?;
+    init_tracing(log_level.as_deref().unwrap_or(&config.daemon.log_level));
+    for w in warnings {
+        tracing::warn!("config: {w}");
+    }
+    let _lock = DaemonLock::acquire(dir)?;
+    let password = resolve_password(dir)?;
+    let engine = Engine::open(dir, config.clone(), &password).await?;
+    drop(password);
+    let addr: SocketAddr = format!("{}:{}", config.daemon.hostname, config.daemon.port)
+        .parse()
+        .map_err(|_| CliError::new(2, format!("daemon.hostname '{}' is not an IP address", config.daemon.hostname)))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| CliError::new(1, format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr()?;
+    let pid_file = datadir::pid_path(dir, &config);
+    waiaas_core::keystore::write_atomic(&pid_file, std::process::id().to_string().as_bytes())?;
+    let addr_file = datadir::addr_path(dir);
+    waiaas_core::keystore::write_atomic(&addr_file, bound.to_string().as_bytes())?;
+
+    let shutdown = Arc::new(Notify::new());
+    spawn_workers(engine.clone());
+    let app = router(AppState::new(engine, shutdown.clone()));
+    tracing::info!("WAIaaS daemon ready on http://{bound} (PID: {})", std::process::id());
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(wait_for_shutdown(shutdown))
+        .await;
+    let _ = std::fs::remove_file(&pid_file);
+    let _ = std::fs::remove_file(&addr_file);
+    tracing::info!("WAIaaS daemon stopped");
+    served.map_err(|e| CliError::new(1, format!("server error: {e}")))
+}
+
+fn spawn_workers(engine: Engine) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match engine.cleanup_expired_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("session-cleanup: deleted {n} expired sessions"),
+                Err(e) => tracing::warn!("session-cleanup failed: {e}"),
+            }
+        }
+    });
+}
+
+async fn wait_for_shutdown(notify: Arc<Notify>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+        _ = notify.notified() => tracing::info!("shutdown requested over the API"),
+    }
+}
+
+/// SIGTERM the daemon of `dir` and wait for it to exit.
+pub async fn stop(dir: &Path) -> Result<(), CliError> {
+    let Loaded { config, .. } = load_config(dir)?;
+    let pid_file = datadir::pid_path(dir, &config);
+    let Some(pid) = datadir::read_pid(&pid_file).filter(|p| datadir::process_alive(*p)) else {
+        return Err(CliError::new(1, format!("No daemon is running on {}", dir.display())));
+    };
+    // SAFETY: sending a signal to a pid read from our PID file.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(config.daemon.shutdown_timeout + 5);
+    while datadir::process_alive(pid) {
+        if Instant::now() > deadline {
+            return Err(CliError::new(1, format!("Daemon (PID {pid}) did not stop within {} s", config.daemon.shutdown_timeout + 5)));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("Daemon stopped (PID {pid})");
+    Ok(())
+}
+
+/// PID and `/health` of the daemon of `dir`; exit code 1 when it is not running.
+pub async fn status(dir: &Path, json: bool) -> Result<(), CliError> {
+    let Loaded { config, .. } = load_config(dir)?;
+    let pid = datadir::read_pid(&datadir::pid_path(dir, &config)).filter(|p| datadir::process_alive(*p));
+    // The address the daemon actually bound (it may differ from config with port 0).
+    let bound = std::fs::read_to_string(datadir::addr_path(dir)).ok().and_then(|a| a.trim().parse::<SocketAddr>().ok());
+    let host = if config.daemon.hostname == "0.0.0.0" { "127.0.0.1" } else { config.daemon.hostname.as_str() };
+    let url = match bound {
+        Some(a) if pid.is_some() => format!("http://{host}:{}/health", a.port()),
+        _ => format!("http://{host}:{}/health", config.daemon.port),
+    };
+    let health: Option<serde_json::Value> = match reqwest::Client::new().get(&url).timeout(Duration::from_secs(3)).send().await {
+        Ok(r) if r.status().is_success() => r.json().await.ok(),
+        _ => None,
+    };
+    let running = pid.is_some() && health.is_some();
+    if json {
+        println!("{}", serde_json::json!({ "running": running, "pid": pid, "url": url, "health": health }));
+    } else if let (Some(pid), Some(h)) = (pid, &health) {
+        println!("WAIaaS daemon is running (PID {pid}) at {url}");
+        println!("  version {}  uptime {} s  schema v{}", h["version"].as_str().unwrap_or("?"), h["uptime"], h["schemaVersion"]);
+    } else if let Some(pid) = pid {
+        println!("WAIaaS daemon process {pid} exists but {url} does not answer");
+    } else {
+        println!("WAIaaS daemon is not running on {}", dir.display());
+    }
+    if running {
+        Ok(())
+    } else {
+        Err(CliError::new(1, String::new()))
+    }
+}
