@@ -1,1 +1,270 @@
+//! Shared harness for end-to-end tests: start the real `waiaas` binary on a temp data dir
+//! and an ephemeral port, talk to it over a real socket, stop it.
+//!
+//! The binary is found at `$WAIAAS_BIN`, else next to the test executable's target dir
+//! (`target/debug/waiaas`); build it first (`cargo build --workspace`, which the README's
+//! test command does).
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "e2e-test-password-12345";
+
+/// Path of the `waiaas` binary under test.
+pub fn waiaas_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("WAIAAS_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> -> target/<profile>/waiaas
+    let p = exe.parent().and_then(Path::parent).expect("target dir").join("waiaas");
+    assert!(p.exists(), "{} not found: run `cargo build --workspace` first (or set WAIAAS_BIN)", p.display());
+    p
+}
+
+/// A running daemon. Killed on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub dir: PathBuf,
+    pub base: String,
+    pub port: u16,
+    _tmp: Option<tempfile::TempDir>,
+    pub log: mpsc::Receiver<String>,
+}
+
+/// How to start a daemon.
+#[derive(Clone)]
+pub struct Options {
+    pub env: Vec<(String, String)>,
+    pub password: Option<String>,
+    pub init: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { env: vec![], password: Some(PASSWORD.into()), init: true }
+    }
+}
+
+impl Options {
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+}
+
+/// Run `waiaas <args>` to completion.
+pub fn run_cli(args: &[&str], env: &[(String, String)]) -> std::process::Output {
+    let mut c = Command::new(waiaas_bin());
+    c.args(args).env_remove("WAIAAS_MASTER_PASSWORD").env_remove("WAIAAS_DATA_DIR");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run waiaas")
+}
+
+impl Daemon {
+    /// Init a fresh temp data dir and start a daemon on it.
+    pub fn start(opts: Options) -> Daemon {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("data");
+        let mut d = Daemon::start_in(&dir, opts).unwrap_or_else(|(status, log)| panic!("daemon failed to start ({status}):\n{log}"));
+        d._tmp = Some(tmp);
+        d
+    }
+
+    /// Start a daemon on `dir` (initialised first when `opts.init`). On failure returns the
+    /// exit status and the output.
+    pub fn start_in(dir: &Path, opts: Options) -> Result<Daemon, (ExitStatus, String)> {
+        if opts.init && !dir.join("config.toml").exists() {
+            let out = run_cli(&["init", "--data-dir", dir.to_str().unwrap()], &[]);
+            assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let mut c = Command::new(waiaas_bin());
+        c.args(["start", "--data-dir", dir.to_str().unwrap()])
+            .env_remove("WAIAAS_MASTER_PASSWORD")
+            .env_remove("WAIAAS_DATA_DIR")
+            .env("WAIAAS_DAEMON_PORT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(pw) = &opts.password {
+            c.env("WAIAAS_MASTER_PASSWORD", pw);
+        }
+        for (k, v) in &opts.env {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().expect("spawn waiaas");
+        let (tx, rx) = mpsc::channel();
+        for stream in [child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), child.stdout.take().map(|s| Box::new(s) as _)]
+            .into_iter()
+            .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen = String::new();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                    if let Some(rest) = line.split("ready on http://").nth(1) {
+                        let addr = rest.split_whitespace().next().unwrap();
+                        let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+                        return Ok(Daemon { child, dir: dir.to_path_buf(), base: format!("http://127.0.0.1:{port}"), port, _tmp: None, log: rx });
+                    }
+                }
+                Err(_) => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        // Drain what is left.
+                        while let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+                            seen.push_str(&l);
+                            seen.push('\n');
+                        }
+                        return Err((status, seen));
+                    }
+                    if Instant::now() > deadline {
+                        let _ = child.kill();
+                        panic!("daemon did not become ready:\n{seen}");
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    pub fn stop(mut self) -> ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Keep the data dir alive after the process is gone (for restarts).
+    pub fn take_tmp(&mut self) -> Option<tempfile::TempDir> {
+        self._tmp.take()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small HTTP client for the tests.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// A response: status and JSON body (Null when empty or not JSON).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+/// Credentials for a request.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    None,
+    Master(String),
+    Session(String),
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        Api { base: base.into(), http: reqwest::Client::new() }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, auth: &Auth, body: Option<serde_json::Value>) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(m, format!("{}{}", self.base, path));
+        match auth {
+            Auth::None => {}
+            Auth::Master(pw) => req = req.header("X-Master-Password", pw),
+            Auth::Session(t) => req = req.header("Authorization", format!("Bearer {t}")),
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap_or_default();
+        Resp { status, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), headers }
+    }
+
+    pub fn master() -> Auth {
+        Auth::Master(PASSWORD.into())
+    }
+}
+
+/// Everything the store and keystore hold except the audit log (which is meant to grow
+/// on failed attempts): rows of every table, plus every key file's bytes.
+pub fn store_snapshot(data_dir: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open_with_flags(data_dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open db read-only");
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN ('audit_log','sqlite_sequence') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = vec![];
+    for t in tables {
+        let mut st = conn.prepare(&format!("SELECT * FROM {t}")).unwrap();
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                let mut s = format!("{t}:");
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    s.push_str(&format!("{v:?}|"));
+                }
+                Ok(s)
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        out.extend(rows);
+    }
+    let mut files: Vec<_> = std::fs::read_dir(data_dir.join("keystore")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for f in files {
+        out.push(format!("key:{}:{}", f.display(), hex::encode(std::fs::read(&f).unwrap())));
+    }
+    out.sort();
+    out
+}

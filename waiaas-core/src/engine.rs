@@ -217,7 +217,9 @@ impl Engine {
     }
 
     pub(crate) fn issue_token(&self, session_id: &str, iat: i64, exp: i64) -> Result<String> {
-        Ok(self.jwt()?.issue(&Claims { sub: session_id.into(), iat, exp: (exp > 0).then_some(exp) }))
+        let mut jti = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut jti);
+        Ok(self.jwt()?.issue(&Claims { sub: session_id.into(), iat, exp: (exp > 0).then_some(exp), jti: Some(hex::encode(jti)) }))
     }
 
     /// `POST /v1/admin/rotate-secret`: the previous secret keeps working for 5 minutes.
