@@ -13,6 +13,11 @@ mod keys;
 
 pub use keys::{derive_public_key, generate_secret, SecretKey};
 
+/// EIP-55 address of a secp256k1 public key.
+pub fn evm_address_of(vk: &k256::ecdsa::VerifyingKey) -> String {
+    keys::evm_address(vk).to_checksum(None)
+}
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::Chain;
 use aes_gcm::aead::{Aead, KeyInit};

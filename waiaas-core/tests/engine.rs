@@ -1,0 +1,86 @@
+//! The engine as a Rust agent uses it: a real data dir, real SQLite, real keys.
+
+use waiaas_core::config::Config;
+use waiaas_core::sessions::CreateSession;
+use waiaas_core::wallets::CreateWallet;
+use waiaas_core::{Caller, Engine, ErrorCode};
+
+async fn engine() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(dir.path(), Config::default(), "engine-test-password").await.unwrap();
+    (dir, e)
+}
+
+fn wallet(name: &str, chain: &str) -> CreateWallet {
+    CreateWallet { name: name.into(), chain: Some(chain.into()), create_session: Some(false), ..Default::default() }
+}
+
+#[tokio::test]
+async fn only_active_wallets_sign_and_signatures_verify() {
+    let (_d, e) = engine().await;
+    let evm = e.create_wallet(wallet("evm", "ethereum")).await.unwrap().wallet;
+    let sol = e.create_wallet(wallet("sol", "solana")).await.unwrap().wallet;
+
+    // EVM: EIP-191 personal_sign recovers to the wallet address.
+    let sig = e.sign_bytes(&Caller::Master, &evm.id, b"hello agent".to_vec()).await.unwrap();
+    let raw = hex::decode(sig.trim_start_matches("0x")).unwrap();
+    assert_eq!(raw.len(), 65);
+    let signature = k256::ecdsa::Signature::from_slice(&raw[..64]).unwrap();
+    let recid = k256::ecdsa::RecoveryId::from_byte(raw[64] - 27).unwrap();
+    let digest = alloy_primitives::eip191_hash_message(b"hello agent");
+    let vk = k256::ecdsa::VerifyingKey::recover_from_prehash(digest.as_slice(), &signature, recid).unwrap();
+    assert_eq!(waiaas_core::keystore::evm_address_of(&vk), evm.public_key);
+
+    // Solana: ed25519 verifies against the base58 public key.
+    let sig = e.sign_bytes(&Caller::Master, &sol.id, b"hello agent".to_vec()).await.unwrap();
+    let pk: [u8; 32] = bs58::decode(&sol.public_key).into_vec().unwrap().try_into().unwrap();
+    let sig: [u8; 64] = bs58::decode(&sig).into_vec().unwrap().try_into().unwrap();
+    use ed25519_dalek::Verifier;
+    ed25519_dalek::VerifyingKey::from_bytes(&pk).unwrap().verify(b"hello agent", &ed25519_dalek::Signature::from_bytes(&sig)).unwrap();
+
+    // Suspended: refused. Resumed: signs again. Terminated: refused for ever.
+    e.suspend_wallet(&evm.id, Some("test")).await.unwrap();
+    let err = e.sign_bytes(&Caller::Master, &evm.id, b"x".to_vec()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::WALLET_SUSPENDED);
+    e.resume_wallet(&evm.id).await.unwrap();
+    e.sign_bytes(&Caller::Master, &evm.id, b"x".to_vec()).await.unwrap();
+    e.terminate_wallet(&evm.id).await.unwrap();
+    assert_eq!(e.sign_bytes(&Caller::Master, &evm.id, b"x".to_vec()).await.unwrap_err().code, ErrorCode::WALLET_TERMINATED);
+}
+
+#[tokio::test]
+async fn sessions_are_scoped_to_their_wallets() {
+    let (_d, e) = engine().await;
+    let a = e.create_wallet(wallet("a", "solana")).await.unwrap().wallet;
+    let b = e.create_wallet(wallet("b", "solana")).await.unwrap().wallet;
+    let s = e.create_session(CreateSession { wallet_ids: Some(vec![a.id.clone(), b.id.clone()]), ..Default::default() }).await.unwrap();
+    let ctx = e.authenticate(&s.token).await.unwrap();
+    assert_eq!(e.resolve_wallet(&ctx, None).await.unwrap_err().code, ErrorCode::WALLET_ID_REQUIRED);
+    assert_eq!(e.resolve_wallet(&ctx, Some(&b.id)).await.unwrap().id, b.id);
+    let single = e.create_session(CreateSession { wallet_id: Some(a.id.clone()), ..Default::default() }).await.unwrap();
+    let ctx1 = e.authenticate(&single.token).await.unwrap();
+    assert_eq!(e.resolve_wallet(&ctx1, None).await.unwrap().id, a.id);
+    assert_eq!(e.resolve_wallet(&ctx1, Some(&b.id)).await.unwrap_err().code, ErrorCode::WALLET_ACCESS_DENIED);
+    // Signing through a session is limited to its wallets too.
+    assert_eq!(e.sign_bytes(&Caller::Session(&ctx1), &b.id, b"x".to_vec()).await.unwrap_err().code, ErrorCode::WALLET_ACCESS_DENIED);
+}
+
+#[tokio::test]
+async fn reopening_checks_the_password_and_an_upstream_keystore_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    // An upstream data dir: its key files, no database yet.
+    let vectors = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/upstream");
+    let readme: serde_json::Value = serde_json::from_slice(&std::fs::read(format!("{vectors}/README.json")).unwrap()).unwrap();
+    std::fs::create_dir_all(dir.path().join("keystore")).unwrap();
+    for f in ["keystore-evm.json", "keystore-solana.json"] {
+        let id = readme[f]["walletId"].as_str().unwrap();
+        std::fs::copy(format!("{vectors}/{f}"), dir.path().join(format!("keystore/{id}.json"))).unwrap();
+    }
+    let err = Engine::open(dir.path(), Config::default(), "wrong-password").await.err().unwrap();
+    assert_eq!(err.code, ErrorCode::INVALID_MASTER_PASSWORD);
+    let pw = readme["password"].as_str().unwrap();
+    drop(Engine::open(dir.path(), Config::default(), pw).await.unwrap());
+    // The hash is now stored: a wrong password is refused without touching keys.
+    assert_eq!(Engine::open(dir.path(), Config::default(), "wrong-password").await.err().unwrap().code, ErrorCode::INVALID_MASTER_PASSWORD);
+    Engine::open(dir.path(), Config::default(), pw).await.unwrap();
+}
