@@ -1,0 +1,93 @@
+//! JSON-RPC 2.0 over HTTP with several endpoints per network: transport failures and
+//! HTTP 429/5xx are transient and fail over to the next endpoint (with a short backoff
+//! between rounds); JSON-RPC error objects are returned to the adapter to classify.
+
+use super::{ChainError, ChainResult};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A JSON-RPC error object returned by a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+/// Outcome of one call: a node answered with a result or an error object.
+pub type RpcOutcome = std::result::Result<Value, RpcError>;
+
+#[derive(Clone)]
+pub struct RpcClient {
+    urls: Arc<Vec<String>>,
+    /// Index of the endpoint that last worked.
+    preferred: Arc<AtomicUsize>,
+    http: reqwest::Client,
+    rounds: usize,
+}
+
+impl RpcClient {
+    pub fn new(urls: Vec<String>) -> RpcClient {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .expect("http client");
+        RpcClient { urls: Arc::new(urls), preferred: Arc::new(AtomicUsize::new(0)), http, rounds: 3 }
+    }
+
+    pub fn urls(&self) -> &[String] {
+        &self.urls
+    }
+
+    /// Call `method`; transport failures rotate through every endpoint, up to three rounds
+    /// with 200 ms / 400 ms backoff. A node's error object is returned as `Ok(Err(..))`.
+    pub async fn call(&self, method: &str, params: Value) -> ChainResult<RpcOutcome> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let n = self.urls.len();
+        if n == 0 {
+            return Err(ChainError::permanent(crate::ErrorCode::ADAPTER_NOT_AVAILABLE, "no RPC endpoint configured"));
+        }
+        let mut last = String::new();
+        for round in 0..self.rounds {
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(200 << (round - 1))).await;
+            }
+            let start = self.preferred.load(Ordering::Relaxed);
+            for i in 0..n {
+                let idx = (start + i) % n;
+                let url = &self.urls[idx];
+                match self.http.post(url).json(&body).send().await {
+                    Ok(res) if res.status().is_success() => match res.json::<Value>().await {
+                        Ok(v) => {
+                            self.preferred.store(idx, Ordering::Relaxed);
+                            if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+                                return Ok(Err(RpcError {
+                                    code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
+                                    message: err.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+                                    data: err.get("data").cloned(),
+                                }));
+                            }
+                            return Ok(Ok(v.get("result").cloned().unwrap_or(Value::Null)));
+                        }
+                        Err(e) => last = format!("{url}: invalid JSON-RPC response: {e}"),
+                    },
+                    Ok(res) => last = format!("{url}: HTTP {}", res.status()),
+                    Err(e) => last = format!("{url}: {e}"),
+                }
+                tracing::warn!(method, "RPC endpoint failed, trying the next: {last}");
+            }
+        }
+        Err(ChainError::transient(format!("all RPC endpoints failed for {method}: {last}")))
+    }
+
+    /// Call and turn a node error into a transient chain error (for reads).
+    pub async fn read(&self, method: &str, params: Value) -> ChainResult<Value> {
+        match self.call(method, params).await? {
+            Ok(v) => Ok(v),
+            Err(e) => Err(ChainError::transient(format!("{method}: RPC error {}: {}", e.code, e.message))),
+        }
+    }
+}
