@@ -1,0 +1,28 @@
+//! `waiaas-testnodes anvil [chain-id]` / `waiaas-testnodes solana`: start a node, print one
+//! JSON line `{"rpc": "...", ...}` on stdout, and keep it running until stdin closes or
+//! SIGTERM. Used by the Python and Node test suites.
+
+use std::io::Read;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("anvil") => {
+            let chain_id = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(11155111);
+            let node = waiaas_testnodes::anvil::Anvil::start(chain_id);
+            println!("{}", serde_json::json!({"rpc": node.url, "chainId": chain_id}));
+            let _ = std::io::stdin().read_to_end(&mut Vec::new());
+            drop(node);
+        }
+        Some("solana") => {
+            let node = waiaas_testnodes::solana::Validator::start();
+            println!("{}", serde_json::json!({"rpc": node.url}));
+            let _ = std::io::stdin().read_to_end(&mut Vec::new());
+            drop(node);
+        }
+        _ => {
+            eprintln!("usage: waiaas-testnodes anvil [chain-id] | solana");
+            std::process::exit(2);
+        }
+    }
+}
