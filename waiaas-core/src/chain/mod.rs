@@ -7,7 +7,9 @@
 //! [`ErrorClass`]: permanent (fail the transaction), transient (retry, fail over) or stale
 //! (rebuild: expired blockhash, nonce too low).
 
+pub mod evm;
 pub mod rpc;
+pub mod solana;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::keystore::SecretKey;

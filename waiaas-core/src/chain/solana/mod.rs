@@ -1,0 +1,1 @@
+//! Solana adapter: native and SPL/Token-2022 transfers, program calls, simulation, signing, decoding.
