@@ -74,6 +74,12 @@ pub(crate) struct Inner {
     pub schema_version: i64,
     /// Serialises master password changes.
     pub rekey: tokio::sync::Mutex<()>,
+    /// Chain adapters by network id.
+    pub adapters: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::chain::ChainAdapter>>>,
+    /// Nonce owners: one lock per (wallet, network).
+    pub nonce_locks: std::sync::Mutex<std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    /// Transactions a pipeline runner is driving in this process.
+    pub running: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// A handle to an open WAIaaS data dir. Cheap to clone.
@@ -148,6 +154,9 @@ impl Engine {
                 started: Instant::now(),
                 schema_version,
                 rekey: tokio::sync::Mutex::new(()),
+                adapters: Default::default(),
+                nonce_locks: Default::default(),
+                running: Default::default(),
             }),
         })
     }

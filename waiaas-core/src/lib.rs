@@ -15,14 +15,21 @@
 //! # Ok(()) }
 //! ```
 
+pub mod amount;
 pub mod auth;
+pub mod chain;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod keystore;
 pub mod network;
+pub mod pipeline;
+pub mod policy;
 pub mod sessions;
 pub mod store;
+pub mod tokens;
+pub mod transactions;
+pub mod tx;
 pub mod wallets;
 
 pub use engine::{Caller, Engine, Health, SessionCtx};

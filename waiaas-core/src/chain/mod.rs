@@ -8,6 +8,7 @@
 //! (rebuild: expired blockhash, nonce too low).
 
 pub mod evm;
+pub mod registry;
 pub mod rpc;
 pub mod solana;
 
@@ -79,19 +80,36 @@ pub struct AccountMetaReq {
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TxKind {
     /// Native transfer.
-    Transfer { to: String, amount: u128, memo: Option<String> },
+    Transfer {
+        to: String,
+        #[serde(with = "crate::amount::u128_str")]
+        amount: u128,
+        memo: Option<String>,
+    },
     /// ERC-20 `transfer`, or SPL/Token-2022 `transfer_checked` (creating the recipient's
     /// associated token account when missing).
-    TokenTransfer { to: String, amount: u128, token: TokenInfo, memo: Option<String> },
+    TokenTransfer {
+        to: String,
+        #[serde(with = "crate::amount::u128_str")]
+        amount: u128,
+        token: TokenInfo,
+        memo: Option<String>,
+    },
     /// EVM: `to` + `calldata` + `value`. Solana: `program_id` + `instruction_data` + `accounts`.
     ContractCall {
         to: String,
         calldata: Vec<u8>,
+        #[serde(with = "crate::amount::u128_str")]
         value: u128,
         accounts: Vec<AccountMetaReq>,
     },
     /// ERC-20 `approve` or SPL `approve_checked`.
-    Approve { spender: String, amount: u128, token: TokenInfo },
+    Approve {
+        spender: String,
+        #[serde(with = "crate::amount::u128_str")]
+        amount: u128,
+        token: TokenInfo,
+    },
     /// Several of the above in one transaction (Solana).
     Batch { instructions: Vec<TxKind> },
 }
@@ -222,4 +240,25 @@ pub enum MessageKind {
     Personal(Vec<u8>),
     /// EIP-712 typed data JSON `{domain, types, primaryType, message}` (EVM only).
     TypedData(serde_json::Value),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tx_kinds_round_trip_through_json_with_full_u128_amounts() {
+        let token = TokenInfo { address: "0xabc".into(), decimals: 6, symbol: Some("T".into()), program_id: None };
+        let kinds = vec![
+            TxKind::Transfer { to: "a".into(), amount: u128::MAX, memo: None },
+            TxKind::TokenTransfer { to: "b".into(), amount: 1 << 100, token: token.clone(), memo: Some("m".into()) },
+            TxKind::ContractCall { to: "c".into(), calldata: vec![1, 2], value: 5, accounts: vec![] },
+            TxKind::Approve { spender: "d".into(), amount: 7, token },
+        ];
+        let batch = TxKind::Batch { instructions: kinds.clone() };
+        for k in kinds.into_iter().chain([batch]) {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(serde_json::from_str::<TxKind>(&json).unwrap(), k, "{json}");
+        }
+    }
 }

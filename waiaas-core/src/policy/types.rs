@@ -181,9 +181,12 @@ pub struct TokenRef {
 ///   may be given here or in `contract`.
 /// * `amount`: native value, token amount or allowance in smallest units. An EVM `uint256`
 ///   that does not fit a `u128` must be passed as `u128::MAX` (saturated).
-/// * `batch`: the instructions of a `BATCH`; ignored fields on a batch parent are
-///   `amount`, `amount_usd` and `price` (totals come from the instructions).
-/// * `domain`: bare host of an x402 payment or an ERC-8128 signed request.
+/// * `spender`: the approved address of an `APPROVE` (required there).
+/// * `batch`: the instructions of a `BATCH`. They are evaluated under the parent's wallet,
+///   chain and network; the parent's `amount`, `amount_usd` and `price` are ignored (totals
+///   come from the instructions).
+/// * `domain`: bare host (no scheme, port or path) of an `X402_PAYMENT`, or of an ERC-8128
+///   signed HTTP request, which is a `SIGN` intent that names a `domain`.
 /// * `reputation_score`: ERC-8004 score (0..100) of the counterparty, `None` = unrated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -9,6 +9,7 @@ pub mod sqlite;
 
 use crate::error::Result;
 use crate::network::{Chain, Environment};
+use crate::tx::{TxPatch, TxRecord, TxStatus};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -153,7 +154,43 @@ pub trait Store: Send + Sync + 'static {
     /// Delete expired, unrevoked finite sessions; returns how many.
     async fn delete_expired_sessions(&self, now: i64) -> Result<usize>;
 
+    // --- transactions
+    /// Insert; with an idempotency key already used for this wallet, nothing is inserted and
+    /// the existing row is returned.
+    async fn insert_tx(&self, t: &TxRecord) -> Result<Option<TxRecord>>;
+    async fn get_tx(&self, id: &str) -> Result<Option<TxRecord>>;
+    /// Newest first (ids are UUIDv7), `before` = cursor (an id), optional status filter.
+    async fn list_txs(&self, wallet_ids: &[String], statuses: Option<&[TxStatus]>, before: Option<&str>, limit: i64) -> Result<Vec<TxRecord>>;
+    /// Compare-and-swap the status from one of `from` to `to`, applying `patch` in the same
+    /// transaction; `false` if the row was not in one of `from`.
+    async fn transition_tx(&self, id: &str, from: &[TxStatus], to: TxStatus, patch: &TxPatch, now: i64) -> Result<bool>;
+    /// Update fields without a status change, only while the row is in `status`.
+    async fn patch_tx(&self, id: &str, status: TxStatus, patch: &TxPatch, now: i64) -> Result<bool>;
+    /// All transactions in the given statuses (crash recovery, background checks).
+    async fn txs_in_status(&self, statuses: &[TxStatus]) -> Result<Vec<TxRecord>>;
+
+    // --- nonces
+    /// The next nonce the store knows for (wallet, network): one past the highest used.
+    async fn next_nonce(&self, wallet_id: &str, network: &str) -> Result<Option<u64>>;
+
+    // --- tokens
+    async fn list_tokens(&self, network: &str) -> Result<Vec<TokenRow>>;
+    async fn insert_token(&self, t: &TokenRow) -> Result<bool>;
+    async fn delete_token(&self, network: &str, address: &str) -> Result<bool>;
+
     // --- audit
     async fn append_audit(&self, e: &AuditEntry) -> Result<()>;
     async fn list_audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+}
+
+/// A custom token registry row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRow {
+    pub id: String,
+    pub network: String,
+    pub address: String,
+    pub symbol: String,
+    pub name: String,
+    pub decimals: u8,
+    pub created_at: i64,
 }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::error::Error;
+use crate::tx::{TxPatch, TxRecord, TxStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,6 +73,59 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         );
         CREATE INDEX idx_audit_log_timestamp ON audit_log(timestamp);
         CREATE INDEX idx_audit_log_wallet ON audit_log(wallet_id);
+        "#,
+    ),
+    (
+        "transactions, nonces, token registry",
+        r#"
+        CREATE TABLE transactions (
+            id TEXT PRIMARY KEY,
+            wallet_id TEXT NOT NULL REFERENCES wallets(id) ON DELETE CASCADE,
+            session_id TEXT,
+            chain TEXT NOT NULL,
+            network TEXT NOT NULL,
+            type TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('PENDING','QUEUED','EXECUTING','SUBMITTED','CONFIRMED','FAILED','CANCELLED','EXPIRED','PARTIAL_FAILURE','SIGNED','GAS_WAITING')),
+            tier TEXT CHECK (tier IS NULL OR tier IN ('INSTANT','NOTIFY','DELAY','APPROVAL')),
+            amount TEXT,
+            to_address TEXT,
+            token_address TEXT,
+            request TEXT NOT NULL,
+            original_request TEXT,
+            amount_usd REAL,
+            reserved_usd REAL,
+            nonce INTEGER,
+            unsigned_tx BLOB,
+            signed_tx BLOB,
+            tx_hash TEXT UNIQUE,
+            error TEXT,
+            error_code TEXT,
+            idempotency_key TEXT,
+            metadata TEXT,
+            queued_at INTEGER,
+            executed_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_transactions_wallet ON transactions(wallet_id, id);
+        CREATE INDEX idx_transactions_status ON transactions(status);
+        CREATE UNIQUE INDEX idx_transactions_idempotency ON transactions(wallet_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE TABLE nonces (
+            wallet_id TEXT NOT NULL REFERENCES wallets(id) ON DELETE CASCADE,
+            network TEXT NOT NULL,
+            next_nonce INTEGER NOT NULL,
+            PRIMARY KEY (wallet_id, network)
+        );
+        CREATE TABLE token_registry (
+            id TEXT PRIMARY KEY,
+            network TEXT NOT NULL,
+            address TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            name TEXT NOT NULL,
+            decimals INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (network, address)
+        );
         "#,
     ),
 ];
@@ -228,6 +282,63 @@ fn load_sessions(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Resul
         s.wallet_ids = session_wallet_ids(c, &s.id)?;
     }
     Ok(out)
+}
+
+const TX_COLS: &str = "id, wallet_id, session_id, chain, network, type, status, tier, amount, to_address, token_address, request, original_request, amount_usd, reserved_usd, nonce, unsigned_tx, signed_tx, tx_hash, error, error_code, idempotency_key, metadata, queued_at, executed_at, created_at, updated_at";
+
+fn tx_from_row(r: &Row) -> rusqlite::Result<TxRecord> {
+    Ok(TxRecord {
+        id: r.get(0)?,
+        wallet_id: r.get(1)?,
+        session_id: r.get(2)?,
+        chain: r.get(3)?,
+        network: r.get(4)?,
+        tx_type: r.get(5)?,
+        status: r.get(6)?,
+        tier: r.get(7)?,
+        amount: r.get(8)?,
+        to_address: r.get(9)?,
+        token_address: r.get(10)?,
+        request: r.get(11)?,
+        original_request: r.get(12)?,
+        amount_usd: r.get(13)?,
+        reserved_usd: r.get(14)?,
+        nonce: r.get(15)?,
+        unsigned_tx: r.get(16)?,
+        signed_tx: r.get(17)?,
+        tx_hash: r.get(18)?,
+        error: r.get(19)?,
+        error_code: r.get(20)?,
+        idempotency_key: r.get(21)?,
+        metadata: r.get(22)?,
+        queued_at: r.get(23)?,
+        executed_at: r.get(24)?,
+        created_at: r.get(25)?,
+        updated_at: r.get(26)?,
+    })
+}
+
+/// Apply a patch (and the nonce commit) to a row inside a transaction.
+fn apply_patch(tx: &rusqlite::Transaction, id: &str, p: &TxPatch, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE transactions SET
+            tier = COALESCE(?2, tier), nonce = COALESCE(?3, nonce), unsigned_tx = COALESCE(?4, unsigned_tx),
+            signed_tx = COALESCE(?5, signed_tx), tx_hash = COALESCE(?6, tx_hash), error = COALESCE(?7, error),
+            error_code = COALESCE(?8, error_code), queued_at = COALESCE(?9, queued_at), executed_at = COALESCE(?10, executed_at),
+            metadata = COALESCE(?11, metadata), amount_usd = COALESCE(?12, amount_usd),
+            reserved_usd = CASE WHEN ?13 THEN 0 ELSE reserved_usd END, updated_at = ?14
+         WHERE id = ?1",
+        params![id, p.tier, p.nonce, p.unsigned_tx, p.signed_tx, p.tx_hash, p.error, p.error_code, p.queued_at, p.executed_at, p.metadata, p.amount_usd, p.release_reservation, now],
+    )?;
+    if p.commit_nonce {
+        tx.execute(
+            "INSERT INTO nonces (wallet_id, network, next_nonce)
+             SELECT wallet_id, network, nonce + 1 FROM transactions WHERE id = ?1 AND nonce IS NOT NULL
+             ON CONFLICT(wallet_id, network) DO UPDATE SET next_nonce = MAX(next_nonce, excluded.next_nonce)",
+            [id],
+        )?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -499,6 +610,147 @@ impl Store for SqliteStore {
             Ok(tx.execute("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < ?1", [now])?)
         })
         .await
+    }
+
+    async fn insert_tx(&self, t: &TxRecord) -> Result<Option<TxRecord>> {
+        let t = t.clone();
+        self.write(move |tx| {
+            if let Some(key) = &t.idempotency_key {
+                let existing = tx
+                    .prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE wallet_id = ?1 AND idempotency_key = ?2"))?
+                    .query_row(params![t.wallet_id, key], tx_from_row)
+                    .optional()?;
+                if existing.is_some() {
+                    return Ok(existing);
+                }
+            }
+            tx.execute(
+                &format!("INSERT INTO transactions ({TX_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"),
+                params![
+                    t.id, t.wallet_id, t.session_id, t.chain, t.network, t.tx_type, t.status, t.tier, t.amount, t.to_address,
+                    t.token_address, t.request, t.original_request, t.amount_usd, t.reserved_usd, t.nonce, t.unsigned_tx,
+                    t.signed_tx, t.tx_hash, t.error, t.error_code, t.idempotency_key, t.metadata, t.queued_at, t.executed_at,
+                    t.created_at, t.updated_at
+                ],
+            )?;
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn get_tx(&self, id: &str) -> Result<Option<TxRecord>> {
+        let id = id.to_string();
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE id = ?1"))?.query_row([id], tx_from_row).optional()?)
+        })
+        .await
+    }
+
+    async fn list_txs(&self, wallet_ids: &[String], statuses: Option<&[TxStatus]>, before: Option<&str>, limit: i64) -> Result<Vec<TxRecord>> {
+        let wallets = serde_json::to_string(wallet_ids).map_err(|e| Error::internal(e.to_string()))?;
+        let statuses = statuses.map(|s| serde_json::to_string(&s.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default());
+        let before = before.map(str::to_string);
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {TX_COLS} FROM transactions
+                 WHERE wallet_id IN (SELECT value FROM json_each(?1))
+                   AND (?2 IS NULL OR status IN (SELECT value FROM json_each(?2)))
+                   AND (?3 IS NULL OR id < ?3)
+                 ORDER BY id DESC LIMIT ?4"
+            ))?;
+            let rows = st.query_map(params![wallets, statuses, before, limit], tx_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn transition_tx(&self, id: &str, from: &[TxStatus], to: TxStatus, patch: &TxPatch, now: i64) -> Result<bool> {
+        for f in from {
+            if !f.can_go_to(to) {
+                return Err(Error::new(
+                    crate::error::ErrorCode::INVALID_STATE_TRANSITION,
+                    format!("illegal transaction transition {} -> {}", f.as_str(), to.as_str()),
+                ));
+            }
+        }
+        let (id, patch) = (id.to_string(), patch.clone());
+        let from = serde_json::to_string(&from.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE transactions SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status IN (SELECT value FROM json_each(?4))",
+                params![id, to.as_str(), now, from],
+            )?;
+            if n == 1 {
+                apply_patch(tx, &id, &patch, now)?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn patch_tx(&self, id: &str, status: TxStatus, patch: &TxPatch, now: i64) -> Result<bool> {
+        let (id, patch) = (id.to_string(), patch.clone());
+        self.write(move |tx| {
+            let cur: Option<String> = tx.query_row("SELECT status FROM transactions WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+            if cur.as_deref() != Some(status.as_str()) {
+                return Ok(false);
+            }
+            apply_patch(tx, &id, &patch, now)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn txs_in_status(&self, statuses: &[TxStatus]) -> Result<Vec<TxRecord>> {
+        let statuses = serde_json::to_string(&statuses.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE status IN (SELECT value FROM json_each(?1)) ORDER BY id"))?;
+            let rows = st.query_map([statuses], tx_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn next_nonce(&self, wallet_id: &str, network: &str) -> Result<Option<u64>> {
+        let (w, n) = (wallet_id.to_string(), network.to_string());
+        self.read(move |c| {
+            let v: Option<i64> = c
+                .prepare_cached("SELECT next_nonce FROM nonces WHERE wallet_id = ?1 AND network = ?2")?
+                .query_row(params![w, n], |r| r.get(0))
+                .optional()?;
+            Ok(v.map(|v| v as u64))
+        })
+        .await
+    }
+
+    async fn list_tokens(&self, network: &str) -> Result<Vec<TokenRow>> {
+        let network = network.to_string();
+        self.read(move |c| {
+            let mut st = c.prepare_cached("SELECT id, network, address, symbol, name, decimals, created_at FROM token_registry WHERE network = ?1 ORDER BY symbol")?;
+            let rows = st
+                .query_map([network], |r| {
+                    Ok(TokenRow { id: r.get(0)?, network: r.get(1)?, address: r.get(2)?, symbol: r.get(3)?, name: r.get(4)?, decimals: r.get(5)?, created_at: r.get(6)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn insert_token(&self, t: &TokenRow) -> Result<bool> {
+        let t = t.clone();
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "INSERT INTO token_registry (id, network, address, symbol, name, decimals, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING",
+                params![t.id, t.network, t.address, t.symbol, t.name, t.decimals, t.created_at],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn delete_token(&self, network: &str, address: &str) -> Result<bool> {
+        let (n, a) = (network.to_string(), address.to_string());
+        self.write(move |tx| Ok(tx.execute("DELETE FROM token_registry WHERE network = ?1 AND address = ?2", params![n, a])? == 1)).await
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {

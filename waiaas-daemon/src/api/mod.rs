@@ -4,6 +4,8 @@
 mod extract;
 mod sessions;
 mod system;
+mod tokens;
+mod transactions;
 mod wallets;
 
 pub use extract::{ApiError, ApiResult};
@@ -49,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         .merge(system::routes())
         .merge(wallets::routes())
         .merge(sessions::routes())
+        .merge(transactions::routes())
+        .merge(tokens::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .layer(middleware::from_fn(request_id))

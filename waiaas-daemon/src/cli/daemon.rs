@@ -90,7 +90,12 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
     waiaas_core::keystore::write_atomic(&addr_file, bound.to_string().as_bytes())?;
 
     let shutdown = Arc::new(Notify::new());
-    spawn_workers(engine.clone());
+    match engine.recover().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("resuming {n} unfinished transactions"),
+        Err(e) => tracing::error!("transaction recovery failed: {e}"),
+    }
+    engine.start_workers();
     let app = router(AppState::new(engine, shutdown.clone()));
     tracing::info!("WAIaaS daemon ready on http://{bound} (PID: {})", std::process::id());
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -100,20 +105,6 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
     let _ = std::fs::remove_file(&addr_file);
     tracing::info!("WAIaaS daemon stopped");
     served.map_err(|e| CliError::new(1, format!("server error: {e}")))
-}
-
-fn spawn_workers(engine: Engine) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            match engine.cleanup_expired_sessions().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("session-cleanup: deleted {n} expired sessions"),
-                Err(e) => tracing::warn!("session-cleanup failed: {e}"),
-            }
-        }
-    });
 }
 
 async fn wait_for_shutdown(notify: Arc<Notify>) {

@@ -1,0 +1,412 @@
+//! The transaction pipeline: validate → persist PENDING → policy → tier gate → build →
+//! simulate → sign (the only place a key is decrypted) → persist the signed bytes →
+//! broadcast → confirm.
+//!
+//! Every step is a durable store write before the next side effect, so a daemon killed at
+//! any point resumes without loss and without sending twice ([`Engine::recover`]):
+//! - nothing is broadcast before its signed bytes and hash are stored;
+//! - a stored signed transaction is only ever re-broadcast as the same bytes (same nonce /
+//!   same signature), never rebuilt while it could still land;
+//! - a confirmation timeout leaves the transaction SUBMITTED; a background check finishes it.
+//!
+//! EVM nonces have one owner per (wallet, network): a lock held from nonce assignment to the
+//! end of the broadcast. The next nonce is max(the node's pending count, one past the
+//! highest nonce the store recorded as broadcast), so concurrent sends get contiguous
+//! nonces and a broadcast the node refused leaves no gap (its nonce is reused).
+
+pub mod request;
+
+use crate::chain::{ChainAdapter, ErrorClass, SignedTx, TxKind, TxStatus as ChainTxStatus};
+use crate::engine::{ensure_can_sign, Engine, SessionCtx};
+use crate::error::{Error, ErrorCode, Result};
+use crate::network::{Chain, Network};
+use crate::store::WalletRecord;
+use crate::tx::{TxPatch, TxRecord, TxStatus, TxType};
+use request::{parse_send, Draft};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `POST /v1/transactions/send` answer (201).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Accepted {
+    pub id: String,
+    pub status: String,
+}
+
+/// How long the pipeline waits for a confirmation before leaving the transaction to the
+/// background check.
+pub const CONFIRM_WAIT: Duration = Duration::from_secs(60);
+/// Interval of the background check of SUBMITTED and half-broadcast transactions.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(5);
+
+fn summary(kind: &TxKind) -> (Option<String>, Option<String>, Option<String>) {
+    match kind {
+        TxKind::Transfer { to, amount, .. } => (Some(amount.to_string()), Some(to.clone()), None),
+        TxKind::TokenTransfer { to, amount, token, .. } => (Some(amount.to_string()), Some(to.clone()), Some(token.address.clone())),
+        TxKind::ContractCall { to, value, .. } => (Some(value.to_string()), Some(to.clone()), None),
+        TxKind::Approve { spender, amount, token } => (Some(amount.to_string()), Some(spender.clone()), Some(token.address.clone())),
+        TxKind::Batch { instructions } => {
+            let native: u128 = instructions.iter().map(|i| if let TxKind::Transfer { amount, .. } = i { *amount } else { 0 }).sum();
+            (Some(native.to_string()), None, None)
+        }
+    }
+}
+
+impl Engine {
+    /// The network a wallet operation uses: the requested one (must belong to the wallet's
+    /// chain and environment) or the wallet's default network.
+    pub fn wallet_network(&self, wallet: &WalletRecord, requested: Option<&str>) -> Result<Network> {
+        match requested {
+            Some(n) => {
+                let net = Network::parse(n)?;
+                net.check_belongs(wallet.chain, wallet.environment)?;
+                Ok(net)
+            }
+            None => Network::parse(&wallet.network),
+        }
+    }
+
+    /// The adapter of a network (created on first use).
+    pub fn adapter(&self, network: Network) -> Arc<dyn ChainAdapter> {
+        let mut map = self.inner.adapters.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(network.id().to_string())
+            .or_insert_with(|| {
+                let configured = self.inner.config.rpc.get(network.info().rpc_key).map(String::as_str);
+                crate::chain::registry::make_adapter(network, network.rpc_urls(configured), None)
+            })
+            .clone()
+    }
+
+    /// Accept a send: validate, persist as PENDING, and run the pipeline in the background.
+    /// A repeated `idempotency_key` for the wallet returns the first transaction instead.
+    pub async fn send_transaction(&self, ctx: &SessionCtx, body: serde_json::Value, idempotency_key: Option<String>) -> Result<Accepted> {
+        if let Some(k) = &idempotency_key {
+            if k.is_empty() || k.len() > 255 {
+                return Err(Error::validation("Idempotency-Key", "must be 1..255 characters"));
+            }
+        }
+        let requested_wallet = body.get("walletId").and_then(|v| v.as_str()).map(str::to_string);
+        let wallet = self.resolve_wallet(ctx, requested_wallet.as_deref()).await?;
+        ensure_can_sign(&wallet)?;
+        let (env, draft) = parse_send(wallet.chain, &body)?;
+        let network = self.wallet_network(&wallet, env.network.as_deref())?;
+        let kind = self.resolve_draft(network, &draft).await?;
+        let (amount, to, token) = summary(&kind);
+        let now = crate::now();
+        let record = TxRecord {
+            id: crate::new_id(),
+            wallet_id: wallet.id.clone(),
+            session_id: Some(ctx.session_id.clone()),
+            chain: wallet.chain.as_str().into(),
+            network: network.id().into(),
+            tx_type: draft.tx_type().as_str().into(),
+            status: TxStatus::Pending.as_str().into(),
+            amount,
+            to_address: to,
+            token_address: token,
+            request: serde_json::to_string(&kind).map_err(|e| Error::internal(e.to_string()))?,
+            original_request: Some(body.to_string()),
+            idempotency_key,
+            created_at: now,
+            updated_at: now,
+            ..Default::default()
+        };
+        if let Some(existing) = self.inner.store.insert_tx(&record).await? {
+            return Ok(Accepted { id: existing.id, status: existing.status });
+        }
+        self.spawn_run(record.id.clone());
+        Ok(Accepted { id: record.id, status: record.status })
+    }
+
+    /// Resolve token decimals (request, token registry, then the chain) and amounts.
+    pub(crate) async fn resolve_draft(&self, network: Network, draft: &Draft) -> Result<TxKind> {
+        let mut known = std::collections::HashMap::new();
+        for t in draft.tokens() {
+            if t.decimals.is_some() || known.contains_key(&t.address) {
+                continue;
+            }
+            let decimals = match self.registry_token(network, &t.address).await? {
+                Some(d) => d,
+                None => self.adapter(network).token_info(&t.address).await.map_err(Error::from)?.decimals,
+            };
+            known.insert(t.address.clone(), decimals);
+        }
+        draft.resolve(network.info().native_decimals, &|a| known.get(a).copied())
+    }
+
+    pub(crate) fn spawn_run(&self, id: String) {
+        {
+            let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
+            if !running.insert(id.clone()) {
+                return;
+            }
+        }
+        let engine = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = engine.run(&id).await {
+                tracing::error!(tx = %id, "pipeline error: {e}");
+                // Never leave a transaction hanging on an internal error: if nothing was
+                // signed it is safe to fail it; signed ones stay for the background check.
+                if let Ok(Some(t)) = engine.inner.store.get_tx(&id).await {
+                    if t.signed_tx.is_none() && matches!(t.status(), TxStatus::Pending | TxStatus::Executing) {
+                        let _ = engine.fail(&id, t.status(), &e).await;
+                    }
+                }
+            }
+            engine.inner.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        });
+    }
+
+    /// Drive one transaction from wherever it is to a terminal or waiting state.
+    async fn run(&self, id: &str) -> Result<()> {
+        let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
+        match tx.status() {
+            TxStatus::Pending => {
+                let tier = self.policy_stage(&tx).await?;
+                let Some(tier) = tier else { return Ok(()) };
+                let patch = TxPatch { tier: Some(tier), ..Default::default() };
+                if !self.inner.store.transition_tx(id, &[TxStatus::Pending], TxStatus::Executing, &patch, crate::now()).await? {
+                    return Ok(()); // cancelled or taken meanwhile
+                }
+                self.execute(id).await?;
+            }
+            TxStatus::Executing => self.execute(id).await?,
+            TxStatus::Submitted => {}
+            _ => return Ok(()),
+        }
+        match self.inner.store.get_tx(id).await?.map(|t| t.status()) {
+            Some(TxStatus::Submitted) => self.confirm(id).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Policy and tier gate. Returns the tier to execute with, or `None` when the
+    /// transaction stopped here (denied, or waiting for its gate).
+    async fn policy_stage(&self, _tx: &TxRecord) -> Result<Option<String>> {
+        // The policy engine and the DELAY/APPROVAL gate sit here (see the policy issue);
+        // until they are wired in, every valid send runs the INSTANT path.
+        Ok(Some("INSTANT".into()))
+    }
+
+    async fn fail(&self, id: &str, from: TxStatus, e: &Error) -> Result<()> {
+        let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+        self.inner.store.transition_tx(id, &[from], TxStatus::Failed, &patch, crate::now()).await?;
+        tracing::info!(tx = %id, code = %e.code, "transaction failed: {}", e.message);
+        Ok(())
+    }
+
+    fn nonce_lock(&self, wallet_id: &str, network: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.inner.nonce_locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry((wallet_id.to_string(), network.to_string())).or_default().clone()
+    }
+
+    /// EXECUTING: build, simulate, sign, persist, broadcast (or finish a half-done broadcast).
+    async fn execute(&self, id: &str) -> Result<()> {
+        let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
+        let network = Network::parse(&tx.network)?;
+        let adapter = self.adapter(network);
+        let lock = self.nonce_lock(&tx.wallet_id, &tx.network);
+        let _owner = lock.lock().await;
+        // Re-read under the lock: another runner may have moved it.
+        let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
+        if tx.status() != TxStatus::Executing {
+            return Ok(());
+        }
+        if let (Some(raw), Some(hash)) = (tx.signed_tx.clone(), tx.tx_hash.clone()) {
+            // Signed before: never rebuild while these bytes could still land.
+            return self.resume_broadcast(&tx, adapter.as_ref(), SignedTx { raw, hash }).await;
+        }
+        let wallet = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| crate::engine::wallet_not_found(&tx.wallet_id))?;
+        if let Err(e) = ensure_can_sign(&wallet) {
+            return self.fail(id, TxStatus::Executing, &e).await;
+        }
+        let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
+        for attempt in 0..2 {
+            let nonce = match wallet.chain {
+                Chain::Ethereum => {
+                    let chain_next = match adapter.next_nonce(&wallet.public_key).await {
+                        Ok(n) => n.unwrap_or(0),
+                        Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
+                    };
+                    let stored = self.inner.store.next_nonce(&wallet.id, &tx.network).await?.unwrap_or(0);
+                    Some(chain_next.max(stored))
+                }
+                Chain::Solana => None,
+            };
+            let unsigned = match adapter.build(&wallet.public_key, &kind, nonce).await {
+                Ok(u) => u,
+                Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
+            };
+            match adapter.simulate(&wallet.public_key, &unsigned).await {
+                Ok(sim) if sim.success => {}
+                Ok(sim) => {
+                    let reason = sim.error.unwrap_or_else(|| "simulation failed".into());
+                    let e = Error::new(ErrorCode::SIMULATION_FAILED, format!("Simulation failed: {reason}")).with_details(serde_json::json!({"logs": sim.logs}));
+                    return self.fail(id, TxStatus::Executing, &e).await;
+                }
+                Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
+            }
+            let (a, u) = (adapter.clone(), unsigned.clone());
+            let signed = match self.with_signing_key(&wallet, move |key| a.sign(&u, key)).await {
+                Ok(s) => s,
+                Err(e) => return self.fail(id, TxStatus::Executing, &e).await,
+            };
+            // Durable before the broadcast: the bytes, their hash and the nonce.
+            let patch = TxPatch {
+                nonce: nonce.map(|n| n as i64),
+                unsigned_tx: Some(serde_json::to_vec(&unsigned).map_err(|e| Error::internal(e.to_string()))?),
+                signed_tx: Some(signed.raw.clone()),
+                tx_hash: Some(signed.hash.clone()),
+                ..Default::default()
+            };
+            if !self.inner.store.patch_tx(id, TxStatus::Executing, &patch, crate::now()).await? {
+                return Ok(());
+            }
+            match self.broadcast_with_retry(adapter.as_ref(), &signed).await {
+                Ok(()) => return self.submitted(id).await,
+                Err(e) if e.class == ErrorClass::Stale && attempt == 0 => {
+                    // Expired blockhash / nonce already used: these bytes can never land; build again.
+                    tracing::info!(tx = %id, "stale transaction, rebuilding once: {}", e.error.message);
+                    continue;
+                }
+                Err(e) if e.class == ErrorClass::Transient => {
+                    // The node may or may not have it: keep the bytes, count the nonce as
+                    // used, and let the background check re-broadcast the same bytes.
+                    self.inner.store.patch_tx(id, TxStatus::Executing, &TxPatch { commit_nonce: true, ..Default::default() }, crate::now()).await?;
+                    tracing::warn!(tx = %id, "broadcast not confirmed by any endpoint, will retry the same bytes: {}", e.error.message);
+                    return Ok(());
+                }
+                Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
+            }
+        }
+        self.fail(id, TxStatus::Executing, &Error::new(ErrorCode::CHAIN_ERROR, "transaction went stale twice")).await
+    }
+
+    async fn broadcast_with_retry(&self, adapter: &dyn ChainAdapter, signed: &SignedTx) -> std::result::Result<(), crate::chain::ChainError> {
+        let mut last = None;
+        for (i, wait) in [0u64, 500, 1000].into_iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            match adapter.broadcast(signed).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.class == ErrorClass::Transient => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| crate::chain::ChainError::transient("broadcast failed")))
+    }
+
+    /// A transaction signed earlier (crash, or broadcast unconfirmed): ask the chain first.
+    async fn resume_broadcast(&self, tx: &TxRecord, adapter: &dyn ChainAdapter, signed: SignedTx) -> Result<()> {
+        match adapter.status(&signed.hash).await {
+            Ok(ChainTxStatus::NotFound) => {}
+            Ok(_) => return self.submitted(&tx.id).await,
+            Err(e) => {
+                tracing::warn!(tx = %tx.id, "status check failed, will retry: {}", e.error.message);
+                return Ok(());
+            }
+        }
+        let unsigned: Option<crate::chain::UnsignedTx> = tx.unsigned_tx.as_deref().and_then(|b| serde_json::from_slice(b).ok());
+        if let Some(u) = &unsigned {
+            if let Ok(false) = adapter.still_valid(u).await {
+                // Its blockhash expired and the chain never saw it: it can never land.
+                let e = Error::new(ErrorCode::TRANSACTION_TIMEOUT, "The signed transaction expired before it landed; nothing was sent");
+                let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+                self.inner.store.transition_tx(&tx.id, &[TxStatus::Executing], TxStatus::Failed, &patch, crate::now()).await?;
+                return Ok(());
+            }
+        }
+        match self.broadcast_with_retry(adapter, &signed).await {
+            Ok(()) => self.submitted(&tx.id).await,
+            Err(e) if e.class == ErrorClass::Transient => Ok(()),
+            // Re-broadcast refused for good (e.g. nonce used by these very bytes earlier).
+            Err(e) => match adapter.status(&signed.hash).await {
+                Ok(ChainTxStatus::NotFound) => self.fail(&tx.id, TxStatus::Executing, &e.error).await,
+                _ => self.submitted(&tx.id).await,
+            },
+        }
+    }
+
+    async fn submitted(&self, id: &str) -> Result<()> {
+        let patch = TxPatch { commit_nonce: true, ..Default::default() };
+        self.inner.store.transition_tx(id, &[TxStatus::Executing], TxStatus::Submitted, &patch, crate::now()).await?;
+        Ok(())
+    }
+
+    /// SUBMITTED: wait for the chain's verdict up to [`CONFIRM_WAIT`]; a timeout leaves it SUBMITTED.
+    async fn confirm(&self, id: &str) -> Result<()> {
+        let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
+        let Some(hash) = tx.tx_hash.clone() else { return Ok(()) };
+        let adapter = self.adapter(Network::parse(&tx.network)?);
+        let deadline = tokio::time::Instant::now() + CONFIRM_WAIT;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match adapter.status(&hash).await {
+                Ok(ChainTxStatus::Confirmed { .. }) => {
+                    let patch = TxPatch { executed_at: Some(crate::now()), ..Default::default() };
+                    self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Confirmed, &patch, crate::now()).await?;
+                    return Ok(());
+                }
+                Ok(ChainTxStatus::Failed { reason }) => {
+                    let e = Error::new(ErrorCode::TRANSACTION_REVERTED, format!("Transaction failed on chain: {reason}"));
+                    let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), ..Default::default() };
+                    self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Failed, &patch, crate::now()).await?;
+                    return Ok(());
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(tx = %id, "status check: {}", e.error.message),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// Resume every unfinished transaction (start-up), and keep re-checking SUBMITTED and
+    /// half-broadcast ones in the background.
+    pub async fn recover(&self) -> Result<usize> {
+        let open = self.inner.store.txs_in_status(&[TxStatus::Pending, TxStatus::Executing, TxStatus::Submitted]).await?;
+        let n = open.len();
+        for tx in open {
+            self.spawn_run(tx.id);
+        }
+        Ok(n)
+    }
+
+    /// Background re-check loop (runs until the process ends).
+    pub fn start_workers(&self) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RECHECK_EVERY).await;
+                match engine.inner.store.txs_in_status(&[TxStatus::Executing, TxStatus::Submitted]).await {
+                    Ok(txs) => {
+                        for tx in txs {
+                            // Only pick up work no runner holds (stale for a while).
+                            if crate::now() - tx.updated_at >= RECHECK_EVERY.as_secs() as i64 {
+                                engine.spawn_run(tx.id);
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!("recheck failed: {e}"),
+                }
+                match engine.cleanup_expired_sessions().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("session-cleanup: deleted {n} expired sessions"),
+                    Err(e) => tracing::warn!("session-cleanup failed: {e}"),
+                }
+            }
+        });
+    }
+}
+
+impl TxType {
+    /// Native decimals apply to the amount of these types.
+    pub fn amount_is_native(self) -> bool {
+        matches!(self, TxType::Transfer | TxType::ContractCall | TxType::Batch)
+    }
+}

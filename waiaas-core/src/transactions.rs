@@ -1,0 +1,414 @@
+//! Agent-side queries and synchronous signing: transaction views and lists, address,
+//! balances and assets, sign-message, signing external transactions, calldata encoding.
+
+use crate::amount::format_units;
+use crate::chain::{MessageKind, Operation, TxKind};
+use crate::engine::{ensure_can_sign, Caller, Engine, SessionCtx};
+use crate::error::{Error, ErrorCode, Result};
+use crate::network::{Chain, Network};
+use crate::store::WalletRecord;
+use crate::tx::{TxPatch, TxRecord, TxStatus, TxType};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// A transaction as the API shows it (upstream `TxDetailResponse`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TxView {
+    pub id: String,
+    pub wallet_id: String,
+    #[serde(rename = "type")]
+    pub tx_type: String,
+    pub status: String,
+    pub tier: Option<String>,
+    pub chain: String,
+    pub network: Option<String>,
+    pub to_address: Option<String>,
+    pub amount: Option<String>,
+    pub tx_hash: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub created_at: Option<i64>,
+    pub amount_formatted: Option<String>,
+    pub amount_decimals: Option<u8>,
+    pub amount_symbol: Option<String>,
+    pub chain_id: Option<String>,
+    pub nonce: Option<i64>,
+}
+
+impl From<&TxRecord> for TxView {
+    fn from(t: &TxRecord) -> Self {
+        let net = Network::parse(&t.network).ok();
+        let (decimals, symbol) = match serde_json::from_str::<TxKind>(&t.request) {
+            Ok(TxKind::TokenTransfer { token, .. }) | Ok(TxKind::Approve { token, .. }) => (Some(token.decimals), token.symbol),
+            Ok(_) => (net.map(|n| n.info().native_decimals), net.map(|n| n.info().native_symbol.to_string())),
+            Err(_) => (None, None),
+        };
+        let amount_formatted = match (&t.amount, decimals) {
+            (Some(a), Some(d)) => a.parse::<u128>().ok().map(|v| format_units(v, d)),
+            _ => None,
+        };
+        TxView {
+            id: t.id.clone(),
+            wallet_id: t.wallet_id.clone(),
+            tx_type: t.tx_type.clone(),
+            status: t.status.clone(),
+            tier: t.tier.clone(),
+            chain: t.chain.clone(),
+            network: Some(t.network.clone()),
+            to_address: t.to_address.clone(),
+            amount: t.amount.clone(),
+            tx_hash: t.tx_hash.clone(),
+            error: t.error.clone(),
+            error_code: t.error_code.clone(),
+            created_at: Some(t.created_at),
+            amount_formatted,
+            amount_decimals: decimals,
+            amount_symbol: symbol,
+            chain_id: net.map(|n| n.info().caip2.to_string()),
+            nonce: t.nonce,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TxPage {
+    pub items: Vec<TxView>,
+    pub cursor: Option<String>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TxItems {
+    pub items: Vec<TxView>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressView {
+    pub wallet_id: String,
+    pub chain: Chain,
+    pub network: String,
+    pub environment: crate::network::Environment,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceView {
+    pub wallet_id: String,
+    pub chain: Chain,
+    pub network: String,
+    pub address: String,
+    pub balance: String,
+    pub decimals: u8,
+    pub symbol: String,
+    pub balance_formatted: String,
+    pub display_balance: Option<String>,
+    pub display_currency: String,
+    pub chain_id: String,
+    pub asset_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetView {
+    pub mint: String,
+    pub symbol: String,
+    pub name: String,
+    pub balance: String,
+    pub decimals: u8,
+    pub is_native: bool,
+    pub balance_formatted: String,
+    pub display_value: Option<String>,
+    pub asset_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetsView {
+    pub wallet_id: String,
+    pub chain: Chain,
+    pub network: String,
+    pub assets: Vec<AssetView>,
+    pub display_currency: String,
+    pub chain_id: String,
+}
+
+/// `POST /v1/transactions/sign-message` body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignMessage {
+    pub message: Option<String>,
+    pub sign_type: Option<String>,
+    pub typed_data: Option<serde_json::Value>,
+    pub network: Option<String>,
+    pub wallet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSigned {
+    pub id: String,
+    pub signature: String,
+    pub sign_type: String,
+}
+
+/// `POST /v1/transactions/sign` body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignTransaction {
+    pub transaction: String,
+    pub chain: Option<String>,
+    pub network: Option<String>,
+    pub wallet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PolicyResult {
+    pub tier: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionSigned {
+    pub id: String,
+    pub signed_transaction: String,
+    pub tx_hash: Option<String>,
+    pub operations: Vec<Operation>,
+    pub policy_result: PolicyResult,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Calldata {
+    pub calldata: String,
+    pub selector: String,
+    pub function_name: String,
+}
+
+fn tx_not_found() -> Error {
+    Error::new(ErrorCode::TX_NOT_FOUND, "Transaction not found")
+}
+
+impl Engine {
+    /// A transaction of one of the caller's wallets.
+    pub async fn get_transaction(&self, caller: &Caller<'_>, id: &str) -> Result<TxView> {
+        let t = self.inner.store.get_tx(id).await?.ok_or_else(tx_not_found)?;
+        if let Caller::Session(ctx) = caller {
+            // Upstream lets any session read any transaction; ours sees only its wallets'.
+            if !ctx.wallet_ids.contains(&t.wallet_id) {
+                return Err(tx_not_found());
+            }
+        }
+        Ok((&t).into())
+    }
+
+    fn scope_wallets(ctx: &SessionCtx, wallet_id: Option<&str>) -> Result<Vec<String>> {
+        match wallet_id {
+            Some(w) if ctx.wallet_ids.iter().any(|x| x == w) => Ok(vec![w.to_string()]),
+            Some(_) => Err(Error::new(ErrorCode::WALLET_ACCESS_DENIED, "This session has no access to that wallet")),
+            None => Ok(ctx.wallet_ids.clone()),
+        }
+    }
+
+    /// Newest first; `cursor` is the last id of the previous page; `limit` 1..100 (20).
+    pub async fn list_transactions(&self, ctx: &SessionCtx, wallet_id: Option<&str>, cursor: Option<&str>, limit: Option<i64>) -> Result<TxPage> {
+        let limit = limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(Error::validation("limit", "must be 1..100"));
+        }
+        let wallets = Self::scope_wallets(ctx, wallet_id)?;
+        let mut rows = self.inner.store.list_txs(&wallets, None, cursor, limit + 1).await?;
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let cursor = if has_more { rows.last().map(|r| r.id.clone()) } else { None };
+        Ok(TxPage { items: rows.iter().map(TxView::from).collect(), cursor, has_more })
+    }
+
+    /// PENDING and QUEUED transactions of the session's wallets.
+    pub async fn pending_transactions(&self, ctx: &SessionCtx, wallet_id: Option<&str>) -> Result<TxItems> {
+        let wallets = Self::scope_wallets(ctx, wallet_id)?;
+        let rows = self.inner.store.list_txs(&wallets, Some(&[TxStatus::Pending, TxStatus::Queued]), None, 1000).await?;
+        Ok(TxItems { items: rows.iter().map(TxView::from).collect() })
+    }
+
+    pub async fn wallet_address(&self, ctx: &SessionCtx, wallet_id: Option<&str>, network: Option<&str>) -> Result<AddressView> {
+        let w = self.resolve_wallet(ctx, wallet_id).await?;
+        let net = self.wallet_network(&w, network)?;
+        Ok(AddressView { wallet_id: w.id, chain: w.chain, network: net.id().into(), environment: w.environment, address: w.public_key })
+    }
+
+    async fn native_balance(&self, w: &WalletRecord, net: Network) -> Result<BalanceView> {
+        let balance = self.adapter(net).balance(&w.public_key).await.map_err(Error::from)?;
+        let info = net.info();
+        Ok(BalanceView {
+            wallet_id: w.id.clone(),
+            chain: w.chain,
+            network: net.id().into(),
+            address: w.public_key.clone(),
+            balance: balance.to_string(),
+            decimals: info.native_decimals,
+            symbol: info.native_symbol.into(),
+            balance_formatted: format_units(balance, info.native_decimals),
+            display_balance: None,
+            display_currency: "USD".into(),
+            chain_id: info.caip2.into(),
+            asset_id: format!("{}/slip44:{}", info.caip2, if w.chain == Chain::Solana { 501 } else { 60 }),
+        })
+    }
+
+    /// Native balance on one network, or on every network of the wallet's environment
+    /// with `network=all`.
+    pub async fn wallet_balance(&self, ctx: &SessionCtx, wallet_id: Option<&str>, network: Option<&str>) -> Result<serde_json::Value> {
+        let w = self.resolve_wallet(ctx, wallet_id).await?;
+        if network == Some("all") {
+            let mut balances = vec![];
+            for net in Network::for_environment(w.chain, w.environment) {
+                balances.push(match self.native_balance(&w, net).await {
+                    Ok(b) => serde_json::json!({"network": b.network, "balance": b.balance, "decimals": b.decimals, "symbol": b.symbol, "balanceFormatted": b.balance_formatted}),
+                    Err(e) => serde_json::json!({"network": net.id(), "error": e.message}),
+                });
+            }
+            return Ok(serde_json::json!({"walletId": w.id, "chain": w.chain, "environment": w.environment, "balances": balances}));
+        }
+        let net = self.wallet_network(&w, network)?;
+        serde_json::to_value(self.native_balance(&w, net).await?).map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Native asset plus every registered token of the network, with balances from the chain.
+    pub async fn wallet_assets(&self, ctx: &SessionCtx, wallet_id: Option<&str>, network: Option<&str>) -> Result<AssetsView> {
+        let w = self.resolve_wallet(ctx, wallet_id).await?;
+        let net = self.wallet_network(&w, network)?;
+        let native = self.native_balance(&w, net).await?;
+        let mut assets = vec![AssetView {
+            mint: "native".into(),
+            symbol: native.symbol.clone(),
+            name: native.symbol.clone(),
+            balance: native.balance.clone(),
+            decimals: native.decimals,
+            is_native: true,
+            balance_formatted: native.balance_formatted.clone(),
+            display_value: None,
+            asset_id: native.asset_id.clone(),
+        }];
+        let adapter = self.adapter(net);
+        for t in self.list_tokens(net.id()).await?.tokens {
+            match adapter.token_balance(&w.public_key, &t.address).await {
+                Ok(b) => assets.push(AssetView {
+                    balance: b.to_string(),
+                    balance_formatted: format_units(b, t.decimals),
+                    mint: t.address,
+                    symbol: t.symbol,
+                    name: t.name,
+                    decimals: t.decimals,
+                    is_native: false,
+                    display_value: None,
+                    asset_id: t.asset_id.unwrap_or_default(),
+                }),
+                Err(e) => tracing::debug!("token balance {} failed: {}", t.address, e.error.message),
+            }
+        }
+        Ok(AssetsView { wallet_id: w.id, chain: w.chain, network: net.id().into(), assets, display_currency: "USD".into(), chain_id: net.info().caip2.into() })
+    }
+
+    /// Record a synchronous operation as a row, then mark it SIGNED or FAILED.
+    async fn record_sync(&self, ctx: &SessionCtx, w: &WalletRecord, net: Network, ty: TxType, request: serde_json::Value) -> Result<TxRecord> {
+        let now = crate::now();
+        let rec = TxRecord {
+            id: crate::new_id(),
+            wallet_id: w.id.clone(),
+            session_id: Some(ctx.session_id.clone()),
+            chain: w.chain.as_str().into(),
+            network: net.id().into(),
+            tx_type: ty.as_str().into(),
+            status: TxStatus::Pending.as_str().into(),
+            request: request.to_string(),
+            created_at: now,
+            updated_at: now,
+            ..Default::default()
+        };
+        self.inner.store.insert_tx(&rec).await?;
+        Ok(rec)
+    }
+
+    async fn finish_sync<T>(&self, id: &str, tier: &str, result: Result<T>, hash: impl FnOnce(&T) -> Option<String>) -> Result<T> {
+        let now = crate::now();
+        match result {
+            Ok(v) => {
+                let patch = TxPatch { tier: Some(tier.into()), tx_hash: hash(&v), executed_at: Some(now), ..Default::default() };
+                self.inner.store.transition_tx(id, &[TxStatus::Pending], TxStatus::Signed, &patch, now).await?;
+                Ok(v)
+            }
+            Err(e) => {
+                let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+                self.inner.store.transition_tx(id, &[TxStatus::Pending], TxStatus::Failed, &patch, now).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// EIP-191 / EIP-712 (EVM) or ed25519 (Solana) message signature.
+    pub async fn sign_message(&self, ctx: &SessionCtx, req: SignMessage) -> Result<MessageSigned> {
+        let w = self.resolve_wallet(ctx, req.wallet_id.as_deref()).await?;
+        ensure_can_sign(&w)?;
+        let net = self.wallet_network(&w, req.network.as_deref())?;
+        let sign_type = req.sign_type.clone().unwrap_or_else(|| "personal".into());
+        let kind = match sign_type.as_str() {
+            "personal" => MessageKind::Personal(req.message.clone().ok_or_else(|| Error::validation("message", "is required for personal signatures"))?.into_bytes()),
+            "typedData" => {
+                if w.chain != Chain::Ethereum {
+                    return Err(Error::new(ErrorCode::SIGNING_SCHEME_UNSUPPORTED, "EIP-712 typed data needs an EVM wallet"));
+                }
+                MessageKind::TypedData(req.typed_data.clone().ok_or_else(|| Error::validation("typedData", "is required when signType is typedData"))?)
+            }
+            other => return Err(Error::validation("signType", format!("must be personal or typedData, not '{other}'"))),
+        };
+        let rec = self.record_sync(ctx, &w, net, TxType::Sign, serde_json::json!({"signType": sign_type})).await?;
+        let chain = w.chain;
+        let result = self
+            .with_signing_key(&w, move |key| match chain {
+                Chain::Ethereum => crate::chain::evm::sign_message(key, &kind),
+                Chain::Solana => crate::chain::solana::sign_message(key, &kind),
+            })
+            .await;
+        let signature = self.finish_sync(&rec.id, "INSTANT", result, |_| None).await?;
+        Ok(MessageSigned { id: rec.id, signature, sign_type })
+    }
+
+    /// Decode an external unsigned transaction, check it, and sign it without broadcasting.
+    pub async fn sign_transaction(&self, ctx: &SessionCtx, req: SignTransaction) -> Result<TransactionSigned> {
+        let w = self.resolve_wallet(ctx, req.wallet_id.as_deref()).await?;
+        ensure_can_sign(&w)?;
+        if let Some(c) = &req.chain {
+            if c != w.chain.as_str() {
+                return Err(Error::validation("chain", format!("the wallet is a {} wallet", w.chain)));
+            }
+        }
+        let net = self.wallet_network(&w, req.network.as_deref())?;
+        let raw = match w.chain {
+            Chain::Ethereum => req.transaction.strip_prefix("0x").and_then(|h| hex::decode(h).ok()),
+            Chain::Solana => base64::engine::general_purpose::STANDARD.decode(req.transaction.trim()).ok(),
+        }
+        .ok_or_else(|| Error::new(ErrorCode::INVALID_TRANSACTION, if w.chain == Chain::Ethereum { "transaction must be 0x-prefixed hex" } else { "transaction must be base64" }))?;
+        let adapter = self.adapter(net);
+        let decoded = adapter.decode_external(&raw)?;
+        let rec = self.record_sync(ctx, &w, net, TxType::Sign, serde_json::json!({"external": true, "operations": decoded.operations})).await?;
+        let tier = "INSTANT";
+        let a = adapter.clone();
+        let result = self.with_signing_key(&w, move |key| a.sign_external(&raw, key)).await;
+        let signed = self.finish_sync(&rec.id, tier, result, |s| Some(s.hash.clone())).await?;
+        let encoded = match w.chain {
+            Chain::Ethereum => format!("0x{}", hex::encode(&signed.raw)),
+            Chain::Solana => base64::engine::general_purpose::STANDARD.encode(&signed.raw),
+        };
+        Ok(TransactionSigned { id: rec.id, signed_transaction: encoded, tx_hash: Some(signed.hash), operations: decoded.operations, policy_result: PolicyResult { tier: tier.into() } })
+    }
+
+    /// ABI-encode a function call (`POST /v1/utils/encode-calldata`).
+    pub fn encode_calldata(&self, abi: &serde_json::Value, function_name: &str, args: &[serde_json::Value]) -> Result<Calldata> {
+        let (calldata, selector) = crate::chain::evm::encode_calldata(abi, function_name, args)?;
+        Ok(Calldata { calldata, selector, function_name: function_name.into() })
+    }
+}

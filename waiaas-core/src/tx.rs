@@ -1,0 +1,225 @@
+//! Transactions as stored: statuses, the transition table, and the record.
+//!
+//! Every status change is a compare-and-swap from an allowed source status (see
+//! [`TxStatus::can_go_to`]); an illegal transition is refused, never applied.
+
+use serde::{Deserialize, Serialize};
+
+/// The upstream statuses (spec §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TxStatus {
+    Pending,
+    Queued,
+    Executing,
+    Submitted,
+    Confirmed,
+    Failed,
+    Cancelled,
+    Expired,
+    PartialFailure,
+    Signed,
+    GasWaiting,
+}
+
+impl TxStatus {
+    pub const ALL: [TxStatus; 11] = [
+        TxStatus::Pending,
+        TxStatus::Queued,
+        TxStatus::Executing,
+        TxStatus::Submitted,
+        TxStatus::Confirmed,
+        TxStatus::Failed,
+        TxStatus::Cancelled,
+        TxStatus::Expired,
+        TxStatus::PartialFailure,
+        TxStatus::Signed,
+        TxStatus::GasWaiting,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxStatus::Pending => "PENDING",
+            TxStatus::Queued => "QUEUED",
+            TxStatus::Executing => "EXECUTING",
+            TxStatus::Submitted => "SUBMITTED",
+            TxStatus::Confirmed => "CONFIRMED",
+            TxStatus::Failed => "FAILED",
+            TxStatus::Cancelled => "CANCELLED",
+            TxStatus::Expired => "EXPIRED",
+            TxStatus::PartialFailure => "PARTIAL_FAILURE",
+            TxStatus::Signed => "SIGNED",
+            TxStatus::GasWaiting => "GAS_WAITING",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TxStatus> {
+        TxStatus::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// No further transition leaves this status.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, TxStatus::Confirmed | TxStatus::Failed | TxStatus::Cancelled | TxStatus::Expired | TxStatus::PartialFailure | TxStatus::Signed)
+    }
+
+    /// The transition table.
+    pub fn can_go_to(self, to: TxStatus) -> bool {
+        use TxStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Queued | Executing | Cancelled | Failed | Signed | GasWaiting)
+                | (GasWaiting, Queued | Executing | Cancelled)
+                | (Queued, Executing | Cancelled | Expired)
+                // Cancelling EXECUTING is only possible before anything was signed (enforced by the caller).
+                | (Executing, Submitted | Failed | Cancelled)
+                | (Submitted, Confirmed | Failed)
+        )
+    }
+
+    /// Statuses whose reserved budget still counts toward limits.
+    pub fn holds_reservation(self) -> bool {
+        matches!(self, TxStatus::Pending | TxStatus::Queued | TxStatus::Executing | TxStatus::GasWaiting)
+    }
+}
+
+/// The 9 upstream transaction types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TxType {
+    Transfer,
+    TokenTransfer,
+    ContractCall,
+    Approve,
+    Batch,
+    NftTransfer,
+    Sign,
+    X402Payment,
+    ContractDeploy,
+}
+
+impl TxType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxType::Transfer => "TRANSFER",
+            TxType::TokenTransfer => "TOKEN_TRANSFER",
+            TxType::ContractCall => "CONTRACT_CALL",
+            TxType::Approve => "APPROVE",
+            TxType::Batch => "BATCH",
+            TxType::NftTransfer => "NFT_TRANSFER",
+            TxType::Sign => "SIGN",
+            TxType::X402Payment => "X402_PAYMENT",
+            TxType::ContractDeploy => "CONTRACT_DEPLOY",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TxType> {
+        [
+            TxType::Transfer,
+            TxType::TokenTransfer,
+            TxType::ContractCall,
+            TxType::Approve,
+            TxType::Batch,
+            TxType::NftTransfer,
+            TxType::Sign,
+            TxType::X402Payment,
+            TxType::ContractDeploy,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+/// A transaction row.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TxRecord {
+    pub id: String,
+    pub wallet_id: String,
+    pub session_id: Option<String>,
+    pub chain: String,
+    pub network: String,
+    pub tx_type: String,
+    pub status: String,
+    pub tier: Option<String>,
+    /// Smallest units (native for TRANSFER, token units for TOKEN_TRANSFER/APPROVE).
+    pub amount: Option<String>,
+    pub to_address: Option<String>,
+    pub token_address: Option<String>,
+    /// JSON of the resolved [`crate::chain::TxKind`].
+    pub request: String,
+    /// JSON body as the client sent it.
+    pub original_request: Option<String>,
+    pub amount_usd: Option<f64>,
+    pub reserved_usd: Option<f64>,
+    pub nonce: Option<i64>,
+    pub unsigned_tx: Option<Vec<u8>>,
+    pub signed_tx: Option<Vec<u8>>,
+    pub tx_hash: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub metadata: Option<String>,
+    pub queued_at: Option<i64>,
+    pub executed_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl TxRecord {
+    pub fn status(&self) -> TxStatus {
+        TxStatus::parse(&self.status).unwrap_or(TxStatus::Failed)
+    }
+}
+
+/// Fields a transition sets (None = unchanged).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TxPatch {
+    pub tier: Option<String>,
+    pub nonce: Option<i64>,
+    pub unsigned_tx: Option<Vec<u8>>,
+    pub signed_tx: Option<Vec<u8>>,
+    pub tx_hash: Option<String>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub queued_at: Option<i64>,
+    pub executed_at: Option<i64>,
+    pub metadata: Option<String>,
+    pub amount_usd: Option<f64>,
+    /// Release the reservation (set reserved_usd to 0).
+    pub release_reservation: bool,
+    /// Record that this transaction's nonce is used on its (wallet, network).
+    pub commit_nonce: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_table_is_exactly_as_designed() {
+        use TxStatus::*;
+        let allowed = [
+            (Pending, Queued), (Pending, Executing), (Pending, Cancelled), (Pending, Failed), (Pending, Signed), (Pending, GasWaiting),
+            (GasWaiting, Queued), (GasWaiting, Executing), (GasWaiting, Cancelled),
+            (Queued, Executing), (Queued, Cancelled), (Queued, Expired),
+            (Executing, Submitted), (Executing, Failed), (Executing, Cancelled),
+            (Submitted, Confirmed), (Submitted, Failed),
+        ];
+        let mut n = 0;
+        for from in TxStatus::ALL {
+            for to in TxStatus::ALL {
+                let want = allowed.contains(&(from, to));
+                assert_eq!(from.can_go_to(to), want, "{from:?} -> {to:?}");
+                n += 1;
+            }
+        }
+        assert_eq!(n, 121);
+        for t in TxStatus::ALL {
+            if t.is_terminal() {
+                assert!(TxStatus::ALL.iter().all(|to| !t.can_go_to(*to)), "{t:?} is terminal");
+            }
+            assert_eq!(TxStatus::parse(t.as_str()), Some(t));
+        }
+        // A possibly-landed transaction is never FAILED by a timeout: SUBMITTED only leaves
+        // for what the chain says.
+        assert!(!Submitted.can_go_to(Cancelled) && !Submitted.can_go_to(Expired));
+    }
+}
