@@ -12,7 +12,9 @@ use waiaas_core::network::{Chain, Network};
 fn adapter() -> &'static EvmAdapter {
     static ADAPTER: OnceLock<EvmAdapter> = OnceLock::new();
     // Decoding is pure: the RPC client is never used.
-    ADAPTER.get_or_init(|| EvmAdapter::new(Network::parse("ethereum-sepolia").expect("network"), RpcClient::new(vec![]), None))
+    ADAPTER.get_or_init(|| {
+        EvmAdapter::new(Network::parse("ethereum-sepolia").expect("network"), RpcClient::new(vec![]), None)
+    })
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -163,6 +163,14 @@ async fn every_evm_transaction_type_confirms_and_moves_exactly_its_amount() {
     let token = deploy_token(&s.node, 6, 1_000_000_000_000);
     s.node.rpc("eth_sendTransaction", json!([{"from": DEV_ACCOUNTS[0], "to": token, "data": format!("0xa9059cbb{}{}", word_addr(&s.address), word_u128(50_000_000))}]));
     assert_eq!(token_balance(&s.node, &token, &s.address), 50_000_000);
+    // Default deny: token transfers, approvals and contract calls wait for an allowlist.
+    let id = send(&s, json!({"type": "TOKEN_TRANSFER", "to": to, "humanAmount": "1", "token": {"address": token}})).await;
+    let tx = wait_final(&s.api, &s.token, &id, Duration::from_secs(30)).await;
+    assert_eq!((tx["status"].as_str(), tx["errorCode"].as_str()), (Some("CANCELLED"), Some("TOKEN_NOT_ALLOWED")), "{tx}");
+    assert_eq!(token_balance(&s.node, &token, &s.address), 50_000_000, "nothing moved");
+    let master = Api::master();
+    let allow = |ty: &str, rules: Value| s.api.call("POST", "/v1/policies", &master, Some(json!({"walletId": s.wallet, "type": ty, "rules": rules})));
+    assert_eq!(allow("ALLOWED_TOKENS", json!({"tokens": [{"address": token}]})).await.status, 201);
     let id = send(&s, json!({"type": "TOKEN_TRANSFER", "to": to, "humanAmount": "12.5", "token": {"address": token}})).await;
     let tx = wait_final(&s.api, &s.token, &id, Duration::from_secs(30)).await;
     assert_eq!(tx["status"], "CONFIRMED", "{tx}");
@@ -171,12 +179,14 @@ async fn every_evm_transaction_type_confirms_and_moves_exactly_its_amount() {
 
     // APPROVE: allowance read back.
     let spender = DEV_ACCOUNTS[6];
+    assert_eq!(allow("APPROVED_SPENDERS", json!({"spenders": [{"address": spender}]})).await.status, 201);
     let id = send(&s, json!({"type": "APPROVE", "spender": spender, "amount": "777", "token": {"address": token, "decimals": 6}})).await;
     assert_eq!(wait_final(&s.api, &s.token, &id, Duration::from_secs(30)).await["status"], "CONFIRMED");
     assert_eq!(call(&s.node, &token, format!("0xdd62ed3e{}{}", word_addr(&s.address), word_addr(spender))), 777);
 
     // CONTRACT_CALL with value to a payable method.
     let vault = s.node.deploy(artifact("Vault")["bytecode"].as_str().unwrap(), DEV_ACCOUNTS[0]);
+    assert_eq!(allow("CONTRACT_WHITELIST", json!({"contracts": [{"address": vault}]})).await.status, 201);
     let id = send(&s, json!({"type": "CONTRACT_CALL", "to": vault, "calldata": "0xd0e30db0", "value": "4242"})).await;
     assert_eq!(wait_final(&s.api, &s.token, &id, Duration::from_secs(30)).await["status"], "CONFIRMED");
     assert_eq!(call(&s.node, &vault, format!("0xfc7e286d{}", word_addr(&s.address))), 4242, "deposits(wallet)");
@@ -210,7 +220,7 @@ async fn every_evm_transaction_type_confirms_and_moves_exactly_its_amount() {
     assert_eq!(page.body["items"].as_array().unwrap().len(), 2);
     assert_eq!(page.body["hasMore"], true);
     let next = s.api.call("GET", &format!("/v1/transactions?limit=10&cursor={}", page.body["cursor"].as_str().unwrap()), &s.token, None).await;
-    assert_eq!(next.body["items"].as_array().unwrap().len(), 3);
+    assert_eq!(next.body["items"].as_array().unwrap().len(), 4);
     assert_eq!(next.body["hasMore"], false);
     drop(s.daemon);
 }

@@ -14,6 +14,8 @@ use std::path::Path;
 pub const SECTIONS: &[&str] = &[
     "daemon", "keystore", "database", "rpc", "notifications", "security", "walletconnect", "x402", "display",
     "telegram", "incoming", "backup", "actions",
+    // Ours: policy defaults (upstream keeps them in Admin Settings) and offline USD prices.
+    "policy", "prices",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -84,6 +86,56 @@ impl Default for DatabaseConfig {
     }
 }
 
+/// `[policy]`: defaults of the policy engine (see `crate::policy`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PolicyConfig {
+    pub default_instant_max_usd: f64,
+    pub default_notify_max_usd: f64,
+    pub default_delay_max_usd: f64,
+    pub default_delay_seconds: u64,
+    pub default_approval_timeout: u64,
+    pub default_deny_tokens: bool,
+    pub default_deny_contracts: bool,
+    pub default_deny_spenders: bool,
+    /// TIME_RESTRICTION time zone, minutes east of UTC.
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        let d = crate::policy::PolicySettings::default();
+        PolicyConfig {
+            default_instant_max_usd: d.default_instant_max_usd,
+            default_notify_max_usd: d.default_notify_max_usd,
+            default_delay_max_usd: d.default_delay_max_usd,
+            default_delay_seconds: d.default_delay_seconds,
+            default_approval_timeout: d.default_approval_timeout,
+            default_deny_tokens: d.default_deny_tokens,
+            default_deny_contracts: d.default_deny_contracts,
+            default_deny_spenders: d.default_deny_spenders,
+            utc_offset_minutes: d.utc_offset_minutes,
+        }
+    }
+}
+
+impl PolicyConfig {
+    pub fn settings(&self) -> crate::policy::PolicySettings {
+        crate::policy::PolicySettings {
+            default_instant_max_usd: self.default_instant_max_usd,
+            default_notify_max_usd: self.default_notify_max_usd,
+            default_delay_max_usd: self.default_delay_max_usd,
+            default_delay_seconds: self.default_delay_seconds,
+            default_approval_timeout: self.default_approval_timeout,
+            default_deny_tokens: self.default_deny_tokens,
+            default_deny_contracts: self.default_deny_contracts,
+            default_deny_spenders: self.default_deny_spenders,
+            utc_offset_minutes: self.utc_offset_minutes,
+            ..Default::default()
+        }
+    }
+}
+
 /// The daemon configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default)]
@@ -94,6 +146,10 @@ pub struct Config {
     /// `[rpc]` URLs by key (`solana_devnet`, `evm_ethereum_sepolia`, ...); a value may
     /// list several endpoints separated by commas.
     pub rpc: BTreeMap<String, String>,
+    pub policy: PolicyConfig,
+    /// `[prices]`: offline USD prices by native symbol (`eth`, `sol`, `pol`), token address or
+    /// CAIP-19 id (case-insensitive keys); `updated_at` (unix s) says how fresh they are.
+    pub prices: BTreeMap<String, f64>,
     /// Sections read by later features; kept so that an upstream config.toml loads.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Table>,
@@ -185,6 +241,16 @@ impl Config {
         }
         if !["trace", "debug", "info", "warn", "error"].contains(&self.daemon.log_level.as_str()) {
             return Err(invalid("daemon.log_level must be trace|debug|info|warn|error".into()));
+        }
+        let p = &self.policy;
+        if !(p.default_instant_max_usd >= 0.0 && p.default_instant_max_usd <= p.default_notify_max_usd && p.default_notify_max_usd <= p.default_delay_max_usd) {
+            return Err(invalid("policy: default thresholds must satisfy 0 <= instant <= notify <= delay".into()));
+        }
+        if !(60..=86_400).contains(&p.default_delay_seconds) || !(60..=604_800).contains(&p.default_approval_timeout) {
+            return Err(invalid("policy.default_delay_seconds must be 60..86400 and default_approval_timeout 60..604800".into()));
+        }
+        if self.prices.values().any(|v| !v.is_finite() || *v < 0.0) {
+            return Err(invalid("prices must be finite and >= 0".into()));
         }
         if self.security.max_sessions_per_wallet < 1 {
             return Err(invalid("security.max_sessions_per_wallet must be >= 1".into()));

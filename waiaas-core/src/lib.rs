@@ -24,6 +24,7 @@ pub mod error;
 pub mod keystore;
 pub mod network;
 pub mod pipeline;
+pub mod policies;
 pub mod policy;
 pub mod sessions;
 pub mod store;

@@ -412,3 +412,54 @@ impl Engine {
         Ok(Calldata { calldata, selector, function_name: function_name.into() })
     }
 }
+
+impl Engine {
+    /// Dry run of a send: the policy decision with its explanation, and the fee and chain
+    /// simulation when the chain is reachable. Records nothing.
+    pub async fn simulate_transaction(&self, ctx: &SessionCtx, body: serde_json::Value) -> Result<serde_json::Value> {
+        let started = std::time::Instant::now();
+        let requested_wallet = body.get("walletId").and_then(|v| v.as_str()).map(str::to_string);
+        let w = self.resolve_wallet(ctx, requested_wallet.as_deref()).await?;
+        let (env, draft) = crate::pipeline::request::parse_send(w.chain, &body)?;
+        let net = self.wallet_network(&w, env.network.as_deref())?;
+        let kind = self.resolve_draft(net, &draft).await?;
+        let d = self.dry_decide(&w.id, net, &kind).await?;
+        let mut warnings = vec![];
+        if let Some(wn) = &d.cumulative_warning {
+            warnings.push(serde_json::json!({"code": "CUMULATIVE_LIMIT_WARNING", "message": wn, "severity": "warning"}));
+        }
+        if ensure_can_sign(&w).is_err() {
+            warnings.push(serde_json::json!({"code": "WALLET_NOT_ACTIVE", "message": format!("wallet is {}", w.status.as_str()), "severity": "error"}));
+        }
+        let adapter = self.adapter(net);
+        let info = net.info();
+        let (fee, simulation) = match adapter.build(&w.public_key, &kind, None).await {
+            Ok(u) => {
+                let sim = adapter.simulate(&w.public_key, &u).await.ok();
+                (
+                    Some(serde_json::json!({
+                        "estimatedFee": u.fee.estimated_fee.to_string(), "feeSymbol": info.native_symbol, "feeDecimals": info.native_decimals,
+                        "feeUsd": null, "needsAtaCreation": u.fee.ata_rent.map(|r| r > 0), "ataRentCost": u.fee.ata_rent.map(|r| r.to_string()),
+                    })),
+                    sim.map(|s| serde_json::json!({"success": s.success, "logs": s.logs, "unitsConsumed": s.units_consumed, "error": s.error}))
+                        .unwrap_or(serde_json::json!({"success": false, "logs": [], "unitsConsumed": null, "error": "simulation unavailable"})),
+                )
+            }
+            Err(e) => (None, serde_json::json!({"success": false, "logs": [], "unitsConsumed": null, "error": e.error.message})),
+        };
+        let reason = d.decided_by.as_ref().map(|r| r.message.clone());
+        Ok(serde_json::json!({
+            "success": d.allowed && simulation["success"] == true,
+            "policy": {
+                "tier": d.tier.as_str(), "allowed": d.allowed, "reason": reason, "delaySeconds": d.delay_seconds,
+                "approvalReason": d.approval_reason, "downgraded": d.downgraded, "cumulativeWarning": d.cumulative_warning,
+                "errorCode": d.error_code.map(|c| c.as_str()), "reasons": d.reasons,
+            },
+            "fee": fee,
+            "balanceChanges": [],
+            "warnings": warnings,
+            "simulation": simulation,
+            "meta": {"chain": w.chain, "network": net.id(), "transactionType": draft.tx_type().as_str(), "durationMs": started.elapsed().as_millis() as u64},
+        }))
+    }
+}

@@ -183,6 +183,10 @@ pub struct TxPatch {
     pub executed_at: Option<i64>,
     pub metadata: Option<String>,
     pub amount_usd: Option<f64>,
+    /// Reserve this much USD budget.
+    pub reserved_usd: Option<f64>,
+    /// JSON of the policy decision that let it through (or denied it).
+    pub decision: Option<String>,
     /// Release the reservation (set reserved_usd to 0).
     pub release_reservation: bool,
     /// Record that this transaction's nonce is used on its (wallet, network).

@@ -98,20 +98,13 @@ impl Anvil {
             }
         };
         let url = format!("http://{addr}");
-        let answered = crate::wait_for_rpc(&url, "eth_chainId", Duration::from_secs(30));
         let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
-        let mut node = Anvil { url, chain_id, child, http };
-        match answered {
-            Ok(id) if id.as_str().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()) == Some(chain_id) => node,
-            Ok(id) => {
-                crate::kill_child(&mut node.child);
-                panic!("anvil answered chain id {id}, expected {chain_id}")
-            }
-            Err(e) => {
-                crate::kill_child(&mut node.child);
-                panic!("{e}")
-            }
-        }
+        // From here on a failed check drops `node`, which kills the process.
+        let node = Anvil { url, chain_id, child, http };
+        let id = crate::wait_for_rpc(&node.url, "eth_chainId", Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+        let answered = id.as_str().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok());
+        assert_eq!(answered, Some(chain_id), "anvil answered eth_chainId {id}");
+        node
     }
 
     /// One JSON-RPC call; returns `result`, panics on a transport or JSON-RPC error.
@@ -140,10 +133,10 @@ impl Anvil {
         self.rpc("evm_mine", json!([]));
     }
 
-    /// The receipt of transaction `hash` (a JSON string), waiting up to 30 s for it: the
+    /// The receipt of transaction `hash` (0x hex), waiting up to 30 s for it: the
     /// block is mined right after the transaction is accepted, not always before the
     /// sending call returns.
-    pub fn receipt(&self, hash: &Value) -> Value {
+    pub fn receipt(&self, hash: &str) -> Value {
         for _ in 0..600 {
             let receipt = self.rpc("eth_getTransactionReceipt", json!([hash]));
             if !receipt.is_null() {
@@ -158,7 +151,7 @@ impl Anvil {
     /// unlocked dev account `from` (one of [`DEV_ACCOUNTS`]); returns the contract address.
     pub fn deploy(&self, bytecode: &str, from: &str) -> String {
         let hash = self.rpc("eth_sendTransaction", json!([{"from": from, "data": bytecode}]));
-        let receipt = self.receipt(&hash);
+        let receipt = self.receipt(hash.as_str().unwrap_or_else(|| panic!("eth_sendTransaction answered {hash}")));
         assert_eq!(receipt["status"], "0x1", "deployment reverted: {receipt}");
         receipt["contractAddress"].as_str().unwrap_or_else(|| panic!("no contract address in {receipt}")).to_string()
     }
@@ -206,7 +199,7 @@ fn binary() -> PathBuf {
             .arg("install")
             .arg("--prefix")
             .arg(&prefix)
-            .args(["--no-audit", "--no-fund"])
+            .args(["--no-audit", "--no-fund", "--ignore-scripts"])
             .arg(format!("@foundry-rs/anvil@{ANVIL_VERSION}"))
             .stdout(Stdio::null())
             .status()

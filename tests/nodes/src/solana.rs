@@ -40,7 +40,8 @@ pub struct Validator {
     /// Faucet address, `127.0.0.1:<port>` (used by `requestAirdrop`).
     pub faucet: String,
     child: Child,
-    ledger: tempfile::TempDir,
+    /// Temporary directory holding `ledger/` and the process output `output.log`.
+    dir: tempfile::TempDir,
     http: reqwest::blocking::Client,
 }
 
@@ -63,19 +64,21 @@ impl Validator {
     }
 
     fn try_start(bin: &Path) -> Result<Validator, String> {
-        let ledger = tempfile::Builder::new()
+        let dir = tempfile::Builder::new()
             .prefix(&format!("{LEDGER_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| format!("temp ledger: {e}"))?;
+        // `--reset` empties the ledger directory: keep the output log beside it.
+        let ledger = dir.path().join("ledger");
         let rpc_port = crate::free_port_range(2); // RPC and its websocket on the next port
         let faucet_port = crate::free_port();
         let gossip_port = crate::free_port();
         let dynamic = crate::free_port_range(DYNAMIC_PORTS);
-        let log_path = ledger.path().join("harness.log");
+        let log_path = dir.path().join("output.log");
         let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let mut cmd = Command::new(bin);
         cmd.arg("--ledger")
-            .arg(ledger.path())
+            .arg(&ledger)
             .args(["--reset", "--quiet", "--bind-address", "127.0.0.1"])
             .args(["--rpc-port", &rpc_port.to_string()])
             .args(["--faucet-port", &faucet_port.to_string()])
@@ -90,16 +93,17 @@ impl Validator {
             url: format!("http://127.0.0.1:{rpc_port}"),
             faucet: format!("127.0.0.1:{faucet_port}"),
             child,
-            ledger,
+            dir,
             http,
         };
         match node.wait_ready(Duration::from_secs(60)) {
             Ok(()) => Ok(node),
             Err(e) => {
-                // `node` drops here: killed, ledger removed.
-                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                let lines: Vec<&str> = log.lines().collect();
-                Err(format!("{e}\n{}", lines[lines.len().saturating_sub(20)..].join("\n")))
+                // `node` drops on return: killed, its directory removed.
+                let mut out = std::fs::read_to_string(&log_path).unwrap_or_default();
+                out += &std::fs::read_to_string(ledger.join("validator.log")).unwrap_or_default();
+                let lines: Vec<&str> = out.lines().collect();
+                Err(format!("{e}\n{}", lines[lines.len().saturating_sub(30)..].join("\n")))
             }
         }
     }
@@ -169,14 +173,14 @@ impl Validator {
             libc::kill(pid, libc::SIGKILL);
             libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
-        let _ = std::fs::remove_dir_all(self.ledger.path());
+        let _ = std::fs::remove_dir_all(self.dir.path());
     }
 }
 
 impl Drop for Validator {
     fn drop(&mut self) {
         crate::kill_child(&mut self.child);
-        // `ledger` (a TempDir) is removed when the fields drop.
+        // `dir` (a TempDir) is removed when the fields drop.
     }
 }
 

@@ -162,15 +162,12 @@ impl Engine {
     async fn run(&self, id: &str) -> Result<()> {
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         match tx.status() {
-            TxStatus::Pending => {
-                let tier = self.policy_stage(&tx).await?;
-                let Some(tier) = tier else { return Ok(()) };
-                let patch = TxPatch { tier: Some(tier), ..Default::default() };
-                if !self.inner.store.transition_tx(id, &[TxStatus::Pending], TxStatus::Executing, &patch, crate::now()).await? {
-                    return Ok(()); // cancelled or taken meanwhile
-                }
-                self.execute(id).await?;
-            }
+            TxStatus::Pending => match self.decide(&tx).await? {
+                // Allowed at INSTANT/NOTIFY: execute now. DELAY and APPROVAL wait QUEUED for
+                // their gate; denied ones are CANCELLED with the reason.
+                Some(TxStatus::Executing) => self.execute(id).await?,
+                _ => return Ok(()),
+            },
             TxStatus::Executing => self.execute(id).await?,
             TxStatus::Submitted => {}
             _ => return Ok(()),
@@ -179,14 +176,6 @@ impl Engine {
             Some(TxStatus::Submitted) => self.confirm(id).await,
             _ => Ok(()),
         }
-    }
-
-    /// Policy and tier gate. Returns the tier to execute with, or `None` when the
-    /// transaction stopped here (denied, or waiting for its gate).
-    async fn policy_stage(&self, _tx: &TxRecord) -> Result<Option<String>> {
-        // The policy engine and the DELAY/APPROVAL gate sit here (see the policy issue);
-        // until they are wired in, every valid send runs the INSTANT path.
-        Ok(Some("INSTANT".into()))
     }
 
     async fn fail(&self, id: &str, from: TxStatus, e: &Error) -> Result<()> {
@@ -377,8 +366,58 @@ impl Engine {
         Ok(n)
     }
 
+    /// The tier gate's clock: DELAY transactions whose delay is over go to EXECUTING;
+    /// APPROVAL transactions whose approval window closed become EXPIRED (reservation
+    /// released). Returns how many moved.
+    pub async fn process_queue(&self) -> Result<usize> {
+        let now = crate::now();
+        let mut moved = 0;
+        for tx in self.inner.store.txs_in_status(&[TxStatus::Queued]).await? {
+            let meta: serde_json::Value = tx.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+            if let Some(due) = meta.get("executeAfter").and_then(|v| v.as_i64()) {
+                if due <= now && self.inner.store.transition_tx(&tx.id, &[TxStatus::Queued], TxStatus::Executing, &TxPatch::default(), now).await? {
+                    moved += 1;
+                    self.spawn_run(tx.id);
+                }
+            } else if let Some(exp) = meta.get("approvalExpiresAt").and_then(|v| v.as_i64()) {
+                if exp <= now {
+                    let patch = TxPatch {
+                        error: Some("The owner did not approve in time".into()),
+                        error_code: Some(ErrorCode::APPROVAL_TIMEOUT.as_str().into()),
+                        release_reservation: true,
+                        ..Default::default()
+                    };
+                    if self.inner.store.transition_tx(&tx.id, &[TxStatus::Queued], TxStatus::Expired, &patch, now).await? {
+                        moved += 1;
+                    }
+                }
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Cancel a QUEUED transaction (a DELAY waiting out its delay, or an APPROVAL waiting
+    /// for the owner); its reservation is released.
+    pub async fn cancel_transaction(&self, caller: &crate::Caller<'_>, id: &str) -> Result<serde_json::Value> {
+        let view = self.get_transaction(caller, id).await?;
+        let patch = TxPatch { error: Some("Cancelled".into()), release_reservation: true, ..Default::default() };
+        if !self.inner.store.transition_tx(id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, crate::now()).await? {
+            return Err(Error::new(ErrorCode::TX_ALREADY_PROCESSED, format!("Only QUEUED transactions can be cancelled (this one is {})", view.status)));
+        }
+        Ok(serde_json::json!({"id": id, "status": "CANCELLED"}))
+    }
+
     /// Background re-check loop (runs until the process ends).
     pub fn start_workers(&self) {
+        let queue = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Err(e) = queue.process_queue().await {
+                    tracing::warn!("queue check failed: {e}");
+                }
+            }
+        });
         let engine = self.clone();
         tokio::spawn(async move {
             loop {

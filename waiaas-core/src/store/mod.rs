@@ -178,6 +178,23 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_token(&self, t: &TokenRow) -> Result<bool>;
     async fn delete_token(&self, network: &str, address: &str) -> Result<bool>;
 
+    // --- policies
+    async fn insert_policy(&self, p: &crate::policy::PolicyRecord) -> Result<()>;
+    async fn get_policy(&self, id: &str) -> Result<Option<crate::policy::PolicyRecord>>;
+    /// All policies, or those of `wallet_id` plus the global ones.
+    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<crate::policy::PolicyRecord>>;
+    /// Update rules, priority, enabled and updated_at.
+    async fn update_policy(&self, p: &crate::policy::PolicyRecord) -> Result<bool>;
+    async fn delete_policy(&self, id: &str) -> Result<bool>;
+    /// The policy gate in ONE store transaction: read the PENDING row, the wallet's enabled
+    /// policies and its usage windows (spend, reserved amounts, request counts), let `decide`
+    /// choose the next status and patch (tier, reservation), and write them. Concurrent
+    /// decisions are serialised by the store, so limits cannot be overrun by a burst.
+    /// `None` when the row is no longer PENDING.
+    async fn decide_tx(&self, tx_id: &str, now: i64, decide: DecideFn) -> Result<Option<TxStatus>>;
+    /// The same usage windows, read-only (simulate).
+    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage>;
+
     // --- audit
     async fn append_audit(&self, e: &AuditEntry) -> Result<()>;
     async fn list_audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;
@@ -194,3 +211,6 @@ pub struct TokenRow {
     pub decimals: u8,
     pub created_at: i64,
 }
+
+/// The decision callback of [`Store::decide_tx`]: pure, runs inside the store transaction.
+pub type DecideFn = Box<dyn FnOnce(&TxRecord, &[crate::policy::PolicyRecord], &crate::policy::Usage) -> (TxStatus, TxPatch) + Send>;

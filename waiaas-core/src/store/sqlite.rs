@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::error::Error;
+use crate::policy::{PolicyRecord, PolicyType};
 use crate::tx::{TxPatch, TxRecord, TxStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -126,6 +127,24 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
             created_at INTEGER NOT NULL,
             UNIQUE (network, address)
         );
+        "#,
+    ),
+    (
+        "policies",
+        r#"
+        CREATE TABLE policies (
+            id TEXT PRIMARY KEY,
+            wallet_id TEXT REFERENCES wallets(id) ON DELETE CASCADE,
+            type TEXT NOT NULL,
+            rules TEXT NOT NULL,
+            priority INTEGER NOT NULL DEFAULT 0,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            network TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_policies_wallet ON policies(wallet_id);
+        ALTER TABLE transactions ADD COLUMN decision TEXT;
         "#,
     ),
 ];
@@ -318,6 +337,60 @@ fn tx_from_row(r: &Row) -> rusqlite::Result<TxRecord> {
     })
 }
 
+const POLICY_COLS: &str = "id, wallet_id, type, rules, priority, enabled, network, created_at, updated_at";
+
+fn policy_from_row(r: &Row) -> rusqlite::Result<PolicyRecord> {
+    let bad = |what: &str| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, what.to_string().into());
+    Ok(PolicyRecord {
+        id: r.get(0)?,
+        wallet_id: r.get(1)?,
+        policy_type: PolicyType::parse(&r.get::<_, String>(2)?).ok_or_else(|| bad("policy type"))?,
+        // Unparseable stored rules are kept as a string: the evaluator denies them as corrupt.
+        rules: {
+            let raw: String = r.get(3)?;
+            serde_json::from_str(&raw).unwrap_or(serde_json::Value::String(raw))
+        },
+        priority: r.get(4)?,
+        enabled: r.get(5)?,
+        network: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+/// Usage windows of a wallet, excluding transaction `exclude` (the one being decided).
+/// Everything that passed the gate and has not ended without moving funds counts.
+fn usage_in(c: &Connection, wallet_id: &str, exclude: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage> {
+    let live = "wallet_id = ?1 AND id != ?2 AND tier IS NOT NULL AND status NOT IN ('FAILED','CANCELLED','EXPIRED')";
+    let spent = |since: i64| -> rusqlite::Result<f64> {
+        c.query_row(&format!("SELECT COALESCE(SUM(amount_usd), 0) FROM transactions WHERE {live} AND created_at >= ?3"), params![wallet_id, exclude, since], |r| r.get(0))
+    };
+    let mut requests = vec![];
+    for w in windows {
+        let n: i64 = c.query_row(
+            &format!("SELECT COUNT(*) FROM transactions WHERE {live} AND created_at > ?3"),
+            params![wallet_id, exclude, now - *w as i64],
+            |r| r.get(0),
+        )?;
+        requests.push((*w, n as u64));
+    }
+    let mut reserved_raw: u128 = 0;
+    let mut st = c.prepare_cached(
+        "SELECT amount FROM transactions WHERE wallet_id = ?1 AND id != ?2 AND tier IS NOT NULL AND network = ?3
+         AND status IN ('PENDING','QUEUED','EXECUTING','GAS_WAITING') AND token_address IS ?4",
+    )?;
+    for a in st.query_map(params![wallet_id, exclude, network, token], |r| r.get::<_, Option<String>>(0))? {
+        reserved_raw = reserved_raw.saturating_add(a?.and_then(|v| v.parse::<u128>().ok()).unwrap_or(0));
+    }
+    Ok(crate::policy::Usage {
+        spent_usd_day: spent(now - 86_400)?,
+        spent_usd_month: spent(now - 2_592_000)?,
+        reserved_raw,
+        requests_in_window: requests,
+        ..Default::default()
+    })
+}
+
 /// Apply a patch (and the nonce commit) to a row inside a transaction.
 fn apply_patch(tx: &rusqlite::Transaction, id: &str, p: &TxPatch, now: i64) -> Result<()> {
     tx.execute(
@@ -326,9 +399,10 @@ fn apply_patch(tx: &rusqlite::Transaction, id: &str, p: &TxPatch, now: i64) -> R
             signed_tx = COALESCE(?5, signed_tx), tx_hash = COALESCE(?6, tx_hash), error = COALESCE(?7, error),
             error_code = COALESCE(?8, error_code), queued_at = COALESCE(?9, queued_at), executed_at = COALESCE(?10, executed_at),
             metadata = COALESCE(?11, metadata), amount_usd = COALESCE(?12, amount_usd),
-            reserved_usd = CASE WHEN ?13 THEN 0 ELSE reserved_usd END, updated_at = ?14
+            reserved_usd = CASE WHEN ?13 THEN 0 ELSE COALESCE(?15, reserved_usd) END, updated_at = ?14,
+            decision = COALESCE(?16, decision)
          WHERE id = ?1",
-        params![id, p.tier, p.nonce, p.unsigned_tx, p.signed_tx, p.tx_hash, p.error, p.error_code, p.queued_at, p.executed_at, p.metadata, p.amount_usd, p.release_reservation, now],
+        params![id, p.tier, p.nonce, p.unsigned_tx, p.signed_tx, p.tx_hash, p.error, p.error_code, p.queued_at, p.executed_at, p.metadata, p.amount_usd, p.release_reservation, now, p.reserved_usd, p.decision],
     )?;
     if p.commit_nonce {
         tx.execute(
@@ -751,6 +825,80 @@ impl Store for SqliteStore {
     async fn delete_token(&self, network: &str, address: &str) -> Result<bool> {
         let (n, a) = (network.to_string(), address.to_string());
         self.write(move |tx| Ok(tx.execute("DELETE FROM token_registry WHERE network = ?1 AND address = ?2", params![n, a])? == 1)).await
+    }
+
+    async fn insert_policy(&self, p: &PolicyRecord) -> Result<()> {
+        let p = p.clone();
+        self.write(move |tx| {
+            tx.execute(
+                &format!("INSERT INTO policies ({POLICY_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
+                params![p.id, p.wallet_id, p.policy_type.as_str(), p.rules.to_string(), p.priority, p.enabled, p.network, p.created_at, p.updated_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_policy(&self, id: &str) -> Result<Option<PolicyRecord>> {
+        let id = id.to_string();
+        self.read(move |c| Ok(c.prepare_cached(&format!("SELECT {POLICY_COLS} FROM policies WHERE id = ?1"))?.query_row([id], policy_from_row).optional()?))
+            .await
+    }
+
+    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<PolicyRecord>> {
+        let wallet_id = wallet_id.map(str::to_string);
+        self.read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {POLICY_COLS} FROM policies WHERE ?1 IS NULL OR wallet_id = ?1 OR wallet_id IS NULL ORDER BY priority DESC, id"
+            ))?;
+            let rows = st.query_map([wallet_id], policy_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn update_policy(&self, p: &PolicyRecord) -> Result<bool> {
+        let p = p.clone();
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE policies SET rules = ?2, priority = ?3, enabled = ?4, updated_at = ?5 WHERE id = ?1",
+                params![p.id, p.rules.to_string(), p.priority, p.enabled, p.updated_at],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn delete_policy(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |tx| Ok(tx.execute("DELETE FROM policies WHERE id = ?1", [id])? == 1)).await
+    }
+
+    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage> {
+        let (w, n, t, win) = (wallet_id.to_string(), network.to_string(), token.map(str::to_string), windows.to_vec());
+        self.read(move |c| usage_in(c, &w, "", &n, t.as_deref(), &win, now)).await
+    }
+
+    async fn decide_tx(&self, tx_id: &str, now: i64, decide: DecideFn) -> Result<Option<TxStatus>> {
+        let tx_id = tx_id.to_string();
+        self.write(move |tx| {
+            let Some(row) = tx.prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE id = ?1"))?.query_row([&tx_id], tx_from_row).optional()? else {
+                return Ok(None);
+            };
+            if row.status() != TxStatus::Pending {
+                return Ok(None);
+            }
+            let policies = tx
+                .prepare_cached(&format!("SELECT {POLICY_COLS} FROM policies WHERE enabled = 1 AND (wallet_id IS NULL OR wallet_id = ?1)"))?
+                .query_map([&row.wallet_id], policy_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let needs = crate::policy::usage_needs(&policies, &row.wallet_id, &row.network);
+            let usage = usage_in(tx, &row.wallet_id, &tx_id, &row.network, row.token_address.as_deref(), &needs.rate_windows, now)?;
+            let (to, patch) = decide(&row, &policies, &usage);
+            tx.execute("UPDATE transactions SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'PENDING'", params![tx_id, to.as_str(), now])?;
+            apply_patch(tx, &tx_id, &patch, now)?;
+            Ok(Some(to))
+        })
+        .await
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {

@@ -2,6 +2,7 @@
 //! No business rules live here: only extraction, auth headers and rendering.
 
 mod extract;
+mod policies;
 mod sessions;
 mod system;
 mod tokens;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sessions::routes())
         .merge(transactions::routes())
         .merge(tokens::routes())
+        .merge(policies::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .layer(middleware::from_fn(request_id))

@@ -15,6 +15,8 @@ use waiaas_core::Caller;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/transactions/send", post(send))
+        .route("/v1/transactions/simulate", post(simulate))
+        .route("/v1/transactions/{id}/cancel", post(cancel))
         .route("/v1/transactions/sign", post(sign))
         .route("/v1/transactions/sign-message", post(sign_message))
         .route("/v1/transactions", get(list))
@@ -29,6 +31,14 @@ pub fn routes() -> Router<AppState> {
 async fn send(State(s): State<AppState>, session: Session, headers: HeaderMap, Body(body): Body<Value>) -> ApiResult<(StatusCode, Json<Accepted>)> {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     Ok((StatusCode::CREATED, Json(s.engine.send_transaction(&session.ctx, body, key).await?)))
+}
+
+async fn simulate(State(s): State<AppState>, session: Session, Body(body): Body<Value>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.engine.simulate_transaction(&session.ctx, body).await?))
+}
+
+async fn cancel(State(s): State<AppState>, auth: super::extract::MasterOrSession, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.engine.cancel_transaction(&auth.caller(), &id).await?))
 }
 
 async fn sign(State(s): State<AppState>, session: Session, Body(b): Body<SignTransaction>) -> ApiResult<Json<TransactionSigned>> {

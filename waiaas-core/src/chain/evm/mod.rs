@@ -158,7 +158,8 @@ impl EvmAdapter {
 
     /// `eth_call` of an ERC-20 view; a revert or empty answer means `token` is not an ERC-20.
     async fn erc20_call(&self, token: Address, data: Vec<u8>, what: &str) -> ChainResult<Vec<u8>> {
-        let not_a_token = || ChainError::permanent(ErrorCode::TOKEN_NOT_FOUND, format!("{token} does not answer ERC-20 {what}"));
+        let not_a_token =
+            || ChainError::permanent(ErrorCode::TOKEN_NOT_FOUND, format!("{token} does not answer ERC-20 {what}"));
         let request = json!([{"to": token, "data": format!("0x{}", hex::encode(data))}, "latest"]);
         match self.rpc.call("eth_call", request).await? {
             Ok(v) => match bytes_of(&v) {
@@ -172,8 +173,9 @@ impl EvmAdapter {
 
     async fn erc20_read<C: SolCall>(&self, token: Address, call: C) -> ChainResult<C::Return> {
         let raw = self.erc20_call(token, call.abi_encode(), C::SIGNATURE).await?;
-        C::abi_decode_returns(&raw)
-            .map_err(|_| ChainError::permanent(ErrorCode::TOKEN_NOT_FOUND, format!("{token}: malformed {} answer", C::SIGNATURE)))
+        C::abi_decode_returns(&raw).map_err(|_| {
+            ChainError::permanent(ErrorCode::TOKEN_NOT_FOUND, format!("{token}: malformed {} answer", C::SIGNATURE))
+        })
     }
 
     /// Whether the node knows the transaction `hash` (pooled or mined).
@@ -228,7 +230,8 @@ impl ChainAdapter for EvmAdapter {
                 (parse_address("token.address", &token.address)?, U256::ZERO, call.abi_encode())
             }
             TxKind::Approve { spender, amount, token } => {
-                let call = IERC20::approveCall { spender: parse_address("spender", spender)?, amount: U256::from(*amount) };
+                let call =
+                    IERC20::approveCall { spender: parse_address("spender", spender)?, amount: U256::from(*amount) };
                 (parse_address("token.address", &token.address)?, U256::ZERO, call.abi_encode())
             }
             TxKind::ContractCall { to, calldata, value, accounts } => {
@@ -260,11 +263,8 @@ impl ChainAdapter for EvmAdapter {
             access_list: Default::default(),
         };
         let request = call_request(from_addr, &tx.clone().into(), false);
-        let (estimate, (max_fee, tip), balance) = tokio::try_join!(
-            self.estimate_gas(&request),
-            self.fees(),
-            self.balance_wei(from_addr),
-        )?;
+        let (estimate, (max_fee, tip), balance) =
+            tokio::try_join!(self.estimate_gas(&request), self.fees(), self.balance_wei(from_addr),)?;
         tx.max_fee_per_gas = max_fee;
         tx.max_priority_fee_per_gas = tip;
         tx.gas_limit = match estimate {
@@ -283,7 +283,10 @@ impl ChainAdapter for EvmAdapter {
             }
             Estimate::InsufficientFunds => {
                 return Err(check_funds(balance, value, fee).unwrap_or_else(|| {
-                    ChainError::permanent(ErrorCode::INSUFFICIENT_BALANCE, format!("{from_addr} cannot pay this transaction"))
+                    ChainError::permanent(
+                        ErrorCode::INSUFFICIENT_BALANCE,
+                        format!("{from_addr} cannot pay this transaction"),
+                    )
                 }))
             }
         }
@@ -310,7 +313,9 @@ impl ChainAdapter for EvmAdapter {
         match self.rpc.call("eth_call", json!([request, "latest"])).await? {
             Ok(_) => Ok(Simulation { success: true, error: None, logs: vec![], units_consumed: None }),
             Err(e) => match node_error(&e) {
-                NodeError::Reverted(reason) => Ok(Simulation { success: false, error: Some(reason), logs: vec![], units_consumed: None }),
+                NodeError::Reverted(reason) => {
+                    Ok(Simulation { success: false, error: Some(reason), logs: vec![], units_consumed: None })
+                }
                 NodeError::InsufficientFunds => {
                     let fee = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas());
                     Err(self.funds_error(from, tx.value(), fee, &e.message).await)
@@ -425,7 +430,9 @@ fn cap_fees(base: u128, tip: u128, cap: Option<u128>) -> ChainResult<(u128, u128
     if needed > cap {
         return Err(ChainError::permanent(
             ErrorCode::CHAIN_ERROR,
-            format!("network fee {needed} wei/gas (base {base} + tip {tip}) exceeds the configured cap of {cap} wei/gas"),
+            format!(
+                "network fee {needed} wei/gas (base {base} + tip {tip}) exceeds the configured cap of {cap} wei/gas"
+            ),
         ));
     }
     Ok((max_fee.min(cap), tip))
@@ -513,7 +520,9 @@ mod tests {
         assert!(parse_address("to", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266").is_ok());
         assert!(parse_address("to", "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266").is_ok());
         assert!(parse_address("to", "0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266").is_ok());
-        for bad in ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92267", "f39fd6e51aad88f6f4ce6ab8827279cfffb92266", "0x1234", ""] {
+        for bad in
+            ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92267", "f39fd6e51aad88f6f4ce6ab8827279cfffb92266", "0x1234", ""]
+        {
             let e = parse_address("to", bad).unwrap_err();
             assert_eq!(e.error.code, ErrorCode::INVALID_ADDRESS, "{bad}");
         }
@@ -528,7 +537,10 @@ mod tests {
         let mut mkr = [0u8; 32];
         mkr[..3].copy_from_slice(b"MKR");
         assert_eq!(decode_symbol(&mkr).as_deref(), Some("MKR"));
-        assert_eq!(decode_symbol(&IERC20::symbolCall::abi_encode_returns(&"USDC".to_string())).as_deref(), Some("USDC"));
+        assert_eq!(
+            decode_symbol(&IERC20::symbolCall::abi_encode_returns(&"USDC".to_string())).as_deref(),
+            Some("USDC")
+        );
         assert_eq!(decode_symbol(&[1, 2]), None);
     }
 
@@ -538,7 +550,8 @@ mod tests {
         let from = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
         let e = a.build(from, &TxKind::Batch { instructions: vec![] }, Some(0)).await.unwrap_err();
         assert_eq!((e.class, e.error.code), (ErrorClass::Permanent, ErrorCode::BATCH_NOT_SUPPORTED));
-        let e = a.build("nope", &TxKind::Transfer { to: from.into(), amount: 1, memo: None }, Some(0)).await.unwrap_err();
+        let e =
+            a.build("nope", &TxKind::Transfer { to: from.into(), amount: 1, memo: None }, Some(0)).await.unwrap_err();
         assert_eq!(e.error.code, ErrorCode::INVALID_ADDRESS);
         let unsigned = UnsignedTx {
             chain: Chain::Ethereum,

@@ -36,7 +36,10 @@ pub(crate) fn decode_unsigned(raw: &[u8], chain_id: u64) -> Result<TypedTransact
         Some(0x01) => decode_typed::<TxEip2930>(&raw[1..])?.into(),
         Some(0x02) => decode_typed::<TxEip1559>(&raw[1..])?.into(),
         Some(&ty @ (0x00 | 0x03..=0x7f)) => {
-            return Err(Error::new(ErrorCode::UNSUPPORTED_TX_TYPE, format!("EVM transaction type 0x{ty:02x} is not supported")))
+            return Err(Error::new(
+                ErrorCode::UNSUPPORTED_TX_TYPE,
+                format!("EVM transaction type 0x{ty:02x} is not supported"),
+            ))
         }
         Some(0x80..=0xbf) => return Err(invalid("not an RLP list nor a typed transaction")),
         Some(_) => decode_legacy(raw)?.into(),
@@ -260,7 +263,14 @@ mod tests {
         let expected = crate::keystore::derive_public_key(Chain::Ethereum, &key).unwrap();
         let txs: [TypedTransaction; 2] = [
             eip1559(TxKind::Call(BOB), 3, vec![]).into(),
-            TxLegacy { chain_id: Some(CHAIN), gas_price: 1, gas_limit: 21_000, to: TxKind::Call(BOB), ..Default::default() }.into(),
+            TxLegacy {
+                chain_id: Some(CHAIN),
+                gas_price: 1,
+                gas_limit: 21_000,
+                to: TxKind::Call(BOB),
+                ..Default::default()
+            }
+            .into(),
         ];
         for tx in txs {
             let signed = sign(tx.clone(), &key).unwrap();

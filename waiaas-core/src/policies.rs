@@ -1,0 +1,292 @@
+//! Policy administration (`/v1/policies`) and the policy stage of the pipeline: USD
+//! pricing, building the [`Intent`] of a transaction, and the decision + reservation made in
+//! one store transaction.
+
+use crate::chain::TxKind;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::network::Network;
+use crate::policy::{self, Decision, Intent, PolicyRecord, PolicyType, PriceStatus, Tier, TokenRef, TxType as PTx};
+use crate::tx::{TxPatch, TxRecord, TxStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `POST /v1/policies` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePolicy {
+    pub wallet_id: Option<String>,
+    #[serde(rename = "type")]
+    pub policy_type: String,
+    pub rules: Value,
+    pub priority: Option<i64>,
+    pub enabled: Option<bool>,
+    pub network: Option<String>,
+}
+
+/// `PUT /v1/policies/{id}` body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdatePolicy {
+    pub rules: Option<Value>,
+    pub priority: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PolicyPage {
+    pub data: Vec<PolicyRecord>,
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PolicyDeleted {
+    pub id: String,
+    pub deleted: bool,
+}
+
+fn policy_not_found() -> Error {
+    Error::new(ErrorCode::POLICY_NOT_FOUND, "Policy not found")
+}
+
+/// USD value of a transaction from the offline `[prices]` table.
+fn price(prices: &std::collections::BTreeMap<String, f64>, network: Network, kind: &TxKind) -> (Option<f64>, PriceStatus) {
+    let lookup = |k: &str| prices.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| *v);
+    let native = |amount: u128| -> (Option<f64>, PriceStatus) {
+        if amount == 0 {
+            return (Some(0.0), PriceStatus::Priced);
+        }
+        let info = network.info();
+        match lookup(info.native_symbol).or_else(|| lookup(&format!("{}/slip44:{}", info.caip2, if network.chain() == crate::network::Chain::Solana { 501 } else { 60 }))) {
+            Some(p) => (Some(amount as f64 / 10f64.powi(info.native_decimals as i32) * p), PriceStatus::Priced),
+            None => (None, PriceStatus::OracleDown),
+        }
+    };
+    match kind {
+        TxKind::Transfer { amount, .. } => native(*amount),
+        TxKind::ContractCall { value, .. } => native(*value),
+        TxKind::Approve { .. } => (Some(0.0), PriceStatus::Priced),
+        TxKind::TokenTransfer { amount, token, .. } => {
+            match lookup(&token.address).or_else(|| lookup(&crate::tokens::asset_id(network, &token.address))) {
+                Some(p) => (Some(*amount as f64 / 10f64.powi(token.decimals as i32) * p), PriceStatus::Priced),
+                None => (None, PriceStatus::NotListed),
+            }
+        }
+        TxKind::Batch { instructions } => {
+            let mut total = 0.0;
+            for i in instructions {
+                match price(prices, network, i) {
+                    (Some(v), _) => total += v,
+                    (None, st) => return (None, st),
+                }
+            }
+            (Some(total), PriceStatus::Priced)
+        }
+    }
+}
+
+/// The evaluator's view of a transaction.
+pub(crate) fn intent_of(wallet_id: &str, network: Network, kind: &TxKind, prices: &std::collections::BTreeMap<String, f64>) -> Intent {
+    let (usd, status) = price(prices, network, kind);
+    let ty = match kind {
+        TxKind::Transfer { .. } => PTx::Transfer,
+        TxKind::TokenTransfer { .. } => PTx::TokenTransfer,
+        TxKind::ContractCall { .. } => PTx::ContractCall,
+        TxKind::Approve { .. } => PTx::Approve,
+        TxKind::Batch { .. } => PTx::Batch,
+    };
+    let mut i = Intent::new(wallet_id, network.chain(), network.id(), ty);
+    i.amount_usd = usd;
+    i.price = status;
+    let token_ref = |t: &crate::chain::TokenInfo| TokenRef {
+        address: Some(t.address.clone()),
+        asset_id: Some(crate::tokens::asset_id(network, &t.address)),
+        symbol: t.symbol.clone(),
+        decimals: Some(t.decimals),
+    };
+    match kind {
+        TxKind::Transfer { to, amount, .. } => {
+            i.to = Some(to.clone());
+            i.amount = *amount;
+        }
+        TxKind::TokenTransfer { to, amount, token, .. } => {
+            i.to = Some(to.clone());
+            i.amount = *amount;
+            i.token = Some(token_ref(token));
+        }
+        TxKind::ContractCall { to, calldata, value, .. } => {
+            i.to = Some(to.clone());
+            i.contract = Some(to.clone());
+            i.amount = *value;
+            if network.chain() == crate::network::Chain::Ethereum && calldata.len() >= 4 {
+                i.selector = Some(format!("0x{}", hex::encode(&calldata[..4])));
+            }
+        }
+        TxKind::Approve { spender, amount, token } => {
+            i.spender = Some(spender.clone());
+            i.to = Some(spender.clone());
+            i.amount = *amount;
+            i.token = Some(token_ref(token));
+        }
+        TxKind::Batch { instructions } => {
+            i.batch = instructions.iter().map(|k| intent_of(wallet_id, network, k, prices)).collect();
+        }
+    }
+    i
+}
+
+/// Where a decision sends a PENDING transaction, and what it records.
+pub(crate) fn outcome(d: &Decision, amount_usd: Option<f64>, now: i64) -> (TxStatus, TxPatch) {
+    let decision = serde_json::to_string(d).ok();
+    if !d.allowed {
+        let code = d.error_code.unwrap_or(ErrorCode::POLICY_DENIED);
+        return (
+            TxStatus::Cancelled,
+            TxPatch {
+                error: Some(d.denial_message().unwrap_or("Denied by policy").to_string()),
+                error_code: Some(code.as_str().into()),
+                decision,
+                ..Default::default()
+            },
+        );
+    }
+    let mut patch = TxPatch { tier: Some(d.tier.as_str().into()), amount_usd, reserved_usd: amount_usd, decision, ..Default::default() };
+    match d.tier {
+        Tier::Instant | Tier::Notify => (TxStatus::Executing, patch),
+        Tier::Delay => {
+            let secs = d.delay_seconds.unwrap_or(900);
+            patch.queued_at = Some(now);
+            patch.metadata = Some(serde_json::json!({"delaySeconds": secs, "executeAfter": now + secs as i64, "downgraded": d.downgraded}).to_string());
+            (TxStatus::Queued, patch)
+        }
+        Tier::Approval => {
+            let timeout = d.approval_timeout.unwrap_or(3600);
+            patch.queued_at = Some(now);
+            patch.metadata = Some(serde_json::json!({"approvalRequired": true, "approvalExpiresAt": now + timeout as i64, "approvalReason": d.approval_reason}).to_string());
+            (TxStatus::Queued, patch)
+        }
+    }
+}
+
+impl Engine {
+    fn check_policy_input(&self, ty: PolicyType, rules: &Value, network: Option<&str>) -> Result<Option<String>> {
+        policy::validate_rules(ty, rules)?;
+        network.map(|n| Network::parse(n).map(|n| n.id().to_string())).transpose()
+    }
+
+    pub async fn create_policy(&self, req: CreatePolicy) -> Result<PolicyRecord> {
+        let ty = PolicyType::parse(&req.policy_type).ok_or_else(|| Error::validation("type", format!("unknown policy type '{}'", req.policy_type)))?;
+        let network = self.check_policy_input(ty, &req.rules, req.network.as_deref())?;
+        if let Some(w) = &req.wallet_id {
+            self.wallet_record(&crate::Caller::Master, w).await?;
+        }
+        let now = crate::now();
+        let p = PolicyRecord {
+            id: crate::new_id(),
+            wallet_id: req.wallet_id,
+            policy_type: ty,
+            rules: req.rules,
+            priority: req.priority.unwrap_or(0),
+            enabled: req.enabled.unwrap_or(true),
+            network,
+            created_at: now,
+            updated_at: now,
+        };
+        self.inner.store.insert_policy(&p).await?;
+        self.audit("POLICY_CREATED", "master", p.wallet_id.as_deref(), None, Some(serde_json::json!({"policyId": p.id, "type": ty.as_str()})), "info", None).await;
+        Ok(p)
+    }
+
+    /// Policies of a wallet plus the global ones (a session sees only its wallets'), paginated.
+    pub async fn list_policies(&self, caller: &crate::Caller<'_>, wallet_id: Option<&str>, limit: Option<i64>, offset: Option<i64>) -> Result<PolicyPage> {
+        let limit = limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(Error::validation("limit", "must be 1..200"));
+        }
+        let offset = offset.unwrap_or(0).max(0);
+        let all = match caller {
+            crate::Caller::Master => self.inner.store.list_policies(wallet_id).await?,
+            crate::Caller::Session(ctx) => {
+                let w = self.resolve_wallet(ctx, wallet_id).await?;
+                self.inner.store.list_policies(Some(&w.id)).await?
+            }
+        };
+        let data = all.iter().skip(offset as usize).take(limit as usize).cloned().collect();
+        Ok(PolicyPage { data, total: all.len(), limit: limit as usize, offset: offset as usize })
+    }
+
+    pub async fn get_policy(&self, id: &str) -> Result<PolicyRecord> {
+        self.inner.store.get_policy(id).await?.ok_or_else(policy_not_found)
+    }
+
+    /// Update validates as strictly as create (upstream only checks two types).
+    pub async fn update_policy(&self, id: &str, req: UpdatePolicy) -> Result<PolicyRecord> {
+        let mut p = self.get_policy(id).await?;
+        if let Some(rules) = req.rules {
+            policy::validate_rules(p.policy_type, &rules)?;
+            p.rules = rules;
+        }
+        if let Some(pr) = req.priority {
+            p.priority = pr;
+        }
+        if let Some(e) = req.enabled {
+            p.enabled = e;
+        }
+        p.updated_at = crate::now();
+        if !self.inner.store.update_policy(&p).await? {
+            return Err(policy_not_found());
+        }
+        Ok(p)
+    }
+
+    pub async fn delete_policy(&self, id: &str) -> Result<PolicyDeleted> {
+        if !self.inner.store.delete_policy(id).await? {
+            return Err(policy_not_found());
+        }
+        Ok(PolicyDeleted { id: id.into(), deleted: true })
+    }
+
+    /// The policy gate of a PENDING transaction: price it, then decide and reserve in one
+    /// store transaction. Returns the status it moved to (`None` if it was not PENDING).
+    pub(crate) async fn decide(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
+        let network = Network::parse(&tx.network)?;
+        let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
+        let intent = intent_of(&tx.wallet_id, network, &kind, &self.inner.config.prices);
+        let owner = self.inner.store.get_wallet(&tx.wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
+        let settings = self.inner.config.policy.settings();
+        let now = crate::now();
+        let usd = intent.amount_usd;
+        let decided = self
+            .inner
+            .store
+            .decide_tx(
+                &tx.id,
+                now,
+                Box::new(move |_row, policies, usage| {
+                    let d = policy::evaluate(policies, &intent, usage, &settings, now, owner);
+                    outcome(&d, usd, now)
+                }),
+            )
+            .await?;
+        if let Some(st) = decided {
+            tracing::info!(tx = %tx.id, status = st.as_str(), "policy decision");
+        }
+        Ok(decided)
+    }
+
+    /// Evaluate a request without recording anything (simulate).
+    pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<Decision> {
+        let intent = intent_of(wallet_id, network, kind, &self.inner.config.prices);
+        let policies = self.inner.store.list_policies(Some(wallet_id)).await?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
+        let token = match kind {
+            TxKind::TokenTransfer { token, .. } | TxKind::Approve { token, .. } => Some(token.address.as_str()),
+            _ => None,
+        };
+        let windows = policy::usage_needs(&policies, wallet_id, network.id()).rate_windows;
+        let usage = self.inner.store.usage(wallet_id, network.id(), token, &windows, crate::now()).await?;
+        let owner = self.inner.store.get_wallet(wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
+        Ok(policy::evaluate(&policies, &intent, &usage, &self.inner.config.policy.settings(), crate::now(), owner))
+    }
+}
