@@ -221,7 +221,11 @@ impl Config {
                 continue;
             }
             let key = key.to_ascii_lowercase();
-            let like = defaults.get(&section).and_then(|d| d.as_table()).and_then(|d| d.get(&key));
+            let price = toml::Value::Float(0.0);
+            let like = defaults.get(&section).and_then(|d| d.as_table()).and_then(|d| d.get(&key)).or(
+                // Every `[prices]` value is a number.
+                (section == "prices").then_some(&price),
+            );
             let value = coerce(raw, like).map_err(|m| invalid(format!("{name}: {m}")))?;
             table
                 .entry(section)
