@@ -224,7 +224,7 @@ impl SqliteStore {
                     return f(&c);
                 }
             }
-            let c = inner.readers[start % n].lock().map_err(|_| Error::internal("reader lock poisoned"))?;
+            let c = inner.readers[start % n].lock().unwrap_or_else(|e| e.into_inner());
             f(&c)
         })
         .await
@@ -235,7 +235,8 @@ impl SqliteStore {
     async fn write<T: Send + 'static>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static) -> Result<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let mut c = inner.writer.lock().map_err(|_| Error::internal("writer lock poisoned"))?;
+            // A panic inside a closure rolls its transaction back on unwind; the connection stays usable.
+            let mut c = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;

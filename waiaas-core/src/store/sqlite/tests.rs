@@ -1,5 +1,7 @@
 use super::*;
 use crate::network::{Chain, Environment};
+use crate::store::DecideFn;
+use crate::tx::{TxPatch, TxRecord, TxStatus};
 
 fn schema_of(c: &Connection) -> Vec<String> {
     let mut st = c.prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql,'') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").unwrap();
@@ -143,4 +145,75 @@ async fn kv_compare_and_swap() {
     assert!(!store.kv_cas("k", Some("0"), "2", 1).await.unwrap());
     assert!(store.kv_cas("k", Some("1"), "2", 1).await.unwrap());
     assert_eq!(store.kv_get("k").await.unwrap().as_deref(), Some("2"));
+}
+
+fn pending_tx(id: &str, wallet: &str, usd: f64) -> TxRecord {
+    TxRecord {
+        id: id.into(),
+        wallet_id: wallet.into(),
+        chain: "solana".into(),
+        network: "solana-devnet".into(),
+        tx_type: "TRANSFER".into(),
+        status: "PENDING".into(),
+        amount: Some("100".into()),
+        amount_usd: Some(usd),
+        request: "{}".into(),
+        created_at: crate::now(),
+        updated_at: crate::now(),
+        ..Default::default()
+    }
+}
+
+fn allow(tier: &str) -> DecideFn {
+    let tier = tier.to_string();
+    Box::new(move |row, _p, _u| (TxStatus::Executing, TxPatch { tier: Some(tier), reserved_usd: row.amount_usd, ..Default::default() }))
+}
+
+#[tokio::test]
+async fn a_crash_inside_the_decision_leaves_no_reservation_and_a_decision_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    store.insert_tx(&pending_tx("t1", "a", 10.0)).await.unwrap();
+    store.insert_tx(&pending_tx("t2", "a", 20.0)).await.unwrap();
+    let now = crate::now();
+
+    // The decision "crashes" half way (panics inside the store transaction): nothing is written.
+    let boom: DecideFn = Box::new(|_, _, _| panic!("killed between decision and send"));
+    assert!(store.decide_tx("t1", now, boom).await.is_err());
+    let t1 = store.get_tx("t1").await.unwrap().unwrap();
+    assert_eq!((t1.status.as_str(), t1.tier.as_deref(), t1.reserved_usd), ("PENDING", None, None));
+    let u = store.usage("a", "solana-devnet", None, &[60], now).await.unwrap();
+    assert_eq!((u.spent_usd_day, u.requests_in_window.clone()), (0.0, vec![(60, 0)]), "no leaked reservation");
+
+    // The real decision: the reservation is the row itself, written with the status change.
+    assert_eq!(store.decide_tx("t1", now, allow("INSTANT")).await.unwrap(), Some(TxStatus::Executing));
+    // A second decision of the same row is refused: it is no longer PENDING (no double count).
+    assert_eq!(store.decide_tx("t1", now, allow("INSTANT")).await.unwrap(), None);
+    // Another transaction's decision sees exactly one reservation of $10, not its own amount.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let s2 = seen.clone();
+    let probe: DecideFn = Box::new(move |_, _, u| {
+        *s2.lock().unwrap() = Some((u.spent_usd_day, u.reserved_raw));
+        (TxStatus::Executing, TxPatch { tier: Some("INSTANT".into()), ..Default::default() })
+    });
+    store.decide_tx("t2", now, probe).await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some((10.0, 100)));
+    // Ending without moving funds releases it.
+    store.transition_tx("t1", &[TxStatus::Executing], TxStatus::Failed, &TxPatch { release_reservation: true, ..Default::default() }, now).await.unwrap();
+    let u = store.usage("a", "solana-devnet", None, &[], now).await.unwrap();
+    assert_eq!(u.spent_usd_day, 20.0, "only t2 counts now");
+}
+
+#[tokio::test]
+async fn illegal_transitions_are_refused_not_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    store.insert_tx(&pending_tx("t", "a", 1.0)).await.unwrap();
+    let e = store.transition_tx("t", &[TxStatus::Pending], TxStatus::Confirmed, &TxPatch::default(), 1).await.unwrap_err();
+    assert_eq!(e.code, crate::error::ErrorCode::INVALID_STATE_TRANSITION);
+    assert_eq!(store.get_tx("t").await.unwrap().unwrap().status, "PENDING");
+    // A legal transition from the wrong current state is a no-op CAS.
+    assert!(!store.transition_tx("t", &[TxStatus::Queued], TxStatus::Executing, &TxPatch::default(), 1).await.unwrap());
 }
