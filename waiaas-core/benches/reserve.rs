@@ -1,0 +1,93 @@
+//! Decision + reservation against SQLite: one `decide_tx` (read policies and usage windows,
+//! evaluate, write the reservation) in one IMMEDIATE transaction, on a wallet that already
+//! has a history of transactions.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use waiaas_core::network::{Chain, Environment};
+use waiaas_core::policy::{self, PolicyRecord, PolicySettings, PolicyType};
+use waiaas_core::store::sqlite::SqliteStore;
+use waiaas_core::store::{Store, WalletRecord, WalletStatus};
+use waiaas_core::tx::{TxRecord, TxStatus};
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("bench.db")).unwrap();
+    let now = waiaas_core::now();
+    rt.block_on(async {
+        store
+            .insert_wallet(&WalletRecord {
+                id: "w".into(),
+                name: "w".into(),
+                chain: Chain::Ethereum,
+                environment: Environment::Testnet,
+                network: "ethereum-sepolia".into(),
+                public_key: "0x0000000000000000000000000000000000000001".into(),
+                status: WalletStatus::Active,
+                owner_address: None,
+                owner_verified: false,
+                monitor_incoming: false,
+                created_at: now,
+                updated_at: now,
+                suspended_at: None,
+                suspension_reason: None,
+            })
+            .await
+            .unwrap();
+        for (i, (ty, rules)) in [
+            (PolicyType::SpendingLimit, serde_json::json!({"instant_max_usd": 10, "notify_max_usd": 100, "delay_max_usd": 1000, "daily_limit_usd": 1e9})),
+            (PolicyType::RateLimit, serde_json::json!({"max_requests": 1000000, "window_seconds": 3600})),
+            (PolicyType::Whitelist, serde_json::json!({"allowed_addresses": ["0x0000000000000000000000000000000000000002"]})),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut p = PolicyRecord::new(format!("p{i}"), ty, rules).for_wallet("w");
+            p.created_at = now;
+            store.insert_policy(&p).await.unwrap();
+        }
+    });
+    let intent = policy::Intent::new("w", Chain::Ethereum, "ethereum-sepolia", policy::TxType::Transfer)
+        .with_to("0x0000000000000000000000000000000000000002")
+        .with_value(1000, 1.0);
+    let settings = PolicySettings::default();
+    let mut n = 0u64;
+    c.bench_function("decide_and_reserve (SQLite, 3 policies, growing history)", |b| {
+        b.iter(|| {
+            n += 1;
+            let id = format!("t{n:012}");
+            let rec = TxRecord {
+                id: id.clone(),
+                wallet_id: "w".into(),
+                chain: "ethereum".into(),
+                network: "ethereum-sepolia".into(),
+                tx_type: "TRANSFER".into(),
+                status: "PENDING".into(),
+                amount: Some("1000".into()),
+                request: "{}".into(),
+                created_at: now,
+                updated_at: now,
+                ..Default::default()
+            };
+            let (intent, settings) = (intent.clone(), settings.clone());
+            rt.block_on(async {
+                store.insert_tx(&rec).await.unwrap();
+                let st = store
+                    .decide_tx(
+                        &id,
+                        now,
+                        Box::new(move |_r, policies, usage| {
+                            let d = policy::evaluate(policies, &intent, usage, &settings, now, false);
+                            (if d.allowed { TxStatus::Executing } else { TxStatus::Cancelled }, waiaas_core::tx::TxPatch { tier: Some(d.tier.as_str().into()), amount_usd: Some(1.0), ..Default::default() })
+                        }),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(st, Some(TxStatus::Executing));
+            })
+        })
+    });
+}
+
+criterion_group!(reserve, benches);
+criterion_main!(reserve);
