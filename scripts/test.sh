@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite, from a clean clone: builds the workspace (the end-to-end tests
-# drive the real `waiaas` binary) and runs every Rust test.
+# The whole test suite, from a clean clone. Real nodes only:
+#  - anvil (EVM) is installed from npm on first use into ~/.cache/waiaas by the test harness;
+#  - solana-test-validator is built once (about 30 minutes on 2 cores) into ~/.cache/waiaas
+#    by scripts/install-solana-validator.sh, then reused.
+# The end-to-end tests drive the real `waiaas` binary, so the workspace is built first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+command -v npm >/dev/null || { echo "npm is required (anvil ships in the npm package @foundry-rs/anvil)"; exit 1; }
+bash scripts/install-solana-validator.sh
 cargo build --workspace --locked
 cargo test --workspace --locked
