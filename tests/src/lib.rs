@@ -33,6 +33,8 @@ pub struct Daemon {
     pub port: u16,
     _tmp: Option<tempfile::TempDir>,
     pub log: mpsc::Receiver<String>,
+    /// Everything the daemon printed up to its ready line.
+    pub startup_log: String,
 }
 
 /// How to start a daemon.
@@ -122,7 +124,15 @@ impl Daemon {
                     if let Some(rest) = line.split("ready on http://").nth(1) {
                         let addr = rest.split_whitespace().next().unwrap();
                         let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
-                        return Ok(Daemon { child, dir: dir.to_path_buf(), base: format!("http://127.0.0.1:{port}"), port, _tmp: None, log: rx });
+                        return Ok(Daemon {
+                            child,
+                            dir: dir.to_path_buf(),
+                            base: format!("http://127.0.0.1:{port}"),
+                            port,
+                            _tmp: None,
+                            log: rx,
+                            startup_log: seen,
+                        });
                     }
                 }
                 Err(_) => {
