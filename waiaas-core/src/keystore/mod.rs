@@ -142,8 +142,73 @@ fn encrypt(secret: &[u8], password: &[u8]) -> Result<CryptoSection> {
     })
 }
 
+/// Argon2 outputs already computed, by file salt, each tagged with an HMAC of the password
+/// that produced it (under a random per-process key): a signature then costs one AES-GCM
+/// decryption instead of a 64 MiB Argon2 run. Holding these is equivalent to holding the
+/// master password, which the daemon does anyway to sign; plaintext keys are never cached.
+#[derive(Clone, Default)]
+pub struct KekCache {
+    inner: std::sync::Arc<std::sync::Mutex<KekInner>>,
+}
+
+impl std::fmt::Debug for KekCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KekCache(<redacted>)")
+    }
+}
+
+#[derive(Default)]
+struct KekInner {
+    mac_key: Option<Zeroizing<[u8; 32]>>,
+    entries: std::collections::HashMap<String, ([u8; 32], Zeroizing<[u8; 32]>)>,
+}
+
+impl KekCache {
+    fn tag(inner: &mut KekInner, password: &[u8]) -> [u8; 32] {
+        use hmac::Mac;
+        let key = inner.mac_key.get_or_insert_with(|| {
+            let mut k = Zeroizing::new([0u8; 32]);
+            rand::rngs::OsRng.fill_bytes(k.as_mut());
+            k
+        });
+        let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_ref()).expect("any key length");
+        m.update(password);
+        m.finalize().into_bytes().into()
+    }
+
+    /// The KEK for `salt` under `password`, derived (and remembered) when not cached.
+    fn get(&self, password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
+        use subtle::ConstantTimeEq;
+        let id = format!("{}:{}:{}:{}", hex::encode(salt), p.memory_cost, p.time_cost, p.parallelism);
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let tag = Self::tag(&mut inner, password);
+            if let Some((t, kek)) = inner.entries.get(&id) {
+                if bool::from(t.ct_eq(&tag)) {
+                    return Ok(kek.clone());
+                }
+            }
+        }
+        let kek = kdf(password, salt, p)?;
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let tag = Self::tag(&mut inner, password);
+        inner.entries.insert(id, (tag, kek.clone()));
+        Ok(kek)
+    }
+
+    /// Remember a KEK only after it proved right (a wrong password must not be cached).
+    fn forget(&self, salt: &[u8]) {
+        let prefix = hex::encode(salt);
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).entries.retain(|k, _| !k.starts_with(&prefix));
+    }
+}
+
 /// Decrypt the `crypto` section; a wrong password is `INVALID_MASTER_PASSWORD`.
 fn decrypt(c: &CryptoSection, password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    decrypt_with(c, password, None)
+}
+
+fn decrypt_with(c: &CryptoSection, password: &[u8], cache: Option<&KekCache>) -> Result<Zeroizing<Vec<u8>>> {
     if c.cipher != "aes-256-gcm" || c.kdf != "argon2id" {
         return Err(corrupt("unsupported cipher or kdf"));
     }
@@ -154,12 +219,20 @@ fn decrypt(c: &CryptoSection, password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     }
     let mut data = hex::decode(&c.ciphertext).map_err(|_| corrupt("ciphertext"))?;
     data.extend(hex::decode(&c.auth_tag).map_err(|_| corrupt("authTag"))?);
-    let key = kdf(password, &salt, &c.kdfparams)?;
+    if c.kdfparams.hash_length != 32 {
+        return Err(corrupt("hashLength must be 32"));
+    }
+    let key = match cache {
+        Some(cache) => cache.get(password, &salt, &c.kdfparams)?,
+        None => kdf(password, &salt, &c.kdfparams)?,
+    };
     let cipher = Aes256Gcm::new_from_slice(key.as_ref()).map_err(|_| Error::internal("aes key"))?;
-    cipher
-        .decrypt(Nonce::from_slice(&iv), data.as_slice())
-        .map(Zeroizing::new)
-        .map_err(|_| Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Invalid master password"))
+    cipher.decrypt(Nonce::from_slice(&iv), data.as_slice()).map(Zeroizing::new).map_err(|_| {
+        if let Some(cache) = cache {
+            cache.forget(&salt);
+        }
+        Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Invalid master password")
+    })
 }
 
 /// Write `bytes` to `path` atomically with mode 0600: temp file, fsync, rename, fsync dir.
@@ -184,6 +257,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[derive(Debug, Clone)]
 pub struct Keystore {
     dir: PathBuf,
+    keks: KekCache,
 }
 
 impl Keystore {
@@ -191,7 +265,7 @@ impl Keystore {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
-        Ok(Keystore { dir })
+        Ok(Keystore { dir, keks: KekCache::default() })
     }
 
     pub fn dir(&self) -> &Path {
@@ -242,7 +316,7 @@ impl Keystore {
     /// `f`. The plaintext is zeroized when `f` returns. This is the only way to a key.
     pub fn with_secret<T>(&self, wallet_id: &str, password: &[u8], f: impl FnOnce(&SecretKey) -> Result<T>) -> Result<T> {
         let file = self.read(wallet_id)?;
-        let secret = open_file(&file, password)?;
+        let secret = open_file_with(&file, password, Some(&self.keks))?;
         f(&secret)
     }
 
@@ -360,8 +434,12 @@ fn read_file(path: &Path) -> Result<KeystoreFile> {
 
 /// Decrypt a file and check the key matches its public key.
 fn open_file(file: &KeystoreFile, password: &[u8]) -> Result<SecretKey> {
+    open_file_with(file, password, None)
+}
+
+fn open_file_with(file: &KeystoreFile, password: &[u8], cache: Option<&KekCache>) -> Result<SecretKey> {
     let chain = file.chain()?;
-    let plain = decrypt(&file.crypto, password)?;
+    let plain = decrypt_with(&file.crypto, password, cache)?;
     let secret = SecretKey::from_bytes(chain, &plain)?;
     if derive_public_key(chain, &secret)? != file.public_key {
         return Err(corrupt("key does not match publicKey"));

@@ -106,3 +106,20 @@ fn iso_dates() {
     assert_eq!(civil_from_days(20_418), (2025, 11, 26));
     assert_eq!(civil_from_days(11_016), (2000, 2, 29));
 }
+
+#[test]
+fn cached_kek_never_opens_a_key_for_a_wrong_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::new(dir.path().join("keystore")).unwrap();
+    let pk = ks.create("w", Chain::Ethereum, "ethereum-sepolia", b"right-password").unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(ks.with_secret("w", b"right-password", |s| derive_public_key(Chain::Ethereum, s)).unwrap(), pk);
+    let first = t.elapsed();
+    let t = std::time::Instant::now();
+    for _ in 0..10 {
+        ks.with_secret("w", b"right-password", |_| Ok(())).unwrap();
+    }
+    assert!(t.elapsed() < first, "cached KEK: 10 openings cost less than one Argon2 run");
+    assert_eq!(ks.with_secret("w", b"wrong-password", |_| Ok(())).unwrap_err().code, ErrorCode::INVALID_MASTER_PASSWORD);
+    assert_eq!(ks.with_secret("w", b"right-password", |s| derive_public_key(Chain::Ethereum, s)).unwrap(), pk);
+}

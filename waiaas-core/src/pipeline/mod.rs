@@ -227,6 +227,7 @@ impl Engine {
                 Ok(u) => u,
                 Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
             };
+            tracing::debug!(tx = %id, "built");
             match adapter.simulate(&wallet.public_key, &unsigned).await {
                 Ok(sim) if sim.success => {}
                 Ok(sim) => {
@@ -252,8 +253,12 @@ impl Engine {
             if !self.inner.store.patch_tx(id, TxStatus::Executing, &patch, crate::now()).await? {
                 return Ok(());
             }
+            tracing::debug!(tx = %id, "signed and stored");
             match self.broadcast_with_retry(adapter.as_ref(), &signed).await {
-                Ok(()) => return self.submitted(id).await,
+                Ok(()) => {
+                    tracing::debug!(tx = %id, "broadcast");
+                    return self.submitted(id).await;
+                }
                 Err(e) if e.class == ErrorClass::Stale && attempt == 0 => {
                     // Expired blockhash / nonce already used: these bytes can never land; build again.
                     tracing::info!(tx = %id, "stale transaction, rebuilding once: {}", e.error.message);
@@ -330,10 +335,12 @@ impl Engine {
         let Some(hash) = tx.tx_hash.clone() else { return Ok(()) };
         let adapter = self.adapter(Network::parse(&tx.network)?);
         let deadline = tokio::time::Instant::now() + CONFIRM_WAIT;
-        let mut wait = Duration::from_millis(100);
+        // Poll fast at first (local and fast chains), then back off to every 2 s.
+        let mut wait = Duration::from_millis(20);
         loop {
             match adapter.status(&hash).await {
                 Ok(ChainTxStatus::Confirmed { .. }) => {
+                    tracing::debug!(tx = %id, "confirmed");
                     let patch = TxPatch { executed_at: Some(crate::now()), ..Default::default() };
                     self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Confirmed, &patch, crate::now()).await?;
                     return Ok(());
@@ -351,7 +358,7 @@ impl Engine {
                 return Ok(());
             }
             tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(2));
+            wait = (wait * 3 / 2).min(Duration::from_secs(2));
         }
     }
 

@@ -97,7 +97,8 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
     }
     engine.start_workers();
     let app = router(AppState::new(engine, shutdown.clone()));
-    tracing::info!("WAIaaS daemon ready on http://{bound} (PID: {})", std::process::id());
+    // Always printed (whatever the log level): scripts and supervisors wait for this line.
+    println!("WAIaaS daemon ready on http://{bound} (PID: {})", std::process::id());
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(wait_for_shutdown(shutdown))
         .await;
