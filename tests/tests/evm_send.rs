@@ -25,18 +25,23 @@ impl Anvil {
     fn fund(&self, address: &str, wei: u128) {
         tokio::task::block_in_place(|| self.inner().fund(address, wei))
     }
-    /// Deploy from an unlocked dev account and wait for the receipt.
-    fn deploy(&self, code: &str, from: &str) -> String {
-        let hash = self.rpc("eth_sendTransaction", json!([{"from": from, "data": code}]));
+    /// Send a transaction from an unlocked dev account and wait for its successful receipt.
+    fn exec(&self, tx: Value) -> Value {
+        let hash = self.rpc("eth_sendTransaction", json!([tx]));
         for _ in 0..200 {
             let receipt = self.rpc("eth_getTransactionReceipt", json!([hash]));
             if !receipt.is_null() {
-                assert_eq!(receipt["status"], "0x1", "deployment reverted: {receipt}");
-                return receipt["contractAddress"].as_str().unwrap().to_string();
+                assert_eq!(receipt["status"], "0x1", "reverted: {receipt}");
+                return receipt;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        panic!("no receipt for deployment {hash}");
+        panic!("no receipt for {hash}");
+    }
+
+    /// Deploy from an unlocked dev account.
+    fn deploy(&self, code: &str, from: &str) -> String {
+        self.exec(json!({"from": from, "data": code}))["contractAddress"].as_str().unwrap().to_string()
     }
     fn url(&self) -> String {
         self.inner().url.clone()
@@ -161,7 +166,7 @@ async fn every_evm_transaction_type_confirms_and_moves_exactly_its_amount() {
 
     // ERC-20 transfer with a human amount; decimals read from the chain.
     let token = deploy_token(&s.node, 6, 1_000_000_000_000);
-    s.node.rpc("eth_sendTransaction", json!([{"from": DEV_ACCOUNTS[0], "to": token, "data": format!("0xa9059cbb{}{}", word_addr(&s.address), word_u128(50_000_000))}]));
+    s.node.exec(json!({"from": DEV_ACCOUNTS[0], "to": token, "data": format!("0xa9059cbb{}{}", word_addr(&s.address), word_u128(50_000_000))}));
     assert_eq!(token_balance(&s.node, &token, &s.address), 50_000_000);
     // Default deny: token transfers, approvals and contract calls wait for an allowlist.
     let id = send(&s, json!({"type": "TOKEN_TRANSFER", "to": to, "humanAmount": "1", "token": {"address": token}})).await;

@@ -62,6 +62,14 @@ async fn seed_curl_flow_wallets_session_and_scoped_listing() {
     let nets = api.call("GET", &format!("/v1/wallets/{evm_id}/networks"), &m, None).await;
     assert_eq!(nets.body["availableNetworks"].as_array().unwrap().len(), 6);
     assert_eq!(nets.body["networks"], nets.body["availableNetworks"]);
+    // connect-info tells the agent its wallets and the rules it will meet.
+    let ci = api.call("GET", "/v1/connect-info", &Auth::Session(token.clone()), None).await;
+    assert_eq!(ci.status, 200, "{:?}", ci.body);
+    assert_eq!(ci.body["wallets"].as_array().unwrap().len(), 1);
+    assert_eq!(ci.body["wallets"][0]["address"], sol.body["publicKey"]);
+    assert_eq!(ci.body["defaultDeny"]["tokenTransfers"], true);
+    assert_eq!(ci.body["session"]["id"], s.body["id"]);
+    assert!(ci.body["prompt"].as_str().unwrap().contains("default deny"));
     // Request ids are echoed.
     let r = api.http.get(d.url("/health")).header("X-Request-Id", "abc-123").send().await.unwrap();
     assert_eq!(r.headers()["x-request-id"], "abc-123");

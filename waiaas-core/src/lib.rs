@@ -19,6 +19,7 @@ pub mod amount;
 pub mod auth;
 pub mod chain;
 pub mod config;
+pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod keystore;

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/wallet/balance", get(balance))
         .route("/v1/wallet/assets", get(assets))
         .route("/v1/utils/encode-calldata", post(encode_calldata))
+        .route("/v1/connect-info", get(connect_info))
 }
 
 async fn send(State(s): State<AppState>, session: Session, headers: HeaderMap, Body(body): Body<Value>) -> ApiResult<(StatusCode, Json<Accepted>)> {
@@ -101,4 +102,10 @@ struct Encode {
 
 async fn encode_calldata(State(s): State<AppState>, _session: Session, Body(b): Body<Encode>) -> ApiResult<Json<Calldata>> {
     Ok(Json(s.engine.encode_calldata(&b.abi, &b.function_name, &b.args)?))
+}
+
+async fn connect_info(State(s): State<AppState>, session: Session, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3100");
+    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
+    Ok(Json(s.engine.connect_info(&session.ctx, &format!("{proto}://{host}")).await?))
 }
