@@ -98,6 +98,18 @@ pub enum TxType {
 }
 
 impl TxType {
+    pub const ALL: [TxType; 9] = [
+        TxType::Transfer,
+        TxType::TokenTransfer,
+        TxType::ContractCall,
+        TxType::Approve,
+        TxType::Batch,
+        TxType::NftTransfer,
+        TxType::Sign,
+        TxType::X402Payment,
+        TxType::ContractDeploy,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TxType::Transfer => "TRANSFER",
@@ -112,19 +124,7 @@ impl TxType {
         }
     }
     pub fn parse(s: &str) -> Option<TxType> {
-        [
-            TxType::Transfer,
-            TxType::TokenTransfer,
-            TxType::ContractCall,
-            TxType::Approve,
-            TxType::Batch,
-            TxType::NftTransfer,
-            TxType::Sign,
-            TxType::X402Payment,
-            TxType::ContractDeploy,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
+        TxType::ALL.into_iter().find(|t| t.as_str() == s)
     }
 }
 
