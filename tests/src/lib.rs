@@ -90,6 +90,8 @@ impl Daemon {
             .env_remove("WAIAAS_MASTER_PASSWORD")
             .env_remove("WAIAAS_DATA_DIR")
             .env("WAIAAS_DAEMON_PORT", "0")
+            // No internet here: network price oracles off unless a test turns them on.
+            .env("WAIAAS_ORACLE_ENABLED", "false")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

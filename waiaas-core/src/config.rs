@@ -15,7 +15,7 @@ pub const SECTIONS: &[&str] = &[
     "daemon", "keystore", "database", "rpc", "notifications", "security", "walletconnect", "x402", "display",
     "telegram", "incoming", "backup", "actions",
     // Ours: policy defaults (upstream keeps them in Admin Settings) and offline USD prices.
-    "policy", "prices",
+    "policy", "prices", "oracle",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -136,6 +136,29 @@ impl PolicyConfig {
     }
 }
 
+/// `[oracle]`: network price oracles tried before the `[prices]` table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OracleConfig {
+    pub enabled: bool,
+    pub pyth_url: String,
+    pub coingecko_url: String,
+    pub coingecko_api_key: String,
+    pub cache_ttl_seconds: u64,
+}
+
+impl Default for OracleConfig {
+    fn default() -> Self {
+        OracleConfig {
+            enabled: true,
+            pyth_url: "https://hermes.pyth.network".into(),
+            coingecko_url: "https://api.coingecko.com/api/v3".into(),
+            coingecko_api_key: String::new(),
+            cache_ttl_seconds: 300,
+        }
+    }
+}
+
 /// The daemon configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default)]
@@ -150,6 +173,7 @@ pub struct Config {
     /// `[prices]`: offline USD prices by native symbol (`eth`, `sol`, `pol`), token address or
     /// CAIP-19 id (case-insensitive keys); `updated_at` (unix s) says how fresh they are.
     pub prices: BTreeMap<String, f64>,
+    pub oracle: OracleConfig,
     /// Sections read by later features; kept so that an upstream config.toml loads.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Table>,

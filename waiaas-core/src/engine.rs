@@ -80,6 +80,8 @@ pub(crate) struct Inner {
     pub nonce_locks: std::sync::Mutex<std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
     /// Transactions a pipeline runner is driving in this process.
     pub running: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// USD prices for the policy engine.
+    pub oracles: crate::price::OracleChain,
 }
 
 /// A handle to an open WAIaaS data dir. Cheap to clone.
@@ -142,6 +144,7 @@ impl Engine {
             Duration::from_secs(config.security.master_password_lockout_seconds),
         );
         let schema_version = store.schema_version().await?;
+        let oracles = crate::price::OracleChain::from_config(&config);
         Ok(Engine {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
@@ -157,6 +160,7 @@ impl Engine {
                 adapters: Default::default(),
                 nonce_locks: Default::default(),
                 running: Default::default(),
+                oracles,
             }),
         })
     }

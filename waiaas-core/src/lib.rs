@@ -27,6 +27,7 @@ pub mod network;
 pub mod pipeline;
 pub mod policies;
 pub mod policy;
+pub mod price;
 pub mod sessions;
 pub mod store;
 pub mod tokens;

@@ -7,6 +7,7 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::Network;
 use crate::policy::{self, Decision, Intent, PolicyRecord, PolicyType, PriceStatus, Tier, TokenRef, TxType as PTx};
+use crate::price::{Asset, Lookup};
 use crate::tx::{TxPatch, TxRecord, TxStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -51,29 +52,36 @@ fn policy_not_found() -> Error {
     Error::new(ErrorCode::POLICY_NOT_FOUND, "Policy not found")
 }
 
-/// USD value of a transaction from the offline `[prices]` table.
-fn price(prices: &std::collections::BTreeMap<String, f64>, network: Network, kind: &TxKind) -> (Option<f64>, PriceStatus) {
-    let lookup = |k: &str| prices.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| *v);
-    let native = |amount: u128| -> (Option<f64>, PriceStatus) {
+/// Prices of the assets a transaction moves: `None` = native, `Some(address)` = token.
+pub(crate) type Prices = std::collections::HashMap<Option<String>, Lookup>;
+
+fn assets_of(kind: &TxKind, out: &mut Vec<Option<String>>) {
+    match kind {
+        TxKind::Transfer { .. } | TxKind::ContractCall { .. } => out.push(None),
+        TxKind::TokenTransfer { token, .. } => out.push(Some(token.address.clone())),
+        TxKind::Approve { .. } => {}
+        TxKind::Batch { instructions } => instructions.iter().for_each(|i| assets_of(i, out)),
+    }
+}
+
+/// USD value of a transaction from looked-up prices.
+fn price(prices: &Prices, network: Network, kind: &TxKind) -> (Option<f64>, PriceStatus) {
+    let value = |asset: Option<String>, amount: u128, decimals: u8| -> (Option<f64>, PriceStatus) {
         if amount == 0 {
             return (Some(0.0), PriceStatus::Priced);
         }
-        let info = network.info();
-        match lookup(info.native_symbol).or_else(|| lookup(&format!("{}/slip44:{}", info.caip2, if network.chain() == crate::network::Chain::Solana { 501 } else { 60 }))) {
-            Some(p) => (Some(amount as f64 / 10f64.powi(info.native_decimals as i32) * p), PriceStatus::Priced),
-            None => (None, PriceStatus::OracleDown),
+        match prices.get(&asset) {
+            Some(Lookup::Found(p)) => (Some(amount as f64 / 10f64.powi(decimals as i32) * p.usd), PriceStatus::Priced),
+            Some(Lookup::NotListed) => (None, PriceStatus::NotListed),
+            _ => (None, PriceStatus::OracleDown),
         }
     };
+    let native = network.info().native_decimals;
     match kind {
-        TxKind::Transfer { amount, .. } => native(*amount),
-        TxKind::ContractCall { value, .. } => native(*value),
+        TxKind::Transfer { amount, .. } => value(None, *amount, native),
+        TxKind::ContractCall { value: v, .. } => value(None, *v, native),
         TxKind::Approve { .. } => (Some(0.0), PriceStatus::Priced),
-        TxKind::TokenTransfer { amount, token, .. } => {
-            match lookup(&token.address).or_else(|| lookup(&crate::tokens::asset_id(network, &token.address))) {
-                Some(p) => (Some(*amount as f64 / 10f64.powi(token.decimals as i32) * p), PriceStatus::Priced),
-                None => (None, PriceStatus::NotListed),
-            }
-        }
+        TxKind::TokenTransfer { amount, token, .. } => value(Some(token.address.clone()), *amount, token.decimals),
         TxKind::Batch { instructions } => {
             let mut total = 0.0;
             for i in instructions {
@@ -88,7 +96,7 @@ fn price(prices: &std::collections::BTreeMap<String, f64>, network: Network, kin
 }
 
 /// The evaluator's view of a transaction.
-pub(crate) fn intent_of(wallet_id: &str, network: Network, kind: &TxKind, prices: &std::collections::BTreeMap<String, f64>) -> Intent {
+pub(crate) fn intent_of(wallet_id: &str, network: Network, kind: &TxKind, prices: &Prices) -> Intent {
     let (usd, status) = price(prices, network, kind);
     let ty = match kind {
         TxKind::Transfer { .. } => PTx::Transfer,
@@ -171,6 +179,24 @@ pub(crate) fn outcome(d: &Decision, amount_usd: Option<f64>, now: i64) -> (TxSta
 }
 
 impl Engine {
+    /// Look up the USD prices a transaction needs (oracles, cache, then `[prices]`).
+    pub(crate) async fn prices_for(&self, network: Network, kind: &TxKind) -> Prices {
+        let mut assets = vec![];
+        assets_of(kind, &mut assets);
+        let mut out = Prices::new();
+        for a in assets {
+            if out.contains_key(&a) {
+                continue;
+            }
+            let asset = match &a {
+                None => Asset::native(network),
+                Some(t) => Asset::token(network, t),
+            };
+            out.insert(a, self.inner.oracles.price(&asset).await);
+        }
+        out
+    }
+
     fn check_policy_input(&self, ty: PolicyType, rules: &Value, network: Option<&str>) -> Result<Option<String>> {
         policy::validate_rules(ty, rules)?;
         network.map(|n| Network::parse(n).map(|n| n.id().to_string())).transpose()
@@ -253,7 +279,8 @@ impl Engine {
     pub(crate) async fn decide(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
         let network = Network::parse(&tx.network)?;
         let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
-        let intent = intent_of(&tx.wallet_id, network, &kind, &self.inner.config.prices);
+        let prices = self.prices_for(network, &kind).await;
+        let intent = intent_of(&tx.wallet_id, network, &kind, &prices);
         let owner = self.inner.store.get_wallet(&tx.wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
         let settings = self.inner.config.policy.settings();
         let now = crate::now();
@@ -278,7 +305,8 @@ impl Engine {
 
     /// Evaluate a request without recording anything (simulate).
     pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<Decision> {
-        let intent = intent_of(wallet_id, network, kind, &self.inner.config.prices);
+        let prices = self.prices_for(network, kind).await;
+        let intent = intent_of(wallet_id, network, kind, &prices);
         let policies = self.inner.store.list_policies(Some(wallet_id)).await?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
         let token = match kind {
             TxKind::TokenTransfer { token, .. } | TxKind::Approve { token, .. } => Some(token.address.as_str()),

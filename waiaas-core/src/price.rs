@@ -1,0 +1,373 @@
+//! USD prices for the policy engine.
+//!
+//! A [`PriceOracle`] answers the USD price of a native asset or token. [`OracleChain`] asks
+//! its oracles in order (Pyth Hermes, then CoinGecko, then the offline `[prices]` table),
+//! caches answers for `cache_ttl_seconds` and remembers failures for a minute so an outage
+//! does not stall every send. When nobody knows a price the value is unknown: the policy
+//! engine then keeps raw thresholds and raises the tier to at least NOTIFY; an outage never
+//! lowers a tier.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::network::{Chain, Network};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What is being priced.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Asset {
+    pub network: &'static str,
+    pub chain: Chain,
+    /// `None` = the network's native asset.
+    pub token: Option<String>,
+    pub native_symbol: &'static str,
+}
+
+impl Asset {
+    pub fn native(network: Network) -> Asset {
+        Asset { network: network.id(), chain: network.chain(), token: None, native_symbol: network.info().native_symbol }
+    }
+    pub fn token(network: Network, address: &str) -> Asset {
+        Asset { token: Some(address.to_string()), ..Asset::native(network) }
+    }
+}
+
+/// A price and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub usd: f64,
+    pub source: String,
+    /// Unix seconds the source says the price is from.
+    pub at: i64,
+}
+
+#[async_trait]
+pub trait PriceOracle: Send + Sync {
+    fn name(&self) -> &str;
+    /// `Ok(None)`: this oracle does not know the asset. `Err`: it could not answer.
+    async fn price(&self, asset: &Asset) -> Result<Option<Price>>;
+}
+
+/// The offline `[prices]` table of config.toml.
+pub struct ConfigOracle {
+    prices: BTreeMap<String, f64>,
+    updated_at: i64,
+}
+
+impl ConfigOracle {
+    pub fn new(prices: &BTreeMap<String, f64>) -> ConfigOracle {
+        let updated_at = prices.iter().find(|(k, _)| k.eq_ignore_ascii_case("updated_at")).map(|(_, v)| *v as i64).unwrap_or(0);
+        ConfigOracle { prices: prices.clone(), updated_at }
+    }
+    fn lookup(&self, k: &str) -> Option<f64> {
+        self.prices.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| *v)
+    }
+}
+
+#[async_trait]
+impl PriceOracle for ConfigOracle {
+    fn name(&self) -> &str {
+        "config"
+    }
+    async fn price(&self, a: &Asset) -> Result<Option<Price>> {
+        let net = Network::parse(a.network)?;
+        let usd = match &a.token {
+            None => self.lookup(a.native_symbol).or_else(|| self.lookup(&format!("{}/slip44:{}", net.info().caip2, if a.chain == Chain::Solana { 501 } else { 60 }))),
+            Some(t) => self.lookup(t).or_else(|| self.lookup(&crate::tokens::asset_id(net, t))),
+        };
+        Ok(usd.map(|usd| Price { usd, source: "config".into(), at: self.updated_at }))
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(5)).connect_timeout(Duration::from_secs(2)).build().expect("http client")
+}
+
+fn oracle_err(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorCode::CHAIN_ERROR, format!("price oracle {name}: {e}"))
+}
+
+/// Pyth Hermes (`GET {base}/v2/updates/price/latest?ids[]=<feed>`), native assets by feed id.
+pub struct PythOracle {
+    base: String,
+    feeds: HashMap<&'static str, &'static str>,
+    http: reqwest::Client,
+}
+
+impl PythOracle {
+    pub fn new(base: &str) -> PythOracle {
+        let feeds = HashMap::from([
+            ("ETH", "ff61491a931112ddf1bd8147cd1b641375f79f5825126d665480874634fd0ace"),
+            ("SOL", "ef0d8b6fda2ceba41da15d4095d1da392a0d2f8ed0c6c7bc0f4cfac8c280b56d"),
+        ]);
+        PythOracle { base: base.trim_end_matches('/').to_string(), feeds, http: http() }
+    }
+}
+
+#[async_trait]
+impl PriceOracle for PythOracle {
+    fn name(&self) -> &str {
+        "pyth"
+    }
+    async fn price(&self, a: &Asset) -> Result<Option<Price>> {
+        if a.token.is_some() {
+            return Ok(None);
+        }
+        let Some(feed) = self.feeds.get(a.native_symbol) else { return Ok(None) };
+        let v: serde_json::Value = self
+            .http
+            .get(format!("{}/v2/updates/price/latest", self.base))
+            .query(&[("ids[]", feed), ("parsed", &"true")])
+            .send()
+            .await
+            .map_err(|e| oracle_err("pyth", e))?
+            .error_for_status()
+            .map_err(|e| oracle_err("pyth", e))?
+            .json()
+            .await
+            .map_err(|e| oracle_err("pyth", e))?;
+        let p = &v["parsed"][0]["price"];
+        let (Some(price), Some(expo)) = (p["price"].as_str().and_then(|s| s.parse::<i64>().ok()), p["expo"].as_i64()) else {
+            return Err(oracle_err("pyth", "unexpected response shape"));
+        };
+        Ok(Some(Price { usd: price as f64 * 10f64.powi(expo as i32), source: "pyth".into(), at: p["publish_time"].as_i64().unwrap_or(0) }))
+    }
+}
+
+/// CoinGecko (`/simple/price` for natives, `/simple/token_price/<platform>` for tokens).
+pub struct CoinGeckoOracle {
+    base: String,
+    api_key: Option<String>,
+    http: reqwest::Client,
+}
+
+impl CoinGeckoOracle {
+    pub fn new(base: &str, api_key: Option<String>) -> CoinGeckoOracle {
+        CoinGeckoOracle { base: base.trim_end_matches('/').to_string(), api_key, http: http() }
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<serde_json::Value> {
+        let mut req = self.http.get(format!("{}{}", self.base, path)).query(query);
+        if let Some(k) = &self.api_key {
+            req = req.header("x-cg-demo-api-key", k);
+        }
+        req.send()
+            .await
+            .map_err(|e| oracle_err("coingecko", e))?
+            .error_for_status()
+            .map_err(|e| oracle_err("coingecko", e))?
+            .json()
+            .await
+            .map_err(|e| oracle_err("coingecko", e))
+    }
+}
+
+fn coingecko_id(symbol: &str) -> Option<&'static str> {
+    Some(match symbol {
+        "ETH" => "ethereum",
+        "SOL" => "solana",
+        "POL" => "polygon-ecosystem-token",
+        "HYPE" => "hyperliquid",
+        _ => return None,
+    })
+}
+
+fn coingecko_platform(network: &str) -> Option<&'static str> {
+    Some(match network {
+        "ethereum-mainnet" => "ethereum",
+        "polygon-mainnet" => "polygon-pos",
+        "arbitrum-mainnet" => "arbitrum-one",
+        "optimism-mainnet" => "optimistic-ethereum",
+        "base-mainnet" => "base",
+        "solana-mainnet" => "solana",
+        _ => return None,
+    })
+}
+
+#[async_trait]
+impl PriceOracle for CoinGeckoOracle {
+    fn name(&self) -> &str {
+        "coingecko"
+    }
+    async fn price(&self, a: &Asset) -> Result<Option<Price>> {
+        let now = crate::now();
+        match &a.token {
+            None => {
+                let Some(id) = coingecko_id(a.native_symbol) else { return Ok(None) };
+                let v = self.get("/simple/price", &[("ids", id), ("vs_currencies", "usd")]).await?;
+                Ok(v[id]["usd"].as_f64().map(|usd| Price { usd, source: "coingecko".into(), at: now }))
+            }
+            Some(t) => {
+                // Testnet tokens have no market price.
+                let Some(platform) = coingecko_platform(a.network) else { return Ok(None) };
+                let v = self.get(&format!("/simple/token_price/{platform}"), &[("contract_addresses", t), ("vs_currencies", "usd")]).await?;
+                let entry = v.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(t)).map(|(_, v)| v.clone()));
+                Ok(entry.and_then(|e| e["usd"].as_f64()).map(|usd| Price { usd, source: "coingecko".into(), at: now }))
+            }
+        }
+    }
+}
+
+/// How a lookup ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    Found(Price),
+    /// Every oracle answered and none lists it.
+    NotListed,
+    /// At least one oracle failed and none that answered knows it.
+    Down,
+}
+
+struct Cached {
+    at: Instant,
+    value: Lookup,
+}
+
+/// Oracles in order of preference, with a cache.
+pub struct OracleChain {
+    oracles: Vec<Box<dyn PriceOracle>>,
+    ttl: Duration,
+    cache: Mutex<HashMap<Asset, Cached>>,
+}
+
+impl OracleChain {
+    pub fn new(oracles: Vec<Box<dyn PriceOracle>>, ttl: Duration) -> OracleChain {
+        OracleChain { oracles, ttl, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// From config: Pyth and CoinGecko when `[oracle] enabled`, then the `[prices]` table.
+    pub fn from_config(c: &crate::config::Config) -> OracleChain {
+        let mut oracles: Vec<Box<dyn PriceOracle>> = vec![];
+        if c.oracle.enabled {
+            if !c.oracle.pyth_url.is_empty() {
+                oracles.push(Box::new(PythOracle::new(&c.oracle.pyth_url)));
+            }
+            if !c.oracle.coingecko_url.is_empty() {
+                oracles.push(Box::new(CoinGeckoOracle::new(&c.oracle.coingecko_url, Some(c.oracle.coingecko_api_key.clone()).filter(|k| !k.is_empty()))));
+            }
+        }
+        oracles.push(Box::new(ConfigOracle::new(&c.prices)));
+        OracleChain::new(oracles, Duration::from_secs(c.oracle.cache_ttl_seconds))
+    }
+
+    pub async fn price(&self, asset: &Asset) -> Lookup {
+        if let Some(c) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(asset) {
+            let ttl = if matches!(c.value, Lookup::Found(_)) { self.ttl } else { Duration::from_secs(60).min(self.ttl) };
+            if c.at.elapsed() < ttl {
+                return c.value.clone();
+            }
+        }
+        let mut failed = false;
+        let mut value = Lookup::NotListed;
+        for o in &self.oracles {
+            match o.price(asset).await {
+                Ok(Some(p)) if p.usd.is_finite() && p.usd >= 0.0 => {
+                    value = Lookup::Found(p);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(oracle = o.name(), "price lookup failed: {}", e.message);
+                    failed = true;
+                }
+            }
+        }
+        if failed && value == Lookup::NotListed {
+            value = Lookup::Down;
+        }
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(asset.clone(), Cached { at: Instant::now(), value: value.clone() });
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A local HTTP server answering every request with `(status, body)` from `answer(path)`;
+    /// returns its base URL and a request counter.
+    async fn serve(answer: fn(&str) -> (u16, String)) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else { return };
+                h.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let (status, body) = answer(&path);
+                    let res = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                    let _ = sock.write_all(res.as_bytes()).await;
+                });
+            }
+        });
+        (base, hits)
+    }
+
+    fn sepolia() -> Network {
+        Network::parse("ethereum-mainnet").unwrap()
+    }
+
+    #[tokio::test]
+    async fn pyth_first_then_coingecko_then_config_with_a_cache() {
+        let (pyth, pyth_hits) = serve(|p| {
+            assert!(p.starts_with("/v2/updates/price/latest"), "{p}");
+            (200, r#"{"parsed":[{"id":"ff","price":{"price":"300012345678","conf":"1","expo":-8,"publish_time":1700000000}}]}"#.into())
+        })
+        .await;
+        let chain = OracleChain::new(vec![Box::new(PythOracle::new(&pyth))], Duration::from_secs(300));
+        let eth = Asset::native(sepolia());
+        match chain.price(&eth).await {
+            Lookup::Found(p) => {
+                assert!((p.usd - 3000.12345678).abs() < 1e-6, "{p:?}");
+                assert_eq!((p.source.as_str(), p.at), ("pyth", 1_700_000_000));
+            }
+            other => panic!("{other:?}"),
+        }
+        chain.price(&eth).await;
+        assert_eq!(pyth_hits.load(Ordering::SeqCst), 1, "second lookup served from the cache");
+
+        // Pyth down: CoinGecko answers.
+        let (down, _) = serve(|_| (500, "{}".into())).await;
+        let (cg, _) = serve(|p| {
+            if p.starts_with("/simple/price") {
+                (200, r#"{"ethereum":{"usd":2999.5}}"#.into())
+            } else {
+                (200, r#"{"0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48":{"usd":1.0001}}"#.into())
+            }
+        })
+        .await;
+        let chain = OracleChain::new(vec![Box::new(PythOracle::new(&down)), Box::new(CoinGeckoOracle::new(&cg, None))], Duration::from_secs(300));
+        assert!(matches!(chain.price(&eth).await, Lookup::Found(p) if p.source == "coingecko" && p.usd == 2999.5));
+        let usdc = Asset::token(sepolia(), "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48");
+        assert!(matches!(chain.price(&usdc).await, Lookup::Found(p) if (p.usd - 1.0001).abs() < 1e-9));
+    }
+
+    #[tokio::test]
+    async fn outages_are_down_not_zero_and_config_prices_fill_in() {
+        let dead = "http://127.0.0.1:1";
+        let none: BTreeMap<String, f64> = BTreeMap::new();
+        let chain = OracleChain::new(
+            vec![Box::new(PythOracle::new(dead)), Box::new(CoinGeckoOracle::new(dead, None)), Box::new(ConfigOracle::new(&none))],
+            Duration::from_secs(300),
+        );
+        assert_eq!(chain.price(&Asset::native(sepolia())).await, Lookup::Down);
+        let prices = BTreeMap::from([("eth".to_string(), 2000.0), ("updated_at".to_string(), 1_700_000_000.0)]);
+        let chain = OracleChain::new(vec![Box::new(PythOracle::new(dead)), Box::new(ConfigOracle::new(&prices))], Duration::from_secs(300));
+        assert!(matches!(chain.price(&Asset::native(sepolia())).await, Lookup::Found(p) if p.usd == 2000.0 && p.source == "config" && p.at == 1_700_000_000));
+        // A token nobody lists, with every oracle answering: NotListed.
+        let (cg, _) = serve(|_| (200, "{}".into())).await;
+        let chain = OracleChain::new(vec![Box::new(CoinGeckoOracle::new(&cg, None)), Box::new(ConfigOracle::new(&prices))], Duration::from_secs(300));
+        assert_eq!(chain.price(&Asset::token(sepolia(), "0x0000000000000000000000000000000000000009")).await, Lookup::NotListed);
+    }
+}
