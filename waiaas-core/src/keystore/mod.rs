@@ -203,11 +203,8 @@ impl KekCache {
     }
 }
 
-/// Decrypt the `crypto` section; a wrong password is `INVALID_MASTER_PASSWORD`.
-fn decrypt(c: &CryptoSection, password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    decrypt_with(c, password, None)
-}
-
+/// Decrypt the `crypto` section (through the KEK cache when given); a wrong password is
+/// `INVALID_MASTER_PASSWORD`.
 fn decrypt_with(c: &CryptoSection, password: &[u8], cache: Option<&KekCache>) -> Result<Zeroizing<Vec<u8>>> {
     if c.cipher != "aes-256-gcm" || c.kdf != "argon2id" {
         return Err(corrupt("unsupported cipher or kdf"));

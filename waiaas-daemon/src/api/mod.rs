@@ -89,7 +89,7 @@ pub struct RequestId(pub String);
 async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let name = strip_port(host).to_ascii_lowercase();
-    if state.allowed_hosts.iter().any(|h| *h == name) {
+    if state.allowed_hosts.contains(&name) {
         return next.run(req).await;
     }
     ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "Only localhost access allowed (add the host to daemon.allowed_hosts)")).into_response()
