@@ -14,7 +14,7 @@ PW=bench-password-123
 "$BIN" init --data-dir "$TMP/d" >/dev/null
 
 start_daemon() {
-  WAIAAS_MASTER_PASSWORD=$PW WAIAAS_DAEMON_PORT=0 WAIAAS_DAEMON_LOG_LEVEL=warn "$BIN" start --data-dir "$TMP/d" 2>"$TMP/log" &
+  WAIAAS_SECURITY_RATE_LIMIT_GLOBAL_IP_RPM=0 WAIAAS_SECURITY_RATE_LIMIT_SESSION_RPM=0 WAIAAS_MASTER_PASSWORD=$PW WAIAAS_DAEMON_PORT=0 WAIAAS_DAEMON_LOG_LEVEL=warn "$BIN" start --data-dir "$TMP/d" 2>"$TMP/log" &
   PID=$!
 }
 

@@ -92,6 +92,10 @@ impl Daemon {
             .env("WAIAAS_DAEMON_PORT", "0")
             // No internet here: network price oracles off unless a test turns them on.
             .env("WAIAAS_ORACLE_ENABLED", "false")
+            // Rate limits off (0) unless a test sets them: load tests would trip them.
+            .env("WAIAAS_SECURITY_RATE_LIMIT_GLOBAL_IP_RPM", "0")
+            .env("WAIAAS_SECURITY_RATE_LIMIT_SESSION_RPM", "0")
+            .env("WAIAAS_SECURITY_RATE_LIMIT_TX_RPM", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -57,6 +57,8 @@ pub struct SecurityConfig {
     pub rate_limit_global_ip_rpm: u32,
     pub rate_limit_session_rpm: u32,
     pub rate_limit_tx_rpm: u32,
+    /// Peers whose `X-Forwarded-For` is believed (e.g. your reverse proxy). Empty: none.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for SecurityConfig {
@@ -70,6 +72,7 @@ impl Default for SecurityConfig {
             rate_limit_global_ip_rpm: 1000,
             rate_limit_session_rpm: 300,
             rate_limit_tx_rpm: 10,
+            trusted_proxies: vec![],
         }
     }
 }

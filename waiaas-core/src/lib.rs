@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod policies;
 pub mod policy;
 pub mod price;
+pub mod ratelimit;
 pub mod sessions;
 pub mod store;
 pub mod tokens;

@@ -28,13 +28,30 @@ pub struct AppState {
     /// Notified by `POST /v1/admin/shutdown`.
     pub shutdown: Arc<Notify>,
     allowed_hosts: Arc<Vec<String>>,
+    limits: Arc<Limits>,
+}
+
+/// Per client IP (every route), per session (agent routes) and per sending session
+/// (`POST /v1/transactions/send`, where money moves).
+struct Limits {
+    ip: waiaas_core::ratelimit::RateLimiter,
+    session: waiaas_core::ratelimit::RateLimiter,
+    send: waiaas_core::ratelimit::RateLimiter,
+    trusted: Vec<String>,
 }
 
 impl AppState {
     pub fn new(engine: Engine, shutdown: Arc<Notify>) -> AppState {
         let mut hosts: Vec<String> = vec!["127.0.0.1".into(), "localhost".into(), "[::1]".into(), "::1".into()];
         hosts.extend(engine.config().daemon.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()));
-        AppState { engine, shutdown, allowed_hosts: Arc::new(hosts) }
+        let sec = &engine.config().security;
+        let limits = Limits {
+            ip: waiaas_core::ratelimit::RateLimiter::new(sec.rate_limit_global_ip_rpm),
+            session: waiaas_core::ratelimit::RateLimiter::new(sec.rate_limit_session_rpm),
+            send: waiaas_core::ratelimit::RateLimiter::new(sec.rate_limit_tx_rpm),
+            trusted: sec.trusted_proxies.clone(),
+        };
+        AppState { engine, shutdown, allowed_hosts: Arc::new(hosts), limits: Arc::new(limits) }
     }
 }
 
@@ -56,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::routes())
         .merge(policies::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .layer(middleware::from_fn(request_id))
         .layer(cors)
@@ -93,6 +111,39 @@ async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> 
         return next.run(req).await;
     }
     ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "Only localhost access allowed (add the host to daemon.allowed_hosts)")).into_response()
+}
+
+fn limited(scope: &str, retry_after: u64) -> Response {
+    let e = Error::new(ErrorCode::RATE_LIMITED, format!("{scope} rate limit exceeded")).with_details(serde_json::json!({"retryAfter": retry_after}));
+    ApiError(e).into_response()
+}
+
+/// Rate limits, before any auth work: per client IP on every route; per session token on
+/// agent routes; per sending session on `POST /v1/transactions/send`.
+async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let ip = waiaas_core::ratelimit::client_ip(peer, xff, &state.limits.trusted);
+        if let Err(s) = state.limits.ip.check(&ip) {
+            return limited("IP", s);
+        }
+    }
+    let path = req.uri().path();
+    let agent = ["/v1/wallet/", "/v1/transactions", "/v1/utils/", "/v1/connect-info"].iter().any(|p| path.starts_with(p));
+    if let Some(token) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).filter(|_| agent) {
+        // Keyed by the token's hash: no secret kept in the limiter.
+        let key = waiaas_core::auth::token_hash(token);
+        if let Err(s) = state.limits.session.check(&key) {
+            return limited("Session", s);
+        }
+        if req.method() == Method::POST && path == "/v1/transactions/send" {
+            if let Err(s) = state.limits.send.check(&key) {
+                return limited("Transaction", s);
+            }
+        }
+    }
+    next.run(req).await
 }
 
 fn strip_port(host: &str) -> &str {
