@@ -398,12 +398,13 @@ impl Engine {
         let tier = "INSTANT";
         let a = adapter.clone();
         let result = self.with_signing_key(&w, move |key| a.sign_external(&raw, key)).await;
-        let signed = self.finish_sync(&rec.id, tier, result, |s| Some(s.hash.clone())).await?;
+        // A transaction still waiting for another signer's signature has no hash yet.
+        let signed = self.finish_sync(&rec.id, tier, result, |s| Some(s.hash.clone()).filter(|h| !h.is_empty())).await?;
         let encoded = match w.chain {
             Chain::Ethereum => format!("0x{}", hex::encode(&signed.raw)),
             Chain::Solana => base64::engine::general_purpose::STANDARD.encode(&signed.raw),
         };
-        Ok(TransactionSigned { id: rec.id, signed_transaction: encoded, tx_hash: Some(signed.hash), operations: decoded.operations, policy_result: PolicyResult { tier: tier.into() } })
+        Ok(TransactionSigned { id: rec.id, signed_transaction: encoded, tx_hash: Some(signed.hash).filter(|h| !h.is_empty()), operations: decoded.operations, policy_result: PolicyResult { tier: tier.into() } })
     }
 
     /// ABI-encode a function call (`POST /v1/utils/encode-calldata`).

@@ -176,7 +176,7 @@ async fn token_transfers_create_the_recipient_account_for_spl_and_token_2022() {
         // The recipient's ATA was created in the same transaction, its rent reported.
         assert_eq!(tx.fee.ata_rent, Some(rent_for(&a, account_len).await), "{program}");
         let bob_ata = ata(&bob.pubkey, &mint, &program);
-        let owner = read(&a, "getAccountInfo", json!([bob_ata.to_string(), {"encoding": "base64"}])).await;
+        let owner = read(&a, "getAccountInfo", json!([bob_ata.to_string(), {"encoding": "base64", "commitment": "confirmed"}])).await;
         assert_eq!(owner["value"]["owner"], program.to_string());
         assert_eq!(a.token_balance(&bob.address, &mint.to_string()).await.unwrap(), 250_000);
         assert_eq!(a.token_balance(&alice.address, &mint.to_string()).await.unwrap(), 750_000);
@@ -197,7 +197,7 @@ async fn approve_sets_the_delegate() {
         let spender = wallet();
         let kind = TxKind::Approve { spender: spender.address.clone(), amount: 123, token: token(&mint, 6) };
         send(&a, &alice, &kind).await;
-        let account = read(&a, "getAccountInfo", json!([ata(&alice.pubkey, &mint, &program).to_string(), {"encoding": "jsonParsed"}])).await;
+        let account = read(&a, "getAccountInfo", json!([ata(&alice.pubkey, &mint, &program).to_string(), {"encoding": "jsonParsed", "commitment": "confirmed"}])).await;
         let info = &account["value"]["data"]["parsed"]["info"];
         assert_eq!(info["delegate"], spender.address, "{account}");
         assert_eq!(info["delegatedAmount"]["amount"], "123");

@@ -74,7 +74,7 @@ impl Anvil {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        let mut child = spawn_tied_to_process(cmd).unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let mut child = crate::spawn_tied_to_process(cmd, "anvil-parent").unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
 
         // anvil prints its banner, then "Listening on 127.0.0.1:PORT", then one line per
         // RPC call: keep draining stdout so it never blocks on a full pipe.
@@ -232,27 +232,3 @@ impl Drop for FileLock {
     }
 }
 
-/// Spawn `cmd` so that the child is killed when this process exits, even when its handle
-/// is never dropped (a `static`). Linux delivers `PR_SET_PDEATHSIG` when the *thread* that
-/// forked the child ends, so the fork happens on a thread that parks forever.
-fn spawn_tied_to_process(mut cmd: Command) -> std::io::Result<Child> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new().name("anvil-parent".into()).spawn(move || {
-        let _ = tx.send(cmd.spawn());
-        loop {
-            std::thread::park();
-        }
-    })?;
-    rx.recv().map_err(|_| std::io::Error::other("spawner thread died"))?
-}

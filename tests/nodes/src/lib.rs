@@ -65,6 +65,32 @@ pub fn wait_for_rpc(url: &str, method: &str, timeout: Duration) -> Result<serde_
     Err(format!("{url} did not answer {method} within {timeout:?}: {last}"))
 }
 
+/// Spawn `cmd` so that the child is killed when this process exits, even when its handle
+/// is never dropped (a `static`). Linux delivers `PR_SET_PDEATHSIG` when the *thread* that
+/// forked the child ends, so the fork happens on a thread (named `thread_name`) that parks
+/// forever.
+pub(crate) fn spawn_tied_to_process(mut cmd: std::process::Command, thread_name: &str) -> std::io::Result<std::process::Child> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new().name(thread_name.into()).spawn(move || {
+        let _ = tx.send(cmd.spawn());
+        loop {
+            std::thread::park();
+        }
+    })?;
+    rx.recv().map_err(|_| std::io::Error::other("spawner thread died"))?
+}
+
 /// Kill a child process and its process group.
 pub(crate) fn kill_child(child: &mut std::process::Child) {
     unsafe {

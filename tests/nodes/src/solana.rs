@@ -21,7 +21,7 @@
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Version of the `agave-validator` crate the install script builds.
@@ -87,7 +87,7 @@ impl Validator {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log);
-        let child = spawn_tied_to_process(cmd).map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+        let child = crate::spawn_tied_to_process(cmd, "solana-validator-parent").map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
         let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
         let mut node = Validator {
             url: format!("http://127.0.0.1:{rpc_port}"),
@@ -236,28 +236,3 @@ fn sweep_stale_ledgers() {
     }
 }
 
-/// Spawn `cmd` so that the child is killed when this process exits, even when its handle
-/// is never dropped (a `static`). Linux delivers `PR_SET_PDEATHSIG` when the *thread* that
-/// forked the child ends, so the fork happens on a thread that parks forever.
-// Same technique as `anvil.rs`; a candidate for `lib.rs`.
-fn spawn_tied_to_process(mut cmd: Command) -> std::io::Result<Child> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new().name("solana-validator-parent".into()).spawn(move || {
-        let _ = tx.send(cmd.spawn());
-        loop {
-            std::thread::park();
-        }
-    })?;
-    rx.recv().map_err(|_| std::io::Error::other("spawner thread died"))?
-}
