@@ -67,6 +67,9 @@ async fn every_route_refuses_every_wrong_credential_and_changes_nothing() {
         ("PUT", "/v1/admin/master-password".into(), Kind::Master, Some(json!({"newPassword": "another-password-1"}))),
         ("POST", "/v1/admin/rotate-secret".into(), Kind::Master, None),
         ("POST", "/v1/admin/shutdown".into(), Kind::Master, None),
+        ("GET", "/v1/admin/kill-switch".into(), Kind::Public, None),
+        ("POST", "/v1/admin/kill-switch".into(), Kind::Master, None),
+        ("POST", "/v1/admin/recover".into(), Kind::Master, None),
     ];
 
     let creds: Vec<(&str, Auth)> = vec![

@@ -82,6 +82,8 @@ pub(crate) struct Inner {
     pub running: std::sync::Mutex<std::collections::HashSet<String>>,
     /// USD prices for the policy engine.
     pub oracles: crate::price::OracleChain,
+    /// The kill switch is engaged (cached from the store).
+    pub kill_switch: std::sync::atomic::AtomicBool,
 }
 
 /// A handle to an open WAIaaS data dir. Cheap to clone.
@@ -145,7 +147,7 @@ impl Engine {
         );
         let schema_version = store.schema_version().await?;
         let oracles = crate::price::OracleChain::from_config(&config);
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
                 config,
@@ -161,8 +163,11 @@ impl Engine {
                 nonce_locks: Default::default(),
                 running: Default::default(),
                 oracles,
+                kill_switch: Default::default(),
             }),
-        })
+        };
+        engine.load_kill_switch().await?;
+        Ok(engine)
     }
 
     pub fn config(&self) -> &Config {

@@ -23,6 +23,7 @@ pub mod connect;
 pub mod engine;
 pub mod error;
 pub mod keystore;
+pub mod killswitch;
 pub mod network;
 pub mod pipeline;
 pub mod policies;

@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::routes())
         .merge(policies::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
+        .layer(middleware::from_fn_with_state(state.clone(), kill_switch_guard))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .layer(middleware::from_fn(request_id))
@@ -111,6 +112,16 @@ async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> 
         return next.run(req).await;
     }
     ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "Only localhost access allowed (add the host to daemon.allowed_hosts)")).into_response()
+}
+
+/// While the kill switch is engaged only `/health`, the admin routes and the owner routes
+/// are served.
+async fn kill_switch_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if state.engine.kill_switch_engaged() && !(path == "/health" || path.starts_with("/v1/admin/") || path.starts_with("/v1/owner/")) {
+        return ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "The kill switch is active: the daemon refuses this request until the operator recovers it")).into_response();
+    }
+    next.run(req).await
 }
 
 fn limited(scope: &str, retry_after: u64) -> Response {

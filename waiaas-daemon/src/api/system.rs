@@ -15,6 +15,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/master-password", put(change_master_password))
         .route("/v1/admin/rotate-secret", post(rotate_secret))
         .route("/v1/admin/shutdown", post(shutdown))
+        .route("/v1/admin/kill-switch", get(kill_switch).post(activate))
+        .route("/v1/admin/recover", post(recover))
 }
 
 async fn health(State(s): State<AppState>) -> Json<waiaas_core::Health> {
@@ -49,4 +51,18 @@ async fn rotate_secret(State(s): State<AppState>, _m: Master) -> ApiResult<Json<
 async fn shutdown(State(s): State<AppState>, _m: Master) -> Json<Value> {
     s.shutdown.notify_one();
     Json(json!({ "message": "Shutdown initiated" }))
+}
+
+async fn kill_switch(State(s): State<AppState>) -> ApiResult<Json<waiaas_core::killswitch::KillSwitchStatus>> {
+    Ok(Json(s.engine.kill_switch_status().await?))
+}
+
+async fn activate(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
+    let st = s.engine.activate_kill_switch("master").await?;
+    Ok(Json(json!({"state": st.state, "activatedAt": st.activated_at})))
+}
+
+async fn recover(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
+    let st = s.engine.recover_kill_switch("master").await?;
+    Ok(Json(json!({"state": st.state, "recoveredAt": waiaas_core::now()})))
 }
