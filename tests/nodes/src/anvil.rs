@@ -109,18 +109,7 @@ impl Anvil {
 
     /// One JSON-RPC call; returns `result`, panics on a transport or JSON-RPC error.
     pub fn rpc(&self, method: &str, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let res: Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_else(|e| panic!("anvil {method}: {e}"));
-        if let Some(err) = res.get("error") {
-            panic!("anvil {method}: {err}");
-        }
-        res["result"].clone()
+        crate::json_rpc(&self.http, &self.url, "anvil", method, params)
     }
 
     /// Set the native balance of `address` to exactly `wei` (`anvil_setBalance`).

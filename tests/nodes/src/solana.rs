@@ -124,18 +124,7 @@ impl Validator {
 
     /// One JSON-RPC call; returns `result`, panics on a transport or JSON-RPC error.
     pub fn rpc(&self, method: &str, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let res: Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_else(|e| panic!("solana {method}: {e}"));
-        if let Some(err) = res.get("error") {
-            panic!("solana {method}: {err}");
-        }
-        res["result"].clone()
+        crate::json_rpc(&self.http, &self.url, "solana", method, params)
     }
 
     /// Airdrop `lamports` to `pubkey` (base58) from the faucet and wait until the transfer
