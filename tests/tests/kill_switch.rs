@@ -69,3 +69,60 @@ async fn kill_switch_stops_everything_and_recovers() {
     drop(d);
     tokio::task::block_in_place(move || drop(node));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autostop_suspends_after_consecutive_failures_and_the_next_send_is_refused() {
+    let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
+    let d = Daemon::start(
+        Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_SECURITY_AUTOSTOP_CONSECUTIVE_FAILURES_THRESHOLD", "3"),
+    );
+    let api = Api::new(&d.base);
+    let m = Api::master();
+    let w = api.call("POST", "/v1/wallets", &m, Some(json!({"name": "a", "chain": "ethereum"}))).await;
+    let wid = w.body["id"].as_str().unwrap().to_string();
+    let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
+    // Deploy the Vault (its fail() always reverts) and allow calls to it.
+    let vault = tokio::task::block_in_place(|| {
+        node.fund(w.body["publicKey"].as_str().unwrap(), 10u128.pow(21));
+        let code = waiaas_testnodes::anvil::artifact("Vault")["bytecode"].as_str().unwrap().to_string();
+        let hash = node.rpc("eth_sendTransaction", json!([{"from": DEV_ACCOUNTS[0], "data": code}]));
+        loop {
+            let rc = node.rpc("eth_getTransactionReceipt", json!([hash]));
+            if !rc.is_null() {
+                break rc["contractAddress"].as_str().unwrap().to_string();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    api.call("POST", "/v1/policies", &m, Some(json!({"walletId": wid, "type": "CONTRACT_WHITELIST", "rules": {"contracts": [{"address": vault}]}}))).await;
+    let settle = |id: String| {
+        let (api, token) = (api.clone(), token.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let t = api.call("GET", &format!("/v1/transactions/{id}"), &token, None).await;
+                if ["FAILED", "CONFIRMED"].contains(&t.body["status"].as_str().unwrap_or("")) {
+                    return t.body;
+                }
+                assert!(Instant::now() < deadline, "{:?}", t.body);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    for i in 0..3 {
+        let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "CONTRACT_CALL", "to": vault, "calldata": "0xa9cc4718"}))).await;
+        assert_eq!(r.status, 201, "send {i}: {:?}", r.body);
+        let t = settle(r.body["id"].as_str().unwrap().to_string()).await;
+        assert_eq!(t["status"], "FAILED");
+    }
+    let det = api.call("GET", &format!("/v1/wallets/{wid}"), &m, None).await;
+    assert_eq!((det.body["status"].as_str(), det.body["suspensionReason"].as_str()), (Some("SUSPENDED"), Some("CONSECUTIVE_FAILURES")));
+    let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[1], "amount": "1"}))).await;
+    assert_eq!((r.status, r.code()), (409, "WALLET_SUSPENDED"));
+    // The operator resumes it and it sends again.
+    assert_eq!(api.call("POST", &format!("/v1/wallets/{wid}/resume"), &m, None).await.status, 200);
+    let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[1], "amount": "1"}))).await;
+    assert_eq!(settle(r.body["id"].as_str().unwrap().to_string()).await["status"], "CONFIRMED");
+    drop(d);
+    tokio::task::block_in_place(move || drop(node));
+}

@@ -59,6 +59,9 @@ pub struct SecurityConfig {
     pub rate_limit_tx_rpm: u32,
     /// Peers whose `X-Forwarded-For` is believed (e.g. your reverse proxy). Empty: none.
     pub trusted_proxies: Vec<String>,
+    /// AutoStop: suspend a wallet after this many consecutive failed transactions.
+    pub autostop_enabled: bool,
+    pub autostop_consecutive_failures_threshold: u32,
 }
 
 impl Default for SecurityConfig {
@@ -73,6 +76,8 @@ impl Default for SecurityConfig {
             rate_limit_session_rpm: 300,
             rate_limit_tx_rpm: 10,
             trusted_proxies: vec![],
+            autostop_enabled: true,
+            autostop_consecutive_failures_threshold: 5,
         }
     }
 }

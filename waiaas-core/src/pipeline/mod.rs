@@ -180,8 +180,33 @@ impl Engine {
 
     async fn fail(&self, id: &str, from: TxStatus, e: &Error) -> Result<()> {
         let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-        self.inner.store.transition_tx(id, &[from], TxStatus::Failed, &patch, crate::now()).await?;
-        tracing::info!(tx = %id, code = %e.code, "transaction failed: {}", e.message);
+        if self.inner.store.transition_tx(id, &[from], TxStatus::Failed, &patch, crate::now()).await? {
+            tracing::info!(tx = %id, code = %e.code, "transaction failed: {}", e.message);
+            self.autostop_after_failure(id).await?;
+        }
+        Ok(())
+    }
+
+    /// AutoStop: when a wallet's last N finished transactions all failed, suspend it (a
+    /// suspended wallet cannot send or sign until the operator resumes it).
+    async fn autostop_after_failure(&self, tx_id: &str) -> Result<()> {
+        let sec = &self.inner.config.security;
+        let n = sec.autostop_consecutive_failures_threshold as i64;
+        if !sec.autostop_enabled || n == 0 {
+            return Ok(());
+        }
+        let Some(tx) = self.inner.store.get_tx(tx_id).await? else { return Ok(()) };
+        let finished = [TxStatus::Confirmed, TxStatus::Failed, TxStatus::Signed];
+        let last = self.inner.store.list_txs(std::slice::from_ref(&tx.wallet_id), Some(&finished), None, n).await?;
+        if last.len() as i64 == n && last.iter().all(|t| t.status() == TxStatus::Failed) {
+            let now = crate::now();
+            let reason = "CONSECUTIVE_FAILURES";
+            if self.inner.store.transition_wallet(&tx.wallet_id, crate::store::WalletStatus::Active, crate::store::WalletStatus::Suspended, Some(reason), now).await? {
+                tracing::warn!(wallet = %tx.wallet_id, "AutoStop: {n} consecutive failures, wallet suspended");
+                self.audit("AUTO_STOP_TRIGGERED", "autostop", Some(&tx.wallet_id), None, Some(serde_json::json!({"rule": "consecutive_failures", "threshold": n})), "critical", None)
+                    .await;
+            }
+        }
         Ok(())
     }
 
@@ -348,7 +373,9 @@ impl Engine {
                 Ok(ChainTxStatus::Failed { reason }) => {
                     let e = Error::new(ErrorCode::TRANSACTION_REVERTED, format!("Transaction failed on chain: {reason}"));
                     let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), ..Default::default() };
-                    self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Failed, &patch, crate::now()).await?;
+                    if self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Failed, &patch, crate::now()).await? {
+                        self.autostop_after_failure(id).await?;
+                    }
                     return Ok(());
                 }
                 Ok(_) => {}
