@@ -244,7 +244,27 @@ impl Api {
     pub fn master() -> Auth {
         Auth::Master(PASSWORD.into())
     }
+
+    /// Poll `GET /v1/transactions/{id}` while its status is one of `while_in` (or until
+    /// `timeout`); returns the last body. Callers assert the status they expect.
+    pub async fn wait_tx(&self, auth: &Auth, id: &str, while_in: &[&str], timeout: std::time::Duration) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let r = self.call("GET", &format!("/v1/transactions/{id}"), auth, None).await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            let st = r.body["status"].as_str().unwrap_or("");
+            if !while_in.contains(&st) || Instant::now() > deadline {
+                return r.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }
+
+/// Statuses a transaction leaves on its own (not waiting for a delay or an owner).
+pub const IN_FLIGHT: &[&str] = &["PENDING", "EXECUTING", "SUBMITTED"];
+/// Every non-terminal status.
+pub const NOT_FINAL: &[&str] = &["PENDING", "QUEUED", "EXECUTING", "SUBMITTED", "GAS_WAITING"];
 
 /// Everything the store and keystore hold except the audit log (which is meant to grow
 /// on failed attempts): rows of every table, plus every key file's bytes.

@@ -2,7 +2,7 @@
 //! Balances are read back from the node, never from our store.
 
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use waiaas_e2e::*;
 use waiaas_testnodes::anvil::{artifact, DEV_ACCOUNTS};
 
@@ -25,23 +25,11 @@ impl Anvil {
     fn fund(&self, address: &str, wei: u128) {
         tokio::task::block_in_place(|| self.inner().fund(address, wei))
     }
-    /// Send a transaction from an unlocked dev account and wait for its successful receipt.
     fn exec(&self, tx: Value) -> Value {
-        let hash = self.rpc("eth_sendTransaction", json!([tx]));
-        for _ in 0..200 {
-            let receipt = self.rpc("eth_getTransactionReceipt", json!([hash]));
-            if !receipt.is_null() {
-                assert_eq!(receipt["status"], "0x1", "reverted: {receipt}");
-                return receipt;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        panic!("no receipt for {hash}");
+        tokio::task::block_in_place(|| self.inner().exec(tx))
     }
-
-    /// Deploy from an unlocked dev account.
     fn deploy(&self, code: &str, from: &str) -> String {
-        self.exec(json!({"from": from, "data": code}))["contractAddress"].as_str().unwrap().to_string()
+        tokio::task::block_in_place(|| self.inner().deploy(code, from))
     }
     fn url(&self) -> String {
         self.inner().url.clone()
@@ -125,18 +113,8 @@ fn token_balance(node: &Anvil, token: &str, who: &str) -> u128 {
     call(node, token, format!("0x70a08231{}", word_addr(who)))
 }
 
-/// Poll a transaction until it is terminal (or `timeout`).
 async fn wait_final(api: &Api, auth: &Auth, id: &str, timeout: Duration) -> Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let r = api.call("GET", &format!("/v1/transactions/{id}"), auth, None).await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        let st = r.body["status"].as_str().unwrap().to_string();
-        if ["CONFIRMED", "FAILED", "CANCELLED", "EXPIRED"].contains(&st.as_str()) || Instant::now() > deadline {
-            return r.body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    api.wait_tx(auth, id, NOT_FINAL, timeout).await
 }
 
 async fn send(s: &Setup, body: Value) -> String {

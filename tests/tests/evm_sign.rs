@@ -50,16 +50,7 @@ async fn external_transactions_and_messages_are_signed_by_the_wallet_key() {
     let before = tokio::task::block_in_place(|| node.rpc("eth_getBalance", json!([to.to_string(), "latest"])));
     let hash = tokio::task::block_in_place(|| node.rpc("eth_sendRawTransaction", json!([r.body["signedTransaction"]])));
     assert_eq!(hash, r.body["txHash"]);
-    let receipt = tokio::task::block_in_place(|| {
-        for _ in 0..100 {
-            let rc = node.rpc("eth_getTransactionReceipt", json!([hash]));
-            if !rc.is_null() {
-                return rc;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Value::Null
-    });
+    let receipt = tokio::task::block_in_place(|| node.receipt(hash.as_str().unwrap()));
     assert_eq!(receipt["status"], "0x1");
     assert_eq!(receipt["from"].as_str().unwrap().to_lowercase(), addr.to_lowercase());
     let after = tokio::task::block_in_place(|| node.rpc("eth_getBalance", json!([to.to_string(), "latest"])));

@@ -85,29 +85,12 @@ async fn autostop_suspends_after_consecutive_failures_and_the_next_send_is_refus
     let vault = tokio::task::block_in_place(|| {
         node.fund(w.body["publicKey"].as_str().unwrap(), 10u128.pow(21));
         let code = waiaas_testnodes::anvil::artifact("Vault")["bytecode"].as_str().unwrap().to_string();
-        let hash = node.rpc("eth_sendTransaction", json!([{"from": DEV_ACCOUNTS[0], "data": code}]));
-        loop {
-            let rc = node.rpc("eth_getTransactionReceipt", json!([hash]));
-            if !rc.is_null() {
-                break rc["contractAddress"].as_str().unwrap().to_string();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        node.deploy(&code, DEV_ACCOUNTS[0])
     });
     api.call("POST", "/v1/policies", &m, Some(json!({"walletId": wid, "type": "CONTRACT_WHITELIST", "rules": {"contracts": [{"address": vault}]}}))).await;
     let settle = |id: String| {
         let (api, token) = (api.clone(), token.clone());
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                let t = api.call("GET", &format!("/v1/transactions/{id}"), &token, None).await;
-                if ["FAILED", "CONFIRMED"].contains(&t.body["status"].as_str().unwrap_or("")) {
-                    return t.body;
-                }
-                assert!(Instant::now() < deadline, "{:?}", t.body);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
+        async move { api.wait_tx(&token, &id, NOT_FINAL, Duration::from_secs(20)).await }
     };
     for i in 0..3 {
         let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "CONTRACT_CALL", "to": vault, "calldata": "0xa9cc4718"}))).await;

@@ -43,18 +43,11 @@ async fn session(api: &Api, wallet: &str) -> Auth {
 }
 
 async fn settle(api: &Api, auth: &Auth, ids: &[String], timeout: Duration) -> Vec<Value> {
+    // One deadline for all of them.
     let deadline = Instant::now() + timeout;
     let mut out = vec![];
     for id in ids {
-        loop {
-            let r = api.call("GET", &format!("/v1/transactions/{id}"), auth, None).await;
-            let st = r.body["status"].as_str().unwrap_or("").to_string();
-            if !["PENDING", "EXECUTING", "SUBMITTED"].contains(&st.as_str()) || Instant::now() > deadline {
-                out.push(r.body);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        out.push(api.wait_tx(auth, id, IN_FLIGHT, deadline.saturating_duration_since(Instant::now())).await);
     }
     out
 }

@@ -4,7 +4,7 @@
 //! level, waiaas-core/tests/solana_validator.rs.)
 
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use waiaas_e2e::*;
 
 fn node() -> &'static waiaas_testnodes::solana::Validator {
@@ -16,15 +16,7 @@ fn lamports(addr: &str) -> u64 {
 }
 
 async fn wait_final(api: &Api, auth: &Auth, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = api.call("GET", &format!("/v1/transactions/{id}"), auth, None).await;
-        let st = r.body["status"].as_str().unwrap_or("").to_string();
-        if ["CONFIRMED", "FAILED", "CANCELLED", "EXPIRED"].contains(&st.as_str()) || Instant::now() > deadline {
-            return r.body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    api.wait_tx(auth, id, NOT_FINAL, Duration::from_secs(60)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -139,10 +139,17 @@ impl Anvil {
     /// Deploy `bytecode` (0x hex creation code, constructor arguments appended) from the
     /// unlocked dev account `from` (one of [`DEV_ACCOUNTS`]); returns the contract address.
     pub fn deploy(&self, bytecode: &str, from: &str) -> String {
-        let hash = self.rpc("eth_sendTransaction", json!([{"from": from, "data": bytecode}]));
-        let receipt = self.receipt(hash.as_str().unwrap_or_else(|| panic!("eth_sendTransaction answered {hash}")));
-        assert_eq!(receipt["status"], "0x1", "deployment reverted: {receipt}");
+        let receipt = self.exec(json!({"from": from, "data": bytecode}));
         receipt["contractAddress"].as_str().unwrap_or_else(|| panic!("no contract address in {receipt}")).to_string()
+    }
+
+    /// Send `tx` (`{from: <dev account>, to?, data?, value?}`) through the node's unlocked dev
+    /// account and wait for its receipt; panics unless it succeeded. Returns the receipt.
+    pub fn exec(&self, tx: Value) -> Value {
+        let hash = self.rpc("eth_sendTransaction", json!([tx]));
+        let receipt = self.receipt(hash.as_str().unwrap_or_else(|| panic!("eth_sendTransaction answered {hash}")));
+        assert_eq!(receipt["status"], "0x1", "transaction reverted: {receipt}");
+        receipt
     }
 }
 
