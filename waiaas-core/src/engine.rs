@@ -69,7 +69,8 @@ pub(crate) struct Inner {
     /// The master password, needed to open keys in the signing step.
     pub password: RwLock<Zeroizing<String>>,
     pub master: Arc<MasterAuth>,
-    pub jwt: RwLock<JwtSecrets>,
+    /// Replaced whole on rotation; readers share it without copying the secrets.
+    pub jwt: RwLock<Arc<JwtSecrets>>,
     pub started: Instant,
     pub schema_version: i64,
     /// Serialises master password changes.
@@ -155,7 +156,7 @@ impl Engine {
                 keystore,
                 password: RwLock::new(Zeroizing::new(password.to_string())),
                 master,
-                jwt: RwLock::new(jwt),
+                jwt: RwLock::new(Arc::new(jwt)),
                 started: Instant::now(),
                 schema_version,
                 rekey: tokio::sync::Mutex::new(()),
@@ -230,7 +231,7 @@ impl Engine {
         Ok(SessionCtx { session_id: s.id, wallet_ids: s.wallet_ids, expires_at: s.expires_at, source: s.source })
     }
 
-    pub(crate) fn jwt(&self) -> Result<JwtSecrets> {
+    pub(crate) fn jwt(&self) -> Result<Arc<JwtSecrets>> {
         Ok(self.inner.jwt.read().map_err(|_| Error::internal("jwt lock poisoned"))?.clone())
     }
 
@@ -255,7 +256,7 @@ impl Engine {
             return Err(Error::new(ErrorCode::ROTATION_TOO_RECENT, "The JWT secret was rotated concurrently"));
         }
         store.kv_set(KV_JWT_PREVIOUS, &current_raw, now).await?;
-        *self.inner.jwt.write().map_err(|_| Error::internal("jwt lock poisoned"))? = JwtSecrets::new(&fresh, Some(&current))?;
+        *self.inner.jwt.write().map_err(|_| Error::internal("jwt lock poisoned"))? = Arc::new(JwtSecrets::new(&fresh, Some(&current))?);
         Ok(now)
     }
 
