@@ -224,8 +224,16 @@ impl Api {
     }
 
     pub async fn call(&self, method: &str, path: &str, auth: &Auth, body: Option<serde_json::Value>) -> Resp {
+        self.call_with(method, path, auth, body, &[]).await
+    }
+
+    /// [`Api::call`] with extra headers.
+    pub async fn call_with(&self, method: &str, path: &str, auth: &Auth, body: Option<serde_json::Value>, headers: &[(String, String)]) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(m, format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
         match auth {
             Auth::None => {}
             Auth::Master(pw) => req = req.header("X-Master-Password", pw),
@@ -266,13 +274,14 @@ pub const IN_FLIGHT: &[&str] = &["PENDING", "EXECUTING", "SUBMITTED"];
 /// Every non-terminal status.
 pub const NOT_FINAL: &[&str] = &["PENDING", "QUEUED", "EXECUTING", "SUBMITTED", "GAS_WAITING"];
 
-/// Everything the store and keystore hold except the audit log (which is meant to grow
-/// on failed attempts): rows of every table, plus every key file's bytes.
+/// Everything the store and keystore hold except what is meant to grow on any request (the
+/// audit log and its notification cursor, webhook delivery logs, issued owner nonces): rows
+/// of every table, plus every key file's bytes.
 pub fn store_snapshot(data_dir: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open_with_flags(data_dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .expect("open db read-only");
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN ('audit_log','sqlite_sequence') ORDER BY name")
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN ('audit_log','sqlite_sequence','owner_nonces','webhook_logs') ORDER BY name")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -294,7 +303,8 @@ pub fn store_snapshot(data_dir: &Path) -> Vec<String> {
             .unwrap()
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
-        out.extend(rows);
+        // The notification dispatcher's position moves with the audit log, not with requests.
+        out.extend(rows.into_iter().filter(|r| !r.starts_with("key_value_store:Text(\"notify_cursor\")")));
     }
     let mut files: Vec<_> = std::fs::read_dir(data_dir.join("keystore")).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
@@ -303,4 +313,72 @@ pub fn store_snapshot(data_dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// A wallet owner holding their own key, signing owner messages as a wallet app would.
+pub enum OwnerKey {
+    Evm(k256::ecdsa::SigningKey),
+    Solana(ed25519_dalek::SigningKey),
+}
+
+impl OwnerKey {
+    pub fn evm(seed: u8) -> OwnerKey {
+        OwnerKey::Evm(k256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap())
+    }
+
+    pub fn solana(seed: u8) -> OwnerKey {
+        OwnerKey::Solana(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
+    }
+
+    pub fn address(&self) -> String {
+        match self {
+            OwnerKey::Evm(k) => alloy_primitives::Address::from_private_key(k).to_checksum(None),
+            OwnerKey::Solana(k) => bs58::encode(k.verifying_key().to_bytes()).into_string(),
+        }
+    }
+
+    /// EIP-191 personal_sign (hex) or Ed25519 (base64) over `text`.
+    pub fn sign(&self, text: &str) -> String {
+        use base64::Engine as _;
+        match self {
+            OwnerKey::Evm(k) => {
+                let hash = alloy_primitives::eip191_hash_message(text.as_bytes());
+                let (sig, rec) = k.sign_prehash_recoverable(hash.as_slice()).unwrap();
+                let mut out = sig.to_bytes().to_vec();
+                out.push(27 + rec.to_byte());
+                format!("0x{}", hex::encode(out))
+            }
+            OwnerKey::Solana(k) => {
+                use ed25519_dalek::Signer;
+                base64::engine::general_purpose::STANDARD.encode(k.sign(text.as_bytes()).to_bytes())
+            }
+        }
+    }
+
+    /// The signed message text for `action` with `nonce`, valid `ttl` seconds.
+    pub fn message(&self, domain: &str, nonce: &str, action: &waiaas_core::auth::owner::OwnerAction, ttl: i64) -> String {
+        let chain = match self {
+            OwnerKey::Evm(_) => waiaas_core::network::Chain::Ethereum,
+            OwnerKey::Solana(_) => waiaas_core::network::Chain::Solana,
+        };
+        waiaas_core::auth::owner::owner_message(chain, domain, &self.address(), nonce, action, waiaas_core::now(), ttl)
+    }
+
+    /// The three ownerAuth headers for a message.
+    pub fn headers_for(&self, text: &str) -> Vec<(String, String)> {
+        use base64::Engine as _;
+        vec![
+            ("X-Owner-Address".into(), self.address()),
+            ("X-Owner-Message".into(), base64::engine::general_purpose::STANDARD.encode(text)),
+            ("X-Owner-Signature".into(), self.sign(text)),
+        ]
+    }
+
+    /// Fetch a nonce from the daemon and sign `action` for it (5-minute message).
+    pub async fn headers(&self, api: &Api, action: &waiaas_core::auth::owner::OwnerAction) -> Vec<(String, String)> {
+        let n = api.call("GET", "/v1/nonce", &Auth::None, None).await;
+        assert_eq!(n.status, 200, "{:?}", n.body);
+        let domain = api.base.trim_start_matches("http://").trim_end_matches('/').to_string();
+        self.headers_for(&self.message(&domain, n.body["nonce"].as_str().unwrap(), action, 300))
+    }
 }

@@ -9,7 +9,7 @@ use waiaas_e2e::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_transactions_and_messages_are_signed_by_the_wallet_key() {
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
-    let d = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url));
+    let d = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_PRICES_ETH", "2000"));
     let api = Api::new(&d.base);
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "signer", "chain": "ethereum"}))).await;
     let addr = w.body["publicKey"].as_str().unwrap().to_string();
@@ -46,7 +46,7 @@ async fn external_transactions_and_messages_are_signed_by_the_wallet_key() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["operations"][0]["type"], "TRANSFER");
     assert_eq!(r.body["operations"][0]["amount"], "777");
-    assert_eq!(r.body["policyResult"]["tier"], "INSTANT");
+    assert_eq!(r.body["policyResult"]["tier"], "INSTANT", "777 wei is far below the $10 INSTANT threshold");
     let before = tokio::task::block_in_place(|| node.rpc("eth_getBalance", json!([to.to_string(), "latest"])));
     let hash = tokio::task::block_in_place(|| node.rpc("eth_sendRawTransaction", json!([r.body["signedTransaction"]])));
     assert_eq!(hash, r.body["txHash"]);
@@ -69,6 +69,28 @@ async fn external_transactions_and_messages_are_signed_by_the_wallet_key() {
     other.encode_for_signing(&mut raw);
     let r = api.call("POST", "/v1/transactions/sign", &token, Some(json!({"transaction": format!("0x{}", hex::encode(&raw))}))).await;
     assert_eq!((r.status, r.code()), (400, "CHAIN_ID_MISMATCH"));
+
+    // Sign-only passes the same policy gate as a send: a call to a contract nobody
+    // allowlisted is denied (default deny), and a value that needs DELAY cannot be signed
+    // at once (a signature cannot wait); neither is signed, both are recorded CANCELLED.
+    let mut call = tx.clone();
+    call.value = U256::ZERO;
+    call.input = Bytes::from(vec![0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1]);
+    let mut raw = vec![];
+    call.encode_for_signing(&mut raw);
+    let r = api.call("POST", "/v1/transactions/sign", &token, Some(json!({"transaction": format!("0x{}", hex::encode(&raw))}))).await;
+    assert_eq!((r.status, r.code()), (403, "CONTRACT_CALL_DISABLED"), "{:?}", r.body);
+    assert!(r.body.get("signedTransaction").is_none());
+    let mut big = tx.clone();
+    big.value = U256::from(100_000_000_000_000_000u128); // 0.1 ETH = $200: DELAY by default thresholds
+    let mut raw = vec![];
+    big.encode_for_signing(&mut raw);
+    let r = api.call("POST", "/v1/transactions/sign", &token, Some(json!({"transaction": format!("0x{}", hex::encode(&raw))}))).await;
+    assert_eq!((r.status, r.code()), (403, "POLICY_DENIED"), "{:?}", r.body);
+    assert_eq!(r.body["details"]["tier"], "DELAY");
+    let listed = api.call("GET", "/v1/transactions?limit=2", &token, None).await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert!(items.iter().all(|t| t["status"] == "CANCELLED" && t["txHash"].is_null()), "{items:?}");
 
     // Calldata encoding.
     let abi = json!([{"type": "function", "name": "transfer", "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [{"type": "bool"}], "stateMutability": "nonpayable"}]);

@@ -62,6 +62,16 @@ pub struct SecurityConfig {
     /// AutoStop: suspend a wallet after this many consecutive failed transactions.
     pub autostop_enabled: bool,
     pub autostop_consecutive_failures_threshold: u32,
+    /// AutoStop: suspend a wallet that requests more than this many transactions within
+    /// `autostop_unusual_activity_window_sec` (0 = off).
+    pub autostop_unusual_activity_threshold: u32,
+    pub autostop_unusual_activity_window_sec: u64,
+    /// AutoStop: a session unused this long raises SESSION_IDLE (0 = off).
+    pub autostop_idle_timeout_sec: u64,
+    /// Lifetime of a `/v1/nonce` nonce for owner signatures.
+    pub nonce_ttl_sec: i64,
+    /// Longest validity an owner-signed message may declare (Expiration Time - now).
+    pub owner_message_max_ttl_sec: i64,
 }
 
 impl Default for SecurityConfig {
@@ -78,6 +88,11 @@ impl Default for SecurityConfig {
             trusted_proxies: vec![],
             autostop_enabled: true,
             autostop_consecutive_failures_threshold: 5,
+            autostop_unusual_activity_threshold: 20,
+            autostop_unusual_activity_window_sec: 300,
+            autostop_idle_timeout_sec: 3600,
+            nonce_ttl_sec: 300,
+            owner_message_max_ttl_sec: 3600,
         }
     }
 }

@@ -53,14 +53,6 @@ pub struct Health {
     pub timestamp: i64,
 }
 
-/// `GET /v1/nonce`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NonceResponse {
-    pub nonce: String,
-    pub expires_at: i64,
-}
-
 pub(crate) struct Inner {
     pub data_dir: PathBuf,
     pub config: Config,
@@ -85,6 +77,8 @@ pub(crate) struct Inner {
     pub oracles: crate::price::OracleChain,
     /// The kill switch is engaged (cached from the store).
     pub kill_switch: std::sync::atomic::AtomicBool,
+    /// Last request time of each session (AutoStop idle rule).
+    pub session_seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// A handle to an open WAIaaS data dir. Cheap to clone.
@@ -165,9 +159,11 @@ impl Engine {
                 running: Default::default(),
                 oracles,
                 kill_switch: Default::default(),
+                session_seen: Default::default(),
             }),
         };
         engine.load_kill_switch().await?;
+        engine.init_notify_cursor().await?;
         Ok(engine)
     }
 
@@ -193,12 +189,6 @@ impl Engine {
             uptime: self.inner.started.elapsed().as_secs(),
             timestamp: crate::now(),
         }
-    }
-
-    pub fn nonce(&self) -> NonceResponse {
-        let mut b = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
-        NonceResponse { nonce: hex::encode(b), expires_at: crate::now() + 300 }
     }
 
     /// masterAuth. A failure is written to the audit log with the caller's address.
@@ -228,6 +218,7 @@ impl Engine {
         if !bool::from(token_hash(token).as_bytes().ct_eq(s.token_hash.as_bytes())) {
             return Err(Error::new(ErrorCode::INVALID_TOKEN, "This token was replaced by a newer one (renewed or rotated)"));
         }
+        self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(s.id.clone(), now);
         Ok(SessionCtx { session_id: s.id, wallet_ids: s.wallet_ids, expires_at: s.expires_at, source: s.source })
     }
 
@@ -333,8 +324,28 @@ impl Engine {
             severity: severity.into(),
             ip_address: ip.map(Into::into),
         };
+        self.append_audit(e).await
+    }
+
+    /// Audit an action on one transaction.
+    pub(crate) async fn audit_tx(&self, event_type: &str, actor: &str, wallet_id: &str, tx_id: &str, details: Option<serde_json::Value>, severity: &str) {
+        let e = AuditEntry {
+            id: 0,
+            timestamp: crate::now(),
+            event_type: event_type.into(),
+            actor: actor.into(),
+            wallet_id: Some(wallet_id.into()),
+            tx_id: Some(tx_id.into()),
+            details: details.map(|d| d.to_string()),
+            severity: severity.into(),
+            ..Default::default()
+        };
+        self.append_audit(e).await
+    }
+
+    async fn append_audit(&self, e: AuditEntry) {
         if let Err(err) = self.inner.store.append_audit(&e).await {
-            tracing::error!(event_type, error = %err, "audit write failed");
+            tracing::error!(event_type = %e.event_type, error = %err, "audit write failed");
         }
     }
 }

@@ -1,14 +1,21 @@
-//! The kill switch: the operator stops everything at once.
+//! The kill switch: the operator or a wallet owner stops everything at once.
 //!
-//! States ACTIVE → SUSPENDED, changed by compare-and-swap in the store. Activation cancels
-//! every transaction that has not been signed (PENDING, QUEUED, unsigned EXECUTING) and
-//! suspends every ACTIVE wallet (reason `Kill switch activated`), so nothing signs even if a
-//! request slipped past the HTTP guard; the daemon then refuses every non-admin route with
-//! 503 SYSTEM_LOCKED. Recovery returns to ACTIVE and resumes the wallets the switch
-//! suspended (not those suspended for other reasons). The LOCKED level and its owner-signed
-//! recovery come with owner authentication.
+//! States ACTIVE → SUSPENDED → LOCKED, changed by compare-and-swap in the store.
+//! - Activation (master, or an owner's signed `kill-switch:activate`) cancels every
+//!   transaction that has not been signed (PENDING, QUEUED, unsigned EXECUTING) and suspends
+//!   every ACTIVE wallet (reason `Kill switch activated`), so nothing signs even if a request
+//!   slipped past the HTTP guard; the daemon then refuses every non-admin, non-owner route
+//!   with 503 SYSTEM_LOCKED.
+//! - Escalation SUSPENDED → LOCKED (master) also revokes every session: agents must be given
+//!   new tokens after recovery.
+//! - Recovery returns to ACTIVE and resumes the wallets the switch suspended (not those
+//!   suspended for other reasons). From SUSPENDED the master password suffices; from LOCKED
+//!   the master AND an owner's signed `kill-switch:recover` are needed (unless no wallet has
+//!   an owner, in which case there is nobody to ask and the master decides alone).
+//! Every change is audited, and so broadcast to the notification channels.
 
 use crate::engine::Engine;
+use crate::auth::owner::{OwnerAction, OwnerProof};
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::WalletStatus;
 use crate::tx::{TxPatch, TxStatus};
@@ -51,6 +58,29 @@ impl Engine {
         Ok(())
     }
 
+    /// An owner activates the kill switch with a signed `kill-switch:activate` message.
+    pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof, domain: &str) -> Result<KillSwitchStatus> {
+        let owner = self.accept_any_owner(proof, domain, &OwnerAction::KillSwitchActivate).await?;
+        self.activate_kill_switch(&format!("owner:{owner}")).await
+    }
+
+    /// SUSPENDED → LOCKED: sessions are revoked as well.
+    pub async fn escalate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
+        let store = &self.inner.store;
+        let now = crate::now();
+        let current = store.kv_get(KV_STATE).await?;
+        if current.as_deref() != Some("SUSPENDED") {
+            return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Only a SUSPENDED kill switch can be escalated (it is {})", current.as_deref().unwrap_or("ACTIVE"))));
+        }
+        if !store.kv_cas(KV_STATE, Some("SUSPENDED"), "LOCKED", now).await? {
+            return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, "The kill switch changed concurrently; retry"));
+        }
+        let revoked = store.revoke_all_sessions(now).await?;
+        self.audit("KILL_SWITCH_ESCALATED", actor, None, None, Some(serde_json::json!({"sessionsRevoked": revoked})), "critical", None).await;
+        tracing::warn!(actor, revoked, "kill switch escalated to LOCKED");
+        self.kill_switch_status().await
+    }
+
     /// ACTIVE → SUSPENDED, then the cascade. Returns the new status.
     pub async fn activate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
         let store = &self.inner.store;
@@ -87,16 +117,32 @@ impl Engine {
         self.kill_switch_status().await
     }
 
-    /// SUSPENDED → ACTIVE; wallets the switch suspended are resumed.
-    pub async fn recover_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
+    /// Back to ACTIVE (the caller has passed masterAuth); wallets the switch suspended are
+    /// resumed. From LOCKED an owner's proof for `kill-switch:recover` is also required.
+    pub async fn recover_kill_switch(&self, actor: &str, owner: Option<(&OwnerProof, &str)>) -> Result<KillSwitchStatus> {
         let store = &self.inner.store;
-        let now = crate::now();
         let current = store.kv_get(KV_STATE).await?;
+        let mut actor = actor.to_string();
         match current.as_deref() {
             None | Some("ACTIVE") => return Err(Error::new(ErrorCode::KILL_SWITCH_NOT_ACTIVE, "The kill switch is not activated")),
             Some("SUSPENDED") => {}
-            Some(other) => return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Cannot recover from {other} here"))),
+            Some("LOCKED") => {
+                let any_owner = store.list_wallets(None).await?.iter().any(|w| w.owner_address.is_some());
+                match owner {
+                    Some((proof, domain)) => {
+                        let o = self.accept_any_owner(proof, domain, &OwnerAction::KillSwitchRecover).await?;
+                        actor = format!("{actor}+owner:{o}");
+                    }
+                    None if any_owner => {
+                        return Err(Error::new(ErrorCode::INVALID_SIGNATURE, "The kill switch is LOCKED: recovery needs the master password and an owner's signed kill-switch:recover message (ownerAddress, message, ownerSignature)"))
+                    }
+                    None => {}
+                }
+            }
+            Some(other) => return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Unknown kill switch state {other}"))),
         }
+        let now = crate::now();
+        let actor = actor.as_str();
         if !store.kv_cas(KV_STATE, current.as_deref(), "ACTIVE", now).await? {
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, "The kill switch changed concurrently; retry"));
         }

@@ -17,6 +17,7 @@
 
 pub mod amount;
 pub mod auth;
+pub mod autostop;
 pub mod chain;
 pub mod config;
 pub mod connect;
@@ -25,6 +26,8 @@ pub mod error;
 pub mod keystore;
 pub mod killswitch;
 pub mod network;
+pub mod notify;
+pub mod owner;
 pub mod pipeline;
 pub mod policies;
 pub mod policy;

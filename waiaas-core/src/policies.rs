@@ -277,10 +277,15 @@ impl Engine {
     /// The policy gate of a PENDING transaction: price it, then decide and reserve in one
     /// store transaction. Returns the status it moved to (`None` if it was not PENDING).
     pub(crate) async fn decide(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
-        let network = Network::parse(&tx.network)?;
         let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
-        let prices = self.prices_for(network, &kind).await;
-        let intent = intent_of(&tx.wallet_id, network, &kind, &prices);
+        self.decide_kind(tx, &kind).await
+    }
+
+    /// [`Engine::decide`] for a row whose request is given as `kind` (sign-only rows).
+    pub(crate) async fn decide_kind(&self, tx: &TxRecord, kind: &TxKind) -> Result<Option<TxStatus>> {
+        let network = Network::parse(&tx.network)?;
+        let prices = self.prices_for(network, kind).await;
+        let intent = intent_of(&tx.wallet_id, network, kind, &prices);
         let owner = self.inner.store.get_wallet(&tx.wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
         let settings = self.inner.config.policy.settings();
         let now = crate::now();

@@ -315,6 +315,7 @@ impl Engine {
 
     /// Record a synchronous operation as a row, then mark it SIGNED or FAILED.
     async fn record_sync(&self, ctx: &SessionCtx, w: &WalletRecord, net: Network, ty: TxType, request: serde_json::Value) -> Result<TxRecord> {
+        self.autostop_activity(w).await?;
         let now = crate::now();
         let rec = TxRecord {
             id: crate::new_id(),
@@ -335,18 +336,53 @@ impl Engine {
 
     async fn finish_sync<T>(&self, id: &str, tier: &str, result: Result<T>, hash: impl FnOnce(&T) -> Option<String>) -> Result<T> {
         let now = crate::now();
+        // PENDING (sign-message) or EXECUTING (sign-only, after its policy decision).
+        let from = [TxStatus::Pending, TxStatus::Executing];
         match result {
             Ok(v) => {
                 let patch = TxPatch { tier: Some(tier.into()), tx_hash: hash(&v), executed_at: Some(now), ..Default::default() };
-                self.inner.store.transition_tx(id, &[TxStatus::Pending], TxStatus::Signed, &patch, now).await?;
+                self.inner.store.transition_tx(id, &from, TxStatus::Signed, &patch, now).await?;
                 Ok(v)
             }
             Err(e) => {
                 let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-                self.inner.store.transition_tx(id, &[TxStatus::Pending], TxStatus::Failed, &patch, now).await?;
+                self.inner.store.transition_tx(id, &from, TxStatus::Failed, &patch, now).await?;
                 Err(e)
             }
         }
+    }
+
+    /// The policy's view of an external transaction's decoded operations.
+    async fn kind_of_operations(&self, network: Network, ops: &[crate::chain::Operation]) -> Result<TxKind> {
+        let amount = |op: &crate::chain::Operation| op.amount.as_deref().unwrap_or("0").parse::<u128>().map_err(|_| Error::new(ErrorCode::INVALID_TRANSACTION, "amount out of range"));
+        let mut kinds = vec![];
+        for op in ops {
+            let to = op.to.clone().unwrap_or_default();
+            let token = match &op.token {
+                Some(t) if matches!(op.op_type.as_str(), "TOKEN_TRANSFER" | "APPROVE") => {
+                    let decimals = match self.registry_token(network, t).await? {
+                        Some(d) => d,
+                        None => self.adapter(network).token_info(t).await.map_err(Error::from)?.decimals,
+                    };
+                    Some(crate::chain::TokenInfo { address: t.clone(), decimals, symbol: None, program_id: op.program_id.clone() })
+                }
+                _ => None,
+            };
+            kinds.push(match (op.op_type.as_str(), token) {
+                ("TRANSFER", _) => TxKind::Transfer { to, amount: amount(op)?, memo: None },
+                ("TOKEN_TRANSFER", Some(token)) => TxKind::TokenTransfer { to, amount: amount(op)?, token, memo: None },
+                ("APPROVE", Some(token)) => TxKind::Approve { spender: to, amount: amount(op)?, token },
+                // Contract calls, deployments and token instructions whose mint is not named
+                // are judged as calls to the program / contract (default deny applies).
+                _ => TxKind::ContractCall {
+                    to: op.program_id.clone().or(op.to.clone()).unwrap_or_default(),
+                    calldata: op.method.as_deref().and_then(|m| m.strip_prefix("0x")).and_then(|h| hex::decode(h).ok()).unwrap_or_default(),
+                    value: if op.op_type == "CONTRACT_CALL" || op.op_type == "CONTRACT_DEPLOY" { amount(op)? } else { 0 },
+                    accounts: vec![],
+                },
+            });
+        }
+        Ok(if kinds.len() == 1 { kinds.remove(0) } else { TxKind::Batch { instructions: kinds } })
     }
 
     /// EIP-191 / EIP-712 (EVM) or ed25519 (Solana) message signature.
@@ -394,8 +430,28 @@ impl Engine {
         .ok_or_else(|| Error::new(ErrorCode::INVALID_TRANSACTION, if w.chain == Chain::Ethereum { "transaction must be 0x-prefixed hex" } else { "transaction must be base64" }))?;
         let adapter = self.adapter(net);
         let decoded = adapter.decode_external(&raw)?;
+        let kind = self.kind_of_operations(net, &decoded.operations).await?;
         let rec = self.record_sync(ctx, &w, net, TxType::Sign, serde_json::json!({"external": true, "operations": decoded.operations})).await?;
-        let tier = "INSTANT";
+        // The same policy gate as a send (decision and reservation in one store transaction);
+        // a signature cannot wait, so anything above NOTIFY is refused and nothing is signed.
+        let tier = match self.decide_kind(&rec, &kind).await? {
+            Some(TxStatus::Executing) => self.inner.store.get_tx(&rec.id).await?.and_then(|t| t.tier).unwrap_or_else(|| "INSTANT".into()),
+            Some(TxStatus::Queued) => {
+                let t = self.inner.store.get_tx(&rec.id).await?.ok_or_else(|| Error::internal("sign row vanished"))?;
+                let tier = t.tier.clone().unwrap_or_default();
+                let e = Error::new(ErrorCode::POLICY_DENIED, format!("Policy requires {tier} for this transaction; sign-only cannot wait for a delay or an approval: send it with POST /v1/transactions/send instead"))
+                    .with_details(serde_json::json!({"tier": tier}));
+                let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+                self.inner.store.transition_tx(&rec.id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, crate::now()).await?;
+                return Err(e);
+            }
+            _ => {
+                let t = self.inner.store.get_tx(&rec.id).await?.ok_or_else(|| Error::internal("sign row vanished"))?;
+                let code = t.error_code.as_deref().and_then(ErrorCode::parse).unwrap_or(ErrorCode::POLICY_DENIED);
+                return Err(Error::new(code, t.error.unwrap_or_else(|| "Denied by policy".into())));
+            }
+        };
+        let tier = tier.as_str();
         let a = adapter.clone();
         let result = self.with_signing_key(&w, move |key| a.sign_external(&raw, key)).await;
         // A transaction still waiting for another signer's signature has no hash yet.

@@ -71,7 +71,8 @@ impl TxStatus {
                 | (GasWaiting, Queued | Executing | Cancelled)
                 | (Queued, Executing | Cancelled | Expired)
                 // Cancelling EXECUTING is only possible before anything was signed (enforced by the caller).
-                | (Executing, Submitted | Failed | Cancelled)
+                // EXECUTING -> SIGNED: a sign-only request that passed its policy gate.
+                | (Executing, Submitted | Failed | Cancelled | Signed)
                 | (Submitted, Confirmed | Failed)
         )
     }
@@ -204,7 +205,7 @@ mod tests {
             (Pending, Queued), (Pending, Executing), (Pending, Cancelled), (Pending, Failed), (Pending, Signed), (Pending, GasWaiting),
             (GasWaiting, Queued), (GasWaiting, Executing), (GasWaiting, Cancelled),
             (Queued, Executing), (Queued, Cancelled), (Queued, Expired),
-            (Executing, Submitted), (Executing, Failed), (Executing, Cancelled),
+            (Executing, Submitted), (Executing, Failed), (Executing, Cancelled), (Executing, Signed),
             (Submitted, Confirmed), (Submitted, Failed),
         ];
         let mut n = 0;

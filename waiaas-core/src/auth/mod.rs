@@ -1,6 +1,7 @@
-//! The three auths: master (admin), session (agent) and, later, owner.
+//! The three auths: master (operator), session (agent) and owner (signed messages).
 
 pub mod master;
+pub mod owner;
 pub mod token;
 
 pub use master::MasterAuth;

@@ -89,6 +89,7 @@ impl Engine {
         let requested_wallet = body.get("walletId").and_then(|v| v.as_str()).map(str::to_string);
         let wallet = self.resolve_wallet(ctx, requested_wallet.as_deref()).await?;
         ensure_can_sign(&wallet)?;
+        self.autostop_activity(&wallet).await?;
         let (env, draft) = parse_send(wallet.chain, &body)?;
         let network = self.wallet_network(&wallet, env.network.as_deref())?;
         let kind = self.resolve_draft(network, &draft).await?;
@@ -183,29 +184,6 @@ impl Engine {
         if self.inner.store.transition_tx(id, &[from], TxStatus::Failed, &patch, crate::now()).await? {
             tracing::info!(tx = %id, code = %e.code, "transaction failed: {}", e.message);
             self.autostop_after_failure(id).await?;
-        }
-        Ok(())
-    }
-
-    /// AutoStop: when a wallet's last N finished transactions all failed, suspend it (a
-    /// suspended wallet cannot send or sign until the operator resumes it).
-    async fn autostop_after_failure(&self, tx_id: &str) -> Result<()> {
-        let sec = &self.inner.config.security;
-        let n = sec.autostop_consecutive_failures_threshold as i64;
-        if !sec.autostop_enabled || n == 0 {
-            return Ok(());
-        }
-        let Some(tx) = self.inner.store.get_tx(tx_id).await? else { return Ok(()) };
-        let finished = [TxStatus::Confirmed, TxStatus::Failed, TxStatus::Signed];
-        let last = self.inner.store.list_txs(std::slice::from_ref(&tx.wallet_id), Some(&finished), None, n).await?;
-        if last.len() as i64 == n && last.iter().all(|t| t.status() == TxStatus::Failed) {
-            let now = crate::now();
-            let reason = "CONSECUTIVE_FAILURES";
-            if self.inner.store.transition_wallet(&tx.wallet_id, crate::store::WalletStatus::Active, crate::store::WalletStatus::Suspended, Some(reason), now).await? {
-                tracing::warn!(wallet = %tx.wallet_id, "AutoStop: {n} consecutive failures, wallet suspended");
-                self.audit("AUTO_STOP_TRIGGERED", "autostop", Some(&tx.wallet_id), None, Some(serde_json::json!({"rule": "consecutive_failures", "threshold": n})), "critical", None)
-                    .await;
-            }
         }
         Ok(())
     }
@@ -441,7 +419,8 @@ impl Engine {
         Ok(serde_json::json!({"id": id, "status": "CANCELLED"}))
     }
 
-    /// Background re-check loop (runs until the process ends).
+    /// Background loops (until the process ends): the tier gate's clock, the notification
+    /// dispatcher with the AutoStop idle check, and the re-check of unfinished transactions.
     pub fn start_workers(&self) {
         let queue = self.clone();
         tokio::spawn(async move {
@@ -449,6 +428,26 @@ impl Engine {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 if let Err(e) = queue.process_queue().await {
                     tracing::warn!("queue check failed: {e}");
+                }
+            }
+        });
+        let notifier = self.clone();
+        tokio::spawn(async move {
+            let mut last_idle_check = tokio::time::Instant::now();
+            loop {
+                match notifier.dispatch_events().await {
+                    Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!("notification dispatch failed: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+                if last_idle_check.elapsed() >= Duration::from_secs(60) {
+                    last_idle_check = tokio::time::Instant::now();
+                    if let Err(e) = notifier.autostop_idle_check().await {
+                        tracing::warn!("idle check failed: {e}");
+                    }
                 }
             }
         });

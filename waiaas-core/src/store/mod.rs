@@ -195,9 +195,81 @@ pub trait Store: Send + Sync + 'static {
     /// The same usage windows, read-only (simulate).
     async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage>;
 
+    /// Revoke every live session (kill switch LOCKED); returns how many.
+    async fn revoke_all_sessions(&self, now: i64) -> Result<usize>;
+    /// Transactions a wallet requested since `since` (AutoStop unusual activity).
+    async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64>;
+
+    // --- owner
+    /// Register (or clear, `None`) a wallet's owner while it is not verified (NONE/GRACE);
+    /// `false` if the wallet is missing or its owner is already verified (LOCKED).
+    async fn set_owner(&self, wallet_id: &str, address: Option<&str>, now: i64) -> Result<bool>;
+    /// GRACE -> LOCKED, only if `address` is still the registered owner.
+    async fn mark_owner_verified(&self, wallet_id: &str, address: &str, now: i64) -> Result<bool>;
+    /// Store a nonce for owner signatures (expired ones are purged first); `false` when
+    /// `max_live` unexpired nonces already exist.
+    async fn insert_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64, max_live: i64) -> Result<bool>;
+    /// Use a nonce once: `true` only for a stored, unexpired, unused nonce (it is deleted).
+    async fn consume_owner_nonce(&self, nonce: &str, now: i64) -> Result<bool>;
+
     // --- audit
     async fn append_audit(&self, e: &AuditEntry) -> Result<()>;
-    async fn list_audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// Newest first, filtered; `total` is counted only when asked.
+    async fn query_audit(&self, q: &AuditQuery) -> Result<(Vec<AuditEntry>, Option<i64>)>;
+    /// Oldest first, entries with id > `after` (the event feed of the notifiers).
+    async fn audit_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    // --- webhooks
+    async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()>;
+    async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>>;
+    async fn delete_webhook(&self, id: &str) -> Result<bool>;
+    async fn insert_webhook_log(&self, l: &WebhookLog) -> Result<()>;
+    async fn list_webhook_logs(&self, webhook_id: &str, status: Option<&str>, event_type: Option<&str>, limit: i64) -> Result<Vec<WebhookLog>>;
+}
+
+/// `GET /v1/audit-logs` filters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditQuery {
+    pub wallet_id: Option<String>,
+    pub event_type: Option<String>,
+    pub severity: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub tx_id: Option<String>,
+    /// Entries with id < cursor.
+    pub cursor: Option<i64>,
+    pub limit: i64,
+    pub include_total: bool,
+}
+
+/// An outgoing webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub url: String,
+    /// HMAC-SHA256 key of the signature header (shown once at creation).
+    pub secret: String,
+    /// Event types delivered; empty = all.
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One delivery attempt of a webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookLog {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_type: String,
+    pub audit_id: Option<i64>,
+    pub status: String,
+    pub http_status: Option<i64>,
+    pub attempt: i64,
+    pub error: Option<String>,
+    pub request_duration: Option<i64>,
+    pub created_at: i64,
 }
 
 /// A custom token registry row.

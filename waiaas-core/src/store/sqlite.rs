@@ -147,6 +147,38 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         ALTER TABLE transactions ADD COLUMN decision TEXT;
         "#,
     ),
+    (
+        "owner nonces, webhooks, audit indexes",
+        r#"
+        CREATE TABLE owner_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+        CREATE INDEX idx_owner_nonces_expiry ON owner_nonces(expires_at);
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            events TEXT NOT NULL,
+            description TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE webhook_logs (
+            id TEXT PRIMARY KEY,
+            webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+            event_type TEXT NOT NULL,
+            audit_id INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('success','failed')),
+            http_status INTEGER,
+            attempt INTEGER NOT NULL,
+            error TEXT,
+            request_duration INTEGER,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_webhook_logs_webhook ON webhook_logs(webhook_id, created_at);
+        CREATE INDEX idx_audit_log_tx ON audit_log(tx_id);
+        CREATE INDEX idx_audit_log_event ON audit_log(event_type, id);
+        "#,
+    ),
 ];
 
 pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -751,12 +783,14 @@ impl Store for SqliteStore {
         let (id, patch) = (id.to_string(), patch.clone());
         let from = serde_json::to_string(&from.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default();
         self.write(move |tx| {
+            let prev: Option<String> = tx.query_row("SELECT status FROM transactions WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
             let n = tx.execute(
                 "UPDATE transactions SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status IN (SELECT value FROM json_each(?4))",
                 params![id, to.as_str(), now, from],
             )?;
             if n == 1 {
                 apply_patch(tx, &id, &patch, now)?;
+                audit_tx(tx, &id, prev.as_deref(), to, &patch, now)?;
             }
             Ok(n == 1)
         })
@@ -897,6 +931,7 @@ impl Store for SqliteStore {
             let (to, patch) = decide(&row, &policies, &usage);
             tx.execute("UPDATE transactions SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'PENDING'", params![tx_id, to.as_str(), now])?;
             apply_patch(tx, &tx_id, &patch, now)?;
+            audit_tx(tx, &tx_id, Some("PENDING"), to, &patch, now)?;
             Ok(Some(to))
         })
         .await
@@ -904,36 +939,125 @@ impl Store for SqliteStore {
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
         let e = e.clone();
+        self.write(move |tx| insert_audit(tx, &e)).await
+    }
+
+    async fn query_audit(&self, q: &AuditQuery) -> Result<(Vec<AuditEntry>, Option<i64>)> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut wh = vec!["1=1".to_string()];
+            let mut p: Vec<rusqlite::types::Value> = vec![];
+            let mut add = |cond: &str, v: rusqlite::types::Value| {
+                p.push(v);
+                wh.push(cond.replace('?', &format!("?{}", p.len())));
+            };
+            if let Some(v) = &q.wallet_id { add("wallet_id = ?", v.clone().into()); }
+            if let Some(v) = &q.event_type { add("event_type = ?", v.clone().into()); }
+            if let Some(v) = &q.severity { add("severity = ?", v.clone().into()); }
+            if let Some(v) = q.from { add("timestamp >= ?", v.into()); }
+            if let Some(v) = q.to { add("timestamp <= ?", v.into()); }
+            if let Some(v) = &q.tx_id { add("tx_id = ?", v.clone().into()); }
+            let filter = wh.join(" AND ");
+            let total = if q.include_total {
+                Some(c.query_row(&format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"), rusqlite::params_from_iter(p.iter()), |r| r.get(0))?)
+            } else {
+                None
+            };
+            let mut wh2 = filter.clone();
+            let mut p2 = p.clone();
+            if let Some(cur) = q.cursor {
+                p2.push(cur.into());
+                wh2.push_str(&format!(" AND id < ?{}", p2.len()));
+            }
+            p2.push(q.limit.into());
+            let sql = format!("SELECT {AUDIT_COLS} FROM audit_log WHERE {wh2} ORDER BY id DESC LIMIT ?{}", p2.len());
+            let rows = c.prepare(&sql)?.query_map(rusqlite::params_from_iter(p2.iter()), audit_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((rows, total))
+        })
+        .await
+    }
+
+    async fn audit_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(&format!("SELECT {AUDIT_COLS} FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2"))?
+                .query_map(params![after, limit], audit_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn revoke_all_sessions(&self, now: i64) -> Result<usize> {
+        self.write(move |tx| Ok(tx.execute("UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL", [now])?)).await
+    }
+
+    async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64> {
+        let w = wallet_id.to_string();
+        self.read(move |c| Ok(c.query_row("SELECT COUNT(*) FROM transactions WHERE wallet_id = ?1 AND created_at >= ?2", params![w, since], |r| r.get(0))?)).await
+    }
+
+    async fn set_owner(&self, wallet_id: &str, address: Option<&str>, now: i64) -> Result<bool> {
+        let (w, a) = (wallet_id.to_string(), address.map(str::to_string));
+        self.write(move |tx| {
+            Ok(tx.execute("UPDATE wallets SET owner_address = ?2, owner_verified = 0, updated_at = ?3 WHERE id = ?1 AND owner_verified = 0", params![w, a, now])? == 1)
+        })
+        .await
+    }
+
+    async fn mark_owner_verified(&self, wallet_id: &str, address: &str, now: i64) -> Result<bool> {
+        let (w, a) = (wallet_id.to_string(), address.to_string());
+        self.write(move |tx| {
+            Ok(tx.execute("UPDATE wallets SET owner_verified = 1, updated_at = ?3 WHERE id = ?1 AND owner_address = ?2 AND owner_verified = 0", params![w, a, now])? == 1)
+        })
+        .await
+    }
+
+    async fn insert_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64, max_live: i64) -> Result<bool> {
+        let n = nonce.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM owner_nonces WHERE expires_at <= ?1", [now])?;
+            let live: i64 = tx.query_row("SELECT COUNT(*) FROM owner_nonces", [], |r| r.get(0))?;
+            if live >= max_live {
+                return Ok(false);
+            }
+            tx.execute("INSERT INTO owner_nonces (nonce, expires_at) VALUES (?1, ?2)", params![n, expires_at])?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn consume_owner_nonce(&self, nonce: &str, now: i64) -> Result<bool> {
+        let n = nonce.to_string();
+        self.write(move |tx| Ok(tx.execute("DELETE FROM owner_nonces WHERE nonce = ?1 AND expires_at > ?2", params![n, now])? == 1)).await
+    }
+
+    async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()> {
+        let w = w.clone();
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO audit_log (timestamp, event_type, actor, wallet_id, session_id, tx_id, details, severity, ip_address)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                params![e.timestamp, e.event_type, e.actor, e.wallet_id, e.session_id, e.tx_id, e.details, e.severity, e.ip_address],
+                "INSERT INTO webhooks (id, url, secret, events, description, enabled, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                params![w.id, w.url, w.secret, serde_json::to_string(&w.events).unwrap_or_default(), w.description, w.enabled, w.created_at, w.updated_at],
             )?;
             Ok(())
         })
         .await
     }
 
-    async fn list_audit(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+    async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>> {
         self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, timestamp, event_type, actor, wallet_id, session_id, tx_id, details, severity, ip_address
-                 FROM audit_log ORDER BY id DESC LIMIT ?1",
-            )?;
-            let rows = st
-                .query_map([limit], |r| {
-                    Ok(AuditEntry {
+            let rows = c
+                .prepare_cached("SELECT id, url, secret, events, description, enabled, created_at, updated_at FROM webhooks ORDER BY created_at, id")?
+                .query_map([], |r| {
+                    Ok(WebhookRecord {
                         id: r.get(0)?,
-                        timestamp: r.get(1)?,
-                        event_type: r.get(2)?,
-                        actor: r.get(3)?,
-                        wallet_id: r.get(4)?,
-                        session_id: r.get(5)?,
-                        tx_id: r.get(6)?,
-                        details: r.get(7)?,
-                        severity: r.get(8)?,
-                        ip_address: r.get(9)?,
+                        url: r.get(1)?,
+                        secret: r.get(2)?,
+                        events: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                        description: r.get(4)?,
+                        enabled: r.get(5)?,
+                        created_at: r.get(6)?,
+                        updated_at: r.get(7)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -941,6 +1065,133 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn delete_webhook(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |tx| Ok(tx.execute("DELETE FROM webhooks WHERE id = ?1", [id])? == 1)).await
+    }
+
+    async fn insert_webhook_log(&self, l: &WebhookLog) -> Result<()> {
+        let l = l.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO webhook_logs (id, webhook_id, event_type, audit_id, status, http_status, attempt, error, request_duration, created_at)
+                 SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)",
+                params![l.id, l.webhook_id, l.event_type, l.audit_id, l.status, l.http_status, l.attempt, l.error, l.request_duration, l.created_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_webhook_logs(&self, webhook_id: &str, status: Option<&str>, event_type: Option<&str>, limit: i64) -> Result<Vec<WebhookLog>> {
+        let (w, st, ev) = (webhook_id.to_string(), status.map(str::to_string), event_type.map(str::to_string));
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(
+                    "SELECT id, webhook_id, event_type, audit_id, status, http_status, attempt, error, request_duration, created_at FROM webhook_logs
+                     WHERE webhook_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR event_type = ?3) ORDER BY created_at DESC, id DESC LIMIT ?4",
+                )?
+                .query_map(params![w, st, ev, limit], |r| {
+                    Ok(WebhookLog {
+                        id: r.get(0)?,
+                        webhook_id: r.get(1)?,
+                        event_type: r.get(2)?,
+                        audit_id: r.get(3)?,
+                        status: r.get(4)?,
+                        http_status: r.get(5)?,
+                        attempt: r.get(6)?,
+                        error: r.get(7)?,
+                        request_duration: r.get(8)?,
+                        created_at: r.get(9)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+const AUDIT_COLS: &str = "id, timestamp, event_type, actor, wallet_id, session_id, tx_id, details, severity, ip_address";
+
+fn audit_from_row(r: &Row) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        timestamp: r.get(1)?,
+        event_type: r.get(2)?,
+        actor: r.get(3)?,
+        wallet_id: r.get(4)?,
+        session_id: r.get(5)?,
+        tx_id: r.get(6)?,
+        details: r.get(7)?,
+        severity: r.get(8)?,
+        ip_address: r.get(9)?,
+    })
+}
+
+fn insert_audit(tx: &rusqlite::Transaction, e: &AuditEntry) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (timestamp, event_type, actor, wallet_id, session_id, tx_id, details, severity, ip_address)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    )?
+    .execute(params![e.timestamp, e.event_type, e.actor, e.wallet_id, e.session_id, e.tx_id, e.details, e.severity, e.ip_address])?;
+    Ok(())
+}
+
+/// The audit row of a transaction's status change, written in the same store transaction.
+fn audit_tx(tx: &rusqlite::Transaction, id: &str, from: Option<&str>, to: TxStatus, patch: &TxPatch, now: i64) -> Result<()> {
+    let (wallet_id, session_id, tier, metadata): (String, Option<String>, Option<String>, Option<String>) =
+        tx.query_row("SELECT wallet_id, session_id, tier, metadata FROM transactions WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let decided = from == Some("PENDING") && matches!(to, TxStatus::Executing | TxStatus::Queued | TxStatus::Cancelled) && patch.decision.is_some();
+    let approval = metadata.as_deref().is_some_and(|m| m.contains("\"approvalRequired\":true"));
+    let (event, severity) = match to {
+        _ if decided && to == TxStatus::Cancelled => ("POLICY_DENIED", "warning"),
+        TxStatus::Executing if decided => ("TX_REQUESTED", "info"),
+        TxStatus::Queued if approval => ("TX_APPROVAL_REQUIRED", "warning"),
+        TxStatus::Queued => ("TX_QUEUED", "info"),
+        TxStatus::Executing => ("TX_EXECUTING", "info"),
+        TxStatus::Submitted => ("TX_SUBMITTED", "info"),
+        TxStatus::Confirmed => ("TX_CONFIRMED", "info"),
+        TxStatus::Failed => ("TX_FAILED", "warning"),
+        TxStatus::Cancelled => ("TX_CANCELLED", "info"),
+        TxStatus::Expired => ("TX_APPROVAL_EXPIRED", "warning"),
+        TxStatus::Signed => ("TX_SIGNED", "info"),
+        _ => ("TX_STATUS_CHANGED", "info"),
+    };
+    let mut details = serde_json::json!({ "from": from, "to": to.as_str() });
+    if let Some(t) = tier {
+        details["tier"] = t.into();
+    }
+    if let Some(e) = &patch.error {
+        details["error"] = e.clone().into();
+    }
+    if let Some(c) = &patch.error_code {
+        details["errorCode"] = c.clone().into();
+    }
+    if let Some(h) = &patch.tx_hash {
+        details["txHash"] = h.clone().into();
+    }
+    if decided {
+        if let Some(d) = patch.decision.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) {
+            details["decision"] = d;
+        }
+    }
+    insert_audit(
+        tx,
+        &AuditEntry {
+            id: 0,
+            timestamp: now,
+            event_type: event.into(),
+            actor: "pipeline".into(),
+            wallet_id: Some(wallet_id),
+            session_id,
+            tx_id: Some(id.to_string()),
+            details: Some(details.to_string()),
+            severity: severity.into(),
+            ip_address: None,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
+use waiaas_core::auth::owner::OwnerProof;
 use waiaas_core::{Caller, Error, ErrorCode, SessionCtx};
 
 /// A core error rendered as the upstream flat body.
@@ -219,6 +220,32 @@ impl FromRequestParts<AppState> for MasterOrSession {
     }
 }
 
+/// ownerAuth: `X-Owner-Address`, `X-Owner-Message` (base64 of the signed text) and
+/// `X-Owner-Signature`, plus the domain the request came to (its `Host`, already checked by
+/// the host guard). The core checks the proof against the wallet's owner and the nonce.
+pub struct Owner {
+    pub proof: OwnerProof,
+    pub domain: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Owner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        match (get("x-owner-address"), get("x-owner-message"), get("x-owner-signature")) {
+            (Some(address), Some(message), Some(signature)) => {
+                Ok(Owner { proof: OwnerProof { address, message, signature }, domain: request_domain(parts) })
+            }
+            _ => Err(ApiError(Error::new(ErrorCode::INVALID_SIGNATURE, "X-Owner-Address, X-Owner-Message and X-Owner-Signature headers are required"))),
+        }
+    }
+}
+
+/// The `Host` a request was sent to (the domain owner messages must name).
+pub fn request_domain(parts: &Parts) -> String {
+    parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_string()
+}
 
 #[cfg(test)]
 mod tests {

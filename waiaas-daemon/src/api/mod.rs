@@ -1,7 +1,9 @@
 //! The REST face: axum routes that translate HTTP to `waiaas_core::Engine` calls.
 //! No business rules live here: only extraction, auth headers and rendering.
 
+mod audit;
 mod extract;
+mod owner;
 mod policies;
 mod sessions;
 mod system;
@@ -72,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         .merge(transactions::routes())
         .merge(tokens::routes())
         .merge(policies::routes())
+        .merge(owner::routes())
+        .merge(audit::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), kill_switch_guard))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
@@ -114,11 +118,11 @@ async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> 
     ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "Only localhost access allowed (add the host to daemon.allowed_hosts)")).into_response()
 }
 
-/// While the kill switch is engaged only `/health`, the admin routes and the owner routes
-/// are served.
+/// While the kill switch is engaged only `/health`, `/v1/nonce` (owners sign recovery with
+/// it), the admin routes and the owner routes are served.
 async fn kill_switch_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if state.engine.kill_switch_engaged() && !(path == "/health" || path.starts_with("/v1/admin/") || path.starts_with("/v1/owner/")) {
+    if state.engine.kill_switch_engaged() && !(path == "/health" || path == "/v1/nonce" || path.starts_with("/v1/admin/") || path.starts_with("/v1/owner/")) {
         return ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "The kill switch is active: the daemon refuses this request until the operator recovers it")).into_response();
     }
     next.run(req).await

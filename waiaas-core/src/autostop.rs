@@ -1,0 +1,86 @@
+//! AutoStop: rules that suspend a wallet by themselves (spec §6), each configurable in
+//! `[security]` and audited (`AUTO_STOP_TRIGGERED`, so the notification channels hear it):
+//! - `consecutive_failures`: the wallet's last N finished transactions all failed;
+//! - `unusual_activity`: the wallet asked for more than N transactions (sends and signatures)
+//!   within the window; the request that crosses the line is refused;
+//! - `idle_timeout`: a session unused for the timeout raises `SESSION_IDLE` (notification
+//!   only, as upstream: an idle agent is not a reason to stop a wallet).
+//! A suspended wallet cannot send or sign until the operator resumes it.
+
+use crate::engine::Engine;
+use crate::error::{Error, ErrorCode, Result};
+use crate::store::{WalletRecord, WalletStatus};
+use crate::tx::TxStatus;
+use serde_json::json;
+
+impl Engine {
+    async fn autostop_suspend(&self, wallet_id: &str, reason: &str, details: serde_json::Value) -> Result<bool> {
+        let now = crate::now();
+        let done = self.inner.store.transition_wallet(wallet_id, WalletStatus::Active, WalletStatus::Suspended, Some(reason), now).await?;
+        if done {
+            tracing::warn!(wallet = %wallet_id, reason, "AutoStop: wallet suspended");
+            self.audit("AUTO_STOP_TRIGGERED", "autostop", Some(wallet_id), None, Some(details), "critical", None).await;
+        }
+        Ok(done)
+    }
+
+    /// Rule `consecutive_failures`, run after a transaction of the wallet failed.
+    pub(crate) async fn autostop_after_failure(&self, tx_id: &str) -> Result<()> {
+        let sec = &self.inner.config.security;
+        let n = sec.autostop_consecutive_failures_threshold as i64;
+        if !sec.autostop_enabled || n == 0 {
+            return Ok(());
+        }
+        let Some(tx) = self.inner.store.get_tx(tx_id).await? else { return Ok(()) };
+        let finished = [TxStatus::Confirmed, TxStatus::Failed, TxStatus::Signed];
+        let last = self.inner.store.list_txs(std::slice::from_ref(&tx.wallet_id), Some(&finished), None, n).await?;
+        if last.len() as i64 == n && last.iter().all(|t| t.status() == TxStatus::Failed) {
+            self.autostop_suspend(&tx.wallet_id, "CONSECUTIVE_FAILURES", json!({"rule": "consecutive_failures", "threshold": n})).await?;
+        }
+        Ok(())
+    }
+
+    /// Rule `unusual_activity`, run before a wallet records a new transaction.
+    pub(crate) async fn autostop_activity(&self, w: &WalletRecord) -> Result<()> {
+        let sec = &self.inner.config.security;
+        let n = sec.autostop_unusual_activity_threshold as i64;
+        if !sec.autostop_enabled || n == 0 {
+            return Ok(());
+        }
+        let window = sec.autostop_unusual_activity_window_sec as i64;
+        let recent = self.inner.store.count_txs_since(&w.id, crate::now() - window).await?;
+        if recent >= n {
+            self.autostop_suspend(&w.id, "UNUSUAL_ACTIVITY", json!({"rule": "unusual_activity", "threshold": n, "windowSec": window, "recent": recent})).await?;
+            return Err(Error::new(
+                ErrorCode::WALLET_SUSPENDED,
+                format!("Wallet '{}' was suspended by AutoStop: more than {n} transactions within {window} s", w.id),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Rule `idle_timeout`: sessions not used for the timeout (since their last request, or
+    /// creation) raise SESSION_IDLE once per idle period. Returns the sessions reported.
+    pub async fn autostop_idle_check(&self) -> Result<Vec<String>> {
+        let sec = &self.inner.config.security;
+        let timeout = sec.autostop_idle_timeout_sec as i64;
+        if !sec.autostop_enabled || timeout == 0 {
+            return Ok(vec![]);
+        }
+        let now = crate::now();
+        let mut reported = vec![];
+        for s in self.inner.store.list_sessions(None).await? {
+            let seen = self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).get(&s.id).copied();
+            let last = seen.unwrap_or(s.created_at);
+            if now - last < timeout {
+                continue;
+            }
+            // Report once: mark the session as seen "now" for the idle clock.
+            self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(s.id.clone(), now);
+            self.audit("SESSION_IDLE", "autostop", s.wallet_ids.first().map(String::as_str), Some(&s.id), Some(json!({"rule": "idle_timeout", "idleSec": now - last})), "warning", None)
+                .await;
+            reported.push(s.id);
+        }
+        Ok(reported)
+    }
+}

@@ -1,0 +1,174 @@
+//! Notifications: every audit entry is an event, and the notification channels follow the
+//! audit log as their durable outbox.
+//!
+//! The dispatcher ([`Engine::dispatch_events`]) reads entries after a cursor kept in the
+//! store (`notify_cursor`), hands each to every channel that wants it, and moves the cursor
+//! only after the batch was handed over, so an event is delivered at least once even across
+//! a crash (delivery ids are stable: `<channel>:<audit id>`, receivers can drop duplicates).
+//!
+//! Event names are the audit event types (spec §7 names where they exist): `TX_REQUESTED`
+//! (INSTANT / NOTIFY decision, with `details.tier`), `TX_QUEUED` (DELAY),
+//! `TX_APPROVAL_REQUIRED`, `TX_SUBMITTED`, `TX_CONFIRMED`, `TX_FAILED`, `TX_CANCELLED`,
+//! `TX_APPROVAL_EXPIRED`, `TX_APPROVED`, `TX_REJECTED`, `POLICY_DENIED`,
+//! `KILL_SWITCH_ACTIVATED|ESCALATED|RECOVERED`, `AUTO_STOP_TRIGGERED`, `SESSION_IDLE`,
+//! `OWNER_REGISTERED`, `OWNER_VERIFIED`, `MASTER_AUTH_FAILED`, ...
+//!
+//! Channels implement [`NotificationChannel`]; outgoing webhooks ([`webhook`]) are the first.
+//! Telegram, Discord, Slack and the push relay plug in through the same trait.
+
+pub mod webhook;
+
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::store::AuditEntry;
+use async_trait::async_trait;
+use serde::Serialize;
+use std::sync::Arc;
+
+const KV_CURSOR: &str = "notify_cursor";
+const BATCH: i64 = 200;
+
+/// One event as channels see it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// The audit entry id (monotonic).
+    pub id: i64,
+    pub event_type: String,
+    pub timestamp: i64,
+    pub actor: String,
+    pub wallet_id: Option<String>,
+    pub session_id: Option<String>,
+    pub tx_id: Option<String>,
+    pub severity: String,
+    pub details: serde_json::Value,
+}
+
+impl From<AuditEntry> for Event {
+    fn from(e: AuditEntry) -> Self {
+        Event {
+            id: e.id,
+            details: e.details.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(serde_json::Value::Null),
+            event_type: e.event_type,
+            timestamp: e.timestamp,
+            actor: e.actor,
+            wallet_id: e.wallet_id,
+            session_id: e.session_id,
+            tx_id: e.tx_id,
+            severity: e.severity,
+        }
+    }
+}
+
+/// A place notifications go.
+#[async_trait]
+pub trait NotificationChannel: Send + Sync {
+    /// Stable name (used in delivery ids).
+    fn name(&self) -> String;
+    /// Whether this channel takes `event`.
+    fn wants(&self, event: &Event) -> bool;
+    /// Deliver with the channel's own retries; the error is the final failure.
+    async fn deliver(&self, event: &Event) -> Result<()>;
+}
+
+impl Engine {
+    /// The channels configured now.
+    async fn channels(&self) -> Result<Vec<Arc<dyn NotificationChannel>>> {
+        let mut out: Vec<Arc<dyn NotificationChannel>> = vec![];
+        for w in self.inner.store.list_webhooks().await? {
+            if w.enabled {
+                out.push(Arc::new(webhook::WebhookChannel::new(self.inner.store.clone(), w)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Hand every event after the cursor to the channels that want it; returns how many
+    /// events were processed. Deliveries of one batch run concurrently.
+    pub async fn dispatch_events(&self) -> Result<usize> {
+        let store = &self.inner.store;
+        let cursor: i64 = match store.kv_get(KV_CURSOR).await? {
+            Some(c) => c.parse().unwrap_or(0),
+            None => 0,
+        };
+        let events = store.audit_after(cursor, BATCH).await?;
+        let Some(last) = events.last().map(|e| e.id) else { return Ok(0) };
+        let channels = self.channels().await?;
+        let mut deliveries = tokio::task::JoinSet::new();
+        let n = events.len();
+        for e in events {
+            let e = Arc::new(Event::from(e));
+            for c in &channels {
+                if c.wants(&e) {
+                    let (c, e) = (c.clone(), e.clone());
+                    deliveries.spawn(async move {
+                        if let Err(err) = c.deliver(&e).await {
+                            tracing::warn!(channel = %c.name(), event = %e.event_type, "notification not delivered: {}", err.message);
+                        }
+                    });
+                }
+            }
+        }
+        while deliveries.join_next().await.is_some() {}
+        store.kv_set(KV_CURSOR, &last.to_string(), crate::now()).await?;
+        Ok(n)
+    }
+
+    /// Start the cursor at the current end of the log the first time (history is not replayed
+    /// to channels created later).
+    pub(crate) async fn init_notify_cursor(&self) -> Result<()> {
+        let store = &self.inner.store;
+        if store.kv_get(KV_CURSOR).await?.is_none() {
+            let (latest, _) = store.query_audit(&crate::store::AuditQuery { limit: 1, ..Default::default() }).await?;
+            let at = latest.first().map(|e| e.id).unwrap_or(0);
+            store.kv_cas(KV_CURSOR, None, &at.to_string(), crate::now()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `GET /v1/audit-logs` answer.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub data: Vec<serde_json::Value>,
+    pub next_cursor: Option<i64>,
+    pub has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+impl Engine {
+    /// The audit log, newest first, with upstream's filters and id cursor.
+    pub async fn audit_logs(&self, mut q: crate::store::AuditQuery) -> Result<AuditPage> {
+        if !(1..=200).contains(&q.limit) {
+            return Err(crate::Error::validation("limit", "must be 1..200"));
+        }
+        if let Some(s) = &q.severity {
+            if !["info", "warning", "critical"].contains(&s.as_str()) {
+                return Err(crate::Error::validation("severity", "must be info, warning or critical"));
+            }
+        }
+        if q.cursor.is_some_and(|c| c <= 0) {
+            return Err(crate::Error::validation("cursor", "must be a positive integer"));
+        }
+        let limit = q.limit;
+        q.limit += 1;
+        let (mut rows, total) = self.inner.store.query_audit(&q).await?;
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if has_more { rows.last().map(|r| r.id) } else { None };
+        let data = rows
+            .into_iter()
+            .map(|e| {
+                serde_json::json!({
+                    "id": e.id, "timestamp": e.timestamp, "eventType": e.event_type, "actor": e.actor,
+                    "walletId": e.wallet_id, "sessionId": e.session_id, "txId": e.tx_id,
+                    "details": e.details.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()).unwrap_or_else(|| serde_json::json!({})),
+                    "severity": e.severity, "ipAddress": e.ip_address,
+                })
+            })
+            .collect();
+        Ok(AuditPage { data, next_cursor, has_more, total })
+    }
+}
