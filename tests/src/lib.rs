@@ -96,6 +96,8 @@ impl Daemon {
             .env("WAIAAS_SECURITY_RATE_LIMIT_GLOBAL_IP_RPM", "0")
             .env("WAIAAS_SECURITY_RATE_LIMIT_SESSION_RPM", "0")
             .env("WAIAAS_SECURITY_RATE_LIMIT_TX_RPM", "0")
+            // So is AutoStop's unusual-activity rule (20 requests in 5 minutes by default).
+            .env("WAIAAS_SECURITY_AUTOSTOP_UNUSUAL_ACTIVITY_THRESHOLD", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -85,3 +85,168 @@ async fn killed_daemons_resume_without_loss_or_double_sends() {
 fn api_for(d: &Daemon) -> Api {
     Api::new(&d.base)
 }
+
+/// 100 transactions in all four tiers (40 INSTANT, 20 NOTIFY, 20 DELAY, 20 APPROVAL), the
+/// daemon SIGKILLed at random moments five times (during sends, right after owner approvals,
+/// while delays run out), restarted each time. At the end every transaction is final or
+/// correctly waiting for its owner, DELAYs kept their original deadline, the chain saw each
+/// confirmed transaction exactly once, and no reservation leaked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reservations() {
+    use rand::Rng;
+    use waiaas_core::auth::owner::OwnerAction;
+    let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
+    let opts = Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_PRICES_ETH", "2000");
+    let mut d = Daemon::start(opts.clone());
+    let dir = d.dir.clone();
+    let _tmp = d.take_tmp();
+    let m = Api::master();
+    let api = api_for(&d);
+    let w = api.call("POST", "/v1/wallets", &m, Some(json!({"name": "mixed", "chain": "ethereum"}))).await;
+    let (wallet, addr) = (w.body["id"].as_str().unwrap().to_string(), w.body["publicKey"].as_str().unwrap().to_string());
+    let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
+    tokio::task::block_in_place(|| node.fund(&addr, 10u128.pow(21)));
+    let p = api
+        .call("POST", "/v1/policies", &m, Some(json!({"walletId": wallet, "type": "SPENDING_LIMIT", "rules": {
+            "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 3, "delay_seconds": 60, "approval_timeout": 3600}})))
+        .await;
+    assert_eq!(p.status, 201, "{:?}", p.body);
+    let owner = OwnerKey::evm(0x33);
+    let r = api.call("PUT", &format!("/v1/wallets/{wallet}/owner"), &m, Some(json!({"owner_address": owner.address()}))).await;
+    assert_eq!(r.status, 200);
+    let to = DEV_ACCOUNTS[8];
+    let start_balance = tokio::task::block_in_place(|| hex_u128(&node.rpc("eth_getBalance", json!([to, "latest"]))));
+    // wei at 2000 USD/ETH: $0.2, $1.5, $2.5, $10 (+ a few wei so every amount is distinct).
+    let tier_amount = |tier: &str, i: u128| -> u128 {
+        i + match tier {
+            "INSTANT" => 100_000_000_000_000,
+            "NOTIFY" => 750_000_000_000_000,
+            "DELAY" => 1_250_000_000_000_000,
+            _ => 5_000_000_000_000_000,
+        }
+    };
+    let mut plan: Vec<&str> = [["INSTANT"; 40].as_slice(), &["NOTIFY"; 20], &["DELAY"; 20], &["APPROVAL"; 20]].concat();
+    {
+        use rand::seq::SliceRandom;
+        plan.shuffle(&mut rand::thread_rng());
+    }
+    let mut sent: Vec<(String, &str, u128)> = vec![];
+    let restart = |d: Daemon| -> Daemon {
+        let mut d = d;
+        unsafe { libc::kill(d.child.id() as i32, libc::SIGKILL) };
+        let _ = d.child.wait();
+        drop(d);
+        Daemon::start_in(&dir, opts.clone()).unwrap_or_else(|e| panic!("restart: {e:?}"))
+    };
+    let mut approved = vec![];
+    let mut rejected = vec![];
+    for (round, chunk) in plan.chunks(25).enumerate() {
+        // A burst of sends in all tiers, killed at a random moment.
+        let api = api_for(&d);
+        let mut tasks = vec![];
+        for (k, tier) in chunk.iter().enumerate() {
+            let amount = tier_amount(tier, (round * 25 + k) as u128);
+            let (api, token, tier) = (api.clone(), token.clone(), *tier);
+            tasks.push(tokio::spawn(async move {
+                let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": to, "amount": amount.to_string()}))).await;
+                assert_eq!(r.status, 201, "{:?}", r.body);
+                (r.body["id"].as_str().unwrap().to_string(), tier, amount)
+            }));
+        }
+        for t in tasks {
+            sent.push(t.await.unwrap());
+        }
+        let wait = rand::thread_rng().gen_range(0..300);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        d = restart(d);
+        // The owner decides on some of the waiting approvals; killed right after.
+        let api = api_for(&d);
+        let waiting: Vec<String> = sent.iter().filter(|s| s.1 == "APPROVAL" && !approved.contains(&s.0) && !rejected.contains(&s.0)).map(|s| s.0.clone()).collect();
+        for (i, id) in waiting.iter().enumerate() {
+            let t = api.wait_tx(&token, id, IN_FLIGHT, Duration::from_secs(20)).await;
+            assert_eq!((t["status"].as_str(), t["tier"].as_str()), (Some("QUEUED"), Some("APPROVAL")), "{t}");
+            if i % 3 == 2 {
+                continue; // left waiting
+            }
+            let reject = i % 3 == 1;
+            let action = if reject { OwnerAction::Reject(id.clone()) } else { OwnerAction::Approve(id.clone()) };
+            let h = owner.headers(&api, &action).await;
+            let verb = if reject { "reject" } else { "approve" };
+            let r = api.call_with("POST", &format!("/v1/transactions/{id}/{verb}"), &Auth::None, None, &h).await;
+            assert_eq!(r.status, 200, "{verb} {id}: {:?}", r.body);
+            if reject { rejected.push(id.clone()) } else { approved.push(id.clone()) }
+        }
+        if round == 1 {
+            d = restart(d);
+        }
+    }
+    // Kill once more while the DELAYs run out.
+    tokio::time::sleep(Duration::from_secs(rand::thread_rng().gen_range(55..62))).await;
+    d = restart(d);
+
+    // Settle: everything final, except the approvals the owner left waiting.
+    let api = api_for(&d);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut confirmed_sum = 0u128;
+    let mut confirmed = 0u64;
+    let mut nonces = vec![];
+    for (id, tier, amount) in &sent {
+        let want_waiting = *tier == "APPROVAL" && !approved.contains(id) && !rejected.contains(id);
+        loop {
+            let t = api.call("GET", &format!("/v1/transactions/{id}"), &token, None).await.body;
+            let st = t["status"].as_str().unwrap_or("").to_string();
+            assert_eq!(t["tier"].as_str(), Some(*tier), "{t}");
+            assert!(!["FAILED", "EXPIRED"].contains(&st.as_str()), "{t}");
+            if want_waiting {
+                if st == "QUEUED" {
+                    break;
+                }
+            } else if rejected.contains(id) {
+                assert_eq!(st, "CANCELLED", "{t}");
+                assert!(t["txHash"].is_null());
+                break;
+            } else if st == "CONFIRMED" {
+                confirmed_sum += amount;
+                confirmed += 1;
+                nonces.push(t["nonce"].as_i64().unwrap());
+                break;
+            }
+            assert!(Instant::now() < deadline, "stuck: {t}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let waiting = sent.iter().filter(|s| s.1 == "APPROVAL" && !approved.contains(&s.0) && !rejected.contains(&s.0)).count() as u64;
+    assert!(waiting > 0 && !rejected.is_empty() && !approved.is_empty());
+    assert_eq!(confirmed + waiting + rejected.len() as u64, 100);
+    nonces.sort();
+    assert_eq!(nonces, (0..confirmed as i64).collect::<Vec<_>>(), "contiguous nonces, each once");
+    let (count, balance) = tokio::task::block_in_place(|| {
+        (hex_u128(&node.rpc("eth_getTransactionCount", json!([addr, "latest"]))), hex_u128(&node.rpc("eth_getBalance", json!([to, "latest"]))))
+    });
+    assert_eq!(count as u64, confirmed, "the chain saw each confirmed transaction exactly once");
+    assert_eq!(balance - start_balance, confirmed_sum, "every amount moved exactly once");
+
+    // DELAYs kept their original deadline across the restarts, and no reservation leaked.
+    let db = rusqlite::Connection::open_with_flags(dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let early: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM transactions t JOIN audit_log a ON a.tx_id = t.id AND a.event_type = 'TX_EXECUTING'
+             WHERE t.tier = 'DELAY' AND a.timestamp < json_extract(t.metadata, '$.executeAfter')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(early, 0, "no DELAY left its queue before its deadline");
+    let delays_released: i64 = db
+        .query_row("SELECT COUNT(*) FROM audit_log a JOIN transactions t ON a.tx_id = t.id WHERE t.tier = 'DELAY' AND a.event_type = 'TX_EXECUTING'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(delays_released, 20, "each DELAY left the queue exactly once");
+    let leaked: i64 = db
+        .query_row("SELECT COUNT(*) FROM transactions WHERE status IN ('CANCELLED','FAILED','EXPIRED') AND COALESCE(reserved_usd, 0) > 0", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(leaked, 0, "transactions that moved nothing hold no reservation");
+    let held: f64 = db.query_row("SELECT COALESCE(SUM(reserved_usd), 0) FROM transactions WHERE status = 'QUEUED'", [], |r| r.get(0)).unwrap();
+    assert!((held - 10.0 * waiting as f64).abs() < 0.01, "only the waiting approvals hold budget: {held}");
+    drop(d);
+    tokio::task::block_in_place(move || drop(node));
+}

@@ -217,3 +217,53 @@ async fn illegal_transitions_are_refused_not_applied() {
     // A legal transition from the wrong current state is a no-op CAS.
     assert!(!store.transition_tx("t", &[TxStatus::Queued], TxStatus::Executing, &TxPatch::default(), 1).await.unwrap());
 }
+
+#[tokio::test]
+async fn every_transition_of_the_table_is_applied_with_its_audit_row_and_every_other_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    let (mut legal, mut illegal) = (0, 0);
+    for (i, from) in TxStatus::ALL.iter().enumerate() {
+        for (j, to) in TxStatus::ALL.iter().enumerate() {
+            let id = format!("t-{i}-{j}");
+            let mut row = pending_tx(&id, "a", 1.0);
+            row.status = from.as_str().into();
+            store.insert_tx(&row).await.unwrap();
+            let audit_before = store.query_audit(&AuditQuery { tx_id: Some(id.clone()), limit: 10, ..Default::default() }).await.unwrap().0.len();
+            let r = store.transition_tx(&id, &[*from], *to, &TxPatch::default(), 1).await;
+            let after = store.get_tx(&id).await.unwrap().unwrap();
+            let audit = store.query_audit(&AuditQuery { tx_id: Some(id.clone()), limit: 10, ..Default::default() }).await.unwrap().0;
+            if from.can_go_to(*to) {
+                assert!(r.unwrap(), "{from:?} -> {to:?} applies");
+                assert_eq!(after.status, to.as_str());
+                assert_eq!(audit.len(), audit_before + 1, "{from:?} -> {to:?} is audited once");
+                let details: serde_json::Value = serde_json::from_str(audit[0].details.as_deref().unwrap()).unwrap();
+                assert_eq!((details["from"].as_str(), details["to"].as_str()), (Some(from.as_str()), Some(to.as_str())));
+                legal += 1;
+            } else {
+                let e = r.unwrap_err();
+                assert_eq!(e.code, crate::error::ErrorCode::INVALID_STATE_TRANSITION, "{from:?} -> {to:?}");
+                assert_eq!(after.status, from.as_str(), "{from:?} -> {to:?} changed nothing");
+                assert_eq!(audit.len(), audit_before, "{from:?} -> {to:?} wrote no audit row");
+                illegal += 1;
+            }
+        }
+    }
+    assert_eq!(legal + illegal, TxStatus::ALL.len() * TxStatus::ALL.len());
+    assert_eq!(legal, 18);
+}
+
+#[tokio::test]
+async fn owner_nonces_are_single_use_expire_and_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    assert!(store.insert_owner_nonce("n1", 100, 10, 2).await.unwrap());
+    assert!(store.insert_owner_nonce("n2", 20, 10, 2).await.unwrap());
+    assert!(!store.insert_owner_nonce("n3", 100, 10, 2).await.unwrap(), "at most 2 live");
+    assert!(!store.consume_owner_nonce("n2", 20).await.unwrap(), "expired at 20");
+    assert!(store.insert_owner_nonce("n3", 100, 21, 2).await.unwrap(), "the expired one no longer counts");
+    assert!(!store.consume_owner_nonce("never-issued", 11).await.unwrap());
+    assert!(store.consume_owner_nonce("n1", 11).await.unwrap());
+    assert!(!store.consume_owner_nonce("n1", 11).await.unwrap(), "single use");
+}
