@@ -241,6 +241,11 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
         .query_row("SELECT COUNT(*) FROM audit_log a JOIN transactions t ON a.tx_id = t.id WHERE t.tier = 'DELAY' AND a.event_type = 'TX_EXECUTING'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(delays_released, 20, "each DELAY left the queue exactly once");
+    // NOTIFY decisions are notification events (TX_REQUESTED with their tier), once each.
+    let notified: i64 = db
+        .query_row("SELECT COUNT(*) FROM audit_log WHERE event_type = 'TX_REQUESTED' AND json_extract(details, '$.tier') = 'NOTIFY'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(notified, 20);
     let leaked: i64 = db
         .query_row("SELECT COUNT(*) FROM transactions WHERE status IN ('CANCELLED','FAILED','EXPIRED') AND COALESCE(reserved_usd, 0) > 0", [], |r| r.get(0))
         .unwrap();
