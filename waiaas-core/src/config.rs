@@ -226,6 +226,21 @@ impl Config {
         )
     }
 
+    /// This config with `settings` (`("section.key", value)`, as `PUT /v1/admin/settings`
+    /// takes them) applied exactly like environment overrides, then validated.
+    pub fn with_settings(&self, settings: &[(String, String)]) -> Result<Config> {
+        let mut table = toml::Table::try_from(self).map_err(|e| invalid(e.to_string()))?;
+        let defaults = toml::Table::try_from(Config::default()).map_err(|e| invalid(e.to_string()))?;
+        let as_env: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (format!("WAIAAS_{}", k.replacen('.', "_", 1).to_ascii_uppercase()), v.clone()))
+            .collect();
+        apply_env(&mut table, &defaults, &as_env)?;
+        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Load `path` (absent = defaults) and apply overrides from `env`.
     pub fn load(path: &Path, env: &[(String, String)]) -> Result<Loaded> {
         let text = match std::fs::read_to_string(path) {
@@ -257,30 +272,7 @@ impl Config {
                 }
             }
         }
-        for (name, raw) in env {
-            let Some(rest) = name.strip_prefix("WAIAAS_") else { continue };
-            if matches!(name.as_str(), "WAIAAS_DATA_DIR" | "WAIAAS_MASTER_PASSWORD" | "WAIAAS_MASTER_PASSWORD_FILE" | "WAIAAS_AUTO_PROVISION") {
-                continue;
-            }
-            let Some((section, key)) = rest.split_once('_') else { continue };
-            let section = section.to_ascii_lowercase();
-            if !SECTIONS.contains(&section.as_str()) {
-                continue;
-            }
-            let key = key.to_ascii_lowercase();
-            let price = toml::Value::Float(0.0);
-            let like = defaults.get(&section).and_then(|d| d.as_table()).and_then(|d| d.get(&key)).or(
-                // Every `[prices]` value is a number.
-                (section == "prices").then_some(&price),
-            );
-            let value = coerce(raw, like).map_err(|m| invalid(format!("{name}: {m}")))?;
-            table
-                .entry(section)
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-                .as_table_mut()
-                .ok_or_else(|| invalid(format!("{name}: section is not a table")))?
-                .insert(key, value);
-        }
+        apply_env(&mut table, &defaults, env)?;
         let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
         config.validate()?;
         Ok(Loaded { config, warnings })
@@ -314,6 +306,39 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Apply `WAIAAS_<SECTION>_<KEY>` pairs to a config table, each typed like the key it sets.
+fn apply_env(table: &mut toml::Table, defaults: &toml::Table, env: &[(String, String)]) -> Result<()> {
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix("WAIAAS_") else {
+            continue;
+        };
+        if matches!(name.as_str(), "WAIAAS_DATA_DIR" | "WAIAAS_MASTER_PASSWORD" | "WAIAAS_MASTER_PASSWORD_FILE" | "WAIAAS_AUTO_PROVISION") {
+            continue;
+        }
+        let Some((section, key)) = rest.split_once('_') else {
+            continue;
+        };
+        let section = section.to_ascii_lowercase();
+        if !SECTIONS.contains(&section.as_str()) {
+            continue;
+        }
+        let key = key.to_ascii_lowercase();
+        let price = toml::Value::Float(0.0);
+        let like = defaults.get(&section).and_then(|d| d.as_table()).and_then(|d| d.get(&key)).or(
+            // Every `[prices]` value is a number.
+            (section == "prices").then_some(&price),
+        );
+        let value = coerce(raw, like).map_err(|m| invalid(format!("{name}: {m}")))?;
+        table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| invalid(format!("{name}: section is not a table")))?
+            .insert(key, value);
+    }
+    Ok(())
 }
 
 /// Convert an environment string to the type of the key it overrides.

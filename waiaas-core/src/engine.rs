@@ -43,6 +43,7 @@ pub enum Caller<'a> {
 /// `GET /health`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = HealthResponse))]
 pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
@@ -134,6 +135,8 @@ impl Engine {
             tokio::task::spawn_blocking(move || ks.recover_rekey(pw.as_bytes())).await.map_err(|e| Error::internal(e.to_string()))??;
         }
         let jwt = load_jwt(store.as_ref(), now).await?;
+        // Settings changed through PUT /v1/admin/settings win over config.toml and the environment.
+        let config = crate::settings::apply_stored(store.as_ref(), config).await?;
         let master = MasterAuth::new(
             phc,
             password,

@@ -102,6 +102,8 @@ error_codes! {
     NFT_METADATA_FETCH_FAILED = 502, r; INVALID_TOKEN_IDENTIFIER = 400;
     EXPIRED_BUILD = 400; BUILD_NOT_FOUND = 404; BUILD_ALREADY_USED = 409; CALLDATA_MISMATCH = 400; SENDER_MISMATCH = 400;
     CREDENTIAL_NOT_FOUND = 404; CREDENTIAL_EXPIRED = 400;
+    // CLIENT: raised by the SDK clients (upstream SDKs' codes), never sent by the daemon
+    NETWORK_ERROR = 503, r; REQUEST_TIMEOUT = 504, r; UNKNOWN_ERROR = 500;
 }
 
 impl fmt::Display for ErrorCode {
@@ -152,6 +154,44 @@ impl Error {
                 "issues": [{ "path": field.split('.').filter(|s| !s.is_empty()).collect::<Vec<_>>(), "message": message }]
             }))
     }
+    /// Parse an error body a daemon answered (`{code, message, retryable, details?, hint?,
+    /// requestId?}`) back into the error it was rendered from. A code this build does not
+    /// know becomes `UNKNOWN_ERROR` with the message kept and the original code and HTTP
+    /// status in `details` (`remoteCode`, `remoteStatus`); a body that is not such an object
+    /// is `UNKNOWN_ERROR` naming the status and quoting the body.
+    pub fn from_body(status: u16, body: &Value) -> Error {
+        let (Some(code), Some(message)) = (body.get("code").and_then(Value::as_str), body.get("message").and_then(Value::as_str)) else {
+            let text = match body {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let text: String = text.chars().take(500).collect();
+            return Error::new(ErrorCode::UNKNOWN_ERROR, format!("HTTP {status} without a WAIaaS error body: {text}"))
+                .with_details(serde_json::json!({ "remoteStatus": status }));
+        };
+        let details = body.get("details").filter(|d| !d.is_null()).cloned();
+        let mut e = match ErrorCode::parse(code) {
+            Some(c) => Error { code: c, message: message.to_string(), details, hint: None },
+            None => {
+                let mut d = match details {
+                    Some(Value::Object(m)) => m,
+                    Some(other) => serde_json::Map::from_iter([("details".to_string(), other)]),
+                    None => serde_json::Map::new(),
+                };
+                d.insert("remoteCode".into(), Value::String(code.to_string()));
+                d.insert("remoteStatus".into(), Value::from(status));
+                Error { code: ErrorCode::UNKNOWN_ERROR, message: message.to_string(), details: Some(Value::Object(d)), hint: None }
+            }
+        };
+        // Keep a hint only when it is not the default one `to_body` adds anyway.
+        if let Some(h) = body.get("hint").and_then(Value::as_str) {
+            if default_hint(e.code) != Some(h) {
+                e.hint = Some(h.to_string());
+            }
+        }
+        e
+    }
+
     /// The upstream flat JSON body (without `requestId`, which the HTTP face adds).
     pub fn to_body(&self) -> Value {
         let mut body = serde_json::json!({
@@ -222,6 +262,24 @@ mod tests {
         assert_eq!(ErrorCode::MASTER_PASSWORD_LOCKED.status(), 429);
         assert!(ErrorCode::CHAIN_ERROR.retryable());
         assert!(!ErrorCode::POLICY_DENIED.retryable());
+    }
+
+    #[test]
+    fn error_bodies_parse_back_into_the_same_error() {
+        let e = Error::validation("to", "bad address").with_hint("check it");
+        let back = Error::from_body(400, &e.to_body());
+        assert_eq!((back.code, back.message.as_str(), back.hint.as_deref()), (e.code, e.message.as_str(), Some("check it")));
+        assert_eq!(back.details, e.details);
+        assert_eq!(back.to_body(), e.to_body());
+        // Default hints are not duplicated into `hint`.
+        let s = Error::new(ErrorCode::SESSION_REVOKED, "revoked");
+        assert_eq!(Error::from_body(401, &s.to_body()).hint, None);
+        let u = Error::from_body(418, &serde_json::json!({"code": "TEAPOT", "message": "short and stout", "retryable": true}));
+        assert_eq!((u.code, u.message.as_str()), (ErrorCode::UNKNOWN_ERROR, "short and stout"));
+        assert_eq!(u.details.unwrap()["remoteCode"], "TEAPOT");
+        let n = Error::from_body(502, &Value::String("<html>Bad Gateway</html>".into()));
+        assert_eq!(n.code, ErrorCode::UNKNOWN_ERROR);
+        assert!(n.message.contains("HTTP 502") && n.message.contains("Bad Gateway"), "{}", n.message);
     }
 
     #[test]

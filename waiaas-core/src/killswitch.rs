@@ -28,6 +28,7 @@ pub const REASON: &str = "Kill switch activated";
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = KillSwitchResponse))]
 pub struct KillSwitchStatus {
     pub state: String,
     pub activated_at: Option<i64>,

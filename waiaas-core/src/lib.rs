@@ -15,12 +15,16 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod amount;
 pub mod auth;
 pub mod autostop;
+pub mod backup;
 pub mod chain;
+pub mod client;
 pub mod config;
 pub mod connect;
+pub mod datadir;
 pub mod engine;
 pub mod error;
 pub mod keystore;
@@ -34,6 +38,7 @@ pub mod policy;
 pub mod price;
 pub mod ratelimit;
 pub mod sessions;
+pub mod settings;
 pub mod store;
 pub mod tokens;
 pub mod transactions;

@@ -13,6 +13,7 @@ use std::str::FromStr;
 /// A chain family: one key curve, one address format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Chain {
     Solana,
     Ethereum,
@@ -55,6 +56,7 @@ impl fmt::Display for Chain {
 /// `testnet` or `mainnet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Environment {
     Testnet,
     Mainnet,

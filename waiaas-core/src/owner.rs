@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 /// `GET /v1/nonce`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NonceResponse {
     pub nonce: String,
     pub expires_at: i64,

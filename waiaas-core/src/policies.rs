@@ -15,10 +15,14 @@ use serde_json::Value;
 /// `POST /v1/policies` body.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreatePolicyRequest))]
 pub struct CreatePolicy {
     pub wallet_id: Option<String>,
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::policy::PolicyType))]
     pub policy_type: String,
+    /// The rules object of `type` (validated per type, spec §5.2).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub rules: Value,
     pub priority: Option<i64>,
     pub enabled: Option<bool>,
@@ -28,13 +32,16 @@ pub struct CreatePolicy {
 /// `PUT /v1/policies/{id}` body.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdatePolicyRequest))]
 pub struct UpdatePolicy {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub rules: Option<Value>,
     pub priority: Option<i64>,
     pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PaginatedPolicyList))]
 pub struct PolicyPage {
     pub data: Vec<PolicyRecord>,
     pub total: usize,
@@ -43,6 +50,7 @@ pub struct PolicyPage {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PolicyDeleteResponse))]
 pub struct PolicyDeleted {
     pub id: String,
     pub deleted: bool,

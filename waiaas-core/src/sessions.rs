@@ -16,6 +16,7 @@ pub const MAX_TTL: i64 = 31_536_000;
 /// `POST /v1/sessions` body.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateSessionRequest))]
 pub struct CreateSession {
     pub wallet_id: Option<String>,
     pub wallet_ids: Option<Vec<String>>,
@@ -32,6 +33,7 @@ pub struct CreateSession {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletRef {
     pub id: String,
     pub name: String,
@@ -40,6 +42,7 @@ pub struct WalletRef {
 /// `POST /v1/sessions` response.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionCreateResponse))]
 pub struct SessionCreated {
     pub id: String,
     pub token: String,
@@ -51,6 +54,7 @@ pub struct SessionCreated {
 /// One session in `GET /v1/sessions`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionListItem))]
 pub struct SessionView {
     pub id: String,
     pub wallet_id: String,
@@ -68,6 +72,7 @@ pub struct SessionView {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PaginatedSessionList))]
 pub struct SessionPage {
     pub data: Vec<SessionView>,
     pub total: usize,
@@ -76,6 +81,7 @@ pub struct SessionPage {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionRevokeResponse))]
 pub struct SessionRevoked {
     pub id: String,
     pub status: &'static str,
@@ -85,6 +91,7 @@ pub struct SessionRevoked {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionRenewResponse))]
 pub struct SessionRenewed {
     pub id: String,
     pub token: String,
@@ -94,6 +101,7 @@ pub struct SessionRenewed {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionRotateResponse))]
 pub struct SessionRotated {
     pub id: String,
     pub token: String,
@@ -103,6 +111,7 @@ pub struct SessionRotated {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionWalletListItem))]
 pub struct SessionWallet {
     pub id: String,
     pub name: String,
@@ -111,12 +120,14 @@ pub struct SessionWallet {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionWalletList))]
 pub struct SessionWallets {
     pub wallets: Vec<SessionWallet>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SessionWallet))]
 pub struct WalletLinked {
     pub session_id: String,
     pub wallet_id: String,

@@ -24,6 +24,7 @@ const BUILTIN: &[(&str, &str, &str, &str, u8)] = &[
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TokenRegistryItem))]
 pub struct TokenView {
     pub address: String,
     pub symbol: String,
@@ -35,12 +36,14 @@ pub struct TokenView {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TokenRegistryListResponse))]
 pub struct TokenList {
     pub network: String,
     pub tokens: Vec<TokenView>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AddTokenRequest))]
 pub struct AddToken {
     pub network: String,
     pub address: String,
@@ -50,6 +53,7 @@ pub struct AddToken {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AddTokenResponse))]
 pub struct TokenAdded {
     pub id: String,
     pub network: String,
@@ -58,6 +62,7 @@ pub struct TokenAdded {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RemoveTokenResponse))]
 pub struct TokenRemoved {
     pub removed: bool,
     pub network: String,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// A transaction as the API shows it (upstream `TxDetailResponse`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxDetailResponse))]
 pub struct TxView {
     pub id: String,
     pub wallet_id: String,
@@ -73,6 +74,7 @@ impl From<&TxRecord> for TxView {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxListResponse))]
 pub struct TxPage {
     pub items: Vec<TxView>,
     pub cursor: Option<String>,
@@ -80,12 +82,14 @@ pub struct TxPage {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxPendingListResponse))]
 pub struct TxItems {
     pub items: Vec<TxView>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletAddressResponse))]
 pub struct AddressView {
     pub wallet_id: String,
     pub chain: Chain,
@@ -96,6 +100,7 @@ pub struct AddressView {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletBalanceResponse))]
 pub struct BalanceView {
     pub wallet_id: String,
     pub chain: Chain,
@@ -113,6 +118,7 @@ pub struct BalanceView {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletAsset))]
 pub struct AssetView {
     pub mint: String,
     pub symbol: String,
@@ -127,6 +133,7 @@ pub struct AssetView {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletAssetsResponse))]
 pub struct AssetsView {
     pub wallet_id: String,
     pub chain: Chain,
@@ -139,6 +146,7 @@ pub struct AssetsView {
 /// `POST /v1/transactions/sign-message` body.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxSignMessageRequest))]
 pub struct SignMessage {
     pub message: Option<String>,
     pub sign_type: Option<String>,
@@ -149,6 +157,7 @@ pub struct SignMessage {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxSignMessageResponse))]
 pub struct MessageSigned {
     pub id: String,
     pub signature: String,
@@ -158,6 +167,7 @@ pub struct MessageSigned {
 /// `POST /v1/transactions/sign` body.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxSignRequest))]
 pub struct SignTransaction {
     pub transaction: String,
     pub chain: Option<String>,
@@ -166,12 +176,14 @@ pub struct SignTransaction {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyResult {
     pub tier: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxSignResponse))]
 pub struct TransactionSigned {
     pub id: String,
     pub signed_transaction: String,
@@ -182,6 +194,7 @@ pub struct TransactionSigned {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = EncodeCalldataResponse))]
 pub struct Calldata {
     pub calldata: String,
     pub selector: String,

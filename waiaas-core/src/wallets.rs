@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// `POST /v1/wallets` body.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateWalletRequest))]
 pub struct CreateWallet {
     pub name: String,
     /// `solana` (default) or `ethereum`.
@@ -29,6 +30,7 @@ pub struct CreateWallet {
 /// The wallet as most routes return it (upstream `WalletCrudResponse`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletCrudResponse))]
 pub struct WalletView {
     pub id: String,
     pub name: String,
@@ -50,6 +52,7 @@ pub struct WalletView {
 /// `GET /v1/wallets/{id}` (upstream `WalletDetailResponse`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletDetailResponse))]
 pub struct WalletDetail {
     #[serde(flatten)]
     pub wallet: WalletView,
@@ -67,6 +70,7 @@ pub struct WalletDetail {
 /// The session minted with a wallet.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedSession {
     pub id: String,
     pub token: String,
@@ -76,6 +80,7 @@ pub struct CreatedSession {
 /// `POST /v1/wallets` response.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletCreateResponse))]
 pub struct WalletCreated {
     #[serde(flatten)]
     pub wallet: WalletView,
@@ -83,12 +88,14 @@ pub struct WalletCreated {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletListResponse))]
 pub struct WalletList {
     pub items: Vec<WalletView>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletStatusChange {
     pub id: String,
     pub status: &'static str,
@@ -99,6 +106,7 @@ pub struct WalletStatusChange {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkEntry {
     pub network: &'static str,
 }
@@ -107,6 +115,7 @@ pub struct NetworkEntry {
 /// SDK reads `networks`; both are served so both clients work.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WalletNetworksResponse))]
 pub struct WalletNetworks {
     pub id: String,
     pub chain: Chain,
@@ -117,6 +126,7 @@ pub struct WalletNetworks {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PatchWalletResponse))]
 pub struct MonitorIncoming {
     pub id: String,
     pub monitor_incoming: bool,

@@ -173,6 +173,7 @@ pub enum TxStatus {
 /// One operation found in an external transaction (`POST /v1/transactions/sign`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxOperation))]
 pub struct Operation {
     #[serde(rename = "type")]
     pub op_type: String,

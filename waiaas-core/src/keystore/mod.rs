@@ -98,8 +98,8 @@ fn corrupt(what: &str) -> Error {
     Error::internal(format!("keystore file is corrupt: {what}"))
 }
 
-/// Argon2id(password, salt) -> 32-byte AES key.
-fn kdf(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
+/// Argon2id(password, salt) -> 32-byte AES key (also keys encrypted backups, see [`crate::backup`]).
+pub(crate) fn kdf(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
     if p.hash_length != 32 {
         return Err(corrupt("hashLength must be 32"));
     }
@@ -454,7 +454,7 @@ fn now_iso() -> String {
 }
 
 /// Days since 1970-01-01 -> (year, month, day) (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
     let era = z.div_euclid(146097);
     let doe = z.rem_euclid(146097);

@@ -130,6 +130,7 @@ impl NotificationChannel for WebhookChannel {
 /// `GET /v1/webhooks` item (no secret).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Webhook))]
 pub struct WebhookView {
     pub id: String,
     pub url: String,
@@ -160,6 +161,7 @@ impl From<&WebhookRecord> for WebhookView {
 /// `POST /v1/webhooks` body.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateWebhookRequest))]
 pub struct CreateWebhook {
     pub url: String,
     #[serde(default)]

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 /// `POST /v1/transactions/send` answer (201).
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxSendResponse))]
 pub struct Accepted {
     pub id: String,
     pub status: String,

@@ -11,6 +11,7 @@ macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $($(#[$vmeta])* #[serde(rename = $wire)] $variant,)* }
 
         impl $name {
@@ -118,6 +119,7 @@ wire_enum! {
 /// A stored policy row (`policies` table; upstream `PolicyResponse` on the wire).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PolicyResponse))]
 pub struct PolicyRecord {
     pub id: String,
     /// `None` = global (every wallet).
@@ -125,6 +127,7 @@ pub struct PolicyRecord {
     #[serde(rename = "type")]
     pub policy_type: PolicyType,
     /// The rule JSON, as validated by [`validate_rules`](super::validate_rules).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub rules: serde_json::Value,
     /// Only breaks ties between two policies of one type and one scope (see [`applicable`](super::applicable)).
     pub priority: i64,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// Wallet lifecycle states (upstream `WALLET_STATUSES` minus the transient ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WalletStatus {
     Active,
     Suspended,

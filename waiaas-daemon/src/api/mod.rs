@@ -1,6 +1,7 @@
 //! The REST face: axum routes that translate HTTP to `waiaas_core::Engine` calls.
 //! No business rules live here: only extraction, auth headers and rendering.
 
+mod admin;
 mod audit;
 mod extract;
 mod owner;
@@ -21,6 +22,7 @@ use axum::Router;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
 use waiaas_core::{Engine, Error, ErrorCode};
 
 /// Shared state of the HTTP face.
@@ -59,15 +61,9 @@ impl AppState {
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole router with its middleware.
-pub fn router(state: AppState) -> Router {
-    let origins: Vec<HeaderValue> =
-        state.engine.config().security.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, HeaderName::from_static("x-master-password"), REQUEST_ID]);
-    Router::new()
+/// Every documented route, as an OpenAPI router (see `crate::openapi` for the pattern).
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(system::routes())
         .merge(wallets::routes())
         .merge(sessions::routes())
@@ -76,6 +72,31 @@ pub fn router(state: AppState) -> Router {
         .merge(policies::routes())
         .merge(owner::routes())
         .merge(audit::routes())
+        .merge(admin::routes())
+        .merge(crate::openapi::routes())
+}
+
+/// The OpenAPI document of the routes [`router`] serves (`GET /doc`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    crate::openapi::finish(routes().into_openapi())
+}
+
+/// `(METHOD, path)` of every route [`router`] serves, read from the axum router (not from
+/// the document), so tests can check that the two agree.
+pub fn served_routes() -> Vec<(String, String)> {
+    crate::openapi::routes_of(&routes().split_for_parts().0)
+}
+
+/// The whole router with its middleware.
+pub fn router(state: AppState) -> Router {
+    let origins: Vec<HeaderValue> =
+        state.engine.config().security.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, HeaderName::from_static("x-master-password"), REQUEST_ID]);
+    let (routes, _) = routes().split_for_parts();
+    routes
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), kill_switch_guard))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))

@@ -3,30 +3,43 @@
 
 use super::extract::{ApiResult, Body, Master, Owner};
 use super::AppState;
+use crate::openapi::{KillSwitchActivateResponse, OwnerVerifyResponse, TxApproveResponse, TxRejectResponse, WalletOwnerResponse};
 use axum::extract::{Path, State};
-use axum::routing::{post, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/wallets/{id}/owner", put(set_owner))
-        .route("/v1/wallets/{id}/owner/verify", post(verify))
-        .route("/v1/transactions/{id}/approve", post(approve))
-        .route("/v1/transactions/{id}/reject", post(reject))
-        .route("/v1/owner/kill-switch", post(kill_switch))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(set_owner))
+        .routes(routes!(verify))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(kill_switch))
 }
 
-#[derive(Deserialize)]
+/// `PUT /v1/wallets/{id}/owner` body (snake_case, as upstream).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SetOwnerRequest)]
 struct SetOwner {
+    /// EVM (0x…, checksummed on save) or Solana (base58) address of the owner.
+    #[schema(min_length = 1)]
     owner_address: String,
+    /// Only `rest` (the owner calls the approve/reject routes) is available.
     #[allow(dead_code)]
     approval_method: Option<String>,
     #[allow(dead_code)]
     wallet_type: Option<String>,
 }
 
+/// Register (or replace, while not yet verified) the wallet's owner: NONE → GRACE.
+#[utoipa::path(put, path = "/v1/wallets/{id}/owner", tag = "Wallets", operation_id = "setWalletOwner", security(("masterAuth" = [])),
+    params(("id" = String, Path, description = "Wallet id")),
+    request_body = SetOwner,
+    responses((status = 200, description = "Owner registered", body = WalletOwnerResponse),
+              (status = 409, description = "OWNER_ALREADY_CONNECTED (verified owners are fixed)", body = crate::openapi::ErrorResponse)))]
 async fn set_owner(State(s): State<AppState>, _m: Master, Path(id): Path<String>, Body(b): Body<SetOwner>) -> ApiResult<Json<Value>> {
     if let Some(m) = b.approval_method.as_deref() {
         if m != "rest" {
@@ -36,18 +49,39 @@ async fn set_owner(State(s): State<AppState>, _m: Master, Path(id): Path<String>
     Ok(Json(s.engine.set_owner(&id, &b.owner_address).await?))
 }
 
+/// The owner proves their key: GRACE → LOCKED (`Request ID: verify:<walletId>`).
+#[utoipa::path(post, path = "/v1/wallets/{id}/owner/verify", tag = "Owner", operation_id = "verifyWalletOwner",
+    security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = [])),
+    params(("id" = String, Path, description = "Wallet id")),
+    responses((status = 200, description = "LOCKED", body = OwnerVerifyResponse)))]
 async fn verify(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(s.engine.verify_owner(&id, &owner.proof, &owner.domain).await?))
 }
 
+/// The owner approves a transaction waiting in the APPROVAL tier (`Request ID: approve:<txId>`).
+#[utoipa::path(post, path = "/v1/transactions/{id}/approve", tag = "Owner", operation_id = "approveTransaction",
+    security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = [])),
+    params(("id" = String, Path, description = "Transaction id")),
+    responses((status = 200, description = "EXECUTING", body = TxApproveResponse),
+              (status = 404, description = "APPROVAL_NOT_FOUND", body = crate::openapi::ErrorResponse),
+              (status = 410, description = "APPROVAL_TIMEOUT", body = crate::openapi::ErrorResponse)))]
 async fn approve(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(s.engine.approve_transaction(&id, &owner.proof, &owner.domain).await?))
 }
 
+/// The owner rejects a QUEUED transaction (`Request ID: reject:<txId>`).
+#[utoipa::path(post, path = "/v1/transactions/{id}/reject", tag = "Owner", operation_id = "rejectTransaction",
+    security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = [])),
+    params(("id" = String, Path, description = "Transaction id")),
+    responses((status = 200, description = "CANCELLED", body = TxRejectResponse)))]
 async fn reject(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(s.engine.reject_transaction(&id, &owner.proof, &owner.domain).await?))
 }
 
+/// An owner (of any wallet) activates the kill switch (`Request ID: kill-switch:activate`).
+#[utoipa::path(post, path = "/v1/owner/kill-switch", tag = "Owner", operation_id = "ownerActivateKillSwitch",
+    security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = [])),
+    responses((status = 200, description = "SUSPENDED", body = KillSwitchActivateResponse)))]
 async fn kill_switch(State(s): State<AppState>, owner: Owner) -> ApiResult<Json<Value>> {
     let st = s.engine.owner_activate_kill_switch(&owner.proof, &owner.domain).await?;
     Ok(Json(json!({"state": st.state, "activatedAt": st.activated_at})))

@@ -2,40 +2,55 @@
 
 use super::extract::{ApiResult, Body, Master};
 use super::AppState;
+use crate::openapi::{KillSwitchActivateResponse, KillSwitchEscalateResponse, MasterPasswordChangeResponse, RecoverResponse, RotateSecretResponse, ShutdownResponse, TxCancelResponse, TxRejectResponse};
 use axum::extract::{Path, State};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/v1/nonce", get(nonce))
-        .route("/v1/admin/master-password", put(change_master_password))
-        .route("/v1/admin/rotate-secret", post(rotate_secret))
-        .route("/v1/admin/shutdown", post(shutdown))
-        .route("/v1/admin/kill-switch", get(kill_switch).post(activate))
-        .route("/v1/admin/kill-switch/escalate", post(escalate))
-        .route("/v1/admin/recover", post(recover))
-        .route("/v1/admin/transactions/{id}/cancel", post(admin_cancel))
-        .route("/v1/admin/transactions/{id}/reject", post(admin_reject))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(nonce))
+        .routes(routes!(change_master_password))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(shutdown))
+        .routes(routes!(kill_switch, activate))
+        .routes(routes!(escalate))
+        .routes(routes!(recover))
+        .routes(routes!(admin_cancel))
+        .routes(routes!(admin_reject))
 }
 
+/// Liveness and version.
+#[utoipa::path(get, path = "/health", tag = "Health", operation_id = "health", security(()),
+    responses((status = 200, description = "The daemon is up", body = waiaas_core::Health)))]
 async fn health(State(s): State<AppState>) -> Json<waiaas_core::Health> {
     Json(s.engine.health())
 }
 
+/// A single-use nonce for an owner's signed message (stored, valid `security.nonce_ttl_sec`).
+#[utoipa::path(get, path = "/v1/nonce", tag = "Auth", operation_id = "getNonce", security(()),
+    responses((status = 200, description = "A fresh nonce", body = waiaas_core::owner::NonceResponse)))]
 async fn nonce(State(s): State<AppState>) -> ApiResult<Json<waiaas_core::owner::NonceResponse>> {
     Ok(Json(s.engine.nonce().await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = MasterPasswordChangeRequest)]
 struct NewPassword {
+    /// At least 8 characters.
+    #[schema(min_length = 8)]
     new_password: String,
 }
 
+/// Change the master password; every key file is re-encrypted (crash-safe).
+#[utoipa::path(put, path = "/v1/admin/master-password", tag = "Admin", operation_id = "changeMasterPassword", security(("masterAuth" = [])),
+    request_body = NewPassword,
+    responses((status = 200, description = "Changed", body = MasterPasswordChangeResponse)))]
 async fn change_master_password(State(s): State<AppState>, _m: Master, Body(b): Body<NewPassword>) -> ApiResult<Json<Value>> {
     let n = s.engine.change_master_password(&b.new_password).await?;
     Ok(Json(json!({
@@ -46,41 +61,75 @@ async fn change_master_password(State(s): State<AppState>, _m: Master, Body(b): 
     })))
 }
 
+/// Rotate the session-token secret
+///
+/// Tokens signed with the previous (JWT) secret keep working for 5 minutes.
+#[utoipa::path(post, path = "/v1/admin/rotate-secret", tag = "Admin", operation_id = "rotateSecret", security(("masterAuth" = [])),
+    responses((status = 200, description = "Rotated", body = RotateSecretResponse),
+              (status = 429, description = "ROTATION_TOO_RECENT", body = crate::openapi::ErrorResponse)))]
 async fn rotate_secret(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
     let at = s.engine.rotate_jwt_secret().await?;
     Ok(Json(json!({ "rotatedAt": at, "message": "JWT secret rotated; previous tokens stay valid for 5 minutes" })))
 }
 
+/// Graceful shutdown.
+#[utoipa::path(post, path = "/v1/admin/shutdown", tag = "Admin", operation_id = "shutdown", security(("masterAuth" = [])),
+    responses((status = 200, description = "Shutting down", body = ShutdownResponse)))]
 async fn shutdown(State(s): State<AppState>, _m: Master) -> Json<Value> {
     s.shutdown.notify_one();
     Json(json!({ "message": "Shutdown initiated" }))
 }
 
+/// Kill switch state (public, as upstream).
+#[utoipa::path(get, path = "/v1/admin/kill-switch", tag = "Admin", operation_id = "getKillSwitch", security(()),
+    responses((status = 200, description = "Current state", body = waiaas_core::killswitch::KillSwitchStatus)))]
 async fn kill_switch(State(s): State<AppState>) -> ApiResult<Json<waiaas_core::killswitch::KillSwitchStatus>> {
     Ok(Json(s.engine.kill_switch_status().await?))
 }
 
+/// Activate the kill switch
+///
+/// Cancels unsigned transactions, suspends active wallets and closes all but the health,
+/// nonce, admin and owner routes (503 `SYSTEM_LOCKED`).
+#[utoipa::path(post, path = "/v1/admin/kill-switch", tag = "Admin", operation_id = "activateKillSwitch", security(("masterAuth" = [])),
+    responses((status = 200, description = "SUSPENDED", body = KillSwitchActivateResponse),
+              (status = 409, description = "KILL_SWITCH_ACTIVE", body = crate::openapi::ErrorResponse)))]
 async fn activate(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
     let st = s.engine.activate_kill_switch("master").await?;
     Ok(Json(json!({"state": st.state, "activatedAt": st.activated_at})))
 }
 
+/// SUSPENDED → LOCKED: also revokes every session.
+#[utoipa::path(post, path = "/v1/admin/kill-switch/escalate", tag = "Admin", operation_id = "escalateKillSwitch", security(("masterAuth" = [])),
+    responses((status = 200, description = "LOCKED", body = KillSwitchEscalateResponse),
+              (status = 409, description = "INVALID_STATE_TRANSITION", body = crate::openapi::ErrorResponse)))]
 async fn escalate(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
     let st = s.engine.escalate_kill_switch("master").await?;
     Ok(Json(json!({"state": st.state, "escalatedAt": waiaas_core::now()})))
 }
 
 /// Upstream's body; from LOCKED it carries the owner's signed `kill-switch:recover` message.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = KillSwitchRecoverRequest)]
 struct Recover {
     owner_signature: Option<String>,
     owner_address: Option<String>,
+    /// Base64 of the owner's signed SIWE message.
     message: Option<String>,
+    /// Accepted and ignored (upstream field).
     #[allow(dead_code)]
     chain: Option<String>,
 }
 
+/// Recover from the kill switch
+///
+/// Back to ACTIVE; resumes the wallets the kill switch suspended. From LOCKED the body must
+/// carry an owner's signed `kill-switch:recover` (master **and** owner).
+#[utoipa::path(post, path = "/v1/admin/recover", tag = "Admin", operation_id = "recoverKillSwitch", security(("masterAuth" = [])),
+    request_body(content = Option<Recover>, description = "Empty, or the owner's proof (required from LOCKED)"),
+    responses((status = 200, description = "ACTIVE", body = RecoverResponse),
+              (status = 409, description = "KILL_SWITCH_NOT_ACTIVE", body = crate::openapi::ErrorResponse)))]
 async fn recover(State(s): State<AppState>, _m: Master, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
     let b: Recover = if body.iter().all(u8::is_ascii_whitespace) { Recover::default() } else { super::extract::parse_json(&body)? };
     let domain = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_string();
@@ -93,10 +142,18 @@ async fn recover(State(s): State<AppState>, _m: Master, headers: axum::http::Hea
     Ok(Json(json!({"state": st.state, "recoveredAt": waiaas_core::now()})))
 }
 
+/// Cancel any QUEUED transaction (operator).
+#[utoipa::path(post, path = "/v1/admin/transactions/{id}/cancel", tag = "Admin", operation_id = "adminCancelTransaction", security(("masterAuth" = [])),
+    params(("id" = String, Path, description = "Transaction id")),
+    responses((status = 200, description = "CANCELLED", body = TxCancelResponse)))]
 async fn admin_cancel(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(s.engine.cancel_transaction(&waiaas_core::Caller::Master, &id).await?))
 }
 
+/// Reject any QUEUED transaction (operator).
+#[utoipa::path(post, path = "/v1/admin/transactions/{id}/reject", tag = "Admin", operation_id = "adminRejectTransaction", security(("masterAuth" = [])),
+    params(("id" = String, Path, description = "Transaction id")),
+    responses((status = 200, description = "CANCELLED", body = TxRejectResponse)))]
 async fn admin_reject(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let mut v = s.engine.cancel_transaction(&waiaas_core::Caller::Master, &id).await?;
     v["rejectedAt"] = waiaas_core::now().into();

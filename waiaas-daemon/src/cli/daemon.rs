@@ -9,16 +9,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
-use waiaas_core::config::{Config, Loaded};
+use waiaas_core::config::Loaded;
 use waiaas_core::Engine;
 use zeroize::Zeroizing;
 
-fn env_pairs() -> Vec<(String, String)> {
-    std::env::vars().collect()
-}
-
+/// `<data>/config.toml` with this process's `WAIAAS_*` overrides (the core's loader, shared
+/// with the embedded engine).
 pub fn load_config(dir: &Path) -> Result<Loaded, CliError> {
-    Ok(Config::load(&datadir::config_path(dir), &env_pairs())?)
+    Ok(waiaas_core::datadir::load_config(dir)?)
 }
 
 /// Master password: `WAIAAS_MASTER_PASSWORD` > file named by `WAIAAS_MASTER_PASSWORD_FILE`
@@ -169,5 +167,63 @@ pub async fn status(dir: &Path, json: bool) -> Result<(), CliError> {
         Ok(())
     } else {
         Err(CliError::new(1, String::new()))
+    }
+}
+
+/// `waiaas start --detach`: run `waiaas start` in the background (its own session, output in
+/// `<data>/logs/daemon.log`) and return once it printed its ready line, or fail with what it
+/// printed if it exits first.
+pub async fn start_detached(dir: &Path, log_level: Option<String>) -> Result<(), CliError> {
+    use std::os::unix::process::CommandExt;
+    if !datadir::config_path(dir).exists() && std::env::var("WAIAAS_AUTO_PROVISION").map(|v| v != "true" && v != "1").unwrap_or(true) {
+        return Err(CliError::new(2, format!("{} is not initialized: run `waiaas init --data-dir {}`", dir.display(), dir.display())));
+    }
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let log_path = logs.join("daemon.log");
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let start_len = log.metadata().map(|m| m.len()).unwrap_or(0);
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("start").arg("--data-dir").arg(dir).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    if let Some(l) = log_level {
+        cmd.arg("--log-level").arg(l);
+    }
+    // The child cannot prompt: resolve the password here (prompting if need be) and hand it
+    // over only when it came from a prompt.
+    let from_env = std::env::var("WAIAAS_MASTER_PASSWORD").map(|p| !p.is_empty()).unwrap_or(false)
+        || std::env::var("WAIAAS_MASTER_PASSWORD_FILE").is_ok()
+        || datadir::recovery_key_path(dir).exists();
+    if !from_env {
+        let pw = resolve_password(dir)?;
+        cmd.env("WAIAAS_MASTER_PASSWORD", pw.as_str());
+    }
+    // SAFETY: setsid() in the child before exec only detaches it from our terminal session.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    let _spin = crate::output::Spinner::start("Starting the daemon...");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read(&log_path).map(|b| String::from_utf8_lossy(&b[(start_len as usize).min(b.len())..]).to_string()).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("ready on http://")) {
+            drop(_spin);
+            println!("{}", line.trim());
+            println!("  log: {}", log_path.display());
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            drop(_spin);
+            let tail: Vec<&str> = text.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
+            return Err(CliError::new(status.code().unwrap_or(1), format!("the daemon exited before it was ready:\n{}", tail.join("\n"))));
+        }
+        if Instant::now() > deadline {
+            return Err(CliError::new(1, format!("the daemon did not become ready within 60 s; see {}", log_path.display())));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -1,18 +1,17 @@
-//! The data directory: layout, `init`, the daemon lock and the PID file.
+//! The data directory: `init`, the daemon lock and the PID file. The layout, the config
+//! path and the lock live in the core ([`waiaas_core::datadir`]), shared with the embedded
+//! engine, so a daemon and an in-process agent never run on one data dir.
 
 use super::CliError;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use waiaas_core::config::Config;
 
-pub const SUBDIRS: &[&str] = &["keystore", "data", "logs", "backups"];
+pub use waiaas_core::datadir::{config_path, SUBDIRS};
 
-pub fn config_path(dir: &Path) -> PathBuf {
-    dir.join("config.toml")
-}
+/// An exclusive lock on `<data>/daemon.lock`, held for the daemon's lifetime (the core's
+/// data-dir lock: `SYSTEM_LOCKED` while a daemon or an embedded engine holds it).
+pub use waiaas_core::datadir::DataDirLock as DaemonLock;
 
 pub fn recovery_key_path(dir: &Path) -> PathBuf {
     dir.join("recovery.key")
@@ -28,54 +27,16 @@ pub struct InitReport {
 /// `auto_provision`, also a random master password in `recovery.key` (0600).
 /// Existing files are never overwritten.
 pub fn init(dir: &Path, auto_provision: bool) -> Result<InitReport, CliError> {
-    fs::create_dir_all(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    for sub in SUBDIRS {
-        let p = dir.join(sub);
-        fs::create_dir_all(&p)?;
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o700))?;
-    }
-    let cfg = config_path(dir);
-    let created_config = !cfg.exists();
-    if created_config {
-        write_new(&cfg, Config::default_toml().as_bytes(), 0o600)?;
-    }
+    let created_config = waiaas_core::datadir::init_layout(dir)?;
     let key = recovery_key_path(dir);
     let created_recovery_key = auto_provision && !key.exists();
     if created_recovery_key {
         let mut b = zeroize::Zeroizing::new([0u8; 32]);
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, b.as_mut());
         let hex = zeroize::Zeroizing::new(hex::encode(b.as_ref()));
-        write_new(&key, hex.as_bytes(), 0o600)?;
+        waiaas_core::datadir::write_new(&key, hex.as_bytes(), 0o600)?;
     }
     Ok(InitReport { created_config, created_recovery_key })
-}
-
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
-}
-
-/// An exclusive lock on `<data>/daemon.lock`, held for the daemon's lifetime.
-pub struct DaemonLock {
-    _file: fs::File,
-}
-
-impl DaemonLock {
-    pub fn acquire(dir: &Path) -> Result<DaemonLock, CliError> {
-        let file = fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(dir.join("daemon.lock"))?;
-        // SAFETY: flock on a file descriptor we own.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            return Err(CliError::new(
-                4,
-                format!("SYSTEM_LOCKED: another daemon is already running on {} (run `waiaas stop` first)", dir.display()),
-            ));
-        }
-        Ok(DaemonLock { _file: file })
-    }
 }
 
 pub fn pid_path(dir: &Path, config: &Config) -> PathBuf {

@@ -1,0 +1,286 @@
+//! `waiaas._native`: the Rust half of the `waiaas` Python package.
+//!
+//! Two classes wrap the core's client traits ([`AgentApi`], [`AdminApi`]), each either
+//! embedded (an [`Engine`] in this process) or remote (a daemon over HTTP):
+//! - `Agent`: what an agent may do with a session token;
+//! - `Admin`: what the operator may do (the embedded one holds the opened data dir).
+//!
+//! Both expose one entry point per calling style, `call(method, args_json)` (an asyncio
+//! awaitable, run on the shared tokio runtime of `pyo3-async-runtimes`) and
+//! `call_blocking(method, args_json)` (runs with the GIL released). Arguments and results
+//! cross as JSON text: the Python layer (`python/waiaas/`) builds the upstream SDK's
+//! method signatures on top and returns dicts. Errors raise `waiaas.WAIaaSError` carrying
+//! the core's `code`, `message`, `retryable`, `status`, `details` and `hint`.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use waiaas_core::client::embedded::{open_embedded, EmbeddedAdmin, EmbeddedAgent};
+use waiaas_core::client::remote::{RemoteAdmin, RemoteAgent};
+use waiaas_core::client::{AdminApi, AgentApi, TxListQuery, WalletQuery};
+use waiaas_core::{Engine, Error, ErrorCode};
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    pyo3_async_runtimes::tokio::get_runtime()
+}
+
+/// Build a `waiaas.WAIaaSError` for `e`.
+fn to_py_err(e: Error) -> PyErr {
+    Python::attach(|py| build_err(py, &e).unwrap_or_else(|err| err))
+}
+
+fn build_err(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
+    let cls = py.import("waiaas._errors")?.getattr("WAIaaSError")?;
+    let body = e.to_body();
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("status", e.status())?;
+    kwargs.set_item("retryable", e.retryable())?;
+    match &e.details {
+        Some(d) => kwargs.set_item("details", py.import("json")?.getattr("loads")?.call1((d.to_string(),))?)?,
+        None => kwargs.set_item("details", py.None())?,
+    }
+    kwargs.set_item("hint", body.get("hint").and_then(Value::as_str))?;
+    let instance = cls.call((e.code.as_str(), e.message.as_str()), Some(&kwargs))?;
+    Ok(PyErr::from_value(instance))
+}
+
+/// The arguments of every method, by their REST names (the Python layer sends camelCase).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct Args {
+    wallet_id: Option<String>,
+    network: Option<String>,
+    id: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+    request: Value,
+    idempotency_key: Option<String>,
+    /// Seconds (`wait_for_transaction`).
+    timeout: Option<f64>,
+    reason: Option<String>,
+}
+
+impl Args {
+    fn parse(json: &str) -> Result<Args, Error> {
+        if json.trim().is_empty() {
+            return Ok(Args::default());
+        }
+        serde_json::from_str(json).map_err(|e| Error::validation("args", e.to_string()))
+    }
+
+    fn id(&self) -> Result<String, Error> {
+        self.id.clone().filter(|s| !s.is_empty()).ok_or_else(|| Error::validation("id", "is required"))
+    }
+
+    fn query(&self) -> WalletQuery {
+        WalletQuery { wallet_id: self.wallet_id.clone(), network: self.network.clone() }
+    }
+
+    fn timeout(&self) -> Result<Duration, Error> {
+        let secs = self.timeout.unwrap_or(60.0);
+        if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
+            return Err(Error::validation("timeout", "must be 0..86400 seconds"));
+        }
+        Ok(Duration::from_secs_f64(secs))
+    }
+}
+
+fn unknown(method: &str) -> Error {
+    Error::new(ErrorCode::ACTION_NOT_FOUND, format!("no such method: {method}"))
+}
+
+async fn agent_call(api: Arc<dyn AgentApi>, method: String, a: Args) -> Result<Value, Error> {
+    match method.as_str() {
+        "get_address" => api.get_address(a.query()).await,
+        "get_balance" => api.get_balance(a.query()).await,
+        "get_assets" => api.get_assets(a.query()).await,
+        "get_connect_info" => api.connect_info().await,
+        "send_token" => api.send_transaction(a.request, a.idempotency_key).await,
+        "simulate" => api.simulate_transaction(a.request).await,
+        "sign_transaction" => api.sign_transaction(a.request).await,
+        "sign_message" => api.sign_message(a.request).await,
+        "get_transaction" => api.get_transaction(a.id()?).await,
+        "list_transactions" => api.list_transactions(TxListQuery { wallet_id: a.wallet_id, cursor: a.cursor, limit: a.limit }).await,
+        "list_pending_transactions" => api.list_pending_transactions(a.wallet_id).await,
+        "cancel_transaction" => api.cancel_transaction(a.id()?).await,
+        "encode_calldata" => api.encode_calldata(a.request).await,
+        "get_nonce" => api.get_nonce().await,
+        "renew_session" => {
+            // The upstream SDK names the session; it can only be the client's own.
+            if let Some(id) = a.id.as_deref() {
+                if waiaas_core::client::remote::session_id_of(&api.session_token()).ok().as_deref() != Some(id) {
+                    return Err(Error::new(ErrorCode::SESSION_NOT_FOUND, "Cannot renew a different session"));
+                }
+            }
+            api.renew_session().await
+        }
+        "wait_for_transaction" => {
+            let timeout = a.timeout()?;
+            api.wait_for_transaction(a.id()?, timeout).await
+        }
+        other => Err(unknown(other)),
+    }
+}
+
+async fn admin_call(api: Arc<dyn AdminApi>, method: String, a: Args) -> Result<Value, Error> {
+    match method.as_str() {
+        "create_wallet" => api.create_wallet(a.request).await,
+        "list_wallets" => api.list_wallets().await,
+        "get_wallet" => api.get_wallet(a.id()?).await,
+        "update_wallet" => api.update_wallet(a.id()?, a.request).await,
+        "suspend_wallet" => api.suspend_wallet(a.id()?, a.reason).await,
+        "resume_wallet" => api.resume_wallet(a.id()?).await,
+        "terminate_wallet" => api.terminate_wallet(a.id()?).await,
+        "wallet_networks" => api.wallet_networks(a.id()?).await,
+        "create_session" => api.create_session(a.request).await,
+        "list_sessions" => api.list_sessions(a.wallet_id).await,
+        "revoke_session" => api.revoke_session(a.id()?).await,
+        "create_policy" => api.create_policy(a.request).await,
+        "list_policies" => api.list_policies(a.wallet_id).await,
+        "update_policy" => api.update_policy(a.id()?, a.request).await,
+        "delete_policy" => api.delete_policy(a.id()?).await,
+        "kill_switch_status" => api.kill_switch_status().await,
+        "activate_kill_switch" => api.activate_kill_switch().await,
+        "recover_kill_switch" => api.recover_kill_switch().await,
+        other => Err(unknown(other)),
+    }
+}
+
+/// An agent: session-token operations, embedded or over HTTP.
+#[pyclass(frozen, module = "waiaas._native")]
+struct Agent {
+    api: Arc<dyn AgentApi>,
+    mode: &'static str,
+}
+
+#[pymethods]
+impl Agent {
+    /// An agent of the daemon at `base_url`.
+    #[staticmethod]
+    fn remote(base_url: &str, session_token: String) -> PyResult<Agent> {
+        let api = RemoteAgent::new(base_url, session_token).map_err(to_py_err)?;
+        Ok(Agent { api: Arc::new(api), mode: "remote" })
+    }
+
+    /// `method(args)` as an awaitable resolving to the JSON text of the result.
+    fn call<'py>(&self, py: Python<'py>, method: String, args: &str) -> PyResult<Bound<'py, PyAny>> {
+        let args = Args::parse(args).map_err(to_py_err)?;
+        let api = self.api.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move { agent_call(api, method, args).await.map(|v| v.to_string()).map_err(to_py_err) })
+    }
+
+    /// `method(args)` now, with the GIL released; returns the JSON text of the result.
+    fn call_blocking(&self, py: Python<'_>, method: String, args: &str) -> PyResult<String> {
+        let args = Args::parse(args).map_err(to_py_err)?;
+        let api = self.api.clone();
+        py.detach(move || runtime().block_on(agent_call(api, method, args))).map(|v| v.to_string()).map_err(to_py_err)
+    }
+
+    /// The session token presented now (a renewal replaces it).
+    #[getter]
+    fn session_token(&self) -> String {
+        self.api.session_token()
+    }
+
+    /// `"embedded"` or `"remote"`.
+    #[getter]
+    fn mode(&self) -> &'static str {
+        self.mode
+    }
+}
+
+/// The operator: master-password operations, embedded (an opened data dir) or over HTTP.
+#[pyclass(frozen, module = "waiaas._native")]
+struct Admin {
+    api: Arc<dyn AdminApi>,
+    /// Embedded: the engine agents of this data dir use.
+    engine: Option<Engine>,
+    base_url: Option<String>,
+    data_dir: Option<PathBuf>,
+}
+
+impl Admin {
+    fn embedded(engine: Engine, data_dir: PathBuf) -> Admin {
+        Admin { api: Arc::new(EmbeddedAdmin::new(engine.clone())), engine: Some(engine), base_url: None, data_dir: Some(data_dir) }
+    }
+}
+
+#[pymethods]
+impl Admin {
+    /// The operator of the daemon at `base_url`.
+    #[staticmethod]
+    fn remote(base_url: &str, master_password: String) -> PyResult<Admin> {
+        let api = RemoteAdmin::new(base_url, master_password).map_err(to_py_err)?;
+        let base_url = Some(api.base_url().to_string());
+        Ok(Admin { api: Arc::new(api), engine: None, base_url, data_dir: None })
+    }
+
+    /// Open a data dir in this process (awaitable resolving to an `Admin`).
+    #[staticmethod]
+    fn open(py: Python<'_>, data_dir: PathBuf, master_password: String) -> PyResult<Bound<'_, PyAny>> {
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let engine = open_embedded(&data_dir, &master_password).await.map_err(to_py_err)?;
+            Ok(Admin::embedded(engine, data_dir))
+        })
+    }
+
+    /// Open a data dir in this process now, with the GIL released.
+    #[staticmethod]
+    fn open_blocking(py: Python<'_>, data_dir: PathBuf, master_password: String) -> PyResult<Admin> {
+        let dir = data_dir.clone();
+        let engine = py.detach(move || runtime().block_on(open_embedded(&dir, &master_password))).map_err(to_py_err)?;
+        Ok(Admin::embedded(engine, data_dir))
+    }
+
+    fn call<'py>(&self, py: Python<'py>, method: String, args: &str) -> PyResult<Bound<'py, PyAny>> {
+        let args = Args::parse(args).map_err(to_py_err)?;
+        let api = self.api.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move { admin_call(api, method, args).await.map(|v| v.to_string()).map_err(to_py_err) })
+    }
+
+    fn call_blocking(&self, py: Python<'_>, method: String, args: &str) -> PyResult<String> {
+        let args = Args::parse(args).map_err(to_py_err)?;
+        let api = self.api.clone();
+        py.detach(move || runtime().block_on(admin_call(api, method, args))).map(|v| v.to_string()).map_err(to_py_err)
+    }
+
+    /// An agent presenting `session_token`: to this engine (embedded) or to this daemon.
+    fn agent(&self, session_token: String) -> PyResult<Agent> {
+        match (&self.engine, &self.base_url) {
+            (Some(engine), _) => Ok(Agent { api: Arc::new(EmbeddedAgent::new(engine.clone(), session_token)), mode: "embedded" }),
+            (None, Some(base)) => Agent::remote(base, session_token),
+            (None, None) => Err(to_py_err(Error::internal("admin handle without an engine or a base URL"))),
+        }
+    }
+
+    #[getter]
+    fn mode(&self) -> &'static str {
+        if self.engine.is_some() {
+            "embedded"
+        } else {
+            "remote"
+        }
+    }
+
+    #[getter]
+    fn base_url(&self) -> Option<String> {
+        self.base_url.clone()
+    }
+
+    #[getter]
+    fn data_dir(&self) -> Option<PathBuf> {
+        self.data_dir.clone()
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Agent>()?;
+    m.add_class::<Admin>()?;
+    m.add("__version__", waiaas_core::VERSION)?;
+    Ok(())
+}

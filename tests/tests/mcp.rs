@@ -1,0 +1,290 @@
+//! `waiaas mcp serve` driven by a real MCP client: the official Python SDK (`mcp` from
+//! PyPI, in a venv under ~/.cache/waiaas set up by scripts/test-mcp.sh) over stdio, against
+//! a real daemon and a real anvil posing as ethereum-sepolia.
+//!
+//! - tools are listed at once after `initialize`; `get_balance` reads the chain; `send_token`
+//!   confirms on chain; a policy refusal is a tool error naming the policy;
+//! - human in the loop: a DELAY send asks the human through MCP elicitation, the client
+//!   answers "cancel", the transaction ends CANCELLED and never reaches the chain;
+//! - a finite token renews itself at 60 % of its lifetime and is written back to its file.
+//!
+//! The median `get_balance` tool-call latency is printed (`MCP get_balance median`).
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use waiaas_e2e::*;
+use waiaas_testnodes::anvil::DEV_ACCOUNTS;
+
+const SEPOLIA: u64 = 11155111;
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The venv's python (created by scripts/test-mcp.sh on first use).
+fn python() -> PathBuf {
+    let out = Command::new("bash").arg(repo_root().join("scripts/test-mcp.sh")).output().expect("run scripts/test-mcp.sh");
+    assert!(out.status.success(), "scripts/test-mcp.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Run one client scenario (see tests/mcp/client.py) and return its JSON report.
+fn client(scenario: Value) -> Value {
+    let out = Command::new(python()).arg(repo_root().join("tests/mcp/client.py")).arg(scenario.to_string()).output().expect("run the MCP client");
+    assert!(out.status.success(), "MCP client failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("client output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+struct Node(Option<waiaas_testnodes::anvil::Anvil>);
+impl Node {
+    fn start() -> Node {
+        Node(Some(tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(SEPOLIA))))
+    }
+    fn n(&self) -> &waiaas_testnodes::anvil::Anvil {
+        self.0.as_ref().unwrap()
+    }
+    fn balance(&self, a: &str) -> u128 {
+        let v = tokio::task::block_in_place(|| self.n().rpc("eth_getBalance", json!([a, "latest"])));
+        u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    }
+    fn nonce(&self, a: &str) -> u64 {
+        let v = tokio::task::block_in_place(|| self.n().rpc("eth_getTransactionCount", json!([a, "latest"])));
+        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    }
+}
+impl Drop for Node {
+    fn drop(&mut self) {
+        let n = self.0.take();
+        tokio::task::block_in_place(move || drop(n));
+    }
+}
+
+struct Setup {
+    node: Node,
+    daemon: Daemon,
+    api: Api,
+    wallet: String,
+    address: String,
+}
+
+async fn setup(extra_env: &[(&str, &str)]) -> Setup {
+    let node = Node::start();
+    let mut opts = Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.n().url).env("WAIAAS_PRICES_ETH", "2000");
+    for (k, v) in extra_env {
+        opts = opts.env(k, v);
+    }
+    let daemon = Daemon::start(opts);
+    let api = Api::new(&daemon.base);
+    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "agent-evm", "chain": "ethereum", "environment": "testnet", "createSession": false}))).await;
+    assert_eq!(w.status, 201, "{:?}", w.body);
+    let address = w.body["publicKey"].as_str().unwrap().to_string();
+    tokio::task::block_in_place(|| node.n().fund(&address, 100 * ETH));
+    Setup { wallet: w.body["id"].as_str().unwrap().into(), address, node, daemon, api }
+}
+
+/// `waiaas mcp setup --wallet <id>` writes the token file (no Claude Desktop here).
+fn mcp_setup(s: &Setup, extra: &[&str]) -> Value {
+    let dir = s.daemon.dir.to_str().unwrap();
+    let mut args = vec!["mcp", "setup", "--wallet", &s.wallet, "--no-register", "--json", "--data-dir", dir];
+    args.extend_from_slice(extra);
+    let out = run_cli(&args, &[("WAIAAS_MASTER_PASSWORD".into(), PASSWORD.into())]);
+    assert!(out.status.success(), "mcp setup failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn scenario(s: &Setup, elicit: Option<&str>, steps: Value) -> Value {
+    json!({
+        "command": waiaas_bin().display().to_string(),
+        "args": ["mcp", "serve"],
+        "env": {"WAIAAS_DATA_DIR": s.daemon.dir.display().to_string(), "WAIAAS_WALLET_ID": s.wallet, "WAIAAS_WALLET_NAME": "agent-evm"},
+        "elicit": elicit,
+        "steps": steps,
+    })
+}
+
+fn tx_id(step: &Value) -> String {
+    step["json"]["id"].as_str().unwrap_or_else(|| panic!("no transaction id in {step}")).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_policy() {
+    let s = setup(&[]).await;
+    let setup_out = mcp_setup(&s, &[]);
+    let token_file = setup_out["wallets"][0]["tokenFile"].as_str().unwrap();
+    assert!(std::fs::read_to_string(token_file).unwrap().starts_with("wai_sess_"));
+    // A WHITELIST that allows DEV_ACCOUNTS[1] only (SPENDING_LIMIT: the defaults).
+    let p = s
+        .api
+        .call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": s.wallet, "type": "WHITELIST", "rules": {"allowed_addresses": [DEV_ACCOUNTS[1], DEV_ACCOUNTS[2]]}})))
+        .await;
+    assert_eq!(p.status, 201, "{:?}", p.body);
+    let before = s.node.balance(DEV_ACCOUNTS[1]);
+    let report = client(scenario(
+        &s,
+        None,
+        json!([
+            {"op": "list_tools"},
+            {"op": "call", "name": "get_balance", "args": {}},
+            {"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[1], "amount": "1000000000000000"}},
+            {"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[3], "amount": "1000"}},
+            {"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[2], "amount": "100000000000000000"}},
+            {"op": "call", "name": "get_wallet_info", "args": {}},
+            {"op": "templates"},
+            {"op": "read", "uri": "waiaas://skills/quickstart"},
+            {"op": "read", "uri": "waiaas://wallet/address"},
+            {"op": "repeat", "name": "get_balance", "args": {}, "n": 50},
+        ]),
+    ));
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(report["serverName"], "waiaas-agent-evm");
+    // Tools are there at once, with upstream's names, and the send tools describe the policy outcomes.
+    let tools = steps[0]["tools"].as_array().unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    for n in [
+        "get_balance", "get_address", "get_assets", "get_wallet_info", "send_token", "approve_token", "call_contract", "send_batch",
+        "simulate_transaction", "sign_transaction", "sign_message", "get_transaction", "list_transactions", "encode_calldata", "get_nonce", "connect_info",
+    ] {
+        assert!(names.contains(&n), "tool {n} missing from {names:?}");
+    }
+    let send_desc = tools.iter().find(|t| t["name"] == "send_token").unwrap()["description"].as_str().unwrap();
+    for word in ["DELAY", "APPROVAL", "INSTANT", "simulate_transaction"] {
+        assert!(send_desc.contains(word), "send_token description lacks {word}: {send_desc}");
+    }
+    assert!(steps[0]["ms"].as_f64().unwrap() < 1000.0, "tools/list took {} ms", steps[0]["ms"]);
+    // get_balance: what the chain says.
+    let bal = &steps[1];
+    assert_eq!(bal["isError"], false, "{bal}");
+    assert_eq!(bal["json"]["balance"], (100 * ETH).to_string(), "{bal}");
+    // send_token within the limits: confirmed on chain.
+    let sent = &steps[2];
+    assert_eq!(sent["isError"], false, "{sent}");
+    assert_eq!((sent["json"]["status"].as_str(), sent["json"]["tier"].as_str()), (Some("CONFIRMED"), Some("INSTANT")), "{sent}");
+    let hash = sent["json"]["txHash"].as_str().unwrap();
+    let receipt = tokio::task::block_in_place(|| s.node.n().receipt(hash));
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(s.node.balance(DEV_ACCOUNTS[1]), before + 1_000_000_000_000_000);
+    // A destination outside the whitelist: a tool error that names the policy.
+    let denied = &steps[3];
+    assert_eq!(denied["isError"], true, "{denied}");
+    let text = denied["text"].as_str().unwrap();
+    assert!(text.contains("WHITELIST_DENIED") && text.contains("WHITELIST policy") && text.contains(p.body["id"].as_str().unwrap()), "{text}");
+    // $200 > NOTIFY: DELAY. Without elicitation the model is told what happens next.
+    let held = &steps[4];
+    assert_eq!(held["isError"], false, "{held}");
+    assert_eq!((held["json"]["status"].as_str(), held["json"]["tier"].as_str()), (Some("QUEUED"), Some("DELAY")), "{held}");
+    assert!(held["json"]["outcome"].as_str().unwrap().contains("executes automatically after the delay unless cancelled"), "{held}");
+    assert!(report["elicitations"].as_array().unwrap().is_empty(), "a client without elicitation is never asked");
+    let r = s.api.call("POST", &format!("/v1/transactions/{}/cancel", tx_id(held)), &Api::master(), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // Wallet info, skills and resources.
+    assert_eq!(steps[5]["json"]["address"], s.address, "{}", steps[5]);
+    assert!(steps[5]["json"]["networks"].is_array(), "{}", steps[5]);
+    assert_eq!(steps[6]["templates"], json!(["waiaas://skills/{name}"]));
+    assert!(steps[7]["contents"][0].as_str().unwrap().contains("NEVER request the master password"));
+    assert!(steps[8]["contents"][0].as_str().unwrap().contains(&s.address));
+    let rep = &steps[9];
+    assert_eq!(rep["errors"], 0, "{rep}");
+    println!("MCP get_balance median {:.2} ms (n={}, min {:.2}, max {:.2}); initialize {:.1} ms", rep["medianMs"].as_f64().unwrap(), rep["n"], rep["minMs"].as_f64().unwrap(), rep["maxMs"].as_f64().unwrap(), report["initMs"].as_f64().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delay_send_asks_the_human_who_cancels_it_and_nothing_reaches_the_chain() {
+    let s = setup(&[]).await;
+    let out = mcp_setup(&s, &[]);
+    let agent = Auth::Session(std::fs::read_to_string(out["wallets"][0]["tokenFile"].as_str().unwrap()).unwrap().trim().to_string());
+    let before = s.node.balance(DEV_ACCOUNTS[4]);
+    let report = client(scenario(
+        &s,
+        Some("cancel"),
+        json!([
+            // $200 at 2000 USD/ETH: above the $100 NOTIFY default, below $500: DELAY.
+            {"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[4], "amount": "100000000000000000"}},
+        ]),
+    ));
+    assert_eq!(report["capabilities"]["tools"]["listChanged"], true, "{}", report["capabilities"]);
+    let step = &report["steps"][0];
+    assert_eq!(step["isError"], false, "{step}");
+    let elicitations = report["elicitations"].as_array().unwrap();
+    assert_eq!(elicitations.len(), 1, "the human is asked once: {elicitations:?}");
+    let msg = elicitations[0]["message"].as_str().unwrap();
+    assert!(msg.contains("DELAY") && msg.contains("0.1 ETH") && msg.contains(DEV_ACCOUNTS[4]), "{msg}");
+    // The form offers cancel or keep: never approve.
+    let choices = elicitations[0]["schema"]["properties"]["decision"].to_string();
+    assert!(choices.contains("cancel") && choices.contains("keep") && !choices.to_lowercase().contains("approve"), "{choices}");
+    assert_eq!(step["json"]["humanDecision"], "cancel", "{step}");
+    let id = tx_id(step);
+    let tx = s.api.call("GET", &format!("/v1/transactions/{id}"), &agent, None).await;
+    assert_eq!(tx.status, 200, "{:?}", tx.body);
+    assert_eq!(tx.body["status"], "CANCELLED", "{:?}", tx.body);
+    assert!(tx.body["txHash"].is_null(), "never signed: {:?}", tx.body);
+    // Past the point where a DELAY transaction could have been picked up: still nothing on chain.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(s.node.nonce(&s.address), 0, "the wallet never sent a transaction");
+    assert_eq!(s.node.balance(DEV_ACCOUNTS[4]), before);
+    assert_eq!(s.node.balance(&s.address), 100 * ETH);
+
+    // A human who answers "keep" leaves it waiting; nothing is approved.
+    let report = client(scenario(&s, Some("keep"), json!([{"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[4], "amount": "100000000000000000"}}])));
+    let step = &report["steps"][0];
+    assert_eq!(step["json"]["humanDecision"], "keep", "{step}");
+    let id = tx_id(step);
+    let tx = s.api.call("GET", &format!("/v1/transactions/{id}"), &agent, None).await;
+    assert_eq!((tx.body["status"].as_str(), tx.body["tier"].as_str()), (Some("QUEUED"), Some("DELAY")), "{:?}", tx.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finite_token_renews_itself_at_sixty_percent_and_is_written_back() {
+    // Sessions of 10 s: the server renews at ~6 s; the original token is dead after 10 s.
+    let s = setup(&[("WAIAAS_SECURITY_SESSION_TTL_MIN", "5")]).await;
+    let out = mcp_setup(&s, &["--ttl", "10"]);
+    let file = PathBuf::from(out["wallets"][0]["tokenFile"].as_str().unwrap());
+    let original = std::fs::read_to_string(&file).unwrap();
+    let report = client(scenario(
+        &s,
+        None,
+        json!([
+            {"op": "call", "name": "get_balance", "args": {}},
+            {"op": "sleep", "seconds": 12},
+            {"op": "call", "name": "get_balance", "args": {}},
+        ]),
+    ));
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["isError"], false, "{}", steps[0]);
+    assert_eq!(steps[2]["isError"], false, "after the original expiry the renewed token works: {}", steps[2]);
+    let renewed = std::fs::read_to_string(&file).unwrap();
+    assert_ne!(renewed, original, "the renewed token was written back to {}", file.display());
+    let old = s.api.call("GET", "/v1/wallet/address", &Auth::Session(original.trim().into()), None).await;
+    assert_eq!(old.status, 401, "the old token no longer works: {:?}", old.body);
+    let new = s.api.call("GET", "/v1/wallet/address", &Auth::Session(renewed.trim().into()), None).await;
+    assert_eq!(new.status, 200, "{:?}", new.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_server_can_embed_the_engine_on_a_data_dir() {
+    let s = setup(&[]).await;
+    mcp_setup(&s, &[]);
+    let Setup { node, daemon, wallet, address, .. } = s;
+    let dir = daemon.dir.clone();
+    let mut daemon = daemon;
+    let _keep = daemon.take_tmp();
+    assert!(daemon.stop().success());
+    let report = client(json!({
+        "command": waiaas_bin().display().to_string(),
+        "args": ["mcp", "serve", "--embedded"],
+        "env": {
+            "WAIAAS_DATA_DIR": dir.display().to_string(), "WAIAAS_WALLET_ID": wallet, "WAIAAS_MASTER_PASSWORD": PASSWORD,
+            "WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA": node.n().url, "WAIAAS_PRICES_ETH": "2000", "WAIAAS_ORACLE_ENABLED": "false",
+        },
+        "steps": [
+            {"op": "call", "name": "get_balance", "args": {}},
+            {"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[5], "amount": "1000"}},
+        ],
+    }));
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["json"]["balance"], (100 * ETH).to_string(), "{}", steps[0]);
+    assert_eq!(steps[1]["json"]["status"], "CONFIRMED", "{}", steps[1]);
+    assert_eq!(node.nonce(&address), 1);
+}

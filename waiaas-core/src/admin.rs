@@ -1,0 +1,134 @@
+//! Operator views and helpers behind the admin routes: the status dashboard, session
+//! reissue, MCP tokens (`<data>/mcp-tokens/<walletId>` + the MCP client snippet) and the
+//! agent prompt (a session plus the text that tells an agent what it may do).
+
+use crate::engine::{wallet_not_found, Engine, SessionCtx};
+use crate::error::{Error, Result};
+use crate::sessions::CreateSession;
+use crate::tx::TxStatus;
+use serde_json::{json, Value};
+
+impl Engine {
+    /// `GET /v1/admin/status`.
+    pub async fn admin_status(&self) -> Result<Value> {
+        let store = &self.inner.store;
+        let now = crate::now();
+        let wallets = store.list_wallets(None).await?;
+        let ids: Vec<String> = wallets.iter().map(|w| w.id.clone()).collect();
+        let sessions = store.list_sessions(None).await?.into_iter().filter(|s| s.expires_at == 0 || s.expires_at > now).count();
+        let policies = store.list_policies(None).await?.len();
+        let recent = store.list_txs(&ids, None, None, 10).await?;
+        let (mut recent_count, mut failed_count) = (0i64, 0i64);
+        for w in &ids {
+            recent_count += store.count_txs_since(w, now - 86_400).await?;
+        }
+        for t in store.list_txs(&ids, Some(&[TxStatus::Failed]), None, 1000).await? {
+            if t.created_at >= now - 86_400 {
+                failed_count += 1;
+            }
+        }
+        let name_of = |id: &str| wallets.iter().find(|w| w.id == id).map(|w| w.name.clone());
+        let recent: Vec<Value> = recent
+            .iter()
+            .map(|t| {
+                json!({"id": t.id, "walletId": t.wallet_id, "walletName": name_of(&t.wallet_id), "type": t.tx_type, "status": t.status,
+                       "toAddress": t.to_address, "amount": t.amount, "formattedAmount": null, "amountUsd": t.amount_usd,
+                       "network": t.network, "txHash": t.tx_hash, "createdAt": t.created_at})
+            })
+            .collect();
+        Ok(json!({
+            "status": "running",
+            "version": crate::VERSION,
+            "latestVersion": null,
+            "updateAvailable": false,
+            "uptime": self.inner.started.elapsed().as_secs(),
+            "walletCount": wallets.len(),
+            "activeSessionCount": sessions,
+            "killSwitchState": self.kill_switch_status().await?.state,
+            "adminTimeout": 900,
+            "timestamp": now,
+            "policyCount": policies,
+            "recentTxCount": recent_count,
+            "failedTxCount": failed_count,
+            "autoProvisioned": self.inner.data_dir.join("recovery.key").exists(),
+            "recentTransactions": recent,
+        }))
+    }
+
+    /// `POST /v1/admin/sessions/{id}/reissue`: a new token for the session (the old one
+    /// stops working at once).
+    pub async fn reissue_session(&self, id: &str) -> Result<Value> {
+        let r = self.rotate_session(id).await?;
+        Ok(json!({"token": r.token, "sessionId": r.id, "tokenIssuedCount": r.token_issued_count, "expiresAt": r.expires_at}))
+    }
+
+    /// `POST /v1/mcp/tokens`: an MCP session for a wallet, its token written to
+    /// `<data>/mcp-tokens/<walletId>` (0600, atomically), and the MCP client configuration.
+    pub async fn create_mcp_token(&self, wallet_id: &str, expires_in: Option<i64>, base_url: &str) -> Result<Value> {
+        if let Some(t) = expires_in {
+            if !(300..=31_536_000).contains(&t) {
+                return Err(Error::validation("expiresIn", "must be 300..31536000 seconds"));
+            }
+        }
+        let w = self.inner.store.get_wallet(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
+        let created = self
+            .create_session(CreateSession { wallet_id: Some(w.id.clone()), ttl: expires_in, source: Some("mcp".into()), ..Default::default() })
+            .await?;
+        let dir = self.inner.data_dir.join("mcp-tokens");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(&w.id);
+        crate::keystore::write_atomic(&path, created.token.as_bytes())?;
+        Ok(json!({
+            "walletId": w.id,
+            "walletName": w.name,
+            "tokenPath": path.to_string_lossy(),
+            "expiresAt": created.expires_at,
+            "claudeDesktopConfig": mcp_client_config(&w.name, &w.id, &self.inner.data_dir.to_string_lossy(), base_url),
+        }))
+    }
+
+    /// `POST /v1/admin/agent-prompt`: one session for the given wallets (all active ones when
+    /// none are named) and the prompt that hands it to an agent.
+    pub async fn agent_prompt(&self, wallet_ids: Option<Vec<String>>, ttl: Option<i64>, base_url: &str) -> Result<Value> {
+        let ids = match wallet_ids {
+            Some(ids) if !ids.is_empty() => ids,
+            Some(_) => return Err(Error::validation("walletIds", "must name at least one wallet")),
+            None => self
+                .inner
+                .store
+                .list_wallets(None)
+                .await?
+                .into_iter()
+                .filter(|w| w.status == crate::store::WalletStatus::Active)
+                .map(|w| w.id)
+                .collect(),
+        };
+        if ids.is_empty() {
+            return Err(Error::validation("walletIds", "there is no active wallet to hand to an agent"));
+        }
+        let created = self.create_session(CreateSession { wallet_ids: Some(ids.clone()), ttl, ..Default::default() }).await?;
+        let ctx = SessionCtx { session_id: created.id.clone(), wallet_ids: ids.clone(), expires_at: created.expires_at, source: "api".into() };
+        let info = self.connect_info(&ctx, base_url).await?;
+        let rules = info.get("prompt").and_then(Value::as_str).unwrap_or_default();
+        let prompt = format!(
+            "WAIaaS wallet access for an AI agent.\nBase URL: {base_url}\nSession token (send as 'Authorization: Bearer <token>'): {}\n\n{rules}",
+            created.token
+        );
+        Ok(json!({"prompt": prompt, "walletCount": ids.len(), "sessionsCreated": 1, "sessionReused": false, "expiresAt": created.expires_at}))
+    }
+}
+
+/// The `mcpServers` entry that runs `waiaas mcp serve` for one wallet (Claude Desktop and
+/// other MCP clients use this shape).
+pub fn mcp_client_config(wallet_name: &str, wallet_id: &str, data_dir: &str, base_url: &str) -> Value {
+    let slug: String = wallet_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    json!({
+        "mcpServers": {
+            format!("waiaas-{slug}"): {
+                "command": "waiaas",
+                "args": ["mcp", "serve"],
+                "env": {"WAIAAS_BASE_URL": base_url, "WAIAAS_DATA_DIR": data_dir, "WAIAAS_WALLET_ID": wallet_id}
+            }
+        }
+    })
+}

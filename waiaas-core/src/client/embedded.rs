@@ -1,0 +1,382 @@
+//! The in-process face: [`AgentApi`] and [`AdminApi`] over an [`Engine`] in this process.
+//!
+//! Each method calls the engine operation the matching REST route calls and returns the
+//! same JSON (`serde_json::to_value` of the same struct). The checks the HTTP layer makes
+//! before a handler runs are made here too, in the same order:
+//! 1. the kill switch: while it is engaged every call except the kill-switch ones fails
+//!    with `SYSTEM_LOCKED` (the daemon's guard);
+//! 2. the agent's session token, on every call ([`Engine::authenticate`], as the Bearer
+//!    extractor does): a revoked, rotated, renewed-away or expired token fails at once
+//!    with the daemon's code;
+//! 3. request bodies are decoded like the daemon decodes them, so a bad field fails with
+//!    `ACTION_VALIDATION_FAILED` naming it.
+//!
+//! Per-IP and per-session HTTP rate limits are a property of the network face and do not
+//! apply in-process.
+//!
+//! [`open_embedded`] opens a data dir for in-process use: it takes the data-dir lock (the
+//! same one the daemon takes, so a daemon and an embedded engine never run on one data
+//! dir), opens the engine, resumes unfinished transactions and starts the background
+//! workers (DELAY queue, confirmation re-checks, session clean-up) on the calling tokio
+//! runtime.
+
+use super::{AdminApi, AgentApi, TxListQuery, WalletQuery};
+use crate::datadir::{self, DataDirLock};
+use crate::engine::{Caller, Engine, SessionCtx};
+use crate::error::{Error, ErrorCode, Result};
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{OnceLock, RwLock};
+
+/// The base URL an embedded agent's `connect_info` reports (there is no HTTP server).
+pub const EMBEDDED_BASE_URL: &str = "embedded";
+
+/// The message of the daemon's kill-switch guard.
+const LOCKED: &str = "The kill switch is active: the daemon refuses this request until the operator recovers it";
+
+fn to_json<T: Serialize>(v: T) -> Result<Value> {
+    serde_json::to_value(v).map_err(|e| Error::internal(format!("cannot serialize a result: {e}")))
+}
+
+/// Decode a request body as the daemon does: `null` is an empty object, and a decoding
+/// error is `ACTION_VALIDATION_FAILED` naming the offending field.
+pub fn parse_body<T: DeserializeOwned>(body: Value) -> Result<T> {
+    let body = if body.is_null() { Value::Object(Default::default()) } else { body };
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if path == "." {
+            inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()).map(str::to_string).unwrap_or_else(|| "body".into())
+        } else {
+            path
+        };
+        let message = match inner.find(" at line ") {
+            Some(i) => inner[..i].to_string(),
+            None => inner,
+        };
+        Error::validation(&field, message)
+    })
+}
+
+fn kill_switch_guard(engine: &Engine) -> Result<()> {
+    if engine.kill_switch_engaged() {
+        return Err(Error::new(ErrorCode::SYSTEM_LOCKED, LOCKED));
+    }
+    Ok(())
+}
+
+/// Data dirs opened in this process, by canonical path: the lock is held and the workers
+/// run for the rest of the process, so a second open returns the same engine.
+struct Opened {
+    engine: Engine,
+    _lock: DataDirLock,
+}
+
+fn registry() -> &'static tokio::sync::Mutex<HashMap<PathBuf, Opened>> {
+    static OPEN: OnceLock<tokio::sync::Mutex<HashMap<PathBuf, Opened>>> = OnceLock::new();
+    OPEN.get_or_init(Default::default)
+}
+
+/// Open `data_dir` for in-process use, as `waiaas start` opens it for the daemon:
+/// - a missing data dir is created with the default layout and `config.toml`
+///   (what `waiaas init` writes; no `recovery.key`);
+/// - `config.toml` is loaded with the `WAIAAS_<SECTION>_<KEY>` overrides of this process's
+///   environment;
+/// - the data-dir lock is taken (`SYSTEM_LOCKED` while a daemon or another process holds it);
+/// - the engine is opened with `master_password` (`INVALID_MASTER_PASSWORD` if wrong),
+///   unfinished transactions are resumed and the background workers are started on the
+///   current tokio runtime, which must outlive the engine's use.
+///
+/// The engine then stays open (lock held, workers running) until the process exits; opening
+/// the same data dir again in this process checks the password and returns the same engine.
+pub async fn open_embedded(data_dir: &Path, master_password: &str) -> Result<Engine> {
+    let mut open = registry().lock().await;
+    let canonical = match std::fs::canonicalize(data_dir) {
+        Ok(p) => p,
+        Err(_) => {
+            datadir::init_layout(data_dir)?;
+            std::fs::canonicalize(data_dir)?
+        }
+    };
+    if let Some(o) = open.get(&canonical) {
+        o.engine.verify_master(master_password, None).await?;
+        return Ok(o.engine.clone());
+    }
+    datadir::init_layout(&canonical)?;
+    let loaded = datadir::load_config(&canonical)?;
+    for w in &loaded.warnings {
+        tracing::warn!("config: {w}");
+    }
+    let lock = DataDirLock::acquire(&canonical)?;
+    let engine = Engine::open(&canonical, loaded.config, master_password).await?;
+    match engine.recover().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("resuming {n} unfinished transactions"),
+        Err(e) => tracing::error!("transaction recovery failed: {e}"),
+    }
+    engine.start_workers();
+    open.insert(canonical, Opened { engine: engine.clone(), _lock: lock });
+    Ok(engine)
+}
+
+/// An agent in this process: every call presents its session token to the engine.
+pub struct EmbeddedAgent {
+    engine: Engine,
+    token: RwLock<String>,
+}
+
+impl EmbeddedAgent {
+    pub fn new(engine: Engine, session_token: String) -> EmbeddedAgent {
+        EmbeddedAgent { engine, token: RwLock::new(session_token) }
+    }
+
+    /// The kill-switch guard, then sessionAuth with the current token.
+    async fn auth(&self) -> Result<(SessionCtx, String)> {
+        kill_switch_guard(&self.engine)?;
+        let token = self.session_token();
+        let ctx = self.engine.authenticate(&token).await?;
+        Ok((ctx, token))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Encode {
+    abi: Value,
+    function_name: String,
+    #[serde(default)]
+    args: Vec<Value>,
+}
+
+#[async_trait]
+impl AgentApi for EmbeddedAgent {
+    async fn get_address(&self, q: WalletQuery) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        to_json(self.engine.wallet_address(&ctx, q.wallet_id.as_deref(), q.network.as_deref()).await?)
+    }
+
+    async fn get_balance(&self, q: WalletQuery) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        self.engine.wallet_balance(&ctx, q.wallet_id.as_deref(), q.network.as_deref()).await
+    }
+
+    async fn get_assets(&self, q: WalletQuery) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        to_json(self.engine.wallet_assets(&ctx, q.wallet_id.as_deref(), q.network.as_deref()).await?)
+    }
+
+    async fn connect_info(&self) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        self.engine.connect_info(&ctx, EMBEDDED_BASE_URL).await
+    }
+
+    async fn send_transaction(&self, request: Value, idempotency_key: Option<String>) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        let request = if request.is_null() { json!({}) } else { request };
+        to_json(self.engine.send_transaction(&ctx, request, idempotency_key).await?)
+    }
+
+    async fn simulate_transaction(&self, request: Value) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        let request = if request.is_null() { json!({}) } else { request };
+        self.engine.simulate_transaction(&ctx, request).await
+    }
+
+    async fn sign_transaction(&self, request: Value) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        let req = parse_body(request)?;
+        to_json(self.engine.sign_transaction(&ctx, req).await?)
+    }
+
+    async fn sign_message(&self, request: Value) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        let req = parse_body(request)?;
+        to_json(self.engine.sign_message(&ctx, req).await?)
+    }
+
+    async fn get_transaction(&self, id: String) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        to_json(self.engine.get_transaction(&Caller::Session(&ctx), &id).await?)
+    }
+
+    async fn list_transactions(&self, q: TxListQuery) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        to_json(self.engine.list_transactions(&ctx, q.wallet_id.as_deref(), q.cursor.as_deref(), q.limit).await?)
+    }
+
+    async fn list_pending_transactions(&self, wallet_id: Option<String>) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        to_json(self.engine.pending_transactions(&ctx, wallet_id.as_deref()).await?)
+    }
+
+    async fn cancel_transaction(&self, id: String) -> Result<Value> {
+        let (ctx, _) = self.auth().await?;
+        self.engine.cancel_transaction(&Caller::Session(&ctx), &id).await
+    }
+
+    async fn encode_calldata(&self, request: Value) -> Result<Value> {
+        self.auth().await?;
+        let b: Encode = parse_body(request)?;
+        to_json(self.engine.encode_calldata(&b.abi, &b.function_name, &b.args)?)
+    }
+
+    async fn get_nonce(&self) -> Result<Value> {
+        self.auth().await?;
+        to_json(self.engine.nonce().await?)
+    }
+
+    async fn renew_session(&self) -> Result<Value> {
+        let (ctx, token) = self.auth().await?;
+        let renewed = self.engine.renew_session(&ctx, &ctx.session_id, &token).await?;
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = renewed.token.clone();
+        to_json(renewed)
+    }
+
+    fn session_token(&self) -> String {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The operator in this process. Holding an [`Engine`] means its master password was
+/// checked when it was opened, so calls carry no further credential.
+pub struct EmbeddedAdmin {
+    engine: Engine,
+}
+
+impl EmbeddedAdmin {
+    pub fn new(engine: Engine) -> EmbeddedAdmin {
+        EmbeddedAdmin { engine }
+    }
+
+    /// [`open_embedded`], wrapped.
+    pub async fn open(data_dir: &Path, master_password: &str) -> Result<EmbeddedAdmin> {
+        Ok(EmbeddedAdmin::new(open_embedded(data_dir, master_password).await?))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// An agent of this engine presenting `session_token`.
+    pub fn agent(&self, session_token: String) -> EmbeddedAgent {
+        EmbeddedAgent::new(self.engine.clone(), session_token)
+    }
+
+    fn guard(&self) -> Result<()> {
+        kill_switch_guard(&self.engine)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WalletUpdate {
+    name: Option<String>,
+    monitor_incoming: Option<bool>,
+}
+
+#[async_trait]
+impl AdminApi for EmbeddedAdmin {
+    async fn create_wallet(&self, request: Value) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.create_wallet(parse_body(request)?).await?)
+    }
+
+    async fn list_wallets(&self) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.list_wallets(&Caller::Master).await?)
+    }
+
+    async fn get_wallet(&self, id: String) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.get_wallet(&Caller::Master, &id).await?)
+    }
+
+    /// `PUT` (name) and/or `PATCH` (monitorIncoming), then the wallet's detail.
+    async fn update_wallet(&self, id: String, request: Value) -> Result<Value> {
+        self.guard()?;
+        let u: WalletUpdate = parse_body(request)?;
+        if u.name.is_none() && u.monitor_incoming.is_none() {
+            return Err(Error::validation("body", "name or monitorIncoming is required"));
+        }
+        if let Some(name) = &u.name {
+            self.engine.rename_wallet(&id, name).await?;
+        }
+        if u.monitor_incoming.is_some() {
+            self.engine.set_monitor_incoming(&id, u.monitor_incoming).await?;
+        }
+        to_json(self.engine.get_wallet(&Caller::Master, &id).await?)
+    }
+
+    async fn suspend_wallet(&self, id: String, reason: Option<String>) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.suspend_wallet(&id, reason.as_deref()).await?)
+    }
+
+    async fn resume_wallet(&self, id: String) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.resume_wallet(&id).await?)
+    }
+
+    async fn terminate_wallet(&self, id: String) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.terminate_wallet(&id).await?)
+    }
+
+    async fn wallet_networks(&self, id: String) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.wallet_networks(&Caller::Master, &id).await?)
+    }
+
+    async fn create_session(&self, request: Value) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.create_session(parse_body(request)?).await?)
+    }
+
+    async fn list_sessions(&self, wallet_id: Option<String>) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.list_sessions(wallet_id.as_deref(), None, None).await?)
+    }
+
+    async fn revoke_session(&self, id: String) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.revoke_session(&id).await?)
+    }
+
+    async fn create_policy(&self, request: Value) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.create_policy(parse_body(request)?).await?)
+    }
+
+    async fn list_policies(&self, wallet_id: Option<String>) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.list_policies(&Caller::Master, wallet_id.as_deref(), None, None).await?)
+    }
+
+    async fn update_policy(&self, id: String, request: Value) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.update_policy(&id, parse_body(request)?).await?)
+    }
+
+    async fn delete_policy(&self, id: String) -> Result<Value> {
+        self.guard()?;
+        to_json(self.engine.delete_policy(&id).await?)
+    }
+
+    async fn kill_switch_status(&self) -> Result<Value> {
+        to_json(self.engine.kill_switch_status().await?)
+    }
+
+    async fn activate_kill_switch(&self) -> Result<Value> {
+        let st = self.engine.activate_kill_switch("master").await?;
+        Ok(json!({"state": st.state, "activatedAt": st.activated_at}))
+    }
+
+    async fn recover_kill_switch(&self) -> Result<Value> {
+        let st = self.engine.recover_kill_switch("master", None).await?;
+        Ok(json!({"state": st.state, "recoveredAt": crate::now()}))
+    }
+}

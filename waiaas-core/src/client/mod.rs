@@ -1,0 +1,179 @@
+//! One interface for every caller: the agent operations ([`AgentApi`]) and the operator
+//! operations ([`AdminApi`]), each implemented twice with the same names, the same JSON
+//! results and the same errors:
+//! - in-process over an [`Engine`](crate::Engine) (`embedded`): a Rust, Python or Node agent
+//!   embeds the wallet; every agent call still presents its session token, which is checked
+//!   exactly as the daemon checks it (revoked, rotated, expired, wallet scope);
+//! - over HTTP to a daemon (`remote`): the upstream `/v1` REST API.
+//!
+//! Results are the JSON bodies the REST API returns (`serde_json::Value`), so an embedded and
+//! a remote caller see byte-identical shapes. Errors are [`crate::Error`] with the upstream
+//! `code` (a remote error body is parsed back into the same code).
+
+pub mod embedded;
+pub mod remote;
+
+pub use embedded::{EmbeddedAdmin, EmbeddedAgent};
+pub use remote::{RemoteAdmin, RemoteAgent};
+
+use crate::error::Result;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Which wallet and network an agent query is about (both optional: the session's default
+/// wallet and the wallet's default network).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletQuery {
+    pub wallet_id: Option<String>,
+    pub network: Option<String>,
+}
+
+/// `GET /v1/transactions` query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TxListQuery {
+    pub wallet_id: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub use crate::auth::owner::OwnerProof;
+
+/// Transaction statuses after which nothing more happens, or that wait on a human.
+pub const SETTLED_STATUSES: &[&str] = &["CONFIRMED", "FAILED", "CANCELLED", "EXPIRED", "SIGNED", "PARTIAL_FAILURE", "QUEUED"];
+
+/// What an agent may do (session token). Method names follow the upstream SDKs.
+#[async_trait]
+pub trait AgentApi: Send + Sync {
+    /// `GET /v1/wallet/address`
+    async fn get_address(&self, q: WalletQuery) -> Result<Value>;
+    /// `GET /v1/wallet/balance`
+    async fn get_balance(&self, q: WalletQuery) -> Result<Value>;
+    /// `GET /v1/wallet/assets`
+    async fn get_assets(&self, q: WalletQuery) -> Result<Value>;
+    /// `GET /v1/connect-info`
+    async fn connect_info(&self) -> Result<Value>;
+    /// `POST /v1/transactions/send` → `{id, status}`
+    async fn send_transaction(&self, request: Value, idempotency_key: Option<String>) -> Result<Value>;
+    /// `POST /v1/transactions/simulate`
+    async fn simulate_transaction(&self, request: Value) -> Result<Value>;
+    /// `POST /v1/transactions/sign`
+    async fn sign_transaction(&self, request: Value) -> Result<Value>;
+    /// `POST /v1/transactions/sign-message`
+    async fn sign_message(&self, request: Value) -> Result<Value>;
+    /// `GET /v1/transactions/{id}`
+    async fn get_transaction(&self, id: String) -> Result<Value>;
+    /// `GET /v1/transactions`
+    async fn list_transactions(&self, q: TxListQuery) -> Result<Value>;
+    /// `GET /v1/transactions/pending`
+    async fn list_pending_transactions(&self, wallet_id: Option<String>) -> Result<Value>;
+    /// `POST /v1/transactions/{id}/cancel`
+    async fn cancel_transaction(&self, id: String) -> Result<Value>;
+    /// `POST /v1/utils/encode-calldata`
+    async fn encode_calldata(&self, request: Value) -> Result<Value>;
+    /// `GET /v1/nonce`
+    async fn get_nonce(&self) -> Result<Value>;
+    /// `PUT /v1/sessions/{id}/renew`; the client keeps the new token.
+    async fn renew_session(&self) -> Result<Value>;
+    /// The session token this client presents now.
+    fn session_token(&self) -> String;
+
+    /// Poll a transaction until it is settled (final, or QUEUED waiting on a delay or an
+    /// owner), or `timeout` passes (then the last seen state is returned).
+    async fn wait_for_transaction(&self, id: String, timeout: Duration) -> Result<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut wait = Duration::from_millis(20);
+        loop {
+            let tx = self.get_transaction(id.clone()).await?;
+            let status = tx.get("status").and_then(Value::as_str).unwrap_or_default();
+            if SETTLED_STATUSES.contains(&status) || tokio::time::Instant::now() >= deadline {
+                return Ok(tx);
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 3 / 2).min(Duration::from_millis(500));
+        }
+    }
+}
+
+/// What the operator may do (master password). Bodies and results are the REST ones.
+#[async_trait]
+pub trait AdminApi: Send + Sync {
+    /// `POST /v1/wallets`
+    async fn create_wallet(&self, request: Value) -> Result<Value>;
+    /// `GET /v1/wallets`
+    async fn list_wallets(&self) -> Result<Value>;
+    /// `GET /v1/wallets/{id}`
+    async fn get_wallet(&self, id: String) -> Result<Value>;
+    /// `PATCH /v1/wallets/{id}` (`{name?, monitorIncoming?}`)
+    async fn update_wallet(&self, id: String, request: Value) -> Result<Value>;
+    /// `POST /v1/wallets/{id}/suspend`
+    async fn suspend_wallet(&self, id: String, reason: Option<String>) -> Result<Value>;
+    /// `POST /v1/wallets/{id}/resume`
+    async fn resume_wallet(&self, id: String) -> Result<Value>;
+    /// `DELETE /v1/wallets/{id}`
+    async fn terminate_wallet(&self, id: String) -> Result<Value>;
+    /// `GET /v1/wallets/{id}/networks`
+    async fn wallet_networks(&self, id: String) -> Result<Value>;
+    /// `POST /v1/sessions`
+    async fn create_session(&self, request: Value) -> Result<Value>;
+    /// `GET /v1/sessions`
+    async fn list_sessions(&self, wallet_id: Option<String>) -> Result<Value>;
+    /// `DELETE /v1/sessions/{id}`
+    async fn revoke_session(&self, id: String) -> Result<Value>;
+    /// `POST /v1/policies`
+    async fn create_policy(&self, request: Value) -> Result<Value>;
+    /// `GET /v1/policies`
+    async fn list_policies(&self, wallet_id: Option<String>) -> Result<Value>;
+    /// `PUT /v1/policies/{id}`
+    async fn update_policy(&self, id: String, request: Value) -> Result<Value>;
+    /// `DELETE /v1/policies/{id}`
+    async fn delete_policy(&self, id: String) -> Result<Value>;
+    /// `GET /v1/admin/kill-switch`
+    async fn kill_switch_status(&self) -> Result<Value>;
+    /// `POST /v1/admin/kill-switch`
+    async fn activate_kill_switch(&self) -> Result<Value>;
+    /// `POST /v1/admin/recover`
+    async fn recover_kill_switch(&self) -> Result<Value>;
+
+    // Operations added for the CLI (issue 8). Their default bodies answer "not available"
+    // (an `UNKNOWN_ERROR` with `details.remoteStatus = 404`, what a daemon without the route
+    // answers) until the embedded and remote clients implement them.
+
+    /// `PUT /v1/wallets/{id}/owner` (`{ownerAddress}`)
+    async fn set_owner(&self, id: String, owner_address: String) -> Result<Value> {
+        let _ = (id, owner_address);
+        Err(not_available("PUT /v1/wallets/{id}/owner"))
+    }
+    /// `POST /v1/wallets/{id}/owner/verify` with the owner's signed message.
+    async fn verify_owner(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        let _ = (id, proof);
+        Err(not_available("POST /v1/wallets/{id}/owner/verify"))
+    }
+    /// `GET /v1/nonce` (a single-use nonce for an owner message).
+    async fn get_nonce(&self) -> Result<Value> {
+        Err(not_available("GET /v1/nonce"))
+    }
+    /// `PUT /v1/admin/master-password` (`{newPassword}`)
+    async fn change_master_password(&self, new_password: String) -> Result<Value> {
+        let _ = new_password;
+        Err(not_available("PUT /v1/admin/master-password"))
+    }
+    /// `POST /v1/admin/backup`
+    async fn create_backup(&self) -> Result<Value> {
+        Err(not_available("POST /v1/admin/backup"))
+    }
+    /// `GET /v1/admin/backups`
+    async fn list_backups(&self) -> Result<Value> {
+        Err(not_available("GET /v1/admin/backups"))
+    }
+}
+
+/// The error of an operation this client does not implement yet: the same shape as a
+/// daemon that lacks the route (`UNKNOWN_ERROR`, `details.remoteStatus = 404`).
+pub fn not_available(route: &str) -> crate::Error {
+    crate::Error::new(crate::ErrorCode::UNKNOWN_ERROR, format!("{route} is not available through this client yet"))
+        .with_details(serde_json::json!({"remoteStatus": 404, "route": route}))
+}

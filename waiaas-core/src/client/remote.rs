@@ -1,0 +1,393 @@
+//! The HTTP face of a client: [`AgentApi`] and [`AdminApi`] over a daemon's `/v1` REST API.
+//!
+//! The agent sends `Authorization: Bearer <session token>`, the operator
+//! `X-Master-Password`. A daemon's error body (`{code, message, retryable, details?, hint?}`)
+//! becomes the same [`crate::Error`] ([`Error::from_body`]); a daemon that cannot be
+//! reached is `NETWORK_ERROR`, one that does not answer within the timeout
+//! `REQUEST_TIMEOUT`, and an answer that is not a WAIaaS body `UNKNOWN_ERROR` naming the
+//! HTTP status. Nothing is retried automatically: a send is not idempotent unless it
+//! carries an idempotency key, and every error says whether it is `retryable`.
+
+use super::{AdminApi, AgentApi, TxListQuery, WalletQuery};
+use crate::error::{Error, ErrorCode, Result};
+use async_trait::async_trait;
+use base64::Engine as _;
+use reqwest::{Method, RequestBuilder};
+use serde_json::{json, Value};
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// Per-request timeout of the HTTP clients.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+const USER_AGENT: &str = concat!("waiaas-client/", env!("CARGO_PKG_VERSION"));
+
+/// One daemon base URL and an HTTP client.
+#[derive(Clone)]
+struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    fn new(base_url: &str) -> Result<Http> {
+        let base = base_url.trim().trim_end_matches('/').to_string();
+        let parsed = reqwest::Url::parse(&base).map_err(|e| Error::validation("baseUrl", format!("'{base_url}' is not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::validation("baseUrl", format!("'{base_url}' must be an http:// or https:// URL")));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(DEFAULT_TIMEOUT)
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Http { base, client })
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{}", self.base, path))
+    }
+
+    /// Send, and turn the answer into a JSON value or the daemon's error.
+    async fn send(&self, req: RequestBuilder, what: &str) -> Result<Value> {
+        let res = req.send().await.map_err(|e| self.transport_error(e, what))?;
+        let status = res.status().as_u16();
+        let text = res.text().await.map_err(|e| self.transport_error(e, what))?;
+        if status >= 400 {
+            let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+            return Err(Error::from_body(status, &body));
+        }
+        if text.trim().is_empty() {
+            return Ok(json!({}));
+        }
+        serde_json::from_str(&text).map_err(|_| {
+            let snippet: String = text.chars().take(200).collect();
+            Error::new(ErrorCode::UNKNOWN_ERROR, format!("{what}: HTTP {status} with a body that is not JSON (is {} a WAIaaS daemon?): {snippet}", self.base))
+                .with_details(json!({"remoteStatus": status}))
+        })
+    }
+
+    fn transport_error(&self, e: reqwest::Error, what: &str) -> Error {
+        if e.is_timeout() {
+            Error::new(ErrorCode::REQUEST_TIMEOUT, format!("{what}: the daemon at {} did not answer within {} s", self.base, DEFAULT_TIMEOUT.as_secs()))
+        } else if e.is_builder() {
+            Error::validation("request", format!("{what}: cannot build the request: {e}"))
+        } else {
+            // reqwest's Display hides the cause ("error sending request"): show the chain.
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(": ");
+                msg.push_str(&s.to_string());
+                src = s.source();
+            }
+            Error::new(ErrorCode::NETWORK_ERROR, format!("{what}: cannot reach the WAIaaS daemon at {}: {msg}", self.base))
+        }
+    }
+}
+
+/// Percent-encode one path segment (an id supplied by the caller).
+fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Query pairs of the set options.
+fn query(pairs: &[(&str, &Option<String>)]) -> Vec<(String, String)> {
+    pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone()))).collect()
+}
+
+/// The session id (`sub` claim) of a `wai_sess_` token, read without verifying it (the
+/// daemon verifies it): what `PUT /v1/sessions/{id}/renew` needs.
+pub fn session_id_of(token: &str) -> Result<String> {
+    let invalid = || Error::new(ErrorCode::INVALID_TOKEN, "Invalid session token: expected wai_sess_<JWT>");
+    let jwt = token.strip_prefix(crate::auth::token::TOKEN_PREFIX).ok_or_else(invalid)?;
+    let payload = jwt.split('.').nth(1).ok_or_else(invalid)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| invalid())?;
+    let claims: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    claims.get("sub").and_then(Value::as_str).map(str::to_string).ok_or_else(invalid)
+}
+
+/// An agent talking to a daemon with a session token.
+pub struct RemoteAgent {
+    http: Http,
+    token: RwLock<String>,
+}
+
+impl RemoteAgent {
+    pub fn new(base_url: &str, session_token: String) -> Result<RemoteAgent> {
+        Ok(RemoteAgent { http: Http::new(base_url)?, token: RwLock::new(session_token) })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.http.base
+    }
+
+    fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, path).bearer_auth(self.session_token())
+    }
+
+    async fn get(&self, path: &str, q: Vec<(String, String)>) -> Result<Value> {
+        self.http.send(self.req(Method::GET, path).query(&q), path).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        self.http.send(self.req(Method::POST, path).json(body), path).await
+    }
+}
+
+#[async_trait]
+impl AgentApi for RemoteAgent {
+    async fn get_address(&self, q: WalletQuery) -> Result<Value> {
+        self.get("/v1/wallet/address", query(&[("walletId", &q.wallet_id), ("network", &q.network)])).await
+    }
+
+    async fn get_balance(&self, q: WalletQuery) -> Result<Value> {
+        self.get("/v1/wallet/balance", query(&[("walletId", &q.wallet_id), ("network", &q.network)])).await
+    }
+
+    async fn get_assets(&self, q: WalletQuery) -> Result<Value> {
+        self.get("/v1/wallet/assets", query(&[("walletId", &q.wallet_id), ("network", &q.network)])).await
+    }
+
+    async fn connect_info(&self) -> Result<Value> {
+        self.get("/v1/connect-info", vec![]).await
+    }
+
+    async fn send_transaction(&self, request: Value, idempotency_key: Option<String>) -> Result<Value> {
+        let path = "/v1/transactions/send";
+        let mut req = self.req(Method::POST, path).json(&request);
+        if let Some(k) = idempotency_key {
+            req = req.header("Idempotency-Key", k);
+        }
+        self.http.send(req, path).await
+    }
+
+    async fn simulate_transaction(&self, request: Value) -> Result<Value> {
+        self.post("/v1/transactions/simulate", &request).await
+    }
+
+    async fn sign_transaction(&self, request: Value) -> Result<Value> {
+        self.post("/v1/transactions/sign", &request).await
+    }
+
+    async fn sign_message(&self, request: Value) -> Result<Value> {
+        self.post("/v1/transactions/sign-message", &request).await
+    }
+
+    async fn get_transaction(&self, id: String) -> Result<Value> {
+        self.get(&format!("/v1/transactions/{}", seg(&id)), vec![]).await
+    }
+
+    async fn list_transactions(&self, q: TxListQuery) -> Result<Value> {
+        let limit = q.limit.map(|l| l.to_string());
+        self.get("/v1/transactions", query(&[("walletId", &q.wallet_id), ("cursor", &q.cursor), ("limit", &limit)])).await
+    }
+
+    async fn list_pending_transactions(&self, wallet_id: Option<String>) -> Result<Value> {
+        self.get("/v1/transactions/pending", query(&[("walletId", &wallet_id)])).await
+    }
+
+    async fn cancel_transaction(&self, id: String) -> Result<Value> {
+        let path = format!("/v1/transactions/{}/cancel", seg(&id));
+        self.http.send(self.req(Method::POST, &path), &path).await
+    }
+
+    async fn encode_calldata(&self, request: Value) -> Result<Value> {
+        self.post("/v1/utils/encode-calldata", &request).await
+    }
+
+    async fn get_nonce(&self) -> Result<Value> {
+        self.get("/v1/nonce", vec![]).await
+    }
+
+    async fn renew_session(&self) -> Result<Value> {
+        let id = session_id_of(&self.session_token())?;
+        let path = format!("/v1/sessions/{}/renew", seg(&id));
+        let renewed = self.http.send(self.req(Method::PUT, &path), &path).await?;
+        let token = renewed
+            .get("token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::new(ErrorCode::UNKNOWN_ERROR, "the daemon renewed the session but sent no token"))?;
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token.to_string();
+        Ok(renewed)
+    }
+
+    fn session_token(&self) -> String {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The operator talking to a daemon with the master password.
+pub struct RemoteAdmin {
+    http: Http,
+    password: String,
+}
+
+impl RemoteAdmin {
+    pub fn new(base_url: &str, master_password: String) -> Result<RemoteAdmin> {
+        Ok(RemoteAdmin { http: Http::new(base_url)?, password: master_password })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.http.base
+    }
+
+    async fn call(&self, method: Method, path: &str, q: Vec<(String, String)>, body: Option<&Value>) -> Result<Value> {
+        let mut req = self.http.request(method, path).header("X-Master-Password", &self.password).query(&q);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.http.send(req, path).await
+    }
+}
+
+#[async_trait]
+impl AdminApi for RemoteAdmin {
+    async fn create_wallet(&self, request: Value) -> Result<Value> {
+        self.call(Method::POST, "/v1/wallets", vec![], Some(&request)).await
+    }
+
+    async fn list_wallets(&self) -> Result<Value> {
+        self.call(Method::GET, "/v1/wallets", vec![], None).await
+    }
+
+    async fn get_wallet(&self, id: String) -> Result<Value> {
+        self.call(Method::GET, &format!("/v1/wallets/{}", seg(&id)), vec![], None).await
+    }
+
+    /// `PUT` (name) and/or `PATCH` (monitorIncoming), then the wallet's detail.
+    async fn update_wallet(&self, id: String, request: Value) -> Result<Value> {
+        let path = format!("/v1/wallets/{}", seg(&id));
+        let name = request.get("name").filter(|v| !v.is_null());
+        let monitor = request.get("monitorIncoming").filter(|v| !v.is_null());
+        if name.is_none() && monitor.is_none() {
+            return Err(Error::validation("body", "name or monitorIncoming is required"));
+        }
+        if let Some(n) = name {
+            self.call(Method::PUT, &path, vec![], Some(&json!({"name": n}))).await?;
+        }
+        if let Some(m) = monitor {
+            self.call(Method::PATCH, &path, vec![], Some(&json!({"monitorIncoming": m}))).await?;
+        }
+        self.call(Method::GET, &path, vec![], None).await
+    }
+
+    async fn suspend_wallet(&self, id: String, reason: Option<String>) -> Result<Value> {
+        self.call(Method::POST, &format!("/v1/wallets/{}/suspend", seg(&id)), vec![], Some(&json!({"reason": reason}))).await
+    }
+
+    async fn resume_wallet(&self, id: String) -> Result<Value> {
+        self.call(Method::POST, &format!("/v1/wallets/{}/resume", seg(&id)), vec![], None).await
+    }
+
+    async fn terminate_wallet(&self, id: String) -> Result<Value> {
+        self.call(Method::DELETE, &format!("/v1/wallets/{}", seg(&id)), vec![], None).await
+    }
+
+    async fn wallet_networks(&self, id: String) -> Result<Value> {
+        self.call(Method::GET, &format!("/v1/wallets/{}/networks", seg(&id)), vec![], None).await
+    }
+
+    async fn create_session(&self, request: Value) -> Result<Value> {
+        self.call(Method::POST, "/v1/sessions", vec![], Some(&request)).await
+    }
+
+    async fn list_sessions(&self, wallet_id: Option<String>) -> Result<Value> {
+        self.call(Method::GET, "/v1/sessions", query(&[("walletId", &wallet_id)]), None).await
+    }
+
+    async fn revoke_session(&self, id: String) -> Result<Value> {
+        self.call(Method::DELETE, &format!("/v1/sessions/{}", seg(&id)), vec![], None).await
+    }
+
+    async fn create_policy(&self, request: Value) -> Result<Value> {
+        self.call(Method::POST, "/v1/policies", vec![], Some(&request)).await
+    }
+
+    async fn list_policies(&self, wallet_id: Option<String>) -> Result<Value> {
+        self.call(Method::GET, "/v1/policies", query(&[("walletId", &wallet_id)]), None).await
+    }
+
+    async fn update_policy(&self, id: String, request: Value) -> Result<Value> {
+        self.call(Method::PUT, &format!("/v1/policies/{}", seg(&id)), vec![], Some(&request)).await
+    }
+
+    async fn delete_policy(&self, id: String) -> Result<Value> {
+        self.call(Method::DELETE, &format!("/v1/policies/{}", seg(&id)), vec![], None).await
+    }
+
+    async fn kill_switch_status(&self) -> Result<Value> {
+        self.call(Method::GET, "/v1/admin/kill-switch", vec![], None).await
+    }
+
+    async fn activate_kill_switch(&self) -> Result<Value> {
+        self.call(Method::POST, "/v1/admin/kill-switch", vec![], None).await
+    }
+
+    async fn recover_kill_switch(&self) -> Result<Value> {
+        self.call(Method::POST, "/v1/admin/recover", vec![], None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_id_is_read_from_the_token() {
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"0190-abc","iat":1}"#);
+        assert_eq!(session_id_of(&format!("wai_sess_eyJhbGciOiJIUzI1NiJ9.{claims}.sig")).unwrap(), "0190-abc");
+        assert_eq!(session_id_of("nope").unwrap_err().code, ErrorCode::INVALID_TOKEN);
+        assert_eq!(session_id_of("wai_sess_a.!!.c").unwrap_err().code, ErrorCode::INVALID_TOKEN);
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(seg("0190-ab_c.d~"), "0190-ab_c.d~");
+        assert_eq!(seg("a/../b c"), "a%2F..%2Fb%20c");
+    }
+
+    #[tokio::test]
+    async fn unreachable_and_invalid_daemons_give_clear_errors() {
+        assert_eq!(RemoteAgent::new("not a url", "t".into()).err().unwrap().code, ErrorCode::ACTION_VALIDATION_FAILED);
+        assert_eq!(RemoteAdmin::new("ftp://x", "p".into()).err().unwrap().code, ErrorCode::ACTION_VALIDATION_FAILED);
+        // A port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let agent = RemoteAgent::new(&format!("http://127.0.0.1:{port}/"), "wai_sess_x".into()).unwrap();
+        let e = agent.get_balance(WalletQuery::default()).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::NETWORK_ERROR);
+        assert!(e.retryable() && e.message.contains(&format!("127.0.0.1:{port}")), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_not_a_daemon_is_named() {
+        // A one-shot HTTP server answering plain text.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            for status in ["404 Not Found", "200 OK"] {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let body = "hello, not json";
+                let _ = s.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).as_bytes()).await;
+            }
+        });
+        let admin = RemoteAdmin::new(&format!("http://{addr}"), "pw".into()).unwrap();
+        let e = admin.list_wallets().await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::UNKNOWN_ERROR);
+        assert!(e.message.contains("HTTP 404") && e.message.contains("hello, not json"), "{e}");
+        let e = admin.list_wallets().await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::UNKNOWN_ERROR);
+        assert!(e.message.contains("not JSON"), "{e}");
+    }
+}

@@ -1,0 +1,279 @@
+//! Operator commands: `owner`, `set-master`, `backup`, `restore`, `kill-switch`.
+
+use super::{find_wallet, s, CliError, CliResult, Ctx, EXIT_FAILED, EXIT_UNAVAILABLE};
+use crate::output::{self, Table};
+use clap::Subcommand;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use waiaas_core::auth::owner::{owner_message, OwnerAction, OwnerProof};
+use waiaas_core::client::AdminApi;
+use waiaas_core::network::Chain;
+
+#[derive(Subcommand, Debug)]
+pub enum OwnerCmd {
+    /// Register the wallet's owner address (the human who approves and can recover).
+    Set { wallet: String, address: String },
+    /// Prove the owner controls the address (GRACE -> LOCKED). Without --signature, prints
+    /// the message the owner must sign.
+    Verify {
+        wallet: String,
+        /// The signed message: a file, or its text / base64.
+        #[arg(long)]
+        message: Option<String>,
+        /// The owner's signature of the message (EIP-191 hex for EVM, base58/base64 for Solana).
+        #[arg(long)]
+        signature: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCmd {
+    /// Ask the daemon for an encrypted backup of the data dir.
+    Create,
+    /// List the backups in <data>/backups (works with the daemon stopped).
+    List,
+    /// Show a backup file's header and metadata (works offline; nothing is decrypted).
+    Inspect { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KillSwitchCmd {
+    /// Show the kill switch state.
+    Status,
+    /// Engage the kill switch: cancel unsigned work, suspend wallets, close agent routes.
+    Activate {
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Recover from the kill switch and resume the wallets it suspended.
+    Recover,
+}
+
+pub async fn owner(ctx: &Ctx, cmd: OwnerCmd) -> CliResult {
+    let admin = ctx.admin()?;
+    match cmd {
+        OwnerCmd::Set { wallet, address } => {
+            let w = find_wallet(&admin, &wallet).await?;
+            let r = admin.set_owner(s(&w, "id"), address).await?;
+            if ctx.json {
+                output::json(&r);
+            } else {
+                println!("Owner of {} is now {} ({})", s(&w, "name"), s(&r, "ownerAddress"), s(&r, "ownerState"));
+                println!("Next: `waiaas owner verify {}` prints the message the owner signs to lock it in.", s(&w, "name"));
+            }
+            Ok(())
+        }
+        OwnerCmd::Verify { wallet, message, signature } => {
+            let w = find_wallet(&admin, &wallet).await?;
+            let detail = admin.get_wallet(s(&w, "id")).await?;
+            let owner = detail.get("ownerAddress").and_then(Value::as_str).map(str::to_string).ok_or_else(|| {
+                CliError::new(super::EXIT_NOT_FOUND, format!("OWNER_NOT_SET: wallet '{}' has no owner\n  next: `waiaas owner set {} <address>`", s(&w, "name"), s(&w, "name")))
+            })?;
+            match (message, signature) {
+                (Some(m), Some(sig)) => {
+                    let text = match std::fs::read_to_string(&m) {
+                        Ok(t) => t,
+                        Err(_) => m,
+                    };
+                    let r = admin.verify_owner(s(&w, "id"), OwnerProof { address: owner, message: text, signature: sig.trim().to_string() }).await?;
+                    if ctx.json {
+                        output::json(&r);
+                    } else {
+                        println!("Owner verified: {} is {}", s(&r, "ownerAddress"), output::status(&s(&r, "ownerState")));
+                    }
+                    Ok(())
+                }
+                (None, None) => {
+                    let nonce = admin.get_nonce().await?;
+                    let chain = if s(&detail, "chain") == "solana" { Chain::Solana } else { Chain::Ethereum };
+                    let base = ctx.base_url();
+                    let domain = base.split("://").nth(1).unwrap_or(&base).trim_end_matches('/').to_string();
+                    let text = owner_message(chain, &domain, &owner, &s(&nonce, "nonce"), &OwnerAction::Verify(s(&w, "id")), waiaas_core::now(), 300);
+                    if ctx.json {
+                        output::json(&json!({"message": text, "address": owner, "expiresIn": 300}));
+                    } else {
+                        println!("Sign this message with the owner wallet {owner} (valid 5 minutes):\n");
+                        println!("{text}\n");
+                        println!("Then: waiaas owner verify {} --message <file with the message> --signature <signature>", s(&w, "name"));
+                    }
+                    Ok(())
+                }
+                _ => Err(CliError::usage("pass both --message and --signature (or neither, to print the message to sign)")),
+            }
+        }
+    }
+}
+
+/// `waiaas set-master`: change the master password (the daemon re-encrypts every key file).
+pub async fn set_master(ctx: &Ctx, new_password: Option<String>) -> CliResult {
+    let new = match new_password.or_else(|| std::env::var("WAIAAS_NEW_MASTER_PASSWORD").ok().filter(|p| !p.is_empty())) {
+        Some(p) => p,
+        None => {
+            if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                return Err(CliError::usage("pass --new-password or set WAIAAS_NEW_MASTER_PASSWORD (no terminal to prompt on)"));
+            }
+            let a = rpassword::prompt_password("New master password: ").map_err(|e| CliError::usage(format!("cannot read password: {e}")))?;
+            let b = rpassword::prompt_password("Repeat it: ").map_err(|e| CliError::usage(format!("cannot read password: {e}")))?;
+            if a != b {
+                return Err(CliError::usage("the two passwords differ; nothing changed"));
+            }
+            a
+        }
+    };
+    let old = ctx.master_password()?;
+    let admin = ctx.admin()?;
+    let r = output::waiting("Re-encrypting the keystore...", admin.change_master_password(new.clone())).await?;
+    // A recovery.key that held the old password would no longer start the daemon.
+    let key = super::datadir::recovery_key_path(&ctx.dir);
+    let mut updated_key = false;
+    if std::fs::read_to_string(&key).map(|k| k.trim() == old.as_str()).unwrap_or(false) {
+        waiaas_core::keystore::write_atomic(&key, new.as_bytes())?;
+        updated_key = true;
+    }
+    if ctx.json {
+        let mut r = r;
+        r["recoveryKeyUpdated"] = updated_key.into();
+        output::json(&r);
+    } else {
+        println!("Master password changed ({} wallets re-encrypted).", r.get("walletsReEncrypted").cloned().unwrap_or(Value::Null));
+        if updated_key {
+            println!("{} now holds the new password.", key.display());
+        }
+    }
+    Ok(())
+}
+
+/// Read the plaintext header of an upstream `.waiaas-backup` file: magic `WAIAAS\0\x01`,
+/// u16 version, 2 reserved bytes, u32 metadata length (little endian), 16 B salt, 12 B nonce,
+/// 16 B tag, then the metadata JSON. Nothing is decrypted.
+pub fn read_backup_header(path: &Path) -> CliResult<Value> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| CliError::new(super::EXIT_NOT_FOUND, format!("BACKUP_NOT_FOUND: cannot open {}: {e}", path.display())))?;
+    let size = f.metadata()?.len();
+    let mut head = [0u8; 60];
+    f.read_exact(&mut head).map_err(|_| CliError::new(EXIT_FAILED, format!("INVALID_BACKUP_FORMAT: {} is too short to be a backup", path.display())))?;
+    if &head[..8] != b"WAIAAS\x00\x01" {
+        return Err(CliError::new(EXIT_FAILED, format!("INVALID_BACKUP_FORMAT: {} is not a WAIaaS backup (bad magic)", path.display())));
+    }
+    let version = u16::from_le_bytes([head[8], head[9]]);
+    let meta_len = u32::from_le_bytes([head[12], head[13], head[14], head[15]]) as u64;
+    if meta_len > size.saturating_sub(60) || meta_len > 1 << 20 {
+        return Err(CliError::new(EXIT_FAILED, format!("BACKUP_CORRUPTED: metadata length {meta_len} does not fit in {}", path.display())));
+    }
+    let mut meta = vec![0u8; meta_len as usize];
+    f.read_exact(&mut meta)?;
+    let metadata: Value = serde_json::from_slice(&meta).map_err(|e| CliError::new(EXIT_FAILED, format!("BACKUP_CORRUPTED: metadata is not JSON: {e}")))?;
+    Ok(json!({
+        "file": path.display().to_string(), "size": size, "formatVersion": version,
+        "encryptedBytes": size - 60 - meta_len, "metadata": metadata,
+    }))
+}
+
+pub async fn backup(ctx: &Ctx, cmd: BackupCmd) -> CliResult {
+    match cmd {
+        BackupCmd::Create => {
+            let admin = ctx.admin()?;
+            let r = output::waiting("Writing an encrypted backup...", admin.create_backup()).await?;
+            if ctx.json {
+                output::json(&r);
+            } else {
+                println!("Backup written: {}", r.get("path").or_else(|| r.get("file")).and_then(Value::as_str).unwrap_or(&r.to_string()));
+            }
+            Ok(())
+        }
+        BackupCmd::List => {
+            let dir = ctx.dir.join("backups");
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "waiaas-backup")).collect(),
+                Err(_) => vec![],
+            };
+            files.sort();
+            let items: Vec<Value> = files
+                .iter()
+                .map(|p| match read_backup_header(p) {
+                    Ok(h) => h,
+                    Err(e) => json!({"file": p.display().to_string(), "error": e.message}),
+                })
+                .collect();
+            if ctx.json {
+                output::json(&json!({ "dir": dir.display().to_string(), "items": items }));
+                return Ok(());
+            }
+            if items.is_empty() {
+                println!("No backups in {}.", dir.display());
+                return Ok(());
+            }
+            let mut t = Table::new(&["FILE", "CREATED", "DAEMON", "SIZE"]);
+            for i in &items {
+                let name = Path::new(&s(i, "file")).file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                t.row(vec![name, s(&i["metadata"], "created_at"), s(&i["metadata"], "daemon_version"), s(i, "size")]);
+            }
+            t.print();
+            Ok(())
+        }
+        BackupCmd::Inspect { file } => {
+            let h = read_backup_header(&file)?;
+            if ctx.json {
+                output::json(&h);
+            } else {
+                println!("{}", output::bold(&s(&h, "file")));
+                output::kv(&[
+                    ("format", format!("v{}", s(&h, "formatVersion"))),
+                    ("size", format!("{} bytes ({} encrypted)", s(&h, "size"), s(&h, "encryptedBytes"))),
+                    ("created", s(&h["metadata"], "created_at")),
+                    ("daemon", s(&h["metadata"], "daemon_version")),
+                    ("kdf", s(&h["metadata"], "kdf")),
+                ]);
+                if let Some(m) = h["metadata"].as_object() {
+                    for (k, v) in m {
+                        if !["created_at", "daemon_version", "kdf"].contains(&k.as_str()) {
+                            output::kv(&[(k.as_str(), v.to_string())]);
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn restore(ctx: &Ctx, file: PathBuf, _force: bool) -> CliResult {
+    // Validate the file first so a wrong path says so.
+    read_backup_header(&file)?;
+    let _ = ctx;
+    Err(CliError::new(
+        EXIT_UNAVAILABLE,
+        "not available in this version: restoring needs the core's backup decryption, which is not built yet (nothing was changed)",
+    ))
+}
+
+pub async fn kill_switch(ctx: &Ctx, cmd: KillSwitchCmd) -> CliResult {
+    let admin = ctx.admin()?;
+    let r = match cmd {
+        KillSwitchCmd::Status => output::waiting("Asking the daemon...", admin.kill_switch_status()).await?,
+        KillSwitchCmd::Activate { yes } => {
+            if !yes {
+                return Err(CliError::usage("activating the kill switch cancels unsigned transactions and suspends every wallet: pass --yes to confirm"));
+            }
+            admin.activate_kill_switch().await?
+        }
+        KillSwitchCmd::Recover => admin.recover_kill_switch().await?,
+    };
+    if ctx.json {
+        output::json(&r);
+    } else {
+        let state = r.get("state").or_else(|| r.get("status")).and_then(Value::as_str).unwrap_or("?").to_string();
+        println!("Kill switch: {}", output::status(&state));
+        let mut pairs = vec![];
+        for (k, v) in r.as_object().into_iter().flatten() {
+            if k != "state" && !v.is_null() {
+                pairs.push((k.as_str(), match v {
+                    Value::String(x) => x.clone(),
+                    other => other.to_string(),
+                }));
+            }
+        }
+        output::kv(&pairs);
+    }
+    Ok(())
+}
