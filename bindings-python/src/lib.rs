@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use waiaas_core::client::embedded::{open_embedded, EmbeddedAdmin, EmbeddedAgent};
 use waiaas_core::client::remote::{RemoteAdmin, RemoteAgent};
-use waiaas_core::client::{AdminApi, AgentApi, TxListQuery, WalletQuery};
+use waiaas_core::client::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
 use waiaas_core::{Engine, Error, ErrorCode};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -62,6 +62,10 @@ struct Args {
     /// Seconds (`wait_for_transaction`).
     timeout: Option<f64>,
     reason: Option<String>,
+    owner_address: Option<String>,
+    new_password: Option<String>,
+    /// The owner's signed message (`{address, message, signature}`).
+    proof: Option<OwnerProof>,
 }
 
 impl Args {
@@ -78,6 +82,14 @@ impl Args {
 
     fn query(&self) -> WalletQuery {
         WalletQuery { wallet_id: self.wallet_id.clone(), network: self.network.clone() }
+    }
+
+    fn proof(&self) -> Result<OwnerProof, Error> {
+        self.proof.clone().ok_or_else(|| Error::validation("proof", "address, message and signature are required"))
+    }
+
+    fn text(v: &Option<String>, field: &str) -> Result<String, Error> {
+        v.clone().filter(|s| !s.is_empty()).ok_or_else(|| Error::validation(field, "is required"))
     }
 
     fn timeout(&self) -> Result<Duration, Error> {
@@ -146,6 +158,15 @@ async fn admin_call(api: Arc<dyn AdminApi>, method: String, a: Args) -> Result<V
         "kill_switch_status" => api.kill_switch_status().await,
         "activate_kill_switch" => api.activate_kill_switch().await,
         "recover_kill_switch" => api.recover_kill_switch().await,
+        "set_owner" => api.set_owner(a.id()?, Args::text(&a.owner_address, "owner_address")?).await,
+        "verify_owner" => api.verify_owner(a.id()?, a.proof()?).await,
+        "get_nonce" => api.get_nonce().await,
+        "approve_transaction" => api.approve_transaction(a.id()?, a.proof()?).await,
+        "reject_transaction" => api.reject_transaction(a.id()?, a.proof()?).await,
+        "owner_activate_kill_switch" => api.owner_activate_kill_switch(a.proof()?).await,
+        "change_master_password" => api.change_master_password(Args::text(&a.new_password, "new_password")?).await,
+        "create_backup" => api.create_backup().await,
+        "list_backups" => api.list_backups().await,
         other => Err(unknown(other)),
     }
 }
@@ -275,12 +296,47 @@ impl Admin {
     fn data_dir(&self) -> Option<PathBuf> {
         self.data_dir.clone()
     }
+
+    /// The domain an owner message must name through this handle (`host:port` of the daemon
+    /// as reached; embedded: the data dir's `"{daemon.hostname}:{daemon.port}"`).
+    #[getter]
+    fn owner_domain(&self) -> Option<String> {
+        self.api.owner_domain()
+    }
+}
+
+/// The EIP-4361 message an owner signs to authorize one `action` (`approve:<txId>`,
+/// `reject:<txId>`, `verify:<walletId>`, `kill-switch:activate`, `kill-switch:recover`).
+#[pyfunction]
+#[pyo3(signature = (chain, domain, address, nonce, action, ttl_seconds = 300))]
+fn owner_message(chain: &str, domain: &str, address: &str, nonce: &str, action: &str, ttl_seconds: u32) -> PyResult<String> {
+    use waiaas_core::auth::owner::OwnerAction;
+    let build = || -> Result<String, Error> {
+        let chain: waiaas_core::network::Chain = chain.parse().map_err(|_| Error::validation("chain", "must be 'ethereum' or 'solana'"))?;
+        let bad = || Error::validation("action", format!("'{action}' is not approve:<txId>, reject:<txId>, verify:<walletId>, kill-switch:activate or kill-switch:recover"));
+        let act = match action.split_once(':') {
+            Some(("approve", id)) if !id.is_empty() => OwnerAction::Approve(id.into()),
+            Some(("reject", id)) if !id.is_empty() => OwnerAction::Reject(id.into()),
+            Some(("verify", id)) if !id.is_empty() => OwnerAction::Verify(id.into()),
+            Some(("kill-switch", "activate")) => OwnerAction::KillSwitchActivate,
+            Some(("kill-switch", "recover")) => OwnerAction::KillSwitchRecover,
+            _ => return Err(bad()),
+        };
+        for (field, v) in [("domain", domain), ("address", address), ("nonce", nonce)] {
+            if v.trim().is_empty() {
+                return Err(Error::validation(field, "is required"));
+            }
+        }
+        Ok(waiaas_core::auth::owner::owner_message(chain, domain, address, nonce, &act, waiaas_core::now(), i64::from(ttl_seconds)))
+    };
+    build().map_err(to_py_err)
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Agent>()?;
     m.add_class::<Admin>()?;
+    m.add_function(wrap_pyfunction!(owner_message, m)?)?;
     m.add("__version__", waiaas_core::VERSION)?;
     Ok(())
 }

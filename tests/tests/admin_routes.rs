@@ -70,10 +70,15 @@ async fn status_settings_reissue_mcp_tokens_agent_prompt_and_skills() {
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     let token = std::fs::read_to_string(&path).unwrap();
     assert_eq!(api.call("GET", "/v1/wallet/address", &Auth::Session(token.trim().into()), None).await.status, 200);
-    let server = &r.body["claudeDesktopConfig"]["mcpServers"]["waiaas-ops-wallet"];
+    let server = &r.body["claudeDesktopConfig"]["waiaas-ops-wallet"];
     assert_eq!(server["command"], "waiaas");
     assert_eq!(server["args"], json!(["mcp", "serve"]));
     assert_eq!(server["env"]["WAIAAS_WALLET_ID"], wallet.as_str());
+    assert_eq!(server["env"]["WAIAAS_WALLET_NAME"], "ops wallet");
+
+    // Action providers: none are built; upstream's MCP server asks at start-up.
+    let r = api.call("GET", "/v1/actions/providers", &m, None).await;
+    assert_eq!((r.status, &r.body), (200, &json!({"providers": []})));
 
     // Agent prompt: a session and the text that hands it over.
     let r = api.call("POST", "/v1/admin/agent-prompt", &m, Some(json!({"walletIds": [wallet]}))).await;

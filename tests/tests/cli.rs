@@ -199,23 +199,31 @@ fn quick_start_end_to_end_then_json_outputs_then_failures() {
 }
 
 #[test]
-fn backup_inspect_reads_an_upstream_backup_offline() {
-    let vector = repo_root().join("../shared/spec/vectors/backup-v1.waiaas-backup");
-    let vector = if vector.exists() { vector } else { PathBuf::from("/work/shared/spec/vectors/backup-v1.waiaas-backup") };
-    if !vector.exists() {
-        eprintln!("skipping: no backup vector at {}", vector.display());
-        return;
-    }
+fn backup_inspect_and_restore_an_upstream_backup() {
+    let vector = repo_root().join("waiaas-core/testdata/upstream/backup-v1.waiaas-backup");
     let tmp = tempfile::tempdir().unwrap();
-    let env = Env { vars: vec![("WAIAAS_DATA_DIR".into(), tmp.path().display().to_string())], dir: tmp.path().to_path_buf() };
+    let data = tmp.path().join("restored");
+    let env = Env { vars: vec![("WAIAAS_DATA_DIR".into(), data.display().to_string())], dir: data.clone() };
     let h = env.json(&["backup", "inspect", vector.to_str().unwrap(), "--json"]);
-    assert_eq!(h["formatVersion"], 1, "{h}");
+    assert_eq!(h["format_version"], 1, "{h}");
+    assert_eq!(h["checksum_valid"], true, "{h}");
     assert_eq!(h["metadata"]["kdf"], "argon2id", "{h}");
     assert_eq!(h["metadata"]["daemon_version"], "2.15.0", "{h}");
-    let _ = &env.dir;
-    // Restoring is not built yet: a clear "not available" with its own exit code.
-    let o = env.run(&["restore", vector.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    // A wrong password: refused with the auth exit code, nothing written.
+    let o = env.run(&["restore", vector.to_str().unwrap(), "--password", "not-the-password"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(!data.exists() || std::fs::read_dir(&data).unwrap().next().is_none(), "a failed restore leaves nothing");
+    // The right one (the vector's): both upstream wallets come back.
+    let r = env.json(&["restore", vector.to_str().unwrap(), "--password", "vector-password-1234", "--json"]);
+    assert_eq!(r["source"], "upstream", "{r}");
+    let mut keys: Vec<&str> = r["wallets"].as_array().unwrap().iter().map(|w| w["public_key"].as_str().or(w["publicKey"].as_str()).unwrap_or_default()).collect();
+    keys.sort();
+    assert_eq!(keys, vec!["0xe2f18f92C8d67664315C61540Ecf80F6f0F5562b", "ppGrbDMrrJxzJAhB2yitwSTTnwsrzVZ75rKyq4p4uMR"], "{r}");
+    assert_eq!(std::fs::read_dir(env.dir.join("keystore")).unwrap().count(), 2, "both key files restored");
+    // Restoring over a non-empty data dir needs --force.
+    let o = env.run(&["restore", vector.to_str().unwrap(), "--password", "vector-password-1234"]);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("force"), "{}", stderr(&o));
 }
 
 #[test]

@@ -83,7 +83,7 @@ impl Engine {
             "walletName": w.name,
             "tokenPath": path.to_string_lossy(),
             "expiresAt": created.expires_at,
-            "claudeDesktopConfig": mcp_client_config(&w.name, &w.id, &self.inner.data_dir.to_string_lossy(), base_url),
+            "claudeDesktopConfig": mcp_client_config("waiaas", &w.name, &w.id, &self.inner.data_dir.to_string_lossy(), base_url),
         }))
     }
 
@@ -118,17 +118,16 @@ impl Engine {
     }
 }
 
-/// The `mcpServers` entry that runs `waiaas mcp serve` for one wallet (Claude Desktop and
-/// other MCP clients use this shape).
-pub fn mcp_client_config(wallet_name: &str, wallet_id: &str, data_dir: &str, base_url: &str) -> Value {
+/// The MCP client entry (`{"waiaas-<name>": {command, args, env}}`) that runs
+/// `waiaas mcp serve` for one wallet; Claude Desktop and other clients put it under their
+/// `mcpServers` (upstream's shape: the caller adds that wrapper).
+pub fn mcp_client_config(command: &str, wallet_name: &str, wallet_id: &str, data_dir: &str, base_url: &str) -> Value {
     let slug: String = wallet_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     json!({
-        "mcpServers": {
-            format!("waiaas-{slug}"): {
-                "command": "waiaas",
-                "args": ["mcp", "serve"],
-                "env": {"WAIAAS_BASE_URL": base_url, "WAIAAS_DATA_DIR": data_dir, "WAIAAS_WALLET_ID": wallet_id}
-            }
+        format!("waiaas-{slug}"): {
+            "command": command,
+            "args": ["mcp", "serve"],
+            "env": {"WAIAAS_BASE_URL": base_url, "WAIAAS_DATA_DIR": data_dir, "WAIAAS_WALLET_ID": wallet_id, "WAIAAS_WALLET_NAME": wallet_name}
         }
     })
 }

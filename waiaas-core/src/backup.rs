@@ -250,8 +250,16 @@ fn derive_key(password: &[u8], salt: &[u8; 16]) -> Result<Zeroizing<[u8; 32]>> {
     keystore::kdf(password, salt, &p)
 }
 
-/// Encrypt `plain` in place; returns (salt, nonce, tag, ciphertext).
-fn seal(password: &[u8], mut plain: Zeroizing<Vec<u8>>) -> Result<([u8; 16], [u8; 12], [u8; 16], Vec<u8>)> {
+/// An encrypted payload with what the header needs to open it.
+struct Sealed {
+    salt: [u8; 16],
+    nonce: [u8; 12],
+    tag: [u8; 16],
+    ciphertext: Vec<u8>,
+}
+
+/// Encrypt `plain` in place under a fresh salt and nonce.
+fn seal(password: &[u8], mut plain: Zeroizing<Vec<u8>>) -> Result<Sealed> {
     let (mut salt, mut nonce) = ([0u8; 16], [0u8; 12]);
     rand::rngs::OsRng.fill_bytes(&mut salt);
     rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -262,7 +270,7 @@ fn seal(password: &[u8], mut plain: Zeroizing<Vec<u8>>) -> Result<([u8; 16], [u8
         .map_err(|_| Error::internal("aes-gcm encryption failed"))?;
     // The buffer now holds ciphertext only.
     let ciphertext = std::mem::take(&mut *plain);
-    Ok((salt, nonce, tag.into(), ciphertext))
+    Ok(Sealed { salt, nonce, tag: tag.into(), ciphertext })
 }
 
 /// Decrypt the payload; a wrong password (or a damaged salt/nonce/tag) is `INVALID_MASTER_PASSWORD`.
@@ -519,7 +527,7 @@ pub fn write_backup(data_dir: &Path, db_path: &Path, out_dir: &Path, password: &
     let file_count = entries.len() as u64;
     let plain = encode_entries(&entries)?;
     drop(entries);
-    let (salt, nonce, tag, ciphertext) = seal(password.as_bytes(), plain)?;
+    let Sealed { salt, nonce, tag, ciphertext } = seal(password.as_bytes(), plain)?;
     let metadata = BackupMetadata {
         created_at: iso_ms(now),
         daemon_version: crate::VERSION.into(),
@@ -841,7 +849,12 @@ fn db_path_from_config(config: Option<&[u8]>, warnings: &mut Vec<String>) -> Pat
 pub fn restore_backup(archive: &Path, password: &str, target_dir: &Path, force: bool) -> Result<RestoreReport> {
     let arc = Archive::read(archive)?;
     arc.verify_checksum()?;
-    let target = std::path::absolute(target_dir)?;
+    // A symlinked data dir is restored where it points.
+    let target = match fs::canonicalize(target_dir) {
+        Ok(t) => t,
+        Err(e) if e.kind() == ErrorKind::NotFound => std::path::absolute(target_dir)?,
+        Err(e) => return Err(e.into()),
+    };
     let state = target_state(&target)?;
     if state == TargetState::NonEmpty && !force {
         return Err(Error::new(
@@ -1346,6 +1359,28 @@ mod tests {
             r#"{"created_at":"2026-11-26T17:34:19.961Z","daemon_version":"x","schema_version":5,"kdf":"argon2id","kdf_params":{"memory_cost":65536,"time_cost":3,"parallelism":4,"hash_length":32},"contents":{"database":{"name":"waiaas.db","size":1},"keystore_files":[]},"checksum":"sha256:00"}"#
         );
         assert_eq!(compact_ms(1_795_714_459_961), "20261126-173419961");
+    }
+
+    #[test]
+    fn a_mount_point_target_is_filled_in_place() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("vol");
+        fs::create_dir_all(target.join("keystore")).unwrap();
+        fs::write(target.join("keystore/old.json"), b"old").unwrap();
+        let staging = target.join(".restore-x");
+        fs::create_dir_all(staging.join("keystore")).unwrap();
+        fs::write(staging.join("keystore/new.json"), b"new").unwrap();
+        fs::write(staging.join("config.toml"), b"").unwrap();
+        let mut prev = None;
+        finish_in_place(&target, &staging, TargetState::NonEmpty, &mut prev).unwrap();
+        let prev = PathBuf::from(prev.unwrap());
+        assert_eq!(fs::read(prev.join("keystore/old.json")).unwrap(), b"old");
+        assert_eq!(fs::read(target.join("keystore/new.json")).unwrap(), b"new");
+        assert!(!staging.exists() && !target.join("keystore/old.json").exists());
+        let mut names: Vec<_> = fs::read_dir(&target).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+        names.sort();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names[0].starts_with(".pre-restore-") && names[1] == "config.toml" && names[2] == "keystore", "{names:?}");
     }
 
     #[test]

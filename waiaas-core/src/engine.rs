@@ -232,7 +232,7 @@ impl Engine {
     pub(crate) fn issue_token(&self, session_id: &str, iat: i64, exp: i64) -> Result<String> {
         let mut jti = [0u8; 8];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut jti);
-        Ok(self.jwt()?.issue(&Claims { sub: session_id.into(), iat, exp: (exp > 0).then_some(exp), jti: Some(hex::encode(jti)) }))
+        Ok(self.jwt()?.issue(&Claims { sub: session_id.into(), iat, exp: (exp > 0).then_some(exp), jti: Some(hex::encode(jti)), session_id: Some(session_id.into()) }))
     }
 
     /// `POST /v1/admin/rotate-secret`: the previous secret keeps working for 5 minutes.

@@ -127,6 +127,25 @@ macro_rules! net {
     };
 }
 
+/// OpenAPI schema of a network id field: the canonical ids (CAIP-2 ids, and Solana's legacy
+/// `mainnet|devnet|testnet`, are accepted too).
+#[cfg(feature = "openapi")]
+pub struct NetworkId;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for NetworkId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Network id (CAIP-2 ids and Solana's legacy mainnet|devnet|testnet are accepted too)"))
+            .enum_values(Some(NETWORKS.iter().map(|n| n.id)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for NetworkId {}
+
 /// The fifteen networks, in upstream order (the first of an environment is its default).
 pub const NETWORKS: &[NetworkInfo] = &[
     net!("solana-mainnet", Solana, Mainnet, "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp", None, "SOL", 9, "solana_mainnet", "https://api.mainnet-beta.solana.com"),

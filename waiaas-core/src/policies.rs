@@ -26,6 +26,7 @@ pub struct CreatePolicy {
     pub rules: Value,
     pub priority: Option<i64>,
     pub enabled: Option<bool>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::network::NetworkId>))]
     pub network: Option<String>,
 }
 
@@ -239,7 +240,10 @@ impl Engine {
         if !(1..=200).contains(&limit) {
             return Err(Error::validation("limit", "must be 1..200"));
         }
-        let offset = offset.unwrap_or(0).max(0);
+        let offset = offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(Error::validation("offset", "must be >= 0"));
+        }
         let all = match caller {
             crate::Caller::Master => self.inner.store.list_policies(wallet_id).await?,
             crate::Caller::Session(ctx) => {

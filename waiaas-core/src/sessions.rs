@@ -19,13 +19,18 @@ pub const MAX_TTL: i64 = 31_536_000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateSessionRequest))]
 pub struct CreateSession {
     pub wallet_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 50))]
     pub wallet_ids: Option<Vec<String>>,
-    /// Seconds; omitted = unlimited.
+    /// Seconds (`security.session_ttl_min`..31536000); omitted = unlimited.
+    #[cfg_attr(feature = "openapi", schema(minimum = 300, maximum = 31536000))]
     pub ttl: Option<i64>,
     /// 0 or omitted = unlimited.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub max_renewals: Option<i64>,
     /// Seconds from creation; 0 or omitted = none.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub absolute_lifetime: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub constraints: Option<serde_json::Value>,
     /// `api` (default) or `mcp`; not part of the REST body.
     #[serde(skip)]

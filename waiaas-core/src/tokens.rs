@@ -45,10 +45,14 @@ pub struct TokenList {
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AddTokenRequest))]
 pub struct AddToken {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::network::NetworkId))]
     pub network: String,
     pub address: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 20))]
     pub symbol: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 18))]
     pub decimals: i64,
 }
 

@@ -149,8 +149,11 @@ pub struct AssetsView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxSignMessageRequest))]
 pub struct SignMessage {
     pub message: Option<String>,
+    /// `personal` (default) or `typedData`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(personal|typedData)$"))]
     pub sign_type: Option<String>,
     pub typed_data: Option<serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::network::NetworkId>))]
     pub network: Option<String>,
     pub wallet_id: Option<String>,
 }
@@ -170,7 +173,9 @@ pub struct MessageSigned {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TxSignRequest))]
 pub struct SignTransaction {
     pub transaction: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Chain>))]
     pub chain: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::network::NetworkId>))]
     pub network: Option<String>,
     pub wallet_id: Option<String>,
 }
@@ -294,7 +299,29 @@ impl Engine {
     pub async fn wallet_assets(&self, ctx: &SessionCtx, wallet_id: Option<&str>, network: Option<&str>) -> Result<AssetsView> {
         let w = self.resolve_wallet(ctx, wallet_id).await?;
         let net = self.wallet_network(&w, network)?;
-        let native = self.native_balance(&w, net).await?;
+        self.assets_on(&w, net).await
+    }
+
+    /// `GET /v1/wallet/assets`: one network, or `network=all` (every network of the wallet's
+    /// environment as `networkAssets`, a failing network reported in place, like upstream).
+    pub async fn wallet_assets_json(&self, ctx: &SessionCtx, wallet_id: Option<&str>, network: Option<&str>) -> Result<serde_json::Value> {
+        let to_json = |v: &AssetsView| serde_json::to_value(v).map_err(|e| Error::internal(e.to_string()));
+        if network != Some("all") {
+            return to_json(&self.wallet_assets(ctx, wallet_id, network).await?);
+        }
+        let w = self.resolve_wallet(ctx, wallet_id).await?;
+        let mut out = vec![];
+        for net in Network::for_environment(w.chain, w.environment) {
+            out.push(match self.assets_on(&w, net).await {
+                Ok(a) => serde_json::json!({"network": net.id(), "assets": to_json(&a)?["assets"]}),
+                Err(e) => serde_json::json!({"network": net.id(), "error": e.message}),
+            });
+        }
+        Ok(serde_json::json!({"walletId": w.id, "chain": w.chain, "environment": w.environment, "networkAssets": out}))
+    }
+
+    async fn assets_on(&self, w: &WalletRecord, net: Network) -> Result<AssetsView> {
+        let native = self.native_balance(w, net).await?;
         let mut assets = vec![AssetView {
             mint: "native".into(),
             symbol: native.symbol.clone(),
@@ -323,7 +350,7 @@ impl Engine {
                 Err(e) => tracing::debug!("token balance {} failed: {}", t.address, e.error.message),
             }
         }
-        Ok(AssetsView { wallet_id: w.id, chain: w.chain, network: net.id().into(), assets, display_currency: "USD".into(), chain_id: net.info().caip2.into() })
+        Ok(AssetsView { wallet_id: w.id.clone(), chain: w.chain, network: net.id().into(), assets, display_currency: "USD".into(), chain_id: net.info().caip2.into() })
     }
 
     /// Record a synchronous operation as a row, then mark it SIGNED or FAILED.
@@ -503,13 +530,20 @@ impl Engine {
         }
         let adapter = self.adapter(net);
         let info = net.info();
+        let native_usd = match self.prices_for(net, &kind).await.get(&None) {
+            Some(crate::price::Lookup::Found(p)) => Some(p.usd),
+            _ => None,
+        };
+        let mut fee_amount: Option<u128> = None;
         let (fee, simulation) = match adapter.build(&w.public_key, &kind, None).await {
             Ok(u) => {
                 let sim = adapter.simulate(&w.public_key, &u).await.ok();
+                fee_amount = Some(u.fee.estimated_fee);
+                let fee_usd = native_usd.map(|p| u.fee.estimated_fee as f64 / 10f64.powi(info.native_decimals as i32) * p);
                 (
                     Some(serde_json::json!({
                         "estimatedFee": u.fee.estimated_fee.to_string(), "feeSymbol": info.native_symbol, "feeDecimals": info.native_decimals,
-                        "feeUsd": null, "needsAtaCreation": u.fee.ata_rent.map(|r| r > 0), "ataRentCost": u.fee.ata_rent.map(|r| r.to_string()),
+                        "feeUsd": fee_usd, "needsAtaCreation": u.fee.ata_rent.map(|r| r > 0), "ataRentCost": u.fee.ata_rent.map(|r| r.to_string()),
                     })),
                     sim.map(|s| serde_json::json!({"success": s.success, "logs": s.logs, "unitsConsumed": s.units_consumed, "error": s.error}))
                         .unwrap_or(serde_json::json!({"success": false, "logs": [], "unitsConsumed": null, "error": "simulation unavailable"})),
@@ -517,16 +551,67 @@ impl Engine {
             }
             Err(e) => (None, serde_json::json!({"success": false, "logs": [], "unitsConsumed": null, "error": e.error.message})),
         };
+        // What the wallet's balances would become (upstream's dry-run shape), and the warnings
+        // a caller should see before sending.
+        let mut balance_changes = vec![];
+        if d.allowed {
+            let fee = fee_amount.unwrap_or(0);
+            let (native_out, token) = match &kind {
+                TxKind::Transfer { amount, .. } => (*amount, None),
+                TxKind::ContractCall { value, .. } => (*value, None),
+                TxKind::TokenTransfer { amount, token, .. } => (0, Some((token, *amount))),
+                TxKind::Batch { instructions } => (instructions.iter().map(|i| if let TxKind::Transfer { amount, .. } = i { *amount } else { 0 }).sum(), None),
+                TxKind::Approve { .. } => (0, None),
+            };
+            let current = adapter.balance(&w.public_key).await.map_err(Error::from)?;
+            let change = native_out.saturating_add(fee);
+            balance_changes.push(serde_json::json!({
+                "asset": "native", "symbol": info.native_symbol, "decimals": info.native_decimals, "currentBalance": current.to_string(),
+                "changeAmount": format!("-{change}"), "afterBalance": (current as i128 - change as i128).to_string(),
+            }));
+            if current < change {
+                warnings.push(serde_json::json!({"code": "INSUFFICIENT_BALANCE_WITH_FEE", "message": format!("balance {current} is less than amount + fee {change}"), "severity": "error"}));
+            }
+            if let Some((t, amount)) = token {
+                let cur = adapter.token_balance(&w.public_key, &t.address).await.map_err(Error::from)?;
+                balance_changes.push(serde_json::json!({
+                    "asset": t.address, "symbol": t.symbol, "decimals": t.decimals, "currentBalance": cur.to_string(),
+                    "changeAmount": format!("-{amount}"), "afterBalance": (cur as i128 - amount as i128).to_string(),
+                }));
+            }
+        }
+        if d.downgraded {
+            warnings.push(serde_json::json!({"code": "DOWNGRADED_NO_OWNER", "message": "APPROVAL downgraded to DELAY: the wallet has no owner to approve", "severity": "info"}));
+        }
+        match d.tier {
+            crate::policy::Tier::Delay if d.allowed => warnings.push(serde_json::json!({"code": "DELAY_REQUIRED", "message": format!("Time delay of {} seconds will be applied", d.delay_seconds.unwrap_or(0)), "severity": "info"})),
+            crate::policy::Tier::Approval if d.allowed => warnings.push(serde_json::json!({"code": "APPROVAL_REQUIRED", "message": "The owner must approve this transaction", "severity": "warning"})),
+            _ => {}
+        }
+        if simulation["success"] != true {
+            warnings.push(serde_json::json!({"code": "SIMULATION_FAILED", "message": simulation["error"].clone(), "severity": "error"}));
+        }
         let reason = d.decided_by.as_ref().map(|r| r.message.clone());
-        Ok(serde_json::json!({
-            "success": d.allowed && simulation["success"] == true,
-            "policy": {
+        // Upstream omits the optional fields it has no value for (its schema does not allow null).
+        let omit_nulls = |mut v: serde_json::Value, keep: &[&str]| {
+            if let Some(o) = v.as_object_mut() {
+                o.retain(|k, x| !x.is_null() || keep.contains(&k.as_str()));
+            }
+            v
+        };
+        let policy = omit_nulls(
+            serde_json::json!({
                 "tier": d.tier.as_str(), "allowed": d.allowed, "reason": reason, "delaySeconds": d.delay_seconds,
                 "approvalReason": d.approval_reason, "downgraded": d.downgraded, "cumulativeWarning": d.cumulative_warning,
                 "errorCode": d.error_code.map(|c| c.as_str()), "reasons": d.reasons,
-            },
-            "fee": fee,
-            "balanceChanges": [],
+            }),
+            &[],
+        );
+        Ok(serde_json::json!({
+            "success": d.allowed && simulation["success"] == true,
+            "policy": policy,
+            "fee": fee.map(|f| omit_nulls(f, &["feeUsd"])),
+            "balanceChanges": balance_changes,
             "warnings": warnings,
             "simulation": simulation,
             "meta": {"chain": w.chain, "network": net.id(), "transactionType": draft.tx_type().as_str(), "durationMs": started.elapsed().as_millis() as u64},

@@ -16,14 +16,19 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateWalletRequest))]
 pub struct CreateWallet {
+    /// 1..100 characters, no control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"))]
     pub name: String,
     /// `solana` (default) or `ethereum`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Chain>))]
     pub chain: Option<String>,
     /// `testnet` (default) or `mainnet`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Environment>))]
     pub environment: Option<String>,
     /// Also mint an unlimited session for the new wallet (default true).
     pub create_session: Option<bool>,
     /// Only `eoa` is supported.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^eoa$"))]
     pub account_type: Option<String>,
 }
 

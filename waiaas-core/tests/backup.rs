@@ -103,7 +103,9 @@ async fn the_upstream_vector_restores_with_both_wallets_and_their_keys_sign() {
 async fn the_upstream_vector_inspects_without_and_with_the_password() {
     let rm = readme();
     let pw = rm["password"].as_str().unwrap().to_string();
+    let t = Instant::now();
     let i = inspect_backup(&vector(), None).unwrap();
+    eprintln!("timing: inspect without password (header, metadata, checksum of 653 KB) {:?}", t.elapsed());
     assert_eq!(i.format_version, 1);
     assert_eq!(i.metadata_length, 518);
     assert_eq!(i.file_count, 4);
@@ -114,7 +116,9 @@ async fn the_upstream_vector_inspects_without_and_with_the_password() {
     assert_eq!(i.metadata.contents.database.name, "waiaas.db");
     assert_eq!(i.metadata.contents.keystore_files.len(), 2);
 
+    let t = Instant::now();
     let with = tokio::task::spawn_blocking(move || inspect_backup(&vector(), Some(&pw))).await.unwrap().unwrap();
+    eprintln!("timing: inspect with password (+ one Argon2id run and AES-GCM of 653 KB) {:?}", t.elapsed());
     let names: Vec<&str> = with.entries.as_ref().unwrap().iter().map(|e| e.name.as_str()).collect();
     assert_eq!(
         names,

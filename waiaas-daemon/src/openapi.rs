@@ -18,6 +18,8 @@
 //!    ```
 //!
 //!    - `operation_id` must be unique in the whole document (camelCase, upstream style).
+//!    - `tag`: one of the tags described in [`base`] (a new tag is declared automatically;
+//!      give it a description there).
 //!    - Auth: `security(("masterAuth" = []))`, `security(("sessionAuth" = []))`, master *or*
 //!      session: `security(("masterAuth" = []), ("sessionAuth" = []))`, owner (all three
 //!      headers): `security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = []))`,
@@ -129,6 +131,9 @@ pub fn base() -> OpenApi {
             ("Owner", "Actions of a wallet owner"),
             ("Admin", "Operator: kill switch, secrets, audit log"),
             ("Webhooks", "Signed notifications of audit events"),
+            ("Actions", "Action providers"),
+            ("MCP", "Session tokens for MCP clients"),
+            ("Skills", "Guides for agents, shipped in the binary"),
             ("Docs", "This document and its reference page"),
         ]
         .into_iter()
@@ -142,6 +147,16 @@ pub fn base() -> OpenApi {
 /// `default` response and, when authenticated, a 401; shared schemas are registered.
 pub fn finish(mut api: OpenApi) -> OpenApi {
     let error_ref = || ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorResponse"))).build();
+    // The body extractor reads an empty body as `{}`: a body whose schema requires nothing
+    // may be left out.
+    let schemas = serde_json::to_value(api.components.as_ref().map(|c| &c.schemas)).unwrap_or_default();
+    let requires_nothing = |schema: &serde_json::Value| {
+        let resolved = match schema.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix("#/components/schemas/")) {
+            Some(name) => schemas.get(name).cloned().unwrap_or_default(),
+            None => schema.clone(),
+        };
+        resolved.get("type").and_then(|t| t.as_str()) == Some("object") && resolved.get("required").and_then(|r| r.as_array()).is_none_or(|r| r.is_empty())
+    };
     for item in api.paths.paths.values_mut() {
         for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head, &mut item.options, &mut item.trace]
             .into_iter()
@@ -153,6 +168,12 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 .flatten()
                 .any(|r| serde_json::to_value(r).ok().and_then(|v| v.as_object().map(|o| !o.is_empty())).unwrap_or(false));
             let public = op.security.iter().flatten().any(|r| serde_json::to_value(r).ok().and_then(|v| v.as_object().map(|o| o.is_empty())).unwrap_or(false));
+            if let Some(utoipa::openapi::RefOr::T(body)) = op.request_body.as_mut() {
+                let schema = body.content.get("application/json").and_then(|c| serde_json::to_value(c).ok()).map(|c| c["schema"].clone());
+                if schema.as_ref().is_some_and(requires_nothing) {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+            }
             let responses = &mut op.responses.responses;
             if secured && !public {
                 responses.entry("401".into()).or_insert_with(|| {
@@ -170,6 +191,21 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                     .build()
                     .into()
             });
+        }
+    }
+    // A tag used by an operation but not described in `base` is still declared (at the end).
+    let used: Vec<String> = api
+        .paths
+        .paths
+        .values()
+        .flat_map(|i| [&i.get, &i.put, &i.post, &i.delete, &i.patch, &i.head, &i.options, &i.trace])
+        .flatten()
+        .flat_map(|op| op.tags.iter().flatten().cloned())
+        .collect();
+    let tags = api.tags.get_or_insert_with(Vec::new);
+    for t in used {
+        if !tags.iter().any(|d| d.name == t) {
+            tags.push(utoipa::openapi::tag::TagBuilder::new().name(t).build());
         }
     }
     let components = api.components.get_or_insert_with(Default::default);
@@ -209,6 +245,7 @@ const REFERENCE_HTML: &str = r#"<!doctype html>
       telemetry: false,
       agent: { disabled: true },
       mcp: { disabled: true },
+      showDeveloperTools: 'never',
       metaData: { title: 'WAIaaS API reference' },
     })
   </script>
@@ -273,9 +310,11 @@ async fn reference_script(headers: HeaderMap) -> Response {
 /// not found rather than returning an empty list; axum is pinned by Cargo.lock.
 pub fn routes_of<S>(router: &axum::Router<S>) -> Vec<(String, String)> {
     let dbg = format!("{router:?}");
+    // Only the path router: the fallback router has internal catch-all routes of its own.
+    let dbg = dbg.split("fallback_router:").next().unwrap_or("");
     let mut paths = std::collections::BTreeMap::new();
     let mut methods = std::collections::BTreeMap::new();
-    let mut rest = dbg.as_str();
+    let mut rest = dbg;
     while let Some(i) = rest.find("RouteId(") {
         rest = &rest[i + "RouteId(".len()..];
         let Some(close) = rest.find(')') else { break };
@@ -488,6 +527,7 @@ mod doc_types {
         pub memo: Option<String>,
         pub wallet_id: Option<String>,
         /// Network id (`ethereum-sepolia`, …), CAIP-2 id, or `mainnet|devnet|testnet` (Solana).
+        #[schema(value_type = Option<waiaas_core::network::NetworkId>)]
         pub network: Option<String>,
     }
 
@@ -502,6 +542,7 @@ mod doc_types {
         #[schema(max_length = 256)]
         pub memo: Option<String>,
         pub wallet_id: Option<String>,
+        #[schema(value_type = Option<waiaas_core::network::NetworkId>)]
         pub network: Option<String>,
     }
 
@@ -527,6 +568,7 @@ mod doc_types {
         pub instruction_data: Option<String>,
         pub accounts: Option<Vec<AccountMeta>>,
         pub wallet_id: Option<String>,
+        #[schema(value_type = Option<waiaas_core::network::NetworkId>)]
         pub network: Option<String>,
     }
 
@@ -539,6 +581,7 @@ mod doc_types {
         pub amount: Option<String>,
         pub human_amount: Option<String>,
         pub wallet_id: Option<String>,
+        #[schema(value_type = Option<waiaas_core::network::NetworkId>)]
         pub network: Option<String>,
     }
 
@@ -550,6 +593,7 @@ mod doc_types {
         #[schema(min_items = 2, max_items = 20, value_type = Vec<Object>)]
         pub instructions: Vec<serde_json::Value>,
         pub wallet_id: Option<String>,
+        #[schema(value_type = Option<waiaas_core::network::NetworkId>)]
         pub network: Option<String>,
     }
 

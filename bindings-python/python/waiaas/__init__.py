@@ -14,7 +14,7 @@ twins (``SyncClient``, ``SyncAdminClient``, ``SyncWallets``). Failures raise
 
 from ._client import AdminClient, Client, Wallets
 from ._errors import WAIaaSError
-from ._native import __version__
+from ._native import __version__, owner_message
 from . import sync
 from .sync import AdminClient as SyncAdminClient
 from .sync import Client as SyncClient
@@ -28,6 +28,7 @@ __all__ = [
     "SyncAdminClient",
     "SyncWallets",
     "WAIaaSError",
+    "owner_message",
     "sync",
     "__version__",
 ]

@@ -319,3 +319,55 @@ class _AdminOps:
     def recover_kill_switch(self) -> Any:
         """``POST /v1/admin/recover``."""
         return self._invoke("recover_kill_switch")
+
+    # Master password and backups ------------------------------------------------------
+
+    def change_master_password(self, new_password: str) -> Any:
+        """``PUT /v1/admin/master-password``: every key file is re-encrypted (crash-safe)."""
+        return self._invoke("change_master_password", newPassword=new_password)
+
+    def create_backup(self) -> Any:
+        """``POST /v1/admin/backup``: an encrypted backup in ``<data>/backups``."""
+        return self._invoke("create_backup")
+
+    def list_backups(self) -> Any:
+        """``GET /v1/admin/backups``: newest first."""
+        return self._invoke("list_backups")
+
+    # Owner ------------------------------------------------------------------------------
+    #
+    # The owner's decisions carry the owner's signed message (``waiaas.owner_message``,
+    # signed by the owner's own wallet) and nothing else: over HTTP they are sent without
+    # the master password. The message must name ``owner_domain`` and a nonce from
+    # ``get_nonce``.
+
+    @property
+    def owner_domain(self) -> Optional[str]:
+        """The domain an owner message must name through this handle: the daemon's
+        ``host:port`` as reached (remote), or the data dir's configured
+        ``"{daemon.hostname}:{daemon.port}"`` (embedded; ``127.0.0.1:3100`` by default)."""
+        return self._native.owner_domain
+
+    def set_owner(self, wallet_id: str, owner_address: str) -> Any:
+        """``PUT /v1/wallets/{id}/owner``: register the wallet's owner (NONE -> GRACE)."""
+        return self._invoke("set_owner", id=wallet_id, ownerAddress=owner_address)
+
+    def get_nonce(self) -> Any:
+        """``GET /v1/nonce``: a single-use nonce for an owner message."""
+        return self._invoke("get_nonce")
+
+    def verify_owner(self, wallet_id: str, *, address: str, message: str, signature: str) -> Any:
+        """``POST /v1/wallets/{id}/owner/verify`` with a signed ``verify:<walletId>`` message (GRACE -> LOCKED)."""
+        return self._invoke("verify_owner", id=wallet_id, proof=dict(address=address, message=message, signature=signature))
+
+    def approve_transaction(self, tx_id: str, *, address: str, message: str, signature: str) -> Any:
+        """``POST /v1/transactions/{id}/approve`` with a signed ``approve:<txId>`` message."""
+        return self._invoke("approve_transaction", id=tx_id, proof=dict(address=address, message=message, signature=signature))
+
+    def reject_transaction(self, tx_id: str, *, address: str, message: str, signature: str) -> Any:
+        """``POST /v1/transactions/{id}/reject`` with a signed ``reject:<txId>`` message."""
+        return self._invoke("reject_transaction", id=tx_id, proof=dict(address=address, message=message, signature=signature))
+
+    def owner_activate_kill_switch(self, *, address: str, message: str, signature: str) -> Any:
+        """``POST /v1/owner/kill-switch`` with a signed ``kill-switch:activate`` message."""
+        return self._invoke("owner_activate_kill_switch", proof=dict(address=address, message=message, signature=signature))

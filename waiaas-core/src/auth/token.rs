@@ -29,6 +29,10 @@ pub struct Claims {
     /// (a rotated-away token must never equal its replacement). Not read by clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The session id again (= `sub`): the upstream TypeScript SDK's `renewSession()` reads
+    /// it from the token. Never trusted on verification (`sub` is).
+    #[serde(default, rename = "sessionId", skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
 }
 
 /// A JWT secret as stored in `key_value_store` (`{"secret":"<64 hex>","createdAt":n}`).
@@ -132,11 +136,11 @@ mod tests {
     #[test]
     fn issue_verify_expire_and_tamper() {
         let s = JwtSecrets::new(&StoredSecret::generate(1000), None).unwrap();
-        let t = s.issue(&Claims { sub: "abc".into(), iat: 1000, exp: Some(2000), jti: None });
+        let t = s.issue(&Claims { sub: "abc".into(), iat: 1000, exp: Some(2000), jti: None, session_id: None });
         assert!(t.starts_with("wai_sess_eyJhbGciOiJIUzI1NiJ9."));
         assert_eq!(s.verify(&t, 1500).unwrap().sub, "abc");
         assert_eq!(s.verify(&t, 2000).unwrap_err().code, ErrorCode::TOKEN_EXPIRED);
-        let unlimited = s.issue(&Claims { sub: "u".into(), iat: 1000, exp: None, jti: None });
+        let unlimited = s.issue(&Claims { sub: "u".into(), iat: 1000, exp: None, jti: None, session_id: None });
         assert!(s.verify(&unlimited, 10_000_000).is_ok());
         let mut bad = t.clone();
         bad.pop();
@@ -152,7 +156,7 @@ mod tests {
     #[test]
     fn previous_secret_works_only_during_the_grace() {
         let old = StoredSecret::generate(0);
-        let t = JwtSecrets::new(&old, None).unwrap().issue(&Claims { sub: "s".into(), iat: 0, exp: None, jti: None });
+        let t = JwtSecrets::new(&old, None).unwrap().issue(&Claims { sub: "s".into(), iat: 0, exp: None, jti: None, session_id: None });
         let new = StoredSecret::generate(1000);
         let rotated = JwtSecrets::new(&new, Some(&old)).unwrap();
         assert!(rotated.verify(&t, 1000 + ROTATION_GRACE - 1).is_ok());

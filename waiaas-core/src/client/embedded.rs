@@ -14,13 +14,19 @@
 //! Per-IP and per-session HTTP rate limits are a property of the network face and do not
 //! apply in-process.
 //!
+//! Owner decisions (approve, reject, verify, the owner's kill switch) take the owner's signed
+//! message as they do over HTTP. There is no `Host` header in-process: the domain the message
+//! must name is the data dir's configured daemon address, `"{daemon.hostname}:{daemon.port}"`
+//! (`127.0.0.1:3100` by default; [`EmbeddedAdmin::owner_domain`]), the same one a daemon
+//! started on this data dir is reached at.
+//!
 //! [`open_embedded`] opens a data dir for in-process use: it takes the data-dir lock (the
 //! same one the daemon takes, so a daemon and an embedded engine never run on one data
 //! dir), opens the engine, resumes unfinished transactions and starts the background
 //! workers (DELAY queue, confirmation re-checks, session clean-up) on the calling tokio
 //! runtime.
 
-use super::{AdminApi, AgentApi, TxListQuery, WalletQuery};
+use super::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
 use crate::datadir::{self, DataDirLock};
 use crate::engine::{Caller, Engine, SessionCtx};
 use crate::error::{Error, ErrorCode, Result};
@@ -166,7 +172,7 @@ impl AgentApi for EmbeddedAgent {
 
     async fn get_assets(&self, q: WalletQuery) -> Result<Value> {
         let (ctx, _) = self.auth().await?;
-        to_json(self.engine.wallet_assets(&ctx, q.wallet_id.as_deref(), q.network.as_deref()).await?)
+        self.engine.wallet_assets_json(&ctx, q.wallet_id.as_deref(), q.network.as_deref()).await
     }
 
     async fn connect_info(&self) -> Result<Value> {
@@ -268,6 +274,13 @@ impl EmbeddedAdmin {
 
     fn guard(&self) -> Result<()> {
         kill_switch_guard(&self.engine)
+    }
+
+    /// The domain owner messages must name in-process: `"{daemon.hostname}:{daemon.port}"`
+    /// of this data dir's configuration (what a daemon on it would be reached at).
+    pub fn owner_domain(&self) -> String {
+        let d = &self.engine.config().daemon;
+        format!("{}:{}", d.hostname, d.port)
     }
 }
 
@@ -378,5 +391,57 @@ impl AdminApi for EmbeddedAdmin {
     async fn recover_kill_switch(&self) -> Result<Value> {
         let st = self.engine.recover_kill_switch("master", None).await?;
         Ok(json!({"state": st.state, "recoveredAt": crate::now()}))
+    }
+
+    async fn set_owner(&self, id: String, owner_address: String) -> Result<Value> {
+        self.guard()?;
+        self.engine.set_owner(&id, &owner_address).await
+    }
+
+    async fn verify_owner(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        self.guard()?;
+        self.engine.verify_owner(&id, &proof, &EmbeddedAdmin::owner_domain(self)).await
+    }
+
+    /// Open while the kill switch is engaged (owners sign recovery with it), as in the daemon.
+    async fn get_nonce(&self) -> Result<Value> {
+        to_json(self.engine.nonce().await?)
+    }
+
+    async fn change_master_password(&self, new_password: String) -> Result<Value> {
+        let n = self.engine.change_master_password(&new_password).await?;
+        Ok(json!({
+            "message": "Master password changed",
+            "walletsReEncrypted": n,
+            "settingsReEncrypted": 0,
+            "credentialsReEncrypted": 0,
+        }))
+    }
+
+    async fn create_backup(&self) -> Result<Value> {
+        to_json(self.engine.create_backup().await?)
+    }
+
+    async fn list_backups(&self) -> Result<Value> {
+        to_json(self.engine.backup_list().await?)
+    }
+
+    async fn approve_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        self.guard()?;
+        self.engine.approve_transaction(&id, &proof, &EmbeddedAdmin::owner_domain(self)).await
+    }
+
+    async fn reject_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        self.guard()?;
+        self.engine.reject_transaction(&id, &proof, &EmbeddedAdmin::owner_domain(self)).await
+    }
+
+    async fn owner_activate_kill_switch(&self, proof: OwnerProof) -> Result<Value> {
+        let st = self.engine.owner_activate_kill_switch(&proof, &EmbeddedAdmin::owner_domain(self)).await?;
+        Ok(json!({"state": st.state, "activatedAt": st.activated_at}))
+    }
+
+    fn owner_domain(&self) -> Option<String> {
+        Some(EmbeddedAdmin::owner_domain(self))
     }
 }

@@ -169,6 +169,33 @@ pub trait AdminApi: Send + Sync {
     async fn list_backups(&self) -> Result<Value> {
         Err(not_available("GET /v1/admin/backups"))
     }
+
+    // The owner's decisions (issue 7). Over HTTP these carry the owner's signed message
+    // alone (`X-Owner-Address`, `X-Owner-Message`, `X-Owner-Signature`), never the master
+    // password: the operator relays a decision, it cannot make one. The message must name
+    // [`AdminApi::owner_domain`] and carry a nonce from [`AdminApi::get_nonce`].
+
+    /// `POST /v1/transactions/{id}/approve`: a QUEUED APPROVAL transaction goes on to execution.
+    async fn approve_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        let _ = (id, proof);
+        Err(not_available("POST /v1/transactions/{id}/approve"))
+    }
+    /// `POST /v1/transactions/{id}/reject`: a QUEUED transaction is cancelled.
+    async fn reject_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        let _ = (id, proof);
+        Err(not_available("POST /v1/transactions/{id}/reject"))
+    }
+    /// `POST /v1/owner/kill-switch`: an owner (of any wallet) engages the kill switch.
+    async fn owner_activate_kill_switch(&self, proof: OwnerProof) -> Result<Value> {
+        let _ = proof;
+        Err(not_available("POST /v1/owner/kill-switch"))
+    }
+    /// The domain an owner message sent through this client must name: the daemon's
+    /// `host:port` as this client reaches it (remote), or the configured
+    /// `"{daemon.hostname}:{daemon.port}"` of the data dir (embedded).
+    fn owner_domain(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The error of an operation this client does not implement yet: the same shape as a

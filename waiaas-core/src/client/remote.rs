@@ -1,14 +1,17 @@
 //! The HTTP face of a client: [`AgentApi`] and [`AdminApi`] over a daemon's `/v1` REST API.
 //!
 //! The agent sends `Authorization: Bearer <session token>`, the operator
-//! `X-Master-Password`. A daemon's error body (`{code, message, retryable, details?, hint?}`)
+//! `X-Master-Password`, and the owner's decisions (approve, reject, verify, the owner's kill
+//! switch) only the owner's signed message (`X-Owner-Address`, `X-Owner-Message` base64,
+//! `X-Owner-Signature`), whose domain must be the `Host` this client sends
+//! ([`RemoteAdmin::owner_domain`]). A daemon's error body (`{code, message, retryable, details?, hint?}`)
 //! becomes the same [`crate::Error`] ([`Error::from_body`]); a daemon that cannot be
 //! reached is `NETWORK_ERROR`, one that does not answer within the timeout
 //! `REQUEST_TIMEOUT`, and an answer that is not a WAIaaS body `UNKNOWN_ERROR` naming the
 //! HTTP status. Nothing is retried automatically: a send is not idempotent unless it
 //! carries an idempotency key, and every error says whether it is `retryable`.
 
-use super::{AdminApi, AgentApi, TxListQuery, WalletQuery};
+use super::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
 use crate::error::{Error, ErrorCode, Result};
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -65,6 +68,15 @@ impl Http {
             Error::new(ErrorCode::UNKNOWN_ERROR, format!("{what}: HTTP {status} with a body that is not JSON (is {} a WAIaaS daemon?): {snippet}", self.base))
                 .with_details(json!({"remoteStatus": status}))
         })
+    }
+
+    /// The `Host` header this client sends: `host[:port]` of the base URL (the port only
+    /// when it is not the scheme's default), the domain owner messages must name.
+    fn host(&self) -> String {
+        match reqwest::Url::parse(&self.base) {
+            Ok(u) => format!("{}{}", u.host_str().unwrap_or_default(), u.port().map(|p| format!(":{p}")).unwrap_or_default()),
+            Err(_) => String::new(),
+        }
     }
 
     fn transport_error(&self, e: reqwest::Error, what: &str) -> Error {
@@ -249,6 +261,37 @@ impl RemoteAdmin {
     }
 }
 
+/// The `X-Owner-Message` header value: the base64 of the message text (headers cannot carry
+/// new lines). A proof whose message already is the base64 of an owner message is sent as is.
+fn owner_message_header(message: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let already = b64.decode(message.trim()).ok().and_then(|b| String::from_utf8(b).ok()).is_some_and(|t| t.contains(" wants you to sign in with your "));
+    if already {
+        message.trim().to_string()
+    } else {
+        b64.encode(message)
+    }
+}
+
+impl RemoteAdmin {
+    /// The domain owner messages sent through this client must name: the `Host` it sends
+    /// (`127.0.0.1:3100` for `http://127.0.0.1:3100`).
+    pub fn owner_domain(&self) -> String {
+        self.http.host()
+    }
+
+    /// A request authorized by the owner's signature alone (no master password).
+    async fn owner_call(&self, path: &str, proof: &OwnerProof) -> Result<Value> {
+        let req = self
+            .http
+            .request(Method::POST, path)
+            .header("X-Owner-Address", proof.address.trim())
+            .header("X-Owner-Message", owner_message_header(&proof.message))
+            .header("X-Owner-Signature", proof.signature.trim());
+        self.http.send(req, path).await
+    }
+}
+
 #[async_trait]
 impl AdminApi for RemoteAdmin {
     async fn create_wallet(&self, request: Value) -> Result<Value> {
@@ -335,6 +378,47 @@ impl AdminApi for RemoteAdmin {
     async fn recover_kill_switch(&self) -> Result<Value> {
         self.call(Method::POST, "/v1/admin/recover", vec![], None).await
     }
+
+    async fn set_owner(&self, id: String, owner_address: String) -> Result<Value> {
+        // The upstream body is snake_case.
+        self.call(Method::PUT, &format!("/v1/wallets/{}/owner", seg(&id)), vec![], Some(&json!({"owner_address": owner_address}))).await
+    }
+
+    async fn verify_owner(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        self.owner_call(&format!("/v1/wallets/{}/owner/verify", seg(&id)), &proof).await
+    }
+
+    async fn get_nonce(&self) -> Result<Value> {
+        self.http.send(self.http.request(Method::GET, "/v1/nonce"), "/v1/nonce").await
+    }
+
+    async fn change_master_password(&self, new_password: String) -> Result<Value> {
+        self.call(Method::PUT, "/v1/admin/master-password", vec![], Some(&json!({"newPassword": new_password}))).await
+    }
+
+    async fn create_backup(&self) -> Result<Value> {
+        self.call(Method::POST, "/v1/admin/backup", vec![], None).await
+    }
+
+    async fn list_backups(&self) -> Result<Value> {
+        self.call(Method::GET, "/v1/admin/backups", vec![], None).await
+    }
+
+    async fn approve_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        self.owner_call(&format!("/v1/transactions/{}/approve", seg(&id)), &proof).await
+    }
+
+    async fn reject_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
+        self.owner_call(&format!("/v1/transactions/{}/reject", seg(&id)), &proof).await
+    }
+
+    async fn owner_activate_kill_switch(&self, proof: OwnerProof) -> Result<Value> {
+        self.owner_call("/v1/owner/kill-switch", &proof).await
+    }
+
+    fn owner_domain(&self) -> Option<String> {
+        Some(RemoteAdmin::owner_domain(self))
+    }
 }
 
 #[cfg(test)]
@@ -347,6 +431,18 @@ mod tests {
         assert_eq!(session_id_of(&format!("wai_sess_eyJhbGciOiJIUzI1NiJ9.{claims}.sig")).unwrap(), "0190-abc");
         assert_eq!(session_id_of("nope").unwrap_err().code, ErrorCode::INVALID_TOKEN);
         assert_eq!(session_id_of("wai_sess_a.!!.c").unwrap_err().code, ErrorCode::INVALID_TOKEN);
+    }
+
+    #[test]
+    fn owner_headers_and_domain() {
+        let text = "127.0.0.1:3100 wants you to sign in with your Ethereum account:\n0xabc\n";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+        assert_eq!(owner_message_header(text), b64, "the text is base64-encoded");
+        assert_eq!(owner_message_header(&b64), b64, "a base64 message is sent as is");
+        let admin = |u: &str| RemoteAdmin::new(u, "p".into()).unwrap().owner_domain();
+        assert_eq!(admin("http://127.0.0.1:3100/"), "127.0.0.1:3100");
+        assert_eq!(admin("http://localhost"), "localhost");
+        assert_eq!(admin("https://wallet.example:8443"), "wallet.example:8443");
     }
 
     #[test]

@@ -34,6 +34,7 @@ struct AuditParams {
     /// An audit event type, e.g. `TX_CONFIRMED`.
     event_type: Option<String>,
     /// `info`, `warning` or `critical`.
+    #[param(pattern = "^(info|warning|critical)$")]
     severity: Option<String>,
     /// Unix seconds (inclusive).
     from: Option<i64>,
@@ -41,8 +42,10 @@ struct AuditParams {
     to: Option<i64>,
     tx_id: Option<String>,
     /// The `nextCursor` of the previous page.
+    #[param(minimum = 1)]
     cursor: Option<i64>,
     /// 1..200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     include_total: Option<bool>,
 }
@@ -95,9 +98,11 @@ async fn remove(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -
 #[into_params(parameter_in = Query)]
 struct LogParams {
     /// `success` or `failed`.
+    #[param(pattern = "^(success|failed)$")]
     status: Option<String>,
     event_type: Option<String>,
     /// 1..100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 

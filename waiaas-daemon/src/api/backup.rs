@@ -15,17 +15,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_backup)).routes(routes!(list_backups))
 }
 
-/// Back up the database (a consistent snapshot), `config.toml` and every key file,
-/// encrypted with the master password (Argon2id + AES-256-GCM), into
-/// `<data>/backups/backup-<time>.waiaas-backup`. Upstream's tools read the file.
+/// Create an encrypted backup.
+///
+/// The database (a consistent snapshot), `config.toml` and every key file, encrypted with
+/// the master password (Argon2id + AES-256-GCM) into
+/// `<data>/backups/backup-<time>.waiaas-backup`, in upstream's format.
 #[utoipa::path(post, path = "/v1/admin/backup", tag = "Admin", operation_id = "createBackup", security(("masterAuth" = [])),
     responses((status = 200, description = "Backup written", body = BackupInfo)))]
 async fn create_backup(State(s): State<AppState>, _m: Master) -> ApiResult<Json<BackupInfo>> {
     Ok(Json(s.engine.create_backup().await?))
 }
 
-/// The backups in `<data>/backups`, newest first (read from their plaintext metadata;
-/// nothing is decrypted), with `[backup] retention_count`.
+/// List the encrypted backups.
+///
+/// The backups in `<data>/backups`, newest first, read from their plaintext metadata
+/// (nothing is decrypted), with `[backup] retention_count`.
 #[utoipa::path(get, path = "/v1/admin/backups", tag = "Admin", operation_id = "listBackups", security(("masterAuth" = [])),
     responses((status = 200, description = "Backups", body = BackupList)))]
 async fn list_backups(State(s): State<AppState>, _m: Master) -> ApiResult<Json<BackupList>> {

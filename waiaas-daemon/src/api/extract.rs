@@ -64,6 +64,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    // serde reads a struct from a JSON array too (fields by position): every body is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError(Error::validation("body", "must be a JSON object")));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -272,6 +276,9 @@ mod tests {
         let e = parse_json::<B>(br#"{"name": "x", "n": "one"}"#).unwrap_err().0;
         assert_eq!(e.details.unwrap()["issues"][0]["path"][0], "n");
         let e = parse_json::<B>(b"{not json").unwrap_err().0;
+        assert_eq!(e.code, ErrorCode::ACTION_VALIDATION_FAILED);
+        // Not positional: `["x", 1]` would otherwise be `{name: "x", n: 1}`.
+        let e = parse_json::<B>(br#" ["x", 1]"#).unwrap_err().0;
         assert_eq!(e.code, ErrorCode::ACTION_VALIDATION_FAILED);
     }
 }

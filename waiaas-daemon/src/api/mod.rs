@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod extract;
 mod owner;
 mod policies;
@@ -73,6 +74,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(owner::routes())
         .merge(audit::routes())
         .merge(admin::routes())
+        .merge(backup::routes())
         .merge(crate::openapi::routes())
 }
 

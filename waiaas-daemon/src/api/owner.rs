@@ -28,7 +28,7 @@ struct SetOwner {
     #[schema(min_length = 1)]
     owner_address: String,
     /// Only `rest` (the owner calls the approve/reject routes) is available.
-    #[allow(dead_code)]
+    #[schema(pattern = "^rest$")]
     approval_method: Option<String>,
     #[allow(dead_code)]
     wallet_type: Option<String>,

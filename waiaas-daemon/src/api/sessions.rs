@@ -36,8 +36,10 @@ struct ListQuery {
     /// Only sessions linked to this wallet.
     wallet_id: Option<String>,
     /// 1..200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// Default 0.
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 

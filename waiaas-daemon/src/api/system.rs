@@ -127,7 +127,7 @@ struct Recover {
 /// Back to ACTIVE; resumes the wallets the kill switch suspended. From LOCKED the body must
 /// carry an owner's signed `kill-switch:recover` (master **and** owner).
 #[utoipa::path(post, path = "/v1/admin/recover", tag = "Admin", operation_id = "recoverKillSwitch", security(("masterAuth" = [])),
-    request_body(content = Option<Recover>, description = "Empty, or the owner's proof (required from LOCKED)"),
+    request_body(content = Recover, description = "Empty, or the owner's proof (required from LOCKED)"),
     responses((status = 200, description = "ACTIVE", body = RecoverResponse),
               (status = 409, description = "KILL_SWITCH_NOT_ACTIVE", body = crate::openapi::ErrorResponse)))]
 async fn recover(State(s): State<AppState>, _m: Master, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> ApiResult<Json<Value>> {

@@ -18,6 +18,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct NetworkQuery {
     /// Network id, e.g. `ethereum-sepolia`.
+    #[param(value_type = waiaas_core::network::NetworkId)]
     network: String,
 }
 
@@ -40,6 +41,7 @@ async fn add(State(s): State<AppState>, _m: Master, Body(b): Body<AddToken>) -> 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = RemoveTokenRequest)]
 struct Remove {
+    #[schema(value_type = waiaas_core::network::NetworkId)]
     network: String,
     address: String,
 }

@@ -36,7 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Answered 201 `PENDING` at once; policy, signing, broadcast and confirmation follow in the
 /// background (poll `GET /v1/transactions/{id}`). A body without `type` is a TRANSFER.
 #[utoipa::path(post, path = "/v1/transactions/send", tag = "Transactions", operation_id = "sendTransaction", security(("sessionAuth" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Retries with the same key return the first answer")),
     request_body = SendTransactionRequest,
     responses((status = 201, description = "Accepted (PENDING)", body = Accepted)))]
 async fn send(State(s): State<AppState>, session: Session, headers: HeaderMap, Body(body): Body<Value>) -> ApiResult<(StatusCode, Json<Accepted>)> {
@@ -93,6 +93,7 @@ struct ListQuery {
     /// The last id of the previous page.
     cursor: Option<String>,
     /// 1..100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -104,11 +105,19 @@ async fn list(State(s): State<AppState>, session: Session, Query(q): Query<ListQ
     Ok(Json(s.engine.list_transactions(&session.ctx, q.wallet_id.as_deref(), q.cursor.as_deref(), q.limit).await?))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct PendingQuery {
+    /// One of the session's wallets (required when it has several).
+    wallet_id: Option<String>,
+}
+
 /// Transactions not yet final.
 #[utoipa::path(get, path = "/v1/transactions/pending", tag = "Transactions", operation_id = "listPendingTransactions", security(("sessionAuth" = [])),
-    params(ListQuery),
+    params(PendingQuery),
     responses((status = 200, description = "Pending transactions", body = TxItems)))]
-async fn pending(State(s): State<AppState>, session: Session, Query(q): Query<ListQuery>) -> ApiResult<Json<TxItems>> {
+async fn pending(State(s): State<AppState>, session: Session, Query(q): Query<PendingQuery>) -> ApiResult<Json<TxItems>> {
     Ok(Json(s.engine.pending_transactions(&session.ctx, q.wallet_id.as_deref()).await?))
 }
 
@@ -153,9 +162,9 @@ async fn balance(State(s): State<AppState>, session: Session, Query(q): Query<Wa
 /// Native asset and every registered token of the network, with balances.
 #[utoipa::path(get, path = "/v1/wallet/assets", tag = "Wallet", operation_id = "getWalletAssets", security(("sessionAuth" = [])),
     params(WalletQuery),
-    responses((status = 200, description = "Assets", body = AssetsView)))]
-async fn assets(State(s): State<AppState>, session: Session, Query(q): Query<WalletQuery>) -> ApiResult<Json<AssetsView>> {
-    Ok(Json(s.engine.wallet_assets(&session.ctx, q.wallet_id.as_deref(), q.network.as_deref()).await?))
+    responses((status = 200, description = "Assets (with `network=all`: `{walletId, chain, environment, networkAssets: [{network, assets} | {network, error}]}`)", body = AssetsView)))]
+async fn assets(State(s): State<AppState>, session: Session, Query(q): Query<WalletQuery>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.engine.wallet_assets_json(&session.ctx, q.wallet_id.as_deref(), q.network.as_deref()).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -49,7 +49,8 @@ async fn detail(State(s): State<AppState>, auth: MasterOrSession, Path(id): Path
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = UpdateWalletRequest)]
 struct Rename {
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1..100 characters, no control characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: String,
 }
 
@@ -103,13 +104,14 @@ async fn purge(State(s): State<AppState>, _m: Master, Path(id): Path<String>) ->
 #[schema(as = WalletSuspendRequest)]
 struct Suspend {
     /// Default `MANUAL`.
+    #[schema(max_length = 200)]
     reason: Option<String>,
 }
 
 /// Suspend a wallet (it signs nothing until resumed).
 #[utoipa::path(post, path = "/v1/wallets/{id}/suspend", tag = "Wallets", operation_id = "suspendWallet", security(("masterAuth" = [])),
     params(("id" = String, Path, description = "Wallet id")),
-    request_body(content = Option<Suspend>, description = "Optional reason"),
+    request_body(content = Suspend, description = "Optional reason"),
     responses((status = 200, description = "SUSPENDED", body = WalletStatusChange)))]
 async fn suspend(State(s): State<AppState>, _m: Master, Path(id): Path<String>, Body(b): Body<Suspend>) -> ApiResult<Json<WalletStatusChange>> {
     Ok(Json(s.engine.suspend_wallet(&id, b.reason.as_deref()).await?))

@@ -1,6 +1,6 @@
 //! Operator commands: `owner`, `set-master`, `backup`, `restore`, `kill-switch`.
 
-use super::{find_wallet, s, CliError, CliResult, Ctx, EXIT_FAILED, EXIT_UNAVAILABLE};
+use super::{find_wallet, s, CliError, CliResult, Ctx, EXIT_FAILED};
 use crate::output::{self, Table};
 use clap::Subcommand;
 use serde_json::{json, Value};
@@ -143,30 +143,10 @@ pub async fn set_master(ctx: &Ctx, new_password: Option<String>) -> CliResult {
     Ok(())
 }
 
-/// Read the plaintext header of an upstream `.waiaas-backup` file: magic `WAIAAS\0\x01`,
-/// u16 version, 2 reserved bytes, u32 metadata length (little endian), 16 B salt, 12 B nonce,
-/// 16 B tag, then the metadata JSON. Nothing is decrypted.
-pub fn read_backup_header(path: &Path) -> CliResult<Value> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| CliError::new(super::EXIT_NOT_FOUND, format!("BACKUP_NOT_FOUND: cannot open {}: {e}", path.display())))?;
-    let size = f.metadata()?.len();
-    let mut head = [0u8; 60];
-    f.read_exact(&mut head).map_err(|_| CliError::new(EXIT_FAILED, format!("INVALID_BACKUP_FORMAT: {} is too short to be a backup", path.display())))?;
-    if &head[..8] != b"WAIAAS\x00\x01" {
-        return Err(CliError::new(EXIT_FAILED, format!("INVALID_BACKUP_FORMAT: {} is not a WAIaaS backup (bad magic)", path.display())));
-    }
-    let version = u16::from_le_bytes([head[8], head[9]]);
-    let meta_len = u32::from_le_bytes([head[12], head[13], head[14], head[15]]) as u64;
-    if meta_len > size.saturating_sub(60) || meta_len > 1 << 20 {
-        return Err(CliError::new(EXIT_FAILED, format!("BACKUP_CORRUPTED: metadata length {meta_len} does not fit in {}", path.display())));
-    }
-    let mut meta = vec![0u8; meta_len as usize];
-    f.read_exact(&mut meta)?;
-    let metadata: Value = serde_json::from_slice(&meta).map_err(|e| CliError::new(EXIT_FAILED, format!("BACKUP_CORRUPTED: metadata is not JSON: {e}")))?;
-    Ok(json!({
-        "file": path.display().to_string(), "size": size, "formatVersion": version,
-        "encryptedBytes": size - 60 - meta_len, "metadata": metadata,
-    }))
+/// A backup's header and metadata through the core (nothing decrypted), as JSON.
+fn inspect(path: &Path) -> CliResult<Value> {
+    let i = waiaas_core::backup::inspect_backup(path, None)?;
+    Ok(serde_json::to_value(&i).map_err(|e| CliError::new(EXIT_FAILED, e.to_string()))?)
 }
 
 pub async fn backup(ctx: &Ctx, cmd: BackupCmd) -> CliResult {
@@ -183,18 +163,7 @@ pub async fn backup(ctx: &Ctx, cmd: BackupCmd) -> CliResult {
         }
         BackupCmd::List => {
             let dir = ctx.dir.join("backups");
-            let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-                Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "waiaas-backup")).collect(),
-                Err(_) => vec![],
-            };
-            files.sort();
-            let items: Vec<Value> = files
-                .iter()
-                .map(|p| match read_backup_header(p) {
-                    Ok(h) => h,
-                    Err(e) => json!({"file": p.display().to_string(), "error": e.message}),
-                })
-                .collect();
+            let items: Vec<Value> = waiaas_core::backup::list_backups_in(&dir)?.iter().map(|b| serde_json::to_value(b).unwrap_or_default()).collect();
             if ctx.json {
                 output::json(&json!({ "dir": dir.display().to_string(), "items": items }));
                 return Ok(());
@@ -205,21 +174,20 @@ pub async fn backup(ctx: &Ctx, cmd: BackupCmd) -> CliResult {
             }
             let mut t = Table::new(&["FILE", "CREATED", "DAEMON", "SIZE"]);
             for i in &items {
-                let name = Path::new(&s(i, "file")).file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                t.row(vec![name, s(&i["metadata"], "created_at"), s(&i["metadata"], "daemon_version"), s(i, "size")]);
+                t.row(vec![s(i, "filename"), s(i, "created_at"), s(i, "daemon_version"), s(i, "size")]);
             }
             t.print();
             Ok(())
         }
         BackupCmd::Inspect { file } => {
-            let h = read_backup_header(&file)?;
+            let h = inspect(&file)?;
             if ctx.json {
                 output::json(&h);
             } else {
-                println!("{}", output::bold(&s(&h, "file")));
+                println!("{}", output::bold(&s(&h, "path")));
                 output::kv(&[
-                    ("format", format!("v{}", s(&h, "formatVersion"))),
-                    ("size", format!("{} bytes ({} encrypted)", s(&h, "size"), s(&h, "encryptedBytes"))),
+                    ("format", format!("v{}", s(&h, "format_version"))),
+                    ("size", format!("{} bytes, {} files, checksum {}", s(&h, "size"), s(&h, "file_count"), if h["checksum_valid"] == true { "ok" } else { "BAD" })),
                     ("created", s(&h["metadata"], "created_at")),
                     ("daemon", s(&h["metadata"], "daemon_version")),
                     ("kdf", s(&h["metadata"], "kdf")),
@@ -237,14 +205,25 @@ pub async fn backup(ctx: &Ctx, cmd: BackupCmd) -> CliResult {
     }
 }
 
-pub async fn restore(ctx: &Ctx, file: PathBuf, _force: bool) -> CliResult {
-    // Validate the file first so a wrong path says so.
-    read_backup_header(&file)?;
-    let _ = ctx;
-    Err(CliError::new(
-        EXIT_UNAVAILABLE,
-        "not available in this version: restoring needs the core's backup decryption, which is not built yet (nothing was changed)",
-    ))
+pub async fn restore(ctx: &Ctx, file: PathBuf, force: bool) -> CliResult {
+    // The backup's password is the master password it was made with.
+    let pw = ctx.master_password()?;
+    let (dir, f) = (ctx.dir.clone(), file.clone());
+    let job = tokio::task::spawn_blocking(move || waiaas_core::backup::restore_backup(&f, &pw, &dir, force));
+    let report = output::waiting("Decrypting and restoring...", async { job.await.map_err(|e| waiaas_core::Error::internal(e.to_string()))? }).await?;
+    if ctx.json {
+        output::json(&serde_json::to_value(&report).unwrap_or_default());
+    } else {
+        println!("Restored {} into {} ({} wallets).", file.display(), report.target_dir, report.wallets.len());
+        if let Some(p) = &report.previous_dir {
+            println!("The previous contents were kept in {p}.");
+        }
+        for w in &report.warnings {
+            println!("warning: {w}");
+        }
+        println!("Start the daemon with `waiaas start` and the backup's master password.");
+    }
+    Ok(())
 }
 
 pub async fn kill_switch(ctx: &Ctx, cmd: KillSwitchCmd) -> CliResult {

@@ -73,23 +73,13 @@ pub async fn ensure_token(admin: &dyn AdminApi, dir: &Path, wallet_id: &str, opt
     Ok(Minted { session_id: s(&created, "id"), path, reused: false })
 }
 
-/// The `mcpServers` entry that runs this binary's MCP server for one wallet.
+/// The `mcpServers` entry that runs this binary's MCP server for one wallet (the core's
+/// entry, with this executable's absolute path as the command).
 pub fn server_entry(ctx: &Ctx, wallet: &Value) -> (String, Value) {
     let exe = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok()).map(|p| p.display().to_string()).unwrap_or_else(|| "waiaas".into());
     let dir = ctx.dir.canonicalize().unwrap_or_else(|_| ctx.dir.clone());
-    (
-        format!("waiaas-{}", s(wallet, "name")),
-        json!({
-            "command": exe,
-            "args": ["mcp", "serve"],
-            "env": {
-                "WAIAAS_BASE_URL": ctx.base_url(),
-                "WAIAAS_DATA_DIR": dir.display().to_string(),
-                "WAIAAS_WALLET_ID": s(wallet, "id"),
-                "WAIAAS_WALLET_NAME": s(wallet, "name"),
-            }
-        }),
-    )
+    let entry = waiaas_core::admin::mcp_client_config(&exe, &s(wallet, "name"), &s(wallet, "id"), &dir.display().to_string(), &ctx.base_url());
+    entry.as_object().and_then(|m| m.iter().next()).map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default()
 }
 
 /// Claude Desktop's config file: `--claude-config`, else `WAIAAS_CLAUDE_CONFIG`, else the
