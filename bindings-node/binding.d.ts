@@ -318,7 +318,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class AdminClient {
   constructor(baseUrl: string, masterPassword: string)
   /** `"embedded"` (a data dir opened in this process) or `"remote"` (a daemon over HTTP). */
-  get mode(): string
+  get mode(): 'embedded' | 'remote'
   /** The daemon's base URL (remote), else `null`. */
   get baseUrl(): string | null
   /** The data dir (embedded), else `null`. */
@@ -418,7 +418,7 @@ export declare class Client {
   /** An agent of the daemon at `baseUrl` presenting `sessionToken` (`wai_sess_...`). */
   constructor(baseUrl: string, sessionToken: string)
   /** `"embedded"` (an engine in this process) or `"remote"` (a daemon over HTTP). */
-  get mode(): string
+  get mode(): 'embedded' | 'remote'
   /** The session token presented now (`renewSession` replaces it). */
   get sessionToken(): string
   /** `GET /v1/wallet/address`. */
@@ -488,7 +488,7 @@ export declare class Wallets {
    */
   static open(dataDir: string, masterPassword: string): Promise<Wallets>
   /** `"embedded"` (a data dir opened in this process) or `"remote"` (a daemon over HTTP). */
-  get mode(): string
+  get mode(): 'embedded' | 'remote'
   /** The daemon's base URL (remote), else `null`. */
   get baseUrl(): string | null
   /** The data dir (embedded), else `null`. */

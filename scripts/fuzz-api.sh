@@ -48,13 +48,17 @@ if [ -z "$BIN" ]; then
 fi
 
 WORK="$(mktemp -d /tmp/waiaas-fuzz.XXXXXX)"
-OUT="${FUZZ_OUT:-$WORK/report}"
+OUT="$(realpath -m "${FUZZ_OUT:-$WORK/report}")"
 mkdir -p "$OUT"
+export PYTHONDONTWRITEBYTECODE=1
 DATA="$WORK/data"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  # Keep the reports only.
+  rm -rf "$DATA" "$WORK/.schemathesis"
+  case "$OUT" in "$WORK"/*) ;; *) rm -rf "$WORK" ;; esac
 }
 trap cleanup EXIT
 
@@ -72,6 +76,10 @@ if [ -n "$ANVIL" ]; then
   "$ANVIL" --port "$APORT" --chain-id 11155111 --silent >"$WORK/anvil.log" 2>&1 &
   PIDS+=("$!")
   RPC_ENV+=("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA=http://127.0.0.1:$APORT")
+  for _ in $(seq 1 100); do
+    curl -sf -H 'Content-Type: application/json' "http://127.0.0.1:$APORT" -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' >/dev/null && break
+    sleep 0.1
+  done
   echo "anvil (ethereum-sepolia) on port $APORT"
 else
   echo "anvil not installed (run the e2e tests once): every chain is unreachable"
@@ -101,6 +109,12 @@ api() { curl -sS -H "X-Master-Password: $PASSWORD" -H 'Content-Type: application
 EVM="$(api -X POST "$BASE/v1/wallets" -d '{"name":"fuzz-evm","chain":"ethereum","environment":"testnet"}')"
 TOKEN="$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["session"]["token"])' <<<"$EVM")"
 EVM_ID="$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$EVM")"
+if [ -n "$ANVIL" ]; then
+  # 100 ETH on anvil, so example sends go all the way to a confirmed transaction.
+  ADDR="$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])' <<<"$EVM")"
+  curl -sS -H 'Content-Type: application/json' "http://127.0.0.1:$APORT" \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_setBalance\",\"params\":[\"$ADDR\",\"0x56bc75e2d63100000\"]}" >/dev/null
+fi
 api -X POST "$BASE/v1/wallets" -d '{"name":"fuzz-sol","chain":"solana","environment":"testnet","createSession":false}' >/dev/null
 api -X POST "$BASE/v1/policies" -d "{\"walletId\":\"$EVM_ID\",\"type\":\"SPENDING_LIMIT\",\"rules\":{\"instant_max_usd\":10}}" >/dev/null
 api -X POST "$BASE/v1/tokens" -d '{"network":"ethereum-sepolia","address":"0x5FbDB2315678afecb367f032d93F642f64180aa3","symbol":"FZZ","name":"Fuzz","decimals":18}' >/dev/null
@@ -126,6 +140,7 @@ ST=("$VENV/bin/st" run "$BASE/doc" -H "X-Master-Password: $PASSWORD" -H "Authori
     --output-sanitize false "${EXCLUDE[@]}")
 
 set +e
+cd "$WORK"  # schemathesis keeps its .schemathesis/ cache in the working directory, not in the repo
 echo "== negative run"
 "${ST[@]}" "${EXCLUDE_LAST[@]}" --mode negative --phases examples,coverage,fuzzing \
   --report har,junit --report-dir "$OUT/negative" >"$OUT/negative.txt" 2>&1

@@ -26,11 +26,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use waiaas_core::auth::owner::{owner_message as build_owner_message, OwnerAction};
 use waiaas_core::client::embedded::{open_embedded, EmbeddedAdmin, EmbeddedAgent};
 use waiaas_core::client::remote::{session_id_of, RemoteAdmin, RemoteAgent};
-use waiaas_core::client::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
-use waiaas_core::network::Chain;
+use waiaas_core::client::{owner_message as client_owner_message, AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
 use waiaas_core::{Engine, Error as CoreError, ErrorCode};
 
 type CoreResult<T> = std::result::Result<T, CoreError>;
@@ -166,7 +164,7 @@ impl Client {
     }
 
     /// `"embedded"` (an engine in this process) or `"remote"` (a daemon over HTTP).
-    #[napi(getter)]
+    #[napi(getter, ts_return_type = "'embedded' | 'remote'")]
     pub fn mode(&self) -> &'static str {
         self.mode
     }
@@ -361,7 +359,7 @@ macro_rules! admin_class {
         #[napi]
         impl $name {
             /// `"embedded"` (a data dir opened in this process) or `"remote"` (a daemon over HTTP).
-            #[napi(getter)]
+            #[napi(getter, ts_return_type = "'embedded' | 'remote'")]
             pub fn mode(&self) -> &'static str {
                 if self.inner.engine.is_some() {
                     "embedded"
@@ -691,19 +689,6 @@ pub struct OwnerMessageParams {
     pub ttl_seconds: Option<u32>,
 }
 
-fn parse_action(a: &str) -> CoreResult<OwnerAction> {
-    let bad = || CoreError::validation("action", format!("'{a}' is not approve:<txId>, reject:<txId>, verify:<walletId>, kill-switch:activate or kill-switch:recover"));
-    let nonempty = |s: &str| if s.is_empty() { Err(bad()) } else { Ok(s.to_string()) };
-    match a.split_once(':') {
-        Some(("approve", id)) => Ok(OwnerAction::Approve(nonempty(id)?)),
-        Some(("reject", id)) => Ok(OwnerAction::Reject(nonempty(id)?)),
-        Some(("verify", id)) => Ok(OwnerAction::Verify(nonempty(id)?)),
-        Some(("kill-switch", "activate")) => Ok(OwnerAction::KillSwitchActivate),
-        Some(("kill-switch", "recover")) => Ok(OwnerAction::KillSwitchRecover),
-        _ => Err(bad()),
-    }
-}
-
 /// The EIP-4361 (SIWE) message an owner signs to authorize one action: the owner's wallet
 /// app signs its text (EIP-191 `personal_sign` for EVM owners, Ed25519 over the UTF-8 bytes
 /// for Solana owners), and `{address, message, signature}` goes to `approveTransaction`,
@@ -711,18 +696,8 @@ fn parse_action(a: &str) -> CoreResult<OwnerAction> {
 /// owner's key.
 #[napi]
 pub fn owner_message(env: Env, params: OwnerMessageParams) -> Result<String> {
-    let built = (|| -> CoreResult<String> {
-        let chain: Chain = params.chain.parse().map_err(|_| CoreError::validation("chain", "must be 'ethereum' or 'solana'"))?;
-        let action = parse_action(&params.action)?;
-        for (field, v) in [("domain", &params.domain), ("address", &params.address), ("nonce", &params.nonce)] {
-            if v.trim().is_empty() {
-                return Err(CoreError::validation(field, "is required"));
-            }
-        }
-        let ttl = i64::from(params.ttl_seconds.unwrap_or(300));
-        Ok(build_owner_message(chain, &params.domain, &params.address, &params.nonce, &action, waiaas_core::now(), ttl))
-    })();
-    built.map_err(|e| js_error(&env, &e))
+    let ttl = i64::from(params.ttl_seconds.unwrap_or(300));
+    client_owner_message(&params.chain, &params.domain, &params.address, &params.nonce, &params.action, ttl).map_err(|e| js_error(&env, &e))
 }
 
 /// The version of the WAIaaS core in this addon.

@@ -310,26 +310,7 @@ impl Admin {
 #[pyfunction]
 #[pyo3(signature = (chain, domain, address, nonce, action, ttl_seconds = 300))]
 fn owner_message(chain: &str, domain: &str, address: &str, nonce: &str, action: &str, ttl_seconds: u32) -> PyResult<String> {
-    use waiaas_core::auth::owner::OwnerAction;
-    let build = || -> Result<String, Error> {
-        let chain: waiaas_core::network::Chain = chain.parse().map_err(|_| Error::validation("chain", "must be 'ethereum' or 'solana'"))?;
-        let bad = || Error::validation("action", format!("'{action}' is not approve:<txId>, reject:<txId>, verify:<walletId>, kill-switch:activate or kill-switch:recover"));
-        let act = match action.split_once(':') {
-            Some(("approve", id)) if !id.is_empty() => OwnerAction::Approve(id.into()),
-            Some(("reject", id)) if !id.is_empty() => OwnerAction::Reject(id.into()),
-            Some(("verify", id)) if !id.is_empty() => OwnerAction::Verify(id.into()),
-            Some(("kill-switch", "activate")) => OwnerAction::KillSwitchActivate,
-            Some(("kill-switch", "recover")) => OwnerAction::KillSwitchRecover,
-            _ => return Err(bad()),
-        };
-        for (field, v) in [("domain", domain), ("address", address), ("nonce", nonce)] {
-            if v.trim().is_empty() {
-                return Err(Error::validation(field, "is required"));
-            }
-        }
-        Ok(waiaas_core::auth::owner::owner_message(chain, domain, address, nonce, &act, waiaas_core::now(), i64::from(ttl_seconds)))
-    };
-    build().map_err(to_py_err)
+    waiaas_core::client::owner_message(chain, domain, address, nonce, action, i64::from(ttl_seconds)).map_err(to_py_err)
 }
 
 #[pymodule]

@@ -517,9 +517,11 @@ mod doc_types {
     #[derive(ToSchema)]
     #[serde(rename_all = "camelCase")]
     pub struct TransferRequest {
+        /// Recipient (EVM 0x address or Solana base58).
+        #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
         pub to: String,
         /// Smallest units (XOR `humanAmount`).
-        #[schema(pattern = r"^\d+$")]
+        #[schema(pattern = r"^\d+$", example = "1000")]
         pub amount: Option<String>,
         /// Decimal amount in whole units (XOR `amount`).
         pub human_amount: Option<String>,
@@ -527,7 +529,7 @@ mod doc_types {
         pub memo: Option<String>,
         pub wallet_id: Option<String>,
         /// Network id (`ethereum-sepolia`, …), CAIP-2 id, or `mainnet|devnet|testnet` (Solana).
-        #[schema(value_type = Option<waiaas_core::network::NetworkId>)]
+        #[schema(value_type = Option<waiaas_core::network::NetworkId>, example = "ethereum-sepolia")]
         pub network: Option<String>,
     }
 

@@ -198,9 +198,65 @@ pub trait AdminApi: Send + Sync {
     }
 }
 
+/// The action an owner message authorizes, from its `Request ID` text: `approve:<txId>`,
+/// `reject:<txId>`, `verify:<walletId>`, `kill-switch:activate` or `kill-switch:recover`.
+pub fn owner_action(request_id: &str) -> Result<crate::auth::owner::OwnerAction> {
+    use crate::auth::owner::OwnerAction;
+    let bad = || crate::Error::validation("action", format!("'{request_id}' is not approve:<txId>, reject:<txId>, verify:<walletId>, kill-switch:activate or kill-switch:recover"));
+    match request_id.split_once(':') {
+        Some(("approve", id)) if !id.is_empty() => Ok(OwnerAction::Approve(id.into())),
+        Some(("reject", id)) if !id.is_empty() => Ok(OwnerAction::Reject(id.into())),
+        Some(("verify", id)) if !id.is_empty() => Ok(OwnerAction::Verify(id.into())),
+        Some(("kill-switch", "activate")) => Ok(OwnerAction::KillSwitchActivate),
+        Some(("kill-switch", "recover")) => Ok(OwnerAction::KillSwitchRecover),
+        _ => Err(bad()),
+    }
+}
+
+/// The text an owner signs (EIP-191 for `chain` `"ethereum"`, Ed25519 for `"solana"`) to
+/// authorize `action` (see [`owner_action`]) through a client whose
+/// [`AdminApi::owner_domain`] is `domain`, with a nonce from [`AdminApi::get_nonce`], valid
+/// `ttl_secs` from now: what the bindings' `owner_message` helpers return.
+pub fn owner_message(chain: &str, domain: &str, address: &str, nonce: &str, action: &str, ttl_secs: i64) -> Result<String> {
+    let chain: crate::network::Chain = chain.parse().map_err(|_| crate::Error::validation("chain", "must be 'ethereum' or 'solana'"))?;
+    let action = owner_action(action)?;
+    for (field, v) in [("domain", domain), ("address", address), ("nonce", nonce)] {
+        if v.trim().is_empty() {
+            return Err(crate::Error::validation(field, "is required"));
+        }
+    }
+    if ttl_secs <= 0 {
+        return Err(crate::Error::validation("ttlSeconds", "must be positive"));
+    }
+    Ok(crate::auth::owner::owner_message(chain, domain, address, nonce, &action, crate::now(), ttl_secs))
+}
+
 /// The error of an operation this client does not implement yet: the same shape as a
 /// daemon that lacks the route (`UNKNOWN_ERROR`, `details.remoteStatus = 404`).
 pub fn not_available(route: &str) -> crate::Error {
     crate::Error::new(crate::ErrorCode::UNKNOWN_ERROR, format!("{route} is not available through this client yet"))
         .with_details(serde_json::json!({"remoteStatus": 404, "route": route}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::owner::{OwnerAction, SiweMessage};
+
+    #[test]
+    fn owner_actions_and_messages() {
+        assert_eq!(owner_action("approve:tx-1").unwrap(), OwnerAction::Approve("tx-1".into()));
+        assert_eq!(owner_action("kill-switch:recover").unwrap(), OwnerAction::KillSwitchRecover);
+        for bad in ["approve:", "approve", "steal:all", "kill-switch:pause", ""] {
+            assert_eq!(owner_action(bad).unwrap_err().code, crate::ErrorCode::ACTION_VALIDATION_FAILED, "{bad}");
+        }
+        let text = owner_message("ethereum", "127.0.0.1:3100", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "n1", "reject:tx-2", 60).unwrap();
+        let m = SiweMessage::parse(&text).unwrap();
+        assert_eq!((m.domain.as_str(), m.account_kind.as_str(), m.nonce.as_str()), ("127.0.0.1:3100", "Ethereum", "n1"));
+        assert_eq!(m.request_id.as_deref(), Some("reject:tx-2"));
+        assert_eq!(m.expiration_time.unwrap() - m.issued_at, 60);
+        assert_eq!(owner_message("bitcoin", "d", "a", "n", "approve:x", 60).unwrap_err().code, crate::ErrorCode::ACTION_VALIDATION_FAILED);
+        assert_eq!(owner_message("solana", "d", "a", " ", "approve:x", 60).unwrap_err().code, crate::ErrorCode::ACTION_VALIDATION_FAILED);
+        assert_eq!(owner_message("solana", "d", "a", "n", "approve:x", 0).unwrap_err().code, crate::ErrorCode::ACTION_VALIDATION_FAILED);
+    }
 }

@@ -179,6 +179,8 @@ async fn reissue(State(s): State<AppState>, _m: Master, Path(id): Path<String>) 
 #[schema(as = CreateMcpTokenRequest)]
 struct McpToken {
     wallet_id: String,
+    /// Session lifetime in seconds (default: unlimited).
+    #[schema(minimum = 300, maximum = 31536000)]
     expires_in: Option<i64>,
 }
 
@@ -193,6 +195,8 @@ async fn mcp_token(State(s): State<AppState>, _m: Master, headers: HeaderMap, Bo
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = AgentPromptRequest)]
 struct AgentPrompt {
+    /// Default: every active wallet.
+    #[schema(min_items = 1)]
     wallet_ids: Option<Vec<String>>,
     ttl: Option<i64>,
 }
