@@ -164,6 +164,14 @@ export interface AssetsResponse {
   [field: string]: any
 }
 
+export interface MultiNetworkAssetsResponse {
+  walletId: string
+  chain: string
+  environment: string
+  networkAssets: Array<{ network: string; assets?: JsonObject[]; error?: string }>
+  [field: string]: any
+}
+
 export interface ConnectInfoResponse {
   session: JsonObject
   wallets: JsonObject[]
@@ -429,6 +437,8 @@ export declare class Client {
   getAllBalances(options?: { walletId?: string }): Promise<MultiNetworkBalanceResponse>
   /** `GET /v1/wallet/assets`: the native asset and registered tokens with balances. */
   getAssets(options?: WalletOptions): Promise<AssetsResponse>
+  /** `GET /v1/wallet/assets?network=all`: the assets on every network of the wallet. */
+  getAllAssets(options?: { walletId?: string }): Promise<MultiNetworkAssetsResponse>
   /** `GET /v1/connect-info`: the session's wallets, policies and a prompt describing the rules. */
   getConnectInfo(): Promise<ConnectInfoResponse>
   /**

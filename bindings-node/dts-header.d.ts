@@ -164,6 +164,14 @@ export interface AssetsResponse {
   [field: string]: any
 }
 
+export interface MultiNetworkAssetsResponse {
+  walletId: string
+  chain: string
+  environment: string
+  networkAssets: Array<{ network: string; assets?: JsonObject[]; error?: string }>
+  [field: string]: any
+}
+
 export interface ConnectInfoResponse {
   session: JsonObject
   wallets: JsonObject[]

@@ -15,6 +15,6 @@ cargo test --workspace --locked
 # The host-language suites install the bindings as a user would (wheel into a fresh venv,
 # npm tarball into a fresh directory) and run against the same real local chains.
 bash scripts/test-python.sh -q
-if [ -f scripts/test-node.sh ]; then bash scripts/test-node.sh; fi
+bash scripts/test-node.sh
 # Upstream's own SDKs and MCP server (vendored in tests/compat/vendor) against our daemon.
 bash scripts/test-compat.sh

@@ -12,6 +12,7 @@ async function agentSide(agent: Client): Promise<void> {
   const first: string | undefined = all.balances[0]?.network
   const address: string = (await agent.getAddress()).address
   const assets = await agent.getAssets({ walletId: 'w' })
+  const everywhere: string[] = (await agent.getAllAssets()).networkAssets.map((n) => n.network)
   const info = await agent.getConnectInfo()
   const sim = await agent.simulate({ to: address, amount: '1', type: 'TRANSFER' })
   const tier: Tier = sim.policy.tier
@@ -29,7 +30,7 @@ async function agentSide(agent: Client): Promise<void> {
   const calldata: string = (await agent.encodeCalldata({ abi: [], functionName: 'f', args: [] })).calldata
   const nonce: string = (await agent.getNonce()).nonce
   const renewed: string = (await agent.renewSession()).token
-  void [mode, token, formatted, first, assets, info, hash, again, more, pending, cancelled, signed, sig, calldata, nonce, renewed]
+  void [mode, token, formatted, first, assets, everywhere, info, hash, again, more, pending, cancelled, signed, sig, calldata, nonce, renewed]
 }
 
 async function operatorSide(admin: AdminClient | Wallets): Promise<Client> {

@@ -36,6 +36,9 @@ async function scenario(admin, anvil, owner) {
   out.balance = await agent.getBalance()
   out.address = await agent.getAddress()
   out.chainBalance = (await anvil.balance(address)).toString()
+  out.assets = await agent.getAssets()
+  out.allAssets = await agent.getAllAssets()
+  out.allBalances = await agent.getAllBalances()
 
   // A send under the limit confirms, and the amount arrives on the chain.
   out.simulate = await agent.simulate({ to: ALLOWED, amount: SMALL_WEI, type: 'TRANSFER' })
@@ -128,6 +131,10 @@ for (const mode of MODES) {
     assert.equal(r.balance.symbol, 'ETH')
     assert.equal(r.balance.network, 'ethereum-sepolia')
     assert.equal(r.address.address, r.balance.address)
+    assert.equal(r.assets.network, 'ethereum-sepolia')
+    assert.ok(r.allAssets.networkAssets.some((n) => n.network === 'ethereum-sepolia'), JSON.stringify(r.allAssets))
+    const sepolia = r.allBalances.balances.find((b) => b.network === 'ethereum-sepolia')
+    assert.equal(sepolia.balance, r.chainBalance)
   })
 
   test(`${mode}: a send under the limit confirms on chain`, () => {

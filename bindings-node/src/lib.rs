@@ -206,6 +206,16 @@ impl Client {
         promise(env, async move { api.get_assets(wallet_query(options)?).await })
     }
 
+    /// `GET /v1/wallet/assets?network=all`: the assets on every network of the wallet.
+    #[napi(ts_args_type = "options?: { walletId?: string }", ts_return_type = "Promise<MultiNetworkAssetsResponse>")]
+    pub fn get_all_assets<'env>(&self, env: &'env Env, options: Option<Value>) -> Result<PromiseRaw<'env, Value>> {
+        let api = self.api.clone();
+        promise(env, async move {
+            let q = wallet_query(options)?;
+            api.get_assets(WalletQuery { network: Some("all".into()), ..q }).await
+        })
+    }
+
     /// `GET /v1/connect-info`: the session's wallets, policies and a prompt describing the rules.
     #[napi(ts_return_type = "Promise<ConnectInfoResponse>")]
     pub fn get_connect_info<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {

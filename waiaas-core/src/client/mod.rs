@@ -142,7 +142,7 @@ pub trait AdminApi: Send + Sync {
     // (an `UNKNOWN_ERROR` with `details.remoteStatus = 404`, what a daemon without the route
     // answers) until the embedded and remote clients implement them.
 
-    /// `PUT /v1/wallets/{id}/owner` (`{ownerAddress}`)
+    /// `PUT /v1/wallets/{id}/owner` (body `{owner_address}`, snake_case as upstream)
     async fn set_owner(&self, id: String, owner_address: String) -> Result<Value> {
         let _ = (id, owner_address);
         Err(not_available("PUT /v1/wallets/{id}/owner"))
