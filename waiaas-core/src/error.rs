@@ -154,6 +154,30 @@ impl Error {
                 "issues": [{ "path": field.split('.').filter(|s| !s.is_empty()).collect::<Vec<_>>(), "message": message }]
             }))
     }
+    /// A request body that did not deserialize, as the 400 `ACTION_VALIDATION_FAILED` naming
+    /// the field (the missing one, or where the bad value is), without serde's position.
+    /// The one mapping every face uses (REST bodies and the embedded client).
+    pub fn from_deserialize(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if path == "." {
+            inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()).map(str::to_string).unwrap_or_else(|| "body".into())
+        } else {
+            path
+        };
+        let message = match inner.find(" at line ") {
+            Some(i) => inner[..i].to_string(),
+            None => inner,
+        };
+        Error::validation(&field, message)
+    }
+
+    /// serde reads a struct from a JSON array too (fields by position): request bodies must be
+    /// objects.
+    pub fn body_not_object() -> Error {
+        Error::validation("body", "must be a JSON object")
+    }
+
     /// Parse an error body a daemon answered (`{code, message, retryable, details?, hint?,
     /// requestId?}`) back into the error it was rendered from. A code this build does not
     /// know becomes `UNKNOWN_ERROR` with the message kept and the original code and HTTP

@@ -53,6 +53,15 @@ impl Engine {
         self.inner.kill_switch.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// `SYSTEM_LOCKED` while the kill switch is engaged: the guard in front of every agent
+    /// and admin operation other than the kill switch itself (REST and embedded alike).
+    pub fn ensure_not_locked(&self) -> Result<()> {
+        if self.kill_switch_engaged() {
+            return Err(Error::new(ErrorCode::SYSTEM_LOCKED, "The kill switch is active: the daemon refuses this request until the operator recovers it"));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn load_kill_switch(&self) -> Result<()> {
         let engaged = self.kill_switch_status().await?.state != "ACTIVE";
         self.inner.kill_switch.store(engaged, std::sync::atomic::Ordering::SeqCst);

@@ -29,7 +29,7 @@
 use super::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
 use crate::datadir::{self, DataDirLock};
 use crate::engine::{Caller, Engine, SessionCtx};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,6 @@ use std::sync::{OnceLock, RwLock};
 pub const EMBEDDED_BASE_URL: &str = "embedded";
 
 /// The message of the daemon's kill-switch guard.
-const LOCKED: &str = "The kill switch is active: the daemon refuses this request until the operator recovers it";
 
 fn to_json<T: Serialize>(v: T) -> Result<Value> {
     serde_json::to_value(v).map_err(|e| Error::internal(format!("cannot serialize a result: {e}")))
@@ -51,28 +50,12 @@ fn to_json<T: Serialize>(v: T) -> Result<Value> {
 /// Decode a request body as the daemon does: `null` is an empty object, and a decoding
 /// error is `ACTION_VALIDATION_FAILED` naming the offending field.
 pub fn parse_body<T: DeserializeOwned>(body: Value) -> Result<T> {
-    let body = if body.is_null() { Value::Object(Default::default()) } else { body };
-    serde_path_to_error::deserialize(body).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let field = if path == "." {
-            inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()).map(str::to_string).unwrap_or_else(|| "body".into())
-        } else {
-            path
-        };
-        let message = match inner.find(" at line ") {
-            Some(i) => inner[..i].to_string(),
-            None => inner,
-        };
-        Error::validation(&field, message)
-    })
-}
-
-fn kill_switch_guard(engine: &Engine) -> Result<()> {
-    if engine.kill_switch_engaged() {
-        return Err(Error::new(ErrorCode::SYSTEM_LOCKED, LOCKED));
-    }
-    Ok(())
+    let body = match body {
+        Value::Null => Value::Object(Default::default()),
+        Value::Array(_) => return Err(Error::body_not_object()),
+        other => other,
+    };
+    serde_path_to_error::deserialize(body).map_err(Error::from_deserialize)
 }
 
 /// Data dirs opened in this process, by canonical path: the lock is held and the workers
@@ -142,7 +125,7 @@ impl EmbeddedAgent {
 
     /// The kill-switch guard, then sessionAuth with the current token.
     async fn auth(&self) -> Result<(SessionCtx, String)> {
-        kill_switch_guard(&self.engine)?;
+        self.engine.ensure_not_locked()?;
         let token = self.session_token();
         let ctx = self.engine.authenticate(&token).await?;
         Ok((ctx, token))
@@ -273,7 +256,7 @@ impl EmbeddedAdmin {
     }
 
     fn guard(&self) -> Result<()> {
-        kill_switch_guard(&self.engine)
+        self.engine.ensure_not_locked()
     }
 
     /// The domain owner messages must name in-process: `"{daemon.hostname}:{daemon.port}"`

@@ -64,28 +64,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
-    // serde reads a struct from a JSON array too (fields by position): every body is an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(ApiError(Error::validation("body", "must be a JSON object")));
+        return Err(ApiError(Error::body_not_object()));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let field = if path == "." { missing_field(&inner.to_string()).unwrap_or_else(|| "body".into()) } else { path };
-        ApiError(Error::validation(&field, strip_position(&inner.to_string())))
-    })
-}
-
-fn missing_field(msg: &str) -> Option<String> {
-    msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()).map(str::to_string)
-}
-
-fn strip_position(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
+    serde_path_to_error::deserialize(de).map_err(|e| ApiError(Error::from_deserialize(e)))
 }
 
 /// Query string with the same error rendering.

@@ -145,8 +145,9 @@ async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> 
 /// it), the admin routes and the owner routes are served.
 async fn kill_switch_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if state.engine.kill_switch_engaged() && !(path == "/health" || path == "/v1/nonce" || path.starts_with("/v1/admin/") || path.starts_with("/v1/owner/")) {
-        return ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "The kill switch is active: the daemon refuses this request until the operator recovers it")).into_response();
+    let exempt = path == "/health" || path == "/v1/nonce" || path.starts_with("/v1/admin/") || path.starts_with("/v1/owner/");
+    if let (false, Err(e)) = (exempt, state.engine.ensure_not_locked()) {
+        return ApiError(e).into_response();
     }
     next.run(req).await
 }
