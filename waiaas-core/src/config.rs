@@ -29,6 +29,9 @@ pub struct DaemonConfig {
     /// Extra `Host` header names the host guard accepts besides the localhost names
     /// (e.g. a Docker service name). Upstream accepts localhost only.
     pub allowed_hosts: Vec<String>,
+    /// The daemon's canonical origin (`https://wallet.example.com`): the domain owner
+    /// messages must name. Empty = the address it listens on.
+    pub public_url: String,
 }
 
 impl Default for DaemonConfig {
@@ -40,6 +43,7 @@ impl Default for DaemonConfig {
             pid_file: "daemon.pid".into(),
             shutdown_timeout: 30,
             allowed_hosts: vec![],
+            public_url: String::new(),
         }
     }
 }
@@ -121,6 +125,10 @@ pub struct PolicyConfig {
     pub default_deny_tokens: bool,
     pub default_deny_contracts: bool,
     pub default_deny_spenders: bool,
+    /// EIP-712 typed data that is no known authorization (permits, Permit2, EIP-3009) is a
+    /// call to its `verifyingContract`: refused unless that contract is on CONTRACT_WHITELIST.
+    /// `false` signs it under the request guards alone.
+    pub default_deny_typed_data: bool,
     /// TIME_RESTRICTION time zone, minutes east of UTC.
     pub utc_offset_minutes: i32,
 }
@@ -137,6 +145,7 @@ impl Default for PolicyConfig {
             default_deny_tokens: d.default_deny_tokens,
             default_deny_contracts: d.default_deny_contracts,
             default_deny_spenders: d.default_deny_spenders,
+            default_deny_typed_data: true,
             utc_offset_minutes: d.utc_offset_minutes,
         }
     }
@@ -281,6 +290,9 @@ impl Config {
     fn validate(&self) -> Result<()> {
         if self.daemon.port != 0 && self.daemon.port < 1024 {
             return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
+        }
+        if !self.daemon.public_url.is_empty() && crate::engine::public_authority(&self.daemon.public_url).is_none() {
+            return Err(invalid("daemon.public_url must be an origin like https://wallet.example.com[:port]".into()));
         }
         if !["trace", "debug", "info", "warn", "error"].contains(&self.daemon.log_level.as_str()) {
             return Err(invalid("daemon.log_level must be trace|debug|info|warn|error".into()));

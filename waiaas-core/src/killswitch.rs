@@ -69,8 +69,8 @@ impl Engine {
     }
 
     /// An owner activates the kill switch with a signed `kill-switch:activate` message.
-    pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof, domain: &str) -> Result<KillSwitchStatus> {
-        let owner = self.accept_any_owner(proof, domain, &OwnerAction::KillSwitchActivate).await?;
+    pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof) -> Result<KillSwitchStatus> {
+        let owner = self.accept_any_owner(proof, &OwnerAction::KillSwitchActivate).await?;
         self.activate_kill_switch(&format!("owner:{owner}")).await
     }
 
@@ -129,7 +129,7 @@ impl Engine {
 
     /// Back to ACTIVE (the caller has passed masterAuth); wallets the switch suspended are
     /// resumed. From LOCKED an owner's proof for `kill-switch:recover` is also required.
-    pub async fn recover_kill_switch(&self, actor: &str, owner: Option<(&OwnerProof, &str)>) -> Result<KillSwitchStatus> {
+    pub async fn recover_kill_switch(&self, actor: &str, owner: Option<&OwnerProof>) -> Result<KillSwitchStatus> {
         let store = &self.inner.store;
         let current = store.kv_get(KV_STATE).await?;
         let mut actor = actor.to_string();
@@ -139,8 +139,8 @@ impl Engine {
             Some("LOCKED") => {
                 let any_owner = store.list_wallets(None).await?.iter().any(|w| w.owner_address.is_some());
                 match owner {
-                    Some((proof, domain)) => {
-                        let o = self.accept_any_owner(proof, domain, &OwnerAction::KillSwitchRecover).await?;
+                    Some(proof) => {
+                        let o = self.accept_any_owner(proof, &OwnerAction::KillSwitchRecover).await?;
                         actor = format!("{actor}+owner:{o}");
                     }
                     None if any_owner => {

@@ -39,6 +39,7 @@ pub mod price;
 pub mod ratelimit;
 pub mod sessions;
 pub mod settings;
+pub mod signer;
 pub mod store;
 pub mod tokens;
 pub mod transactions;

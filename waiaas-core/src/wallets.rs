@@ -370,27 +370,4 @@ impl Engine {
         let nets: Vec<NetworkEntry> = Network::for_environment(w.chain, w.environment).into_iter().map(|n| NetworkEntry { network: n.id() }).collect();
         Ok(WalletNetworks { id: w.id, chain: w.chain, environment: w.environment, available_networks: nets.clone(), networks: nets })
     }
-
-    /// Sign raw bytes with a wallet's key (ed25519 for Solana, EIP-191 personal_sign for
-    /// EVM); the building block of sign-message. Refused for any wallet that is not ACTIVE.
-    pub async fn sign_bytes(&self, caller: &Caller<'_>, wallet_id: &str, message: Vec<u8>) -> Result<String> {
-        let w = self.wallet_record(caller, wallet_id).await?;
-        self.with_signing_key(&w, move |key| match key.chain() {
-            Chain::Solana => {
-                use ed25519_dalek::Signer;
-                Ok(bs58::encode(key.ed25519()?.sign(&message).to_bytes()).into_string())
-            }
-            Chain::Ethereum => {
-                let digest = alloy_primitives::eip191_hash_message(&message);
-                let (sig, recid) = key
-                    .secp256k1()?
-                    .sign_prehash_recoverable(digest.as_slice())
-                    .map_err(|e| Error::internal(format!("signing failed: {e}")))?;
-                let mut out = sig.to_bytes().to_vec();
-                out.push(27 + recid.to_byte());
-                Ok(format!("0x{}", hex::encode(out)))
-            }
-        })
-        .await
-    }
 }

@@ -33,7 +33,11 @@ fn names_in(dir: &Path) -> Vec<String> {
 /// A wallet's signature verifies against its public key (EIP-191 for EVM, ed25519 for Solana).
 async fn assert_signs(e: &Engine, id: &str, chain: &str, public_key: &str) {
     let msg = b"restored from backup".to_vec();
-    let sig = e.sign_bytes(&Caller::Master, id, msg.clone()).await.unwrap();
+    // Keys are only reachable through an agent's gated request: sign-message of a session.
+    let s = e.create_session(waiaas_core::sessions::CreateSession { wallet_id: Some(id.into()), ..Default::default() }).await.unwrap();
+    let ctx = e.authenticate(&s.token).await.unwrap();
+    let req = waiaas_core::transactions::SignMessage { message: Some(String::from_utf8(msg.clone()).unwrap()), ..Default::default() };
+    let sig = e.sign_message(&ctx, req).await.unwrap().signature;
     if chain == "ethereum" {
         let raw = hex::decode(sig.trim_start_matches("0x")).unwrap();
         let signature = k256::ecdsa::Signature::from_slice(&raw[..64]).unwrap();

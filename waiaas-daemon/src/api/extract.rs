@@ -208,11 +208,10 @@ impl FromRequestParts<AppState> for MasterOrSession {
 }
 
 /// ownerAuth: `X-Owner-Address`, `X-Owner-Message` (base64 of the signed text) and
-/// `X-Owner-Signature`, plus the domain the request came to (its `Host`, already checked by
-/// the host guard). The core checks the proof against the wallet's owner and the nonce.
+/// `X-Owner-Signature`. The core checks the proof against the wallet's owner, its own
+/// canonical domain (never this request's `Host`) and the nonce.
 pub struct Owner {
     pub proof: OwnerProof,
-    pub domain: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Owner {
@@ -222,17 +221,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Owner {
         let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         match (get("x-owner-address"), get("x-owner-message"), get("x-owner-signature")) {
             (Some(address), Some(message), Some(signature)) => {
-                Ok(Owner { proof: OwnerProof { address, message, signature }, domain: request_domain(parts) })
+                Ok(Owner { proof: OwnerProof { address, message, signature } })
             }
             _ => Err(ApiError(Error::new(ErrorCode::INVALID_SIGNATURE, "X-Owner-Address, X-Owner-Message and X-Owner-Signature headers are required"))),
         }
     }
 }
 
-/// The `Host` a request was sent to (the domain owner messages must name).
-pub fn request_domain(parts: &Parts) -> String {
-    parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_string()
-}
 
 #[cfg(test)]
 mod tests {

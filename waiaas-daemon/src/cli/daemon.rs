@@ -82,6 +82,7 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
         .map_err(|_| CliError::new(2, format!("daemon.hostname '{}' is not an IP address", config.daemon.hostname)))?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| CliError::new(1, format!("cannot listen on {addr}: {e}")))?;
     let bound = listener.local_addr()?;
+    engine.set_listen_addr(bound);
     let pid_file = datadir::pid_path(dir, &config);
     waiaas_core::keystore::write_atomic(&pid_file, std::process::id().to_string().as_bytes())?;
     let addr_file = datadir::addr_path(dir);

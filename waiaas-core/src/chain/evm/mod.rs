@@ -56,10 +56,12 @@
 mod abi;
 mod classify;
 mod message;
+pub mod typed;
 mod tx;
 
 pub use abi::encode_calldata;
 pub use message::sign_message;
+pub(crate) use message::typed_data_hash;
 
 use self::abi::IERC20;
 use self::classify::{node_error, to_chain_error, NodeError};
