@@ -137,12 +137,13 @@ async fn messages_pass_the_request_guards_and_typed_data_is_bounded() {
     let r = sign_text("hello".into()).await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     drop_policy(&api, &p).await;
-    // RATE_LIMIT counts signatures like any request.
-    let p = policy(&api, &wallet, "RATE_LIMIT", json!({"max_requests": 2, "window_seconds": 3600})).await;
+    // RATE_LIMIT counts signatures like any request: the one signed above and two more fit
+    // in 3 (the refused one holds no budget); the next is refused.
+    let p = policy(&api, &wallet, "RATE_LIMIT", json!({"max_requests": 3, "window_seconds": 3600})).await;
     assert_eq!(sign_text("one".into()).await.status, 200);
     assert_eq!(sign_text("two".into()).await.status, 200);
     let r = sign_text("three".into()).await;
-    assert_eq!((r.status, r.code()), (403, "RATE_LIMIT_EXCEEDED"), "{:?}", r.body);
+    assert_eq!((r.status, r.code()), (429, "RATE_LIMIT_EXCEEDED"), "{:?}", r.body);
     drop_policy(&api, &p).await;
 
     // Unknown typed data (the EIP-712 "Mail" example) is a call to its verifyingContract:
