@@ -15,6 +15,7 @@
 //!   suspended for other reasons). From SUSPENDED the master password suffices; from LOCKED
 //!   the master AND an owner's signed `kill-switch:recover` are needed (unless no wallet has
 //!   an owner, in which case there is nobody to ask and the master decides alone).
+//!
 //! Every change is audited, and so broadcast to the notification channels.
 
 use crate::engine::Engine;

@@ -47,7 +47,7 @@ impl RateLimiter {
 /// `X-Forwarded-For` entry the proxy appended (entries to its left are client-supplied).
 pub fn client_ip(peer: std::net::IpAddr, forwarded_for: Option<&str>, trusted_proxies: &[String]) -> String {
     let peer_s = peer.to_string();
-    if !trusted_proxies.iter().any(|p| *p == peer_s) {
+    if !trusted_proxies.contains(&peer_s) {
         return peer_s;
     }
     forwarded_for
