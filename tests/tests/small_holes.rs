@@ -368,16 +368,14 @@ async fn restoring_a_backup_does_not_revive_a_revoked_session() {
     assert_eq!(api.call("GET", "/v1/wallet/address", &revoked, None).await.status, 200);
     let b = api.call("POST", "/v1/admin/backup", &m, None).await;
     assert!(b.status == 200 || b.status == 201, "{:?}", b.body);
-    let archive = b.body["path"].as_str().map(str::to_string).unwrap_or_else(|| dir.join("backups").join(b.body["filename"].as_str().unwrap()).display().to_string());
+    let archive =
+        b.body["path"].as_str().map(str::to_string).unwrap_or_else(|| dir.join("backups").join(b.body["filename"].as_str().unwrap()).display().to_string());
     // The session is revoked after the backup was taken.
     assert_eq!(api.call("DELETE", &format!("/v1/sessions/{revoked_id}"), &m, None).await.status, 200);
     assert_eq!(api.call("GET", "/v1/wallet/address", &revoked, None).await.status, 401);
     d.stop();
 
-    let out = run_cli(
-        &["restore", &archive, "--force", "--json", "--data-dir", dir.to_str().unwrap()],
-        &[("WAIAAS_MASTER_PASSWORD".into(), PASSWORD.into())],
-    );
+    let out = run_cli(&["restore", &archive, "--force", "--json", "--data-dir", dir.to_str().unwrap()], &[("WAIAAS_MASTER_PASSWORD".into(), PASSWORD.into())]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["sessions_revoked"], 1, "{report}");

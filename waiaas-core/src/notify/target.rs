@@ -247,7 +247,12 @@ mod tests {
         assert!(check_url_static(&u("http://[::1]:9/"), false).is_err());
         assert!(check_url_static(&u("http://localhost:9/"), false).is_err());
         assert!(check_url_static(&u("http://192.168.0.10/"), false).unwrap_err().contains("webhook_allow_private"));
-        for m in ["http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/", "http://metadata.google.internal/computeMetadata/v1/", "http://METADATA.GOOGLE.INTERNAL./"] {
+        for m in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::254]/",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://METADATA.GOOGLE.INTERNAL./",
+        ] {
             let e = check_url_static(&u(m), true).unwrap_err();
             assert!(e.contains("metadata") && !e.contains("webhook_allow_private"), "{m}: {e}");
         }
@@ -264,5 +269,17 @@ mod tests {
         assert!(e.to_string().contains("loopback"), "{e}");
         let ok = reqwest::dns::Resolve::resolve(&GuardedResolver { allow_private: true }, "localhost".parse().unwrap()).await;
         assert!(ok.is_ok());
+        // A name that is not special but resolves to a restricted address (this machine's
+        // host name: loopback from /etc/hosts here, a private address in a container) is
+        // refused on the address, which is what stops DNS rebinding at delivery.
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+        let addrs: Vec<IpAddr> = tokio::net::lookup_host((host.as_str(), 0)).await.map(|a| a.map(|a| a.ip()).collect()).unwrap_or_default();
+        if !addrs.is_empty() && addrs.iter().all(|a| classify(*a).is_some_and(Restricted::allowable)) {
+            assert!(classify_name(&host).is_none(), "{host} is checked by address, not by name");
+            let e = reqwest::dns::Resolve::resolve(&r, host.parse().unwrap()).await.err().expect("refused");
+            assert!(e.to_string().contains(&format!("the name {host} resolves to")), "{e}");
+            assert!(check_url(&format!("http://{host}:9/hook"), false).await.is_err());
+            assert!(reqwest::dns::Resolve::resolve(&GuardedResolver { allow_private: true }, host.parse().unwrap()).await.is_ok());
+        }
     }
 }
