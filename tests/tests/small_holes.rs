@@ -136,6 +136,12 @@ async fn the_session_limit_counts_every_spelling_of_one_session() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["code"], "RATE_LIMITED");
     }
+    // A token issued to the session afterwards (rotation) counts in the same window.
+    let sid = w.body["session"]["id"].as_str().unwrap();
+    let rotated = api.call("POST", &format!("/v1/sessions/{sid}/rotate"), &Api::master(), None).await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let r = get(format!("Bearer {}", rotated.body["token"].as_str().unwrap())).await;
+    assert_eq!(r.status(), 429, "a fresh token of the same session is still limited");
     // Control: another session of the same wallet has its own window.
     let s2 = api.call("POST", "/v1/sessions", &Api::master(), Some(json!({"walletId": w.body["id"]}))).await;
     let t2 = Auth::Session(s2.body["token"].as_str().unwrap().into());
