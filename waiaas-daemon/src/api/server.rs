@@ -1,7 +1,8 @@
 //! The HTTP server loop: `axum::serve` without its one gap, the read timeouts. A client
 //! that opens connections and trickles header bytes (slowloris) would hold each one open
 //! for ever; here every connection has `daemon.header_read_timeout` to send its headers
-//! (hyper closes it otherwise), and [`super::body_guard`] gives the body
+//! (hyper closes it otherwise; an idle keep-alive connection waiting for its next request is
+//! closed after the same time), and [`super::body_guard`] gives the body
 //! `daemon.body_read_timeout`. On shutdown no new connection is accepted, open ones finish
 //! their request in flight, and whatever is still open after `daemon.shutdown_timeout` is
 //! dropped.
