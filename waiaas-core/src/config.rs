@@ -32,6 +32,12 @@ pub struct DaemonConfig {
     /// The daemon's canonical origin (`https://wallet.example.com`): the domain owner
     /// messages must name. Empty = the address it listens on.
     pub public_url: String,
+    /// Seconds a client has to send a request's headers (slowloris guard).
+    pub header_read_timeout: u64,
+    /// Seconds a client has to send a request's whole body.
+    pub body_read_timeout: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
 }
 
 impl Default for DaemonConfig {
@@ -44,6 +50,9 @@ impl Default for DaemonConfig {
             shutdown_timeout: 30,
             allowed_hosts: vec![],
             public_url: String::new(),
+            header_read_timeout: 10,
+            body_read_timeout: 30,
+            max_body_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -76,6 +85,9 @@ pub struct SecurityConfig {
     pub nonce_ttl_sec: i64,
     /// Longest validity an owner-signed message may declare (Expiration Time - now).
     pub owner_message_max_ttl_sec: i64,
+    /// Allow webhook targets on loopback, private and link-local addresses (e.g. a receiver
+    /// on this host). Cloud metadata endpoints stay refused either way.
+    pub webhook_allow_private: bool,
 }
 
 impl Default for SecurityConfig {
@@ -97,6 +109,7 @@ impl Default for SecurityConfig {
             autostop_idle_timeout_sec: 3600,
             nonce_ttl_sec: 300,
             owner_message_max_ttl_sec: 3600,
+            webhook_allow_private: false,
         }
     }
 }
@@ -306,6 +319,13 @@ impl Config {
         }
         if self.prices.values().any(|v| !v.is_finite() || *v < 0.0) {
             return Err(invalid("prices must be finite and >= 0".into()));
+        }
+        let d = &self.daemon;
+        if !(1..=600).contains(&d.header_read_timeout) || !(1..=3600).contains(&d.body_read_timeout) {
+            return Err(invalid("daemon.header_read_timeout must be 1..600 and daemon.body_read_timeout 1..3600 seconds".into()));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&d.max_body_bytes) {
+            return Err(invalid("daemon.max_body_bytes must be 1024..67108864".into()));
         }
         if self.security.max_sessions_per_wallet < 1 {
             return Err(invalid("security.max_sessions_per_wallet must be >= 1".into()));

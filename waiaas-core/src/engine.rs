@@ -18,8 +18,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 pub(crate) const KV_MASTER_HASH: &str = "master_password_hash";
-const KV_JWT_CURRENT: &str = "jwt_secret_current";
-const KV_JWT_PREVIOUS: &str = "jwt_secret_previous";
+pub(crate) const KV_JWT_CURRENT: &str = "jwt_secret_current";
+pub(crate) const KV_JWT_PREVIOUS: &str = "jwt_secret_previous";
 
 /// An authenticated agent session.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +66,10 @@ pub(crate) struct Inner {
     pub jwt: RwLock<Arc<JwtSecrets>>,
     pub started: Instant,
     pub schema_version: i64,
-    /// Serialises master password changes.
-    pub rekey: tokio::sync::Mutex<()>,
+    /// Master password changes hold it exclusively; everything that encrypts with the
+    /// current password (wallet creation, backups) holds it shared from reading the password
+    /// until its file is written, so no key can be written under a password being replaced.
+    pub rekey: tokio::sync::RwLock<()>,
     /// Chain adapters by network id.
     pub adapters: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::chain::ChainAdapter>>>,
     /// Nonce owners: one lock per (wallet, network).
@@ -158,7 +160,7 @@ impl Engine {
                 jwt: RwLock::new(Arc::new(jwt)),
                 started: Instant::now(),
                 schema_version,
-                rekey: tokio::sync::Mutex::new(()),
+                rekey: tokio::sync::RwLock::new(()),
                 adapters: Default::default(),
                 nonce_locks: Default::default(),
                 running: Default::default(),
@@ -280,12 +282,14 @@ impl Engine {
 
     /// Change the master password: every key file is re-encrypted next to the old one,
     /// the new hash is committed, then the new files replace the old ones. A crash at any
-    /// point leaves every key openable with the password the store holds.
+    /// point leaves every key openable with the password the store holds. Wallet creations
+    /// and backups wait for it (and it for them); refused while the kill switch is LOCKED.
     pub async fn change_master_password(&self, new_password: &str) -> Result<usize> {
         if new_password.chars().count() < 8 {
             return Err(Error::validation("newPassword", "must be at least 8 characters"));
         }
-        let _guard = self.inner.rekey.lock().await;
+        let _guard = self.inner.rekey.write().await;
+        self.ensure_not_escalated("changing the master password").await?;
         let old = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
         let new = Zeroizing::new(new_password.to_string());
         let ks = self.inner.keystore.clone();

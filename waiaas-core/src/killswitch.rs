@@ -7,11 +7,15 @@
 //!   slipped past the HTTP guard; the daemon then refuses every non-admin, non-owner route
 //!   with 503 SYSTEM_LOCKED.
 //! - Escalation SUSPENDED → LOCKED (master) also revokes every session: agents must be given
-//!   new tokens after recovery.
+//!   new tokens after recovery. While LOCKED the master-only changes that would outlive the
+//!   incident, the master password and the runtime settings, are frozen too
+//!   ([`Engine::ensure_not_escalated`]): escalation means the operator credential itself may be
+//!   in the wrong hands, so it must not be able to replace itself or loosen the limits.
 //! - Recovery returns to ACTIVE and resumes the wallets the switch suspended (not those
 //!   suspended for other reasons). From SUSPENDED the master password suffices; from LOCKED
 //!   the master AND an owner's signed `kill-switch:recover` are needed (unless no wallet has
 //!   an owner, in which case there is nobody to ask and the master decides alone).
+//!
 //! Every change is audited, and so broadcast to the notification channels.
 
 use crate::engine::Engine;
@@ -58,6 +62,19 @@ impl Engine {
     pub fn ensure_not_locked(&self) -> Result<()> {
         if self.kill_switch_engaged() {
             return Err(Error::new(ErrorCode::SYSTEM_LOCKED, "The kill switch is active: the daemon refuses this request until the operator recovers it"));
+        }
+        Ok(())
+    }
+
+    /// `SYSTEM_LOCKED` while the kill switch is LOCKED: the guard of master password and
+    /// settings changes (read from the store, so a change racing an escalation is refused
+    /// as soon as the escalation is written). `what` names the refused change.
+    pub(crate) async fn ensure_not_escalated(&self, what: &str) -> Result<()> {
+        if self.inner.store.kv_get(KV_STATE).await?.as_deref() == Some("LOCKED") {
+            return Err(Error::new(
+                ErrorCode::SYSTEM_LOCKED,
+                format!("The kill switch is LOCKED: {what} is frozen until the kill switch is recovered (master password and an owner's signature)"),
+            ));
         }
         Ok(())
     }

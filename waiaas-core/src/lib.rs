@@ -37,6 +37,7 @@ pub mod policies;
 pub mod policy;
 pub mod price;
 pub mod ratelimit;
+pub mod redact;
 pub mod sessions;
 pub mod settings;
 pub mod signer;

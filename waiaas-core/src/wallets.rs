@@ -212,11 +212,15 @@ impl Engine {
         let id = crate::new_id();
         let now = crate::now();
         let ks = self.inner.keystore.clone();
+        // Held until the key file is written: a concurrent master password change either
+        // re-encrypts this file or waits for it, never leaves it under the old password.
+        let rekey = self.inner.rekey.read().await;
         let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
         let (kid, net) = (id.clone(), network.id());
         let public_key = tokio::task::spawn_blocking(move || ks.create(&kid, chain, net, pw.as_bytes()))
             .await
             .map_err(|e| Error::internal(e.to_string()))??;
+        drop(rekey);
         let record = WalletRecord {
             id: id.clone(),
             name,

@@ -143,15 +143,7 @@ impl FromRequestParts<AppState> for Master {
 fn bearer(parts: &Parts) -> Option<Result<String, Error>> {
     let h = parts.headers.get(header::AUTHORIZATION)?;
     let invalid = || Error::new(ErrorCode::INVALID_TOKEN, "Missing or invalid Authorization header. Expected: Bearer wai_sess_<token>");
-    Some(
-        h.to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| t.starts_with("wai_sess_"))
-            .map(str::to_string)
-            .ok_or_else(invalid),
-    )
+    Some(h.to_str().ok().and_then(waiaas_core::auth::bearer_token).map(str::to_string).ok_or_else(invalid))
 }
 
 /// sessionAuth: `Authorization: Bearer wai_sess_...`, checked against the store.

@@ -98,9 +98,7 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
     let app = router(AppState::new(engine, shutdown.clone()));
     // Always printed (whatever the log level): scripts and supervisors wait for this line.
     println!("WAIaaS daemon ready on http://{bound} (PID: {})", std::process::id());
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(wait_for_shutdown(shutdown))
-        .await;
+    let served = crate::api::server::serve(listener, app, &config.daemon, wait_for_shutdown(shutdown)).await;
     let _ = std::fs::remove_file(&pid_file);
     let _ = std::fs::remove_file(&addr_file);
     tracing::info!("WAIaaS daemon stopped");
