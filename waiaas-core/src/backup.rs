@@ -931,9 +931,11 @@ pub fn restore_backup(archive: &Path, password: &str, target_dir: &Path, force: 
         }
     };
     let sessions_revoked = revoke_sessions(&db_path)?;
-    warnings.push(format!(
-        "every session was revoked and the token signing secret replaced ({sessions_revoked} sessions were still active in the backup): issue new session tokens to your agents"
-    ));
+    if sessions_revoked > 0 {
+        warnings.push(format!(
+            "every session was revoked and the token signing secret replaced ({sessions_revoked} sessions were still active in the backup): issue new session tokens to your agents"
+        ));
+    }
     let (schema_version, wallets) = summarize(&db_path, &staging.path.join("keystore"), password, &mut warnings)?;
     sync_dir(db_path.parent().unwrap_or(&staging.path));
     sync_dir(&staging.path);
