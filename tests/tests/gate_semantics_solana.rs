@@ -60,7 +60,14 @@ impl Setup {
                 .env("WAIAAS_PRICES_UPDATED_AT", &now.to_string()),
         );
         let api = Api::new(&daemon.base);
-        let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "sol", "chain": "solana", "environment": "testnet"}))).await;
+        let w = api
+            .call(
+                "POST",
+                "/v1/wallets",
+                &Api::master(),
+                Some(json!({"name": "sol", "chain": "solana", "environment": "testnet"})),
+            )
+            .await;
         assert_eq!(w.status, 201, "{:?}", w.body);
         let me = Pubkey::from_str(w.body["publicKey"].as_str().unwrap()).unwrap();
         tokio::task::block_in_place(|| node().airdrop(&me.to_string(), 2_000_000_000));
@@ -77,12 +84,24 @@ impl Setup {
             _daemon: daemon,
         };
         // Program-level whitelist: the token, system and memo programs.
-        s.policy("CONTRACT_WHITELIST", json!({"contracts": [{"address": SPL_TOKEN}, {"address": SYSTEM}, {"address": MEMO}]})).await;
+        s.policy(
+            "CONTRACT_WHITELIST",
+            json!({"contracts": [{"address": SPL_TOKEN}, {"address": SYSTEM}, {"address": MEMO}]}),
+        )
+        .await;
         s
     }
 
     async fn policy(&self, ty: &str, rules: Value) {
-        let r = self.api.call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": self.wallet, "type": ty, "rules": rules}))).await;
+        let r = self
+            .api
+            .call(
+                "POST",
+                "/v1/policies",
+                &Api::master(),
+                Some(json!({"walletId": self.wallet, "type": ty, "rules": rules})),
+            )
+            .await;
         assert_eq!(r.status, 201, "{ty}: {:?}", r.body);
     }
 
@@ -97,13 +116,18 @@ impl Setup {
     }
 
     async fn sign_only(&self, ixs: &[Instruction]) -> Resp {
-        self.api.call("POST", "/v1/transactions/sign", &self.auth, Some(json!({"transaction": self.unsigned(ixs)}))).await
+        self.api
+            .call("POST", "/v1/transactions/sign", &self.auth, Some(json!({"transaction": self.unsigned(ixs)})))
+            .await
     }
 
     /// A CONTRACT_CALL send of one instruction, waited until final (or queued).
     async fn call(&self, ix: &Instruction) -> Value {
-        let accounts: Vec<Value> =
-            ix.accounts.iter().map(|a| json!({"pubkey": a.pubkey.to_string(), "isSigner": a.is_signer, "isWritable": a.is_writable})).collect();
+        let accounts: Vec<Value> = ix
+            .accounts
+            .iter()
+            .map(|a| json!({"pubkey": a.pubkey.to_string(), "isSigner": a.is_signer, "isWritable": a.is_writable}))
+            .collect();
         let body = json!({"type": "CONTRACT_CALL", "programId": ix.program_id.to_string(),
             "instructionData": base64::engine::general_purpose::STANDARD.encode(&ix.data), "accounts": accounts});
         let r = self.api.call("POST", "/v1/transactions/send", &self.auth, Some(body.clone())).await;
@@ -114,7 +138,10 @@ impl Setup {
     /// Broadcast a signed transaction and wait until it is confirmed.
     fn broadcast(&self, signed: &Resp) {
         assert_eq!(signed.status, 200, "{:?}", signed.body);
-        let sig = rpc("sendTransaction", json!([signed.body["signedTransaction"], {"encoding": "base64", "preflightCommitment": "confirmed"}]));
+        let sig = rpc(
+            "sendTransaction",
+            json!([signed.body["signedTransaction"], {"encoding": "base64", "preflightCommitment": "confirmed"}]),
+        );
         tokio::task::block_in_place(|| node().wait_confirmed(sig.as_str().unwrap(), Duration::from_secs(30)));
     }
 }
@@ -130,7 +157,11 @@ fn budget(tag: u8, value: &[u8]) -> Instruction {
 }
 
 fn memo(me: &Pubkey, text: &str) -> Instruction {
-    Instruction::new_with_bytes(Pubkey::from_str(MEMO).unwrap(), text.as_bytes(), vec![AccountMeta::new_readonly(*me, true)])
+    Instruction::new_with_bytes(
+        Pubkey::from_str(MEMO).unwrap(),
+        text.as_bytes(),
+        vec![AccountMeta::new_readonly(*me, true)],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,20 +173,22 @@ async fn spl_and_system_instructions_are_judged_by_what_they_do() {
 
     // Attacks in sign-only transactions, with the token and system programs whitelisted:
     // each is refused and nothing is signed.
-    let transfer_checked = token::transfer_checked(&program, &source, &s.mint, &fresh(), &me, &[], 5_000_000, 6).unwrap();
-    refused(&s.sign_only(&[transfer_checked.clone()]).await, 403, "no ALLOWED_TOKENS policy");
+    let transfer_checked =
+        token::transfer_checked(&program, &source, &s.mint, &fresh(), &me, &[], 5_000_000, 6).unwrap();
+    refused(&s.sign_only(std::slice::from_ref(&transfer_checked)).await, 403, "no ALLOWED_TOKENS policy");
     let transfer = token::transfer(&program, &source, &fresh(), &me, &[], 5_000_000).unwrap();
     refused(&s.sign_only(&[transfer]).await, 403, "use transferChecked");
     let approve = token::approve(&program, &source, &attacker, &me, &[], 5).unwrap();
     refused(&s.sign_only(&[approve]).await, 403, "no APPROVED_SPENDERS policy");
-    let set_authority = token::set_authority(&program, &source, Some(&attacker), token::AuthorityType::AccountOwner, &me, &[]).unwrap();
-    refused(&s.sign_only(&[set_authority.clone()]).await, 403, "no APPROVED_SPENDERS policy");
+    let set_authority =
+        token::set_authority(&program, &source, Some(&attacker), token::AuthorityType::AccountOwner, &me, &[]).unwrap();
+    refused(&s.sign_only(std::slice::from_ref(&set_authority)).await, 403, "no APPROVED_SPENDERS policy");
     let close = token::close_account(&program, &source, &attacker, &me, &[]).unwrap();
-    refused(&s.sign_only(&[close.clone()]).await, 403, "no APPROVED_SPENDERS policy");
+    refused(&s.sign_only(std::slice::from_ref(&close)).await, 403, "no APPROVED_SPENDERS policy");
     refused(&s.sign_only(&[system::assign(&me, &attacker)]).await, 403, "no APPROVED_SPENDERS policy");
     // Even with the attacker an approved spender, handing over an account is an unlimited approval.
     s.policy("APPROVED_SPENDERS", json!({"spenders": [{"address": attacker.to_string()}]})).await;
-    refused(&s.sign_only(&[set_authority.clone()]).await, 403, "Unlimited token approval is blocked");
+    refused(&s.sign_only(std::slice::from_ref(&set_authority)).await, 403, "Unlimited token approval is blocked");
 
     // Attack: a durable nonce (the signature would never expire).
     let nonce_account = fresh();
@@ -164,7 +197,8 @@ async fn spl_and_system_instructions_are_judged_by_what_they_do() {
 
     // Attack: a priority fee the agent chose, 1.4M units at 10^10 micro-lamports = 14 SOL
     // ($1400): above the DELAY threshold, so it cannot be signed at once.
-    let expensive = [budget(2, &1_400_000u32.to_le_bytes()), budget(3, &10_000_000_000u64.to_le_bytes()), memo(&me, "fee")];
+    let expensive =
+        [budget(2, &1_400_000u32.to_le_bytes()), budget(3, &10_000_000_000u64.to_le_bytes()), memo(&me, "fee")];
     let r = s.sign_only(&expensive).await;
     refused(&r, 403, "sign-only cannot wait");
 
@@ -178,7 +212,7 @@ async fn spl_and_system_instructions_are_judged_by_what_they_do() {
     assert_eq!(lamports(&bob.to_string()), 1_000_000);
     // Control: with the mint allowlisted, the same transferChecked passes the gate.
     s.policy("ALLOWED_TOKENS", json!({"tokens": [{"address": s.mint.to_string()}]})).await;
-    let r = s.sign_only(&[transfer_checked.clone()]).await;
+    let r = s.sign_only(std::slice::from_ref(&transfer_checked)).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["operations"][0]["type"], "TOKEN_TRANSFER");
 
@@ -187,7 +221,11 @@ async fn spl_and_system_instructions_are_judged_by_what_they_do() {
     assert_eq!(tx["status"], "CANCELLED", "{tx}");
     assert!(tx["error"].as_str().unwrap().contains("Unlimited token approval is blocked"), "{tx}");
     let tx = s.call(&system::transfer(&me, &bob, 5_000_000_000)).await;
-    assert_eq!((tx["status"].as_str(), tx["tier"].as_str()), (Some("QUEUED"), Some("DELAY")), "5 SOL ($500) as a System call is valued as a transfer: {tx}");
+    assert_eq!(
+        (tx["status"].as_str(), tx["tier"].as_str()),
+        (Some("QUEUED"), Some("DELAY")),
+        "5 SOL ($500) as a System call is valued as a transfer: {tx}"
+    );
     // Control: a whitelisted program call without token semantics lands.
     let tx = s.call(&memo(&me, "as a call")).await;
     assert_eq!(tx["status"], "CONFIRMED", "{tx}");

@@ -110,7 +110,12 @@ impl Engine {
     /// The policy's view of a decoded external transaction signed by `wallet`, its fee
     /// included. Refuses (before anything is recorded) an EVM nonce other than the wallet's
     /// next one.
-    pub(crate) async fn external_kind(&self, wallet: &WalletRecord, network: Network, decoded: &DecodedTx) -> Result<TxKind> {
+    pub(crate) async fn external_kind(
+        &self,
+        wallet: &WalletRecord,
+        network: Network,
+        decoded: &DecodedTx,
+    ) -> Result<TxKind> {
         if let Some(nonce) = decoded.nonce {
             let next = self.adapter(network).next_nonce(&wallet.public_key).await.map_err(Error::from)?;
             if next != Some(nonce) {
@@ -150,7 +155,12 @@ impl Engine {
         let mut kinds = Vec::with_capacity(ops.len());
         for op in ops {
             let to = op.to.clone().unwrap_or_default();
-            let token = |address: String, decimals: u8| TokenInfo { address, decimals, symbol: None, program_id: op.program_id.clone() };
+            let token = |address: String, decimals: u8| TokenInfo {
+                address,
+                decimals,
+                symbol: None,
+                program_id: op.program_id.clone(),
+            };
             kinds.push(match (op.op_type.as_str(), &op.token) {
                 ("TRANSFER", _) => TxKind::Transfer { to, amount: amount(op)?, memo: None },
                 ("TOKEN_TRANSFER", Some(t)) => {
@@ -200,7 +210,9 @@ mod tests {
         assert!(matches!(with_fee(call, 7), TxKind::ContractCall { value: u128::MAX, .. }), "saturates");
         let approve = TxKind::Approve { spender: "s".into(), amount: 1, token: token() };
         assert_eq!(with_fee(approve.clone(), 9), TxKind::Batch { instructions: vec![approve.clone(), network_fee(9)] });
-        let batch = TxKind::Batch { instructions: vec![approve.clone(), TxKind::Transfer { to: "b".into(), amount: 1, memo: None }] };
+        let batch = TxKind::Batch {
+            instructions: vec![approve.clone(), TxKind::Transfer { to: "b".into(), amount: 1, memo: None }],
+        };
         assert_eq!(
             with_fee(batch, 9),
             TxKind::Batch { instructions: vec![approve, TxKind::Transfer { to: "b".into(), amount: 10, memo: None }] }

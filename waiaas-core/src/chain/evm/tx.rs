@@ -118,11 +118,11 @@ pub(crate) fn sign(tx: TypedTransaction, key: &SecretKey) -> Result<SignedTx> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::evm::abi::IERC20;
     use crate::network::Chain;
     use alloy_consensus::transaction::SignerRecoverable;
     use alloy_eips::eip2718::Decodable2718;
     use alloy_primitives::{address, Address, Bytes, TxKind};
-    use crate::chain::evm::abi::IERC20;
     use alloy_sol_types::SolCall;
 
     const CHAIN: u64 = 11155111;
@@ -173,7 +173,10 @@ mod tests {
         let op = &d.operations[0];
         assert_eq!((op.op_type.as_str(), op.method.as_deref()), ("CONTRACT_CALL", Some("0xa9059cbb")));
         // ... it is the call followed by what it does to the token.
-        assert_eq!((d.operations[1].op_type.as_str(), d.operations[1].amount.as_deref()), ("TOKEN_TRANSFER", Some("42")));
+        assert_eq!(
+            (d.operations[1].op_type.as_str(), d.operations[1].amount.as_deref()),
+            ("TOKEN_TRANSFER", Some("42"))
+        );
         // The most the fee can burn, and the nonce.
         assert_eq!((d.max_fee, d.nonce), (60_000 * 3_000_000_000, Some(7)));
         let mut longer = data;

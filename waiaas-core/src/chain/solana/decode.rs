@@ -133,7 +133,8 @@ pub(crate) fn decode(tx: &VersionedTransaction) -> Result<DecodedTx> {
     if let Some(first) = ixs.first().filter(|ix| ix.program == solana_system_interface::program::ID) {
         if matches!(parse_system(first), Ok(SystemInstruction::AdvanceNonceAccount)) {
             return Err(invalid(
-                "durable-nonce transactions (first instruction advanceNonceAccount) are refused: they never expire, so the signature could be broadcast at any later time",
+                "durable-nonce transactions (first instruction advanceNonceAccount) are refused: \
+                 they never expire, so the signature could be broadcast at any later time",
             ));
         }
     }
@@ -152,8 +153,10 @@ pub(crate) fn decode(tx: &VersionedTransaction) -> Result<DecodedTx> {
 /// The operation of one instruction given by its program, data and accounts (a
 /// `CONTRACT_CALL` send): the same classification as inside a decoded transaction.
 pub(crate) fn describe_instruction(program: &Pubkey, data: &[u8], accounts: &[Pubkey]) -> Result<Operation> {
-    let indices =
-        (0..accounts.len()).map(u8::try_from).collect::<std::result::Result<Vec<u8>, _>>().map_err(|_| invalid("too many accounts"))?;
+    let indices = (0..accounts.len())
+        .map(u8::try_from)
+        .collect::<std::result::Result<Vec<u8>, _>>()
+        .map_err(|_| invalid("too many accounts"))?;
     let ix = Ix { index: 0, program: *program, data, accounts: &indices, keys: accounts };
     Ok(decode_instruction(&ix, &HashMap::new())?.0)
 }
