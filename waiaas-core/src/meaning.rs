@@ -24,7 +24,9 @@
 //! - **Fees.** The most a sign-only transaction's fee can burn ([`DecodedTx::max_fee`]), when
 //!   the wallet pays it, is added to its native value: to the first native transfer or call
 //!   in it, else as a value without a destination ([`network_fee`]). It is priced and checked
-//!   against the limits like any other value.
+//!   against the limits like any other value. So the Solana Compute Budget instructions of a
+//!   sign-only transaction, whose only effect is that fee, need no program whitelist (in a
+//!   send they still do: there the daemon's fee is not part of the decided value).
 //! - **No held-back signatures.** An EVM sign-only transaction must use the wallet's next
 //!   nonce on that network (the node's `pending` count); Solana durable-nonce transactions
 //!   are refused by the decoder. Both are refused before anything is recorded or signed.
@@ -130,7 +132,12 @@ impl Engine {
                 .with_details(serde_json::json!({"nonce": nonce, "expectedNonce": next})));
             }
         }
-        let kind = one(self.kinds_of_operations(network, &decoded.operations).await?);
+        // Compute Budget instructions only set resource limits and the priority fee, and the
+        // fee is counted below: they need no program whitelist here.
+        let budget = solana::COMPUTE_BUDGET_PROGRAM_ID.to_string();
+        let ops: Vec<Operation> =
+            decoded.operations.iter().filter(|op| op.program_id.as_ref() != Some(&budget)).cloned().collect();
+        let kind = one(self.kinds_of_operations(network, &ops).await?);
         let pays = decoded.fee_payer.as_deref().is_none_or(|p| p == wallet.public_key);
         Ok(if pays { with_fee(kind, decoded.max_fee) } else { kind })
     }
