@@ -1,8 +1,14 @@
-//! Issue 12 items 5 and 6 on Solana, over the real daemon and a real solana-test-validator:
-//! SPL Token / System instructions are judged by what they do even when the token and system
-//! programs are whitelisted (sent as CONTRACT_CALL or signed only), a sign-only transaction's
-//! priority fee counts as value, and durable-nonce transactions are refused. Every attack is
-//! shown refused next to the legitimate path going through.
+//! Issue 12 items 5 and 6 on Solana, over the real daemon: SPL Token / System instructions
+//! are judged by what they do even when the token and system programs are whitelisted (sent
+//! as CONTRACT_CALL or signed only), a sign-only transaction's priority fee counts as value,
+//! and durable-nonce transactions are refused. Every attack is shown refused next to the
+//! legitimate path going through.
+//!
+//! The policy decisions of sign-only requests and the refusals of sends read nothing from
+//! the chain (the mint's decimals come from the token registry, the blockhash is in the
+//! transaction), so `decisions_need_no_chain_read` runs its daemon against an RPC port
+//! nobody listens on: a chain read would fail it. `legitimate_paths_land_on_the_validator`
+//! broadcasts the controls to a real solana-test-validator.
 
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -17,7 +23,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use waiaas_e2e::*;
 
-const SPL_TOKEN: &str = "TokenkegQfeZyiNwAYx1FFWn1JHZaYBDYBUcxy1VPkkX";
+const SPL_TOKEN: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
 const MEMO: &str = "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr";
 const COMPUTE_BUDGET: &str = "ComputeBudget111111111111111111111111111111";
 const SYSTEM: &str = "11111111111111111111111111111111";
@@ -49,12 +55,13 @@ struct Setup {
 }
 
 impl Setup {
-    async fn start() -> Setup {
+    /// A daemon on `rpc` with a Solana wallet (funded by the validator's faucet when `fund`).
+    async fn start(rpc: &str, fund: bool) -> Setup {
         let mint = fresh();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let daemon = Daemon::start(
             Options::default()
-                .env("WAIAAS_RPC_SOLANA_DEVNET", &node().url)
+                .env("WAIAAS_RPC_SOLANA_DEVNET", rpc)
                 .env("WAIAAS_PRICES_SOL", "100")
                 .env(&format!("WAIAAS_PRICES_{mint}"), "1")
                 .env("WAIAAS_PRICES_UPDATED_AT", &now.to_string()),
@@ -70,7 +77,9 @@ impl Setup {
             .await;
         assert_eq!(w.status, 201, "{:?}", w.body);
         let me = Pubkey::from_str(w.body["publicKey"].as_str().unwrap()).unwrap();
-        tokio::task::block_in_place(|| node().airdrop(&me.to_string(), 2_000_000_000));
+        if fund {
+            tokio::task::block_in_place(|| node().airdrop(&me.to_string(), 2_000_000_000));
+        }
         let r = api
             .call("POST", "/v1/tokens", &Api::master(), Some(json!({"network": "solana-devnet", "address": mint.to_string(), "symbol": "TST", "name": "Test", "decimals": 6})))
             .await;
@@ -105,20 +114,32 @@ impl Setup {
         assert_eq!(r.status, 201, "{ty}: {:?}", r.body);
     }
 
-    /// A base64 unsigned legacy transaction paid by the wallet, on a current blockhash.
-    fn unsigned(&self, ixs: &[Instruction]) -> String {
-        let latest = rpc("getLatestBlockhash", json!([{"commitment": "confirmed"}]));
-        let blockhash = Hash::from_str(latest["value"]["blockhash"].as_str().unwrap()).unwrap();
+    /// A base64 unsigned legacy transaction paid by the wallet, on `blockhash`.
+    fn unsigned(&self, ixs: &[Instruction], blockhash: Hash) -> String {
         let message = VersionedMessage::Legacy(Message::new_with_blockhash(ixs, Some(&self.me), &blockhash));
         let n = usize::from(message.header().num_required_signatures);
         let tx = VersionedTransaction { signatures: vec![Default::default(); n], message };
         base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&tx).unwrap())
     }
 
+    /// `POST /v1/transactions/sign` of `ixs` on a made-up blockhash (nothing is broadcast).
     async fn sign_only(&self, ixs: &[Instruction]) -> Resp {
-        self.api
-            .call("POST", "/v1/transactions/sign", &self.auth, Some(json!({"transaction": self.unsigned(ixs)})))
-            .await
+        self.sign_raw(self.unsigned(ixs, Hash::new_from_array([7; 32]))).await
+    }
+
+    async fn sign_raw(&self, raw: String) -> Resp {
+        self.api.call("POST", "/v1/transactions/sign", &self.auth, Some(json!({"transaction": raw}))).await
+    }
+
+    /// A signed answer: 200 and the wallet's valid signature over the message.
+    fn signed_by_wallet(&self, r: &Resp) {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let raw =
+            base64::engine::general_purpose::STANDARD.decode(r.body["signedTransaction"].as_str().unwrap()).unwrap();
+        let tx: VersionedTransaction = bincode::deserialize(&raw).unwrap();
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.me.to_bytes()).unwrap();
+        let signature = ed25519_dalek::Signature::from_slice(tx.signatures[0].as_ref()).unwrap();
+        key.verify_strict(&tx.message.serialize(), &signature).expect("the wallet signed the message");
     }
 
     /// A CONTRACT_CALL send of one instruction, waited until final (or queued).
@@ -165,8 +186,10 @@ fn memo(me: &Pubkey, text: &str) -> Instruction {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn spl_and_system_instructions_are_judged_by_what_they_do() {
-    let s = Setup::start().await;
+async fn decisions_need_no_chain_read() {
+    // An RPC port nobody listens on: any chain read fails the request.
+    let dead = format!("http://127.0.0.1:{}", waiaas_testnodes::free_port());
+    let s = Setup::start(&dead, false).await;
     let program = Pubkey::from_str(SPL_TOKEN).unwrap();
     let (source, attacker) = (fresh(), fresh());
     let me = s.me;
@@ -191,43 +214,57 @@ async fn spl_and_system_instructions_are_judged_by_what_they_do() {
     refused(&s.sign_only(std::slice::from_ref(&set_authority)).await, 403, "Unlimited token approval is blocked");
 
     // Attack: a durable nonce (the signature would never expire).
-    let nonce_account = fresh();
-    let durable = [system::advance_nonce_account(&nonce_account, &me), memo(&me, "later")];
-    refused(&s.sign_only(&durable).await, 400, "durable-nonce");
+    let durable = [system::advance_nonce_account(&fresh(), &me), memo(&me, "later")];
+    let r = s.sign_only(&durable).await;
+    refused(&r, 400, "durable-nonce");
+    assert_eq!(r.code(), "INVALID_TRANSACTION");
 
     // Attack: a priority fee the agent chose, 1.4M units at 10^10 micro-lamports = 14 SOL
     // ($1400): above the DELAY threshold, so it cannot be signed at once.
     let expensive =
         [budget(2, &1_400_000u32.to_le_bytes()), budget(3, &10_000_000_000u64.to_le_bytes()), memo(&me, "fee")];
-    let r = s.sign_only(&expensive).await;
-    refused(&r, 403, "sign-only cannot wait");
+    refused(&s.sign_only(&expensive).await, 403, "sign-only cannot wait");
 
-    // Controls: a whitelisted program call without token semantics and a SOL transfer with
-    // an ordinary priority fee are signed and land.
-    s.broadcast(&s.sign_only(&[memo(&me, "hello")]).await);
-    let bob = fresh();
-    let r = s.sign_only(&[budget(3, &1_000u64.to_le_bytes()), system::transfer(&me, &bob, 1_000_000)]).await;
+    // Controls: a whitelisted program call without token semantics, a SOL transfer with an
+    // ordinary priority fee and, once the mint is allowlisted, the same transferChecked are
+    // signed by the wallet.
+    s.signed_by_wallet(&s.sign_only(&[budget(3, &1_000u64.to_le_bytes()), memo(&me, "hello")]).await);
+    let r = s.sign_only(&[budget(3, &1_000u64.to_le_bytes()), system::transfer(&me, &fresh(), 1_000_000)]).await;
+    s.signed_by_wallet(&r);
     assert_eq!(r.body["policyResult"]["tier"], "INSTANT", "{:?}", r.body);
-    s.broadcast(&r);
-    assert_eq!(lamports(&bob.to_string()), 1_000_000);
-    // Control: with the mint allowlisted, the same transferChecked passes the gate.
     s.policy("ALLOWED_TOKENS", json!({"tokens": [{"address": s.mint.to_string()}]})).await;
     let r = s.sign_only(std::slice::from_ref(&transfer_checked)).await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    s.signed_by_wallet(&r);
     assert_eq!(r.body["operations"][0]["type"], "TOKEN_TRANSFER");
 
-    // The same instructions as CONTRACT_CALL sends to the whitelisted token program.
+    // The same instructions as CONTRACT_CALL sends to the whitelisted programs.
     let tx = s.call(&close).await;
     assert_eq!(tx["status"], "CANCELLED", "{tx}");
     assert!(tx["error"].as_str().unwrap().contains("Unlimited token approval is blocked"), "{tx}");
-    let tx = s.call(&system::transfer(&me, &bob, 5_000_000_000)).await;
+    let tx = s.call(&system::transfer(&me, &fresh(), 5_000_000_000)).await;
     assert_eq!(
         (tx["status"].as_str(), tx["tier"].as_str()),
         (Some("QUEUED"), Some("DELAY")),
-        "5 SOL ($500) as a System call is valued as a transfer: {tx}"
+        "5 SOL ($500) as a System program call is valued as a transfer: {tx}"
     );
-    // Control: a whitelisted program call without token semantics lands.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legitimate_paths_land_on_the_validator() {
+    let s = Setup::start(&node().url, true).await;
+    let me = s.me;
+    let latest = || {
+        let r = rpc("getLatestBlockhash", json!([{"commitment": "confirmed"}]));
+        Hash::from_str(r["value"]["blockhash"].as_str().unwrap()).unwrap()
+    };
+    // A whitelisted program call without token semantics, signed only, lands.
+    s.broadcast(&s.sign_raw(s.unsigned(&[memo(&me, "hello")], latest())).await);
+    // A SOL transfer with a priority fee, signed only, lands with its amount.
+    let bob = fresh();
+    let ixs = [budget(3, &1_000u64.to_le_bytes()), system::transfer(&me, &bob, 1_000_000)];
+    s.broadcast(&s.sign_raw(s.unsigned(&ixs, latest())).await);
+    assert_eq!(lamports(&bob.to_string()), 1_000_000);
+    // The same memo as a CONTRACT_CALL send is confirmed.
     let tx = s.call(&memo(&me, "as a call")).await;
     assert_eq!(tx["status"], "CONFIRMED", "{tx}");
-    assert_eq!(lamports(&bob.to_string()), 1_000_000);
 }
