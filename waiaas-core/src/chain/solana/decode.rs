@@ -12,7 +12,7 @@
 //! | SPL Token / Token-2022 `approve`, `approveChecked` | `APPROVE` `to` = delegate, `amount`, `token` (only `approveChecked` names it) |
 //! | SPL Token / Token-2022 `setAuthority` | `APPROVE` `to` = the new authority (the account itself when the authority is removed), no amount, no token |
 //! | SPL Token / Token-2022 `closeAccount` | `APPROVE` `to` = the destination of the account's lamports, no amount, no token |
-//! | Token-2022 instructions this decoder does not know (extensions, tags 25+) | `APPROVE` `to` = the instruction's first account (else the program), no amount, no token |
+//! | Token-2022 instructions this decoder does not know (extensions, tags 25+) | `APPROVE` `to` = the instruction's first static account (else the program), no amount, no token |
 //! | System `assign` / `assignWithSeed` | `APPROVE` `to` = the new owner program, no amount, no token |
 //! | System `initializeNonceAccount` / `authorizeNonceAccount` | `APPROVE` `to` = the nonce authority, no amount, no token |
 //! | anything else | `CONTRACT_CALL` `programId`, `method` when known |
@@ -310,10 +310,7 @@ fn token_instruction(ix: &Ix, ata_owners: &HashMap<Pubkey, Pubkey>) -> Result<Op
         }
         9 => return Ok(ix.control("closeAccount", ix.account(1)?)),
         0..=24 => return Ok(ix.op("CONTRACT_CALL", method)),
-        _ => {
-            let to = if ix.accounts.is_empty() { ix.program } else { ix.account(0)? };
-            return Ok(ix.control(&format!("extension{tag}"), to));
-        }
+        _ => return Ok(ix.control(&format!("extension{tag}"), ix.account(0).unwrap_or(ix.program))),
     };
     let mut op = ix.op(op_type, method);
     let to = ix.account(to)?;
