@@ -219,6 +219,11 @@ SESSION_TOKEN="$(json session.token <<<"$W")"; SESSION_ID="$(json session.id <<<
 curl -sf -X POST "$BASE/v1/policies" -H 'Content-Type: application/json' -H "X-Master-Password: $PW" \
     -d "{\"walletId\": \"$WALLET_ID\", \"type\": \"RATE_LIMIT\", \"rules\": {\"max_requests\": 1000, \"window_seconds\": 60}}" >/dev/null \
     || { echo "policy creation failed" >&2; exit 1; }
+# The MCP run signs EIP-712 typed data of a (made-up) app contract: typed data that is no
+# known authorization needs its verifyingContract on the wallet's CONTRACT_WHITELIST.
+curl -sf -X POST "$BASE/v1/policies" -H 'Content-Type: application/json' -H "X-Master-Password: $PW" \
+    -d "{\"walletId\": \"$WALLET_ID\", \"type\": \"CONTRACT_WHITELIST\", \"rules\": {\"contracts\": [{\"address\": \"0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC\"}]}}" >/dev/null \
+    || { echo "policy creation failed" >&2; exit 1; }
 curl -sf -X POST "$ANVIL_RPC" -H 'Content-Type: application/json' \
     -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_sendTransaction\",\"params\":[{\"from\":\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\",\"to\":\"$WALLET_ADDRESS\",\"value\":\"0x8ac7230489e80000\"}]}" >/dev/null \
     || { echo "funding failed" >&2; exit 1; }

@@ -320,7 +320,7 @@ async fn sign_only_is_judged_by_what_it_does_its_fee_and_its_nonce() {
     // Attack: a fee the agent chose. 1 wei to bob with 100k gas at 5000 gwei can burn
     // 0.5 ETH ($1000): above the default DELAY threshold, so it cannot be signed at once.
     let r = s.sign_raw(s.unsigned(bob, "0x", 1, 5000 * GWEI, 0)).await;
-    refused(&r, 403, "sign-only cannot wait");
+    refused(&r, 403, "a signature cannot wait");
     assert_eq!(r.body["details"]["tier"], "DELAY", "{:?}", r.body);
 
     // Attack: a future nonce (a signature held back to be broadcast later): refused before
@@ -359,7 +359,7 @@ async fn sign_only_is_judged_by_what_it_does_its_fee_and_its_nonce() {
     assert_eq!(s.node.token_balance(&s.tst, bob), 7 * TST);
     // ... and the token amount counts: 200 TST ($200) cannot be signed at once.
     let r = s.sign_only(&s.tst, &transfer_data(bob, 200 * TST), 0).await;
-    refused(&r, 403, "sign-only cannot wait");
+    refused(&r, 403, "a signature cannot wait");
     // Approvals stay refused without APPROVED_SPENDERS.
     refused(&s.sign_only(&s.tst, &approve_data(spender, TST), 0).await, 403, "no APPROVED_SPENDERS policy");
     assert_eq!(s.node.allowance(&s.tst, &s.address, spender), 0);

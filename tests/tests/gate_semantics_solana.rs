@@ -223,7 +223,7 @@ async fn decisions_need_no_chain_read() {
     // ($1400): above the DELAY threshold, so it cannot be signed at once.
     let expensive =
         [budget(2, &1_400_000u32.to_le_bytes()), budget(3, &10_000_000_000u64.to_le_bytes()), memo(&me, "fee")];
-    refused(&s.sign_only(&expensive).await, 403, "sign-only cannot wait");
+    refused(&s.sign_only(&expensive).await, 403, "a signature cannot wait");
 
     // Controls: a whitelisted program call without token semantics, a SOL transfer with an
     // ordinary priority fee and, once the mint is allowlisted, the same transferChecked are

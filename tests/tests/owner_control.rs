@@ -260,7 +260,8 @@ impl Receiver {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_switch_by_the_owner_escalation_recovery_autostop_and_signed_webhooks() {
     let node = Node::start();
-    let d = daemon(&node, &[("WAIAAS_SECURITY_AUTOSTOP_UNUSUAL_ACTIVITY_THRESHOLD", "6")]);
+    // The receiver listens on loopback: allowed only with webhook_allow_private.
+    let d = daemon(&node, &[("WAIAAS_SECURITY_AUTOSTOP_UNUSUAL_ACTIVITY_THRESHOLD", "6"), ("WAIAAS_SECURITY_WEBHOOK_ALLOW_PRIVATE", "true")]);
     let api = Api::new(&d.base);
     let rx = Receiver::default();
     let url = rx.start().await;

@@ -32,6 +32,10 @@
 //! secrets and the kill switch state. What has no counterpart here (upstream transaction
 //! history, Admin Settings, webhooks, Ripple and smart-account wallets) is listed in the
 //! report; the backup file itself stays the complete record.
+//!
+//! A restore revokes every session and drops the JWT signing secret (the report says how
+//! many sessions were active): the backup cannot know which sessions were revoked after it
+//! was taken, so none comes back to life; the operator issues new tokens.
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -420,7 +424,7 @@ impl Engine {
     /// `<data>/backups/backup-<UTC yyyymmdd-HHMMSSmmm>.waiaas-backup` (mode 0600, written
     /// atomically). Master password changes wait for it (and it for them).
     pub async fn create_backup(&self) -> Result<BackupInfo> {
-        let _rekey = self.inner.rekey.lock().await;
+        let _rekey = self.inner.rekey.read().await;
         let password = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
         let schema_version = self.inner.store.schema_version().await?;
         let data_dir = self.data_dir().to_path_buf();
@@ -670,6 +674,8 @@ pub struct RestoreReport {
     /// Where the database was put, relative to the data dir.
     pub database_path: String,
     pub wallets: Vec<RestoredWallet>,
+    /// Sessions that were active in the backup: all are revoked by the restore.
+    pub sessions_revoked: u64,
     /// Row counts carried over from an upstream database.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_import: Option<UpstreamImport>,
@@ -924,6 +930,12 @@ pub fn restore_backup(archive: &Path, password: &str, target_dir: &Path, force: 
             "upstream"
         }
     };
+    let sessions_revoked = revoke_sessions(&db_path)?;
+    if sessions_revoked > 0 {
+        warnings.push(format!(
+            "every session was revoked and the token signing secret replaced ({sessions_revoked} sessions were still active in the backup): issue new session tokens to your agents"
+        ));
+    }
     let (schema_version, wallets) = summarize(&db_path, &staging.path.join("keystore"), password, &mut warnings)?;
     sync_dir(db_path.parent().unwrap_or(&staging.path));
     sync_dir(&staging.path);
@@ -962,10 +974,26 @@ pub fn restore_backup(archive: &Path, password: &str, target_dir: &Path, force: 
         files,
         database_path: db_rel.display().to_string(),
         wallets,
+        sessions_revoked,
         upstream_import,
         previous_dir,
         warnings,
     })
+}
+
+/// A restore never revives a session: a backup cannot tell which of its sessions were
+/// revoked (or rotated) after it was taken, so every session in the restored database is
+/// revoked and the JWT signing secrets are dropped (the daemon makes a fresh one at start),
+/// which kills every token ever issued from the backup's secret as well. Returns how many
+/// sessions were still active in the backup.
+fn revoke_sessions(db: &Path) -> Result<u64> {
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let now = crate::now();
+    let tx = c.unchecked_transaction()?;
+    let n = tx.execute("UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL", params![now])?;
+    tx.execute("DELETE FROM key_value_store WHERE key IN (?1, ?2)", params![crate::engine::KV_JWT_CURRENT, crate::engine::KV_JWT_PREVIOUS])?;
+    tx.commit()?;
+    Ok(n as u64)
 }
 
 /// The target is a mount point: move its old entries aside (inside it), then the staged

@@ -29,6 +29,15 @@ pub struct DaemonConfig {
     /// Extra `Host` header names the host guard accepts besides the localhost names
     /// (e.g. a Docker service name). Upstream accepts localhost only.
     pub allowed_hosts: Vec<String>,
+    /// The daemon's canonical origin (`https://wallet.example.com`): the domain owner
+    /// messages must name. Empty = the address it listens on.
+    pub public_url: String,
+    /// Seconds a client has to send a request's headers (slowloris guard).
+    pub header_read_timeout: u64,
+    /// Seconds a client has to send a request's whole body.
+    pub body_read_timeout: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
 }
 
 impl Default for DaemonConfig {
@@ -40,6 +49,10 @@ impl Default for DaemonConfig {
             pid_file: "daemon.pid".into(),
             shutdown_timeout: 30,
             allowed_hosts: vec![],
+            public_url: String::new(),
+            header_read_timeout: 10,
+            body_read_timeout: 30,
+            max_body_bytes: 2 * 1024 * 1024,
         }
     }
 }
@@ -72,6 +85,9 @@ pub struct SecurityConfig {
     pub nonce_ttl_sec: i64,
     /// Longest validity an owner-signed message may declare (Expiration Time - now).
     pub owner_message_max_ttl_sec: i64,
+    /// Allow webhook targets on loopback, private and link-local addresses (e.g. a receiver
+    /// on this host). Cloud metadata endpoints stay refused either way.
+    pub webhook_allow_private: bool,
 }
 
 impl Default for SecurityConfig {
@@ -93,6 +109,7 @@ impl Default for SecurityConfig {
             autostop_idle_timeout_sec: 3600,
             nonce_ttl_sec: 300,
             owner_message_max_ttl_sec: 3600,
+            webhook_allow_private: false,
         }
     }
 }
@@ -121,6 +138,10 @@ pub struct PolicyConfig {
     pub default_deny_tokens: bool,
     pub default_deny_contracts: bool,
     pub default_deny_spenders: bool,
+    /// EIP-712 typed data that is no known authorization (permits, Permit2, EIP-3009) is a
+    /// call to its `verifyingContract`: refused unless that contract is on CONTRACT_WHITELIST.
+    /// `false` signs it under the request guards alone.
+    pub default_deny_typed_data: bool,
     /// TIME_RESTRICTION time zone, minutes east of UTC.
     pub utc_offset_minutes: i32,
 }
@@ -137,6 +158,7 @@ impl Default for PolicyConfig {
             default_deny_tokens: d.default_deny_tokens,
             default_deny_contracts: d.default_deny_contracts,
             default_deny_spenders: d.default_deny_spenders,
+            default_deny_typed_data: true,
             utc_offset_minutes: d.utc_offset_minutes,
         }
     }
@@ -282,6 +304,9 @@ impl Config {
         if self.daemon.port != 0 && self.daemon.port < 1024 {
             return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
         }
+        if !self.daemon.public_url.is_empty() && crate::engine::public_authority(&self.daemon.public_url).is_none() {
+            return Err(invalid("daemon.public_url must be an origin like https://wallet.example.com[:port]".into()));
+        }
         if !["trace", "debug", "info", "warn", "error"].contains(&self.daemon.log_level.as_str()) {
             return Err(invalid("daemon.log_level must be trace|debug|info|warn|error".into()));
         }
@@ -294,6 +319,13 @@ impl Config {
         }
         if self.prices.values().any(|v| !v.is_finite() || *v < 0.0) {
             return Err(invalid("prices must be finite and >= 0".into()));
+        }
+        let d = &self.daemon;
+        if !(1..=600).contains(&d.header_read_timeout) || !(1..=3600).contains(&d.body_read_timeout) {
+            return Err(invalid("daemon.header_read_timeout must be 1..600 and daemon.body_read_timeout 1..3600 seconds".into()));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&d.max_body_bytes) {
+            return Err(invalid("daemon.max_body_bytes must be 1024..67108864".into()));
         }
         if self.security.max_sessions_per_wallet < 1 {
             return Err(invalid("security.max_sessions_per_wallet must be >= 1".into()));

@@ -18,8 +18,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 pub(crate) const KV_MASTER_HASH: &str = "master_password_hash";
-const KV_JWT_CURRENT: &str = "jwt_secret_current";
-const KV_JWT_PREVIOUS: &str = "jwt_secret_previous";
+pub(crate) const KV_JWT_CURRENT: &str = "jwt_secret_current";
+pub(crate) const KV_JWT_PREVIOUS: &str = "jwt_secret_previous";
 
 /// An authenticated agent session.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +66,10 @@ pub(crate) struct Inner {
     pub jwt: RwLock<Arc<JwtSecrets>>,
     pub started: Instant,
     pub schema_version: i64,
-    /// Serialises master password changes.
-    pub rekey: tokio::sync::Mutex<()>,
+    /// Master password changes hold it exclusively; everything that encrypts with the
+    /// current password (wallet creation, backups) holds it shared from reading the password
+    /// until its file is written, so no key can be written under a password being replaced.
+    pub rekey: tokio::sync::RwLock<()>,
     /// Chain adapters by network id.
     pub adapters: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::chain::ChainAdapter>>>,
     /// Nonce owners: one lock per (wallet, network).
@@ -80,6 +82,8 @@ pub(crate) struct Inner {
     pub kill_switch: std::sync::atomic::AtomicBool,
     /// Last request time of each session (AutoStop idle rule).
     pub session_seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// The address the daemon face bound (see [`Engine::owner_domain`]).
+    pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 /// A handle to an open WAIaaS data dir. Cheap to clone.
@@ -156,13 +160,14 @@ impl Engine {
                 jwt: RwLock::new(Arc::new(jwt)),
                 started: Instant::now(),
                 schema_version,
-                rekey: tokio::sync::Mutex::new(()),
+                rekey: tokio::sync::RwLock::new(()),
                 adapters: Default::default(),
                 nonce_locks: Default::default(),
                 running: Default::default(),
                 oracles,
                 kill_switch: Default::default(),
                 session_seen: Default::default(),
+                listen_addr: Default::default(),
             }),
         };
         engine.load_kill_switch().await?;
@@ -172,6 +177,27 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Tell the engine the address its daemon bound (once), for [`Engine::owner_domain`].
+    pub fn set_listen_addr(&self, addr: std::net::SocketAddr) {
+        let _ = self.inner.listen_addr.set(addr);
+    }
+
+    /// The one domain owner messages must name: the authority of `daemon.public_url` when
+    /// set, else the address the daemon listens on (`0.0.0.0`/`::` read as `127.0.0.1`), else
+    /// `daemon.hostname:port` of the configuration. Never the request's `Host` header, which
+    /// any client chooses.
+    pub fn owner_domain(&self) -> String {
+        let d = &self.inner.config.daemon;
+        if let Some(authority) = public_authority(&d.public_url) {
+            return authority;
+        }
+        match self.inner.listen_addr.get() {
+            Some(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
+            Some(a) => a.to_string(),
+            None => format!("{}:{}", d.hostname, d.port),
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -256,12 +282,14 @@ impl Engine {
 
     /// Change the master password: every key file is re-encrypted next to the old one,
     /// the new hash is committed, then the new files replace the old ones. A crash at any
-    /// point leaves every key openable with the password the store holds.
+    /// point leaves every key openable with the password the store holds. Wallet creations
+    /// and backups wait for it (and it for them); refused while the kill switch is LOCKED.
     pub async fn change_master_password(&self, new_password: &str) -> Result<usize> {
         if new_password.chars().count() < 8 {
             return Err(Error::validation("newPassword", "must be at least 8 characters"));
         }
-        let _guard = self.inner.rekey.lock().await;
+        let _guard = self.inner.rekey.write().await;
+        self.ensure_not_escalated("changing the master password").await?;
         let old = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
         let new = Zeroizing::new(new_password.to_string());
         let ks = self.inner.keystore.clone();
@@ -287,21 +315,6 @@ impl Engine {
         self.inner.master.replace(phc, &new)?;
         *self.inner.password.write().map_err(|_| Error::internal("lock"))? = new;
         Ok(count)
-    }
-
-    /// The signing gate: only an ACTIVE wallet's key is ever decrypted, and only inside `f`.
-    pub(crate) async fn with_signing_key<T: Send + 'static>(
-        &self,
-        wallet: &WalletRecord,
-        f: impl FnOnce(&crate::keystore::SecretKey) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        // Re-read: the wallet may have been suspended since the caller loaded it.
-        let current = self.inner.store.get_wallet(&wallet.id).await?.ok_or_else(|| wallet_not_found(&wallet.id))?;
-        ensure_can_sign(&current)?;
-        let ks = self.inner.keystore.clone();
-        let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
-        let id = current.id.clone();
-        tokio::task::spawn_blocking(move || ks.with_secret(&id, pw.as_bytes(), f)).await.map_err(|e| Error::internal(e.to_string()))?
     }
 
     /// Append to the audit log; a failing audit write is logged, never fatal to the caller.
@@ -358,6 +371,13 @@ pub(crate) fn wallet_not_found(id: &str) -> Error {
 }
 
 /// A SUSPENDED or TERMINATED wallet never signs.
+/// `host[:port]` of a `scheme://host[:port][/path]` URL (`None` when empty or malformed).
+pub(crate) fn public_authority(url: &str) -> Option<String> {
+    let rest = url.trim().split_once("://").map(|(_, r)| r)?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty() && !authority.contains('@')).then(|| authority.to_ascii_lowercase())
+}
+
 pub(crate) fn ensure_can_sign(w: &WalletRecord) -> Result<()> {
     match w.status {
         WalletStatus::Active => Ok(()),

@@ -7,11 +7,15 @@
 //!   slipped past the HTTP guard; the daemon then refuses every non-admin, non-owner route
 //!   with 503 SYSTEM_LOCKED.
 //! - Escalation SUSPENDED → LOCKED (master) also revokes every session: agents must be given
-//!   new tokens after recovery.
+//!   new tokens after recovery. While LOCKED the master-only changes that would outlive the
+//!   incident, the master password and the runtime settings, are frozen too
+//!   ([`Engine::ensure_not_escalated`]): escalation means the operator credential itself may be
+//!   in the wrong hands, so it must not be able to replace itself or loosen the limits.
 //! - Recovery returns to ACTIVE and resumes the wallets the switch suspended (not those
 //!   suspended for other reasons). From SUSPENDED the master password suffices; from LOCKED
 //!   the master AND an owner's signed `kill-switch:recover` are needed (unless no wallet has
 //!   an owner, in which case there is nobody to ask and the master decides alone).
+//!
 //! Every change is audited, and so broadcast to the notification channels.
 
 use crate::engine::Engine;
@@ -62,6 +66,19 @@ impl Engine {
         Ok(())
     }
 
+    /// `SYSTEM_LOCKED` while the kill switch is LOCKED: the guard of master password and
+    /// settings changes (read from the store, so a change racing an escalation is refused
+    /// as soon as the escalation is written). `what` names the refused change.
+    pub(crate) async fn ensure_not_escalated(&self, what: &str) -> Result<()> {
+        if self.inner.store.kv_get(KV_STATE).await?.as_deref() == Some("LOCKED") {
+            return Err(Error::new(
+                ErrorCode::SYSTEM_LOCKED,
+                format!("The kill switch is LOCKED: {what} is frozen until the kill switch is recovered (master password and an owner's signature)"),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn load_kill_switch(&self) -> Result<()> {
         let engaged = self.kill_switch_status().await?.state != "ACTIVE";
         self.inner.kill_switch.store(engaged, std::sync::atomic::Ordering::SeqCst);
@@ -69,8 +86,8 @@ impl Engine {
     }
 
     /// An owner activates the kill switch with a signed `kill-switch:activate` message.
-    pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof, domain: &str) -> Result<KillSwitchStatus> {
-        let owner = self.accept_any_owner(proof, domain, &OwnerAction::KillSwitchActivate).await?;
+    pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof) -> Result<KillSwitchStatus> {
+        let owner = self.accept_any_owner(proof, &OwnerAction::KillSwitchActivate).await?;
         self.activate_kill_switch(&format!("owner:{owner}")).await
     }
 
@@ -129,7 +146,7 @@ impl Engine {
 
     /// Back to ACTIVE (the caller has passed masterAuth); wallets the switch suspended are
     /// resumed. From LOCKED an owner's proof for `kill-switch:recover` is also required.
-    pub async fn recover_kill_switch(&self, actor: &str, owner: Option<(&OwnerProof, &str)>) -> Result<KillSwitchStatus> {
+    pub async fn recover_kill_switch(&self, actor: &str, owner: Option<&OwnerProof>) -> Result<KillSwitchStatus> {
         let store = &self.inner.store;
         let current = store.kv_get(KV_STATE).await?;
         let mut actor = actor.to_string();
@@ -139,8 +156,8 @@ impl Engine {
             Some("LOCKED") => {
                 let any_owner = store.list_wallets(None).await?.iter().any(|w| w.owner_address.is_some());
                 match owner {
-                    Some((proof, domain)) => {
-                        let o = self.accept_any_owner(proof, domain, &OwnerAction::KillSwitchRecover).await?;
+                    Some(proof) => {
+                        let o = self.accept_any_owner(proof, &OwnerAction::KillSwitchRecover).await?;
                         actor = format!("{actor}+owner:{o}");
                     }
                     None if any_owner => {

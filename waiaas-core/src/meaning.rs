@@ -142,18 +142,13 @@ impl Engine {
         Ok(if pays { with_fee(kind, decoded.max_fee) } else { kind })
     }
 
-    /// Decimals of a token: the registry, else the chain, else 0 (a token whose decimals
-    /// cannot be read, e.g. an NFT collection, is valued in whole units: the strictest reading).
-    async fn decimals_of(&self, network: Network, token: &str) -> Result<u8> {
-        if let Some(d) = self.registry_token(network, token).await? {
-            return Ok(d);
-        }
-        Ok(match self.adapter(network).token_info(token).await {
-            Ok(t) => t.decimals,
-            Err(e) => {
-                tracing::debug!("decimals of {token} unknown ({}), valuing in whole units", e.error.message);
-                0
-            }
+    /// Decimals of a token ([`Engine::token_decimals`]: the registry, else the chain), else 0:
+    /// a token whose decimals cannot be read (an NFT collection, a contract that is no token)
+    /// is valued in whole units, the strictest reading.
+    async fn decimals_of(&self, network: Network, token: &str) -> u8 {
+        self.token_decimals(network, token).await.unwrap_or_else(|e| {
+            tracing::debug!("decimals of {token} unknown ({}), valuing in whole units", e.message);
+            0
         })
     }
 
@@ -171,7 +166,7 @@ impl Engine {
             kinds.push(match (op.op_type.as_str(), &op.token) {
                 ("TRANSFER", _) => TxKind::Transfer { to, amount: amount(op)?, memo: None },
                 ("TOKEN_TRANSFER", Some(t)) => {
-                    TxKind::TokenTransfer { to, amount: amount(op)?, token: token(t.clone(), self.decimals_of(network, t).await?), memo: None }
+                    TxKind::TokenTransfer { to, amount: amount(op)?, token: token(t.clone(), self.decimals_of(network, t).await), memo: None }
                 }
                 ("TOKEN_TRANSFER", None) => {
                     return Err(Error::new(
@@ -182,7 +177,7 @@ impl Engine {
                         ),
                     ))
                 }
-                ("APPROVE", Some(t)) => TxKind::Approve { spender: to, amount: amount(op)?, token: token(t.clone(), self.decimals_of(network, t).await?) },
+                ("APPROVE", Some(t)) => TxKind::Approve { spender: to, amount: amount(op)?, token: token(t.clone(), self.decimals_of(network, t).await) },
                 ("APPROVE", None) => {
                     let what = op.program_id.clone().unwrap_or_else(|| to.clone());
                     TxKind::Approve { spender: to, amount: u128::MAX, token: token(what, 0) }

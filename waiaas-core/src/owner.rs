@@ -41,10 +41,11 @@ impl Engine {
 
     /// Check an owner's proof for `action` against `owner` of a wallet on `chain`, then use
     /// its nonce (a replay fails here with INVALID_NONCE).
-    async fn accept_proof(&self, w: &WalletRecord, proof: &OwnerProof, domain: &str, action: &OwnerAction) -> Result<String> {
+    async fn accept_proof(&self, w: &WalletRecord, proof: &OwnerProof, action: &OwnerAction) -> Result<String> {
+        let domain = self.owner_domain();
         let owner = w.owner_address.clone().ok_or_else(|| Error::new(ErrorCode::OWNER_NOT_CONNECTED, format!("Wallet '{}' has no owner", w.id)))?;
         let now = crate::now();
-        let result = check_proof(w.chain, &owner, proof, domain, action, now, self.inner.config.security.owner_message_max_ttl_sec);
+        let result = check_proof(w.chain, &owner, proof, &domain, action, now, self.inner.config.security.owner_message_max_ttl_sec);
         let nonce = match result {
             Ok(n) => n,
             Err(e) => {
@@ -79,9 +80,9 @@ impl Engine {
     }
 
     /// `POST /v1/wallets/{id}/owner/verify` (owner): GRACE → LOCKED.
-    pub async fn verify_owner(&self, wallet_id: &str, proof: &OwnerProof, domain: &str) -> Result<Value> {
+    pub async fn verify_owner(&self, wallet_id: &str, proof: &OwnerProof) -> Result<Value> {
         let w = self.inner.store.get_wallet(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
-        let owner = self.accept_proof(&w, proof, domain, &OwnerAction::Verify(w.id.clone())).await?;
+        let owner = self.accept_proof(&w, proof, &OwnerAction::Verify(w.id.clone())).await?;
         if self.inner.store.mark_owner_verified(&w.id, &owner, crate::now()).await? {
             self.audit("OWNER_VERIFIED", &owner, Some(&w.id), None, None, "info", None).await;
         }
@@ -90,21 +91,21 @@ impl Engine {
 
     /// `POST /v1/transactions/{id}/approve` (owner alone): a QUEUED APPROVAL transaction goes on
     /// to execution. Approving also proves the owner (GRACE → LOCKED).
-    pub async fn approve_transaction(&self, tx_id: &str, proof: &OwnerProof, domain: &str) -> Result<Value> {
-        self.owner_decision(tx_id, proof, domain, true).await
+    pub async fn approve_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<Value> {
+        self.owner_decision(tx_id, proof, true).await
     }
 
     /// `POST /v1/transactions/{id}/reject` (owner alone): a QUEUED transaction is cancelled and
     /// its reservation released.
-    pub async fn reject_transaction(&self, tx_id: &str, proof: &OwnerProof, domain: &str) -> Result<Value> {
-        self.owner_decision(tx_id, proof, domain, false).await
+    pub async fn reject_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<Value> {
+        self.owner_decision(tx_id, proof, false).await
     }
 
-    async fn owner_decision(&self, tx_id: &str, proof: &OwnerProof, domain: &str, approve: bool) -> Result<Value> {
+    async fn owner_decision(&self, tx_id: &str, proof: &OwnerProof, approve: bool) -> Result<Value> {
         let tx = self.inner.store.get_tx(tx_id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, format!("Transaction '{tx_id}' not found")))?;
         let w = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| wallet_not_found(&tx.wallet_id))?;
         let action = if approve { OwnerAction::Approve(tx.id.clone()) } else { OwnerAction::Reject(tx.id.clone()) };
-        let owner = self.accept_proof(&w, proof, domain, &action).await?;
+        let owner = self.accept_proof(&w, proof, &action).await?;
         let meta: Value = tx.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
         let awaiting_approval = meta.get("approvalRequired").and_then(Value::as_bool) == Some(true);
         if tx.status() != TxStatus::Queued || (approve && !awaiting_approval) {
@@ -158,11 +159,11 @@ impl Engine {
     }
 
     /// Accept an owner's proof for a daemon-wide action: the signer must own some wallet.
-    pub(crate) async fn accept_any_owner(&self, proof: &OwnerProof, domain: &str, action: &OwnerAction) -> Result<String> {
+    pub(crate) async fn accept_any_owner(&self, proof: &OwnerProof, action: &OwnerAction) -> Result<String> {
         let owned = self.wallets_owned_by(&proof.address).await?;
         let Some(w) = owned.first() else {
             return Err(Error::new(ErrorCode::INVALID_SIGNATURE, "X-Owner-Address is not the owner of any wallet"));
         };
-        self.accept_proof(w, proof, domain, action).await
+        self.accept_proof(w, proof, action).await
     }
 }

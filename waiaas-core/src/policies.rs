@@ -301,6 +301,12 @@ impl Engine {
         let network = Network::parse(&tx.network)?;
         let prices = self.prices_for(network, kind).await;
         let intent = intent_of(&tx.wallet_id, network, kind, &prices);
+        self.decide_intent(tx, intent).await
+    }
+
+    /// The decision + reservation of a PENDING row for an already built intent, in one store
+    /// transaction (also for intents that are no transaction, e.g. a message signature).
+    pub(crate) async fn decide_intent(&self, tx: &TxRecord, intent: Intent) -> Result<Option<TxStatus>> {
         let owner = self.inner.store.get_wallet(&tx.wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
         let settings = self.inner.config.policy.settings();
         let now = crate::now();

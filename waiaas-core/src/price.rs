@@ -86,7 +86,8 @@ fn http() -> reqwest::Client {
 }
 
 fn oracle_err(name: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorCode::CHAIN_ERROR, format!("price oracle {name}: {e}"))
+    // reqwest errors name the URL (a configured oracle URL may carry a key).
+    Error::new(ErrorCode::CHAIN_ERROR, format!("price oracle {name}: {}", crate::redact::urls_in(&e.to_string())))
 }
 
 /// Pyth Hermes (`GET {base}/v2/updates/price/latest?ids[]=<feed>`), native assets by feed id.

@@ -1,6 +1,8 @@
 //! Request rate limits: sliding 60-second windows per key (client IP, session, sending
-//! session). The HTTP face decides the keys; the client IP comes from the socket, and
-//! `X-Forwarded-For` is believed only from configured trusted proxies.
+//! session). The client IP comes from the socket, and `X-Forwarded-For` is believed only
+//! from configured trusted proxies; a session counts under its session id
+//! ([`Engine::session_rate_key`]), never under the text of its header, so respelling the
+//! header or presenting a renewed token does not open a fresh window.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -45,7 +47,7 @@ impl RateLimiter {
 /// `X-Forwarded-For` entry the proxy appended (entries to its left are client-supplied).
 pub fn client_ip(peer: std::net::IpAddr, forwarded_for: Option<&str>, trusted_proxies: &[String]) -> String {
     let peer_s = peer.to_string();
-    if !trusted_proxies.iter().any(|p| *p == peer_s) {
+    if !trusted_proxies.contains(&peer_s) {
         return peer_s;
     }
     forwarded_for
@@ -53,6 +55,19 @@ pub fn client_ip(peer: std::net::IpAddr, forwarded_for: Option<&str>, trusted_pr
         .and_then(|s| s.parse::<std::net::IpAddr>().ok())
         .map(|ip| ip.to_string())
         .unwrap_or(peer_s)
+}
+
+impl crate::Engine {
+    /// The key an `Authorization` header counts under in the per-session limits: the
+    /// session id of a token this daemon signed, whatever the spelling of the header and
+    /// for every token the session is issued. `None` when the header carries no such token
+    /// (sessionAuth refuses the request; the per-IP limit still counts it). Cheap: one
+    /// HMAC, no store access.
+    pub fn session_rate_key(&self, authorization: &str) -> Option<String> {
+        let token = crate::auth::bearer_token(authorization)?;
+        let claims = self.jwt().ok()?.verify(token, crate::now()).ok()?;
+        Some(claims.sub)
+    }
 }
 
 #[cfg(test)]

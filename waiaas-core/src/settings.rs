@@ -18,6 +18,9 @@ const KV_SETTINGS: &str = "admin_settings";
 pub const RANGES: &[(&str, f64, f64)] = &[
     ("daemon.port", 0.0, 65535.0),
     ("daemon.shutdown_timeout", 1.0, 600.0),
+    ("daemon.header_read_timeout", 1.0, 600.0),
+    ("daemon.body_read_timeout", 1.0, 3600.0),
+    ("daemon.max_body_bytes", 1024.0, 67_108_864.0),
     ("security.max_sessions_per_wallet", 1.0, 1000.0),
     ("security.session_ttl_min", 60.0, 86_400.0),
     ("security.master_password_max_attempts", 1.0, 1000.0),
@@ -102,8 +105,10 @@ impl Engine {
     }
 
     /// `PUT /v1/admin/settings`: check every `(key, value)` (known key, type, range, and the
-    /// resulting config as a whole), then store them all or none.
+    /// resulting config as a whole), then store them all or none. Refused while the kill
+    /// switch is LOCKED.
     pub async fn update_settings(&self, settings: &[(String, String)]) -> Result<Value> {
+        self.ensure_not_escalated("changing the settings").await?;
         if settings.is_empty() {
             return Err(Error::validation("settings", "must contain at least one {key, value}"));
         }

@@ -354,9 +354,12 @@ impl Engine {
     }
 
     /// Record a synchronous operation as a row, then mark it SIGNED or FAILED.
-    async fn record_sync(&self, ctx: &SessionCtx, w: &WalletRecord, net: Network, ty: TxType, request: serde_json::Value) -> Result<TxRecord> {
+    /// `kind`, when the operation has a transaction meaning, fills the row's amount,
+    /// destination and token like a send's (its reservation is counted the same way).
+    pub(crate) async fn record_sync(&self, ctx: &SessionCtx, w: &WalletRecord, net: Network, ty: TxType, request: serde_json::Value, kind: Option<&TxKind>) -> Result<TxRecord> {
         self.autostop_activity(w).await?;
         let now = crate::now();
+        let (amount, to_address, token_address) = kind.map(crate::pipeline::summary).unwrap_or_default();
         let rec = TxRecord {
             id: crate::new_id(),
             wallet_id: w.id.clone(),
@@ -366,6 +369,9 @@ impl Engine {
             tx_type: ty.as_str().into(),
             status: TxStatus::Pending.as_str().into(),
             request: request.to_string(),
+            amount,
+            to_address,
+            token_address,
             created_at: now,
             updated_at: now,
             ..Default::default()
@@ -392,7 +398,10 @@ impl Engine {
         }
     }
 
-    /// EIP-191 / EIP-712 (EVM) or ed25519 (Solana) message signature.
+    /// EIP-191 / EIP-712 (EVM) or ed25519 (Solana) message signature, through the same policy
+    /// gate as a send: what the signature would authorize is decoded first
+    /// ([`Engine::message_gate`]) and decided and reserved in one store transaction; only an
+    /// allowed decision yields the permit that opens the key.
     pub async fn sign_message(&self, ctx: &SessionCtx, req: SignMessage) -> Result<MessageSigned> {
         let w = self.resolve_wallet(ctx, req.wallet_id.as_deref()).await?;
         ensure_can_sign(&w)?;
@@ -408,15 +417,19 @@ impl Engine {
             }
             other => return Err(Error::validation("signType", format!("must be personal or typedData, not '{other}'"))),
         };
-        let rec = self.record_sync(ctx, &w, net, TxType::Sign, serde_json::json!({"signType": sign_type})).await?;
+        let gate = self.message_gate(&w, net, &kind).await?;
+        let rec = self.record_sync(ctx, &w, net, TxType::Sign, gate.record.clone(), gate.kind.as_ref()).await?;
+        let permit = self.gate_sync(&rec, gate.input()).await?;
+        let tier = permit.tier().to_string();
         let chain = w.chain;
         let result = self
-            .with_signing_key(&w, move |key| match chain {
+            .with_signing_key(permit, move |key| match chain {
                 Chain::Ethereum => crate::chain::evm::sign_message(key, &kind),
                 Chain::Solana => crate::chain::solana::sign_message(key, &kind),
             })
             .await;
-        let signature = self.finish_sync(&rec.id, "INSTANT", result, |_| None).await?;
+        let hash = gate.hash;
+        let signature = self.finish_sync(&rec.id, &tier, result, |_| Some(hash)).await?;
         Ok(MessageSigned { id: rec.id, signature, sign_type })
     }
 
@@ -439,36 +452,18 @@ impl Engine {
         let decoded = adapter.decode_external(&raw)?;
         // What it really does, its fee included; a future nonce is refused (crate::meaning).
         let kind = self.external_kind(&w, net, &decoded).await?;
-        let rec = self.record_sync(ctx, &w, net, TxType::Sign, serde_json::json!({"external": true, "operations": decoded.operations})).await?;
-        // The same policy gate as a send (decision and reservation in one store transaction);
-        // a signature cannot wait, so anything above NOTIFY is refused and nothing is signed.
-        let tier = match self.decide_kind(&rec, &kind).await? {
-            Some(TxStatus::Executing) => self.inner.store.get_tx(&rec.id).await?.and_then(|t| t.tier).unwrap_or_else(|| "INSTANT".into()),
-            Some(TxStatus::Queued) => {
-                let t = self.inner.store.get_tx(&rec.id).await?.ok_or_else(|| Error::internal("sign row vanished"))?;
-                let tier = t.tier.clone().unwrap_or_default();
-                let e = Error::new(ErrorCode::POLICY_DENIED, format!("Policy requires {tier} for this transaction; sign-only cannot wait for a delay or an approval: send it with POST /v1/transactions/send instead"))
-                    .with_details(serde_json::json!({"tier": tier}));
-                let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-                self.inner.store.transition_tx(&rec.id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, crate::now()).await?;
-                return Err(e);
-            }
-            _ => {
-                let t = self.inner.store.get_tx(&rec.id).await?.ok_or_else(|| Error::internal("sign row vanished"))?;
-                let code = t.error_code.as_deref().and_then(ErrorCode::parse).unwrap_or(ErrorCode::POLICY_DENIED);
-                return Err(Error::new(code, t.error.unwrap_or_else(|| "Denied by policy".into())));
-            }
-        };
-        let tier = tier.as_str();
+        let rec = self.record_sync(ctx, &w, net, TxType::Sign, serde_json::json!({"external": true, "operations": decoded.operations}), Some(&kind)).await?;
+        let permit = self.gate_sync(&rec, crate::signer::GateInput::Kind(&kind)).await?;
+        let tier = permit.tier().to_string();
         let a = adapter.clone();
-        let result = self.with_signing_key(&w, move |key| a.sign_external(&raw, key)).await;
+        let result = self.with_signing_key(permit, move |key| a.sign_external(&raw, key)).await;
         // A transaction still waiting for another signer's signature has no hash yet.
-        let signed = self.finish_sync(&rec.id, tier, result, |s| Some(s.hash.clone()).filter(|h| !h.is_empty())).await?;
+        let signed = self.finish_sync(&rec.id, &tier, result, |s| Some(s.hash.clone()).filter(|h| !h.is_empty())).await?;
         let encoded = match w.chain {
             Chain::Ethereum => format!("0x{}", hex::encode(&signed.raw)),
             Chain::Solana => base64::engine::general_purpose::STANDARD.encode(&signed.raw),
         };
-        Ok(TransactionSigned { id: rec.id, signed_transaction: encoded, tx_hash: Some(signed.hash).filter(|h| !h.is_empty()), operations: decoded.operations, policy_result: PolicyResult { tier: tier.into() } })
+        Ok(TransactionSigned { id: rec.id, signed_transaction: encoded, tx_hash: Some(signed.hash).filter(|h| !h.is_empty()), operations: decoded.operations, policy_result: PolicyResult { tier } })
     }
 
     /// ABI-encode a function call (`POST /v1/utils/encode-calldata`).

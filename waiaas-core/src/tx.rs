@@ -162,6 +162,8 @@ pub struct TxRecord {
     pub executed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// JSON of the policy decision (set by the policy gate; the signing permit checks it).
+    pub decision: Option<String>,
 }
 
 impl TxRecord {

@@ -212,11 +212,15 @@ impl Engine {
         let id = crate::new_id();
         let now = crate::now();
         let ks = self.inner.keystore.clone();
+        // Held until the key file is written: a concurrent master password change either
+        // re-encrypts this file or waits for it, never leaves it under the old password.
+        let rekey = self.inner.rekey.read().await;
         let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
         let (kid, net) = (id.clone(), network.id());
         let public_key = tokio::task::spawn_blocking(move || ks.create(&kid, chain, net, pw.as_bytes()))
             .await
             .map_err(|e| Error::internal(e.to_string()))??;
+        drop(rekey);
         let record = WalletRecord {
             id: id.clone(),
             name,
@@ -369,28 +373,5 @@ impl Engine {
         let w = self.wallet_record(caller, id).await?;
         let nets: Vec<NetworkEntry> = Network::for_environment(w.chain, w.environment).into_iter().map(|n| NetworkEntry { network: n.id() }).collect();
         Ok(WalletNetworks { id: w.id, chain: w.chain, environment: w.environment, available_networks: nets.clone(), networks: nets })
-    }
-
-    /// Sign raw bytes with a wallet's key (ed25519 for Solana, EIP-191 personal_sign for
-    /// EVM); the building block of sign-message. Refused for any wallet that is not ACTIVE.
-    pub async fn sign_bytes(&self, caller: &Caller<'_>, wallet_id: &str, message: Vec<u8>) -> Result<String> {
-        let w = self.wallet_record(caller, wallet_id).await?;
-        self.with_signing_key(&w, move |key| match key.chain() {
-            Chain::Solana => {
-                use ed25519_dalek::Signer;
-                Ok(bs58::encode(key.ed25519()?.sign(&message).to_bytes()).into_string())
-            }
-            Chain::Ethereum => {
-                let digest = alloy_primitives::eip191_hash_message(&message);
-                let (sig, recid) = key
-                    .secp256k1()?
-                    .sign_prehash_recoverable(digest.as_slice())
-                    .map_err(|e| Error::internal(format!("signing failed: {e}")))?;
-                let mut out = sig.to_bytes().to_vec();
-                out.push(27 + recid.to_byte());
-                Ok(format!("0x{}", hex::encode(out)))
-            }
-        })
-        .await
     }
 }

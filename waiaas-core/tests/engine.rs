@@ -2,8 +2,9 @@
 
 use waiaas_core::config::Config;
 use waiaas_core::sessions::CreateSession;
+use waiaas_core::transactions::SignMessage;
 use waiaas_core::wallets::CreateWallet;
-use waiaas_core::{Caller, Engine, ErrorCode};
+use waiaas_core::{Engine, ErrorCode, SessionCtx};
 
 async fn engine() -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
@@ -15,14 +16,27 @@ fn wallet(name: &str, chain: &str) -> CreateWallet {
     CreateWallet { name: name.into(), chain: Some(chain.into()), create_session: Some(false), ..Default::default() }
 }
 
+/// A session of one wallet (keys are only reachable through an agent's gated request).
+async fn agent(e: &Engine, wallet_id: &str) -> SessionCtx {
+    let s = e.create_session(CreateSession { wallet_id: Some(wallet_id.into()), ..Default::default() }).await.unwrap();
+    e.authenticate(&s.token).await.unwrap()
+}
+
+/// sign-message (personal) through the policy gate.
+async fn sign_text(e: &Engine, ctx: &SessionCtx, wallet_id: &str, text: &str) -> waiaas_core::Result<String> {
+    let req = SignMessage { message: Some(text.into()), wallet_id: Some(wallet_id.into()), ..Default::default() };
+    Ok(e.sign_message(ctx, req).await?.signature)
+}
+
 #[tokio::test]
 async fn only_active_wallets_sign_and_signatures_verify() {
     let (_d, e) = engine().await;
     let evm = e.create_wallet(wallet("evm", "ethereum")).await.unwrap().wallet;
     let sol = e.create_wallet(wallet("sol", "solana")).await.unwrap().wallet;
+    let (evm_agent, sol_agent) = (agent(&e, &evm.id).await, agent(&e, &sol.id).await);
 
     // EVM: EIP-191 personal_sign recovers to the wallet address.
-    let sig = e.sign_bytes(&Caller::Master, &evm.id, b"hello agent".to_vec()).await.unwrap();
+    let sig = sign_text(&e, &evm_agent, &evm.id, "hello agent").await.unwrap();
     let raw = hex::decode(sig.trim_start_matches("0x")).unwrap();
     assert_eq!(raw.len(), 65);
     let signature = k256::ecdsa::Signature::from_slice(&raw[..64]).unwrap();
@@ -32,7 +46,7 @@ async fn only_active_wallets_sign_and_signatures_verify() {
     assert_eq!(waiaas_core::keystore::evm_address_of(&vk), evm.public_key);
 
     // Solana: ed25519 verifies against the base58 public key.
-    let sig = e.sign_bytes(&Caller::Master, &sol.id, b"hello agent".to_vec()).await.unwrap();
+    let sig = sign_text(&e, &sol_agent, &sol.id, "hello agent").await.unwrap();
     let pk: [u8; 32] = bs58::decode(&sol.public_key).into_vec().unwrap().try_into().unwrap();
     let sig: [u8; 64] = bs58::decode(&sig).into_vec().unwrap().try_into().unwrap();
     use ed25519_dalek::Verifier;
@@ -40,12 +54,12 @@ async fn only_active_wallets_sign_and_signatures_verify() {
 
     // Suspended: refused. Resumed: signs again. Terminated: refused for ever.
     e.suspend_wallet(&evm.id, Some("test")).await.unwrap();
-    let err = e.sign_bytes(&Caller::Master, &evm.id, b"x".to_vec()).await.unwrap_err();
+    let err = sign_text(&e, &evm_agent, &evm.id, "x").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::WALLET_SUSPENDED);
     e.resume_wallet(&evm.id).await.unwrap();
-    e.sign_bytes(&Caller::Master, &evm.id, b"x".to_vec()).await.unwrap();
+    sign_text(&e, &evm_agent, &evm.id, "x").await.unwrap();
     e.terminate_wallet(&evm.id).await.unwrap();
-    assert_eq!(e.sign_bytes(&Caller::Master, &evm.id, b"x".to_vec()).await.unwrap_err().code, ErrorCode::WALLET_TERMINATED);
+    assert_eq!(sign_text(&e, &evm_agent, &evm.id, "x").await.unwrap_err().code, ErrorCode::WALLET_TERMINATED);
 }
 
 #[tokio::test]
@@ -62,7 +76,7 @@ async fn sessions_are_scoped_to_their_wallets() {
     assert_eq!(e.resolve_wallet(&ctx1, None).await.unwrap().id, a.id);
     assert_eq!(e.resolve_wallet(&ctx1, Some(&b.id)).await.unwrap_err().code, ErrorCode::WALLET_ACCESS_DENIED);
     // Signing through a session is limited to its wallets too.
-    assert_eq!(e.sign_bytes(&Caller::Session(&ctx1), &b.id, b"x".to_vec()).await.unwrap_err().code, ErrorCode::WALLET_ACCESS_DENIED);
+    assert_eq!(sign_text(&e, &ctx1, &b.id, "x").await.unwrap_err().code, ErrorCode::WALLET_ACCESS_DENIED);
 }
 
 #[tokio::test]

@@ -6,3 +6,10 @@ pub mod token;
 
 pub use master::MasterAuth;
 pub use token::{token_hash, JwtSecrets};
+
+/// The session token of an `Authorization` header value: `Bearer ` then `wai_sess_...`,
+/// surrounding whitespace ignored. The one parser of that header (sessionAuth and the
+/// per-session rate limits).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    header.strip_prefix("Bearer ").map(str::trim).filter(|t| t.starts_with(token::TOKEN_PREFIX))
+}

@@ -9,9 +9,11 @@
 //! Unlike upstream, a message is accepted only when it is bound to this request:
 //! - `Nonce` is one issued by `GET /v1/nonce`, still unexpired and unused: it is consumed
 //!   by the first accepted signature, so a replay fails with `INVALID_NONCE`;
-//! - the domain line is the daemon's host the request came to;
+//! - the domain line is the daemon's canonical origin (`daemon.public_url`, else the address
+//!   it listens on), never the request's `Host` header;
 //! - `Request ID` names the one action it authorizes (`approve:<txId>`, `reject:<txId>`,
-//!   `verify:<walletId>`, `kill-switch:activate`, `kill-switch:recover`);
+//!   `verify:<walletId>`, `kill-switch:activate`, `kill-switch:recover`), and the statement
+//!   says the same ([`OwnerAction::statement`]); no field appears twice;
 //! - `Expiration Time` is present, in the future and at most
 //!   `security.owner_message_max_ttl_sec` away; `Not Before` (if any) has passed;
 //! - the address line and the signer are the registered owner.
@@ -51,6 +53,12 @@ impl OwnerAction {
             OwnerAction::KillSwitchActivate => "kill-switch:activate".into(),
             OwnerAction::KillSwitchRecover => "kill-switch:recover".into(),
         }
+    }
+
+    /// The statement a message for this action must carry: what the owner reads in their
+    /// wallet is exactly what the signature authorizes.
+    pub fn statement(&self) -> String {
+        format!("WAIaaS owner authorization: {}", self.request_id())
     }
 }
 
@@ -100,6 +108,9 @@ impl SiweMessage {
             }
         }
         let mut in_resources = false;
+        // Each field at most once: a second `Request ID` or `Nonce` line would let one
+        // signature be read as two different authorizations.
+        let mut seen = std::collections::HashSet::new();
         for l in rest {
             if in_resources {
                 if let Some(r) = l.strip_prefix("- ") {
@@ -111,12 +122,18 @@ impl SiweMessage {
             let (k, v) = match l.split_once(": ") {
                 Some(kv) => kv,
                 None if l == "Resources:" => {
+                    if !seen.insert("Resources") {
+                        return Err(bad("owner message: duplicate field 'Resources'"));
+                    }
                     in_resources = true;
                     continue;
                 }
                 None if l.is_empty() => continue,
                 None => return Err(bad(format!("owner message: unexpected line '{l}'"))),
             };
+            if !seen.insert(k) {
+                return Err(bad(format!("owner message: duplicate field '{k}'")));
+            }
             match k {
                 "URI" => m.uri = v.into(),
                 "Version" => m.version = v.into(),
@@ -171,7 +188,7 @@ pub fn owner_message(chain: Chain, domain: &str, address: &str, nonce: &str, act
         domain: domain.into(),
         account_kind: if chain == Chain::Ethereum { "Ethereum" } else { "Solana" }.into(),
         address: address.into(),
-        statement: Some(format!("WAIaaS owner authorization: {}", action.request_id())),
+        statement: Some(action.statement()),
         uri: format!("http://{domain}"),
         version: "1".into(),
         chain_id: None,
@@ -260,6 +277,9 @@ pub fn check_proof(chain: Chain, owner: &str, proof: &OwnerProof, domain: &str, 
     }
     if m.request_id.as_deref() != Some(action.request_id().as_str()) {
         return Err(bad(format!("owner message authorizes '{}', this request needs Request ID '{}'", m.request_id.unwrap_or_default(), action.request_id())));
+    }
+    if m.statement.as_deref() != Some(action.statement().as_str()) {
+        return Err(bad(format!("owner message statement must be exactly '{}'", action.statement())));
     }
     let exp = m.expiration_time.ok_or_else(|| bad("owner message needs an Expiration Time"))?;
     if exp <= now {
@@ -402,6 +422,32 @@ mod tests {
         // a tampered message no longer matches its signature
         let tampered = OwnerProof { message: base64::engine::general_purpose::STANDARD.encode(text.replace("tx-1", "tx-9")), ..proof(&text) };
         assert!(check_proof(Chain::Ethereum, &owner, &tampered, "127.0.0.1:3100", &OwnerAction::Approve("tx-9".into()), now, 3600).is_err());
+    }
+
+    #[test]
+    fn one_message_binds_exactly_one_action() {
+        // The attack: statement and first Request ID say reject, a second Request ID line
+        // says approve, signed by the owner (who read "reject").
+        let (key, owner) = evm_owner();
+        let now = 1_800_000_000;
+        let (approve, reject) = (OwnerAction::Approve("tx-1".into()), OwnerAction::Reject("tx-1".into()));
+        let proof = |t: &str| OwnerProof { address: owner.clone(), message: base64::engine::general_purpose::STANDARD.encode(t), signature: personal_sign(&key, t) };
+        let rejecting = owner_message(Chain::Ethereum, "127.0.0.1:3100", &owner, "abc", &reject, now, 300);
+        let smuggled = format!("{rejecting}\nRequest ID: approve:tx-1");
+        let e = check_proof(Chain::Ethereum, &owner, &proof(&smuggled), "127.0.0.1:3100", &approve, now, 3600).unwrap_err();
+        assert!(e.message.contains("duplicate field 'Request ID'"), "{}", e.message);
+        let two_nonces = format!("{rejecting}\nNonce: other");
+        assert!(check_proof(Chain::Ethereum, &owner, &proof(&two_nonces), "127.0.0.1:3100", &reject, now, 3600).unwrap_err().message.contains("duplicate"));
+        // A statement that says something else than the Request ID is refused.
+        let approving = owner_message(Chain::Ethereum, "127.0.0.1:3100", &owner, "abc", &approve, now, 300);
+        let misleading = approving.replace(&approve.statement(), &reject.statement());
+        let e = check_proof(Chain::Ethereum, &owner, &proof(&misleading), "127.0.0.1:3100", &approve, now, 3600).unwrap_err();
+        assert!(e.message.contains("statement"), "{}", e.message);
+        let no_statement = approving.replace(&format!("{}\n\n", approve.statement()), "");
+        assert!(check_proof(Chain::Ethereum, &owner, &proof(&no_statement), "127.0.0.1:3100", &approve, now, 3600).is_err());
+        // Control: the honest message for each action passes.
+        assert_eq!(check_proof(Chain::Ethereum, &owner, &proof(&approving), "127.0.0.1:3100", &approve, now, 3600).unwrap(), "abc");
+        assert_eq!(check_proof(Chain::Ethereum, &owner, &proof(&rejecting), "127.0.0.1:3100", &reject, now, 3600).unwrap(), "abc");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! between rounds); JSON-RPC error objects are returned to the adapter to classify.
 
 use super::{ChainError, ChainResult};
+use crate::redact;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -72,10 +73,10 @@ impl RpcClient {
                             }
                             return Ok(Ok(v.get("result").cloned().unwrap_or(Value::Null)));
                         }
-                        Err(e) => last = format!("{url}: invalid JSON-RPC response: {e}"),
+                        Err(e) => last = format!("{}: invalid JSON-RPC response: {}", redact::url(url), redact::http_error(e)),
                     },
-                    Ok(res) => last = format!("{url}: HTTP {}", res.status()),
-                    Err(e) => last = format!("{url}: {e}"),
+                    Ok(res) => last = format!("{}: HTTP {}", redact::url(url), res.status()),
+                    Err(e) => last = format!("{}: {}", redact::url(url), redact::http_error(e)),
                 }
                 tracing::warn!(method, "RPC endpoint failed, trying the next: {last}");
             }

@@ -259,11 +259,10 @@ impl EmbeddedAdmin {
         self.engine.ensure_not_locked()
     }
 
-    /// The domain owner messages must name in-process: `"{daemon.hostname}:{daemon.port}"`
-    /// of this data dir's configuration (what a daemon on it would be reached at).
+    /// The domain owner messages must name: the engine's canonical origin
+    /// ([`Engine::owner_domain`]: `daemon.public_url`, else `daemon.hostname:port`).
     pub fn owner_domain(&self) -> String {
-        let d = &self.engine.config().daemon;
-        format!("{}:{}", d.hostname, d.port)
+        self.engine.owner_domain()
     }
 }
 
@@ -383,7 +382,7 @@ impl AdminApi for EmbeddedAdmin {
 
     async fn verify_owner(&self, id: String, proof: OwnerProof) -> Result<Value> {
         self.guard()?;
-        self.engine.verify_owner(&id, &proof, &EmbeddedAdmin::owner_domain(self)).await
+        self.engine.verify_owner(&id, &proof).await
     }
 
     /// Open while the kill switch is engaged (owners sign recovery with it), as in the daemon.
@@ -411,16 +410,16 @@ impl AdminApi for EmbeddedAdmin {
 
     async fn approve_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
         self.guard()?;
-        self.engine.approve_transaction(&id, &proof, &EmbeddedAdmin::owner_domain(self)).await
+        self.engine.approve_transaction(&id, &proof).await
     }
 
     async fn reject_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
         self.guard()?;
-        self.engine.reject_transaction(&id, &proof, &EmbeddedAdmin::owner_domain(self)).await
+        self.engine.reject_transaction(&id, &proof).await
     }
 
     async fn owner_activate_kill_switch(&self, proof: OwnerProof) -> Result<Value> {
-        let st = self.engine.owner_activate_kill_switch(&proof, &EmbeddedAdmin::owner_domain(self)).await?;
+        let st = self.engine.owner_activate_kill_switch(&proof).await?;
         Ok(json!({"state": st.state, "activatedAt": st.activated_at}))
     }
 

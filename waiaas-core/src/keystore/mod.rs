@@ -20,6 +20,7 @@ pub fn evm_address_of(vk: &k256::ecdsa::VerifyingKey) -> String {
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::Chain;
+use crate::signer::SigningPermit;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
@@ -309,18 +310,22 @@ impl Keystore {
         read_file(&self.path(wallet_id))
     }
 
-    /// Decrypt the wallet's key, check it matches the file's public key, and hand it to
-    /// `f`. The plaintext is zeroized when `f` returns. This is the only way to a key.
-    pub fn with_secret<T>(&self, wallet_id: &str, password: &[u8], f: impl FnOnce(&SecretKey) -> Result<T>) -> Result<T> {
-        let file = self.read(wallet_id)?;
+    /// Decrypt the permitted wallet's key, check it matches the file's public key, and hand
+    /// it to `f`. The plaintext is zeroized when `f` returns. This is the only way to a key,
+    /// and it needs a [`SigningPermit`], which only the policy gate creates
+    /// (see [`crate::signer`]).
+    pub fn with_secret<T>(&self, permit: &SigningPermit, password: &[u8], f: impl FnOnce(&SecretKey) -> Result<T>) -> Result<T> {
+        let file = self.read(permit.wallet_id())?;
         let secret = open_file_with(&file, password, Some(&self.keks))?;
         f(&secret)
     }
 
-    /// Check that `password` opens the wallet's key; returns its public key.
+    /// Check that `password` opens the wallet's key; returns its public key (the key itself
+    /// never leaves this function).
     pub fn verify(&self, wallet_id: &str, password: &[u8]) -> Result<String> {
-        self.with_secret(wallet_id, password, |_| Ok(()))?;
-        Ok(self.read(wallet_id)?.public_key)
+        let file = self.read(wallet_id)?;
+        open_file_with(&file, password, Some(&self.keks))?;
+        Ok(file.public_key)
     }
 
     /// Wallet ids that have a key file.

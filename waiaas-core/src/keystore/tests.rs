@@ -25,7 +25,7 @@ fn upstream_keystore_files_open_and_yield_their_addresses() {
         assert_eq!(ks.verify(&id, password.as_bytes()).unwrap(), pk, "{file}");
         // The decrypted key itself derives the published address.
         let chain = ks.read(&id).unwrap().chain().unwrap();
-        let derived = ks.with_secret(&id, password.as_bytes(), |s| derive_public_key(chain, s)).unwrap();
+        let derived = ks.with_secret(&SigningPermit::for_test(&id), password.as_bytes(), |s| derive_public_key(chain, s)).unwrap();
         assert_eq!(derived, pk);
     }
 }
@@ -113,13 +113,13 @@ fn cached_kek_never_opens_a_key_for_a_wrong_password() {
     let ks = Keystore::new(dir.path().join("keystore")).unwrap();
     let pk = ks.create("w", Chain::Ethereum, "ethereum-sepolia", b"right-password").unwrap();
     let t = std::time::Instant::now();
-    assert_eq!(ks.with_secret("w", b"right-password", |s| derive_public_key(Chain::Ethereum, s)).unwrap(), pk);
+    assert_eq!(ks.with_secret(&SigningPermit::for_test("w"), b"right-password", |s| derive_public_key(Chain::Ethereum, s)).unwrap(), pk);
     let first = t.elapsed();
     let t = std::time::Instant::now();
     for _ in 0..10 {
-        ks.with_secret("w", b"right-password", |_| Ok(())).unwrap();
+        ks.with_secret(&SigningPermit::for_test("w"), b"right-password", |_| Ok(())).unwrap();
     }
     assert!(t.elapsed() < first, "cached KEK: 10 openings cost less than one Argon2 run");
-    assert_eq!(ks.with_secret("w", b"wrong-password", |_| Ok(())).unwrap_err().code, ErrorCode::INVALID_MASTER_PASSWORD);
-    assert_eq!(ks.with_secret("w", b"right-password", |s| derive_public_key(Chain::Ethereum, s)).unwrap(), pk);
+    assert_eq!(ks.with_secret(&SigningPermit::for_test("w"), b"wrong-password", |_| Ok(())).unwrap_err().code, ErrorCode::INVALID_MASTER_PASSWORD);
+    assert_eq!(ks.with_secret(&SigningPermit::for_test("w"), b"right-password", |s| derive_public_key(Chain::Ethereum, s)).unwrap(), pk);
 }

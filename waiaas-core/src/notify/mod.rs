@@ -16,6 +16,7 @@
 //! Channels implement [`NotificationChannel`]; outgoing webhooks ([`webhook`]) are the first.
 //! Telegram, Discord, Slack and the push relay plug in through the same trait.
 
+pub mod target;
 pub mod webhook;
 
 use crate::engine::Engine;
@@ -77,7 +78,7 @@ impl Engine {
         let mut out: Vec<Arc<dyn NotificationChannel>> = vec![];
         for w in self.inner.store.list_webhooks().await? {
             if w.enabled {
-                out.push(Arc::new(webhook::WebhookChannel::new(self.inner.store.clone(), w)));
+                out.push(Arc::new(webhook::WebhookChannel::new(self.inner.store.clone(), w, self.inner.config.security.webhook_allow_private)));
             }
         }
         Ok(out)

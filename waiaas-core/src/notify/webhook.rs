@@ -3,9 +3,12 @@
 //! `X-WAIaaS-Delivery` (stable per webhook and event, for de-duplication) and
 //! `X-WAIaaS-Timestamp`. The body carries its own `timestamp` and `id`, so they are covered
 //! by the signature and a receiver can refuse stale or repeated deliveries.
-//! Up to 4 attempts (0, 1, 2, 4 s apart), none after a 4xx; every attempt is logged.
+//! Up to 4 attempts (0, 1, 2, 4 s apart), none after a 3xx or 4xx; every attempt is logged.
+//! Targets on loopback, private, link-local and metadata addresses are refused at creation
+//! and again at delivery on the resolved address ([`super::target`]); redirects are never
+//! followed (a 3xx is a failed delivery) and no proxy is used.
 
-use super::{Event, NotificationChannel};
+use super::{target, Event, NotificationChannel};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::{Store, WebhookLog, WebhookRecord};
@@ -39,13 +42,21 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 pub struct WebhookChannel {
     store: Arc<dyn Store>,
     hook: WebhookRecord,
-    http: reqwest::Client,
+    http: Option<reqwest::Client>,
+    allow_private: bool,
 }
 
 impl WebhookChannel {
-    pub fn new(store: Arc<dyn Store>, hook: WebhookRecord) -> Self {
-        let http = reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default();
-        WebhookChannel { store, hook, http }
+    /// `allow_private`: `security.webhook_allow_private`.
+    pub fn new(store: Arc<dyn Store>, hook: WebhookRecord, allow_private: bool) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(target::GuardedResolver { allow_private }))
+            .build()
+            .ok();
+        WebhookChannel { store, hook, http, allow_private }
     }
 
     async fn log(&self, event: &Event, ok: bool, http_status: Option<u16>, attempt: usize, error: Option<String>, took: Duration) {
@@ -87,12 +98,23 @@ impl NotificationChannel for WebhookChannel {
         }))
         .map_err(|e| Error::internal(e.to_string()))?;
         let sig = signature(&self.hook.secret, &body);
+        // The target as it resolves now (the resolver checks again on connect).
+        let checked = match &self.http {
+            Some(http) => target::check_url(&self.hook.url, self.allow_private).await.map(|()| http).map_err(|e| e.message),
+            None => Err("HTTP client unavailable".to_string()),
+        };
+        let http = match checked {
+            Ok(http) => http,
+            Err(refused) => {
+                self.log(event, false, None, 1, Some(refused.clone()), Duration::ZERO).await;
+                return Err(Error::new(ErrorCode::INTERNAL_ERROR, format!("webhook {} not delivered: {refused}", self.hook.id)));
+            }
+        };
         let mut last = String::new();
         for (i, wait) in BACKOFF.iter().enumerate() {
             tokio::time::sleep(*wait).await;
             let started = Instant::now();
-            let sent = self
-                .http
+            let sent = http
                 .post(&self.hook.url)
                 .header("content-type", "application/json")
                 .header("user-agent", concat!("WAIaaS-Webhook/", env!("CARGO_PKG_VERSION")))
@@ -111,14 +133,14 @@ impl NotificationChannel for WebhookChannel {
                 }
                 Ok(r) => {
                     let st = r.status().as_u16();
-                    last = format!("HTTP {st}");
+                    last = if r.status().is_redirection() { format!("HTTP {st} (redirects are not followed)") } else { format!("HTTP {st}") };
                     self.log(event, false, Some(st), i + 1, Some(last.clone()), took).await;
-                    if (400..500).contains(&st) {
-                        break; // the receiver refused it: retrying will not help
+                    if (300..500).contains(&st) {
+                        break; // the receiver refused or moved it: retrying will not help
                     }
                 }
                 Err(e) => {
-                    last = e.to_string();
+                    last = crate::redact::http_error(e);
                     self.log(event, false, None, i + 1, Some(last.clone()), took).await;
                 }
             }
@@ -177,6 +199,7 @@ impl Engine {
         if url.len() > 2048 || !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(url).is_err() {
             return Err(Error::validation("url", "must be an http(s) URL of at most 2048 characters"));
         }
+        target::check_url(url, self.inner.config.security.webhook_allow_private).await?;
         for e in &req.events {
             if !EVENT_TYPES.contains(&e.as_str()) {
                 return Err(Error::validation("events", format!("unknown event type '{e}' (known: {})", EVENT_TYPES.join(", "))));

@@ -41,7 +41,7 @@ pub const CONFIRM_WAIT: Duration = Duration::from_secs(60);
 /// Interval of the background check of SUBMITTED and half-broadcast transactions.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(5);
 
-fn summary(kind: &TxKind) -> (Option<String>, Option<String>, Option<String>) {
+pub(crate) fn summary(kind: &TxKind) -> (Option<String>, Option<String>, Option<String>) {
     match kind {
         TxKind::Transfer { to, amount, .. } => (Some(amount.to_string()), Some(to.clone()), None),
         TxKind::TokenTransfer { to, amount, token, .. } => (Some(amount.to_string()), Some(to.clone()), Some(token.address.clone())),
@@ -241,8 +241,12 @@ impl Engine {
                 }
                 Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
             }
+            let permit = match self.signing_permit(id, &wallet.id).await {
+                Ok(p) => p,
+                Err(e) => return self.fail(id, TxStatus::Executing, &e).await,
+            };
             let (a, u) = (adapter.clone(), unsigned.clone());
-            let signed = match self.with_signing_key(&wallet, move |key| a.sign(&u, key)).await {
+            let signed = match self.with_signing_key(permit, move |key| a.sign(&u, key)).await {
                 Ok(s) => s,
                 Err(e) => return self.fail(id, TxStatus::Executing, &e).await,
             };

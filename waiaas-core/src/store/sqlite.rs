@@ -336,7 +336,7 @@ fn load_sessions(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Resul
     Ok(out)
 }
 
-const TX_COLS: &str = "id, wallet_id, session_id, chain, network, type, status, tier, amount, to_address, token_address, request, original_request, amount_usd, reserved_usd, nonce, unsigned_tx, signed_tx, tx_hash, error, error_code, idempotency_key, metadata, queued_at, executed_at, created_at, updated_at";
+const TX_COLS: &str = "id, wallet_id, session_id, chain, network, type, status, tier, amount, to_address, token_address, request, original_request, amount_usd, reserved_usd, nonce, unsigned_tx, signed_tx, tx_hash, error, error_code, idempotency_key, metadata, queued_at, executed_at, created_at, updated_at, decision";
 
 fn tx_from_row(r: &Row) -> rusqlite::Result<TxRecord> {
     Ok(TxRecord {
@@ -367,6 +367,7 @@ fn tx_from_row(r: &Row) -> rusqlite::Result<TxRecord> {
         executed_at: r.get(24)?,
         created_at: r.get(25)?,
         updated_at: r.get(26)?,
+        decision: r.get(27)?,
     })
 }
 
@@ -732,12 +733,14 @@ impl Store for SqliteStore {
                 }
             }
             tx.execute(
-                &format!("INSERT INTO transactions ({TX_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"),
+                &format!("INSERT INTO transactions ({TX_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)"),
                 params![
                     t.id, t.wallet_id, t.session_id, t.chain, t.network, t.tx_type, t.status, t.tier, t.amount, t.to_address,
                     t.token_address, t.request, t.original_request, t.amount_usd, t.reserved_usd, t.nonce, t.unsigned_tx,
                     t.signed_tx, t.tx_hash, t.error, t.error_code, t.idempotency_key, t.metadata, t.queued_at, t.executed_at,
-                    t.created_at, t.updated_at
+                    t.created_at, t.updated_at,
+                    // Only the policy gate (decide_tx) writes a decision; never an insert.
+                    Option::<String>::None
                 ],
             )?;
             Ok(None)

@@ -143,15 +143,7 @@ impl FromRequestParts<AppState> for Master {
 fn bearer(parts: &Parts) -> Option<Result<String, Error>> {
     let h = parts.headers.get(header::AUTHORIZATION)?;
     let invalid = || Error::new(ErrorCode::INVALID_TOKEN, "Missing or invalid Authorization header. Expected: Bearer wai_sess_<token>");
-    Some(
-        h.to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| t.starts_with("wai_sess_"))
-            .map(str::to_string)
-            .ok_or_else(invalid),
-    )
+    Some(h.to_str().ok().and_then(waiaas_core::auth::bearer_token).map(str::to_string).ok_or_else(invalid))
 }
 
 /// sessionAuth: `Authorization: Bearer wai_sess_...`, checked against the store.
@@ -208,11 +200,10 @@ impl FromRequestParts<AppState> for MasterOrSession {
 }
 
 /// ownerAuth: `X-Owner-Address`, `X-Owner-Message` (base64 of the signed text) and
-/// `X-Owner-Signature`, plus the domain the request came to (its `Host`, already checked by
-/// the host guard). The core checks the proof against the wallet's owner and the nonce.
+/// `X-Owner-Signature`. The core checks the proof against the wallet's owner, its own
+/// canonical domain (never this request's `Host`) and the nonce.
 pub struct Owner {
     pub proof: OwnerProof,
-    pub domain: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Owner {
@@ -222,17 +213,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Owner {
         let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         match (get("x-owner-address"), get("x-owner-message"), get("x-owner-signature")) {
             (Some(address), Some(message), Some(signature)) => {
-                Ok(Owner { proof: OwnerProof { address, message, signature }, domain: request_domain(parts) })
+                Ok(Owner { proof: OwnerProof { address, message, signature } })
             }
             _ => Err(ApiError(Error::new(ErrorCode::INVALID_SIGNATURE, "X-Owner-Address, X-Owner-Message and X-Owner-Signature headers are required"))),
         }
     }
 }
 
-/// The `Host` a request was sent to (the domain owner messages must name).
-pub fn request_domain(parts: &Parts) -> String {
-    parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_string()
-}
 
 #[cfg(test)]
 mod tests {

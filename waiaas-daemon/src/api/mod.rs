@@ -7,6 +7,7 @@ mod backup;
 mod extract;
 mod owner;
 mod policies;
+pub mod server;
 mod sessions;
 mod system;
 mod tokens;
@@ -98,11 +99,14 @@ pub fn router(state: AppState) -> Router {
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, HeaderName::from_static("x-master-password"), REQUEST_ID]);
     let (routes, _) = routes().split_for_parts();
+    let body_limit = usize::try_from(state.engine.config().daemon.max_body_bytes).unwrap_or(usize::MAX);
     routes
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), kill_switch_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), body_guard))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(request_id))
         .layer(cors)
         .with_state(state)
@@ -131,6 +135,32 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 #[derive(Clone)]
 pub struct RequestId(pub String);
 
+/// The whole request body, read before anything else looks at the request: at most
+/// `daemon.max_body_bytes` (400 otherwise), within `daemon.body_read_timeout` (408 and the
+/// connection closed otherwise), so a client trickling its body cannot hold a connection.
+async fn body_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let d = &state.engine.config().daemon;
+    let limit = usize::try_from(d.max_body_bytes).unwrap_or(usize::MAX);
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > d.max_body_bytes) {
+        return ApiError(Error::validation("body", format!("larger than {limit} bytes (daemon.max_body_bytes)"))).into_response();
+    }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(std::time::Duration::from_secs(d.body_read_timeout), axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(Err(e)) => ApiError(Error::validation("body", format!("unreadable body (at most {limit} bytes): {e}"))).into_response(),
+        Err(_) => {
+            let e = Error::new(ErrorCode::REQUEST_TIMEOUT, format!("The request body was not received within {} s (daemon.body_read_timeout)", d.body_read_timeout));
+            let id = parts.extensions.get::<RequestId>().map(|r| r.0.as_str());
+            // Rendered here (not through the request-id layer) to keep 408: the client is slow, not an upstream.
+            let mut res = extract::render_error(&e, id, None);
+            *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+    }
+}
+
 /// Only requests addressed to a localhost name or a configured host are served.
 async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
@@ -157,8 +187,8 @@ fn limited(scope: &str, retry_after: u64) -> Response {
     ApiError(e).into_response()
 }
 
-/// Rate limits, before any auth work: per client IP on every route; per session token on
-/// agent routes; per sending session on `POST /v1/transactions/send`.
+/// Rate limits, before any auth work: per client IP on every route; per session on every
+/// request carrying a session token; per sending session on `POST /v1/transactions/send`.
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     if let Some(peer) = peer {
@@ -169,10 +199,11 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         }
     }
     let path = req.uri().path();
-    let agent = ["/v1/wallet/", "/v1/transactions", "/v1/utils/", "/v1/connect-info"].iter().any(|p| path.starts_with(p));
-    if let Some(token) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).filter(|_| agent) {
-        // Keyed by the token's hash: no secret kept in the limiter.
-        let key = waiaas_core::auth::token_hash(token);
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    // Keyed by the session id the token was signed for: any spelling of the header, any
+    // token of the session, and every route the session calls count in the same window
+    // (no secret kept in the limiter).
+    if let Some(key) = authorization.and_then(|h| state.engine.session_rate_key(h)) {
         if let Err(s) = state.limits.session.check(&key) {
             return limited("Session", s);
         }

@@ -55,7 +55,7 @@ async fn set_owner(State(s): State<AppState>, _m: Master, Path(id): Path<String>
     params(("id" = String, Path, description = "Wallet id")),
     responses((status = 200, description = "LOCKED", body = OwnerVerifyResponse)))]
 async fn verify(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.engine.verify_owner(&id, &owner.proof, &owner.domain).await?))
+    Ok(Json(s.engine.verify_owner(&id, &owner.proof).await?))
 }
 
 /// The owner approves a transaction waiting in the APPROVAL tier (`Request ID: approve:<txId>`).
@@ -66,7 +66,7 @@ async fn verify(State(s): State<AppState>, owner: Owner, Path(id): Path<String>)
               (status = 404, description = "APPROVAL_NOT_FOUND", body = crate::openapi::ErrorResponse),
               (status = 410, description = "APPROVAL_TIMEOUT", body = crate::openapi::ErrorResponse)))]
 async fn approve(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.engine.approve_transaction(&id, &owner.proof, &owner.domain).await?))
+    Ok(Json(s.engine.approve_transaction(&id, &owner.proof).await?))
 }
 
 /// The owner rejects a QUEUED transaction (`Request ID: reject:<txId>`).
@@ -75,7 +75,7 @@ async fn approve(State(s): State<AppState>, owner: Owner, Path(id): Path<String>
     params(("id" = String, Path, description = "Transaction id")),
     responses((status = 200, description = "CANCELLED", body = TxRejectResponse)))]
 async fn reject(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.engine.reject_transaction(&id, &owner.proof, &owner.domain).await?))
+    Ok(Json(s.engine.reject_transaction(&id, &owner.proof).await?))
 }
 
 /// An owner (of any wallet) activates the kill switch (`Request ID: kill-switch:activate`).
@@ -83,6 +83,6 @@ async fn reject(State(s): State<AppState>, owner: Owner, Path(id): Path<String>)
     security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = [])),
     responses((status = 200, description = "SUSPENDED", body = KillSwitchActivateResponse)))]
 async fn kill_switch(State(s): State<AppState>, owner: Owner) -> ApiResult<Json<Value>> {
-    let st = s.engine.owner_activate_kill_switch(&owner.proof, &owner.domain).await?;
+    let st = s.engine.owner_activate_kill_switch(&owner.proof).await?;
     Ok(Json(json!({"state": st.state, "activatedAt": st.activated_at})))
 }

@@ -130,15 +130,14 @@ struct Recover {
     request_body(content = Recover, description = "Empty, or the owner's proof (required from LOCKED)"),
     responses((status = 200, description = "ACTIVE", body = RecoverResponse),
               (status = 409, description = "KILL_SWITCH_NOT_ACTIVE", body = crate::openapi::ErrorResponse)))]
-async fn recover(State(s): State<AppState>, _m: Master, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
+async fn recover(State(s): State<AppState>, _m: Master, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
     let b: Recover = if body.iter().all(u8::is_ascii_whitespace) { Recover::default() } else { super::extract::parse_json(&body)? };
-    let domain = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_string();
     let proof = match (b.owner_address, b.message, b.owner_signature) {
         (Some(address), Some(message), Some(signature)) => Some(waiaas_core::auth::owner::OwnerProof { address, message, signature }),
         (None, None, None) => None,
         _ => return Err(waiaas_core::Error::validation("ownerSignature", "ownerAddress, message and ownerSignature go together").into()),
     };
-    let st = s.engine.recover_kill_switch("master", proof.as_ref().map(|p| (p, domain.as_str()))).await?;
+    let st = s.engine.recover_kill_switch("master", proof.as_ref()).await?;
     Ok(Json(json!({"state": st.state, "recoveredAt": waiaas_core::now()})))
 }
 

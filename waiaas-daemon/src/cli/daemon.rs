@@ -82,6 +82,7 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
         .map_err(|_| CliError::new(2, format!("daemon.hostname '{}' is not an IP address", config.daemon.hostname)))?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| CliError::new(1, format!("cannot listen on {addr}: {e}")))?;
     let bound = listener.local_addr()?;
+    engine.set_listen_addr(bound);
     let pid_file = datadir::pid_path(dir, &config);
     waiaas_core::keystore::write_atomic(&pid_file, std::process::id().to_string().as_bytes())?;
     let addr_file = datadir::addr_path(dir);
@@ -97,9 +98,7 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
     let app = router(AppState::new(engine, shutdown.clone()));
     // Always printed (whatever the log level): scripts and supervisors wait for this line.
     println!("WAIaaS daemon ready on http://{bound} (PID: {})", std::process::id());
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(wait_for_shutdown(shutdown))
-        .await;
+    let served = crate::api::server::serve(listener, app, &config.daemon, wait_for_shutdown(shutdown)).await;
     let _ = std::fs::remove_file(&pid_file);
     let _ = std::fs::remove_file(&addr_file);
     tracing::info!("WAIaaS daemon stopped");

@@ -34,6 +34,7 @@ pub fn sign_message(key: &SecretKey, kind: &MessageKind) -> Result<String> {
 
 /// The EIP-712 signing hash of typed data JSON.
 pub(crate) fn typed_data_hash(json: &serde_json::Value) -> Result<B256> {
+    super::typed::check_caps(json)?;
     let typed: TypedData = serde_json::from_value(json.clone())
         .map_err(|e| Error::validation("typedData", format!("not EIP-712 typed data: {e}")))?;
     typed.eip712_signing_hash().map_err(|e| Error::validation("typedData", format!("cannot hash typed data: {e}")))

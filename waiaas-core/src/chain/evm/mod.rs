@@ -63,10 +63,12 @@ mod abi;
 mod calls;
 mod classify;
 mod message;
+pub mod typed;
 mod tx;
 
 pub use abi::encode_calldata;
 pub use message::sign_message;
+pub(crate) use message::typed_data_hash;
 
 /// What a call of `to` with `value` wei and `calldata` does, as the operations the policy
 /// engine judges (see the `calls` module): the same classifier as for sign-only transactions.

@@ -343,6 +343,18 @@ impl ChainAdapter for SolanaAdapter {
     }
 }
 
+/// Whether `bytes` decode as a Solana transaction message (legacy or versioned): an ed25519
+/// signature over them would be a valid transaction signature, so sign-message refuses them.
+pub fn is_transaction_message(bytes: &[u8]) -> bool {
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_limit(wire::PACKET_DATA_SIZE as u64)
+        .reject_trailing_bytes()
+        .deserialize::<solana_message::VersionedMessage>(bytes)
+        .is_ok_and(|m| m.sanitize().is_ok())
+}
+
 /// Sign a message for `POST /v1/transactions/sign-message` with a Solana key: `Personal`
 /// is a raw ed25519 signature over the bytes, in base58; typed data (EIP-712) is EVM only.
 pub fn sign_message(key: &SecretKey, kind: &MessageKind) -> Result<String> {
