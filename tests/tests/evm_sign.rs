@@ -73,7 +73,9 @@ async fn external_transactions_and_messages_are_signed_by_the_wallet_key() {
     // Sign-only passes the same policy gate as a send: a call to a contract nobody
     // allowlisted is denied (default deny), and a value that needs DELAY cannot be signed
     // at once (a signature cannot wait); neither is signed, both are recorded CANCELLED.
+    // (nonce 1: the transfer above used nonce 0; sign-only refuses any other than the next.)
     let mut call = tx.clone();
+    call.nonce = 1;
     call.value = U256::ZERO;
     call.input = Bytes::from(vec![0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1]);
     let mut raw = vec![];
@@ -82,6 +84,7 @@ async fn external_transactions_and_messages_are_signed_by_the_wallet_key() {
     assert_eq!((r.status, r.code()), (403, "CONTRACT_CALL_DISABLED"), "{:?}", r.body);
     assert!(r.body.get("signedTransaction").is_none());
     let mut big = tx.clone();
+    big.nonce = 1;
     big.value = U256::from(100_000_000_000_000_000u128); // 0.1 ETH = $200: DELAY by default thresholds
     let mut raw = vec![];
     big.encode_for_signing(&mut raw);

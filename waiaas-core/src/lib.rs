@@ -29,6 +29,7 @@ pub mod engine;
 pub mod error;
 pub mod keystore;
 pub mod killswitch;
+pub mod meaning;
 pub mod network;
 pub mod notify;
 pub mod owner;

@@ -125,7 +125,8 @@ pub(crate) fn intent_of(wallet_id: &str, network: Network, kind: &TxKind, prices
     };
     match kind {
         TxKind::Transfer { to, amount, .. } => {
-            i.to = Some(to.clone());
+            // An empty `to` is a network fee (crate::meaning::network_fee): value, no destination.
+            i.to = Some(to.clone()).filter(|t| !t.is_empty());
             i.amount = *amount;
         }
         TxKind::TokenTransfer { to, amount, token, .. } => {
@@ -290,7 +291,9 @@ impl Engine {
     /// store transaction. Returns the status it moved to (`None` if it was not PENDING).
     pub(crate) async fn decide(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
         let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
-        self.decide_kind(tx, &kind).await
+        // Judged by what it does: a CONTRACT_CALL carries its token meaning (crate::meaning).
+        let view = self.policy_kind(Network::parse(&tx.network)?, &kind).await?;
+        self.decide_kind(tx, &view).await
     }
 
     /// [`Engine::decide`] for a row whose request is given as `kind` (sign-only rows).
@@ -328,6 +331,7 @@ impl Engine {
 
     /// Evaluate a request without recording anything (simulate).
     pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<Decision> {
+        let kind = &self.policy_kind(network, kind).await?;
         let prices = self.prices_for(network, kind).await;
         let intent = intent_of(wallet_id, network, kind, &prices);
         let policies = self.inner.store.list_policies(Some(wallet_id)).await?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();

@@ -398,39 +398,6 @@ impl Engine {
         }
     }
 
-    /// The policy's view of an external transaction's decoded operations.
-    async fn kind_of_operations(&self, network: Network, ops: &[crate::chain::Operation]) -> Result<TxKind> {
-        let amount = |op: &crate::chain::Operation| op.amount.as_deref().unwrap_or("0").parse::<u128>().map_err(|_| Error::new(ErrorCode::INVALID_TRANSACTION, "amount out of range"));
-        let mut kinds = vec![];
-        for op in ops {
-            let to = op.to.clone().unwrap_or_default();
-            let token = match &op.token {
-                Some(t) if matches!(op.op_type.as_str(), "TOKEN_TRANSFER" | "APPROVE") => {
-                    let decimals = match self.registry_token(network, t).await? {
-                        Some(d) => d,
-                        None => self.adapter(network).token_info(t).await.map_err(Error::from)?.decimals,
-                    };
-                    Some(crate::chain::TokenInfo { address: t.clone(), decimals, symbol: None, program_id: op.program_id.clone() })
-                }
-                _ => None,
-            };
-            kinds.push(match (op.op_type.as_str(), token) {
-                ("TRANSFER", _) => TxKind::Transfer { to, amount: amount(op)?, memo: None },
-                ("TOKEN_TRANSFER", Some(token)) => TxKind::TokenTransfer { to, amount: amount(op)?, token, memo: None },
-                ("APPROVE", Some(token)) => TxKind::Approve { spender: to, amount: amount(op)?, token },
-                // Contract calls, deployments and token instructions whose mint is not named
-                // are judged as calls to the program / contract (default deny applies).
-                _ => TxKind::ContractCall {
-                    to: op.program_id.clone().or(op.to.clone()).unwrap_or_default(),
-                    calldata: op.method.as_deref().and_then(|m| m.strip_prefix("0x")).and_then(|h| hex::decode(h).ok()).unwrap_or_default(),
-                    value: if op.op_type == "CONTRACT_CALL" || op.op_type == "CONTRACT_DEPLOY" { amount(op)? } else { 0 },
-                    accounts: vec![],
-                },
-            });
-        }
-        Ok(if kinds.len() == 1 { kinds.remove(0) } else { TxKind::Batch { instructions: kinds } })
-    }
-
     /// EIP-191 / EIP-712 (EVM) or ed25519 (Solana) message signature, through the same policy
     /// gate as a send: what the signature would authorize is decoded first
     /// ([`Engine::message_gate`]) and decided and reserved in one store transaction; only an
@@ -483,7 +450,8 @@ impl Engine {
         .ok_or_else(|| Error::new(ErrorCode::INVALID_TRANSACTION, if w.chain == Chain::Ethereum { "transaction must be 0x-prefixed hex" } else { "transaction must be base64" }))?;
         let adapter = self.adapter(net);
         let decoded = adapter.decode_external(&raw)?;
-        let kind = self.kind_of_operations(net, &decoded.operations).await?;
+        // What it really does, its fee included; a future nonce is refused (crate::meaning).
+        let kind = self.external_kind(&w, net, &decoded).await?;
         let rec = self.record_sync(ctx, &w, net, TxType::Sign, serde_json::json!({"external": true, "operations": decoded.operations}), Some(&kind)).await?;
         let permit = self.gate_sync(&rec, crate::signer::GateInput::Kind(&kind)).await?;
         let tier = permit.tier().to_string();

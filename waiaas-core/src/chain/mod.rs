@@ -198,6 +198,14 @@ pub struct DecodedTx {
     pub fee_payer: Option<String>,
     /// Total native value moved.
     pub native_value: u128,
+    /// The most the network fee can burn, in the native smallest unit (EVM `gas ×
+    /// maxFeePerGas` or `gas × gasPrice`; Solana signature fees plus the priority fee of its
+    /// compute-budget instructions). Paid by `fee_payer` (EVM: the signer).
+    #[serde(default)]
+    pub max_fee: u128,
+    /// EVM: the nonce the transaction uses. Solana: `None`.
+    #[serde(default)]
+    pub nonce: Option<u64>,
 }
 
 /// One chain family on one network.

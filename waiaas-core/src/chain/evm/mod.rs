@@ -47,13 +47,20 @@
 //! - no data and a value: `TRANSFER {to, amount}`;
 //! - exactly `transfer(address,uint256)` / `approve(address,uint256)` calldata, no value:
 //!   `TOKEN_TRANSFER` / `APPROVE {to (recipient / spender), amount, token}`;
+//! - any other call with a token meaning (trailing bytes, value, `transferFrom`,
+//!   `increaseAllowance`, `setApprovalForAll`, `permit`, NFT transfers; table in the `calls`
+//!   module): the `CONTRACT_CALL` followed by its `TOKEN_TRANSFER` / `APPROVE`;
 //! - no `to`: `CONTRACT_DEPLOY`;
 //! - anything else (including no data and no value, which runs the receive/fallback code):
 //!   `CONTRACT_CALL {to, amount?, method: 0x selector (when the data has 4 bytes)}`.
 //!
-//! `native_value` is the value in wei. Decoding never panics (fuzzed: `fuzz/fuzz_targets/evm_decode.rs`).
+//! [`describe_call`] applies the same classifier to a `CONTRACT_CALL` send.
+//!
+//! `native_value` is the value in wei, `max_fee` is `gas × maxFeePerGas` (`gas × gasPrice`
+//! for legacy and EIP-2930), `nonce` the transaction's nonce. Decoding never panics (fuzzed: `fuzz/fuzz_targets/evm_decode.rs`).
 
 mod abi;
+mod calls;
 mod classify;
 mod message;
 pub mod typed;
@@ -62,6 +69,12 @@ mod tx;
 pub use abi::encode_calldata;
 pub use message::sign_message;
 pub(crate) use message::typed_data_hash;
+
+/// What a call of `to` with `value` wei and `calldata` does, as the operations the policy
+/// engine judges (see the `calls` module): the same classifier as for sign-only transactions.
+pub fn describe_call(to: &str, value: u128, calldata: &[u8]) -> Result<Vec<super::Operation>> {
+    Ok(calls::call_operations(parse_address("to", to)?, U256::from(value), calldata))
+}
 
 use self::abi::IERC20;
 use self::classify::{node_error, to_chain_error, NodeError};

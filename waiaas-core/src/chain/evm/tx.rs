@@ -13,7 +13,7 @@
 //! id other than the network's is `CHAIN_ID_MISMATCH`. As a last guard the decoded
 //! transaction must re-encode to exactly the input, so what the policy sees is what is signed.
 
-use super::abi::IERC20;
+use super::calls::call_operations;
 use super::message::sign_hash;
 use crate::chain::{DecodedTx, Operation, SignedTx};
 use crate::error::{Error, ErrorCode, Result};
@@ -21,9 +21,8 @@ use crate::keystore::SecretKey;
 use alloy_consensus::transaction::RlpEcdsaDecodableTx;
 use alloy_consensus::{SignableTransaction, Transaction, TxEip1559, TxEip2930, TxEnvelope, TxLegacy, TypedTransaction};
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{keccak256, Address, U256};
+use alloy_primitives::{keccak256, U256};
 use alloy_rlp::{Decodable, Header};
-use alloy_sol_types::SolCall;
 
 fn invalid(message: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::INVALID_TRANSACTION, format!("invalid EVM transaction: {message}"))
@@ -90,48 +89,21 @@ fn decode_legacy(raw: &[u8]) -> Result<TxLegacy> {
     Ok(tx)
 }
 
-/// What a decoded transaction does. See [`super`] for the classification rules.
+/// What a decoded transaction does (see [`super::calls`] for calls), the most its fee can
+/// burn and its nonce.
 pub(crate) fn describe(tx: &TypedTransaction) -> Result<DecodedTx> {
     let value = tx.value();
     let native_value = u128::try_from(value).map_err(|_| invalid("value exceeds 2^128 wei"))?;
-    let amount = (!value.is_zero()).then(|| value.to_string());
-    let input = tx.input();
-    let op = match tx.to() {
-        None => Operation { op_type: "CONTRACT_DEPLOY".into(), amount, ..Default::default() },
-        Some(to) if input.is_empty() && !value.is_zero() => {
-            Operation { op_type: "TRANSFER".into(), to: Some(to.to_checksum(None)), amount, ..Default::default() }
-        }
-        Some(to) => erc20_operation(to, input, value).unwrap_or_else(|| Operation {
-            op_type: "CONTRACT_CALL".into(),
-            to: Some(to.to_checksum(None)),
-            amount,
-            method: input.get(..4).map(|s| format!("0x{}", hex::encode(s))),
+    let operations = match tx.to() {
+        None => vec![Operation {
+            op_type: "CONTRACT_DEPLOY".into(),
+            amount: (!value.is_zero()).then(|| value.to_string()),
             ..Default::default()
-        }),
+        }],
+        Some(to) => call_operations(to, value, tx.input()),
     };
-    Ok(DecodedTx { operations: vec![op], fee_payer: None, native_value })
-}
-
-/// An ERC-20 `transfer` / `approve` call: exact length, canonical arguments, no value
-/// (both are non-payable, so a call carrying value is some other contract's method).
-fn erc20_operation(token: Address, input: &[u8], value: U256) -> Option<Operation> {
-    if !value.is_zero() || input.len() != 4 + 64 {
-        return None;
-    }
-    let (op_type, to, amount) = if let Ok(call) = IERC20::transferCall::abi_decode_validate(input) {
-        ("TOKEN_TRANSFER", call.to, call.amount)
-    } else if let Ok(call) = IERC20::approveCall::abi_decode_validate(input) {
-        ("APPROVE", call.spender, call.amount)
-    } else {
-        return None;
-    };
-    Some(Operation {
-        op_type: op_type.into(),
-        to: Some(to.to_checksum(None)),
-        amount: Some(amount.to_string()),
-        token: Some(token.to_checksum(None)),
-        ..Default::default()
-    })
+    let max_fee = u128::from(tx.gas_limit()).saturating_mul(tx.max_fee_per_gas());
+    Ok(DecodedTx { operations, fee_payer: None, native_value, max_fee, nonce: Some(tx.nonce()) })
 }
 
 /// Sign a decoded transaction: `raw` is the EIP-2718 envelope (plain RLP with an EIP-155
@@ -146,10 +118,12 @@ pub(crate) fn sign(tx: TypedTransaction, key: &SecretKey) -> Result<SignedTx> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::evm::abi::IERC20;
     use crate::network::Chain;
     use alloy_consensus::transaction::SignerRecoverable;
     use alloy_eips::eip2718::Decodable2718;
-    use alloy_primitives::{address, Bytes, TxKind};
+    use alloy_primitives::{address, Address, Bytes, TxKind};
+    use alloy_sol_types::SolCall;
 
     const CHAIN: u64 = 11155111;
     const TOKEN: Address = address!("0x5FbDB2315678afecb367f032d93F642f64180aa3");
@@ -195,8 +169,16 @@ mod tests {
         assert_eq!((op.op_type.as_str(), op.amount.clone()), ("APPROVE", Some(U256::MAX.to_string())));
 
         // transfer() carrying value, or with extra bytes, is not a plain token transfer.
-        let op = &roundtrip(eip1559(TxKind::Call(TOKEN), 1, data.clone()).into()).operations[0];
+        let d = roundtrip(eip1559(TxKind::Call(TOKEN), 1, data.clone()).into());
+        let op = &d.operations[0];
         assert_eq!((op.op_type.as_str(), op.method.as_deref()), ("CONTRACT_CALL", Some("0xa9059cbb")));
+        // ... it is the call followed by what it does to the token.
+        assert_eq!(
+            (d.operations[1].op_type.as_str(), d.operations[1].amount.as_deref()),
+            ("TOKEN_TRANSFER", Some("42"))
+        );
+        // The most the fee can burn, and the nonce.
+        assert_eq!((d.max_fee, d.nonce), (60_000 * 3_000_000_000, Some(7)));
         let mut longer = data;
         longer.push(0);
         assert_eq!(roundtrip(eip1559(TxKind::Call(TOKEN), 0, longer).into()).operations[0].op_type, "CONTRACT_CALL");

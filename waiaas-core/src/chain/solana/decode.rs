@@ -6,22 +6,42 @@
 //!
 //! | instruction | operation |
 //! |---|---|
-//! | System `transfer` / `transferWithSeed` | `TRANSFER` `to`, `amount` (lamports) |
+//! | System `transfer` / `transferWithSeed` / `withdrawNonceAccount` | `TRANSFER` `to`, `amount` (lamports) |
 //! | SPL Token / Token-2022 `transfer`, `transferChecked` | `TOKEN_TRANSFER` `to`, `amount`, `token` (mint; only `transferChecked` names it) |
-//! | SPL Token / Token-2022 `approve`, `approveChecked` | `APPROVE` `to` = delegate, `amount`, `token` |
+//! | SPL Token / Token-2022 `burn`, `burnChecked` | `TOKEN_TRANSFER` `to` = `token` = the mint, `amount` (tokens leave the wallet) |
+//! | SPL Token / Token-2022 `approve`, `approveChecked` | `APPROVE` `to` = delegate, `amount`, `token` (only `approveChecked` names it) |
+//! | SPL Token / Token-2022 `setAuthority` | `APPROVE` `to` = the new authority (the account itself when the authority is removed), no amount, no token |
+//! | SPL Token / Token-2022 `closeAccount` | `APPROVE` `to` = the destination of the account's lamports, no amount, no token |
+//! | Token-2022 instructions this decoder does not know (extensions, tags 25+) | `APPROVE` `to` = the instruction's first static account (else the program), no amount, no token |
+//! | System `assign` / `assignWithSeed` | `APPROVE` `to` = the new owner program, no amount, no token |
+//! | System `initializeNonceAccount` / `authorizeNonceAccount` | `APPROVE` `to` = the nonce authority, no amount, no token |
 //! | anything else | `CONTRACT_CALL` `programId`, `method` when known |
+//!
+//! An `APPROVE` without a token hands over control that cannot be bounded (an authority, an
+//! account, an account's owner, or an allowance of a mint the instruction does not name): the
+//! policy engine judges it as an unlimited approval of `to`, denied unless APPROVED_SPENDERS
+//! lists `to` and an APPROVE_AMOUNT_LIMIT allows unlimited approvals. Whitelisting the token
+//! or system program (CONTRACT_WHITELIST) never authorizes any of the rows above.
 //!
 //! Every operation carries its `programId`. A token transfer's `to` is the recipient
 //! wallet when the same transaction creates (or idempotently checks) the destination's
 //! associated token account — the ATA program verifies that owner on chain — and the
 //! destination token account otherwise. `native_value` sums every lamport outflow a signer
-//! funds: system transfers, account creations and nonce withdrawals.
+//! funds: system transfers, account creations and nonce withdrawals. `max_fee` is what the
+//! fee payer can be charged: [`LAMPORTS_PER_SIGNATURE`] per required signature plus the
+//! priority fee (compute-unit price × compute-unit limit of the Compute Budget instructions;
+//! without a limit, [`DEFAULT_UNITS_PER_INSTRUCTION`] per other instruction, at most
+//! [`MAX_COMPUTE_UNITS`]).
 //!
 //! Rejected as `INVALID_TRANSACTION` (besides what `wire::parse` rejects): system
 //! or value-moving token instructions whose data the program itself would not accept,
-//! token `batch` instructions (they hide the transfers they contain), and value-moving
+//! token `batch` instructions (they hide the transfers they contain), value-moving
 //! instructions whose accounts come from address lookup tables (they cannot be resolved
-//! offline).
+//! offline), and durable-nonce transactions (first instruction `advanceNonceAccount`): they
+//! never expire, so a signature could be held back and broadcast at any later time.
+//!
+//! [`describe_instruction`] applies the same classification to one instruction given by
+//! program, data and accounts (a `CONTRACT_CALL` send).
 
 use super::{is_token_program, ATA_PROGRAM_ID, COMPUTE_BUDGET_PROGRAM_ID, MEMO_PROGRAM_ID, MEMO_V1_PROGRAM_ID};
 use crate::chain::{DecodedTx, Operation};
@@ -45,6 +65,13 @@ const TOKEN_METHODS: [&str; 25] = [
 
 /// Token-program instruction tag of `batch` (several token instructions in one).
 const TOKEN_BATCH_TAG: u8 = 255;
+
+/// Base fee per required signature, in lamports.
+pub const LAMPORTS_PER_SIGNATURE: u64 = 5_000;
+/// Compute units an instruction may use when no `setComputeUnitLimit` is given.
+pub const DEFAULT_UNITS_PER_INSTRUCTION: u64 = 200_000;
+/// The most compute units a transaction may use.
+pub const MAX_COMPUTE_UNITS: u64 = 1_400_000;
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::INVALID_TRANSACTION, msg)
@@ -78,6 +105,11 @@ impl<'a> Ix<'a> {
         })
     }
 
+    /// An `APPROVE` without amount or token: control of something handed to `to`.
+    fn control(&self, method: &str, to: Pubkey) -> Operation {
+        Operation { to: Some(to.to_string()), ..self.op("APPROVE", Some(method)) }
+    }
+
     fn op(&self, op_type: &str, method: Option<&str>) -> Operation {
         Operation {
             op_type: op_type.to_string(),
@@ -98,6 +130,14 @@ pub(crate) fn decode(tx: &VersionedTransaction) -> Result<DecodedTx> {
         .enumerate()
         .map(|(i, ix)| Ix::new(i, ix, keys))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(first) = ixs.first().filter(|ix| ix.program == solana_system_interface::program::ID) {
+        if matches!(parse_system(first), Ok(SystemInstruction::AdvanceNonceAccount)) {
+            return Err(invalid(
+                "durable-nonce transactions (first instruction advanceNonceAccount) are refused: \
+                 they never expire, so the signature could be broadcast at any later time",
+            ));
+        }
+    }
     let ata_owners = created_ata_owners(&ixs);
     let mut native_value: u128 = 0;
     let mut operations = Vec::with_capacity(ixs.len());
@@ -106,7 +146,48 @@ pub(crate) fn decode(tx: &VersionedTransaction) -> Result<DecodedTx> {
         native_value = native_value.saturating_add(u128::from(outflow));
         operations.push(op);
     }
-    Ok(DecodedTx { operations, fee_payer: keys.first().map(Pubkey::to_string), native_value })
+    let max_fee = max_fee(u64::from(message.header().num_required_signatures), &ixs);
+    Ok(DecodedTx { operations, fee_payer: keys.first().map(Pubkey::to_string), native_value, max_fee, nonce: None })
+}
+
+/// The operation of one instruction given by its program, data and accounts (a
+/// `CONTRACT_CALL` send): the same classification as inside a decoded transaction.
+pub(crate) fn describe_instruction(program: &Pubkey, data: &[u8], accounts: &[Pubkey]) -> Result<Operation> {
+    let indices = (0..accounts.len())
+        .map(u8::try_from)
+        .collect::<std::result::Result<Vec<u8>, _>>()
+        .map_err(|_| invalid("too many accounts"))?;
+    let ix = Ix { index: 0, program: *program, data, accounts: &indices, keys: accounts };
+    Ok(decode_instruction(&ix, &HashMap::new())?.0)
+}
+
+/// Signature fees plus the priority fee the Compute Budget instructions ask for (module docs).
+fn max_fee(signatures: u64, ixs: &[Ix]) -> u128 {
+    let (mut limit, mut price) = (None::<u64>, 0u64);
+    let mut others = 0u64;
+    for ix in ixs {
+        if ix.program != COMPUTE_BUDGET_PROGRAM_ID {
+            others += 1;
+            continue;
+        }
+        match ix.data.split_first() {
+            Some((2, rest)) => {
+                if let Some(b) = rest.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
+                    limit = limit.max(Some(u64::from(u32::from_le_bytes(b))));
+                }
+            }
+            Some((3, rest)) => {
+                if let Some(b) = rest.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                    price = price.max(u64::from_le_bytes(b));
+                }
+            }
+            _ => {}
+        }
+    }
+    let units = limit.unwrap_or(others.saturating_mul(DEFAULT_UNITS_PER_INSTRUCTION)).min(MAX_COMPUTE_UNITS);
+    // Micro-lamports per unit, rounded up to whole lamports.
+    let priority = (u128::from(price) * u128::from(units)).div_ceil(1_000_000);
+    u128::from(signatures) * u128::from(LAMPORTS_PER_SIGNATURE) + priority
 }
 
 /// One instruction: its operation and the lamports it moves out of a signer.
@@ -140,14 +221,18 @@ fn decode_instruction(ix: &Ix, ata_owners: &HashMap<Pubkey, Pubkey>) -> Result<(
     Ok((ix.op("CONTRACT_CALL", method), 0))
 }
 
-fn system_instruction(ix: &Ix) -> Result<(Operation, u64)> {
-    // Exactly how the system program reads its instruction data (`limited_deserialize`).
-    let parsed: SystemInstruction = bincode::DefaultOptions::new()
+/// Exactly how the system program reads its instruction data (`limited_deserialize`).
+fn parse_system(ix: &Ix) -> Result<SystemInstruction> {
+    bincode::DefaultOptions::new()
         .with_limit(super::wire::PACKET_DATA_SIZE as u64)
         .with_fixint_encoding()
         .allow_trailing_bytes()
         .deserialize(ix.data)
-        .map_err(|e| invalid(format!("instruction {}: invalid system instruction: {e}", ix.index)))?;
+        .map_err(|e| invalid(format!("instruction {}: invalid system instruction: {e}", ix.index)))
+}
+
+fn system_instruction(ix: &Ix) -> Result<(Operation, u64)> {
+    let parsed = parse_system(ix)?;
     let with_amount = |op_type: &str, method: &str, to: usize, lamports: u64| -> Result<(Operation, u64)> {
         let mut op = ix.op(op_type, Some(method));
         op.to = Some(ix.account(to)?.to_string());
@@ -164,7 +249,13 @@ fn system_instruction(ix: &Ix) -> Result<(Operation, u64)> {
         SystemInstruction::CreateAccountAllowPrefund { lamports, .. } => {
             with_amount("CONTRACT_CALL", "createAccountAllowPrefund", 1, lamports)
         }
-        SystemInstruction::WithdrawNonceAccount(lamports) => with_amount("CONTRACT_CALL", "withdrawNonceAccount", 1, lamports),
+        SystemInstruction::WithdrawNonceAccount(lamports) => with_amount("TRANSFER", "withdrawNonceAccount", 1, lamports),
+        SystemInstruction::Assign { owner } | SystemInstruction::AssignWithSeed { owner, .. } => {
+            Ok((ix.control(system_method(&parsed), owner), 0))
+        }
+        SystemInstruction::InitializeNonceAccount(authority) | SystemInstruction::AuthorizeNonceAccount(authority) => {
+            Ok((ix.control(system_method(&parsed), authority), 0))
+        }
         other => Ok((ix.op("CONTRACT_CALL", Some(system_method(&other))), 0)),
     }
 }
@@ -196,16 +287,30 @@ fn token_instruction(ix: &Ix, ata_owners: &HashMap<Pubkey, Pubkey>) -> Result<Op
         return Err(invalid(format!("instruction {}: batched token instructions cannot be decoded", ix.index)));
     }
     let method = TOKEN_METHODS.get(usize::from(tag)).copied();
-    // Transfers and approvals have the same layout in both programs.
+    // Transfers, burns and approvals have the same layout in both programs.
     let (op_type, amount, to, mint) = match tag {
-        3 | 4 | 12 | 13 => match TokenInstruction::unpack(ix.data) {
+        3 | 4 | 8 | 12 | 13 | 15 => match TokenInstruction::unpack(ix.data) {
             Ok(TokenInstruction::Transfer { amount }) => ("TOKEN_TRANSFER", amount, 1, None),
             Ok(TokenInstruction::Approve { amount }) => ("APPROVE", amount, 1, None),
+            Ok(TokenInstruction::Burn { amount }) | Ok(TokenInstruction::BurnChecked { amount, .. }) => {
+                ("TOKEN_TRANSFER", amount, 1, Some(1))
+            }
             Ok(TokenInstruction::TransferChecked { amount, .. }) => ("TOKEN_TRANSFER", amount, 2, Some(1)),
             Ok(TokenInstruction::ApproveChecked { amount, .. }) => ("APPROVE", amount, 2, Some(1)),
             _ => return Err(invalid(format!("instruction {}: malformed token instruction", ix.index))),
         },
-        _ => return Ok(ix.op("CONTRACT_CALL", method)),
+        // setAuthority: [tag, authority type, 0 | 1 + new authority]; removing the authority
+        // (or an undecodable one) names the account itself.
+        6 => {
+            let new_authority = match ix.data.get(2..35) {
+                Some([1, key @ ..]) => Pubkey::try_from(key).ok(),
+                _ => None,
+            };
+            return Ok(ix.control("setAuthority", new_authority.map_or_else(|| ix.account(0), Ok)?));
+        }
+        9 => return Ok(ix.control("closeAccount", ix.account(1)?)),
+        0..=24 => return Ok(ix.op("CONTRACT_CALL", method)),
+        _ => return Ok(ix.control(&format!("extension{tag}"), ix.account(0).unwrap_or(ix.program))),
     };
     let mut op = ix.op(op_type, method);
     let to = ix.account(to)?;

@@ -3,8 +3,8 @@
 //! [`SolanaAdapter`] implements [`ChainAdapter`] over raw JSON-RPC through
 //! [`RpcClient`] (endpoint failover). Modules: `build` turns a [`TxKind`] into
 //! instructions, `wire` parses and signs the wire format, `decode` explains external
-//! transactions to the policy engine, `errors` classifies failures, `node` holds the
-//! typed RPC calls.
+//! transactions (and single instructions, [`describe_instruction`]) to the policy engine,
+//! `errors` classifies failures, `node` holds the typed RPC calls.
 //!
 //! # Transactions
 //!
@@ -52,7 +52,21 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use decode::{DEFAULT_UNITS_PER_INSTRUCTION, LAMPORTS_PER_SIGNATURE, MAX_COMPUTE_UNITS};
 pub use wire::PACKET_DATA_SIZE;
+
+/// What one instruction (a `CONTRACT_CALL` send: program, data, accounts) does, as the
+/// operation the policy engine judges: the same classifier as for sign-only transactions.
+pub fn describe_instruction(
+    program: &str,
+    data: &[u8],
+    accounts: &[crate::chain::AccountMetaReq],
+) -> Result<crate::chain::Operation> {
+    let program = build::pubkey("programId", program)?;
+    let accounts =
+        accounts.iter().map(|a| build::pubkey("accounts", &a.pubkey)).collect::<ChainResult<Vec<_>>>()?;
+    decode::describe_instruction(&program, data, &accounts)
+}
 
 use crate::chain::rpc::RpcClient;
 use crate::chain::{

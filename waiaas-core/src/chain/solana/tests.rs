@@ -284,6 +284,84 @@ fn decode_handles_plain_token_transfer_without_mint() {
 }
 
 #[test]
+fn authority_changes_closes_assigns_and_burns_are_classified() {
+    use solana_system_interface::instruction as sys;
+    use spl_token_interface::instruction as tok;
+    let (_, me) = wallet();
+    let (account, mint, attacker, program) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+    let nonce = Pubkey::new_unique();
+    let ixs = vec![
+        tok::set_authority(&SPL_TOKEN_PROGRAM_ID, &account, Some(&attacker), tok::AuthorityType::AccountOwner, &me, &[]).unwrap(),
+        Instruction {
+            program_id: TOKEN_2022_PROGRAM_ID,
+            ..tok::set_authority(&SPL_TOKEN_PROGRAM_ID, &mint, None, tok::AuthorityType::MintTokens, &me, &[]).unwrap()
+        },
+        tok::close_account(&SPL_TOKEN_PROGRAM_ID, &account, &attacker, &me, &[]).unwrap(),
+        sys::assign(&me, &program),
+        tok::burn_checked(&SPL_TOKEN_PROGRAM_ID, &account, &mint, &me, &[], 5, 6).unwrap(),
+        tok::approve(&SPL_TOKEN_PROGRAM_ID, &account, &attacker, &me, &[], 7).unwrap(),
+        sys::authorize_nonce_account(&nonce, &me, &attacker),
+        sys::withdraw_nonce_account(&nonce, &me, &attacker, 99),
+        Instruction::new_with_bytes(TOKEN_2022_PROGRAM_ID, &[26, 1], vec![AccountMeta::new(account, false)]),
+    ];
+    let d = adapter().decode_external(&unsigned(&ixs, &me)).unwrap();
+    let ops: Vec<OpView> = d
+        .operations
+        .iter()
+        .map(|o| (o.op_type.as_str(), o.to.as_deref(), o.amount.as_deref(), o.token.as_deref(), o.method.as_deref()))
+        .collect();
+    let (account_s, mint_s, attacker_s, program_s) = (account.to_string(), mint.to_string(), attacker.to_string(), program.to_string());
+    assert_eq!(ops[0], ("APPROVE", Some(attacker_s.as_str()), None, None, Some("setAuthority")));
+    assert_eq!(ops[1], ("APPROVE", Some(mint_s.as_str()), None, None, Some("setAuthority")), "authority removed: the mint itself");
+    assert_eq!(ops[2], ("APPROVE", Some(attacker_s.as_str()), None, None, Some("closeAccount")));
+    assert_eq!(ops[3], ("APPROVE", Some(program_s.as_str()), None, None, Some("assign")));
+    assert_eq!(ops[4], ("TOKEN_TRANSFER", Some(mint_s.as_str()), Some("5"), Some(mint_s.as_str()), Some("burnChecked")));
+    assert_eq!(ops[5], ("APPROVE", Some(attacker_s.as_str()), Some("7"), None, Some("approve")));
+    assert_eq!(ops[6], ("APPROVE", Some(attacker_s.as_str()), None, None, Some("authorizeNonceAccount")));
+    assert_eq!(ops[7], ("TRANSFER", Some(attacker_s.as_str()), Some("99"), None, Some("withdrawNonceAccount")));
+    assert_eq!(ops[8], ("APPROVE", Some(account_s.as_str()), None, None, Some("extension26")));
+    assert_eq!(d.native_value, 99);
+    // A CONTRACT_CALL send of the same instruction is classified the same way.
+    let accounts: Vec<AccountMetaReq> =
+        ixs[2].accounts.iter().map(|a| AccountMetaReq { pubkey: a.pubkey.to_string(), is_signer: a.is_signer, is_writable: a.is_writable }).collect();
+    let op = describe_instruction(&SPL_TOKEN_PROGRAM_ID.to_string(), &ixs[2].data, &accounts).unwrap();
+    assert_eq!(op, d.operations[2]);
+    let op = describe_instruction(&MEMO_PROGRAM_ID.to_string(), b"hi", &[]).unwrap();
+    assert_eq!((op.op_type.as_str(), op.method.as_deref()), ("CONTRACT_CALL", Some("memo")));
+}
+
+#[test]
+fn durable_nonce_transactions_are_refused_and_fees_are_counted() {
+    use solana_system_interface::instruction as sys;
+    let (key, me) = wallet();
+    let (nonce, bob) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let a = adapter();
+    let durable = unsigned(&[sys::advance_nonce_account(&nonce, &me), sys::transfer(&me, &bob, 1)], &me);
+    let e = a.decode_external(&durable).unwrap_err();
+    assert_eq!(e.code, ErrorCode::INVALID_TRANSACTION);
+    assert!(e.message.contains("durable-nonce"), "{}", e.message);
+    assert_eq!(a.sign_external(&durable, &key).unwrap_err().code, ErrorCode::INVALID_TRANSACTION);
+    // Elsewhere than first it does not make the transaction durable.
+    let later = unsigned(&[sys::transfer(&me, &bob, 1), sys::advance_nonce_account(&nonce, &me)], &me);
+    assert_eq!(a.decode_external(&later).unwrap().operations[1].method.as_deref(), Some("advanceNonceAccount"));
+
+    // One signature, no compute budget: the base fee.
+    let plain = a.decode_external(&unsigned(&[sys::transfer(&me, &bob, 1)], &me)).unwrap();
+    assert_eq!(plain.max_fee, u128::from(LAMPORTS_PER_SIGNATURE));
+    // A priority fee: price (micro-lamports per unit) × limit, rounded up.
+    let budget = |tag: u8, v: &[u8]| Instruction::new_with_bytes(COMPUTE_BUDGET_PROGRAM_ID, &[&[tag][..], v].concat(), vec![]);
+    let priced = [budget(2, &300_000u32.to_le_bytes()), budget(3, &2_000_001u64.to_le_bytes()), sys::transfer(&me, &bob, 1)];
+    let d = a.decode_external(&unsigned(&priced, &me)).unwrap();
+    assert_eq!(d.max_fee, 5_000 + 600_001);
+    // Without a limit: 200k units per other instruction; never more than 1.4M units.
+    let d = a.decode_external(&unsigned(&[budget(3, &1_000_000u64.to_le_bytes()), sys::transfer(&me, &bob, 1)], &me)).unwrap();
+    assert_eq!(d.max_fee, 5_000 + 200_000);
+    let huge = [budget(2, &u32::MAX.to_le_bytes()), budget(3, &u64::MAX.to_le_bytes())];
+    let d = a.decode_external(&unsigned(&huge, &me)).unwrap();
+    assert_eq!(d.max_fee, 5_000 + (u128::from(u64::MAX) * 1_400_000).div_ceil(1_000_000));
+}
+
+#[test]
 fn decode_rejects_what_it_cannot_explain() {
     let (_, me) = wallet();
     let a = adapter();
