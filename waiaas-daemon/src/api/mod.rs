@@ -131,6 +131,11 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 #[derive(Clone)]
 pub struct RequestId(pub String);
 
+/// The client address as the rate limiter determined it (socket peer, or the forwarded
+/// address from a trusted proxy).
+#[derive(Clone)]
+pub struct ClientIp(pub String);
+
 /// Only requests addressed to a localhost name or a configured host are served.
 async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
@@ -159,7 +164,7 @@ fn limited(scope: &str, retry_after: u64) -> Response {
 
 /// Rate limits, before any auth work: per client IP on every route; per session token on
 /// agent routes; per sending session on `POST /v1/transactions/send`.
-async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     if let Some(peer) = peer {
         let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
@@ -167,6 +172,8 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         if let Err(s) = state.limits.ip.check(&ip) {
             return limited("IP", s);
         }
+        // masterAuth throttles wrong passwords per this same client address.
+        req.extensions_mut().insert(ClientIp(ip));
     }
     let path = req.uri().path();
     let agent = ["/v1/wallet/", "/v1/transactions", "/v1/utils/", "/v1/connect-info"].iter().any(|p| path.starts_with(p));
