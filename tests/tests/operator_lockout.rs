@@ -65,9 +65,14 @@ async fn delay_wallet(api: &Api, node: &Node, owner: &OwnerKey, delay: u64) -> (
     let addr = w.body["publicKey"].as_str().unwrap().to_string();
     node.fund(&addr);
     let p = api
-        .call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": id, "type": "SPENDING_LIMIT", "rules": {
-            "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 1000, "delay_seconds": delay
-        }})))
+        .call(
+            "POST",
+            "/v1/policies",
+            &Api::master(),
+            Some(json!({"walletId": id, "type": "SPENDING_LIMIT", "rules": {
+                "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 1000, "delay_seconds": delay
+            }})),
+        )
         .await;
     assert_eq!(p.status, 201, "{:?}", p.body);
     let r = api.call("PUT", &format!("/v1/wallets/{id}/owner"), &Api::master(), Some(json!({"owner_address": owner.address()}))).await;
@@ -107,9 +112,8 @@ struct Flooded {
 async fn a_local_flood_of_wrong_passwords_and_nonce_requests_cannot_lock_the_operator_out() {
     let node = Node::start();
     // Three wrong passwords per address; the first block lasts 1600/16 = 100 s, longer than the flood.
-    let d = Daemon::start(
-        options(&node).env("WAIAAS_SECURITY_MASTER_PASSWORD_MAX_ATTEMPTS", "3").env("WAIAAS_SECURITY_MASTER_PASSWORD_LOCKOUT_SECONDS", "1600"),
-    );
+    let d =
+        Daemon::start(options(&node).env("WAIAAS_SECURITY_MASTER_PASSWORD_MAX_ATTEMPTS", "3").env("WAIAAS_SECURITY_MASTER_PASSWORD_LOCKOUT_SECONDS", "1600"));
     let api = Api::new(&d.base);
     let owner = OwnerKey::evm(0x51);
     let (_wallet, addr, agent) = delay_wallet(&api, &node, &owner, 600).await;
@@ -172,7 +176,10 @@ async fn a_local_flood_of_wrong_passwords_and_nonce_requests_cannot_lock_the_ope
     // The real CLI activates the kill switch.
     let dir = d.dir.to_str().unwrap().to_string();
     let out = tokio::task::block_in_place(|| {
-        run_cli(&["kill-switch", "activate", "--yes", "--json", "--base-url", &d.base, "--data-dir", &dir], &[("WAIAAS_MASTER_PASSWORD".into(), PASSWORD.into())])
+        run_cli(
+            &["kill-switch", "activate", "--yes", "--json", "--base-url", &d.base, "--data-dir", &dir],
+            &[("WAIAAS_MASTER_PASSWORD".into(), PASSWORD.into())],
+        )
     });
     assert!(out.status.success(), "kill-switch activate: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(nonces.load(Ordering::SeqCst) > flooded_before, "the flood was still running while the operator acted");

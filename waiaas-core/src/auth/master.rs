@@ -274,10 +274,12 @@ mod tests {
     #[tokio::test]
     async fn concurrent_guesses_cannot_exceed_the_budget() {
         let auth = MasterAuth::new(hash_password("correct horse").unwrap(), "correct horse", 3, Duration::from_secs(60));
-        let tries: Vec<_> = (0..12).map(|i| {
-            let a = auth.clone();
-            tokio::spawn(async move { a.check(&format!("guess-{i}"), "10.0.0.9").await })
-        }).collect();
+        let tries: Vec<_> = (0..12)
+            .map(|i| {
+                let a = auth.clone();
+                tokio::spawn(async move { a.check(&format!("guess-{i}"), "10.0.0.9").await })
+            })
+            .collect();
         let mut counted = 0;
         for t in tries {
             let r = t.await.unwrap().unwrap_err();
