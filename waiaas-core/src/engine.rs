@@ -167,6 +167,8 @@ impl Engine {
         };
         engine.load_kill_switch().await?;
         engine.init_notify_cursor().await?;
+        // The owner nonce key exists from the start: issuing a nonce never writes the store.
+        engine.nonce_key().await?;
         Ok(engine)
     }
 

@@ -102,7 +102,8 @@ impl Engine {
         Ok(NonceResponse { nonce: mint_nonce(&key, expires_at, binding.as_deref()), expires_at })
     }
 
-    async fn nonce_key(&self) -> Result<NonceKey> {
+    /// The nonce key, created on first use (the engine does that when it opens).
+    pub(crate) async fn nonce_key(&self) -> Result<NonceKey> {
         let parse = |raw: &str| -> Result<NonceKey> {
             let b: [u8; 32] = hex::decode(raw).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| Error::internal("stored owner nonce key is corrupt"))?;
             Ok(zeroize::Zeroizing::new(b))

@@ -40,6 +40,7 @@ struct NonceQuery {
 }
 
 /// A single-use nonce for an owner's signed message (valid `security.nonce_ttl_sec`).
+///
 /// Issuing stores nothing, so no flood of requests can keep an owner from getting one.
 #[utoipa::path(get, path = "/v1/nonce", tag = "Auth", operation_id = "getNonce", security(()),
     params(NonceQuery),

@@ -200,6 +200,7 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>, password_file
     if !datadir::config_path(dir).exists() && std::env::var("WAIAAS_AUTO_PROVISION").map(|v| v != "true" && v != "1").unwrap_or(true) {
         return Err(CliError::new(2, format!("{} is not initialized: run `waiaas init --data-dir {}`", dir.display(), dir.display())));
     }
+    let had_recovery_key = datadir::recovery_key_path(dir).exists();
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs)?;
     let log_path = logs.join("daemon.log");
@@ -243,6 +244,9 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>, password_file
             drop(_spin);
             println!("{}", line.trim());
             println!("  log: {}", log_path.display());
+            if !had_recovery_key && datadir::recovery_key_path(dir).exists() {
+                announce_recovery_key(dir);
+            }
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
