@@ -100,6 +100,26 @@ async fn audit(api: &Api, query: &str) -> Vec<Value> {
     r.body["data"].as_array().unwrap().clone()
 }
 
+/// A local webhook receiver: the body of every delivery.
+async fn webhook_receiver() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    let got = Arc::new(std::sync::Mutex::new(vec![]));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(serde_json::from_slice::<Value>(&body).unwrap_or_default());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (url, got)
+}
+
 /// What one flooding address saw.
 struct Flooded {
     ip: String,
@@ -268,6 +288,11 @@ async fn a_delay_that_ran_out_while_the_daemon_was_down_waits_its_grace_and_can_
     // 60 s: the shortest delay a SPENDING_LIMIT takes.
     let (_wallet, addr, agent) = delay_wallet(&api, &node, &owner, 60).await;
 
+    // The owner's notification channel: a webhook for the grace announcements.
+    let (hook_url, deliveries) = webhook_receiver().await;
+    let r = api.call("POST", "/v1/webhooks", &Api::master(), Some(json!({"url": hook_url, "events": ["TX_DELAY_GRACE"]}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+
     // Control: a DELAY that runs out while the daemon runs executes as before.
     let control = queue_delay(&api, &agent).await;
     tokio::time::sleep(Duration::from_secs(40)).await;
@@ -306,6 +331,18 @@ async fn a_delay_that_ran_out_while_the_daemon_was_down_waits_its_grace_and_can_
         assert_eq!(events[0]["severity"], "warning");
     }
     assert!(audit(&api, &format!("event_type=TX_DELAY_GRACE&tx_id={control}")).await.is_empty(), "the control had no grace");
+    // The notification channel carries the announcements, with the new execute time.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = deliveries.lock().unwrap().clone();
+        let announced: Vec<&str> = got.iter().filter(|b| b["event"] == "TX_DELAY_GRACE").filter_map(|b| b["data"]["txId"].as_str()).collect();
+        if announced.contains(&held.as_str()) && announced.contains(&cancelled.as_str()) {
+            assert!(got.iter().all(|b| b["data"]["details"]["executeAfter"].as_i64().is_some_and(|t| t >= started + GRACE)), "{got:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "grace announcements not delivered: {got:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // The owner cancels one within the grace window.
     let h = owner.headers(&api, &OwnerAction::Reject(cancelled.clone())).await;
     let r = api.call_with("POST", &format!("/v1/transactions/{cancelled}/reject"), &Auth::None, None, &h).await;
