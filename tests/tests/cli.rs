@@ -169,9 +169,11 @@ fn quick_start_end_to_end_then_json_outputs_then_failures() {
     let o = env.run(&["wallet", "info", "no-such-wallet"]);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     assert!(stderr(&o).contains("WALLET_NOT_FOUND") && stderr(&o).contains("waiaas wallet list"), "{}", stderr(&o));
-    let o = env.run(&["wallet", "list", "--password", "wrong-password"]);
+    let wrong = tmp.path().join("wrong-password");
+    std::fs::write(&wrong, "wrong-password\n").unwrap();
+    let o = env.run(&["wallet", "list", "--password-file", wrong.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("INVALID_MASTER_PASSWORD") && stderr(&o).contains("--password"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("INVALID_MASTER_PASSWORD") && stderr(&o).contains("--password-file"), "{}", stderr(&o));
     let o = env.run(&["policy", "add", "--wallet", "evm-testnet", "--type", "SPENDING_LIMIT", "--rule", "instant_max_usd=-5"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("VALIDATION"), "{}", stderr(&o));
@@ -210,18 +212,24 @@ fn backup_inspect_and_restore_an_upstream_backup() {
     assert_eq!(h["metadata"]["kdf"], "argon2id", "{h}");
     assert_eq!(h["metadata"]["daemon_version"], "2.15.0", "{h}");
     // A wrong password: refused with the auth exit code, nothing written.
-    let o = env.run(&["restore", vector.to_str().unwrap(), "--password", "not-the-password"]);
+    let pw_file = |name: &str, pw: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, pw).unwrap();
+        p.display().to_string()
+    };
+    let (wrong, right) = (pw_file("wrong", "not-the-password"), pw_file("right", "vector-password-1234\n"));
+    let o = env.run(&["restore", vector.to_str().unwrap(), "--password-file", &wrong]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(!data.exists() || std::fs::read_dir(&data).unwrap().next().is_none(), "a failed restore leaves nothing");
     // The right one (the vector's): both upstream wallets come back.
-    let r = env.json(&["restore", vector.to_str().unwrap(), "--password", "vector-password-1234", "--json"]);
+    let r = env.json(&["restore", vector.to_str().unwrap(), "--password-file", &right, "--json"]);
     assert_eq!(r["source"], "upstream", "{r}");
     let mut keys: Vec<&str> = r["wallets"].as_array().unwrap().iter().map(|w| w["public_key"].as_str().or(w["publicKey"].as_str()).unwrap_or_default()).collect();
     keys.sort();
     assert_eq!(keys, vec!["0xe2f18f92C8d67664315C61540Ecf80F6f0F5562b", "ppGrbDMrrJxzJAhB2yitwSTTnwsrzVZ75rKyq4p4uMR"], "{r}");
     assert_eq!(std::fs::read_dir(env.dir.join("keystore")).unwrap().count(), 2, "both key files restored");
     // Restoring over a non-empty data dir needs --force.
-    let o = env.run(&["restore", vector.to_str().unwrap(), "--password", "vector-password-1234"]);
+    let o = env.run(&["restore", vector.to_str().unwrap(), "--password-file", &right]);
     assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("force"), "{}", stderr(&o));
 }
@@ -237,4 +245,127 @@ fn help_is_fast_and_lists_every_command() {
         assert!(text.contains(c), "--help lacks {c}");
     }
     assert!(took < std::time::Duration::from_secs(2), "--help took {took:?}");
+}
+
+/// `waiaas [path] --help` of every command, recursively (the commands each help lists).
+fn every_help(path: Vec<String>, out: &mut Vec<(String, String)>) {
+    let mut args = path.clone();
+    args.push("--help".into());
+    let o = Command::new(waiaas_bin()).args(&args).output().unwrap();
+    assert!(o.status.success(), "waiaas {args:?}: {}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let subcommands: Vec<String> = text
+        .split("Commands:\n")
+        .nth(1)
+        .map(|rest| rest.lines().take_while(|l| l.starts_with("  ")).filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect())
+        .unwrap_or_default();
+    out.push((path.join(" "), text));
+    for c in subcommands.into_iter().filter(|c| c != "help") {
+        let mut p = path.clone();
+        p.push(c);
+        every_help(p, out);
+    }
+}
+
+#[test]
+fn no_command_takes_a_password_on_its_command_line() {
+    let mut helps = vec![];
+    every_help(vec![], &mut helps);
+    assert!(helps.len() > 20, "walked {} commands", helps.len());
+    for (cmd, text) in &helps {
+        // Passwords come from files (`-` = stdin), the environment or a prompt, never argv.
+        for flag in ["--password", "--new-password", "--master-password"] {
+            let on_argv = text.match_indices(flag).any(|(i, _)| !text[i + flag.len()..].starts_with("-file"));
+            assert!(!on_argv, "`waiaas {cmd}` takes {flag} on its command line:\n{text}");
+        }
+    }
+    assert!(helps.iter().any(|(c, t)| c.is_empty() && t.contains("--password-file")));
+    assert!(helps.iter().any(|(c, t)| c == "set-master" && t.contains("--new-password-file")));
+    // The old flags are refused by the parser (usage error), before anything else happens.
+    for args in [
+        vec!["wallet", "list", "--password", "secret-on-argv"],
+        vec!["--password", "secret-on-argv", "kill-switch", "activate", "--yes"],
+        vec!["set-master", "--new-password", "secret-on-argv"],
+        vec!["restore", "/nonexistent.waiaas-backup", "--password", "secret-on-argv"],
+        vec!["kill-switch", "activate", "--yes", "--master-password", "secret-on-argv"],
+    ] {
+        let o = Command::new(waiaas_bin()).args(&args).env_remove("WAIAAS_MASTER_PASSWORD").output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("unexpected argument"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+/// `/proc/<pid>/environ` and `/proc/<pid>/cmdline` of a process.
+fn proc_view(pid: u32) -> String {
+    let read = |f: &str| String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/{f}")).unwrap()).to_string();
+    format!("{}\n{}", read("environ"), read("cmdline"))
+}
+
+#[test]
+fn the_master_password_leaves_the_daemon_environment_and_recovery_key_needs_auto_provision() {
+    use waiaas_e2e::{Daemon, Options, PASSWORD};
+    // The harness starts the daemon with WAIAAS_MASTER_PASSWORD in its environment.
+    let d = Daemon::start(Options::default());
+    let seen = proc_view(d.child.id());
+    assert!(seen.contains("WAIAAS_ORACLE_ENABLED=false"), "reading the right environment: {seen}");
+    assert!(!seen.contains(PASSWORD), "the master password is still in /proc/<pid>/environ or cmdline");
+    assert!(!d.dir.join("recovery.key").exists(), "no recovery.key without auto-provision");
+    // The CLI reads the password from a file or stdin.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pw");
+    std::fs::write(&file, format!("{PASSWORD}\n")).unwrap();
+    let o = Command::new(waiaas_bin())
+        .args(["wallet", "list", "--json", "--base-url", &d.base, "--password-file", file.to_str().unwrap()])
+        .env_remove("WAIAAS_MASTER_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut c = Command::new(waiaas_bin())
+        .args(["wallet", "list", "--json", "--base-url", &d.base, "--password-file", "-"])
+        .env_remove("WAIAAS_MASTER_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut c.stdin.take().unwrap(), PASSWORD.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    drop(d);
+
+    // `init` without auto-provision writes no password file, and says how to give one.
+    let dir = tmp.path().join("data");
+    let env = Env {
+        vars: vec![
+            ("WAIAAS_DATA_DIR".into(), dir.display().to_string()),
+            ("WAIAAS_DAEMON_PORT".into(), "0".into()),
+            ("WAIAAS_ORACLE_ENABLED".into(), "false".into()),
+        ],
+        dir: dir.clone(),
+    };
+    let o = env.run(&["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no password file written"), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(!dir.join("recovery.key").exists());
+    // `start --detach` hands the password to the daemon on a pipe: neither the daemon's
+    // environment nor its command line shows it, and it opened the data dir with it.
+    let _stop = StopOnDrop(dir.clone());
+    let o = env.cmd(&["start", "--detach"]).env("WAIAAS_MASTER_PASSWORD", PASSWORD).output().unwrap();
+    assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    let pid: u32 = std::fs::read_to_string(dir.join("daemon.pid")).unwrap().trim().parse().unwrap();
+    let seen = proc_view(pid);
+    assert!(seen.contains("WAIAAS_DAEMON_PORT=0"), "{seen}");
+    assert!(!seen.contains(PASSWORD), "the detached daemon got the password in its environment or command line");
+    let o = env.cmd(&["wallet", "list", "--json"]).env("WAIAAS_MASTER_PASSWORD", PASSWORD).output().unwrap();
+    assert!(o.status.success(), "the daemon runs with the operator's password: {}", stderr(&o));
+    assert!(!dir.join("recovery.key").exists(), "still no recovery.key");
+    assert!(env.run(&["stop"]).status.success());
+
+    // Only auto-provisioning writes recovery.key, and the CLI says so.
+    let auto = tmp.path().join("auto");
+    let o = Command::new(waiaas_bin()).args(["init", "--auto-provision", "--data-dir", auto.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(auto.join("recovery.key").exists());
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(said.contains("recovery.key") && said.contains("auto-provision") && said.contains("Anyone who can read"), "{said}");
 }

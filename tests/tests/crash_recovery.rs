@@ -96,7 +96,12 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
     use rand::Rng;
     use waiaas_core::auth::owner::OwnerAction;
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
-    let opts = Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_PRICES_ETH", "2000");
+    // No start-up grace for DELAYs that ran out during a restart (tested in
+    // operator_lockout.rs): here every DELAY keeps its original deadline.
+    let opts = Options::default()
+        .env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url)
+        .env("WAIAAS_PRICES_ETH", "2000")
+        .env("WAIAAS_SECURITY_DELAY_GRACE_AFTER_START_SEC", "0");
     let mut d = Daemon::start(opts.clone());
     let dir = d.dir.clone();
     let _tmp = d.take_tmp();

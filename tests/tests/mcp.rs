@@ -6,7 +6,9 @@
 //!   confirms on chain; a policy refusal is a tool error naming the policy;
 //! - human in the loop: a DELAY send asks the human through MCP elicitation, the client
 //!   answers "cancel", the transaction ends CANCELLED and never reaches the chain;
-//! - a finite token renews itself at 60 % of its lifetime and is written back to its file.
+//! - a finite token renews itself at 60 % of its lifetime and is written back to its file;
+//! - the server runs from the config `mcp setup` prints alone (daemon URL and token file):
+//!   every scenario runs it with a data dir and a HOME that do not exist.
 //!
 //! The median `get_balance` tool-call latency is printed (`MCP get_balance median`).
 
@@ -95,14 +97,17 @@ fn mcp_setup(s: &Setup, extra: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn scenario(s: &Setup, elicit: Option<&str>, steps: Value) -> Value {
-    json!({
-        "command": waiaas_bin().display().to_string(),
-        "args": ["mcp", "serve"],
-        "env": {"WAIAAS_DATA_DIR": s.daemon.dir.display().to_string(), "WAIAAS_WALLET_ID": s.wallet, "WAIAAS_WALLET_NAME": "agent-evm"},
-        "elicit": elicit,
-        "steps": steps,
-    })
+/// A client run of the MCP server exactly as `mcp setup` configured it (its `mcpServers`
+/// entry: command, args, env), with no way into the operator's data dir: `WAIAAS_DATA_DIR`
+/// and `HOME` point nowhere, so the server has only the daemon URL and its token file.
+fn scenario(setup_out: &Value, elicit: Option<&str>, steps: Value) -> Value {
+    let servers = setup_out["mcpServers"].as_object().unwrap();
+    assert_eq!(servers.len(), 1, "{setup_out}");
+    let server = servers.values().next().unwrap();
+    let mut env = server["env"].as_object().unwrap().clone();
+    env.insert("WAIAAS_DATA_DIR".into(), "/nonexistent/operator-data-dir".into());
+    env.insert("HOME".into(), "/nonexistent/agent-home".into());
+    json!({"command": server["command"], "args": server["args"], "env": env, "elicit": elicit, "steps": steps})
 }
 
 fn tx_id(step: &Value) -> String {
@@ -115,6 +120,12 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
     let setup_out = mcp_setup(&s, &[]);
     let token_file = setup_out["wallets"][0]["tokenFile"].as_str().unwrap();
     assert!(std::fs::read_to_string(token_file).unwrap().starts_with("wai_sess_"));
+    // The MCP config carries the daemon URL and the token file, never the data dir.
+    let env = &setup_out["mcpServers"]["waiaas-agent-evm"]["env"];
+    assert_eq!(env["WAIAAS_BASE_URL"], s.daemon.base.as_str(), "{env}");
+    let in_config = std::path::PathBuf::from(env["WAIAAS_TOKEN_FILE"].as_str().unwrap());
+    assert_eq!(in_config.canonicalize().unwrap(), Path::new(token_file).canonicalize().unwrap(), "{env}");
+    assert!(env.get("WAIAAS_DATA_DIR").is_none(), "{env}");
     // A WHITELIST that allows DEV_ACCOUNTS[1] only (SPENDING_LIMIT: the defaults).
     let p = s
         .api
@@ -123,7 +134,7 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
     assert_eq!(p.status, 201, "{:?}", p.body);
     let before = s.node.balance(DEV_ACCOUNTS[1]);
     let report = client(scenario(
-        &s,
+        &setup_out,
         None,
         json!([
             {"op": "list_tools"},
@@ -197,7 +208,7 @@ async fn a_delay_send_asks_the_human_who_cancels_it_and_nothing_reaches_the_chai
     let agent = Auth::Session(std::fs::read_to_string(out["wallets"][0]["tokenFile"].as_str().unwrap()).unwrap().trim().to_string());
     let before = s.node.balance(DEV_ACCOUNTS[4]);
     let report = client(scenario(
-        &s,
+        &out,
         Some("cancel"),
         json!([
             // $200 at 2000 USD/ETH: above the $100 NOTIFY default, below $500: DELAY.
@@ -227,7 +238,7 @@ async fn a_delay_send_asks_the_human_who_cancels_it_and_nothing_reaches_the_chai
     assert_eq!(s.node.balance(&s.address), 100 * ETH);
 
     // A human who answers "keep" leaves it waiting; nothing is approved.
-    let report = client(scenario(&s, Some("keep"), json!([{"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[4], "amount": "100000000000000000"}}])));
+    let report = client(scenario(&out, Some("keep"), json!([{"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[4], "amount": "100000000000000000"}}])));
     let step = &report["steps"][0];
     assert_eq!(step["json"]["humanDecision"], "keep", "{step}");
     let id = tx_id(step);
@@ -243,7 +254,7 @@ async fn a_finite_token_renews_itself_at_sixty_percent_and_is_written_back() {
     let file = PathBuf::from(out["wallets"][0]["tokenFile"].as_str().unwrap());
     let original = std::fs::read_to_string(&file).unwrap();
     let report = client(scenario(
-        &s,
+        &out,
         None,
         json!([
             {"op": "call", "name": "get_balance", "args": {}},

@@ -14,7 +14,7 @@ fn benches(c: &mut Criterion) {
     let phc = hash_password("bench-password").unwrap();
     let auth = MasterAuth::new(phc.clone(), "bench-password", u32::MAX, Duration::from_secs(1));
     c.bench_function("master_verify_accepted (HMAC, constant time)", |b| {
-        b.iter(|| rt.block_on(auth.verify("bench-password")).unwrap())
+        b.iter(|| rt.block_on(auth.verify("bench-password", "127.0.0.1")).unwrap())
     });
     let mut slow = c.benchmark_group("argon2");
     slow.sample_size(10);

@@ -83,7 +83,7 @@ impl Engine {
             "walletName": w.name,
             "tokenPath": path.to_string_lossy(),
             "expiresAt": created.expires_at,
-            "claudeDesktopConfig": mcp_client_config("waiaas", &w.name, &w.id, &self.inner.data_dir.to_string_lossy(), base_url),
+            "claudeDesktopConfig": mcp_client_config("waiaas", &w.name, &w.id, &path.to_string_lossy(), base_url),
         }))
     }
 
@@ -121,13 +121,17 @@ impl Engine {
 /// The MCP client entry (`{"waiaas-<name>": {command, args, env}}`) that runs
 /// `waiaas mcp serve` for one wallet; Claude Desktop and other clients put it under their
 /// `mcpServers` (upstream's shape: the caller adds that wrapper).
-pub fn mcp_client_config(command: &str, wallet_name: &str, wallet_id: &str, data_dir: &str, base_url: &str) -> Value {
+///
+/// The server gets the daemon's URL and the path of its own token file
+/// (`WAIAAS_TOKEN_FILE`), not the data dir: the agent that runs it needs no access to the
+/// operator's data dir (keystore, database, recovery.key).
+pub fn mcp_client_config(command: &str, wallet_name: &str, wallet_id: &str, token_file: &str, base_url: &str) -> Value {
     let slug: String = wallet_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     json!({
         format!("waiaas-{slug}"): {
             "command": command,
             "args": ["mcp", "serve"],
-            "env": {"WAIAAS_BASE_URL": base_url, "WAIAAS_DATA_DIR": data_dir, "WAIAAS_WALLET_ID": wallet_id, "WAIAAS_WALLET_NAME": wallet_name}
+            "env": {"WAIAAS_BASE_URL": base_url, "WAIAAS_TOKEN_FILE": token_file, "WAIAAS_WALLET_ID": wallet_id, "WAIAAS_WALLET_NAME": wallet_name}
         }
     })
 }

@@ -63,8 +63,10 @@ pub struct SecurityConfig {
     pub max_sessions_per_wallet: i64,
     /// Smallest `ttl` a session may be created with (upstream: 300 s).
     pub session_ttl_min: i64,
-    /// Wrong master passwords allowed within `master_password_lockout_seconds` before lockout.
+    /// Wrong master passwords one source (client address) may try before it is blocked.
     pub master_password_max_attempts: u32,
+    /// Longest block of a guessing source (the first lasts 1/16 of it, each next one twice
+    /// as long); other sources are never blocked by it.
     pub master_password_lockout_seconds: u64,
     pub cors_origins: Vec<String>,
     pub rate_limit_global_ip_rpm: u32,
@@ -88,6 +90,10 @@ pub struct SecurityConfig {
     /// Allow webhook targets on loopback, private and link-local addresses (e.g. a receiver
     /// on this host). Cloud metadata endpoints stay refused either way.
     pub webhook_allow_private: bool,
+    /// A DELAY transaction whose delay ran out while the daemon was down waits this long
+    /// after start before it executes (announced as `TX_DELAY_GRACE`), so the owner can
+    /// still cancel it. 0 = execute at once.
+    pub delay_grace_after_start_sec: i64,
 }
 
 impl Default for SecurityConfig {
@@ -110,6 +116,7 @@ impl Default for SecurityConfig {
             nonce_ttl_sec: 300,
             owner_message_max_ttl_sec: 3600,
             webhook_allow_private: false,
+            delay_grace_after_start_sec: 300,
         }
     }
 }
@@ -335,6 +342,9 @@ impl Config {
         }
         if self.security.master_password_max_attempts < 1 {
             return Err(invalid("security.master_password_max_attempts must be >= 1".into()));
+        }
+        if !(0..=86_400).contains(&self.security.delay_grace_after_start_sec) {
+            return Err(invalid("security.delay_grace_after_start_sec must be 0..86400".into()));
         }
         Ok(())
     }

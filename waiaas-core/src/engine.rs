@@ -172,6 +172,8 @@ impl Engine {
         };
         engine.load_kill_switch().await?;
         engine.init_notify_cursor().await?;
+        // The owner nonce key exists from the start: issuing a nonce never writes the store.
+        engine.nonce_key().await?;
         Ok(engine)
     }
 
@@ -220,14 +222,18 @@ impl Engine {
         }
     }
 
-    /// masterAuth. A failure is written to the audit log with the caller's address.
+    /// masterAuth, throttled per source (`ip`, the client address as the rate limiter
+    /// determines it). A counted wrong password is written to the audit log with the
+    /// caller's address; refusals of a blocked source are not (they evaluate nothing).
     pub async fn verify_master(&self, password: &str, ip: Option<&str>) -> Result<()> {
-        match self.inner.master.verify(password).await {
+        match self.inner.master.check(password, ip.unwrap_or("unknown")).await {
             Ok(()) => Ok(()),
-            Err(e) => {
-                self.audit("MASTER_AUTH_FAILED", "unknown", None, None, Some(serde_json::json!({ "code": e.code.as_str() })), "critical", ip)
-                    .await;
-                Err(e)
+            Err(r) => {
+                if r.counted {
+                    let details = serde_json::json!({ "code": r.error.code.as_str() });
+                    self.audit("MASTER_AUTH_FAILED", "unknown", None, None, Some(details), "critical", ip).await;
+                }
+                Err(r.error)
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The wallet owner: registration (master), verification, and the owner's decisions on
 //! transactions waiting for approval. Every owner action is a signed message checked by
-//! [`crate::auth::owner::check_proof`] and bound to a single-use nonce from [`Engine::nonce`].
+//! [`crate::auth::owner::check_proof`] and bound to a single-use nonce from [`Engine::nonce_for`].
 //!
 //! Owner states (derived): NONE (no owner), GRACE (registered by the operator, not yet
 //! proven), LOCKED (the owner proved control with a signature; only then is the owner fixed).
@@ -22,25 +22,108 @@ pub struct NonceResponse {
     pub expires_at: i64,
 }
 
-/// Live nonces allowed at once (the route is public; this bounds what it can store).
-const MAX_LIVE_NONCES: i64 = 10_000;
+const KV_NONCE_KEY: &str = "owner_nonce_key";
+
+/// The key nonces are minted under (random, kept in the store so every replica and a
+/// restarted daemon accept them).
+type NonceKey = zeroize::Zeroizing<[u8; 32]>;
+
+/// What a nonce is bound to: an owner address, normalised so that either spelling of an
+/// EVM address binds the same nonce (lower-case hex; Solana base58 as is).
+pub fn nonce_binding(address: &str) -> Result<String> {
+    let a = address.trim();
+    if let Ok(evm) = a.parse::<alloy_primitives::Address>() {
+        return Ok(format!("0x{}", hex::encode(evm.as_slice())));
+    }
+    match bs58::decode(a).into_vec() {
+        Ok(b) if b.len() == 32 => Ok(a.to_string()),
+        _ => Err(Error::validation("address", "must be an owner address (0x-prefixed 20-byte EVM or base58 32-byte Solana)")),
+    }
+}
+
+fn nonce_mac(key: &[u8; 32], head: &[u8], binding: Option<&str>) -> [u8; 16] {
+    use hmac::Mac;
+    let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    m.update(b"waiaas-owner-nonce\0");
+    m.update(head);
+    m.update(&[binding.is_some() as u8]);
+    m.update(binding.unwrap_or_default().as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&m.finalize().into_bytes()[..16]);
+    out
+}
+
+/// A nonce: 32 bytes, 64 hex digits like upstream's: expiry (8 bytes, big endian), 8
+/// random bytes, and a 16-byte MAC over both and the bound address (if any).
+fn mint_nonce(key: &[u8; 32], expires_at: i64, binding: Option<&str>) -> String {
+    let mut b = [0u8; 32];
+    b[..8].copy_from_slice(&(expires_at as u64).to_be_bytes());
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b[8..16]);
+    let tag = nonce_mac(key, &b[..16], binding);
+    b[16..].copy_from_slice(&tag);
+    hex::encode(b)
+}
+
+/// The canonical (lower-case) nonce and its expiry, when `nonce` was minted here, is
+/// unexpired, and is unbound or bound to `binding`.
+fn check_nonce(key: &[u8; 32], nonce: &str, binding: &str, now: i64) -> Option<(String, i64)> {
+    use subtle::ConstantTimeEq;
+    let b: [u8; 32] = hex::decode(nonce.trim()).ok()?.try_into().ok()?;
+    let expires_at = u64::from_be_bytes(b[..8].try_into().ok()?) as i64;
+    if expires_at <= now {
+        return None;
+    }
+    let unbound = nonce_mac(key, &b[..16], None).as_slice().ct_eq(&b[16..]);
+    let bound = nonce_mac(key, &b[..16], Some(binding)).as_slice().ct_eq(&b[16..]);
+    bool::from(unbound | bound).then(|| (hex::encode(b), expires_at))
+}
 
 impl Engine {
-    /// Issue a nonce for an owner signature: stored, single use, `security.nonce_ttl_sec`.
+    /// Issue a nonce for an owner signature (`GET /v1/nonce`): single use, valid
+    /// `security.nonce_ttl_sec`. Upstream clients call it without parameters.
     pub async fn nonce(&self) -> Result<NonceResponse> {
-        let mut b = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
-        let nonce = hex::encode(b);
-        let now = crate::now();
-        let expires_at = now + self.inner.config.security.nonce_ttl_sec;
-        if !self.inner.store.insert_owner_nonce(&nonce, expires_at, now, MAX_LIVE_NONCES).await? {
-            return Err(Error::new(ErrorCode::RATE_LIMITED, "Too many unused nonces; retry in a few minutes"));
+        self.nonce_for(None).await
+    }
+
+    /// A nonce, bound to `address` when given (`GET /v1/nonce?address=<owner>`: only that
+    /// owner's signature can use it).
+    ///
+    /// Issuing stores nothing: the nonce carries its expiry and a MAC under a key of this
+    /// daemon, and the store records a nonce only when an owner's valid signature uses it
+    /// (until it expires, so a replay fails). There is no pool of issued nonces, so no
+    /// client, from however many addresses, can fill one and keep an owner from getting a
+    /// nonce (upstream's nonces were never checked; this daemon's first version stored them
+    /// up to a global cap, which a flood from 127.0.0.2, .3, ... could fill). Used nonces
+    /// are bounded by owners' own signed actions.
+    pub async fn nonce_for(&self, address: Option<&str>) -> Result<NonceResponse> {
+        let binding = address.filter(|a| !a.trim().is_empty()).map(nonce_binding).transpose()?;
+        let key = self.nonce_key().await?;
+        let expires_at = crate::now() + self.inner.config.security.nonce_ttl_sec;
+        Ok(NonceResponse { nonce: mint_nonce(&key, expires_at, binding.as_deref()), expires_at })
+    }
+
+    /// The nonce key, created on first use (the engine does that when it opens).
+    pub(crate) async fn nonce_key(&self) -> Result<NonceKey> {
+        let parse = |raw: &str| -> Result<NonceKey> {
+            let b: [u8; 32] = hex::decode(raw).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| Error::internal("stored owner nonce key is corrupt"))?;
+            Ok(zeroize::Zeroizing::new(b))
+        };
+        let store = &self.inner.store;
+        if let Some(raw) = store.kv_get(KV_NONCE_KEY).await? {
+            return parse(&raw);
         }
-        Ok(NonceResponse { nonce, expires_at })
+        let mut fresh = zeroize::Zeroizing::new([0u8; 32]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, fresh.as_mut());
+        let raw = zeroize::Zeroizing::new(hex::encode(fresh.as_ref()));
+        if store.kv_cas(KV_NONCE_KEY, None, &raw, crate::now()).await? {
+            return Ok(fresh);
+        }
+        parse(&store.kv_get(KV_NONCE_KEY).await?.ok_or_else(|| Error::internal("owner nonce key vanished"))?)
     }
 
     /// Check an owner's proof for `action` against `owner` of a wallet on `chain`, then use
-    /// its nonce (a replay fails here with INVALID_NONCE).
+    /// its nonce: minted here, unexpired, unbound or bound to this owner, and not used before
+    /// (a replay fails here with INVALID_NONCE).
     async fn accept_proof(&self, w: &WalletRecord, proof: &OwnerProof, action: &OwnerAction) -> Result<String> {
         let domain = self.owner_domain();
         let owner = w.owner_address.clone().ok_or_else(|| Error::new(ErrorCode::OWNER_NOT_CONNECTED, format!("Wallet '{}' has no owner", w.id)))?;
@@ -53,7 +136,13 @@ impl Engine {
                 return Err(e);
             }
         };
-        if !self.inner.store.consume_owner_nonce(&nonce, now).await? {
+        let key = self.nonce_key().await?;
+        let fresh = check_nonce(&key, &nonce, &nonce_binding(&owner)?, now);
+        let used = match fresh {
+            Some((canonical, expires_at)) => self.inner.store.use_owner_nonce(&canonical, expires_at, now).await?,
+            None => false,
+        };
+        if !used {
             self.audit("OWNER_AUTH_FAILED", &owner, Some(&w.id), None, Some(json!({"action": action.request_id(), "reason": "nonce unknown, used or expired"})), "warning", None).await;
             return Err(Error::new(ErrorCode::INVALID_NONCE, "The message's nonce is unknown, already used or expired: get a new one from GET /v1/nonce"));
         }
@@ -165,5 +254,35 @@ impl Engine {
             return Err(Error::new(ErrorCode::INVALID_SIGNATURE, "X-Owner-Address is not the owner of any wallet"));
         };
         self.accept_proof(w, proof, action).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_carry_expiry_and_binding_under_the_key() {
+        let key = [7u8; 32];
+        let owner = "0x52908400098527886E0F7030069857D2E4169EE7";
+        let b = nonce_binding(owner).unwrap();
+        assert_eq!(b, nonce_binding(&owner.to_lowercase()).unwrap(), "either spelling binds the same nonce");
+        let unbound = mint_nonce(&key, 1000, None);
+        let bound = mint_nonce(&key, 1000, Some(&b));
+        assert_eq!((unbound.len(), bound.len()), (64, 64), "upstream's 64 hex digits");
+        assert_eq!(check_nonce(&key, &unbound, &b, 999), Some((unbound.clone(), 1000)));
+        assert_eq!(check_nonce(&key, &bound, &b, 999).map(|n| n.1), Some(1000));
+        // Upper case is the same nonce (stored canonically, so a replay cannot change case).
+        assert_eq!(check_nonce(&key, &bound.to_uppercase(), &b, 999).unwrap().0, bound);
+        let other = nonce_binding("0x000000000000000000000000000000000000dEaD").unwrap();
+        assert_eq!(check_nonce(&key, &bound, &other, 999), None, "bound to another owner");
+        assert_eq!(check_nonce(&key, &bound, &b, 1000), None, "expired");
+        assert_eq!(check_nonce(&[8u8; 32], &bound, &b, 999), None, "another daemon's key");
+        // A forged expiry breaks the MAC.
+        let mut raw = hex::decode(&bound).unwrap();
+        raw[7] ^= 1;
+        assert_eq!(check_nonce(&key, &hex::encode(raw), &b, 999), None);
+        assert_eq!(check_nonce(&key, "not-hex", &b, 0), None);
+        assert_eq!(nonce_binding("nope").unwrap_err().code, ErrorCode::ACTION_VALIDATION_FAILED);
     }
 }

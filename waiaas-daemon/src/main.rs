@@ -22,9 +22,10 @@ struct Cli {
     /// Daemon URL (default: the address the daemon of the data dir bound, else http://127.0.0.1:3100).
     #[arg(long, global = true, env = "WAIAAS_BASE_URL")]
     base_url: Option<String>,
-    /// Master password (default: WAIAAS_MASTER_PASSWORD, WAIAAS_MASTER_PASSWORD_FILE, <data>/recovery.key, prompt).
-    #[arg(long, global = true, hide_env_values = true)]
-    password: Option<String>,
+    /// File holding the master password (`-` reads it from stdin). Default: WAIAAS_MASTER_PASSWORD,
+    /// WAIAAS_MASTER_PASSWORD_FILE, <data>/recovery.key, a prompt. Never given on the command line.
+    #[arg(long, global = true, value_name = "FILE")]
+    password_file: Option<PathBuf>,
     /// Print JSON for scripts instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -36,7 +37,8 @@ struct Cli {
 enum Command {
     /// Create the data directory and a default config.toml.
     Init {
-        /// Also generate a random master password in <data>/recovery.key.
+        /// Also generate a random master password into <data>/recovery.key (0600); without it no
+        /// password file is written.
         #[arg(long)]
         auto_provision: bool,
     },
@@ -80,9 +82,10 @@ enum Command {
     Mcp(McpCmd),
     /// Change the master password (the daemon re-encrypts every key).
     SetMaster {
-        /// The new password (default: WAIAAS_NEW_MASTER_PASSWORD, else a prompt).
-        #[arg(long, hide_env_values = true)]
-        new_password: Option<String>,
+        /// File holding the new password (`-` reads it from stdin). Default:
+        /// WAIAAS_NEW_MASTER_PASSWORD, else a prompt. Never given on the command line.
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
     },
     /// Encrypted backups.
     #[command(subcommand)]
@@ -128,7 +131,11 @@ enum McpCmd {
     },
     /// Serve MCP over stdio (what an MCP client runs).
     Serve {
-        /// The wallet whose token file (<data>/mcp-tokens/<id>) to use.
+        /// The session token file (what `mcp setup` writes into the MCP config); with it and
+        /// WAIAAS_BASE_URL the server needs no access to the data dir.
+        #[arg(long, env = "WAIAAS_TOKEN_FILE")]
+        token_file: Option<PathBuf>,
+        /// The wallet whose token file (<data>/mcp-tokens/<id>) to use without --token-file.
         #[arg(long, env = "WAIAAS_WALLET_ID")]
         wallet_id: Option<String>,
         /// Shown in tool descriptions and the server name.
@@ -144,9 +151,12 @@ enum McpCmd {
 }
 
 fn main() {
+    // First, while this is the only thread: passwords leave the environment (and the
+    // environment block /proc/<pid>/environ shows) before any thread or child could see them.
+    cli::secrets::take_env_secrets();
     let cli = Cli::parse();
     let dir = cli::resolve_data_dir(cli.data_dir);
-    let ctx = Ctx { dir: dir.clone(), base_url: cli.base_url, password: cli.password, json: cli.json };
+    let ctx = Ctx { dir: dir.clone(), base_url: cli.base_url, password_file: cli.password_file, json: cli.json };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result: Result<(), CliError> = rt.block_on(async {
         match cli.command {
@@ -161,12 +171,15 @@ fn main() {
                     println!("  wrote {}", datadir::config_path(&dir).display());
                 }
                 if r.created_recovery_key {
-                    println!("  wrote {} (the generated master password; keep it secret)", datadir::recovery_key_path(&dir).display());
+                    println!("  wrote {} (--auto-provision: the generated master password, mode 0600)", datadir::recovery_key_path(&dir).display());
+                    cli::daemon::announce_recovery_key(&dir);
+                } else if !auto_provision {
+                    println!("  no password file written: start with WAIAAS_MASTER_PASSWORD, WAIAAS_MASTER_PASSWORD_FILE or --password-file");
                 }
                 Ok(())
             }
-            Command::Start { log_level, detach: true } => cli::daemon::start_detached(&dir, log_level).await,
-            Command::Start { log_level, detach: false } => cli::daemon::start(&dir, log_level).await,
+            Command::Start { log_level, detach: true } => cli::daemon::start_detached(&dir, log_level, ctx.password_file.as_deref()).await,
+            Command::Start { log_level, detach: false } => cli::daemon::start(&dir, log_level, ctx.password_file.as_deref()).await,
             Command::Stop => cli::daemon::stop(&dir).await,
             Command::Status => cli::daemon::status(&dir, ctx.json).await,
             Command::Quickset { mode, ttl } => cli::mcp_setup::quickset(&ctx, &mode, TokenOpts { ttl, ..Default::default() }).await,
@@ -178,19 +191,20 @@ fn main() {
                 let opts = TokenOpts { ttl, max_renewals, lifetime, renew: new_token };
                 cli::mcp_setup::setup(&ctx, wallet, all, opts, claude_config, no_register).await
             }
-            Command::Mcp(McpCmd::Serve { wallet_id, wallet_name, embedded, settle_timeout }) => {
+            Command::Mcp(McpCmd::Serve { token_file, wallet_id, wallet_name, embedded, settle_timeout }) => {
                 let opts = waiaas_daemon::mcp::ServeOptions {
                     base_url: ctx.base_url(),
                     data_dir: dir.clone(),
                     wallet_id,
                     wallet_name,
                     env_token: std::env::var("WAIAAS_SESSION_TOKEN").ok(),
+                    token_file,
                     embedded,
                     settle_timeout: Duration::from_secs(settle_timeout),
                 };
                 waiaas_daemon::mcp::serve(opts).await
             }
-            Command::SetMaster { new_password } => cli::admin::set_master(&ctx, new_password).await,
+            Command::SetMaster { new_password_file } => cli::admin::set_master(&ctx, new_password_file).await,
             Command::Backup(c) => cli::admin::backup(&ctx, c).await,
             Command::Restore { file, force } => cli::admin::restore(&ctx, file, force).await,
             Command::KillSwitch(c) => cli::admin::kill_switch(&ctx, c).await,

@@ -7,7 +7,8 @@
 //! a crash (delivery ids are stable: `<channel>:<audit id>`, receivers can drop duplicates).
 //!
 //! Event names are the audit event types (spec §7 names where they exist): `TX_REQUESTED`
-//! (INSTANT / NOTIFY decision, with `details.tier`), `TX_QUEUED` (DELAY),
+//! (INSTANT / NOTIFY decision, with `details.tier`), `TX_QUEUED` (DELAY), `TX_DELAY_GRACE`
+//! (a DELAY that ran out while the daemon was down, with its new `details.executeAfter`),
 //! `TX_APPROVAL_REQUIRED`, `TX_SUBMITTED`, `TX_CONFIRMED`, `TX_FAILED`, `TX_CANCELLED`,
 //! `TX_APPROVAL_EXPIRED`, `TX_APPROVED`, `TX_REJECTED`, `POLICY_DENIED`,
 //! `KILL_SWITCH_ACTIVATED|ESCALATED|RECOVERED`, `AUTO_STOP_TRIGGERED`, `SESSION_IDLE`,

@@ -373,14 +373,52 @@ impl Engine {
     }
 
     /// Resume every unfinished transaction (start-up), and keep re-checking SUBMITTED and
-    /// half-broadcast ones in the background.
+    /// half-broadcast ones in the background. DELAYs that ran out while nothing was running
+    /// get their start-up grace first ([`Engine::defer_overdue_delays`]).
     pub async fn recover(&self) -> Result<usize> {
+        match self.defer_overdue_delays().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!("{n} DELAY transactions ran out while the daemon was down: they execute after the start-up grace"),
+            Err(e) => tracing::error!("DELAY grace check failed: {e}"),
+        }
         let open = self.inner.store.txs_in_status(&[TxStatus::Pending, TxStatus::Executing, TxStatus::Submitted]).await?;
         let n = open.len();
         for tx in open {
             self.spawn_run(tx.id);
         }
         Ok(n)
+    }
+
+    /// Start-up: a DELAY whose delay ran out while no daemon was running does not execute at
+    /// once (the owner, who may have counted on cancelling it, had no daemon to cancel it
+    /// with): its `executeAfter` moves to `security.delay_grace_after_start_sec` from now
+    /// (the original deadline is kept as `delayExpiredAt`), announced by a `TX_DELAY_GRACE`
+    /// event (audit log, notification channels) with the new execute time. It can be
+    /// cancelled until then like any QUEUED transaction. Run before the queue's clock starts.
+    pub async fn defer_overdue_delays(&self) -> Result<usize> {
+        let grace = self.inner.config.security.delay_grace_after_start_sec;
+        if grace <= 0 {
+            return Ok(0);
+        }
+        let now = crate::now();
+        let until = now + grace;
+        let mut deferred = 0;
+        for tx in self.inner.store.txs_in_status(&[TxStatus::Queued]).await? {
+            let mut meta: serde_json::Value = tx.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+            let Some(due) = meta.get("executeAfter").and_then(|v| v.as_i64()).filter(|due| *due <= now) else {
+                continue;
+            };
+            let expired_at = meta.get("delayExpiredAt").and_then(|v| v.as_i64()).unwrap_or(due);
+            meta["executeAfter"] = until.into();
+            meta["delayExpiredAt"] = expired_at.into();
+            let patch = TxPatch { metadata: Some(meta.to_string()), ..Default::default() };
+            if self.inner.store.patch_tx(&tx.id, TxStatus::Queued, &patch, now).await? {
+                let details = serde_json::json!({"executeAfter": until, "delayExpiredAt": expired_at, "graceSeconds": grace});
+                self.audit_tx("TX_DELAY_GRACE", "system", &tx.wallet_id, &tx.id, Some(details), "warning").await;
+                deferred += 1;
+            }
+        }
+        Ok(deferred)
     }
 
     /// The tier gate's clock: DELAY transactions whose delay is over go to EXECUTING;

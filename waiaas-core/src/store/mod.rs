@@ -207,11 +207,9 @@ pub trait Store: Send + Sync + 'static {
     async fn set_owner(&self, wallet_id: &str, address: Option<&str>, now: i64) -> Result<bool>;
     /// GRACE -> LOCKED, only if `address` is still the registered owner.
     async fn mark_owner_verified(&self, wallet_id: &str, address: &str, now: i64) -> Result<bool>;
-    /// Store a nonce for owner signatures (expired ones are purged first); `false` when
-    /// `max_live` unexpired nonces already exist.
-    async fn insert_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64, max_live: i64) -> Result<bool>;
-    /// Use a nonce once: `true` only for a stored, unexpired, unused nonce (it is deleted).
-    async fn consume_owner_nonce(&self, nonce: &str, now: i64) -> Result<bool>;
+    /// Record that an owner's signature used `nonce` (valid until `expires_at`; expired
+    /// records are purged first): `false` when it was used before (a replay).
+    async fn use_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool>;
 
     // --- audit
     async fn append_audit(&self, e: &AuditEntry) -> Result<()>;

@@ -1016,23 +1016,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64, max_live: i64) -> Result<bool> {
+    async fn use_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool> {
         let n = nonce.to_string();
         self.write(move |tx| {
             tx.execute("DELETE FROM owner_nonces WHERE expires_at <= ?1", [now])?;
-            let live: i64 = tx.query_row("SELECT COUNT(*) FROM owner_nonces", [], |r| r.get(0))?;
-            if live >= max_live {
-                return Ok(false);
-            }
-            tx.execute("INSERT INTO owner_nonces (nonce, expires_at) VALUES (?1, ?2)", params![n, expires_at])?;
-            Ok(true)
+            Ok(tx.execute("INSERT OR IGNORE INTO owner_nonces (nonce, expires_at) VALUES (?1, ?2)", params![n, expires_at])? == 1)
         })
         .await
-    }
-
-    async fn consume_owner_nonce(&self, nonce: &str, now: i64) -> Result<bool> {
-        let n = nonce.to_string();
-        self.write(move |tx| Ok(tx.execute("DELETE FROM owner_nonces WHERE nonce = ?1 AND expires_at > ?2", params![n, now])? == 1)).await
     }
 
     async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()> {

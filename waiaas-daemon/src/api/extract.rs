@@ -120,11 +120,16 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The client address the rate limiter determined (trusted proxies honoured), else the
+/// socket peer.
 fn ip_of(parts: &Parts) -> Option<String> {
+    if let Some(ip) = parts.extensions.get::<super::ClientIp>() {
+        return Some(ip.0.clone());
+    }
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
 }
 
-/// masterAuth: `X-Master-Password`.
+/// masterAuth: `X-Master-Password`, wrong ones throttled per client address.
 pub struct Master;
 
 impl FromRequestParts<AppState> for Master {

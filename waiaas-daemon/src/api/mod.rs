@@ -161,6 +161,11 @@ async fn body_guard(State(state): State<AppState>, req: Request, next: Next) -> 
     }
 }
 
+/// The client address as the rate limiter determined it (socket peer, or the forwarded
+/// address from a trusted proxy).
+#[derive(Clone)]
+pub struct ClientIp(pub String);
+
 /// Only requests addressed to a localhost name or a configured host are served.
 async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
@@ -189,7 +194,7 @@ fn limited(scope: &str, retry_after: u64) -> Response {
 
 /// Rate limits, before any auth work: per client IP on every route; per session on every
 /// request carrying a session token; per sending session on `POST /v1/transactions/send`.
-async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     if let Some(peer) = peer {
         let xff = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
@@ -197,6 +202,8 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         if let Err(s) = state.limits.ip.check(&ip) {
             return limited("IP", s);
         }
+        // masterAuth throttles wrong passwords per this same client address.
+        req.extensions_mut().insert(ClientIp(ip));
     }
     let path = req.uri().path();
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -225,7 +232,6 @@ fn strip_port(host: &str) -> &str {
         _ => host,
     }
 }
-
 
 #[cfg(test)]
 mod tests {

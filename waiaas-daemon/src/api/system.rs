@@ -1,6 +1,6 @@
 //! `/health`, `/v1/nonce` and the admin routes of the foundation.
 
-use super::extract::{ApiResult, Body, Master};
+use super::extract::{ApiResult, Body, Master, Query};
 use super::AppState;
 use crate::openapi::{KillSwitchActivateResponse, KillSwitchEscalateResponse, MasterPasswordChangeResponse, RecoverResponse, RotateSecretResponse, ShutdownResponse, TxCancelResponse, TxRejectResponse};
 use axum::extract::{Path, State};
@@ -31,11 +31,22 @@ async fn health(State(s): State<AppState>) -> Json<waiaas_core::Health> {
     Json(s.engine.health())
 }
 
-/// A single-use nonce for an owner's signed message (stored, valid `security.nonce_ttl_sec`).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct NonceQuery {
+    /// Bind the nonce to this owner address: only that owner's signature can use it.
+    /// Optional (upstream clients send none).
+    address: Option<String>,
+}
+
+/// A single-use nonce for an owner's signed message (valid `security.nonce_ttl_sec`).
+///
+/// Issuing stores nothing, so no flood of requests can keep an owner from getting one.
 #[utoipa::path(get, path = "/v1/nonce", tag = "Auth", operation_id = "getNonce", security(()),
+    params(NonceQuery),
     responses((status = 200, description = "A fresh nonce", body = waiaas_core::owner::NonceResponse)))]
-async fn nonce(State(s): State<AppState>) -> ApiResult<Json<waiaas_core::owner::NonceResponse>> {
-    Ok(Json(s.engine.nonce().await?))
+async fn nonce(State(s): State<AppState>, Query(q): Query<NonceQuery>) -> ApiResult<Json<waiaas_core::owner::NonceResponse>> {
+    Ok(Json(s.engine.nonce_for(q.address.as_deref()).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

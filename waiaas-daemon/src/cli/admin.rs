@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use waiaas_core::auth::owner::{owner_message, OwnerAction, OwnerProof};
 use waiaas_core::client::AdminApi;
 use waiaas_core::network::Chain;
+use zeroize::Zeroizing;
 
 #[derive(Subcommand, Debug)]
 pub enum OwnerCmd {
@@ -105,24 +106,31 @@ pub async fn owner(ctx: &Ctx, cmd: OwnerCmd) -> CliResult {
 }
 
 /// `waiaas set-master`: change the master password (the daemon re-encrypts every key file).
-pub async fn set_master(ctx: &Ctx, new_password: Option<String>) -> CliResult {
-    let new = match new_password.or_else(|| std::env::var("WAIAAS_NEW_MASTER_PASSWORD").ok().filter(|p| !p.is_empty())) {
-        Some(p) => p,
-        None => {
-            if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                return Err(CliError::usage("pass --new-password or set WAIAAS_NEW_MASTER_PASSWORD (no terminal to prompt on)"));
+pub async fn set_master(ctx: &Ctx, new_password_file: Option<PathBuf>) -> CliResult {
+    let stdin = |p: &Option<PathBuf>| p.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if stdin(&new_password_file) && stdin(&ctx.password_file) {
+        return Err(CliError::usage("--password-file and --new-password-file cannot both read stdin"));
+    }
+    let new = match new_password_file {
+        Some(f) => super::secrets::read_password_file(&f, "the new master password")?,
+        None => match super::secrets::env_new_password() {
+            Some(p) => p,
+            None => {
+                if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    return Err(CliError::usage("pass --new-password-file FILE (- reads stdin) or set WAIAAS_NEW_MASTER_PASSWORD (no terminal to prompt on)"));
+                }
+                let a = Zeroizing::new(rpassword::prompt_password("New master password: ").map_err(|e| CliError::usage(format!("cannot read password: {e}")))?);
+                let b = Zeroizing::new(rpassword::prompt_password("Repeat it: ").map_err(|e| CliError::usage(format!("cannot read password: {e}")))?);
+                if *a != *b {
+                    return Err(CliError::usage("the two passwords differ; nothing changed"));
+                }
+                a
             }
-            let a = rpassword::prompt_password("New master password: ").map_err(|e| CliError::usage(format!("cannot read password: {e}")))?;
-            let b = rpassword::prompt_password("Repeat it: ").map_err(|e| CliError::usage(format!("cannot read password: {e}")))?;
-            if a != b {
-                return Err(CliError::usage("the two passwords differ; nothing changed"));
-            }
-            a
-        }
+        },
     };
     let old = ctx.master_password()?;
     let admin = ctx.admin()?;
-    let r = output::waiting("Re-encrypting the keystore...", admin.change_master_password(new.clone())).await?;
+    let r = output::waiting("Re-encrypting the keystore...", admin.change_master_password(new.to_string())).await?;
     // A recovery.key that held the old password would no longer start the daemon.
     let key = super::datadir::recovery_key_path(&ctx.dir);
     let mut updated_key = false;

@@ -1,6 +1,7 @@
 //! `waiaas start | stop | status`.
 
 use super::datadir::{self, DaemonLock};
+use super::secrets;
 use super::CliError;
 use crate::api::{router, AppState};
 use std::io::IsTerminal;
@@ -19,13 +20,16 @@ pub fn load_config(dir: &Path) -> Result<Loaded, CliError> {
     Ok(waiaas_core::datadir::load_config(dir)?)
 }
 
-/// Master password: `WAIAAS_MASTER_PASSWORD` > file named by `WAIAAS_MASTER_PASSWORD_FILE`
-/// > `<data>/recovery.key` > an interactive prompt.
-pub fn resolve_password(dir: &Path) -> Result<Zeroizing<String>, CliError> {
-    if let Ok(p) = std::env::var("WAIAAS_MASTER_PASSWORD") {
-        if !p.is_empty() {
-            return Ok(Zeroizing::new(p));
-        }
+/// Master password: `--password-file` (`-` = stdin) > `WAIAAS_MASTER_PASSWORD` (taken out
+/// of the environment at start, see [`super::secrets`]) > the file named by
+/// `WAIAAS_MASTER_PASSWORD_FILE` > `<data>/recovery.key` > an interactive prompt. Never a
+/// command-line argument.
+pub fn resolve_password(dir: &Path, file: Option<&Path>) -> Result<Zeroizing<String>, CliError> {
+    if let Some(f) = file {
+        return secrets::read_password_file(f, "the master password");
+    }
+    if let Some(p) = secrets::env_password() {
+        return Ok(p);
     }
     if let Ok(file) = std::env::var("WAIAAS_MASTER_PASSWORD_FILE") {
         let p = std::fs::read_to_string(&file).map_err(|e| CliError::new(2, format!("cannot read WAIAAS_MASTER_PASSWORD_FILE {file}: {e}")))?;
@@ -42,8 +46,23 @@ pub fn resolve_password(dir: &Path) -> Result<Zeroizing<String>, CliError> {
     }
     Err(CliError::new(
         2,
-        "No master password: set WAIAAS_MASTER_PASSWORD or WAIAAS_MASTER_PASSWORD_FILE, or run `waiaas init --auto-provision`",
+        "No master password: set WAIAAS_MASTER_PASSWORD or WAIAAS_MASTER_PASSWORD_FILE, pass --password-file FILE (- reads stdin), or run `waiaas init --auto-provision`",
     ))
+}
+
+/// Whether the operator gave a master password (so auto-provisioning must not generate one).
+fn password_supplied(file: Option<&Path>) -> bool {
+    file.is_some() || secrets::env_password().is_some() || std::env::var_os("WAIAAS_MASTER_PASSWORD_FILE").is_some()
+}
+
+/// Tell the operator that auto-provisioning wrote the master password to a file.
+pub fn announce_recovery_key(dir: &Path) {
+    eprintln!(
+        "Auto-provision: generated a master password and wrote it to {} (mode 0600). Anyone who can read \
+         that file holds the master password: move it to a secret store, delete the file, and start with \
+         WAIAAS_MASTER_PASSWORD_FILE or --password-file instead. Without auto-provision no such file is written.",
+        datadir::recovery_key_path(dir).display()
+    );
 }
 
 fn init_tracing(level: &str) {
@@ -57,7 +76,7 @@ fn init_tracing(level: &str) {
 }
 
 /// Run the daemon until SIGTERM, SIGINT or `POST /v1/admin/shutdown`.
-pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError> {
+pub async fn start(dir: &Path, log_level: Option<String>, password_file: Option<&Path>) -> Result<(), CliError> {
     if !datadir::config_path(dir).exists() {
         let auto = std::env::var("WAIAAS_AUTO_PROVISION").map(|v| v == "true" || v == "1").unwrap_or(false);
         if !auto {
@@ -66,7 +85,10 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
                 format!("{} is not initialized: run `waiaas init --data-dir {}` (or set WAIAAS_AUTO_PROVISION=true)", dir.display(), dir.display()),
             ));
         }
-        datadir::init(dir, true)?;
+        // recovery.key only when the generated password is the one the daemon will use.
+        if datadir::init(dir, !password_supplied(password_file))?.created_recovery_key {
+            announce_recovery_key(dir);
+        }
     }
     let Loaded { config, warnings } = load_config(dir)?;
     init_tracing(log_level.as_deref().unwrap_or(&config.daemon.log_level));
@@ -74,7 +96,7 @@ pub async fn start(dir: &Path, log_level: Option<String>) -> Result<(), CliError
         tracing::warn!("config: {w}");
     }
     let _lock = DaemonLock::acquire(dir)?;
-    let password = resolve_password(dir)?;
+    let password = resolve_password(dir, password_file)?;
     let engine = Engine::open(dir, config.clone(), &password).await?;
     drop(password);
     let addr: SocketAddr = format!("{}:{}", config.daemon.hostname, config.daemon.port)
@@ -172,11 +194,12 @@ pub async fn status(dir: &Path, json: bool) -> Result<(), CliError> {
 /// `waiaas start --detach`: run `waiaas start` in the background (its own session, output in
 /// `<data>/logs/daemon.log`) and return once it printed its ready line, or fail with what it
 /// printed if it exits first.
-pub async fn start_detached(dir: &Path, log_level: Option<String>) -> Result<(), CliError> {
+pub async fn start_detached(dir: &Path, log_level: Option<String>, password_file: Option<&Path>) -> Result<(), CliError> {
     use std::os::unix::process::CommandExt;
     if !datadir::config_path(dir).exists() && std::env::var("WAIAAS_AUTO_PROVISION").map(|v| v != "true" && v != "1").unwrap_or(true) {
         return Err(CliError::new(2, format!("{} is not initialized: run `waiaas init --data-dir {}`", dir.display(), dir.display())));
     }
+    let had_recovery_key = datadir::recovery_key_path(dir).exists();
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs)?;
     let log_path = logs.join("daemon.log");
@@ -188,14 +211,16 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>) -> Result<(),
     if let Some(l) = log_level {
         cmd.arg("--log-level").arg(l);
     }
-    // The child cannot prompt: resolve the password here (prompting if need be) and hand it
-    // over only when it came from a prompt.
-    let from_env = std::env::var("WAIAAS_MASTER_PASSWORD").map(|p| !p.is_empty()).unwrap_or(false)
-        || std::env::var("WAIAAS_MASTER_PASSWORD_FILE").is_ok()
-        || datadir::recovery_key_path(dir).exists();
-    if !from_env {
-        let pw = resolve_password(dir)?;
-        cmd.env("WAIAAS_MASTER_PASSWORD", pw.as_str());
+    // The child cannot prompt, and the password is never put on its command line or in its
+    // environment: resolve it here (prompting if need be) and hand it over on a pipe
+    // (`--password-file -`). A data dir without a config is auto-provisioned by the child.
+    let password = if datadir::config_path(dir).exists() || password_supplied(password_file) {
+        Some(resolve_password(dir, password_file)?)
+    } else {
+        None
+    };
+    if password.is_some() {
+        cmd.arg("--password-file").arg("-").stdin(std::process::Stdio::piped());
     }
     // SAFETY: setsid() in the child before exec only detaches it from our terminal session.
     unsafe {
@@ -205,6 +230,11 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>) -> Result<(),
         });
     }
     let mut child = cmd.spawn()?;
+    if let (Some(pw), Some(mut stdin)) = (password, child.stdin.take()) {
+        use std::io::Write;
+        stdin.write_all(pw.as_bytes())?;
+        // Dropping the pipe closes it: the child reads to its end.
+    }
     let _spin = crate::output::Spinner::start("Starting the daemon...");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -213,6 +243,9 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>) -> Result<(),
             drop(_spin);
             println!("{}", line.trim());
             println!("  log: {}", log_path.display());
+            if !had_recovery_key && datadir::recovery_key_path(dir).exists() {
+                announce_recovery_key(dir);
+            }
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {

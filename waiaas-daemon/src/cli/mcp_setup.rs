@@ -78,7 +78,8 @@ pub async fn ensure_token(admin: &dyn AdminApi, dir: &Path, wallet_id: &str, opt
 pub fn server_entry(ctx: &Ctx, wallet: &Value) -> (String, Value) {
     let exe = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok()).map(|p| p.display().to_string()).unwrap_or_else(|| "waiaas".into());
     let dir = ctx.dir.canonicalize().unwrap_or_else(|_| ctx.dir.clone());
-    let entry = waiaas_core::admin::mcp_client_config(&exe, &s(wallet, "name"), &s(wallet, "id"), &dir.display().to_string(), &ctx.base_url());
+    let token = token_path(&dir, &s(wallet, "id"));
+    let entry = waiaas_core::admin::mcp_client_config(&exe, &s(wallet, "name"), &s(wallet, "id"), &token.display().to_string(), &ctx.base_url());
     entry.as_object().and_then(|m| m.iter().next()).map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default()
 }
 

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod datadir;
 pub mod mcp_setup;
 pub mod policy;
+pub mod secrets;
 pub mod session;
 pub mod wallet;
 
@@ -75,8 +76,8 @@ impl From<waiaas_core::Error> for CliError {
             message = format!("not available in this daemon version ({})", e.message);
         }
         let next = match e.code {
-            INVALID_MASTER_PASSWORD => Some("pass --password, or set WAIAAS_MASTER_PASSWORD / WAIAAS_MASTER_PASSWORD_FILE, or keep it in <data>/recovery.key".to_string()),
-            MASTER_PASSWORD_LOCKED => Some("wait for the lockout to end, then retry with the right password".to_string()),
+            INVALID_MASTER_PASSWORD => Some("set WAIAAS_MASTER_PASSWORD or WAIAAS_MASTER_PASSWORD_FILE, or pass --password-file FILE (- reads stdin)".to_string()),
+            MASTER_PASSWORD_LOCKED => Some("this address sent too many wrong master passwords: wait for the block to end, then retry with the right password".to_string()),
             SYSTEM_LOCKED | KILL_SWITCH_ACTIVE => Some("if the kill switch is active, inspect it with `waiaas kill-switch status` and recover with `waiaas kill-switch recover`".to_string()),
             NETWORK_ERROR | REQUEST_TIMEOUT => Some("start the daemon with `waiaas start` (same --data-dir), or point --base-url / WAIAAS_BASE_URL at it".to_string()),
             _ => e.hint.clone().or_else(|| e.to_body().get("hint").and_then(|h| h.as_str()).map(str::to_string)),
@@ -101,7 +102,8 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 pub struct Ctx {
     pub dir: PathBuf,
     pub base_url: Option<String>,
-    pub password: Option<String>,
+    /// `--password-file`: the master password's file (`-` = stdin).
+    pub password_file: Option<PathBuf>,
     pub json: bool,
 }
 
@@ -116,13 +118,10 @@ impl Ctx {
         base_url_of(&self.dir)
     }
 
-    /// The master password: `--password`, else the daemon's own resolution
+    /// The master password: `--password-file`, else the daemon's own resolution
     /// (`WAIAAS_MASTER_PASSWORD`, `WAIAAS_MASTER_PASSWORD_FILE`, `<data>/recovery.key`, prompt).
     pub fn master_password(&self) -> CliResult<Zeroizing<String>> {
-        match &self.password {
-            Some(p) if !p.is_empty() => Ok(Zeroizing::new(p.clone())),
-            _ => daemon::resolve_password(&self.dir),
-        }
+        daemon::resolve_password(&self.dir, self.password_file.as_deref())
     }
 
     /// An operator client for the running daemon.

@@ -3,9 +3,12 @@
 //! It is a thin face over [`waiaas_core::client::AgentApi`]: every tool is one agent
 //! operation (the upstream tool names), talking to a daemon over HTTP ([`RemoteAgent`]) or
 //! to an engine embedded on a data dir ([`EmbeddedAgent`], `--embedded`). The session token
-//! comes from `DATA_DIR/mcp-tokens/<WAIAAS_WALLET_ID>`, else `DATA_DIR/mcp-token`, else
-//! `WAIAAS_SESSION_TOKEN` (upstream's order); a finite token renews itself at 60 % of its
-//! lifetime and the renewed token is written back to its file.
+//! comes from the file `WAIAAS_TOKEN_FILE` names (what `waiaas mcp setup` and
+//! `POST /v1/mcp/tokens` put in the MCP config, with `WAIAAS_BASE_URL`: the server then
+//! needs no access to the daemon's data dir), else, for upstream-style configs,
+//! `DATA_DIR/mcp-tokens/<WAIAAS_WALLET_ID>`, else `DATA_DIR/mcp-token`; else
+//! `WAIAAS_SESSION_TOKEN`. A finite token renews itself at 60 % of its lifetime and the
+//! renewed token is written back to its file.
 //!
 //! stdout carries the protocol: everything else goes to stderr.
 
@@ -32,6 +35,8 @@ pub struct ServeOptions {
     pub wallet_id: Option<String>,
     pub wallet_name: Option<String>,
     pub env_token: Option<String>,
+    /// The token file (`WAIAAS_TOKEN_FILE`); when set, the data dir is not read for it.
+    pub token_file: Option<PathBuf>,
     /// Open the engine in this process instead of talking to a daemon.
     pub embedded: bool,
     /// How long a send waits for its transaction to settle before answering.
@@ -53,9 +58,15 @@ pub fn token_file(data_dir: &Path, wallet_id: Option<&str>) -> PathBuf {
     }
 }
 
+/// The file the token is read from (and renewed into): `WAIAAS_TOKEN_FILE`, else the data
+/// dir's file for the wallet.
+pub fn token_path(opts: &ServeOptions) -> PathBuf {
+    opts.token_file.clone().unwrap_or_else(|| token_file(&opts.data_dir, opts.wallet_id.as_deref()))
+}
+
 /// File > env (upstream's order).
 pub fn load_token(opts: &ServeOptions) -> Option<(String, TokenSource)> {
-    let path = token_file(&opts.data_dir, opts.wallet_id.as_deref());
+    let path = token_path(opts);
     if let Ok(t) = std::fs::read_to_string(&path) {
         let t = t.trim().to_string();
         if !t.is_empty() {
@@ -106,7 +117,7 @@ impl AgentSlot {
                 ErrorCode::INVALID_TOKEN,
                 format!(
                     "No session token: {} does not exist and WAIAAS_SESSION_TOKEN is not set",
-                    token_file(&self.opts.data_dir, self.opts.wallet_id.as_deref()).display()
+                    token_path(&self.opts).display()
                 ),
             )
             .with_hint("The operator runs `waiaas mcp setup` (or `waiaas quickset`) to write a token; this server picks it up without a restart."));
@@ -136,7 +147,7 @@ pub async fn serve(opts: ServeOptions) -> CliResult {
         .with_ansi(false)
         .try_init();
     let engine = if opts.embedded {
-        let pw = crate::cli::daemon::resolve_password(&opts.data_dir)?;
+        let pw = crate::cli::daemon::resolve_password(&opts.data_dir, None)?;
         Some(waiaas_core::client::embedded::open_embedded(&opts.data_dir, &pw).await?)
     } else {
         None
@@ -235,6 +246,7 @@ mod tests {
             wallet_id: Some("w1".into()),
             wallet_name: None,
             env_token: Some("from-env".into()),
+            token_file: None,
             embedded: false,
             settle_timeout: Duration::from_secs(1),
         };
@@ -245,6 +257,11 @@ mod tests {
         assert_eq!(load_token(&o).unwrap().0, "from-env");
         std::fs::write(dir.join("mcp-token"), "legacy").unwrap();
         assert_eq!(load_token(&o).unwrap().0, "legacy");
+        // WAIAAS_TOKEN_FILE: that file alone, wherever it is (the data dir is not read).
+        std::fs::write(dir.join("own-token"), "own\n").unwrap();
+        o.token_file = Some(dir.join("own-token"));
+        o.data_dir = dir.join("not-there");
+        assert_eq!(load_token(&o), Some(("own".into(), TokenSource::File(dir.join("own-token")))));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

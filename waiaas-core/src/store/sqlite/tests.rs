@@ -255,15 +255,14 @@ async fn every_transition_of_the_table_is_applied_with_its_audit_row_and_every_o
 }
 
 #[tokio::test]
-async fn owner_nonces_are_single_use_expire_and_are_bounded() {
+async fn used_owner_nonces_are_single_use_until_they_expire() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).unwrap();
-    assert!(store.insert_owner_nonce("n1", 100, 10, 2).await.unwrap());
-    assert!(store.insert_owner_nonce("n2", 20, 10, 2).await.unwrap());
-    assert!(!store.insert_owner_nonce("n3", 100, 10, 2).await.unwrap(), "at most 2 live");
-    assert!(!store.consume_owner_nonce("n2", 20).await.unwrap(), "expired at 20");
-    assert!(store.insert_owner_nonce("n3", 100, 21, 2).await.unwrap(), "the expired one no longer counts");
-    assert!(!store.consume_owner_nonce("never-issued", 11).await.unwrap());
-    assert!(store.consume_owner_nonce("n1", 11).await.unwrap());
-    assert!(!store.consume_owner_nonce("n1", 11).await.unwrap(), "single use");
+    assert!(store.use_owner_nonce("n1", 100, 10).await.unwrap());
+    assert!(!store.use_owner_nonce("n1", 100, 11).await.unwrap(), "single use");
+    assert!(store.use_owner_nonce("n2", 20, 10).await.unwrap());
+    // Expired records are purged (the nonce itself is refused as expired before this).
+    assert!(store.use_owner_nonce("n3", 100, 21).await.unwrap());
+    assert!(store.use_owner_nonce("n2", 200, 21).await.unwrap());
+    assert!(!store.use_owner_nonce("n1", 100, 21).await.unwrap(), "still recorded until it expires");
 }
