@@ -5,6 +5,8 @@
 //! (`target/debug/waiaas`); build it first (`cargo build --workspace`, which the README's
 //! test command does).
 
+pub mod evm;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

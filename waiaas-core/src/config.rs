@@ -164,10 +164,16 @@ impl PolicyConfig {
 #[serde(default)]
 pub struct OracleConfig {
     pub enabled: bool,
+    /// Base URL of Pyth Hermes (`""` = do not ask it).
     pub pyth_url: String,
+    /// Base URL of the CoinGecko API (`""` = do not ask it).
     pub coingecko_url: String,
     pub coingecko_api_key: String,
     pub cache_ttl_seconds: u64,
+    /// A price whose source timestamp is older than this many seconds is unknown (as is a price
+    /// `<= 0`): the policy engine then fails closed (APPROVAL unless a raw-unit or token limit
+    /// classifies the value). Applies to `[prices]` too when it sets `updated_at`.
+    pub max_age_seconds: u64,
 }
 
 impl Default for OracleConfig {
@@ -178,6 +184,7 @@ impl Default for OracleConfig {
             coingecko_url: "https://api.coingecko.com/api/v3".into(),
             coingecko_api_key: String::new(),
             cache_ttl_seconds: 300,
+            max_age_seconds: 1800,
         }
     }
 }
@@ -194,7 +201,9 @@ pub struct Config {
     pub rpc: BTreeMap<String, String>,
     pub policy: PolicyConfig,
     /// `[prices]`: offline USD prices by native symbol (`eth`, `sol`, `pol`), token address or
-    /// CAIP-19 id (case-insensitive keys); `updated_at` (unix s) says how fresh they are.
+    /// CAIP-19 id (case-insensitive keys); `updated_at` (unix s) says how fresh they are: with it
+    /// they age out after `[oracle] max_age_seconds`, without it they are the operator's fixed
+    /// prices. A price of 0 counts as unknown.
     pub prices: BTreeMap<String, f64>,
     pub oracle: OracleConfig,
     /// Sections read by later features; kept so that an upstream config.toml loads.
@@ -294,6 +303,9 @@ impl Config {
         }
         if self.prices.values().any(|v| !v.is_finite() || *v < 0.0) {
             return Err(invalid("prices must be finite and >= 0".into()));
+        }
+        if self.oracle.max_age_seconds < 1 {
+            return Err(invalid("oracle.max_age_seconds must be >= 1".into()));
         }
         if self.security.max_sessions_per_wallet < 1 {
             return Err(invalid("security.max_sessions_per_wallet must be >= 1".into()));

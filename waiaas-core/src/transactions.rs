@@ -400,10 +400,7 @@ impl Engine {
             let to = op.to.clone().unwrap_or_default();
             let token = match &op.token {
                 Some(t) if matches!(op.op_type.as_str(), "TOKEN_TRANSFER" | "APPROVE") => {
-                    let decimals = match self.registry_token(network, t).await? {
-                        Some(d) => d,
-                        None => self.adapter(network).token_info(t).await.map_err(Error::from)?.decimals,
-                    };
+                    let decimals = self.token_decimals(network, t).await?;
                     Some(crate::chain::TokenInfo { address: t.clone(), decimals, symbol: None, program_id: op.program_id.clone() })
                 }
                 _ => None,
@@ -530,9 +527,15 @@ impl Engine {
         }
         let adapter = self.adapter(net);
         let info = net.info();
-        let native_usd = match self.prices_for(net, &kind).await.get(&None) {
-            Some(crate::price::Lookup::Found(p)) => Some(p.usd),
-            _ => None,
+        // The fee is native: only the native price is needed, and only for a request the policy
+        // allows (a denied one asks no oracle anything).
+        let native_usd = if d.allowed {
+            match self.inner.oracles.price(&crate::price::Asset::native(net)).await {
+                crate::price::Lookup::Found(p) => Some(p.usd),
+                _ => None,
+            }
+        } else {
+            None
         };
         let mut fee_amount: Option<u128> = None;
         let (fee, simulation) = match adapter.build(&w.public_key, &kind, None).await {
