@@ -173,7 +173,8 @@ async fn fifty_eth_with_no_price_waits_unless_a_raw_limit_classifies_it() {
     let tx = send_settled(&api, &b.auth, fifty(to)).await;
     assert_eq!((tx["status"].as_str(), tx["tier"].as_str()), (Some("QUEUED"), Some("APPROVAL")), "{tx}");
     assert_eq!(decision(&d, tx["id"].as_str().unwrap())["approvalReason"], "unpriced");
-    // A raw-unit threshold classifies it: its tier applies (here DELAY: 10 < 50 <= 100 ETH).
+    // A raw-unit threshold classifies it: its tier applies, not APPROVAL (DELAY here: 50 ETH
+    // plus the 50 ETH already queued is above notify_max = 10 ETH, within delay_max = 1000 ETH).
     let with_raw = |instant: u128, notify: u128, delay: u128| {
         let mut rules = usd_only.clone();
         rules["instant_max"] = json!((instant * ETH).to_string());
@@ -227,8 +228,8 @@ async fn a_stale_or_zero_price_is_no_price() {
     let two_hours_ago = (waiaas_core::now() - 7200).to_string();
     // Fresh enough (max age 3 h), stale (default 30 min), zero.
     let cases: [(&[(&str, &str)], &str); 3] = [
-        (&[("WAIAAS_PRICES_ETH", "2000"), ("WAIAAS_PRICES_UPDATED_AT", &two_hours_ago), ("WAIAAS_ORACLE_MAX_AGE_SECONDS", "10800")], "INSTANT"),
-        (&[("WAIAAS_PRICES_ETH", "2000"), ("WAIAAS_PRICES_UPDATED_AT", &two_hours_ago)], "DELAY"),
+        (&[("WAIAAS_PRICES_ETH", "2000"), ("WAIAAS_PRICES_UPDATED_AT", two_hours_ago.as_str()), ("WAIAAS_ORACLE_MAX_AGE_SECONDS", "10800")], "INSTANT"),
+        (&[("WAIAAS_PRICES_ETH", "2000"), ("WAIAAS_PRICES_UPDATED_AT", two_hours_ago.as_str())], "DELAY"),
         (&[("WAIAAS_PRICES_ETH", "0")], "DELAY"),
     ];
     for (env, tier) in cases {
