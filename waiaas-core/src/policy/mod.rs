@@ -6,7 +6,7 @@
 //! an explained [`Decision`]. It does no I/O, reads no clock and never touches keys.
 //! [`validate_rules`] checks a rule object on create and on update with the same strictness.
 //!
-//! # Policy semantics v1
+//! # Policy semantics v2
 //!
 //! **Scoping.** Only enabled policies of the request's wallet or global, on its network or on all
 //! networks, apply; of each type exactly one survives ([`applicable`]): wallet + network > wallet >
@@ -38,9 +38,10 @@
 //! `monthly_limit_usd` asks for APPROVAL (`approval_reason` `cumulative_daily` /
 //! `cumulative_monthly`); at 80 % or more `cumulative_warning` is set.
 //!
-//! **What cannot be priced fails closed.** A positive value whose USD value is unknown
-//! (`NotListed`, `OracleDown`, or a `Priced` value that is not finite or negative) is APPROVAL
-//! (rule `unpriced`; DELAY after the owner downgrade) unless a raw-unit threshold or a
+//! **What cannot be priced fails closed** (v2; v1 made it at least NOTIFY). A positive value
+//! whose USD value is unknown (`NotListed`, `OracleDown`, or a `Priced` value that is not finite
+//! or negative) is APPROVAL (rule `unpriced`, attributed to the applicable SPENDING_LIMIT if any;
+//! DELAY after the owner downgrade) unless a raw-unit threshold or a
 //! `token_limits` entry of the applicable SPENDING_LIMIT classifies it: then that raw tier
 //! applies, at least NOTIFY. USD thresholds, the settings' defaults and a USD-only SPENDING_LIMIT
 //! never classify an unpriced value; an oracle outage never lowers a tier. The caller reports a
@@ -54,9 +55,9 @@
 //! request they deny, so an agent cannot spend the oracle quota on random tokens. A request they
 //! deny is denied by [`evaluate`] whatever its prices.
 //!
-//! APPROVE_TIER_OVERRIDE replaces the value tier of an
-//! approval. NFT transfers take `nft_transfer_default_tier` (APPROVAL); contract deployments are
-//! at least `deploy_default_tier` (APPROVAL). Upstream's non-spending lending actions (`supply`,
+//! APPROVE_TIER_OVERRIDE replaces the value tier of an approval. NFT transfers take
+//! `nft_transfer_default_tier` (APPROVAL); contract deployments are at least
+//! `deploy_default_tier` (APPROVAL). Upstream's non-spending lending actions (`supply`,
 //! `repay`, `withdraw`, `close_position`, `add_margin`) have value tier INSTANT.
 //!
 //! **Evaluated here, only validated upstream.** RATE_LIMIT denies (`RATE_LIMIT_EXCEEDED`) when
@@ -113,7 +114,7 @@ pub use types::{
 };
 
 /// Version of the semantics described in this module's documentation.
-pub const SEMANTICS_VERSION: u32 = 1;
+pub const SEMANTICS_VERSION: u32 = 2;
 
 /// Validate a rules object for a type, on create and on update (same strictness). Errors are
 /// `ACTION_VALIDATION_FAILED` naming the field (`rules.<field path>`).
