@@ -92,7 +92,7 @@ fn word_u128(v: u128) -> String {
 
 fn word_str(s: &str) -> String {
     let mut hex = hex::encode(s.as_bytes());
-    while hex.len() % 64 != 0 || hex.is_empty() {
+    while !hex.len().is_multiple_of(64) || hex.is_empty() {
         hex.push('0');
     }
     format!("{}{}", word_u128(s.len() as u128), hex)
