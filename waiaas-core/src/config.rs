@@ -426,4 +426,13 @@ mod tests {
         let l = Config::from_toml("[daemon]\ntypo_key = 1\n", &[]).unwrap();
         assert_eq!(l.warnings, vec!["unknown key daemon.typo_key ignored"]);
     }
+
+    #[test]
+    fn price_max_age_is_configurable_and_positive() {
+        assert_eq!(Config::default().oracle.max_age_seconds, 1800);
+        let l = Config::from_toml("[oracle]\nmax_age_seconds = 60\n", &env(&[("WAIAAS_ORACLE_MAX_AGE_SECONDS", "120")])).unwrap();
+        assert_eq!(l.config.oracle.max_age_seconds, 120);
+        let e = Config::from_toml("[oracle]\nmax_age_seconds = 0\n", &[]).unwrap_err();
+        assert!(e.message.contains("oracle.max_age_seconds"), "{}", e.message);
+    }
 }
