@@ -341,3 +341,57 @@ async fn allowlists_run_before_any_oracle_lookup() {
     drop(d);
     stop(node);
 }
+
+/// Solana, against the real solana-test-validator: unpriced SOL waits, a `native:solana` token
+/// limit classifies it, and priced SOL goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn solana_unpriced_value_waits_unless_a_token_limit_classifies_it() {
+    let validator = chain(waiaas_testnodes::solana::shared);
+    let lamports = |addr: &str| chain(|| validator.rpc("getBalance", json!([addr, {"commitment": "confirmed"}]))["value"].as_u64().unwrap());
+    let fresh = || bs58::encode(ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).verifying_key().to_bytes()).into_string();
+    let sol_agent = |api: Api| async move {
+        let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "sol", "chain": "solana", "environment": "testnet"}))).await;
+        assert_eq!(w.status, 201, "{:?}", w.body);
+        let a = Agent {
+            id: w.body["id"].as_str().unwrap().into(),
+            address: w.body["publicKey"].as_str().unwrap().into(),
+            auth: Auth::Session(w.body["session"]["token"].as_str().unwrap().into()),
+        };
+        chain(|| validator.airdrop(&a.address, 5_000_000_000));
+        a
+    };
+    let one_sol = |to: &str| json!({"type": "TRANSFER", "to": to, "amount": "1000000000"});
+
+    // No price for SOL: 1 SOL waits (no owner: DELAY), nothing lands.
+    let d = Daemon::start(Options::default().env("WAIAAS_RPC_SOLANA_DEVNET", &validator.url));
+    let api = Api::new(&d.base);
+    let a = sol_agent(api.clone()).await;
+    let to = fresh();
+    let tx = send_settled(&api, &a.auth, one_sol(&to)).await;
+    assert_eq!((tx["status"].as_str(), tx["tier"].as_str()), (Some("QUEUED"), Some("DELAY")), "{tx}");
+    assert_eq!(decision(&d, tx["id"].as_str().unwrap())["approvalReason"], "unpriced");
+    assert_eq!(lamports(&to), 0, "nothing sent");
+    let c = api.call("POST", &format!("/v1/transactions/{}/cancel", tx["id"].as_str().unwrap()), &a.auth, None).await;
+    assert_eq!(c.status, 200, "{:?}", c.body);
+    // A `native:solana` token limit classifies it: INSTANT up to 2 SOL (at least NOTIFY, unpriced).
+    policy(
+        &api,
+        &a.id,
+        "SPENDING_LIMIT",
+        json!({"instant_max_usd": 10, "token_limits": {"native:solana": {"instant_max": "2", "notify_max": "2", "delay_max": "2"}}}),
+    )
+    .await;
+    let tx = send_settled(&api, &a.auth, one_sol(&to)).await;
+    assert_eq!((tx["status"].as_str(), tx["tier"].as_str()), (Some("CONFIRMED"), Some("NOTIFY")), "{tx}");
+    assert_eq!(lamports(&to), 1_000_000_000);
+    drop(d);
+
+    // Control: priced at $5 per SOL, 1 SOL is $5, INSTANT.
+    let d = Daemon::start(Options::default().env("WAIAAS_RPC_SOLANA_DEVNET", &validator.url).env("WAIAAS_PRICES_SOL", "5"));
+    let api = Api::new(&d.base);
+    let b = sol_agent(api.clone()).await;
+    let to = fresh();
+    let tx = send_settled(&api, &b.auth, one_sol(&to)).await;
+    assert_eq!((tx["status"].as_str(), tx["tier"].as_str()), (Some("CONFIRMED"), Some("INSTANT")), "{tx}");
+    assert_eq!(lamports(&to), 1_000_000_000);
+}
