@@ -14,7 +14,7 @@ fn hex_u128(v: &Value) -> u128 {
 async fn killed_daemons_resume_without_loss_or_double_sends() {
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
     let rpc = node.url.clone();
-    let opts = Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &rpc);
+    let opts = Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &rpc).env("WAIAAS_PRICES_ETH", "2000");
     let mut d = Daemon::start(opts.clone());
     let dir = d.dir.clone();
     let _tmp = d.take_tmp();

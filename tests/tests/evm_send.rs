@@ -55,7 +55,8 @@ struct Setup {
 async fn setup(rpc_override: Option<String>) -> Setup {
     let node = Anvil::start(SEPOLIA);
     let rpc = rpc_override.unwrap_or_else(|| node.url());
-    let daemon = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &rpc));
+    // Priced native value: an unpriced one would wait (APPROVAL, DELAY without an owner).
+    let daemon = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &rpc).env("WAIAAS_PRICES_ETH", "2000"));
     let api = Api::new(&daemon.base);
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "agent", "chain": "ethereum", "environment": "testnet"}))).await;
     assert_eq!(w.status, 201, "{:?}", w.body);
@@ -91,7 +92,7 @@ fn word_u128(v: u128) -> String {
 
 fn word_str(s: &str) -> String {
     let mut hex = hex::encode(s.as_bytes());
-    while hex.len() % 64 != 0 || hex.is_empty() {
+    while !hex.len().is_multiple_of(64) || hex.is_empty() {
         hex.push('0');
     }
     format!("{}{}", word_u128(s.len() as u128), hex)
@@ -154,6 +155,11 @@ async fn every_evm_transaction_type_confirms_and_moves_exactly_its_amount() {
     let master = Api::master();
     let allow = |ty: &str, rules: Value| s.api.call("POST", "/v1/policies", &master, Some(json!({"walletId": s.wallet, "type": ty, "rules": rules})));
     assert_eq!(allow("ALLOWED_TOKENS", json!({"tokens": [{"address": token}]})).await.status, 201);
+    // The test token has no price: a token limit classifies its amounts (unpriced values
+    // nothing classifies wait for approval).
+    let limits = json!({"instant_max": "100", "notify_max": "1000", "delay_max": "10000"});
+    let r = allow("SPENDING_LIMIT", json!({"token_limits": {format!("eip155:{SEPOLIA}/erc20:{token}"): limits}})).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
     let id = send(&s, json!({"type": "TOKEN_TRANSFER", "to": to, "humanAmount": "12.5", "token": {"address": token}})).await;
     let tx = wait_final(&s.api, &s.token, &id, Duration::from_secs(30)).await;
     assert_eq!(tx["status"], "CONFIRMED", "{tx}");

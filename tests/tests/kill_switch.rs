@@ -74,7 +74,7 @@ async fn kill_switch_stops_everything_and_recovers() {
 async fn autostop_suspends_after_consecutive_failures_and_the_next_send_is_refused() {
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
     let d = Daemon::start(
-        Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_SECURITY_AUTOSTOP_CONSECUTIVE_FAILURES_THRESHOLD", "3"),
+        Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_SECURITY_AUTOSTOP_CONSECUTIVE_FAILURES_THRESHOLD", "3"),
     );
     let api = Api::new(&d.base);
     let m = Api::master();

@@ -22,7 +22,8 @@ async fn wait_final(api: &Api, auth: &Auth, id: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solana_transfers_and_batches_confirm_with_exact_amounts() {
     let url = node().url.clone();
-    let d = Daemon::start(Options::default().env("WAIAAS_RPC_SOLANA_DEVNET", &url));
+    // Priced (cheaply, so 900 SOL stays under the default INSTANT threshold): unpriced value waits.
+    let d = Daemon::start(Options::default().env("WAIAAS_RPC_SOLANA_DEVNET", &url).env("WAIAAS_PRICES_SOL", "0.01"));
     let api = Api::new(&d.base);
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "sol", "chain": "solana", "environment": "testnet"}))).await;
     assert_eq!(w.status, 201, "{:?}", w.body);

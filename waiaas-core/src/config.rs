@@ -193,10 +193,16 @@ impl PolicyConfig {
 #[serde(default)]
 pub struct OracleConfig {
     pub enabled: bool,
+    /// Base URL of Pyth Hermes (`""` = do not ask it).
     pub pyth_url: String,
+    /// Base URL of the CoinGecko API (`""` = do not ask it).
     pub coingecko_url: String,
     pub coingecko_api_key: String,
     pub cache_ttl_seconds: u64,
+    /// A price whose source timestamp is older than this many seconds is unknown (as is a price
+    /// `<= 0`): the policy engine then fails closed (APPROVAL unless a raw-unit or token limit
+    /// classifies the value). Applies to `[prices]` too when it sets `updated_at`.
+    pub max_age_seconds: u64,
 }
 
 impl Default for OracleConfig {
@@ -207,6 +213,7 @@ impl Default for OracleConfig {
             coingecko_url: "https://api.coingecko.com/api/v3".into(),
             coingecko_api_key: String::new(),
             cache_ttl_seconds: 300,
+            max_age_seconds: 1800,
         }
     }
 }
@@ -223,7 +230,9 @@ pub struct Config {
     pub rpc: BTreeMap<String, String>,
     pub policy: PolicyConfig,
     /// `[prices]`: offline USD prices by native symbol (`eth`, `sol`, `pol`), token address or
-    /// CAIP-19 id (case-insensitive keys); `updated_at` (unix s) says how fresh they are.
+    /// CAIP-19 id (case-insensitive keys); `updated_at` (unix s) says how fresh they are: with it
+    /// they age out after `[oracle] max_age_seconds`, without it they are the operator's fixed
+    /// prices. A price of 0 counts as unknown.
     pub prices: BTreeMap<String, f64>,
     pub oracle: OracleConfig,
     /// Sections read by later features; kept so that an upstream config.toml loads.
@@ -333,6 +342,9 @@ impl Config {
         }
         if !(1024..=64 * 1024 * 1024).contains(&d.max_body_bytes) {
             return Err(invalid("daemon.max_body_bytes must be 1024..67108864".into()));
+        }
+        if self.oracle.max_age_seconds < 1 {
+            return Err(invalid("oracle.max_age_seconds must be >= 1".into()));
         }
         if self.security.max_sessions_per_wallet < 1 {
             return Err(invalid("security.max_sessions_per_wallet must be >= 1".into()));
@@ -455,5 +467,14 @@ mod tests {
         assert!(Config::from_toml("[daemon]\nlog_level = \"loud\"\n", &[]).is_err());
         let l = Config::from_toml("[daemon]\ntypo_key = 1\n", &[]).unwrap();
         assert_eq!(l.warnings, vec!["unknown key daemon.typo_key ignored"]);
+    }
+
+    #[test]
+    fn price_max_age_is_configurable_and_positive() {
+        assert_eq!(Config::default().oracle.max_age_seconds, 1800);
+        let l = Config::from_toml("[oracle]\nmax_age_seconds = 60\n", &env(&[("WAIAAS_ORACLE_MAX_AGE_SECONDS", "120")])).unwrap();
+        assert_eq!(l.config.oracle.max_age_seconds, 120);
+        let e = Config::from_toml("[oracle]\nmax_age_seconds = 0\n", &[]).unwrap_err();
+        assert!(e.message.contains("oracle.max_age_seconds"), "{}", e.message);
     }
 }

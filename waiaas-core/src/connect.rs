@@ -18,7 +18,7 @@ impl Engine {
             "- default deny: token transfers, contract calls and approvals are refused unless allowlisted (ALLOWED_TOKENS, CONTRACT_WHITELIST, APPROVED_SPENDERS);".to_string(),
             "- tiers: INSTANT and NOTIFY execute at once, DELAY waits (and can be cancelled), APPROVAL waits for the owner's signature;".to_string(),
             format!(
-                "- without a SPENDING_LIMIT: up to ${} INSTANT, ${} NOTIFY, ${} DELAY, above that APPROVAL; a value that cannot be priced is at least NOTIFY.",
+                "- without a SPENDING_LIMIT: up to ${} INSTANT, ${} NOTIFY, ${} DELAY, above that APPROVAL; a value that cannot be priced waits for APPROVAL unless a raw-unit limit classifies it; token decimals are the token's own (a wrong token.decimals is refused).",
                 settings.default_instant_max_usd, settings.default_notify_max_usd, settings.default_delay_max_usd
             ),
             "Use POST /v1/transactions/simulate to learn the tier of a transaction before sending it. Never ask for the master password.".to_string(),

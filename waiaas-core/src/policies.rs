@@ -189,6 +189,17 @@ pub(crate) fn outcome(d: &Decision, amount_usd: Option<f64>, now: i64) -> (TxSta
 }
 
 impl Engine {
+    /// The evaluator's view of a transaction of `wallet_id`, priced, unless the allowlists of
+    /// `policies` already deny it ([`policy::denied_before_pricing`]): then no price is looked up,
+    /// so an agent cannot spend the oracle quota on lookups of tokens nobody allowed.
+    async fn priced_intent(&self, wallet_id: &str, network: Network, kind: &TxKind, policies: &[PolicyRecord]) -> Intent {
+        let unpriced = intent_of(wallet_id, network, kind, &Prices::new());
+        if policy::denied_before_pricing(policies, &unpriced, &self.inner.config.policy.settings()) {
+            return unpriced;
+        }
+        intent_of(wallet_id, network, kind, &self.prices_for(network, kind).await)
+    }
+
     /// Look up the USD prices a transaction needs (oracles, cache, then `[prices]`).
     pub(crate) async fn prices_for(&self, network: Network, kind: &TxKind) -> Prices {
         let mut assets = vec![];
@@ -299,8 +310,11 @@ impl Engine {
     /// [`Engine::decide`] for a row whose request is given as `kind` (sign-only rows).
     pub(crate) async fn decide_kind(&self, tx: &TxRecord, kind: &TxKind) -> Result<Option<TxStatus>> {
         let network = Network::parse(&tx.network)?;
-        let prices = self.prices_for(network, kind).await;
-        let intent = intent_of(&tx.wallet_id, network, kind, &prices);
+        // The decision itself re-reads the policies inside its store transaction; these only
+        // decide whether pricing is needed (a policy added meanwhile leaves the value unpriced,
+        // which fails closed).
+        let policies = self.inner.store.list_policies(Some(&tx.wallet_id)).await?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
+        let intent = self.priced_intent(&tx.wallet_id, network, kind, &policies).await;
         self.decide_intent(tx, intent).await
     }
 
@@ -332,9 +346,8 @@ impl Engine {
     /// Evaluate a request without recording anything (simulate).
     pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<Decision> {
         let kind = &self.policy_kind(network, kind).await?;
-        let prices = self.prices_for(network, kind).await;
-        let intent = intent_of(wallet_id, network, kind, &prices);
         let policies = self.inner.store.list_policies(Some(wallet_id)).await?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
+        let intent = self.priced_intent(wallet_id, network, kind, &policies).await;
         let token = match kind {
             TxKind::TokenTransfer { token, .. } | TxKind::Approve { token, .. } => Some(token.address.as_str()),
             _ => None,

@@ -3,9 +3,12 @@
 //! A [`PriceOracle`] answers the USD price of a native asset or token. [`OracleChain`] asks
 //! its oracles in order (Pyth Hermes, then CoinGecko, then the offline `[prices]` table),
 //! caches answers for `cache_ttl_seconds` and remembers failures for a minute so an outage
-//! does not stall every send. When nobody knows a price the value is unknown: the policy
-//! engine then keeps raw thresholds and raises the tier to at least NOTIFY; an outage never
-//! lowers a tier.
+//! does not stall every send. A price is only used when it is finite, above zero and its
+//! source timestamp is at most `max_age_seconds` old (checked again on every cache hit);
+//! otherwise the next oracle is asked, and when nobody has a usable price the value is unknown.
+//! The policy engine fails closed on unknown values (APPROVAL unless a raw-unit or token limit
+//! classifies them; see [`crate::policy`]), and asks for no price at all when the allowlists
+//! already deny the request.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{Chain, Network};
@@ -50,15 +53,17 @@ pub trait PriceOracle: Send + Sync {
     async fn price(&self, asset: &Asset) -> Result<Option<Price>>;
 }
 
-/// The offline `[prices]` table of config.toml.
+/// The offline `[prices]` table of config.toml. With an `updated_at` key its prices carry that
+/// timestamp (and age out like any other); without it they are the operator's fixed prices,
+/// dated at the moment they are read.
 pub struct ConfigOracle {
     prices: BTreeMap<String, f64>,
-    updated_at: i64,
+    updated_at: Option<i64>,
 }
 
 impl ConfigOracle {
     pub fn new(prices: &BTreeMap<String, f64>) -> ConfigOracle {
-        let updated_at = prices.iter().find(|(k, _)| k.eq_ignore_ascii_case("updated_at")).map(|(_, v)| *v as i64).unwrap_or(0);
+        let updated_at = prices.iter().find(|(k, _)| k.eq_ignore_ascii_case("updated_at")).map(|(_, v)| *v as i64);
         ConfigOracle { prices: prices.clone(), updated_at }
     }
     fn lookup(&self, k: &str) -> Option<f64> {
@@ -77,7 +82,7 @@ impl PriceOracle for ConfigOracle {
             None => self.lookup(a.native_symbol).or_else(|| self.lookup(&format!("{}/slip44:{}", net.info().caip2, if a.chain == Chain::Solana { 501 } else { 60 }))),
             Some(t) => self.lookup(t).or_else(|| self.lookup(&crate::tokens::asset_id(net, t))),
         };
-        Ok(usd.map(|usd| Price { usd, source: "config".into(), at: self.updated_at }))
+        Ok(usd.map(|usd| Price { usd, source: "config".into(), at: self.updated_at.unwrap_or_else(crate::now) }))
     }
 }
 
@@ -193,19 +198,23 @@ impl PriceOracle for CoinGeckoOracle {
         "coingecko"
     }
     async fn price(&self, a: &Asset) -> Result<Option<Price>> {
-        let now = crate::now();
+        // `last_updated_at` dates the price; an answer without it is dated now.
+        let price = |e: &serde_json::Value| {
+            e["usd"].as_f64().map(|usd| Price { usd, source: "coingecko".into(), at: e["last_updated_at"].as_i64().unwrap_or_else(crate::now) })
+        };
+        let dated = ("include_last_updated_at", "true");
         match &a.token {
             None => {
                 let Some(id) = coingecko_id(a.native_symbol) else { return Ok(None) };
-                let v = self.get("/simple/price", &[("ids", id), ("vs_currencies", "usd")]).await?;
-                Ok(v[id]["usd"].as_f64().map(|usd| Price { usd, source: "coingecko".into(), at: now }))
+                let v = self.get("/simple/price", &[("ids", id), ("vs_currencies", "usd"), dated]).await?;
+                Ok(price(&v[id]))
             }
             Some(t) => {
                 // Testnet tokens have no market price.
                 let Some(platform) = coingecko_platform(a.network) else { return Ok(None) };
-                let v = self.get(&format!("/simple/token_price/{platform}"), &[("contract_addresses", t), ("vs_currencies", "usd")]).await?;
+                let v = self.get(&format!("/simple/token_price/{platform}"), &[("contract_addresses", t), ("vs_currencies", "usd"), dated]).await?;
                 let entry = v.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(t)).map(|(_, v)| v.clone()));
-                Ok(entry.and_then(|e| e["usd"].as_f64()).map(|usd| Price { usd, source: "coingecko".into(), at: now }))
+                Ok(entry.and_then(|e| price(&e)))
             }
         }
     }
@@ -217,8 +226,17 @@ pub enum Lookup {
     Found(Price),
     /// Every oracle answered and none lists it.
     NotListed,
-    /// At least one oracle failed and none that answered knows it.
+    /// At least one oracle failed, or answered only with an unusable price (`<= 0` or older
+    /// than the maximum age), and none has a usable one.
     Down,
+}
+
+/// Default of `[oracle] max_age_seconds`.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(1800);
+
+/// Whether `p` may be used at unix time `now`: finite, above zero, and not older than `max_age`.
+pub fn usable(p: &Price, now: i64, max_age: Duration) -> bool {
+    p.usd.is_finite() && p.usd > 0.0 && now.saturating_sub(p.at) <= i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX)
 }
 
 struct Cached {
@@ -230,12 +248,20 @@ struct Cached {
 pub struct OracleChain {
     oracles: Vec<Box<dyn PriceOracle>>,
     ttl: Duration,
+    max_age: Duration,
     cache: Mutex<HashMap<Asset, Cached>>,
 }
 
 impl OracleChain {
+    /// Prices older than [`DEFAULT_MAX_AGE`] are unknown; see [`OracleChain::with_max_age`].
     pub fn new(oracles: Vec<Box<dyn PriceOracle>>, ttl: Duration) -> OracleChain {
-        OracleChain { oracles, ttl, cache: Mutex::new(HashMap::new()) }
+        OracleChain { oracles, ttl, max_age: DEFAULT_MAX_AGE, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Treat prices whose source timestamp is older than `max_age` as unknown.
+    pub fn with_max_age(mut self, max_age: Duration) -> OracleChain {
+        self.max_age = max_age;
+        self
     }
 
     /// From config: Pyth and CoinGecko when `[oracle] enabled`, then the `[prices]` table.
@@ -250,13 +276,18 @@ impl OracleChain {
             }
         }
         oracles.push(Box::new(ConfigOracle::new(&c.prices)));
-        OracleChain::new(oracles, Duration::from_secs(c.oracle.cache_ttl_seconds))
+        OracleChain::new(oracles, Duration::from_secs(c.oracle.cache_ttl_seconds)).with_max_age(Duration::from_secs(c.oracle.max_age_seconds))
     }
 
+    /// The first usable price of `asset` (see [`usable`]), from the cache or the oracles in order.
     pub async fn price(&self, asset: &Asset) -> Lookup {
         if let Some(c) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(asset) {
-            let ttl = if matches!(c.value, Lookup::Found(_)) { self.ttl } else { Duration::from_secs(60).min(self.ttl) };
-            if c.at.elapsed() < ttl {
+            let (ttl, still_usable) = match &c.value {
+                // A cached price ages too: past the maximum age it is looked up again.
+                Lookup::Found(p) => (self.ttl, usable(p, crate::now(), self.max_age)),
+                _ => (Duration::from_secs(60).min(self.ttl), true),
+            };
+            if c.at.elapsed() < ttl && still_usable {
                 return c.value.clone();
             }
         }
@@ -264,11 +295,15 @@ impl OracleChain {
         let mut value = Lookup::NotListed;
         for o in &self.oracles {
             match o.price(asset).await {
-                Ok(Some(p)) if p.usd.is_finite() && p.usd >= 0.0 => {
+                Ok(Some(p)) if usable(&p, crate::now(), self.max_age) => {
                     value = Lookup::Found(p);
                     break;
                 }
-                Ok(_) => {}
+                Ok(Some(p)) => {
+                    tracing::warn!(oracle = o.name(), usd = p.usd, at = p.at, "price unusable (not above zero, or older than oracle.max_age_seconds)");
+                    failed = true;
+                }
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(oracle = o.name(), "price lookup failed: {}", e.message);
                     failed = true;
@@ -326,7 +361,9 @@ mod tests {
             (200, r#"{"parsed":[{"id":"ff","price":{"price":"300012345678","conf":"1","expo":-8,"publish_time":1700000000}}]}"#.into())
         })
         .await;
-        let chain = OracleChain::new(vec![Box::new(PythOracle::new(&pyth))], Duration::from_secs(300));
+        // The canned answers carry fixed (old) timestamps: no age limit here (see below).
+        let forever = Duration::from_secs(u64::MAX);
+        let chain = OracleChain::new(vec![Box::new(PythOracle::new(&pyth))], Duration::from_secs(300)).with_max_age(forever);
         let eth = Asset::native(sepolia());
         match chain.price(&eth).await {
             Lookup::Found(p) => {
@@ -348,7 +385,7 @@ mod tests {
             }
         })
         .await;
-        let chain = OracleChain::new(vec![Box::new(PythOracle::new(&down)), Box::new(CoinGeckoOracle::new(&cg, None))], Duration::from_secs(300));
+        let chain = OracleChain::new(vec![Box::new(PythOracle::new(&down)), Box::new(CoinGeckoOracle::new(&cg, None))], Duration::from_secs(300)).with_max_age(forever);
         assert!(matches!(chain.price(&eth).await, Lookup::Found(p) if p.source == "coingecko" && p.usd == 2999.5));
         let usdc = Asset::token(sepolia(), "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48");
         assert!(matches!(chain.price(&usdc).await, Lookup::Found(p) if (p.usd - 1.0001).abs() < 1e-9));
@@ -363,12 +400,51 @@ mod tests {
             Duration::from_secs(300),
         );
         assert_eq!(chain.price(&Asset::native(sepolia())).await, Lookup::Down);
-        let prices = BTreeMap::from([("eth".to_string(), 2000.0), ("updated_at".to_string(), 1_700_000_000.0)]);
+        let updated_at = crate::now() - 10;
+        let prices = BTreeMap::from([("eth".to_string(), 2000.0), ("updated_at".to_string(), updated_at as f64)]);
         let chain = OracleChain::new(vec![Box::new(PythOracle::new(dead)), Box::new(ConfigOracle::new(&prices))], Duration::from_secs(300));
-        assert!(matches!(chain.price(&Asset::native(sepolia())).await, Lookup::Found(p) if p.usd == 2000.0 && p.source == "config" && p.at == 1_700_000_000));
+        assert!(matches!(chain.price(&Asset::native(sepolia())).await, Lookup::Found(p) if p.usd == 2000.0 && p.source == "config" && p.at == updated_at));
         // A token nobody lists, with every oracle answering: NotListed.
         let (cg, _) = serve(|_| (200, "{}".into())).await;
         let chain = OracleChain::new(vec![Box::new(CoinGeckoOracle::new(&cg, None)), Box::new(ConfigOracle::new(&prices))], Duration::from_secs(300));
         assert_eq!(chain.price(&Asset::token(sepolia(), "0x0000000000000000000000000000000000000009")).await, Lookup::NotListed);
+    }
+
+    /// A price `<= 0` or older than the maximum age is unknown (`Down`); the next oracle is
+    /// asked; a cached price that ages out is looked up again.
+    #[tokio::test]
+    async fn zero_negative_and_stale_prices_are_unknown() {
+        let eth = Asset::native(sepolia());
+        let table = |pairs: &[(&str, f64)]| ConfigOracle::new(&pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect());
+        let lookup = |oracles: Vec<Box<dyn PriceOracle>>, max_age: u64| OracleChain::new(oracles, Duration::from_secs(300)).with_max_age(Duration::from_secs(max_age));
+        for usd in [0.0, -5.0] {
+            let chain = lookup(vec![Box::new(table(&[("eth", usd)]))], 1800);
+            assert_eq!(chain.price(&eth).await, Lookup::Down, "price {usd}");
+        }
+        // `updated_at` dates the table: an hour old is stale under a 30-minute limit, fine under two hours.
+        let hour_old = (crate::now() - 3600) as f64;
+        assert_eq!(lookup(vec![Box::new(table(&[("eth", 2000.0), ("updated_at", hour_old)]))], 1800).price(&eth).await, Lookup::Down);
+        assert!(matches!(lookup(vec![Box::new(table(&[("eth", 2000.0), ("updated_at", hour_old)]))], 7200).price(&eth).await, Lookup::Found(p) if p.usd == 2000.0));
+        // Without `updated_at` the operator's fixed prices do not age.
+        assert!(matches!(lookup(vec![Box::new(table(&[("eth", 2000.0)]))], 1).price(&eth).await, Lookup::Found(_)));
+
+        // Pyth's publish_time is from 2023: stale, so CoinGecko (dated by last_updated_at) answers.
+        let (pyth, _) = serve(|_| (200, r#"{"parsed":[{"id":"ff","price":{"price":"300000000000","conf":"1","expo":-8,"publish_time":1700000000}}]}"#.into())).await;
+        assert_eq!(lookup(vec![Box::new(PythOracle::new(&pyth))], 1800).price(&eth).await, Lookup::Down);
+        let (cg, _) = serve(|p| {
+            assert!(p.contains("include_last_updated_at=true"), "{p}");
+            (200, format!(r#"{{"ethereum":{{"usd":2500.0,"last_updated_at":{}}}}}"#, crate::now() - 60))
+        })
+        .await;
+        let chain = lookup(vec![Box::new(PythOracle::new(&pyth)), Box::new(CoinGeckoOracle::new(&cg, None))], 1800);
+        assert!(matches!(chain.price(&eth).await, Lookup::Found(p) if p.source == "coingecko" && p.usd == 2500.0));
+        let (cg_old, _) = serve(|_| (200, r#"{"ethereum":{"usd":2500.0,"last_updated_at":1700000000}}"#.into())).await;
+        assert_eq!(lookup(vec![Box::new(CoinGeckoOracle::new(&cg_old, None))], 1800).price(&eth).await, Lookup::Down);
+
+        // A cached price ages too: fresh at first, unknown once older than the limit.
+        let chain = lookup(vec![Box::new(table(&[("eth", 2000.0), ("updated_at", crate::now() as f64)]))], 1);
+        assert!(matches!(chain.price(&eth).await, Lookup::Found(_)));
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert_eq!(chain.price(&eth).await, Lookup::Down);
     }
 }

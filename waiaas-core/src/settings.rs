@@ -41,6 +41,7 @@ pub const RANGES: &[(&str, f64, f64)] = &[
     ("policy.default_delay_seconds", 60.0, 86_400.0),
     ("policy.default_approval_timeout", 60.0, 604_800.0),
     ("oracle.cache_ttl_seconds", 1.0, 86_400.0),
+    ("oracle.max_age_seconds", 1.0, 604_800.0),
 ];
 
 fn is_secret(key: &str) -> bool {

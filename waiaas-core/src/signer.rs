@@ -172,14 +172,6 @@ impl Engine {
         }
     }
 
-    /// Decimals of a token: the token registry, else the chain. Never the caller's word.
-    pub(crate) async fn token_decimals(&self, network: Network, address: &str) -> Result<u8> {
-        match self.registry_token(network, address).await? {
-            Some(d) => Ok(d),
-            None => Ok(self.adapter(network).token_info(address).await.map_err(Error::from)?.decimals),
-        }
-    }
-
     /// What signing `kind` with a wallet on `network` would authorize, decoded before any key
     /// is touched:
     /// - EIP-712 typed data is bounded ([`typed::check_caps`]), must name the wallet's chain

@@ -123,6 +123,14 @@ impl Engine {
         Ok(self.list_tokens(network.id()).await?.tokens.into_iter().find(|t| same(network, &t.address, address)).map(|t| t.decimals))
     }
 
+    /// Decimals of a token: the registry's, else the chain's (`token_info`). Never a caller's.
+    pub(crate) async fn token_decimals(&self, network: Network, address: &str) -> Result<u8> {
+        match self.registry_token(network, address).await? {
+            Some(d) => Ok(d),
+            None => Ok(self.adapter(network).token_info(address).await.map_err(Error::from)?.decimals),
+        }
+    }
+
     pub async fn add_token(&self, req: AddToken) -> Result<TokenAdded> {
         let net = Network::parse(&req.network)?;
         let address = check_address(net.chain(), "address", &req.address)?;

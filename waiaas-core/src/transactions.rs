@@ -493,9 +493,15 @@ impl Engine {
         }
         let adapter = self.adapter(net);
         let info = net.info();
-        let native_usd = match self.prices_for(net, &kind).await.get(&None) {
-            Some(crate::price::Lookup::Found(p)) => Some(p.usd),
-            _ => None,
+        // The fee is native: only the native price is needed, and only for a request the policy
+        // allows (a denied one asks no oracle anything).
+        let native_usd = if d.allowed {
+            match self.inner.oracles.price(&crate::price::Asset::native(net)).await {
+                crate::price::Lookup::Found(p) => Some(p.usd),
+                _ => None,
+            }
+        } else {
+            None
         };
         let mut fee_amount: Option<u128> = None;
         let (fee, simulation) = match adapter.build(&w.public_key, &kind, None).await {

@@ -121,18 +121,14 @@ impl Engine {
         Ok(Accepted { id: record.id, status: record.status })
     }
 
-    /// Resolve token decimals (request, token registry, then the chain) and amounts.
+    /// Resolve token decimals (token registry, else the chain; a request's `token.decimals` is
+    /// only checked against them, see [`Draft::resolve`]) and amounts.
     pub(crate) async fn resolve_draft(&self, network: Network, draft: &Draft) -> Result<TxKind> {
         let mut known = std::collections::HashMap::new();
         for t in draft.tokens() {
-            if t.decimals.is_some() || known.contains_key(&t.address) {
-                continue;
+            if !known.contains_key(&t.address) {
+                known.insert(t.address.clone(), self.token_decimals(network, &t.address).await?);
             }
-            let decimals = match self.registry_token(network, &t.address).await? {
-                Some(d) => d,
-                None => self.adapter(network).token_info(&t.address).await.map_err(Error::from)?.decimals,
-            };
-            known.insert(t.address.clone(), decimals);
         }
         draft.resolve(network.info().native_decimals, &|a| known.get(a).copied())
     }

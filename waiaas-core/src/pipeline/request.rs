@@ -20,6 +20,8 @@ pub struct Envelope {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TokenSpec {
     pub address: String,
+    /// What the request claims. Never used for amounts or value: only checked against the
+    /// decimals of the registry or the chain (see [`Draft::resolve`]).
     pub decimals: Option<u8>,
     pub symbol: Option<String>,
     pub asset_id: Option<String>,
@@ -62,16 +64,29 @@ impl Draft {
         }
     }
 
-    /// Resolve amounts with native decimals and the token decimals `decimals_of` gives.
+    /// Resolve amounts with native decimals and the token decimals `decimals_of` gives (the
+    /// token registry's or the chain's). The request's `token.decimals` is never used: one that
+    /// differs is refused (`ACTION_VALIDATION_FAILED` naming it), since valuation, token limits
+    /// and `humanAmount` depend on decimals while the transfer moves raw units.
     pub fn resolve(&self, native_decimals: u8, decimals_of: &dyn Fn(&str) -> Option<u8>) -> Result<TxKind> {
+        self.resolve_at("", native_decimals, decimals_of)
+    }
+
+    /// [`Draft::resolve`] for the instruction whose fields are named `<path>field`.
+    fn resolve_at(&self, path: &str, native_decimals: u8, decimals_of: &dyn Fn(&str) -> Option<u8>) -> Result<TxKind> {
         let amount = |a: &AmountSpec, d: u8| match a {
             AmountSpec::Units(v) => Ok(*v),
-            AmountSpec::Human(h) => parse_human("humanAmount", h, d),
+            AmountSpec::Human(h) => parse_human(&format!("{path}humanAmount"), h, d),
         };
         let token_info = |t: &TokenSpec| -> Result<TokenInfo> {
-            let decimals = t.decimals.or_else(|| decimals_of(&t.address)).ok_or_else(|| {
-                Error::new(ErrorCode::TOKEN_NOT_FOUND, format!("Decimals of token {} are unknown: pass token.decimals", t.address))
-            })?;
+            let decimals = decimals_of(&t.address)
+                .ok_or_else(|| Error::new(ErrorCode::TOKEN_NOT_FOUND, format!("Decimals of token {} are unknown", t.address)))?;
+            if let Some(claimed) = t.decimals.filter(|c| *c != decimals) {
+                return Err(Error::validation(
+                    &format!("{path}token.decimals"),
+                    format!("token {} has {decimals} decimals, not {claimed} (omit token.decimals or pass the token's own)", t.address),
+                ));
+            }
             Ok(TokenInfo { address: t.address.clone(), decimals, symbol: t.symbol.clone(), program_id: None })
         };
         Ok(match self {
@@ -87,7 +102,13 @@ impl Draft {
                 let token = token_info(token)?;
                 TxKind::Approve { spender: spender.clone(), amount: amount(a, token.decimals)?, token }
             }
-            Draft::Batch(items) => TxKind::Batch { instructions: items.iter().map(|d| d.resolve(native_decimals, decimals_of)).collect::<Result<_>>()? },
+            Draft::Batch(items) => TxKind::Batch {
+                instructions: items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| d.resolve_at(&format!("{path}instructions.{i}."), native_decimals, decimals_of))
+                    .collect::<Result<_>>()?,
+            },
         })
     }
 }
@@ -362,16 +383,19 @@ mod tests {
     #[test]
     fn tokens_batches_and_program_calls() {
         let body = json!({"type": "TOKEN_TRANSFER", "to": EVM_TO, "humanAmount": "2.5", "token": {"address": EVM_TO, "decimals": 6, "symbol": "USDC"}});
-        let k = parse_send(Chain::Ethereum, &body).unwrap().1.resolve(18, &|_| None).unwrap();
+        let k = parse_send(Chain::Ethereum, &body).unwrap().1.resolve(18, &|_| Some(6)).unwrap();
         match k {
             TxKind::TokenTransfer { amount, token, .. } => assert_eq!((amount, token.decimals), (2_500_000, 6)),
             other => panic!("{other:?}"),
         }
-        // Decimals from the registry when not given; unknown decimals are an error.
+        // Decimals from the registry or the chain when not given; unknown decimals are an error,
+        // even when the request names some.
         let body = json!({"type": "APPROVE", "spender": EVM_TO, "amount": "7", "token": {"address": EVM_TO}});
         let d = parse_send(Chain::Ethereum, &body).unwrap().1;
         assert!(d.resolve(18, &|_| Some(6)).is_ok());
         assert_eq!(d.resolve(18, &|_| None).unwrap_err().code, ErrorCode::TOKEN_NOT_FOUND);
+        let claims_6 = parse_send(Chain::Ethereum, &json!({"type": "APPROVE", "spender": EVM_TO, "amount": "7", "token": {"address": EVM_TO, "decimals": 6}})).unwrap().1;
+        assert_eq!(claims_6.resolve(18, &|_| None).unwrap_err().code, ErrorCode::TOKEN_NOT_FOUND);
         let body = json!({"type": "BATCH", "instructions": [
             {"to": SOL_TO, "amount": "1"},
             {"programId": "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "instructionData": "aGk=", "accounts": [{"pubkey": SOL_TO, "isSigner": false, "isWritable": true}]}
@@ -384,5 +408,35 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The request's decimals never decide: 18 claimed for a 6-decimal token is refused naming
+    /// `token.decimals` (in a batch, the instruction's), whether the amount is raw or human.
+    #[test]
+    fn claimed_decimals_that_differ_from_the_token_are_refused() {
+        let six = |_: &str| Some(6u8);
+        for amount in [json!({"amount": "1000000000000"}), json!({"humanAmount": "1000000"})] {
+            let mut body = json!({"type": "TOKEN_TRANSFER", "to": EVM_TO, "token": {"address": EVM_TO, "decimals": 18}});
+            body.as_object_mut().unwrap().extend(amount.as_object().unwrap().clone());
+            let e = parse_send(Chain::Ethereum, &body).unwrap().1.resolve(18, &six).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ACTION_VALIDATION_FAILED, "{body}");
+            assert_eq!(field(e.clone()), "token.decimals", "{body}");
+            assert!(e.message.contains("has 6 decimals, not 18"), "{}", e.message);
+        }
+        // Omitted or right: the token's own decimals scale humanAmount.
+        for token in [json!({"address": EVM_TO}), json!({"address": EVM_TO, "decimals": 6})] {
+            let body = json!({"type": "TOKEN_TRANSFER", "to": EVM_TO, "humanAmount": "1000000", "token": token});
+            match parse_send(Chain::Ethereum, &body).unwrap().1.resolve(18, &six).unwrap() {
+                TxKind::TokenTransfer { amount, token, .. } => assert_eq!((amount, token.decimals), (1_000_000_000_000, 6)),
+                other => panic!("{other:?}"),
+            }
+        }
+        let mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
+        let body = json!({"type": "BATCH", "instructions": [
+            {"to": SOL_TO, "amount": "1"},
+            {"to": SOL_TO, "amount": "1", "token": {"address": mint, "decimals": 9}}
+        ]});
+        let e = parse_send(Chain::Solana, &body).unwrap().1.resolve(9, &six).unwrap_err();
+        assert_eq!((e.code, field(e)), (ErrorCode::ACTION_VALIDATION_FAILED, "instructions.1.token.decimals".to_string()));
     }
 }

@@ -159,6 +159,21 @@ pub(crate) fn evaluate(
     decide(f, &set, settings, owner_registered)
 }
 
+/// See [`super::denied_before_pricing`].
+pub(crate) fn denied_before_pricing(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings) -> bool {
+    let set = PolicySet::resolve(policies, &intent.wallet_id, &intent.network);
+    // The allowlist families read neither usage nor the clock.
+    let usage = Usage::default();
+    let cx = Ctx { set: &set, usage: &usage, settings, now: 0, chain: intent.chain, network: &intent.network };
+    let mut f = Findings::default();
+    if intent.tx_type == TxType::Batch {
+        intent.batch.iter().for_each(|ins| allowlist::check(&cx, ins, &mut f));
+    } else {
+        allowlist::check(&cx, intent, &mut f);
+    }
+    f.reasons.iter().any(|r| r.denied)
+}
+
 /// Every per-instruction family, in the canonical order of reasons.
 fn instruction(cx: &Ctx<'_>, it: &Intent, scope: Scope, f: &mut Findings) {
     allowlist::check(cx, it, f);

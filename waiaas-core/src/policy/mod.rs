@@ -6,7 +6,7 @@
 //! an explained [`Decision`]. It does no I/O, reads no clock and never touches keys.
 //! [`validate_rules`] checks a rule object on create and on update with the same strictness.
 //!
-//! # Policy semantics v1
+//! # Policy semantics v2
 //!
 //! **Scoping.** Only enabled policies of the request's wallet or global, on its network or on all
 //! networks, apply; of each type exactly one survives ([`applicable`]): wallet + network > wallet >
@@ -36,11 +36,28 @@
 //! settings' defaults apply: `<= $10` INSTANT, `<= $100` NOTIFY, `<= $500` DELAY, else APPROVAL.
 //! Cumulative: USD spent in 24 h / 30 days + this value above `daily_limit_usd` /
 //! `monthly_limit_usd` asks for APPROVAL (`approval_reason` `cumulative_daily` /
-//! `cumulative_monthly`); at 80 % or more `cumulative_warning` is set. When the USD value is
-//! unknown (`NotListed`, `OracleDown`) raw thresholds still apply and the tier is at least NOTIFY:
-//! an oracle outage never lowers a tier. APPROVE_TIER_OVERRIDE replaces the value tier of an
-//! approval. NFT transfers take `nft_transfer_default_tier` (APPROVAL); contract deployments are
-//! at least `deploy_default_tier` (APPROVAL). Upstream's non-spending lending actions (`supply`,
+//! `cumulative_monthly`); at 80 % or more `cumulative_warning` is set.
+//!
+//! **What cannot be priced fails closed** (v2; v1 made it at least NOTIFY). A positive value
+//! whose USD value is unknown (`NotListed`, `OracleDown`, or a `Priced` value that is not finite
+//! or negative) is APPROVAL (rule `unpriced`, attributed to the applicable SPENDING_LIMIT if any;
+//! DELAY after the owner downgrade) unless a raw-unit threshold or a
+//! `token_limits` entry of the applicable SPENDING_LIMIT classifies it: then that raw tier
+//! applies, at least NOTIFY. USD thresholds, the settings' defaults and a USD-only SPENDING_LIMIT
+//! never classify an unpriced value; an oracle outage never lowers a tier. The caller reports a
+//! price `<= 0` or older than `[oracle] max_age_seconds` as unknown (see [`crate::price`]).
+//! In a batch each unpriced instruction is judged on its own; the batch total's unpriced flag
+//! covers native value only (the value its raw thresholds measure).
+//!
+//! **Allowlists before prices.** [`denied_before_pricing`] runs the allowlist families
+//! (WHITELIST, ALLOWED_TOKENS, CONTRACT_WHITELIST, METHOD_WHITELIST, APPROVED_SPENDERS,
+//! APPROVE_AMOUNT_LIMIT), which read neither prices nor usage; the caller looks up no price for a
+//! request they deny, so an agent cannot spend the oracle quota on random tokens. A request they
+//! deny is denied by [`evaluate`] whatever its prices.
+//!
+//! APPROVE_TIER_OVERRIDE replaces the value tier of an approval. NFT transfers take
+//! `nft_transfer_default_tier` (APPROVAL); contract deployments are at least
+//! `deploy_default_tier` (APPROVAL). Upstream's non-spending lending actions (`supply`,
 //! `repay`, `withdraw`, `close_position`, `add_margin`) have value tier INSTANT.
 //!
 //! **Evaluated here, only validated upstream.** RATE_LIMIT denies (`RATE_LIMIT_EXCEEDED`) when
@@ -97,12 +114,19 @@ pub use types::{
 };
 
 /// Version of the semantics described in this module's documentation.
-pub const SEMANTICS_VERSION: u32 = 1;
+pub const SEMANTICS_VERSION: u32 = 2;
 
 /// Validate a rules object for a type, on create and on update (same strictness). Errors are
 /// `ACTION_VALIDATION_FAILED` naming the field (`rules.<field path>`).
 pub fn validate_rules(t: PolicyType, rules: &serde_json::Value) -> crate::Result<()> {
     rules::parse_rules(t, rules).map(drop)
+}
+
+/// Whether the allowlist families alone already deny `intent` (for a batch: one of its
+/// instructions), whatever its USD value: such a request needs no price lookup. Pure; reads no
+/// prices, usage or clock. See "Allowlists before prices" in the module documentation.
+pub fn denied_before_pricing(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings) -> bool {
+    eval::denied_before_pricing(policies, intent, settings)
 }
 
 /// Evaluate `intent` against `policies` (all stored policies; scoping happens here). Pure: `now`

@@ -184,10 +184,19 @@ fn spending_limit_cumulative_daily_and_monthly() {
     let usage = Usage { spent_usd_day: 0.0, spent_usd_month: 995.0, ..Usage::default() };
     let d = run_with(&sl, &transfer(10.0), &usage, &s);
     assert_eq!(d.approval_reason.as_deref(), Some("cumulative_monthly"));
-    // Unpriced value once the budget is used up: APPROVAL; before that only the NOTIFY floor.
+    // An unpriced value under USD-only limits is APPROVAL whatever the budget.
     let unpriced = base(TxType::Transfer).with_to(ALICE).with_unpriced(1, PriceStatus::OracleDown);
-    assert_allowed(&run_with(&sl, &unpriced, &day(100.0), &s), Tier::Approval);
-    assert_allowed(&run_with(&sl, &unpriced, &day(99.0), &s), Tier::Notify);
+    assert_allowed(&run_with(&sl, &unpriced, &day(0.0), &s), Tier::Approval);
+    // Classified by a raw limit: APPROVAL once the budget is used up, before that the NOTIFY floor.
+    let with_raw = [pol(
+        "sl",
+        PolicyType::SpendingLimit,
+        json!({"instant_max": "10", "instant_max_usd": 1000, "daily_limit_usd": 100, "monthly_limit_usd": 1000}),
+    )];
+    let d = run_with(&with_raw, &unpriced, &day(100.0), &s);
+    assert_allowed(&d, Tier::Approval);
+    assert_eq!(d.approval_reason.as_deref(), Some("cumulative_daily"));
+    assert_allowed(&run_with(&with_raw, &unpriced, &day(99.0), &s), Tier::Notify);
 }
 
 #[test]
@@ -202,6 +211,10 @@ fn spending_limit_token_limits_match_by_asset_and_native_key() {
     )];
     let with_tokens = [sl[0].clone(), allowed_usdc()];
     assert_allowed(&run(&with_tokens, &token_transfer(1_500_000, 0.0)), Tier::Instant);
+    // An EVM asset id matches whatever the case of its address (a checksummed request).
+    let mut checksummed = token_transfer(1_500_001, 0.0);
+    checksummed.token.as_mut().unwrap().asset_id = Some("eip155:11155111/erc20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48".into());
+    assert_allowed(&run(&with_tokens, &checksummed), Tier::Notify);
     assert_allowed(&run(&with_tokens, &token_transfer(1_500_001, 0.0)), Tier::Notify);
     assert_allowed(&run(&with_tokens, &token_transfer(100_000_001, 0.0)), Tier::Approval);
     let eth = |wei| run(&sl, &base(TxType::Transfer).with_to(ALICE).with_value(wei, 0.0)).tier;
@@ -1239,20 +1252,95 @@ fn no_policies_still_means_default_deny_and_default_thresholds() {
 }
 
 #[test]
-fn unknown_usd_value_is_at_least_notify_and_raw_thresholds_still_apply() {
+fn unknown_usd_value_is_approval_unless_a_raw_or_token_limit_classifies_it() {
+    let eth = |amount| base(TxType::Transfer).with_to(ALICE).with_unpriced(amount, PriceStatus::OracleDown);
+    // 50 ETH with no price: no policy, the default thresholds, or a USD-only SPENDING_LIMIT
+    // cannot classify it.
+    let fifty = eth(50_000_000_000_000_000_000);
+    for policies in [vec![], vec![usd_limit()]] {
+        let d = run(&policies, &fifty);
+        assert_allowed(&d, Tier::Approval);
+        assert_rule(&d, "unpriced");
+        assert_eq!(d.approval_reason.as_deref(), Some("unpriced"));
+    }
+    // Attributed to the SPENDING_LIMIT when one applies: its timeout, and its delay without an owner.
+    let d = run(&[usd_limit()], &fifty);
+    assert_eq!(d.decided_by.as_ref().and_then(|r| r.policy_id.as_deref()), Some("sl"));
+    assert_eq!(d.approval_timeout, Some(7200));
+    let d = evaluate(&[usd_limit()], &fifty, &Usage::default(), &PolicySettings::default(), NOW, false);
+    assert!(d.allowed && d.downgraded);
+    assert_eq!((d.tier, d.delay_seconds), (Tier::Delay, Some(600)));
+    // A token that is not listed, without a token limit.
     let not_listed = token_transfer(5, 0.0).with_unpriced(5, PriceStatus::NotListed);
     let d = run(&[allowed_usdc()], &not_listed);
-    assert_allowed(&d, Tier::Notify);
+    assert_allowed(&d, Tier::Approval);
     assert_rule(&d, "unpriced");
+    // Raw thresholds classify native value: their tier applies, at least NOTIFY.
     let raw = [pol("raw", PolicyType::SpendingLimit, json!({"instant_max": "100", "notify_max": "200", "delay_max": "300"}))];
-    let down = |amount| run(&raw, &base(TxType::Transfer).with_to(ALICE).with_unpriced(amount, PriceStatus::OracleDown)).tier;
+    let down = |amount| run(&raw, &eth(amount)).tier;
     assert_eq!(down(50), Tier::Notify, "an outage never lowers the tier below NOTIFY");
     assert_eq!(down(250), Tier::Delay);
     assert_eq!(down(301), Tier::Approval);
+    // A token limit classifies its token (and only its token).
+    let token_limit = pol(
+        "sl",
+        PolicyType::SpendingLimit,
+        json!({"instant_max_usd": 10, "token_limits": {USDC_ID: {"instant_max": "1", "notify_max": "10", "delay_max": "100"}}}),
+    );
+    let d = run(&[token_limit.clone(), allowed_usdc()], &token_transfer(2_000_000, 0.0).with_unpriced(2_000_000, PriceStatus::NotListed));
+    assert_allowed(&d, Tier::Notify);
+    assert_eq!(run(&[token_limit.clone(), allowed_usdc()], &token_transfer(50_000_000, 0.0).with_unpriced(50_000_000, PriceStatus::OracleDown)).tier, Tier::Delay);
+    assert_eq!(run(&[token_limit], &eth(1)).tier, Tier::Approval, "the USDC limit does not classify ETH");
     // A zero-value request has nothing to price.
     assert_eq!(run(&[], &base(TxType::Sign).with_unpriced(0, PriceStatus::OracleDown)).tier, Tier::Instant);
+    assert_eq!(run(&[], &eth(0)).tier, Tier::Instant);
     // "Priced" with a nonsensical value is treated as unknown.
-    assert_eq!(run(&[], &transfer(f64::NAN)).tier, Tier::Notify);
+    assert_eq!(run(&[], &transfer(f64::NAN)).tier, Tier::Approval);
+    assert_eq!(run(&[], &transfer(-1.0)).tier, Tier::Approval);
+}
+
+#[test]
+fn unpriced_batch_instructions_are_judged_one_by_one() {
+    let sol = |t: TxType| Intent::new(W, Chain::Solana, "solana-devnet", t);
+    let mint = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
+    let mint_id = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1/token:EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
+    let token = TokenRef { address: Some(mint.into()), asset_id: Some(mint_id.into()), symbol: None, decimals: Some(6) };
+    let tokens = pol("tokens", PolicyType::AllowedTokens, json!({"tokens": [{"address": mint}]}));
+    let limit = pol("sl", PolicyType::SpendingLimit, json!({"token_limits": {mint_id: {"instant_max": "1", "notify_max": "10", "delay_max": "100"}}}));
+    let spl = sol(TxType::TokenTransfer).with_to(ALICE).with_token(token).with_unpriced(5_000_000, PriceStatus::NotListed);
+    let lamports = |amount| sol(TxType::Transfer).with_to(ALICE).with_unpriced(amount, PriceStatus::OracleDown);
+    // The token limit classifies the token instruction; a zero native total needs no price.
+    let batch = sol(TxType::Batch).with_batch(vec![spl.clone(), lamports(0)]);
+    assert_allowed(&run(&[tokens.clone(), limit.clone()], &batch), Tier::Notify);
+    // Unpriced native value nobody classifies: APPROVAL.
+    let batch = sol(TxType::Batch).with_batch(vec![spl.clone(), lamports(1)]);
+    assert_eq!(run(&[tokens.clone(), limit.clone()], &batch).tier, Tier::Approval);
+    // Without the token limit the token instruction is APPROVAL on its own.
+    let batch = sol(TxType::Batch).with_batch(vec![spl, lamports(0)]);
+    assert_eq!(run(&[tokens], &batch).tier, Tier::Approval);
+}
+
+#[test]
+fn allowlist_denials_are_known_before_pricing() {
+    let unpriced_token = |address: &str| {
+        let t = TokenRef { address: Some(address.into()), asset_id: Some(format!("eip155:11155111/erc20:{address}")), symbol: None, decimals: Some(6) };
+        base(TxType::TokenTransfer).with_to(ALICE).with_token(t).with_unpriced(5, PriceStatus::OracleDown)
+    };
+    let s = PolicySettings::default();
+    // Default deny, and a token not on the list: no price needed.
+    assert!(denied_before_pricing(&[], &unpriced_token(USDC), &s));
+    assert!(denied_before_pricing(&[allowed_usdc()], &unpriced_token(DAI), &s));
+    assert!(!denied_before_pricing(&[allowed_usdc()], &unpriced_token(USDC), &s));
+    // Default deny of contract calls and approvals, WHITELIST of destinations.
+    assert!(denied_before_pricing(&[], &call(ROUTER, None), &s));
+    assert!(denied_before_pricing(&[], &approve(BOB, 1), &s));
+    assert!(denied_before_pricing(&[whitelist(&[BOB])], &base(TxType::Transfer).with_to(ALICE).with_unpriced(1, PriceStatus::OracleDown), &s));
+    assert!(!denied_before_pricing(&[], &base(TxType::Transfer).with_to(ALICE).with_unpriced(1, PriceStatus::OracleDown), &s));
+    // A batch with one denied instruction.
+    let batch = base(TxType::Batch).with_batch(vec![transfer(1.0), unpriced_token(DAI)]);
+    assert!(denied_before_pricing(&[allowed_usdc()], &batch, &s));
+    // Rate limits, time windows and spending limits need usage, the clock or prices: not screened.
+    assert!(!denied_before_pricing(&[rate(1, 60), usd_limit()], &transfer(1.0), &s));
 }
 
 #[test]
@@ -1661,6 +1749,26 @@ mod props {
             prop_assert!(after.tier >= before.tier, "{:?} lowered {:?} to {:?}", extra.policy_type, outcome(&before), outcome(&after));
             if RESTRICTING.contains(&extra.policy_type) && !before.allowed {
                 prop_assert!(!after.allowed, "{:?} lifted a denial", extra.policy_type);
+            }
+        }
+
+        /// A request the allowlists deny before pricing is denied whatever its price: skipping the
+        /// oracle for it never changes a decision.
+        #[test]
+        fn denied_before_pricing_is_denied_at_any_price(
+            policies in proptest::collection::vec(arb_policy(), 0..12),
+            it in arb_intent(),
+            unit_price in prop_oneof![(0.0f64..1e6).prop_map(Some), Just(None)],
+            usage in arb_usage(),
+            settings in arb_settings(),
+            owner in any::<bool>(),
+        ) {
+            let priced = match unit_price {
+                Some(p) => it.clone().with_value(it.amount, it.amount as f64 * p),
+                None => it.clone().with_unpriced(it.amount, PriceStatus::NotListed),
+            };
+            if denied_before_pricing(&policies, &it, &settings) {
+                prop_assert!(!evaluate(&policies, &priced, &usage, &settings, NOW, owner).allowed);
             }
         }
 

@@ -1,7 +1,8 @@
 //! Value tiers: SPENDING_LIMIT (per transaction on raw, token and USD thresholds; cumulative
 //! daily and monthly USD), the settings' default USD thresholds when no SPENDING_LIMIT covers the
-//! request, the NOTIFY floor for unpriced value, APPROVE_TIER_OVERRIDE, and the per-type defaults
-//! of NFT_TRANSFER and CONTRACT_DEPLOY.
+//! request, unpriced value (APPROVAL unless a raw-unit or token limit classifies it, then at
+//! least NOTIFY), APPROVE_TIER_OVERRIDE, and the per-type defaults of NFT_TRANSFER and
+//! CONTRACT_DEPLOY.
 
 use super::eval::{sane, By, Ctx, Findings, Scope, Usd};
 use super::resolve::Lookup;
@@ -25,7 +26,8 @@ struct Value<'a> {
     amount: u128,
     /// Known USD (for a batch: the sum over the priced instructions, a lower bound).
     usd: Option<f64>,
-    /// Some value has no USD price.
+    /// Some value has no USD price (for a batch total: some native value, the only value its raw
+    /// thresholds can classify; unpriced token instructions are judged one by one).
     unpriced: bool,
     /// Raw amounts already reserved by pending and queued transactions of the same asset.
     reserved: u128,
@@ -78,12 +80,13 @@ pub(crate) fn batch_total(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
     let mut usd: Option<f64> = None;
     let mut unpriced = false;
     for ins in &it.batch {
-        if matches!(ins.tx_type, TxType::Transfer | TxType::ContractCall | TxType::ContractDeploy) {
+        let is_native = matches!(ins.tx_type, TxType::Transfer | TxType::ContractCall | TxType::ContractDeploy);
+        if is_native {
             native = native.saturating_add(ins.amount);
         }
         match ins.known_usd() {
             Some(u) => *usd.get_or_insert(0.0) += u,
-            None => unpriced |= ins.amount > 0,
+            None => unpriced |= is_native && ins.amount > 0,
         }
     }
     let before = f.reasons.len();
@@ -107,12 +110,20 @@ pub(crate) fn batch_total(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
 
 fn tiers(cx: &Ctx<'_>, v: &Value<'_>, f: &mut Findings) {
     let before = f.reasons.len();
-    match cx.set.get::<SpendingLimit>() {
-        Lookup::Found(p, r) => spending_limit(cx, p, r, v, f),
-        Lookup::Absent | Lookup::Corrupt => defaults(cx, v, f),
-    }
+    let (by, classified) = match cx.set.get::<SpendingLimit>() {
+        Lookup::Found(p, r) => (By::policy(p), spending_limit(cx, p, r, v, f)),
+        Lookup::Absent | Lookup::Corrupt => {
+            defaults(cx, v, f);
+            (By::ENGINE, false)
+        }
+    };
     if v.unpriced {
-        f.tier(By::ENGINE, Tier::Notify, "unpriced", "USD value unknown (token not listed or oracle down): at least NOTIFY");
+        // What cannot be priced fails closed: only a raw-unit or token limit can classify it.
+        if classified {
+            f.tier(by, Tier::Notify, "unpriced", "USD value unknown (no usable price): raw limits apply, at least NOTIFY");
+        } else {
+            f.tier(by, Tier::Approval, "unpriced", "USD value unknown (no usable price) and no raw-unit or token limit classifies it: APPROVAL");
+        }
     }
     if f.reasons.len() == before {
         f.tier(By::ENGINE, Tier::Instant, "per_tx", "no value at risk");
@@ -132,7 +143,8 @@ fn defaults(cx: &Ctx<'_>, v: &Value<'_>, f: &mut Findings) {
     );
 }
 
-fn spending_limit(cx: &Ctx<'_>, p: &PolicyRecord, r: &SpendingLimit, v: &Value<'_>, f: &mut Findings) {
+/// The SPENDING_LIMIT's tiers; returns whether a raw-unit or token limit classified the amount.
+fn spending_limit(cx: &Ctx<'_>, p: &PolicyRecord, r: &SpendingLimit, v: &Value<'_>, f: &mut Findings) -> bool {
     let by = By::policy(p);
     if v.cumulative {
         cumulative(cx, by, r, v, f);
@@ -163,10 +175,12 @@ fn spending_limit(cx: &Ctx<'_>, p: &PolicyRecord, r: &SpendingLimit, v: &Value<'
         // the request INSTANT: the defaults still apply.
         defaults(cx, v, f);
     }
+    covered
 }
 
 /// Cumulative USD budgets: over the limit asks for APPROVAL, 80 % warns. An unpriced request
-/// when the budget is already used up also asks for APPROVAL (its value is unknown but positive).
+/// when the budget is already used up also asks for APPROVAL (its value is unknown but positive;
+/// this matters when a raw-unit limit classified it, otherwise it is APPROVAL anyway).
 fn cumulative(cx: &Ctx<'_>, by: By<'_>, r: &SpendingLimit, v: &Value<'_>, f: &mut Findings) {
     let windows = [
         (r.daily_limit_usd, cx.usage.spent_usd_day, "cumulative_daily", "daily"),
@@ -214,7 +228,8 @@ fn token_limit<'r>(cx: &Ctx<'_>, p: &PolicyRecord, r: &'r SpendingLimit, v: &Val
     if r.token_limits.is_empty() {
         return None;
     }
-    let find = |key: &str| r.token_limits.iter().find(|(k, _)| k == key).map(|(k, l)| (k.as_str(), l));
+    // CAIP-19 ids carry an address: EVM ones compare case-insensitively (checksums are display).
+    let find = |key: &str| r.token_limits.iter().find(|(k, _)| cx.same_address(k, key)).map(|(k, l)| (k.as_str(), l));
     let (key, limits, decimals) = match v.tx_type {
         TxType::TokenTransfer | TxType::Approve => {
             let token = v.token?;
