@@ -131,15 +131,17 @@ async fn messages_pass_the_request_guards_and_typed_data_is_bounded() {
     assert!(events.iter().any(|e| e["eventType"] == "TX_REQUESTED"), "the decision is audited: {events:?}");
     let signed = events.iter().find(|e| e["eventType"] == "TX_SIGNED").expect("TX_SIGNED audited");
     assert!(signed["details"].to_string().contains(&expected), "message hash {expected} in {signed}");
+    // The same text again (a message hash is not unique like a transaction hash).
+    assert_eq!(sign_text(siwe.clone()).await.status, 200);
 
     // ALLOWED_NETWORKS without the wallet's network: refused, nothing signed.
     let p = policy(&api, &wallet, "ALLOWED_NETWORKS", json!({"networks": [{"network": "polygon-amoy"}]})).await;
     let r = sign_text("hello".into()).await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     drop_policy(&api, &p).await;
-    // RATE_LIMIT counts signatures like any request: the one signed above and two more fit
-    // in 3 (the refused one holds no budget); the next is refused.
-    let p = policy(&api, &wallet, "RATE_LIMIT", json!({"max_requests": 3, "window_seconds": 3600})).await;
+    // RATE_LIMIT counts signatures like any request: the two signed above and two more fit
+    // in 4 (the refused one holds no budget); the next is refused.
+    let p = policy(&api, &wallet, "RATE_LIMIT", json!({"max_requests": 4, "window_seconds": 3600})).await;
     assert_eq!(sign_text("one".into()).await.status, 200);
     assert_eq!(sign_text("two".into()).await.status, 200);
     let r = sign_text("three".into()).await;

@@ -123,7 +123,7 @@ pub(crate) struct MessageGate {
     /// What is recorded as the row's request (sign type, message hash, decoded meaning).
     pub record: serde_json::Value,
     /// The digest that is signed (EIP-191 / EIP-712 hash; SHA-256 of a Solana message),
-    /// recorded as the row's hash and so in its audit trail.
+    /// kept in the row's metadata and its audit entry.
     pub hash: String,
     /// The transaction meaning of value-moving typed data.
     pub kind: Option<TxKind>,

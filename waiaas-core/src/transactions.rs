@@ -380,13 +380,14 @@ impl Engine {
         Ok(rec)
     }
 
-    async fn finish_sync<T>(&self, id: &str, tier: &str, result: Result<T>, hash: impl FnOnce(&T) -> Option<String>) -> Result<T> {
+    /// `metadata` is kept on the row (and shown in its audit entry), e.g. a message's hash.
+    async fn finish_sync<T>(&self, id: &str, tier: &str, result: Result<T>, hash: impl FnOnce(&T) -> Option<String>, metadata: Option<String>) -> Result<T> {
         let now = crate::now();
         // PENDING (sign-message) or EXECUTING (sign-only, after its policy decision).
         let from = [TxStatus::Pending, TxStatus::Executing];
         match result {
             Ok(v) => {
-                let patch = TxPatch { tier: Some(tier.into()), tx_hash: hash(&v), executed_at: Some(now), ..Default::default() };
+                let patch = TxPatch { tier: Some(tier.into()), tx_hash: hash(&v), executed_at: Some(now), metadata, ..Default::default() };
                 self.inner.store.transition_tx(id, &from, TxStatus::Signed, &patch, now).await?;
                 Ok(v)
             }
@@ -429,7 +430,9 @@ impl Engine {
             })
             .await;
         let hash = gate.hash;
-        let signature = self.finish_sync(&rec.id, &tier, result, |_| Some(hash)).await?;
+        // A message hash is no transaction hash (the same text signed twice has the same one).
+        let metadata = serde_json::json!({"messageHash": hash}).to_string();
+        let signature = self.finish_sync(&rec.id, &tier, result, |_| None, Some(metadata)).await?;
         Ok(MessageSigned { id: rec.id, signature, sign_type })
     }
 
@@ -458,7 +461,7 @@ impl Engine {
         let a = adapter.clone();
         let result = self.with_signing_key(permit, move |key| a.sign_external(&raw, key)).await;
         // A transaction still waiting for another signer's signature has no hash yet.
-        let signed = self.finish_sync(&rec.id, &tier, result, |s| Some(s.hash.clone()).filter(|h| !h.is_empty())).await?;
+        let signed = self.finish_sync(&rec.id, &tier, result, |s| Some(s.hash.clone()).filter(|h| !h.is_empty()), None).await?;
         let encoded = match w.chain {
             Chain::Ethereum => format!("0x{}", hex::encode(&signed.raw)),
             Chain::Solana => base64::engine::general_purpose::STANDARD.encode(&signed.raw),

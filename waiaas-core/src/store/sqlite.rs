@@ -1165,6 +1165,9 @@ fn audit_tx(tx: &rusqlite::Transaction, id: &str, from: Option<&str>, to: TxStat
     if let Some(h) = &patch.tx_hash {
         details["txHash"] = h.clone().into();
     }
+    if let Some(h) = patch.metadata.as_deref().and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok()).and_then(|m| m.get("messageHash").cloned()) {
+        details["messageHash"] = h;
+    }
     if decided {
         if let Some(d) = patch.decision.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) {
             details["decision"] = d;
