@@ -4,7 +4,7 @@
 #   waiaas init                     data dir + config.toml (+ a generated master password)
 #   waiaas start                    the daemon (here in the background: --detach)
 #   waiaas quickset --mode testnet  a Solana and an EVM wallet, a starter SPENDING_LIMIT,
-#                                   MCP session tokens in <data>/mcp-tokens/<walletId>
+#                                   MCP session tokens in <data>/mcp-agents/<walletId>/mcp-tokens/<walletId>
 #   waiaas mcp setup --all          registers one MCP server per wallet with Claude Desktop
 #
 # Environment: WAIAAS (the binary, default `waiaas` on PATH), WAIAAS_DATA_DIR (default

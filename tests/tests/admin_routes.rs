@@ -60,12 +60,12 @@ async fn status_settings_reissue_mcp_tokens_agent_prompt_and_skills() {
     assert_eq!(api.call("GET", "/v1/wallet/address", &Auth::Session(first_token), None).await.status, 401);
     assert_eq!(api.call("GET", "/v1/wallet/address", &Auth::Session(new_token), None).await.status, 200);
 
-    // MCP token: a session whose token is in <data>/mcp-tokens/<walletId>, mode 0600.
+    // MCP token: a session whose token is in <data>/mcp-agents/<walletId>/mcp-tokens/<walletId>, mode 0600.
     let r = api.call("POST", "/v1/mcp/tokens", &m, Some(json!({"walletId": wallet, "expiresIn": 10}))).await;
     assert_eq!((r.status, r.code()), (400, "ACTION_VALIDATION_FAILED"));
     let r = api.call("POST", "/v1/mcp/tokens", &m, Some(json!({"walletId": wallet, "expiresIn": 3600}))).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    let path = dir.join("mcp-tokens").join(&wallet);
+    let path = dir.join("mcp-agents").join(&wallet).join("mcp-tokens").join(&wallet);
     assert_eq!(r.body["tokenPath"], path.to_string_lossy().as_ref());
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     let token = std::fs::read_to_string(&path).unwrap();

@@ -105,7 +105,7 @@ fn quick_start_end_to_end_then_json_outputs_then_failures() {
     for w in [evm, sol] {
         let id = w["id"].as_str().unwrap();
         // An MCP token per wallet, 0600, holding a session token.
-        let tok = dir.join("mcp-tokens").join(id);
+        let tok = dir.join("mcp-agents").join(id).join("mcp-tokens").join(id);
         let mode = std::fs::metadata(&tok).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", tok.display());
         assert!(std::fs::read_to_string(&tok).unwrap().starts_with("wai_sess_"));

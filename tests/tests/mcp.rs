@@ -110,6 +110,20 @@ fn scenario(setup_out: &Value, elicit: Option<&str>, steps: Value) -> Value {
     json!({"command": server["command"], "args": server["args"], "env": env, "elicit": elicit, "steps": steps})
 }
 
+/// Every file under `dir` (canonical paths).
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.canonicalize().unwrap());
+        }
+    }
+    out
+}
+
 fn tx_id(step: &Value) -> String {
     step["json"]["id"].as_str().unwrap_or_else(|| panic!("no transaction id in {step}")).to_string()
 }
@@ -125,7 +139,12 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
     assert_eq!(env["WAIAAS_BASE_URL"], s.daemon.base.as_str(), "{env}");
     let in_config = std::path::PathBuf::from(env["WAIAAS_TOKEN_FILE"].as_str().unwrap());
     assert_eq!(in_config.canonicalize().unwrap(), Path::new(token_file).canonicalize().unwrap(), "{env}");
-    assert!(env.get("WAIAAS_DATA_DIR").is_none(), "{env}");
+    // Its WAIAAS_DATA_DIR (where upstream's MCP server looks for mcp-tokens/<walletId>) is a
+    // directory that holds that token and nothing else: not the operator's data dir.
+    let agent_dir = std::path::PathBuf::from(env["WAIAAS_DATA_DIR"].as_str().unwrap());
+    assert_eq!(agent_dir.join("mcp-tokens").join(s.wallet.as_str()).canonicalize().unwrap(), in_config.canonicalize().unwrap(), "{env}");
+    assert_eq!(walk(&agent_dir), vec![in_config.canonicalize().unwrap()], "only the token under {}", agent_dir.display());
+    assert!(!agent_dir.join("keystore").exists() && !agent_dir.join("data").exists() && !agent_dir.join("recovery.key").exists());
     // A WHITELIST that allows DEV_ACCOUNTS[1] only (SPENDING_LIMIT: the defaults).
     let p = s
         .api

@@ -63,7 +63,7 @@ impl Engine {
     }
 
     /// `POST /v1/mcp/tokens`: an MCP session for a wallet, its token written to
-    /// `<data>/mcp-tokens/<walletId>` (0600, atomically), and the MCP client configuration.
+    /// [`mcp_token_path`] (0600, atomically), and the MCP client configuration.
     pub async fn create_mcp_token(&self, wallet_id: &str, expires_in: Option<i64>, base_url: &str) -> Result<Value> {
         if let Some(t) = expires_in {
             if !(300..=31_536_000).contains(&t) {
@@ -74,16 +74,13 @@ impl Engine {
         let created = self
             .create_session(CreateSession { wallet_id: Some(w.id.clone()), ttl: expires_in, source: Some("mcp".into()), ..Default::default() })
             .await?;
-        let dir = self.inner.data_dir.join("mcp-tokens");
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(&w.id);
-        crate::keystore::write_atomic(&path, created.token.as_bytes())?;
+        let path = write_mcp_token(&self.inner.data_dir, &w.id, &created.token)?;
         Ok(json!({
             "walletId": w.id,
             "walletName": w.name,
             "tokenPath": path.to_string_lossy(),
             "expiresAt": created.expires_at,
-            "claudeDesktopConfig": mcp_client_config("waiaas", &w.name, &w.id, &path.to_string_lossy(), base_url),
+            "claudeDesktopConfig": mcp_client_config("waiaas", &w.name, &w.id, &path, base_url),
         }))
     }
 
@@ -118,20 +115,52 @@ impl Engine {
     }
 }
 
+/// The directory an MCP server of one wallet may read: `<data>/mcp-agents/<walletId>`,
+/// holding only that wallet's token (never the keystore, database or recovery.key). It is
+/// the `WAIAAS_DATA_DIR` of the MCP client entry, so upstream's MCP server finds its token
+/// there too (`DATA_DIR/mcp-tokens/<walletId>`).
+pub fn mcp_agent_dir(data_dir: &std::path::Path, wallet_id: &str) -> std::path::PathBuf {
+    data_dir.join("mcp-agents").join(wallet_id)
+}
+
+/// `<data>/mcp-agents/<walletId>/mcp-tokens/<walletId>`: a wallet's MCP session token.
+pub fn mcp_token_path(data_dir: &std::path::Path, wallet_id: &str) -> std::path::PathBuf {
+    mcp_agent_dir(data_dir, wallet_id).join("mcp-tokens").join(wallet_id)
+}
+
+/// Write a wallet's MCP token to [`mcp_token_path`] (directories 0700, file 0600, atomically).
+pub fn write_mcp_token(data_dir: &std::path::Path, wallet_id: &str, token: &str) -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = mcp_token_path(data_dir, wallet_id);
+    let tokens = path.parent().ok_or_else(|| Error::internal("token path has no parent"))?;
+    std::fs::create_dir_all(tokens)?;
+    for d in [data_dir.join("mcp-agents"), mcp_agent_dir(data_dir, wallet_id), tokens.to_path_buf()] {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700))?;
+    }
+    crate::keystore::write_atomic(&path, token.as_bytes())?;
+    Ok(path)
+}
+
 /// The MCP client entry (`{"waiaas-<name>": {command, args, env}}`) that runs
 /// `waiaas mcp serve` for one wallet; Claude Desktop and other clients put it under their
 /// `mcpServers` (upstream's shape: the caller adds that wrapper).
 ///
 /// The server gets the daemon's URL and the path of its own token file
-/// (`WAIAAS_TOKEN_FILE`), not the data dir: the agent that runs it needs no access to the
-/// operator's data dir (keystore, database, recovery.key).
-pub fn mcp_client_config(command: &str, wallet_name: &str, wallet_id: &str, token_file: &str, base_url: &str) -> Value {
+/// (`WAIAAS_TOKEN_FILE`); `WAIAAS_DATA_DIR` is the wallet's token-only directory
+/// ([`mcp_agent_dir`], where upstream's MCP server looks), never the operator's data dir:
+/// the agent that runs it needs no access to the keystore, database or recovery.key.
+pub fn mcp_client_config(command: &str, wallet_name: &str, wallet_id: &str, token_file: &std::path::Path, base_url: &str) -> Value {
     let slug: String = wallet_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    // <agent dir>/mcp-tokens/<walletId> -> <agent dir>
+    let agent_dir = token_file.parent().and_then(std::path::Path::parent).map(|p| p.to_string_lossy().to_string()).unwrap_or_default();
     json!({
         format!("waiaas-{slug}"): {
             "command": command,
             "args": ["mcp", "serve"],
-            "env": {"WAIAAS_BASE_URL": base_url, "WAIAAS_TOKEN_FILE": token_file, "WAIAAS_WALLET_ID": wallet_id, "WAIAAS_WALLET_NAME": wallet_name}
+            "env": {
+                "WAIAAS_BASE_URL": base_url, "WAIAAS_TOKEN_FILE": token_file.to_string_lossy(), "WAIAAS_DATA_DIR": agent_dir,
+                "WAIAAS_WALLET_ID": wallet_id, "WAIAAS_WALLET_NAME": wallet_name
+            }
         }
     })
 }

@@ -103,7 +103,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum McpCmd {
-    /// Mint MCP session tokens (<data>/mcp-tokens/<walletId>) and register the servers with Claude Desktop.
+    /// Mint MCP session tokens (<data>/mcp-agents/<walletId>/mcp-tokens/<walletId>) and register the servers with Claude Desktop.
     Setup {
         /// Wallet id or name (default: the only wallet).
         #[arg(long, conflicts_with = "all")]
@@ -135,7 +135,7 @@ enum McpCmd {
         /// WAIAAS_BASE_URL the server needs no access to the data dir.
         #[arg(long, env = "WAIAAS_TOKEN_FILE")]
         token_file: Option<PathBuf>,
-        /// The wallet whose token file (<data>/mcp-tokens/<id>) to use without --token-file.
+        /// The wallet whose token file (<data>/mcp-tokens/<id>, or the daemon data dir's mcp-agents/<id>/mcp-tokens/<id>) to use without --token-file.
         #[arg(long, env = "WAIAAS_WALLET_ID")]
         wallet_id: Option<String>,
         /// Shown in tool descriptions and the server name.

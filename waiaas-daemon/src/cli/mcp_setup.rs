@@ -1,5 +1,6 @@
 //! `waiaas quickset` and `waiaas mcp setup`: wallets, a starter policy, MCP session tokens
-//! in `<data>/mcp-tokens/<walletId>` (0600), and the MCP client configuration (printed, and
+//! in `<data>/mcp-agents/<walletId>/mcp-tokens/<walletId>` (0600, see
+//! [`waiaas_core::admin::mcp_token_path`]), and the MCP client configuration (printed, and
 //! merged into Claude Desktop's config file by `mcp setup`).
 
 use super::wallet::{default_name, mode_name};
@@ -9,9 +10,9 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use waiaas_core::client::AdminApi;
 
-/// `<data>/mcp-tokens/<walletId>`.
+/// A wallet's MCP token file ([`waiaas_core::admin::mcp_token_path`]).
 pub fn token_path(dir: &Path, wallet_id: &str) -> PathBuf {
-    dir.join("mcp-tokens").join(wallet_id)
+    waiaas_core::admin::mcp_token_path(dir, wallet_id)
 }
 
 /// Options for minting MCP session tokens.
@@ -37,7 +38,7 @@ pub struct Minted {
     pub reused: bool,
 }
 
-/// Make sure `<data>/mcp-tokens/<walletId>` holds a live session token for the wallet: keep
+/// Make sure the wallet's token file holds a live session token for the wallet: keep
 /// the one there when its session is still active (unless new options are asked for), else
 /// create a session, write its token (0600), and revoke the session it replaces.
 pub async fn ensure_token(admin: &dyn AdminApi, dir: &Path, wallet_id: &str, opts: &TokenOpts) -> CliResult<Minted> {
@@ -63,10 +64,7 @@ pub async fn ensure_token(admin: &dyn AdminApi, dir: &Path, wallet_id: &str, opt
     }
     let created = admin.create_session(body).await?;
     let token = created["token"].as_str().ok_or_else(|| CliError::new(super::EXIT_FAILED, "the daemon returned no session token"))?;
-    let tokens_dir = dir.join("mcp-tokens");
-    std::fs::create_dir_all(&tokens_dir)?;
-    std::fs::set_permissions(&tokens_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-    waiaas_core::keystore::write_atomic(&path, token.as_bytes())?;
+    waiaas_core::admin::write_mcp_token(dir, wallet_id, token)?;
     if let (Some(sid), true) = (old_sid, old_active) {
         let _ = admin.revoke_session(sid).await;
     }
@@ -79,7 +77,7 @@ pub fn server_entry(ctx: &Ctx, wallet: &Value) -> (String, Value) {
     let exe = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok()).map(|p| p.display().to_string()).unwrap_or_else(|| "waiaas".into());
     let dir = ctx.dir.canonicalize().unwrap_or_else(|_| ctx.dir.clone());
     let token = token_path(&dir, &s(wallet, "id"));
-    let entry = waiaas_core::admin::mcp_client_config(&exe, &s(wallet, "name"), &s(wallet, "id"), &token.display().to_string(), &ctx.base_url());
+    let entry = waiaas_core::admin::mcp_client_config(&exe, &s(wallet, "name"), &s(wallet, "id"), &token, &ctx.base_url());
     entry.as_object().and_then(|m| m.iter().next()).map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default()
 }
 

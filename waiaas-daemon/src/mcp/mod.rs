@@ -50,10 +50,18 @@ pub enum TokenSource {
     Env,
 }
 
-/// The token file for `wallet_id` (`mcp-tokens/<id>`) or the single `mcp-token`.
+/// The token file for `wallet_id` (`mcp-tokens/<id>` of an upstream-style or token-only
+/// dir; in the daemon's own data dir, the wallet's token-only dir) or the single `mcp-token`.
 pub fn token_file(data_dir: &Path, wallet_id: Option<&str>) -> PathBuf {
     match wallet_id {
-        Some(w) => data_dir.join("mcp-tokens").join(w),
+        Some(w) => {
+            let own = waiaas_core::admin::mcp_token_path(data_dir, w);
+            if own.exists() {
+                own
+            } else {
+                data_dir.join("mcp-tokens").join(w)
+            }
+        }
         None => data_dir.join("mcp-token"),
     }
 }
