@@ -64,7 +64,8 @@ async fn an_https_rpc_behind_an_internal_ca_is_reached_when_trusted_and_refused_
     let node = Node::start(11155111);
     let anvil_hostport = node.url().trim_start_matches("http://").trim_end_matches('/').to_string();
     let port = terminator(certs.path(), anvil_hostport).await;
-    let https_rpc = format!("https://localhost:{port}/v2/SECRET-KEY");
+    // anvil answers on "/" only; the untrusted case below carries a provider-style key in the path.
+    let https_rpc = format!("https://localhost:{port}");
     let ca = certs.path().join("ca.pem");
 
     // Trusted through SSL_CERT_FILE: balance and a transfer that confirms, all over TLS.
@@ -101,7 +102,7 @@ async fn an_https_rpc_behind_an_internal_ca_is_reached_when_trusted_and_refused_
 
     // Not trusted (the system store does not know this CA): refused, the error names the
     // host (not the key in the URL) and says why.
-    let d = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &https_rpc));
+    let d = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &format!("{https_rpc}/v2/SECRET-KEY")));
     let api = Api::new(&d.base);
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "untrusted", "chain": "ethereum"}))).await;
     let agent = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
