@@ -253,6 +253,13 @@ impl Api {
         Resp { status, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), headers }
     }
 
+    /// Create a policy for `wallet` as the operator (asserts 201); returns its id.
+    pub async fn create_policy(&self, wallet: &str, ty: &str, rules: serde_json::Value) -> String {
+        let r = self.call("POST", "/v1/policies", &Api::master(), Some(serde_json::json!({"walletId": wallet, "type": ty, "rules": rules}))).await;
+        assert_eq!(r.status, 201, "{ty}: {:?}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
     pub fn master() -> Auth {
         Auth::Master(PASSWORD.into())
     }

@@ -157,16 +157,7 @@ impl Setup {
     }
 
     async fn policy(&self, ty: &str, rules: Value) {
-        let r = self
-            .api
-            .call(
-                "POST",
-                "/v1/policies",
-                &Api::master(),
-                Some(json!({"walletId": self.wallet, "type": ty, "rules": rules})),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{ty}: {:?}", r.body);
+        self.api.create_policy(&self.wallet, ty, rules).await;
     }
 
     /// A CONTRACT_CALL send, waited until it is final (or queued).

@@ -19,9 +19,7 @@ const SEPOLIA: u64 = 11155111;
 const TOKENS: u128 = 1_000_000_000_000_000_000; // one token of 18 decimals
 
 async fn policy(api: &Api, wallet: &str, ty: &str, rules: Value) -> String {
-    let r = api.call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": wallet, "type": ty, "rules": rules}))).await;
-    assert_eq!(r.status, 201, "{ty}: {:?}", r.body);
-    r.body["id"].as_str().unwrap().to_string()
+    api.create_policy(wallet, ty, rules).await
 }
 
 async fn drop_policy(api: &Api, id: &str) {
