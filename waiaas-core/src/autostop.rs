@@ -5,6 +5,7 @@
 //!   within the window; the request that crosses the line is refused;
 //! - `idle_timeout`: a session unused for the timeout raises `SESSION_IDLE` (notification
 //!   only, as upstream: an idle agent is not a reason to stop a wallet).
+//!
 //! A suspended wallet cannot send or sign until the operator resumes it.
 
 use crate::engine::Engine;

@@ -73,7 +73,7 @@ pub(crate) struct Inner {
     /// Chain adapters by network id.
     pub adapters: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::chain::ChainAdapter>>>,
     /// Nonce owners: one lock per (wallet, network).
-    pub nonce_locks: std::sync::Mutex<std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    pub nonce_locks: std::sync::Mutex<NonceLocks>,
     /// Transactions a pipeline runner is driving in this process.
     pub running: std::sync::Mutex<std::collections::HashSet<String>>,
     /// USD prices for the policy engine.
@@ -85,6 +85,9 @@ pub(crate) struct Inner {
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
 }
+
+/// The nonce owner of each (wallet, network): held from nonce assignment to broadcast.
+pub(crate) type NonceLocks = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
 /// A handle to an open WAIaaS data dir. Cheap to clone.
 #[derive(Clone)]
@@ -324,6 +327,7 @@ impl Engine {
     }
 
     /// Append to the audit log; a failing audit write is logged, never fatal to the caller.
+    #[allow(clippy::too_many_arguments)] // one audit row's columns
     pub(crate) async fn audit(
         &self,
         event_type: &str,

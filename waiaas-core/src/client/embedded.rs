@@ -41,8 +41,7 @@ use std::sync::{OnceLock, RwLock};
 /// The base URL an embedded agent's `connect_info` reports (there is no HTTP server).
 pub const EMBEDDED_BASE_URL: &str = "embedded";
 
-/// The message of the daemon's kill-switch guard.
-
+/// A result as the JSON the REST face answers.
 fn to_json<T: Serialize>(v: T) -> Result<Value> {
     serde_json::to_value(v).map_err(|e| Error::internal(format!("cannot serialize a result: {e}")))
 }
