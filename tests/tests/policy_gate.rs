@@ -68,7 +68,7 @@ async fn a_daily_limit_holds_under_200_concurrent_sends_from_several_sessions() 
         }})))
         .await;
     assert_eq!(p.status, 201, "{:?}", p.body);
-    let sessions = vec![session(&api, &w).await, session(&api, &w).await, session(&api, &w).await, session(&api, &w).await];
+    let sessions = [session(&api, &w).await, session(&api, &w).await, session(&api, &w).await, session(&api, &w).await];
     let mut tasks = vec![];
     for i in 0..200 {
         let (api, auth) = (api.clone(), sessions[i % sessions.len()].clone());
@@ -116,7 +116,7 @@ async fn rate_limit_is_enforced_under_concurrency() {
     let (w, _) = wallet(&api, &node).await;
     let p = api.call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": w, "type": "RATE_LIMIT", "rules": {"max_requests": 50, "window_seconds": 3600}}))).await;
     assert_eq!(p.status, 201, "{:?}", p.body);
-    let sessions = vec![session(&api, &w).await, session(&api, &w).await];
+    let sessions = [session(&api, &w).await, session(&api, &w).await];
     let mut tasks = vec![];
     for i in 0..120 {
         let (api, auth) = (api.clone(), sessions[i % 2].clone());

@@ -5,6 +5,9 @@
 //! clients ignore them); a missing or mistyped field fails. Error bodies are checked against
 //! upstream's error schema with the exact code.
 
+// The call! macro takes owned paths (most are format!ed), so literals pass through to_string.
+#![allow(clippy::unnecessary_to_owned)]
+
 use serde_json::{json, Value};
 use std::time::Duration;
 use waiaas_e2e::*;
@@ -190,7 +193,9 @@ async fn core_routes_answer_the_shapes_upstream_documents() {
     call!("DELETE", "/v1/wallets/{id}", format!("/v1/wallets/{sol_id}"), &m, None, 200);
 
     // Errors: upstream's flat body with the exact code and status.
-    let errors: Vec<(&str, String, Auth, Option<Value>, u16, &str)> = vec![
+    // (method, path, auth, body, status, code)
+    type ErrorCase<'a> = (&'a str, String, Auth, Option<Value>, u16, &'a str);
+    let errors: Vec<ErrorCase> = vec![
         ("GET", format!("/v1/wallets/{}", "01a00000-0000-7000-8000-000000000000"), m.clone(), None, 404, "WALLET_NOT_FOUND"),
         ("POST", "/v1/wallets".into(), Auth::None, Some(json!({"name": "x"})), 401, "INVALID_MASTER_PASSWORD"),
         ("GET", "/v1/wallet/balance".into(), Auth::Session("wai_sess_bogus".into()), None, 401, "INVALID_TOKEN"),

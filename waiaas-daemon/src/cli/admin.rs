@@ -154,7 +154,7 @@ pub async fn set_master(ctx: &Ctx, new_password_file: Option<PathBuf>) -> CliRes
 /// A backup's header and metadata through the core (nothing decrypted), as JSON.
 fn inspect(path: &Path) -> CliResult<Value> {
     let i = waiaas_core::backup::inspect_backup(path, None)?;
-    Ok(serde_json::to_value(&i).map_err(|e| CliError::new(EXIT_FAILED, e.to_string()))?)
+    serde_json::to_value(&i).map_err(|e| CliError::new(EXIT_FAILED, e.to_string()))
 }
 
 pub async fn backup(ctx: &Ctx, cmd: BackupCmd) -> CliResult {

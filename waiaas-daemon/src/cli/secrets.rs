@@ -20,7 +20,11 @@ use zeroize::Zeroizing;
 pub const MASTER_ENV: &str = "WAIAAS_MASTER_PASSWORD";
 pub const NEW_MASTER_ENV: &str = "WAIAAS_NEW_MASTER_PASSWORD";
 
-static TAKEN: OnceLock<(Option<Zeroizing<String>>, Option<Zeroizing<String>>)> = OnceLock::new();
+/// A password taken from the environment, if it was set.
+type Taken = Option<Zeroizing<String>>;
+
+/// The master password and the new master password, taken once at start.
+static TAKEN: OnceLock<(Taken, Taken)> = OnceLock::new();
 
 extern "C" {
     static mut environ: *mut *mut libc::c_char;
