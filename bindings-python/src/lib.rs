@@ -6,7 +6,7 @@
 //! - `Admin`: what the operator may do (the embedded one holds the opened data dir).
 //!
 //! Both expose one entry point per calling style, `call(method, args_json)` (an asyncio
-//! awaitable, run on the shared tokio runtime of `pyo3-async-runtimes`) and
+//! future of the running loop, the work done on this module's tokio runtime) and
 //! `call_blocking(method, args_json)` (runs with the GIL released). Arguments and results
 //! cross as JSON text: the Python layer (`python/waiaas/`) builds the upstream SDK's
 //! method signatures on top and returns dicts. Errors raise `waiaas.WAIaaSError` carrying
@@ -16,16 +16,88 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde::Deserialize;
 use serde_json::Value;
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use waiaas_core::client::embedded::{open_embedded, EmbeddedAdmin, EmbeddedAgent};
 use waiaas_core::client::remote::{RemoteAdmin, RemoteAgent};
 use waiaas_core::client::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
 use waiaas_core::{Engine, Error, ErrorCode};
 
+/// The tokio runtime every call of this module runs on. Never shut down: its threads die
+/// with the process.
 fn runtime() -> &'static tokio::runtime::Runtime {
-    pyo3_async_runtimes::tokio::get_runtime()
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("waiaas-py")
+            .enable_all()
+            .build()
+            .expect("cannot start the tokio runtime of waiaas._native")
+    })
+}
+
+/// `true` once the interpreter is exiting (set by an `atexit` hook, which runs before
+/// finalization starts). A runtime thread holds this lock while it hands a result to Python,
+/// so the two never overlap: after the hook, no runtime thread asks for the GIL again. (A
+/// thread that asks for the GIL of a finalizing 3.11 interpreter is unwound by
+/// `pthread_exit` through Rust frames, which dropped Python objects without the GIL and
+/// crashed the process at exit now and then.)
+static EXITING: Mutex<bool> = Mutex::new(false);
+
+/// Run `work` on the runtime and return an asyncio future of the running loop that it
+/// completes (through `call_soon_threadsafe`) with `convert(result)` or the error raised as
+/// `waiaas.WAIaaSError`. A future cancelled meanwhile is left cancelled; the work finishes.
+fn spawn_awaitable<'py, T, W>(py: Python<'py>, work: W, convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>>
+where
+    T: Send + 'static,
+    W: Future<Output = Result<T, Error>> + Send + 'static,
+{
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let future = event_loop.call_method0("create_future")?;
+    let deliver = wrap_pyfunction!(deliver, py)?;
+    let (event_loop, target, deliver) = (event_loop.unbind(), future.clone().unbind(), deliver.into_any().unbind());
+    runtime().spawn(async move {
+        let result = work.await;
+        let exiting = EXITING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *exiting {
+            // No GIL to drop them with any more: leak them, the process is going away.
+            std::mem::forget((event_loop, target, deliver, result));
+            return;
+        }
+        Python::attach(|py| {
+            let (ok, value) = match result.map_err(to_py_err).and_then(|v| convert(py, v)) {
+                Ok(v) => (true, v),
+                Err(e) => (false, e.into_value(py).into_any()),
+            };
+            // A closed loop (its `asyncio.run` ended) has nobody left to tell.
+            let _ = event_loop.bind(py).call_method1("call_soon_threadsafe", (deliver, target, ok, value));
+        });
+        drop(exiting);
+    });
+    Ok(future)
+}
+
+/// Complete `future` with `value` (or raise it, `ok` false) unless it is already done.
+#[pyfunction]
+fn deliver(future: &Bound<'_, PyAny>, ok: bool, value: Bound<'_, PyAny>) -> PyResult<()> {
+    if future.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    future.call_method1(if ok { "set_result" } else { "set_exception" }, (value,))?;
+    Ok(())
+}
+
+/// The `atexit` hook: from now on no runtime thread touches Python. Waits (without the GIL)
+/// for a hand-over in progress.
+#[pyfunction]
+fn _at_exit(py: Python<'_>) {
+    py.detach(|| *EXITING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = true);
+}
+
+fn json_text(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
+    Ok(v.to_string().into_pyobject(py)?.into_any().unbind())
 }
 
 /// Build a `waiaas.WAIaaSError` for `e`.
@@ -191,7 +263,7 @@ impl Agent {
     fn call<'py>(&self, py: Python<'py>, method: String, args: &str) -> PyResult<Bound<'py, PyAny>> {
         let args = Args::parse(args).map_err(to_py_err)?;
         let api = self.api.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { agent_call(api, method, args).await.map(|v| v.to_string()).map_err(to_py_err) })
+        spawn_awaitable(py, agent_call(api, method, args), json_text)
     }
 
     /// `method(args)` now, with the GIL released; returns the JSON text of the result.
@@ -243,10 +315,8 @@ impl Admin {
     /// Open a data dir in this process (awaitable resolving to an `Admin`).
     #[staticmethod]
     fn open(py: Python<'_>, data_dir: PathBuf, master_password: String) -> PyResult<Bound<'_, PyAny>> {
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let engine = open_embedded(&data_dir, &master_password).await.map_err(to_py_err)?;
-            Ok(Admin::embedded(engine, data_dir))
-        })
+        let work = async move { open_embedded(&data_dir, &master_password).await.map(|engine| Admin::embedded(engine, data_dir)) };
+        spawn_awaitable(py, work, |py, admin| Ok(Py::new(py, admin)?.into_any()))
     }
 
     /// Open a data dir in this process now, with the GIL released.
@@ -260,7 +330,7 @@ impl Admin {
     fn call<'py>(&self, py: Python<'py>, method: String, args: &str) -> PyResult<Bound<'py, PyAny>> {
         let args = Args::parse(args).map_err(to_py_err)?;
         let api = self.api.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { admin_call(api, method, args).await.map(|v| v.to_string()).map_err(to_py_err) })
+        spawn_awaitable(py, admin_call(api, method, args), json_text)
     }
 
     fn call_blocking(&self, py: Python<'_>, method: String, args: &str) -> PyResult<String> {
@@ -318,6 +388,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Agent>()?;
     m.add_class::<Admin>()?;
     m.add_function(wrap_pyfunction!(owner_message, m)?)?;
+    m.py().import("atexit")?.call_method1("register", (wrap_pyfunction!(_at_exit, m)?,))?;
     m.add("__version__", waiaas_core::VERSION)?;
     Ok(())
 }
