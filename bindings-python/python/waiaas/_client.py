@@ -3,13 +3,40 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
-from typing import Any, Union
+from typing import Any, Callable, Type, TypeVar, Union
 
 from . import _native
 from ._ops import _AdminOps, _AgentOps, _dumps
 
+_C = TypeVar("_C")
+
+
+def _coroutines(ops: type) -> Callable[[Type[_C]], Type[_C]]:
+    """Give the decorated class an ``async def`` for every operation of ``ops``, so that
+    ``inspect.iscoroutinefunction`` holds for each (agent frameworks check it to decide how
+    to call a tool)."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return await fn(self, *args, **kwargs)
+
+        return method
+
+    def decorate(cls: Type[_C]) -> Type[_C]:
+        for name, fn in vars(ops).items():
+            if not name.startswith("_") and inspect.isfunction(fn) and name not in vars(cls):
+                setattr(cls, name, wrap(fn))
+        return cls
+
+    return decorate
+
+
+@_coroutines(_AgentOps)
 
 class Client(_AgentOps):
     """An agent. ``Client(base_url, session_token)`` talks to a daemon over HTTP;
@@ -44,6 +71,7 @@ class Client(_AgentOps):
         await self.close()
 
 
+@_coroutines(_AdminOps)
 class AdminClient(_AdminOps):
     """The operator of a daemon: ``AdminClient(base_url, master_password)``."""
 
