@@ -17,13 +17,18 @@ pub const PASSWORD: &str = "e2e-test-password-12345";
 
 /// Path of the `waiaas` binary under test.
 pub fn waiaas_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("WAIAAS_BIN") {
+    workspace_bin("waiaas", "WAIAAS_BIN")
+}
+
+/// Path of a binary of the workspace: `$<env>` if set, else the one built beside the test
+/// executable (`target/<profile>/deps/<test>` -> `target/<profile>/<name>`).
+pub fn workspace_bin(name: &str, env: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/<test> -> target/<profile>/waiaas
-    let p = exe.parent().and_then(Path::parent).expect("target dir").join("waiaas");
-    assert!(p.exists(), "{} not found: run `cargo build --workspace` first (or set WAIAAS_BIN)", p.display());
+    let p = exe.parent().and_then(Path::parent).expect("target dir").join(name);
+    assert!(p.exists(), "{} not found: run `cargo build --workspace` first (or set {env})", p.display());
     p
 }
 
