@@ -274,14 +274,10 @@ impl Engine {
                 (HealthChecks { store: "fail", migrations: "unknown", kill_switch: "unknown".into() }, self.inner.schema_version)
             }
         };
-        let mut failed = vec![];
-        if checks.store != "ok" {
-            failed.push("store");
-        }
-        if checks.migrations != "ok" {
-            failed.push("migrations");
-        }
-        let ready = failed.is_empty();
+        // A check that could not run (migrations while the store is down) is `unknown`: not
+        // ready, but only the check that failed is named.
+        let ready = checks.store == "ok" && checks.migrations == "ok";
+        let failed: Vec<&'static str> = [("store", checks.store), ("migrations", checks.migrations)].into_iter().filter(|(_, v)| *v == "fail").map(|(k, _)| k).collect();
         Health {
             status: if ready { "ok" } else { "unavailable" },
             version: crate::VERSION,
@@ -294,6 +290,29 @@ impl Engine {
             ready,
             checks,
             failed,
+        }
+    }
+
+    /// Whether a scrape of `GET /metrics` carrying this `Authorization` header value may read
+    /// the metrics: never while `[metrics] enabled` is false; with a `token` configured only
+    /// with `Bearer <token>` (compared in constant time, over SHA-256 digests so the length
+    /// does not leak either).
+    pub fn metrics_access(&self, authorization: Option<&str>) -> crate::metrics::Access {
+        use crate::metrics::Access;
+        use sha2::{Digest, Sha256};
+        let cfg = &self.inner.config.metrics;
+        if !cfg.enabled {
+            return Access::Disabled;
+        }
+        if cfg.token.is_empty() {
+            return Access::Allowed;
+        }
+        let given = authorization.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))).map(str::trim).unwrap_or("");
+        let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(cfg.token.as_bytes()));
+        if !given.is_empty() && bool::from(a.as_slice().ct_eq(b.as_slice())) {
+            Access::Allowed
+        } else {
+            Access::Unauthorized
         }
     }
 

@@ -308,6 +308,16 @@ impl Metrics {
     }
 }
 
+/// Outcome of [`crate::Engine::metrics_access`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `[metrics] enabled = false`: the endpoint does not exist (404).
+    Disabled,
+    /// A token is configured and the request did not carry it (401).
+    Unauthorized,
+    Allowed,
+}
+
 /// What an RPC client reports to (the engine's metrics and the network it serves).
 #[derive(Clone)]
 pub struct RpcMetrics {
