@@ -14,6 +14,30 @@ const SEPOLIA: u64 = 11155111;
 const ETH: u128 = 1_000_000_000_000_000_000;
 const METRICS_TOKEN: &str = "scrape-token-7f3a";
 
+/// A local webhook receiver: the first delivery gets a 500 (so a retry happens), every later
+/// one a 200. Returns its URL.
+async fn webhook_receiver() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let hits = hits.clone();
+            async move {
+                if hits.fetch_add(1, Ordering::SeqCst) == 0 {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    url
+}
+
 async fn scrape(d: &Daemon, auth: Option<&str>) -> reqwest::Response {
     let mut req = reqwest::Client::new().get(d.url("/metrics"));
     if let Some(a) = auth {
@@ -197,9 +221,14 @@ async fn a_send_on_anvil_is_counted_by_status_and_tier_and_routes_by_template() 
             .env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url())
             .env("WAIAAS_PRICES_ETH", "2000")
             .env("WAIAAS_METRICS_ENABLED", "true")
-            .env("WAIAAS_METRICS_TOKEN", METRICS_TOKEN),
+            .env("WAIAAS_METRICS_TOKEN", METRICS_TOKEN)
+            // The webhook receiver listens on loopback.
+            .env("WAIAAS_SECURITY_WEBHOOK_ALLOW_PRIVATE", "true"),
     );
     let api = Api::new(&daemon.base);
+    let hook_url = webhook_receiver().await;
+    let hook = api.call("POST", "/v1/webhooks", &Api::master(), Some(json!({"url": hook_url, "events": ["TX_CONFIRMED", "TX_QUEUED"]}))).await;
+    assert_eq!(hook.status, 201, "{:?}", hook.body);
 
     // Enabled with a token: nothing without it, or with a wrong one.
     let r = scrape(&daemon, None).await;
@@ -234,10 +263,22 @@ async fn a_send_on_anvil_is_counted_by_status_and_tier_and_routes_by_template() 
     assert_eq!(q["status"], "QUEUED", "{q}");
     assert_eq!(q["tier"], "DELAY", "{q}");
 
-    let r = scrape(&daemon, Some(&format!("Bearer {METRICS_TOKEN}"))).await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
-    let text = r.text().await.unwrap();
+    // Both events reach the webhook, the first after a retry (1 s backoff).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let text = loop {
+        let r = scrape(&daemon, Some(&format!("Bearer {METRICS_TOKEN}"))).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+        let text = r.text().await.unwrap();
+        if sample(&text, "waiaas_notification_deliveries_total{channel=\"webhook\",outcome=\"delivered\"}") == Some(2.0) || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(sample(&text, "waiaas_notification_deliveries_total{channel=\"webhook\",outcome=\"delivered\"}"), Some(2.0), "{text}");
+    assert_eq!(sample(&text, "waiaas_notification_deliveries_total{channel=\"webhook\",outcome=\"failed\"}"), None, "{text}");
+    assert_eq!(sample(&text, "waiaas_webhook_attempts_total{outcome=\"failed\"}"), Some(1.0), "{text}");
+    assert_eq!(sample(&text, "waiaas_webhook_attempts_total{outcome=\"success\"}"), Some(2.0), "{text}");
 
     // The confirmed send, status by status, with its tier once decided.
     let tx_count = |status: &str, tier: &str| sample(&text, &format!("waiaas_transactions_total{{status=\"{status}\",tier=\"{tier}\"}}"));
@@ -399,7 +440,7 @@ async fn json_logs_are_one_object_per_line_with_an_access_line_per_request() {
     assert_eq!(a["method"], "GET");
     assert_eq!(a["route"], "/v1/wallets/{id}");
     assert_eq!(a["status"], 404);
-    assert!(a["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0 && ms < 10_000.0), "{a}");
+    assert!(a["latency_ms"].as_f64().is_some_and(|ms| (0.0..10_000.0).contains(&ms)), "{a}");
     let h = by_id(&minted);
     assert_eq!((h["route"].as_str(), h["status"].as_u64()), (Some("/health"), Some(200)));
     assert!(access.iter().any(|v| v["route"] == "unmatched" && v["status"] == 404), "{access:?}");
