@@ -157,7 +157,7 @@ pub async fn start(dir: &Path, log_level: Option<String>, password_file: Option<
 fn start_watchdog(budget: Duration) {
     let _ = std::thread::Builder::new().name("shutdown-watchdog".into()).spawn(move || {
         std::thread::sleep(budget);
-        eprintln!("WAIaaS daemon: shutdown did not finish within {} s (daemon.shutdown_timeout); exiting", budget.as_secs());
+        tracing::error!("shutdown did not finish within {} s (daemon.shutdown_timeout); exiting now", budget.as_secs());
         std::process::exit(1);
     });
 }
