@@ -518,3 +518,29 @@ async fn sigterm_lets_a_slow_request_finish_refuses_new_connections_and_exits_wi
     assert!(said.contains("connections still open at the drain deadline"), "{said}");
     eprintln!("stuck request: exited {status} after {took:?}");
 }
+
+/// The strict reader used above refuses what the format forbids (so its acceptance means
+/// something when promtool is absent).
+#[test]
+fn the_exposition_reader_refuses_malformed_text() {
+    let good = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 2\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n";
+    assert_eq!(parse_exposition(good).len(), 5);
+    let bad = [
+        ("no TYPE before the sample", "a_total 1\n"),
+        ("bad escape", "# TYPE a counter\na{x=\"\\t\"} 1\n"),
+        ("unquoted value", "# TYPE a counter\na{x=1} 1\n"),
+        ("not a float", "# TYPE a counter\na one\n"),
+        ("repeated series", "# TYPE a counter\na 1\na 2\n"),
+        ("TYPE twice", "# TYPE a counter\n# TYPE a counter\na 1\n"),
+        ("bad name", "# TYPE 1a counter\n1a 1\n"),
+        ("buckets not cumulative", "# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n"),
+        ("+Inf differs from _count", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n"),
+        ("no +Inf bucket", "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n"),
+        ("no final newline", "# TYPE a counter\na 1"),
+        ("negative counter", "# TYPE a counter\na -1\n"),
+    ];
+    for (why, text) in bad {
+        let refused = std::panic::catch_unwind(|| parse_exposition(text)).is_err();
+        assert!(refused, "accepted ({why}): {text:?}");
+    }
+}
