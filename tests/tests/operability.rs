@@ -321,6 +321,17 @@ async fn a_send_on_anvil_is_counted_by_status_and_tier_and_routes_by_template() 
         Some(_) => eprintln!("promtool check metrics: accepted"),
         None => eprintln!("promtool not installed: checked with the strict reader only"),
     }
+
+    // During an incident the scrape keeps working and shows the kill switch; the queued
+    // DELAY was cancelled by it.
+    let k = api.call("POST", "/v1/admin/kill-switch", &Api::master(), None).await;
+    assert_eq!(k.status, 200, "{:?}", k.body);
+    let r = scrape(&daemon, Some(&format!("Bearer {METRICS_TOKEN}"))).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert_eq!(sample(&text, "waiaas_kill_switch_engaged"), Some(1.0));
+    assert_eq!(sample(&text, "waiaas_queue_depth{tier=\"DELAY\"}"), Some(0.0));
+    assert_eq!(sample(&text, "waiaas_transactions_total{status=\"CANCELLED\",tier=\"DELAY\"}"), Some(1.0), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
