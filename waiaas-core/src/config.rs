@@ -16,6 +16,8 @@ pub const SECTIONS: &[&str] = &[
     "telegram", "incoming", "backup", "actions",
     // Ours: policy defaults (upstream keeps them in Admin Settings) and offline USD prices.
     "policy", "prices", "oracle",
+    // Ours: the Prometheus endpoint.
+    "metrics",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -24,7 +26,13 @@ pub struct DaemonConfig {
     pub port: u16,
     pub hostname: String,
     pub log_level: String,
+    /// `text` (default) or `json`: one JSON object per log line.
+    pub log_format: String,
+    /// One log line per HTTP request (request id, method, route template, status, latency).
+    pub access_log: bool,
     pub pid_file: String,
+    /// Seconds from SIGTERM/SIGINT to exit: requests in flight finish, new connections are
+    /// refused, background workers stop; what is left at the deadline is dropped.
     pub shutdown_timeout: u64,
     /// Extra `Host` header names the host guard accepts besides the localhost names
     /// (e.g. a Docker service name). Upstream accepts localhost only.
@@ -46,8 +54,10 @@ impl Default for DaemonConfig {
             port: 3100,
             hostname: "127.0.0.1".into(),
             log_level: "info".into(),
+            log_format: "text".into(),
+            access_log: true,
             pid_file: "daemon.pid".into(),
-            shutdown_timeout: 30,
+            shutdown_timeout: 10,
             allowed_hosts: vec![],
             public_url: String::new(),
             header_read_timeout: 10,
@@ -218,6 +228,23 @@ impl Default for OracleConfig {
     }
 }
 
+/// `[metrics]`: `GET /metrics` in the Prometheus text format.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// Off by default: `/metrics` answers 404.
+    pub enabled: bool,
+    /// When set, a scrape must send `Authorization: Bearer <token>`. Required unless
+    /// `daemon.hostname` is a loopback address.
+    pub token: String,
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig").field("enabled", &self.enabled).field("token", &if self.token.is_empty() { "" } else { "<redacted>" }).finish()
+    }
+}
+
 /// The daemon configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default)]
@@ -235,6 +262,7 @@ pub struct Config {
     /// prices. A price of 0 counts as unknown.
     pub prices: BTreeMap<String, f64>,
     pub oracle: OracleConfig,
+    pub metrics: MetricsConfig,
     /// Sections read by later features; kept so that an upstream config.toml loads.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Table>,
@@ -249,6 +277,12 @@ pub struct Loaded {
 
 fn invalid(msg: String) -> Error {
     Error::new(ErrorCode::VALIDATION_FAILED, format!("config: {msg}"))
+}
+
+/// `localhost` or a loopback IP address (`127.0.0.0/8`, `::1`).
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Config {
@@ -325,6 +359,18 @@ impl Config {
         }
         if !["trace", "debug", "info", "warn", "error"].contains(&self.daemon.log_level.as_str()) {
             return Err(invalid("daemon.log_level must be trace|debug|info|warn|error".into()));
+        }
+        if !["text", "json"].contains(&self.daemon.log_format.as_str()) {
+            return Err(invalid(format!("daemon.log_format must be text or json (got '{}')", self.daemon.log_format)));
+        }
+        if !(1..=600).contains(&self.daemon.shutdown_timeout) {
+            return Err(invalid("daemon.shutdown_timeout must be 1..600 seconds".into()));
+        }
+        if self.metrics.enabled && self.metrics.token.is_empty() && !is_loopback_host(&self.daemon.hostname) {
+            return Err(invalid(format!(
+                "metrics.enabled on daemon.hostname '{}' (not a loopback address) needs metrics.token: set a token (WAIAAS_METRICS_TOKEN) or listen on 127.0.0.1",
+                self.daemon.hostname
+            )));
         }
         let p = &self.policy;
         if !(p.default_instant_max_usd >= 0.0 && p.default_instant_max_usd <= p.default_notify_max_usd && p.default_notify_max_usd <= p.default_delay_max_usd) {
@@ -467,6 +513,25 @@ mod tests {
         assert!(Config::from_toml("[daemon]\nlog_level = \"loud\"\n", &[]).is_err());
         let l = Config::from_toml("[daemon]\ntypo_key = 1\n", &[]).unwrap();
         assert_eq!(l.warnings, vec!["unknown key daemon.typo_key ignored"]);
+    }
+
+    #[test]
+    fn metrics_off_by_default_and_refused_on_a_public_hostname_without_token() {
+        let c = Config::default();
+        assert!(!c.metrics.enabled);
+        assert_eq!(c.daemon.log_format, "text");
+        assert_eq!(c.daemon.shutdown_timeout, 10);
+        assert!(Config::from_toml("[metrics]\nenabled = true\n", &[]).is_ok(), "loopback without a token is fine");
+        let e = Config::from_toml("[metrics]\nenabled = true\n", &env(&[("WAIAAS_DAEMON_HOSTNAME", "0.0.0.0")])).unwrap_err();
+        assert!(e.message.contains("metrics.token"), "{}", e.message);
+        let l = Config::from_toml("[metrics]\nenabled = true\n", &env(&[("WAIAAS_DAEMON_HOSTNAME", "0.0.0.0"), ("WAIAAS_METRICS_TOKEN", "s3cret-scrape")])).unwrap();
+        assert_eq!(l.config.metrics.token, "s3cret-scrape");
+        assert!(!format!("{:?}", l.config).contains("s3cret-scrape"), "the token is not in Debug output");
+        assert!(Config::from_toml("[daemon]\nhostname = \"::1\"\n[metrics]\nenabled = true\n", &[]).is_ok());
+        let e = Config::from_toml("[daemon]\nlog_format = \"xml\"\n", &[]).unwrap_err();
+        assert!(e.message.contains("daemon.log_format"), "{}", e.message);
+        let l = Config::from_toml("", &env(&[("WAIAAS_DAEMON_LOG_FORMAT", "json")])).unwrap();
+        assert_eq!(l.config.daemon.log_format, "json");
     }
 
     #[test]

@@ -40,11 +40,12 @@ pub enum Caller<'a> {
     Session(&'a SessionCtx),
 }
 
-/// `GET /health`.
+/// `GET /health`: upstream's fields plus liveness, readiness and the checks behind them.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = HealthResponse))]
 pub struct Health {
+    /// `ok` when ready, `unavailable` when a check failed.
     pub status: &'static str,
     pub version: &'static str,
     pub latest_version: Option<String>,
@@ -52,7 +53,32 @@ pub struct Health {
     pub schema_version: i64,
     pub uptime: u64,
     pub timestamp: i64,
+    /// The process answers (always true in an answer).
+    pub live: bool,
+    /// Every check passed: the daemon can serve requests.
+    pub ready: bool,
+    pub checks: HealthChecks,
+    /// Names of the failed checks (empty when ready).
+    pub failed: Vec<&'static str>,
 }
+
+/// The checks of [`Health`]. No error text, path or address: only outcomes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = HealthChecks))]
+pub struct HealthChecks {
+    /// `ok` when a query on the store answered in time, else `fail`.
+    pub store: &'static str,
+    /// `ok` when the store's schema version is the one this build migrates to, `fail` when it
+    /// differs, `unknown` when the store did not answer.
+    pub migrations: &'static str,
+    /// Kill switch state read from the store (`ACTIVE`, `SUSPENDED`, `LOCKED`; `unknown`
+    /// when the store did not answer). An engaged kill switch is reported, not a failure.
+    pub kill_switch: String,
+}
+
+/// How long the health checks may take before the store counts as unreachable.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub(crate) struct Inner {
     pub data_dir: PathBuf,
@@ -84,6 +110,11 @@ pub(crate) struct Inner {
     pub session_seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    /// Counters and histograms of this engine (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Background workers ([`Engine::start_workers`]) and their stop signal.
+    pub workers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    pub stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// The nonce owner of each (wallet, network): held from nonce assignment to broadcast.
@@ -171,6 +202,9 @@ impl Engine {
                 kill_switch: Default::default(),
                 session_seen: Default::default(),
                 listen_addr: Default::default(),
+                metrics: Default::default(),
+                workers: Default::default(),
+                stop: tokio::sync::watch::channel(false).0,
             }),
         };
         engine.load_kill_switch().await?;
@@ -213,16 +247,110 @@ impl Engine {
         &self.inner.store
     }
 
-    pub fn health(&self) -> Health {
+    /// Liveness and readiness: one query of the schema version (store reachable, migrations
+    /// current) and one of the kill switch state, within [`HEALTH_TIMEOUT`]. Failures are
+    /// logged here with their cause; the answer names only the failed check.
+    pub async fn health(&self) -> Health {
+        let store = &self.inner.store;
+        let probe = async {
+            let version = store.schema_version().await?;
+            let kill = store.kv_get(crate::killswitch::KV_STATE).await?.unwrap_or_else(|| "ACTIVE".into());
+            Ok::<_, Error>((version, kill))
+        };
+        let (checks, schema_version) = match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
+            Ok(Ok((version, kill))) => {
+                let latest = store.latest_schema_version();
+                if version != latest {
+                    tracing::warn!(version, latest, "health: store schema version is not this build's");
+                }
+                (HealthChecks { store: "ok", migrations: if version == latest { "ok" } else { "fail" }, kill_switch: kill }, version)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("health: store query failed: {e}");
+                (HealthChecks { store: "fail", migrations: "unknown", kill_switch: "unknown".into() }, self.inner.schema_version)
+            }
+            Err(_) => {
+                tracing::warn!("health: store did not answer within {} s", HEALTH_TIMEOUT.as_secs());
+                (HealthChecks { store: "fail", migrations: "unknown", kill_switch: "unknown".into() }, self.inner.schema_version)
+            }
+        };
+        // A check that could not run (migrations while the store is down) is `unknown`: not
+        // ready, but only the check that failed is named.
+        let ready = checks.store == "ok" && checks.migrations == "ok";
+        let failed: Vec<&'static str> = [("store", checks.store), ("migrations", checks.migrations)].into_iter().filter(|(_, v)| *v == "fail").map(|(k, _)| k).collect();
         Health {
-            status: "ok",
+            status: if ready { "ok" } else { "unavailable" },
             version: crate::VERSION,
             latest_version: None,
             update_available: false,
-            schema_version: self.inner.schema_version,
+            schema_version,
             uptime: self.inner.started.elapsed().as_secs(),
             timestamp: crate::now(),
+            live: true,
+            ready,
+            checks,
+            failed,
         }
+    }
+
+    /// Whether a scrape of `GET /metrics` carrying this `Authorization` header value may read
+    /// the metrics: never while `[metrics] enabled` is false; with a `token` configured only
+    /// with `Bearer <token>` (compared in constant time, over SHA-256 digests so the length
+    /// does not leak either).
+    pub fn metrics_access(&self, authorization: Option<&str>) -> crate::metrics::Access {
+        use crate::metrics::Access;
+        use sha2::{Digest, Sha256};
+        let cfg = &self.inner.config.metrics;
+        if !cfg.enabled {
+            return Access::Disabled;
+        }
+        if cfg.token.is_empty() {
+            return Access::Allowed;
+        }
+        let given = authorization.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))).map(str::trim).unwrap_or("");
+        let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(cfg.token.as_bytes()));
+        if !given.is_empty() && bool::from(a.as_slice().ct_eq(b.as_slice())) {
+            Access::Allowed
+        } else {
+            Access::Unauthorized
+        }
+    }
+
+    /// The engine's counters and histograms (faces add their HTTP requests here).
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.inner.metrics
+    }
+
+    /// `GET /metrics`: every counter and histogram, plus gauges read now: transactions waiting
+    /// in the queue by tier (DELAY, APPROVAL) and whether the kill switch is engaged.
+    pub async fn render_metrics(&self) -> Result<String> {
+        use crate::metrics::GaugeSnapshot;
+        let queued = self.inner.store.txs_in_status(&[crate::tx::TxStatus::Queued]).await?;
+        let depth = |tier: &str| queued.iter().filter(|t| t.tier.as_deref() == Some(tier)).count() as f64;
+        let mut out = String::with_capacity(16 * 1024);
+        self.inner.metrics.render_into(&mut out);
+        GaugeSnapshot {
+            name: "waiaas_queue_depth",
+            help: "Transactions waiting in the queue (QUEUED), by tier: DELAY waits out its delay, APPROVAL waits for the owner.",
+            labels: &["tier"],
+            samples: vec![(vec!["DELAY".into()], depth("DELAY")), (vec!["APPROVAL".into()], depth("APPROVAL"))],
+        }
+        .render(&mut out);
+        GaugeSnapshot {
+            name: "waiaas_kill_switch_engaged",
+            help: "1 while the kill switch is SUSPENDED or LOCKED, else 0.",
+            labels: &[],
+            samples: vec![(vec![], if self.kill_switch_engaged() { 1.0 } else { 0.0 })],
+        }
+        .render(&mut out);
+        GaugeSnapshot {
+            name: "waiaas_uptime_seconds",
+            help: "Seconds since the engine opened its data dir.",
+            labels: &[],
+            samples: vec![(vec![], self.inner.started.elapsed().as_secs_f64().floor())],
+        }
+        .render(&mut out);
+        Ok(out)
     }
 
     /// masterAuth, throttled per source (`ip`, the client address as the rate limiter

@@ -25,7 +25,7 @@ use crate::store::WalletStatus;
 use crate::tx::{TxPatch, TxStatus};
 use serde::Serialize;
 
-const KV_STATE: &str = "kill_switch_state";
+pub(crate) const KV_STATE: &str = "kill_switch_state";
 const KV_AT: &str = "kill_switch_activated_at";
 const KV_BY: &str = "kill_switch_activated_by";
 pub const REASON: &str = "Kill switch activated";
@@ -130,6 +130,7 @@ impl Engine {
                 continue; // already signed: it may be on the chain; the pipeline finishes it.
             }
             if store.transition_tx(&tx.id, &[tx.status()], TxStatus::Cancelled, &cancel, now).await? {
+                self.inner.metrics.transaction(TxStatus::Cancelled, tx.tier.as_deref());
                 cancelled += 1;
             }
         }

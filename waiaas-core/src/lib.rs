@@ -30,6 +30,7 @@ pub mod error;
 pub mod keystore;
 pub mod killswitch;
 pub mod meaning;
+pub mod metrics;
 pub mod network;
 pub mod notify;
 pub mod owner;

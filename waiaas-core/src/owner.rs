@@ -221,6 +221,7 @@ impl Engine {
         if !self.inner.store.transition_tx(tx_id, &[TxStatus::Queued], to, &patch, now).await? {
             return Err(Error::new(ErrorCode::TX_ALREADY_PROCESSED, "The transaction changed state concurrently"));
         }
+        self.inner.metrics.transaction(to, tx.tier.as_deref());
         if self.inner.store.mark_owner_verified(&w.id, &owner, now).await? {
             self.audit("OWNER_VERIFIED", &owner, Some(&w.id), None, Some(json!({"via": action.request_id()})), "info", None).await;
         }

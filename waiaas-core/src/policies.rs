@@ -11,6 +11,7 @@ use crate::price::{Asset, Lookup};
 use crate::tx::{TxPatch, TxRecord, TxStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// `POST /v1/policies` body.
 #[derive(Debug, Clone, Deserialize)]
@@ -325,6 +326,9 @@ impl Engine {
         let settings = self.inner.config.policy.settings();
         let now = crate::now();
         let usd = intent.amount_usd;
+        // The tier the decision chose, for the metrics (`None` when denied).
+        let chosen = Arc::new(std::sync::Mutex::new(None::<String>));
+        let seen = chosen.clone();
         let decided = self
             .inner
             .store
@@ -333,12 +337,18 @@ impl Engine {
                 now,
                 Box::new(move |_row, policies, usage| {
                     let d = policy::evaluate(policies, &intent, usage, &settings, now, owner);
-                    outcome(&d, usd, now)
+                    let (status, patch) = outcome(&d, usd, now);
+                    *seen.lock().unwrap_or_else(|e| e.into_inner()) = patch.tier.clone();
+                    (status, patch)
                 }),
             )
             .await?;
         if let Some(st) = decided {
             tracing::info!(tx = %tx.id, status = st.as_str(), "policy decision");
+            let tier = chosen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let m = &self.inner.metrics;
+            m.policy_decisions.inc(&[if tier.is_some() { "allowed" } else { "denied" }, tier.as_deref().unwrap_or("none")]);
+            m.transaction(st, tier.as_deref());
         }
         Ok(decided)
     }

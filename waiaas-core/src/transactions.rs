@@ -377,6 +377,7 @@ impl Engine {
             ..Default::default()
         };
         self.inner.store.insert_tx(&rec).await?;
+        self.inner.metrics.transaction(TxStatus::Pending, None);
         Ok(rec)
     }
 
@@ -388,12 +389,16 @@ impl Engine {
         match result {
             Ok(v) => {
                 let patch = TxPatch { tier: Some(tier.into()), tx_hash: hash(&v), executed_at: Some(now), metadata, ..Default::default() };
-                self.inner.store.transition_tx(id, &from, TxStatus::Signed, &patch, now).await?;
+                if self.inner.store.transition_tx(id, &from, TxStatus::Signed, &patch, now).await? {
+                    self.inner.metrics.transaction(TxStatus::Signed, Some(tier));
+                }
                 Ok(v)
             }
             Err(e) => {
                 let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-                self.inner.store.transition_tx(id, &from, TxStatus::Failed, &patch, now).await?;
+                if self.inner.store.transition_tx(id, &from, TxStatus::Failed, &patch, now).await? {
+                    self.inner.metrics.transaction(TxStatus::Failed, Some(tier).filter(|t| !t.is_empty()));
+                }
                 Err(e)
             }
         }

@@ -193,7 +193,7 @@ async fn our_backup_has_upstreams_layout_and_round_trips() {
     assert!(info.filename.starts_with("backup-") && info.filename.ends_with(".waiaas-backup"), "{}", info.filename);
     assert_eq!(info.filename.len(), "backup-20261126-173419961.waiaas-backup".len());
     assert_eq!(info.file_count, 4, "database, config.toml, two key files");
-    assert_eq!(info.schema_version, e.health().schema_version);
+    assert_eq!(info.schema_version, e.health().await.schema_version);
     assert_eq!(std::fs::metadata(&src.backup).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(&src.backup).unwrap().len(), info.size);
     let body = e.backup_list().await.unwrap();

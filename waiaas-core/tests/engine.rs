@@ -98,3 +98,39 @@ async fn reopening_checks_the_password_and_an_upstream_keystore_migrates() {
     assert_eq!(Engine::open(dir.path(), Config::default(), "wrong-password").await.err().unwrap().code, ErrorCode::INVALID_MASTER_PASSWORD);
     Engine::open(dir.path(), Config::default(), pw).await.unwrap();
 }
+
+#[tokio::test]
+async fn metrics_count_gated_requests_and_only_the_token_reads_them() {
+    use waiaas_core::metrics::Access;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.metrics.enabled = true;
+    config.metrics.token = "scrape-t0k3n".into();
+    let e = Engine::open(dir.path(), config, "engine-test-password").await.unwrap();
+    assert_eq!(e.metrics_access(None), Access::Unauthorized);
+    assert_eq!(e.metrics_access(Some("Bearer scrape-t0k3")), Access::Unauthorized);
+    assert_eq!(e.metrics_access(Some("Bearer scrape-t0k3nX")), Access::Unauthorized);
+    assert_eq!(e.metrics_access(Some("Basic scrape-t0k3n")), Access::Unauthorized);
+    assert_eq!(e.metrics_access(Some("Bearer scrape-t0k3n")), Access::Allowed);
+
+    let w = e.create_wallet(wallet("evm", "ethereum")).await.unwrap().wallet;
+    let ctx = agent(&e, &w.id).await;
+    sign_text(&e, &ctx, &w.id, "counted").await.unwrap();
+    let m = e.metrics();
+    assert_eq!(m.transactions.get(&["PENDING", "none"]), 1);
+    assert_eq!(m.policy_decisions.get(&["allowed", "INSTANT"]), 1);
+    assert_eq!(m.transactions.get(&["SIGNED", "INSTANT"]), 1);
+    let text = e.render_metrics().await.unwrap();
+    assert!(text.contains("waiaas_transactions_total{status=\"SIGNED\",tier=\"INSTANT\"} 1\n"), "{text}");
+    assert!(text.contains("waiaas_queue_depth{tier=\"DELAY\"} 0\n"), "{text}");
+    assert!(!text.contains(&w.id) && !text.contains(&w.public_key), "no ids or addresses in labels");
+
+    let h = e.health().await;
+    assert!(h.ready && h.live);
+    assert_eq!((h.checks.store, h.checks.migrations, h.checks.kill_switch.as_str()), ("ok", "ok", "ACTIVE"));
+    assert!(h.failed.is_empty());
+
+    // Off by default: no scrape at all, whatever the header.
+    let (_d2, off) = engine().await;
+    assert_eq!(off.metrics_access(Some("Bearer scrape-t0k3n")), Access::Disabled);
+}

@@ -7,7 +7,11 @@ use std::sync::Arc;
 
 /// Build the adapter for `network` talking to `urls` (several = failover).
 pub fn make_adapter(network: Network, urls: Vec<String>, evm_fee_cap_wei: Option<u128>) -> Arc<dyn ChainAdapter> {
-    let rpc = RpcClient::new(urls);
+    adapter_on(network, RpcClient::new(urls), evm_fee_cap_wei)
+}
+
+/// The adapter for `network` on an RPC client built by the caller (e.g. one that counts its calls).
+pub fn adapter_on(network: Network, rpc: RpcClient, evm_fee_cap_wei: Option<u128>) -> Arc<dyn ChainAdapter> {
     match network.chain() {
         Chain::Ethereum => Arc::new(super::evm::EvmAdapter::new(network, rpc, evm_fee_cap_wei)),
         Chain::Solana => Arc::new(super::solana::SolanaAdapter::new(network, rpc)),

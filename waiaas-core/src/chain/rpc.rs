@@ -27,6 +27,8 @@ pub struct RpcClient {
     preferred: Arc<AtomicUsize>,
     http: reqwest::Client,
     rounds: usize,
+    /// Where calls are counted (none for adapters built outside an engine).
+    metrics: Option<crate::metrics::RpcMetrics>,
 }
 
 impl RpcClient {
@@ -36,7 +38,13 @@ impl RpcClient {
             .connect_timeout(Duration::from_secs(3))
             .build()
             .expect("http client");
-        RpcClient { urls: Arc::new(urls), preferred: Arc::new(AtomicUsize::new(0)), http, rounds: 3 }
+        RpcClient { urls: Arc::new(urls), preferred: Arc::new(AtomicUsize::new(0)), http, rounds: 3, metrics: None }
+    }
+
+    /// Count this client's calls, failovers and latency under `metrics` (labelled with its network).
+    pub fn with_metrics(mut self, metrics: crate::metrics::RpcMetrics) -> RpcClient {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn urls(&self) -> &[String] {
@@ -46,6 +54,21 @@ impl RpcClient {
     /// Call `method`; transport failures rotate through every endpoint, up to three rounds
     /// with 200 ms / 400 ms backoff. A node's error object is returned as `Ok(Err(..))`.
     pub async fn call(&self, method: &str, params: Value) -> ChainResult<RpcOutcome> {
+        let started = std::time::Instant::now();
+        let result = self.call_endpoints(method, params).await;
+        if let Some(m) = &self.metrics {
+            let outcome = match &result {
+                Ok(Ok(_)) => "ok",
+                Ok(Err(_)) => "node_error",
+                Err(_) => "transport_error",
+            };
+            m.metrics.rpc_requests.inc(&[&m.network, outcome]);
+            m.metrics.rpc_duration.observe(&[&m.network], started.elapsed().as_secs_f64());
+        }
+        result
+    }
+
+    async fn call_endpoints(&self, method: &str, params: Value) -> ChainResult<RpcOutcome> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let n = self.urls.len();
         if n == 0 {
@@ -77,6 +100,9 @@ impl RpcClient {
                     },
                     Ok(res) => last = format!("{}: HTTP {}", redact::url(url), res.status()),
                     Err(e) => last = format!("{}: {}", redact::url(url), redact::http_error(e)),
+                }
+                if let Some(m) = &self.metrics {
+                    m.metrics.rpc_endpoint_failures.inc(&[&m.network]);
                 }
                 tracing::warn!(method, "RPC endpoint failed, trying the next: {last}");
             }

@@ -67,6 +67,8 @@ impl From<AuditEntry> for Event {
 pub trait NotificationChannel: Send + Sync {
     /// Stable name (used in delivery ids).
     fn name(&self) -> String;
+    /// The kind of channel (`webhook`, ...): the metrics label, bounded unlike [`Self::name`].
+    fn kind(&self) -> &'static str;
     /// Whether this channel takes `event`.
     fn wants(&self, event: &Event) -> bool;
     /// Deliver with the channel's own retries; the error is the final failure.
@@ -79,7 +81,7 @@ impl Engine {
         let mut out: Vec<Arc<dyn NotificationChannel>> = vec![];
         for w in self.inner.store.list_webhooks().await? {
             if w.enabled {
-                out.push(Arc::new(webhook::WebhookChannel::new(self.inner.store.clone(), w, self.inner.config.security.webhook_allow_private)));
+                out.push(Arc::new(webhook::WebhookChannel::new(self.inner.store.clone(), w, self.inner.config.security.webhook_allow_private).with_metrics(self.inner.metrics.clone())));
             }
         }
         Ok(out)
@@ -102,10 +104,14 @@ impl Engine {
             let e = Arc::new(Event::from(e));
             for c in &channels {
                 if c.wants(&e) {
-                    let (c, e) = (c.clone(), e.clone());
+                    let (c, e, m) = (c.clone(), e.clone(), self.inner.metrics.clone());
                     deliveries.spawn(async move {
-                        if let Err(err) = c.deliver(&e).await {
-                            tracing::warn!(channel = %c.name(), event = %e.event_type, "notification not delivered: {}", err.message);
+                        match c.deliver(&e).await {
+                            Ok(()) => m.notifications.inc(&[c.kind(), "delivered"]),
+                            Err(err) => {
+                                m.notifications.inc(&[c.kind(), "failed"]);
+                                tracing::warn!(channel = %c.name(), event = %e.event_type, "notification not delivered: {}", err.message);
+                            }
                         }
                     });
                 }

@@ -44,6 +44,7 @@ pub struct WebhookChannel {
     hook: WebhookRecord,
     http: Option<reqwest::Client>,
     allow_private: bool,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl WebhookChannel {
@@ -56,10 +57,19 @@ impl WebhookChannel {
             .dns_resolver(Arc::new(target::GuardedResolver { allow_private }))
             .build()
             .ok();
-        WebhookChannel { store, hook, http, allow_private }
+        WebhookChannel { store, hook, http, allow_private, metrics: None }
+    }
+
+    /// Count every delivery attempt under `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     async fn log(&self, event: &Event, ok: bool, http_status: Option<u16>, attempt: usize, error: Option<String>, took: Duration) {
+        if let Some(m) = &self.metrics {
+            m.webhook_attempts.inc(&[if ok { "success" } else { "failed" }]);
+        }
         let row = WebhookLog {
             id: crate::new_id(),
             webhook_id: self.hook.id.clone(),
@@ -82,6 +92,10 @@ impl WebhookChannel {
 impl NotificationChannel for WebhookChannel {
     fn name(&self) -> String {
         format!("webhook-{}", self.hook.id)
+    }
+
+    fn kind(&self) -> &'static str {
+        "webhook"
     }
 
     fn wants(&self, event: &Event) -> bool {

@@ -74,7 +74,9 @@ impl Engine {
         map.entry(network.id().to_string())
             .or_insert_with(|| {
                 let configured = self.inner.config.rpc.get(network.info().rpc_key).map(String::as_str);
-                crate::chain::registry::make_adapter(network, network.rpc_urls(configured), None)
+                let rpc = crate::chain::rpc::RpcClient::new(network.rpc_urls(configured))
+                    .with_metrics(crate::metrics::RpcMetrics { metrics: self.inner.metrics.clone(), network: network.id().to_string() });
+                crate::chain::registry::adapter_on(network, rpc, None)
             })
             .clone()
     }
@@ -117,6 +119,7 @@ impl Engine {
         if let Some(existing) = self.inner.store.insert_tx(&record).await? {
             return Ok(Accepted { id: existing.id, status: existing.status });
         }
+        self.inner.metrics.transaction(TxStatus::Pending, None);
         self.spawn_run(record.id.clone());
         Ok(Accepted { id: record.id, status: record.status })
     }
@@ -148,7 +151,7 @@ impl Engine {
                 // signed it is safe to fail it; signed ones stay for the background check.
                 if let Ok(Some(t)) = engine.inner.store.get_tx(&id).await {
                     if t.signed_tx.is_none() && matches!(t.status(), TxStatus::Pending | TxStatus::Executing) {
-                        let _ = engine.fail(&id, t.status(), &e).await;
+                        let _ = engine.fail(&id, t.status(), t.tier.as_deref(), &e).await;
                     }
                 }
             }
@@ -176,9 +179,10 @@ impl Engine {
         }
     }
 
-    async fn fail(&self, id: &str, from: TxStatus, e: &Error) -> Result<()> {
+    async fn fail(&self, id: &str, from: TxStatus, tier: Option<&str>, e: &Error) -> Result<()> {
         let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
         if self.inner.store.transition_tx(id, &[from], TxStatus::Failed, &patch, crate::now()).await? {
+            self.inner.metrics.transaction(TxStatus::Failed, tier);
             tracing::info!(tx = %id, code = %e.code, "transaction failed: {}", e.message);
             self.autostop_after_failure(id).await?;
         }
@@ -208,7 +212,7 @@ impl Engine {
         }
         let wallet = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| crate::engine::wallet_not_found(&tx.wallet_id))?;
         if let Err(e) = ensure_can_sign(&wallet) {
-            return self.fail(id, TxStatus::Executing, &e).await;
+            return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await;
         }
         let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
         for attempt in 0..2 {
@@ -216,7 +220,7 @@ impl Engine {
                 Chain::Ethereum => {
                     let chain_next = match adapter.next_nonce(&wallet.public_key).await {
                         Ok(n) => n.unwrap_or(0),
-                        Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
+                        Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
                     };
                     let stored = self.inner.store.next_nonce(&wallet.id, &tx.network).await?.unwrap_or(0);
                     Some(chain_next.max(stored))
@@ -225,7 +229,7 @@ impl Engine {
             };
             let unsigned = match adapter.build(&wallet.public_key, &kind, nonce).await {
                 Ok(u) => u,
-                Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
+                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
             };
             tracing::debug!(tx = %id, "built");
             match adapter.simulate(&wallet.public_key, &unsigned).await {
@@ -233,18 +237,18 @@ impl Engine {
                 Ok(sim) => {
                     let reason = sim.error.unwrap_or_else(|| "simulation failed".into());
                     let e = Error::new(ErrorCode::SIMULATION_FAILED, format!("Simulation failed: {reason}")).with_details(serde_json::json!({"logs": sim.logs}));
-                    return self.fail(id, TxStatus::Executing, &e).await;
+                    return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await;
                 }
-                Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
+                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
             }
             let permit = match self.signing_permit(id, &wallet.id).await {
                 Ok(p) => p,
-                Err(e) => return self.fail(id, TxStatus::Executing, &e).await,
+                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await,
             };
             let (a, u) = (adapter.clone(), unsigned.clone());
             let signed = match self.with_signing_key(permit, move |key| a.sign(&u, key)).await {
                 Ok(s) => s,
-                Err(e) => return self.fail(id, TxStatus::Executing, &e).await,
+                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await,
             };
             // Durable before the broadcast: the bytes, their hash and the nonce.
             let patch = TxPatch {
@@ -261,7 +265,7 @@ impl Engine {
             match self.broadcast_with_retry(adapter.as_ref(), &signed).await {
                 Ok(()) => {
                     tracing::debug!(tx = %id, "broadcast");
-                    return self.submitted(id).await;
+                    return self.submitted(id, tx.tier.as_deref()).await;
                 }
                 Err(e) if e.class == ErrorClass::Stale && attempt == 0 => {
                     // Expired blockhash / nonce already used: these bytes can never land; build again.
@@ -275,10 +279,10 @@ impl Engine {
                     tracing::warn!(tx = %id, "broadcast not confirmed by any endpoint, will retry the same bytes: {}", e.error.message);
                     return Ok(());
                 }
-                Err(e) => return self.fail(id, TxStatus::Executing, &e.error).await,
+                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
             }
         }
-        self.fail(id, TxStatus::Executing, &Error::new(ErrorCode::CHAIN_ERROR, "transaction went stale twice")).await
+        self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &Error::new(ErrorCode::CHAIN_ERROR, "transaction went stale twice")).await
     }
 
     async fn broadcast_with_retry(&self, adapter: &dyn ChainAdapter, signed: &SignedTx) -> std::result::Result<(), crate::chain::ChainError> {
@@ -300,7 +304,7 @@ impl Engine {
     async fn resume_broadcast(&self, tx: &TxRecord, adapter: &dyn ChainAdapter, signed: SignedTx) -> Result<()> {
         match adapter.status(&signed.hash).await {
             Ok(ChainTxStatus::NotFound) => {}
-            Ok(_) => return self.submitted(&tx.id).await,
+            Ok(_) => return self.submitted(&tx.id, tx.tier.as_deref()).await,
             Err(e) => {
                 tracing::warn!(tx = %tx.id, "status check failed, will retry: {}", e.error.message);
                 return Ok(());
@@ -312,24 +316,28 @@ impl Engine {
                 // Its blockhash expired and the chain never saw it: it can never land.
                 let e = Error::new(ErrorCode::TRANSACTION_TIMEOUT, "The signed transaction expired before it landed; nothing was sent");
                 let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-                self.inner.store.transition_tx(&tx.id, &[TxStatus::Executing], TxStatus::Failed, &patch, crate::now()).await?;
+                if self.inner.store.transition_tx(&tx.id, &[TxStatus::Executing], TxStatus::Failed, &patch, crate::now()).await? {
+                    self.inner.metrics.transaction(TxStatus::Failed, tx.tier.as_deref());
+                }
                 return Ok(());
             }
         }
         match self.broadcast_with_retry(adapter, &signed).await {
-            Ok(()) => self.submitted(&tx.id).await,
+            Ok(()) => self.submitted(&tx.id, tx.tier.as_deref()).await,
             Err(e) if e.class == ErrorClass::Transient => Ok(()),
             // Re-broadcast refused for good (e.g. nonce used by these very bytes earlier).
             Err(e) => match adapter.status(&signed.hash).await {
-                Ok(ChainTxStatus::NotFound) => self.fail(&tx.id, TxStatus::Executing, &e.error).await,
-                _ => self.submitted(&tx.id).await,
+                Ok(ChainTxStatus::NotFound) => self.fail(&tx.id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
+                _ => self.submitted(&tx.id, tx.tier.as_deref()).await,
             },
         }
     }
 
-    async fn submitted(&self, id: &str) -> Result<()> {
+    async fn submitted(&self, id: &str, tier: Option<&str>) -> Result<()> {
         let patch = TxPatch { commit_nonce: true, ..Default::default() };
-        self.inner.store.transition_tx(id, &[TxStatus::Executing], TxStatus::Submitted, &patch, crate::now()).await?;
+        if self.inner.store.transition_tx(id, &[TxStatus::Executing], TxStatus::Submitted, &patch, crate::now()).await? {
+            self.inner.metrics.transaction(TxStatus::Submitted, tier);
+        }
         Ok(())
     }
 
@@ -346,13 +354,16 @@ impl Engine {
                 Ok(ChainTxStatus::Confirmed { .. }) => {
                     tracing::debug!(tx = %id, "confirmed");
                     let patch = TxPatch { executed_at: Some(crate::now()), ..Default::default() };
-                    self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Confirmed, &patch, crate::now()).await?;
+                    if self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Confirmed, &patch, crate::now()).await? {
+                        self.inner.metrics.transaction(TxStatus::Confirmed, tx.tier.as_deref());
+                    }
                     return Ok(());
                 }
                 Ok(ChainTxStatus::Failed { reason }) => {
                     let e = Error::new(ErrorCode::TRANSACTION_REVERTED, format!("Transaction failed on chain: {reason}"));
                     let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), ..Default::default() };
                     if self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Failed, &patch, crate::now()).await? {
+                        self.inner.metrics.transaction(TxStatus::Failed, tx.tier.as_deref());
                         self.autostop_after_failure(id).await?;
                     }
                     return Ok(());
@@ -360,7 +371,8 @@ impl Engine {
                 Ok(_) => {}
                 Err(e) => tracing::debug!(tx = %id, "status check: {}", e.error.message),
             }
-            if tokio::time::Instant::now() >= deadline {
+            // Stopping: it stays SUBMITTED for the next start's check.
+            if tokio::time::Instant::now() >= deadline || *self.inner.stop.borrow() {
                 return Ok(());
             }
             tokio::time::sleep(wait).await;
@@ -427,6 +439,7 @@ impl Engine {
             let meta: serde_json::Value = tx.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
             if let Some(due) = meta.get("executeAfter").and_then(|v| v.as_i64()) {
                 if due <= now && self.inner.store.transition_tx(&tx.id, &[TxStatus::Queued], TxStatus::Executing, &TxPatch::default(), now).await? {
+                    self.inner.metrics.transaction(TxStatus::Executing, tx.tier.as_deref());
                     moved += 1;
                     self.spawn_run(tx.id);
                 }
@@ -439,6 +452,7 @@ impl Engine {
                         ..Default::default()
                     };
                     if self.inner.store.transition_tx(&tx.id, &[TxStatus::Queued], TxStatus::Expired, &patch, now).await? {
+                        self.inner.metrics.transaction(TxStatus::Expired, tx.tier.as_deref());
                         moved += 1;
                     }
                 }
@@ -455,45 +469,52 @@ impl Engine {
         if !self.inner.store.transition_tx(id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, crate::now()).await? {
             return Err(Error::new(ErrorCode::TX_ALREADY_PROCESSED, format!("Only QUEUED transactions can be cancelled (this one is {})", view.status)));
         }
+        self.inner.metrics.transaction(TxStatus::Cancelled, view.tier.as_deref());
         Ok(serde_json::json!({"id": id, "status": "CANCELLED"}))
     }
 
-    /// Background loops (until the process ends): the tier gate's clock, the notification
-    /// dispatcher with the AutoStop idle check, and the re-check of unfinished transactions.
+    /// Background loops (until [`Engine::stop_workers`]): the tier gate's clock, the
+    /// notification dispatcher with the AutoStop idle check, and the re-check of unfinished
+    /// transactions. Each finishes its current round when told to stop.
     pub fn start_workers(&self) {
+        let mut handles = vec![];
         let queue = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut stop = self.inner.stop.subscribe();
+        handles.push(tokio::spawn(async move {
+            while pause(&mut stop, Duration::from_secs(1)).await {
                 if let Err(e) = queue.process_queue().await {
                     tracing::warn!("queue check failed: {e}");
                 }
             }
-        });
+        }));
         let notifier = self.clone();
-        tokio::spawn(async move {
+        let mut stop = self.inner.stop.subscribe();
+        handles.push(tokio::spawn(async move {
             let mut last_idle_check = tokio::time::Instant::now();
             loop {
-                match notifier.dispatch_events().await {
-                    Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
-                    Ok(_) => {}
+                let wait = match notifier.dispatch_events().await {
+                    Ok(0) => Duration::from_millis(250),
+                    Ok(_) => Duration::ZERO,
                     Err(e) => {
                         tracing::warn!("notification dispatch failed: {e}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        Duration::from_secs(1)
                     }
-                }
+                };
                 if last_idle_check.elapsed() >= Duration::from_secs(60) {
                     last_idle_check = tokio::time::Instant::now();
                     if let Err(e) = notifier.autostop_idle_check().await {
                         tracing::warn!("idle check failed: {e}");
                     }
                 }
+                if !pause(&mut stop, wait).await {
+                    break;
+                }
             }
-        });
+        }));
         let engine = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(RECHECK_EVERY).await;
+        let mut stop = self.inner.stop.subscribe();
+        handles.push(tokio::spawn(async move {
+            while pause(&mut stop, RECHECK_EVERY).await {
                 match engine.inner.store.txs_in_status(&[TxStatus::Executing, TxStatus::Submitted]).await {
                     Ok(txs) => {
                         for tx in txs {
@@ -511,7 +532,40 @@ impl Engine {
                     Err(e) => tracing::warn!("session-cleanup failed: {e}"),
                 }
             }
-        });
+        }));
+        self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).extend(handles);
+    }
+
+    /// Stop the background workers (each finishes its round) and give transactions a runner
+    /// is driving until `deadline` to reach a resting state; whatever is still running then
+    /// is left as it is (every step is durable: the next start resumes it). Returns how many
+    /// transaction runners were still busy at the deadline.
+    pub async fn stop_workers(&self, deadline: tokio::time::Instant) -> usize {
+        let _ = self.inner.stop.send(true);
+        let handles: Vec<_> = std::mem::take(&mut *self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()));
+        for mut h in handles {
+            if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
+                h.abort();
+            }
+        }
+        loop {
+            let busy = self.inner.running.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if busy == 0 || tokio::time::Instant::now() >= deadline {
+                return busy;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Wait `d` unless told to stop first; `false` once stopping.
+async fn pause(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
+    if *stop.borrow() {
+        return false;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => !*stop.borrow(),
+        _ = stop.changed() => false,
     }
 }
 

@@ -118,6 +118,9 @@ pub enum Unlink {
 pub trait Store: Send + Sync + 'static {
     /// Current schema version.
     async fn schema_version(&self) -> Result<i64>;
+    /// The schema version this build's migrations produce (what [`Store::schema_version`]
+    /// must answer for the store to be current).
+    fn latest_schema_version(&self) -> i64;
 
     // --- key/value
     async fn kv_get(&self, key: &str) -> Result<Option<String>>;

@@ -451,6 +451,10 @@ fn apply_patch(tx: &rusqlite::Transaction, id: &str, p: &TxPatch, now: i64) -> R
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn latest_schema_version(&self) -> i64 {
+        LATEST_SCHEMA_VERSION
+    }
+
     async fn schema_version(&self) -> Result<i64> {
         self.read(|c| Ok(c.query_row("SELECT COALESCE(MAX(version),0) FROM schema_version", [], |r| r.get(0))?)).await
     }

@@ -101,6 +101,8 @@ pub fn router(state: AppState) -> Router {
     let (routes, _) = routes().split_for_parts();
     let body_limit = usize::try_from(state.engine.config().daemon.max_body_bytes).unwrap_or(usize::MAX);
     routes
+        // Not in the OpenAPI document: Prometheus text, not JSON (see `metrics`).
+        .route("/metrics", axum::routing::get(metrics))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), kill_switch_guard))
         .layer(middleware::from_fn_with_state(state.clone(), body_guard))
@@ -109,7 +111,48 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(request_id))
         .layer(cors)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// `GET /metrics`: the engine's metrics in the Prometheus text format. 404 unless
+/// `[metrics] enabled`; 401 without `Authorization: Bearer <metrics.token>` when a token is set.
+async fn metrics(State(state): State<AppState>, id: Option<axum::Extension<RequestId>>, headers: axum::http::HeaderMap) -> Response {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match state.engine.metrics_access(authorization) {
+        waiaas_core::metrics::Access::Disabled => (StatusCode::NOT_FOUND, "404 Not Found").into_response(),
+        waiaas_core::metrics::Access::Unauthorized => {
+            // Rendered here (not through the request-id layer) to keep the challenge header.
+            let e = Error::new(ErrorCode::INVALID_TOKEN, "GET /metrics needs Authorization: Bearer <metrics.token>");
+            let mut res = extract::render_error(&e, id.as_ref().map(|i| i.0 .0.as_str()), None);
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));
+            res
+        }
+        waiaas_core::metrics::Access::Allowed => match state.engine.render_metrics().await {
+            Ok(text) => ([(header::CONTENT_TYPE, HeaderValue::from_static(waiaas_core::metrics::CONTENT_TYPE))], text).into_response(),
+            Err(e) => ApiError(e).into_response(),
+        },
+    }
+}
+
+/// Outermost layer: count every request by method, route template and status with its
+/// latency, and write the access-log line (`daemon.access_log`): request id, method, route
+/// template, status, latency. Never the raw path, the query, headers or bodies (ids and
+/// secrets can sit in any of them); a request no route matched is logged as `unmatched`.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+    let res = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    state.engine.metrics().observe_http(method.as_str(), route.as_deref(), status, elapsed.as_secs_f64());
+    if state.engine.config().daemon.access_log {
+        let id = res.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let latency_ms = (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+        tracing::info!(target: "waiaas::access", request_id = id, method = method.as_str(), route = route.as_deref().unwrap_or("unmatched"), status, latency_ms, "request");
+    }
+    res
 }
 
 /// Echo or mint `X-Request-Id`, and put it into error bodies.
@@ -176,11 +219,11 @@ async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> 
     ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "Only localhost access allowed (add the host to daemon.allowed_hosts)")).into_response()
 }
 
-/// While the kill switch is engaged only `/health`, `/v1/nonce` (owners sign recovery with
-/// it), the admin routes and the owner routes are served.
+/// While the kill switch is engaged only `/health`, `/metrics`, `/v1/nonce` (owners sign
+/// recovery with it), the admin routes and the owner routes are served.
 async fn kill_switch_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let exempt = path == "/health" || path == "/v1/nonce" || path.starts_with("/v1/admin/") || path.starts_with("/v1/owner/");
+    let exempt = path == "/health" || path == "/metrics" || path == "/v1/nonce" || path.starts_with("/v1/admin/") || path.starts_with("/v1/owner/");
     if let (false, Err(e)) = (exempt, state.engine.ensure_not_locked()) {
         return ApiError(e).into_response();
     }

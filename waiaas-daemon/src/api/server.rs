@@ -4,8 +4,8 @@
 //! (hyper closes it otherwise; an idle keep-alive connection waiting for its next request is
 //! closed after the same time), and [`super::body_guard`] gives the body
 //! `daemon.body_read_timeout`. On shutdown no new connection is accepted, open ones finish
-//! their request in flight, and whatever is still open after `daemon.shutdown_timeout` is
-//! dropped.
+//! their request in flight (idle keep-alive connections close at once), and whatever is
+//! still open at the drain deadline the shutdown future returns is dropped.
 
 use axum::extract::{ConnectInfo, Request};
 use axum::Router;
@@ -18,15 +18,16 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 use waiaas_core::config::DaemonConfig;
 
-/// Serve `app` on `listener` until `shutdown` completes, then drain.
-pub async fn serve(listener: TcpListener, app: Router, config: &DaemonConfig, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+/// Serve `app` on `listener` until `shutdown` completes, then drain until the instant it
+/// returned.
+pub async fn serve(listener: TcpListener, app: Router, config: &DaemonConfig, shutdown: impl Future<Output = tokio::time::Instant>) -> std::io::Result<()> {
     let header_timeout = Duration::from_secs(config.header_read_timeout);
     // Every connection task holds a clone of `open`; `closed` resolves when all are gone.
     let (open, mut closed) = tokio::sync::mpsc::channel::<()>(1);
     // Flips once, to true, when the server stops (every receiver is cloned before that).
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
-    loop {
+    let drain_until = loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -37,7 +38,7 @@ pub async fn serve(listener: TcpListener, app: Router, config: &DaemonConfig, sh
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            until = &mut shutdown => break until,
         };
         let service = app.clone().map_request(move |mut req: Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
@@ -62,12 +63,13 @@ pub async fn serve(listener: TcpListener, app: Router, config: &DaemonConfig, sh
             }
             drop(open);
         });
-    }
+    };
+    // From here new connections are refused (the listening socket is closed).
     drop(listener);
     let _ = stop.send(true);
     drop(open);
-    if tokio::time::timeout(Duration::from_secs(config.shutdown_timeout), closed.recv()).await.is_err() {
-        tracing::warn!("connections still open after {} s; closing them", config.shutdown_timeout);
+    if tokio::time::timeout_at(drain_until, closed.recv()).await.is_err() {
+        tracing::warn!("connections still open at the drain deadline (daemon.shutdown_timeout); closing them");
     }
     Ok(())
 }

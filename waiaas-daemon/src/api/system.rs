@@ -24,11 +24,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_reject))
 }
 
-/// Liveness and version.
+/// Liveness and readiness
+///
+/// Upstream's fields plus `live`, `ready`, the `checks` behind them (a query on the store,
+/// the schema version against this build's migrations, the kill switch state) and the names
+/// of the `failed` ones. 503 when a check failed. No credentials: container healthchecks
+/// call it.
 #[utoipa::path(get, path = "/health", tag = "Health", operation_id = "health", security(()),
-    responses((status = 200, description = "The daemon is up", body = waiaas_core::Health)))]
-async fn health(State(s): State<AppState>) -> Json<waiaas_core::Health> {
-    Json(s.engine.health())
+    responses((status = 200, description = "Live and ready", body = waiaas_core::Health),
+              (status = 503, description = "Live but not ready: `failed` names the checks", body = waiaas_core::Health)))]
+async fn health(State(s): State<AppState>) -> (axum::http::StatusCode, Json<waiaas_core::Health>) {
+    let h = s.engine.health().await;
+    let code = if h.ready { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(h))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

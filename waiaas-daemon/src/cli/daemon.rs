@@ -65,14 +65,17 @@ pub fn announce_recovery_key(dir: &Path) {
     );
 }
 
-fn init_tracing(level: &str) {
+/// Logs on stderr: human-readable lines, or (`daemon.log_format = "json"`) one JSON object
+/// per line with the event's fields at the top level (`timestamp`, `level`, `target`,
+/// `message`, and e.g. the access log's `request_id`, `method`, `route`, `status`, `latency_ms`).
+fn init_tracing(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},hyper=warn,tower=warn")).unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).with_target(true).try_init()
+    } else {
+        builder.with_target(false).with_ansi(std::io::stderr().is_terminal()).try_init()
+    };
 }
 
 /// Run the daemon until SIGTERM, SIGINT or `POST /v1/admin/shutdown`.
@@ -91,7 +94,7 @@ pub async fn start(dir: &Path, log_level: Option<String>, password_file: Option<
         }
     }
     let Loaded { config, warnings } = load_config(dir)?;
-    init_tracing(log_level.as_deref().unwrap_or(&config.daemon.log_level));
+    init_tracing(log_level.as_deref().unwrap_or(&config.daemon.log_level), &config.daemon.log_format);
     for w in warnings {
         tracing::warn!("config: {w}");
     }
@@ -117,14 +120,46 @@ pub async fn start(dir: &Path, log_level: Option<String>, password_file: Option<
         Err(e) => tracing::error!("transaction recovery failed: {e}"),
     }
     engine.start_workers();
-    let app = router(AppState::new(engine, shutdown.clone()));
+    let app = router(AppState::new(engine.clone(), shutdown.clone()));
     // Always printed (whatever the log level): scripts and supervisors wait for this line.
     println!("WAIaaS daemon ready on http://{bound} (PID: {})", std::process::id());
-    let served = crate::api::server::serve(listener, app, &config.daemon, wait_for_shutdown(shutdown)).await;
+    // The whole shutdown (drain, workers, exit) fits in daemon.shutdown_timeout from the
+    // signal: connections get all of it but a reserve for the workers, and a watchdog ends
+    // the process at the deadline whatever is still running.
+    let budget = Duration::from_secs(config.daemon.shutdown_timeout);
+    let reserve = (budget / 4).min(Duration::from_secs(2));
+    let deadline = Arc::new(std::sync::OnceLock::<tokio::time::Instant>::new());
+    let signalled = {
+        let deadline = deadline.clone();
+        async move {
+            wait_for_shutdown(shutdown).await;
+            let at = tokio::time::Instant::now() + budget;
+            let _ = deadline.set(at);
+            start_watchdog(budget);
+            at - reserve
+        }
+    };
+    let served = crate::api::server::serve(listener, app, &config.daemon, signalled).await;
+    let at = deadline.get().copied().unwrap_or_else(|| tokio::time::Instant::now() + budget);
+    // Workers stop a little before the watchdog, so files are cleaned up below.
+    let busy = engine.stop_workers(at - (reserve / 4)).await;
+    if busy > 0 {
+        tracing::warn!("{busy} transactions were still being driven at the shutdown deadline; they resume at the next start");
+    }
     let _ = std::fs::remove_file(&pid_file);
     let _ = std::fs::remove_file(&addr_file);
     tracing::info!("WAIaaS daemon stopped");
     served.map_err(|e| CliError::new(1, format!("server error: {e}")))
+}
+
+/// The hard deadline of a shutdown: if the process still runs `budget` after the signal
+/// (a stuck connection, worker or blocking store call), it exits here.
+fn start_watchdog(budget: Duration) {
+    let _ = std::thread::Builder::new().name("shutdown-watchdog".into()).spawn(move || {
+        std::thread::sleep(budget);
+        tracing::error!("shutdown did not finish within {} s (daemon.shutdown_timeout); exiting now", budget.as_secs());
+        std::process::exit(1);
+    });
 }
 
 async fn wait_for_shutdown(notify: Arc<Notify>) {
@@ -170,7 +205,8 @@ pub async fn status(dir: &Path, json: bool) -> Result<(), CliError> {
         _ => format!("http://{host}:{}/health", config.daemon.port),
     };
     let health: Option<serde_json::Value> = match reqwest::Client::new().get(&url).timeout(Duration::from_secs(3)).send().await {
-        Ok(r) if r.status().is_success() => r.json().await.ok(),
+        // 503: running but not ready; its body says which check failed.
+        Ok(r) if r.status().is_success() || r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE => r.json().await.ok(),
         _ => None,
     };
     let running = pid.is_some() && health.is_some();
@@ -179,6 +215,9 @@ pub async fn status(dir: &Path, json: bool) -> Result<(), CliError> {
     } else if let (Some(pid), Some(h)) = (pid, &health) {
         println!("WAIaaS daemon is running (PID {pid}) at {url}");
         println!("  version {}  uptime {} s  schema v{}", h["version"].as_str().unwrap_or("?"), h["uptime"], h["schemaVersion"]);
+        if h["ready"] == false {
+            println!("  NOT READY: failed checks {}", h["failed"]);
+        }
     } else if let Some(pid) = pid {
         println!("WAIaaS daemon process {pid} exists but {url} does not answer");
     } else {
