@@ -27,6 +27,7 @@ use waiaas_core::{Engine, Error, ErrorCode};
 
 /// The tokio runtime every call of this module runs on. Never shut down: its threads die
 /// with the process.
+#[allow(clippy::expect_used, reason = "without its runtime the module can do nothing; the OS refusing threads is the only cause")]
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {

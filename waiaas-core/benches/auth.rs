@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark: a broken setup should stop it")]
 //! Auth hot paths: master password check (HMAC fast path vs Argon2), session token
 //! verification, and a full `authenticate` (JWT + store check on SQLite).
 

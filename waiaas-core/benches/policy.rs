@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark: a broken setup should stop it")]
 //! `evaluate` with 1, 10 and all 21 policy types applying to a USDC transfer on Sepolia
 //! that passes every policy (families that do not concern a token transfer return at once).
 //!

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark: a broken setup should stop it")]
 //! Decision + reservation against SQLite: one `decide_tx` (read policies and usage windows,
 //! evaluate, write the reservation) in one IMMEDIATE transaction, on a wallet that already
 //! has a history of transactions.

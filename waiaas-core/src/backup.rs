@@ -176,14 +176,16 @@ impl Header {
                 format!("unsupported backup format version {version} (this build reads version {FORMAT_VERSION})"),
             ));
         }
-        let arr = |r: std::ops::Range<usize>| b[r].to_vec();
+        fn field<const N: usize>(b: &[u8], at: usize) -> Result<[u8; N]> {
+            b.get(at..at + N).and_then(|s| s.try_into().ok()).ok_or_else(|| invalid_format("header cut short".into()))
+        }
         Ok(Header {
             version,
             reserved: u16::from_le_bytes([b[10], b[11]]),
             metadata_len: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
-            salt: arr(16..32).try_into().expect("16 bytes"),
-            nonce: arr(32..44).try_into().expect("12 bytes"),
-            tag: arr(44..60).try_into().expect("16 bytes"),
+            salt: field(b, 16)?,
+            nonce: field(b, 32)?,
+            tag: field(b, 44)?,
         })
     }
 }
@@ -237,7 +239,7 @@ fn decode_entries(p: &[u8]) -> Result<Vec<Entry>> {
         let name = std::str::from_utf8(name).map_err(|_| bad("entry name is not UTF-8"))?.to_string();
         at += name_len;
         let len = p.get(at..at + 8).ok_or_else(|| bad("entry length cut short"))?;
-        let len = u64::from_le_bytes(len.try_into().expect("8 bytes"));
+        let len = u64::from_le_bytes(len.try_into().map_err(|_| bad("entry length cut short"))?);
         at += 8;
         let len = usize::try_from(len).map_err(|_| bad("entry too large"))?;
         let end = at.checked_add(len).ok_or_else(|| bad("entry too large"))?;

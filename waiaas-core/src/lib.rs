@@ -28,6 +28,7 @@ pub mod datadir;
 pub mod engine;
 pub mod error;
 pub mod keystore;
+pub mod mac;
 pub mod killswitch;
 pub mod meaning;
 pub mod metrics;
@@ -58,6 +59,13 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Unix time in seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// An outbound HTTP client with these timeouts: rustls trusting the system's CA store, or
+/// only `SSL_CERT_FILE` / `SSL_CERT_DIR` when set.
+#[allow(clippy::expect_used, reason = "reqwest's builder fails only when its TLS backend cannot start, which rustls with an in-memory root store does not")]
+pub(crate) fn http_client(timeout: std::time::Duration, connect_timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder().timeout(timeout).connect_timeout(connect_timeout).build().expect("the HTTP client")
 }
 
 /// A new UUIDv7 id (time-ordered).

@@ -43,7 +43,7 @@ pub fn nonce_binding(address: &str) -> Result<String> {
 
 fn nonce_mac(key: &[u8; 32], head: &[u8], binding: Option<&str>) -> [u8; 16] {
     use hmac::Mac;
-    let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    let mut m = crate::mac::hmac_sha256(key);
     m.update(b"waiaas-owner-nonce\0");
     m.update(head);
     m.update(&[binding.is_some() as u8]);

@@ -87,7 +87,7 @@ impl PriceOracle for ConfigOracle {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(5)).connect_timeout(Duration::from_secs(2)).build().expect("http client")
+    crate::http_client(Duration::from_secs(5), Duration::from_secs(2))
 }
 
 fn oracle_err(name: &str, e: impl std::fmt::Display) -> Error {

@@ -34,9 +34,8 @@ impl RateLimiter {
         while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
             q.pop_front();
         }
-        if q.len() >= self.per_minute as usize {
-            let oldest = *q.front().expect("non-empty");
-            return Err((window - now.duration_since(oldest)).as_secs().max(1));
+        if let Some(oldest) = q.front().filter(|_| q.len() >= self.per_minute as usize) {
+            return Err((window - now.duration_since(*oldest)).as_secs().max(1));
         }
         q.push_back(now);
         Ok(())

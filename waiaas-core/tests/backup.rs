@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test: a failed setup fails it")]
 //! Encrypted backups in upstream's `.waiaas-backup` format: the upstream vector restores
 //! here, ours round-trip and parse with upstream's header layout, and every failure
 //! leaves nothing behind.

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test: a failed setup fails it")]
 //! The engine as a Rust agent uses it: a real data dir, real SQLite, real keys.
 
 use waiaas_core::config::Config;

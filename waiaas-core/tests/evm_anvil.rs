@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test: a failed setup fails it")]
 //! The EVM adapter against a real anvil posing as `ethereum-sepolia` (chain id 11155111).
 //!
 //! One anvil per test binary, shared through a `OnceLock` with the test contracts of

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test: a failed setup fails it")]
 //! The Solana adapter against a real `solana-test-validator` (one per test binary, shared
 //! by the tests; see `waiaas_testnodes::solana`). The adapter poses as `solana-devnet`.
 //! Balances are always read back from the node.

@@ -157,6 +157,7 @@ fn main() {
     let cli = Cli::parse();
     let dir = cli::resolve_data_dir(cli.data_dir);
     let ctx = Ctx { dir: dir.clone(), base_url: cli.base_url, password_file: cli.password_file, json: cli.json };
+    #[allow(clippy::expect_used, reason = "without its runtime the binary can do nothing; the OS refusing threads is the only cause")]
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result: Result<(), CliError> = rt.block_on(async {
         match cli.command {

@@ -214,6 +214,7 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
 }
 
 /// The document as served by `GET /doc`.
+#[allow(clippy::expect_used, reason = "the document is plain data built in this binary: serializing it cannot fail (tests/openapi.rs serves it)")]
 pub fn document_json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| crate::api::openapi().to_pretty_json().expect("OpenAPI document serializes"))
@@ -262,6 +263,7 @@ async fn reference() -> Response {
 }
 
 /// The uncompressed script, for the rare client that does not take gzip.
+#[allow(clippy::expect_used, reason = "the bundle is compiled into the binary and checked by tests/openapi.rs")]
 fn scalar_plain() -> &'static [u8] {
     static PLAIN: OnceLock<Vec<u8>> = OnceLock::new();
     PLAIN.get_or_init(|| {
@@ -308,6 +310,7 @@ async fn reference_script(headers: HeaderMap) -> Response {
 /// (`RouteId(n): MethodRouter(MethodRouter { .. allow_header: Bytes(b"GET,HEAD,POST") })`).
 /// Parsing that is brittle across axum versions, so it fails loudly (panics) when the shape is
 /// not found rather than returning an empty list; axum is pinned by Cargo.lock.
+#[allow(clippy::expect_used, clippy::panic, reason = "fails loudly on an axum whose Debug shape changed (see above)")]
 pub fn routes_of<S>(router: &axum::Router<S>) -> Vec<(String, String)> {
     let dbg = format!("{router:?}");
     // Only the path router: the fallback router has internal catch-all routes of its own.

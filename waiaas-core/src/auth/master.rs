@@ -23,15 +23,13 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-type HmacSha256 = Hmac<Sha256>;
 
 /// Sources remembered at once; past this, quiet sources are forgotten first.
 const MAX_SOURCES: usize = 100_000;
@@ -229,7 +227,7 @@ impl MasterAuth {
 }
 
 fn mac(key: &[u8; 32], password: &str) -> [u8; 32] {
-    let mut m = <HmacSha256 as Mac>::new_from_slice(key).expect("any key length");
+    let mut m = crate::mac::hmac_sha256(key);
     m.update(password.as_bytes());
     m.finalize().into_bytes().into()
 }

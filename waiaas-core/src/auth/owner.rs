@@ -249,7 +249,8 @@ pub fn verify_signature(chain: Chain, owner: &str, text: &str, signature: &str) 
                 .ok_or_else(|| bad("X-Owner-Signature must be a base64 (or base58) 64-byte Ed25519 signature"))?;
             let key: [u8; 32] = bs58::decode(owner).into_vec().ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("owner address is not an Ed25519 key"))?;
             let vk = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| bad("owner address is not an Ed25519 key"))?;
-            let sig = ed25519_dalek::Signature::from_bytes(raw.as_slice().try_into().expect("64 bytes"));
+            let raw: [u8; 64] = raw.try_into().map_err(|_| bad("X-Owner-Signature must be a 64-byte Ed25519 signature"))?;
+            let sig = ed25519_dalek::Signature::from_bytes(&raw);
             vk.verify_strict(text.as_bytes(), &sig).map_err(|_| bad("owner signature was not made by the wallet's owner"))
         }
     }

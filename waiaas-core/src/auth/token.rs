@@ -8,7 +8,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -17,7 +17,6 @@ pub const TOKEN_PREFIX: &str = "wai_sess_";
 /// How long the previous JWT secret keeps working after a rotation (seconds).
 pub const ROTATION_GRACE: i64 = 300;
 
-type HmacSha256 = Hmac<Sha256>;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
@@ -71,6 +70,7 @@ impl JwtSecrets {
     /// Sign claims into a full `wai_sess_...` token.
     pub fn issue(&self, claims: &Claims) -> String {
         let header = B64.encode(br#"{"alg":"HS256"}"#);
+        #[allow(clippy::expect_used, reason = "Claims is a struct of strings and numbers: serializing it cannot fail")]
         let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialize"));
         let signing_input = format!("{header}.{payload}");
         let sig = B64.encode(sign(&self.current.0, signing_input.as_bytes()));
@@ -112,14 +112,14 @@ impl JwtSecrets {
 }
 
 fn sign(key: &[u8], input: &[u8]) -> Vec<u8> {
-    let mut m = <HmacSha256 as Mac>::new_from_slice(key).expect("any key length");
+    let mut m = crate::mac::hmac_sha256(key);
     m.update(input);
     m.finalize().into_bytes().to_vec()
 }
 
 /// Constant-time signature check.
 fn check(key: &[u8], input: &[u8], sig: &[u8]) -> bool {
-    let mut m = <HmacSha256 as Mac>::new_from_slice(key).expect("any key length");
+    let mut m = crate::mac::hmac_sha256(key);
     m.update(input);
     m.verify_slice(sig).is_ok()
 }

@@ -33,11 +33,7 @@ pub struct RpcClient {
 
 impl RpcClient {
     pub fn new(urls: Vec<String>) -> RpcClient {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .expect("http client");
+        let http = crate::http_client(Duration::from_secs(15), Duration::from_secs(3));
         RpcClient { urls: Arc::new(urls), preferred: Arc::new(AtomicUsize::new(0)), http, rounds: 3, metrics: None }
     }
 

@@ -24,7 +24,8 @@ impl SecretKey {
         }
         let bytes = if chain == Chain::Solana && bytes.len() == 32 {
             // A bare seed: expand to the 64-byte libsodium form.
-            let sk = ed25519_dalek::SigningKey::from_bytes(bytes.try_into().expect("32 bytes"));
+            let seed: &[u8; 32] = bytes.try_into().map_err(|_| Error::internal("bad solana seed length"))?;
+            let sk = ed25519_dalek::SigningKey::from_bytes(seed);
             Zeroizing::new(sk.to_keypair_bytes().to_vec())
         } else {
             Zeroizing::new(bytes.to_vec())

@@ -172,7 +172,7 @@ impl KekCache {
             rand::rngs::OsRng.fill_bytes(k.as_mut());
             k
         });
-        let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_ref()).expect("any key length");
+        let mut m = crate::mac::hmac_sha256(key.as_ref());
         m.update(password);
         m.finalize().into_bytes().into()
     }

@@ -13,7 +13,7 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::{Store, WebhookLog, WebhookRecord};
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub const EVENT_TYPES: &[&str] = &[
 
 /// The signature header value for `body`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = crate::mac::hmac_sha256(secret.as_bytes());
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }

@@ -164,8 +164,15 @@ fn start_watchdog(budget: Duration) {
 
 async fn wait_for_shutdown(notify: Arc<Notify>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(term), Ok(int)) => (term, int),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!("cannot handle SIGTERM/SIGINT ({e}): stop the daemon with POST /v1/admin/shutdown");
+            notify.notified().await;
+            tracing::info!("shutdown requested over the API");
+            return;
+        }
+    };
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
         _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
