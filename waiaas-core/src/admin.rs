@@ -12,7 +12,7 @@ impl Engine {
     /// `GET /v1/admin/status`.
     pub async fn admin_status(&self) -> Result<Value> {
         let store = &self.inner.store;
-        let now = crate::now();
+        let now = self.now();
         let wallets = store.list_wallets(None).await?;
         let ids: Vec<String> = wallets.iter().map(|w| w.id.clone()).collect();
         let sessions = store.list_sessions(None).await?.into_iter().filter(|s| s.expires_at == 0 || s.expires_at > now).count();

@@ -16,7 +16,7 @@ use serde_json::json;
 
 impl Engine {
     async fn autostop_suspend(&self, wallet_id: &str, reason: &str, details: serde_json::Value) -> Result<bool> {
-        let now = crate::now();
+        let now = self.now();
         let done = self.inner.store.transition_wallet(wallet_id, WalletStatus::Active, WalletStatus::Suspended, Some(reason), now).await?;
         if done {
             tracing::warn!(wallet = %wallet_id, reason, "AutoStop: wallet suspended");
@@ -49,7 +49,7 @@ impl Engine {
             return Ok(());
         }
         let window = sec.autostop_unusual_activity_window_sec as i64;
-        let recent = self.inner.store.count_txs_since(&w.id, crate::now() - window).await?;
+        let recent = self.inner.store.count_txs_since(&w.id, self.now() - window).await?;
         if recent >= n {
             self.autostop_suspend(&w.id, "UNUSUAL_ACTIVITY", json!({"rule": "unusual_activity", "threshold": n, "windowSec": window, "recent": recent})).await?;
             return Err(Error::new(
@@ -68,7 +68,7 @@ impl Engine {
         if !sec.autostop_enabled || timeout == 0 {
             return Ok(vec![]);
         }
-        let now = crate::now();
+        let now = self.now();
         let mut reported = vec![];
         for s in self.inner.store.list_sessions(None).await? {
             let seen = self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).get(&s.id).copied();

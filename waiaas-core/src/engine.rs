@@ -115,6 +115,54 @@ pub(crate) struct Inner {
     /// Background workers ([`Engine::start_workers`]) and their stop signal.
     pub workers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub stop: tokio::sync::watch::Sender<bool>,
+    /// What "now" is ([`Engine::now`]).
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// Builds the chain adapter of a network (default: from the configured RPC endpoints).
+    pub adapter_factory: Option<AdapterFactory>,
+}
+
+/// Builds the chain adapter of a network: the seam under the pipeline ([`EngineBuilder::adapters`]).
+pub type AdapterFactory = Arc<dyn Fn(crate::network::Network) -> Arc<dyn crate::chain::ChainAdapter> + Send + Sync>;
+
+/// Opens an engine with the parts a caller chooses; [`Engine::open`] takes the defaults.
+pub struct EngineBuilder {
+    data_dir: PathBuf,
+    config: Config,
+    store: Option<Arc<dyn Store>>,
+    clock: Arc<dyn crate::clock::Clock>,
+    adapters: Option<AdapterFactory>,
+}
+
+impl EngineBuilder {
+    /// Any [`Store`] implementation instead of SQLite in the data dir.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+    /// The clock of every expiry, queue and timestamp (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Build each network's chain adapter with `factory` instead of from the configured RPC endpoints.
+    pub fn adapters(mut self, factory: AdapterFactory) -> Self {
+        self.adapters = Some(factory);
+        self
+    }
+    /// Open the data dir, checking `password` against the stored master hash (or, on first
+    /// start, against existing key files) and recording it.
+    pub async fn open(self, password: &str) -> Result<Engine> {
+        let store = match self.store {
+            Some(s) => s,
+            None => {
+                std::fs::create_dir_all(&self.data_dir)?;
+                let db_path = self.data_dir.join(&self.config.database.path);
+                let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db_path)).await.map_err(|e| Error::internal(e.to_string()))??;
+                Arc::new(store)
+            }
+        };
+        Engine::assemble(&self.data_dir, self.config, password, store, self.clock, self.adapters).await
+    }
 }
 
 /// The nonce owner of each (wallet, network): held from nonce assignment to broadcast.
@@ -130,21 +178,37 @@ impl Engine {
     /// Open `data_dir` with the SQLite store, checking `password` against the stored master
     /// hash (or, on first start, against existing key files) and recording it.
     pub async fn open(data_dir: &Path, config: Config, password: &str) -> Result<Engine> {
-        std::fs::create_dir_all(data_dir)?;
-        let db_path = data_dir.join(&config.database.path);
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db_path))
-            .await
-            .map_err(|e| Error::internal(e.to_string()))??;
-        Engine::open_with_store(data_dir, config, password, Arc::new(store)).await
+        Engine::builder(data_dir, config).open(password).await
     }
 
     /// Open with any [`Store`] implementation.
     pub async fn open_with_store(data_dir: &Path, config: Config, password: &str, store: Arc<dyn Store>) -> Result<Engine> {
+        Engine::builder(data_dir, config).store(store).open(password).await
+    }
+
+    /// An engine with chosen parts (store, clock, chain adapters).
+    pub fn builder(data_dir: &Path, config: Config) -> EngineBuilder {
+        EngineBuilder { data_dir: data_dir.to_path_buf(), config, store: None, clock: Arc::new(crate::clock::SystemClock), adapters: None }
+    }
+
+    /// What "now" is for this engine, in seconds since the Unix epoch.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    async fn assemble(
+        data_dir: &Path,
+        config: Config,
+        password: &str,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn crate::clock::Clock>,
+        adapter_factory: Option<AdapterFactory>,
+    ) -> Result<Engine> {
         if password.is_empty() {
             return Err(Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "The master password must not be empty"));
         }
         let keystore = Keystore::new(data_dir.join("keystore"))?;
-        let now = crate::now();
+        let now = clock.now();
         let phc = match store.kv_get(KV_MASTER_HASH).await? {
             Some(phc) => {
                 let (p, pw) = (phc.clone(), Zeroizing::new(password.to_string()));
@@ -205,6 +269,8 @@ impl Engine {
                 metrics: Default::default(),
                 workers: Default::default(),
                 stop: tokio::sync::watch::channel(false).0,
+                clock,
+                adapter_factory,
             }),
         };
         engine.load_kill_switch().await?;
@@ -285,7 +351,7 @@ impl Engine {
             update_available: false,
             schema_version,
             uptime: self.inner.started.elapsed().as_secs(),
-            timestamp: crate::now(),
+            timestamp: self.now(),
             live: true,
             ready,
             checks,
@@ -372,7 +438,7 @@ impl Engine {
     /// sessionAuth: the token's signature and expiry, then the store: the session must
     /// exist, be unrevoked and unexpired, and the token must be the one it holds now.
     pub async fn authenticate(&self, token: &str) -> Result<SessionCtx> {
-        let now = crate::now();
+        let now = self.now();
         let claims = self.jwt()?.verify(token, now)?;
         let s = self
             .inner
@@ -400,7 +466,7 @@ impl Engine {
 
     /// `POST /v1/admin/rotate-secret`: the previous secret keeps working for 5 minutes.
     pub async fn rotate_jwt_secret(&self) -> Result<i64> {
-        let now = crate::now();
+        let now = self.now();
         let store = &self.inner.store;
         let current_raw = store.kv_get(KV_JWT_CURRENT).await?.ok_or_else(|| Error::internal("no JWT secret"))?;
         let current: StoredSecret = serde_json::from_str(&current_raw).map_err(|e| Error::internal(e.to_string()))?;
@@ -444,7 +510,7 @@ impl Engine {
         .map_err(|e| Error::internal(e.to_string()))?;
         let (count, phc) = staged?;
         let current = self.inner.store.kv_get(KV_MASTER_HASH).await?.ok_or_else(|| Error::internal("no master hash"))?;
-        if !self.inner.store.kv_cas(KV_MASTER_HASH, Some(&current), &phc, crate::now()).await? {
+        if !self.inner.store.kv_cas(KV_MASTER_HASH, Some(&current), &phc, self.now()).await? {
             let _ = self.inner.keystore.abort_rekey();
             return Err(Error::internal("master password hash changed concurrently"));
         }
@@ -468,7 +534,7 @@ impl Engine {
     ) {
         let e = AuditEntry {
             id: 0,
-            timestamp: crate::now(),
+            timestamp: self.now(),
             event_type: event_type.into(),
             actor: actor.into(),
             wallet_id: wallet_id.map(Into::into),
@@ -485,7 +551,7 @@ impl Engine {
     pub(crate) async fn audit_tx(&self, event_type: &str, actor: &str, wallet_id: &str, tx_id: &str, details: Option<serde_json::Value>, severity: &str) {
         let e = AuditEntry {
             id: 0,
-            timestamp: crate::now(),
+            timestamp: self.now(),
             event_type: event_type.into(),
             actor: actor.into(),
             wallet_id: Some(wallet_id.into()),

@@ -94,7 +94,7 @@ impl Engine {
     /// SUSPENDED → LOCKED: sessions are revoked as well.
     pub async fn escalate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
         let store = &self.inner.store;
-        let now = crate::now();
+        let now = self.now();
         let current = store.kv_get(KV_STATE).await?;
         if current.as_deref() != Some("SUSPENDED") {
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Only a SUSPENDED kill switch can be escalated (it is {})", current.as_deref().unwrap_or("ACTIVE"))));
@@ -111,7 +111,7 @@ impl Engine {
     /// ACTIVE → SUSPENDED, then the cascade. Returns the new status.
     pub async fn activate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
         let store = &self.inner.store;
-        let now = crate::now();
+        let now = self.now();
         let current = store.kv_get(KV_STATE).await?;
         if current.as_deref().is_some_and(|s| s != "ACTIVE") {
             return Err(Error::new(ErrorCode::KILL_SWITCH_ACTIVE, "The kill switch is already activated"));
@@ -169,7 +169,7 @@ impl Engine {
             }
             Some(other) => return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Unknown kill switch state {other}"))),
         }
-        let now = crate::now();
+        let now = self.now();
         let actor = actor.as_str();
         if !store.kv_cas(KV_STATE, current.as_deref(), "ACTIVE", now).await? {
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, "The kill switch changed concurrently; retry"));

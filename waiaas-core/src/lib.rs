@@ -21,6 +21,7 @@ pub mod auth;
 pub mod autostop;
 pub mod backup;
 pub mod chain;
+pub mod clock;
 pub mod client;
 pub mod config;
 pub mod connect;

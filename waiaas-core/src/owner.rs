@@ -98,7 +98,7 @@ impl Engine {
     pub async fn nonce_for(&self, address: Option<&str>) -> Result<NonceResponse> {
         let binding = address.filter(|a| !a.trim().is_empty()).map(nonce_binding).transpose()?;
         let key = self.nonce_key().await?;
-        let expires_at = crate::now() + self.inner.config.security.nonce_ttl_sec;
+        let expires_at = self.now() + self.inner.config.security.nonce_ttl_sec;
         Ok(NonceResponse { nonce: mint_nonce(&key, expires_at, binding.as_deref()), expires_at })
     }
 
@@ -115,7 +115,7 @@ impl Engine {
         let mut fresh = zeroize::Zeroizing::new([0u8; 32]);
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, fresh.as_mut());
         let raw = zeroize::Zeroizing::new(hex::encode(fresh.as_ref()));
-        if store.kv_cas(KV_NONCE_KEY, None, &raw, crate::now()).await? {
+        if store.kv_cas(KV_NONCE_KEY, None, &raw, self.now()).await? {
             return Ok(fresh);
         }
         parse(&store.kv_get(KV_NONCE_KEY).await?.ok_or_else(|| Error::internal("owner nonce key vanished"))?)
@@ -127,7 +127,7 @@ impl Engine {
     async fn accept_proof(&self, w: &WalletRecord, proof: &OwnerProof, action: &OwnerAction) -> Result<String> {
         let domain = self.owner_domain();
         let owner = w.owner_address.clone().ok_or_else(|| Error::new(ErrorCode::OWNER_NOT_CONNECTED, format!("Wallet '{}' has no owner", w.id)))?;
-        let now = crate::now();
+        let now = self.now();
         let result = check_proof(w.chain, &owner, proof, &domain, action, now, self.inner.config.security.owner_message_max_ttl_sec);
         let nonce = match result {
             Ok(n) => n,
@@ -156,7 +156,7 @@ impl Engine {
         if w.owner_verified {
             return Err(Error::new(ErrorCode::OWNER_ALREADY_CONNECTED, "The owner is verified (LOCKED) and cannot be changed"));
         }
-        if !self.inner.store.set_owner(wallet_id, Some(&addr), crate::now()).await? {
+        if !self.inner.store.set_owner(wallet_id, Some(&addr), self.now()).await? {
             return Err(Error::new(ErrorCode::OWNER_ALREADY_CONNECTED, "The owner was verified concurrently and cannot be changed"));
         }
         self.audit("OWNER_REGISTERED", "master", Some(wallet_id), None, Some(json!({"ownerAddress": addr})), "info", None).await;
@@ -172,7 +172,7 @@ impl Engine {
     pub async fn verify_owner(&self, wallet_id: &str, proof: &OwnerProof) -> Result<Value> {
         let w = self.inner.store.get_wallet(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
         let owner = self.accept_proof(&w, proof, &OwnerAction::Verify(w.id.clone())).await?;
-        if self.inner.store.mark_owner_verified(&w.id, &owner, crate::now()).await? {
+        if self.inner.store.mark_owner_verified(&w.id, &owner, self.now()).await? {
             self.audit("OWNER_VERIFIED", &owner, Some(&w.id), None, None, "info", None).await;
         }
         Ok(json!({"ownerState": "LOCKED", "ownerAddress": owner, "ownerVerified": true}))
@@ -203,7 +203,7 @@ impl Engine {
                 format!("Transaction '{tx_id}' is not waiting for the owner's approval (status {})", tx.status),
             ));
         }
-        let now = crate::now();
+        let now = self.now();
         if approve && meta.get("approvalExpiresAt").and_then(Value::as_i64).is_some_and(|e| e <= now) {
             self.process_queue().await?;
             return Err(Error::new(ErrorCode::APPROVAL_TIMEOUT, "The approval window of this transaction has closed"));

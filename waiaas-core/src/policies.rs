@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// `POST /v1/policies` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreatePolicyRequest))]
 pub struct CreatePolicy {
@@ -230,7 +230,7 @@ impl Engine {
         if let Some(w) = &req.wallet_id {
             self.wallet_record(&crate::Caller::Master, w).await?;
         }
-        let now = crate::now();
+        let now = self.now();
         let p = PolicyRecord {
             id: crate::new_id(),
             wallet_id: req.wallet_id,
@@ -285,7 +285,7 @@ impl Engine {
         if let Some(e) = req.enabled {
             p.enabled = e;
         }
-        p.updated_at = crate::now();
+        p.updated_at = self.now();
         if !self.inner.store.update_policy(&p).await? {
             return Err(policy_not_found());
         }
@@ -324,7 +324,7 @@ impl Engine {
     pub(crate) async fn decide_intent(&self, tx: &TxRecord, intent: Intent) -> Result<Option<TxStatus>> {
         let owner = self.inner.store.get_wallet(&tx.wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
         let settings = self.inner.config.policy.settings();
-        let now = crate::now();
+        let now = self.now();
         let usd = intent.amount_usd;
         // The tier the decision chose, for the metrics (`None` when denied).
         let chosen = Arc::new(std::sync::Mutex::new(None::<String>));
@@ -363,8 +363,8 @@ impl Engine {
             _ => None,
         };
         let windows = policy::usage_needs(&policies, wallet_id, network.id()).rate_windows;
-        let usage = self.inner.store.usage(wallet_id, network.id(), token, &windows, crate::now()).await?;
+        let usage = self.inner.store.usage(wallet_id, network.id(), token, &windows, self.now()).await?;
         let owner = self.inner.store.get_wallet(wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
-        Ok(policy::evaluate(&policies, &intent, &usage, &self.inner.config.policy.settings(), crate::now(), owner))
+        Ok(policy::evaluate(&policies, &intent, &usage, &self.inner.config.policy.settings(), self.now(), owner))
     }
 }

@@ -192,7 +192,7 @@ impl Engine {
             }
             wallets.push(WalletRef { id: w.id, name: w.name });
         }
-        let now = crate::now();
+        let now = self.now();
         let expires_at = req.ttl.map(|t| now + t).unwrap_or(0);
         let absolute_expires_at = if absolute > 0 { now + absolute } else { 0 };
         let expires_at = match (expires_at, absolute_expires_at) {
@@ -266,7 +266,7 @@ impl Engine {
             return Err(Error::validation("offset", "must be >= 0"));
         }
         let all = self.inner.store.list_sessions(wallet_id).await?;
-        let now = crate::now();
+        let now = self.now();
         let mut data = vec![];
         for s in all.iter().skip(offset as usize).take(limit as usize) {
             data.push(self.session_view(s, now).await?);
@@ -276,12 +276,12 @@ impl Engine {
 
     pub async fn get_session(&self, id: &str) -> Result<SessionView> {
         let s = self.inner.store.get_session(id).await?.ok_or_else(session_not_found)?;
-        self.session_view(&s, crate::now()).await
+        self.session_view(&s, self.now()).await
     }
 
     /// Revoke (idempotent): the token stops working at once.
     pub async fn revoke_session(&self, id: &str) -> Result<SessionRevoked> {
-        match self.inner.store.revoke_session(id, crate::now()).await? {
+        match self.inner.store.revoke_session(id, self.now()).await? {
             None => Err(session_not_found()),
             Some(true) => {
                 self.audit("SESSION_REVOKED", "master", None, Some(id), None, "info", None).await;
@@ -296,7 +296,7 @@ impl Engine {
         if ctx.session_id != id {
             return Err(Error::new(ErrorCode::SESSION_NOT_FOUND, "Cannot renew a different session"));
         }
-        let now = crate::now();
+        let now = self.now();
         let claims = self.jwt()?.verify(token, now)?;
         let s = self.inner.store.get_session(id).await?.ok_or_else(session_not_found)?;
         check_session_live(&s, now)?;
@@ -332,7 +332,7 @@ impl Engine {
 
     /// Issue a new token with the same expiry; the previous token stops working.
     pub async fn rotate_session(&self, id: &str) -> Result<SessionRotated> {
-        let now = crate::now();
+        let now = self.now();
         let s = self.inner.store.get_session(id).await?.ok_or_else(session_not_found)?;
         check_session_live(&s, now)?;
         let token = self.issue_token(id, now, s.expires_at)?;
@@ -355,12 +355,12 @@ impl Engine {
 
     pub async fn link_wallet(&self, session_id: &str, wallet_id: &str) -> Result<WalletLinked> {
         let s = self.inner.store.get_session(session_id).await?.ok_or_else(session_not_found)?;
-        check_session_live(&s, crate::now())?;
+        check_session_live(&s, self.now())?;
         let w = self.wallet_record(&Caller::Master, wallet_id).await?;
         if w.status == WalletStatus::Terminated {
             return Err(Error::new(ErrorCode::WALLET_TERMINATED, "Wallet is terminated"));
         }
-        let now = crate::now();
+        let now = self.now();
         if !self.inner.store.link_wallet(session_id, wallet_id, now).await? {
             return Err(Error::new(ErrorCode::WALLET_ALREADY_LINKED, "Wallet is already linked to this session"));
         }
@@ -378,6 +378,6 @@ impl Engine {
 
     /// Delete expired finite sessions (background cleanup).
     pub async fn cleanup_expired_sessions(&self) -> Result<usize> {
-        self.inner.store.delete_expired_sessions(crate::now()).await
+        self.inner.store.delete_expired_sessions(self.now()).await
     }
 }

@@ -138,7 +138,7 @@ impl Engine {
         // Type and cross-field checks: the running config with every stored setting must load.
         let next = self.inner.config.with_settings(&merged).map_err(|e| Error::validation("settings", e.message))?;
         let obj: Map<String, Value> = merged.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-        self.inner.store.kv_set(KV_SETTINGS, &Value::Object(obj).to_string(), crate::now()).await?;
+        self.inner.store.kv_set(KV_SETTINGS, &Value::Object(obj).to_string(), self.now()).await?;
         let keys: Vec<&str> = settings.iter().map(|(k, _)| k.as_str()).collect();
         self.audit("SETTINGS_UPDATED", "master", None, None, Some(json!({"keys": keys})), "info", None).await;
         Ok(json!({"updated": settings.len(), "settings": view(&next)?, "restartRequired": true}))

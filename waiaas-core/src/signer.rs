@@ -161,7 +161,7 @@ impl Engine {
                 )
                 .with_details(serde_json::json!({"tier": tier}));
                 let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-                if self.inner.store.transition_tx(&rec.id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, crate::now()).await? {
+                if self.inner.store.transition_tx(&rec.id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, self.now()).await? {
                     self.inner.metrics.transaction(TxStatus::Cancelled, Some(tier.as_str()).filter(|t| !t.is_empty()));
                 }
                 Err(e)

@@ -155,7 +155,7 @@ impl Engine {
             symbol: symbol.into(),
             name: name.into(),
             decimals: req.decimals as u8,
-            created_at: crate::now(),
+            created_at: self.now(),
         };
         self.inner.store.insert_token(&row).await?;
         Ok(TokenAdded { id: row.id, network: row.network, address: row.address, symbol: row.symbol })

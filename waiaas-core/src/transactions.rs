@@ -358,7 +358,7 @@ impl Engine {
     /// destination and token like a send's (its reservation is counted the same way).
     pub(crate) async fn record_sync(&self, ctx: &SessionCtx, w: &WalletRecord, net: Network, ty: TxType, request: serde_json::Value, kind: Option<&TxKind>) -> Result<TxRecord> {
         self.autostop_activity(w).await?;
-        let now = crate::now();
+        let now = self.now();
         let (amount, to_address, token_address) = kind.map(crate::pipeline::summary).unwrap_or_default();
         let rec = TxRecord {
             id: crate::new_id(),
@@ -383,7 +383,7 @@ impl Engine {
 
     /// `metadata` is kept on the row (and shown in its audit entry), e.g. a message's hash.
     async fn finish_sync<T>(&self, id: &str, tier: &str, result: Result<T>, hash: impl FnOnce(&T) -> Option<String>, metadata: Option<String>) -> Result<T> {
-        let now = crate::now();
+        let now = self.now();
         // PENDING (sign-message) or EXECUTING (sign-only, after its policy decision).
         let from = [TxStatus::Pending, TxStatus::Executing];
         match result {

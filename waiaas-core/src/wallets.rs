@@ -210,7 +210,7 @@ impl Engine {
         }
         let network = Network::default_for(chain, environment);
         let id = crate::new_id();
-        let now = crate::now();
+        let now = self.now();
         let ks = self.inner.keystore.clone();
         // Held until the key file is written: a concurrent master password change either
         // re-encrypts this file or waits for it, never leaves it under the old password.
@@ -302,7 +302,7 @@ impl Engine {
 
     pub async fn rename_wallet(&self, id: &str, name: &str) -> Result<WalletView> {
         let name = validate_name(name)?;
-        if !self.inner.store.rename_wallet(id, &name, crate::now()).await? {
+        if !self.inner.store.rename_wallet(id, &name, self.now()).await? {
             return Err(wallet_not_found(id));
         }
         Ok((&self.wallet_record(&Caller::Master, id).await?).into())
@@ -311,14 +311,14 @@ impl Engine {
     pub async fn set_monitor_incoming(&self, id: &str, on: Option<bool>) -> Result<MonitorIncoming> {
         let w = self.wallet_record(&Caller::Master, id).await?;
         let on = on.unwrap_or(w.monitor_incoming);
-        self.inner.store.set_monitor_incoming(id, on, crate::now()).await?;
+        self.inner.store.set_monitor_incoming(id, on, self.now()).await?;
         Ok(MonitorIncoming { id: id.into(), monitor_incoming: on })
     }
 
     /// Terminate (upstream `DELETE /v1/wallets/{id}`): the wallet can never sign again and
     /// sessions whose only wallet it was are revoked.
     pub async fn terminate_wallet(&self, id: &str) -> Result<WalletStatusChange> {
-        let now = crate::now();
+        let now = self.now();
         for from in [WalletStatus::Active, WalletStatus::Suspended] {
             if self.inner.store.transition_wallet(id, from, WalletStatus::Terminated, None, now).await? {
                 self.audit("WALLET_TERMINATED", "master", Some(id), None, None, "warning", None).await;
@@ -351,7 +351,7 @@ impl Engine {
         if reason.chars().count() > 200 {
             return Err(Error::validation("reason", "must be at most 200 characters"));
         }
-        let now = crate::now();
+        let now = self.now();
         if !self.inner.store.transition_wallet(id, WalletStatus::Active, WalletStatus::Suspended, Some(reason), now).await? {
             let w = self.wallet_record(&Caller::Master, id).await?;
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Cannot suspend a {} wallet", w.status.as_str())));
@@ -361,7 +361,7 @@ impl Engine {
     }
 
     pub async fn resume_wallet(&self, id: &str) -> Result<WalletStatusChange> {
-        if !self.inner.store.transition_wallet(id, WalletStatus::Suspended, WalletStatus::Active, None, crate::now()).await? {
+        if !self.inner.store.transition_wallet(id, WalletStatus::Suspended, WalletStatus::Active, None, self.now()).await? {
             let w = self.wallet_record(&Caller::Master, id).await?;
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Cannot resume a {} wallet", w.status.as_str())));
         }

@@ -10,6 +10,8 @@
 pub mod evm;
 pub mod registry;
 pub mod rpc;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod scripted;
 pub mod solana;
 
 use crate::error::{Error, ErrorCode, Result};

@@ -118,7 +118,7 @@ impl Engine {
             }
         }
         while deliveries.join_next().await.is_some() {}
-        store.kv_set(KV_CURSOR, &last.to_string(), crate::now()).await?;
+        store.kv_set(KV_CURSOR, &last.to_string(), self.now()).await?;
         Ok(n)
     }
 
@@ -129,7 +129,7 @@ impl Engine {
         if store.kv_get(KV_CURSOR).await?.is_none() {
             let (latest, _) = store.query_audit(&crate::store::AuditQuery { limit: 1, ..Default::default() }).await?;
             let at = latest.first().map(|e| e.id).unwrap_or(0);
-            store.kv_cas(KV_CURSOR, None, &at.to_string(), crate::now()).await?;
+            store.kv_cas(KV_CURSOR, None, &at.to_string(), self.now()).await?;
         }
         Ok(())
     }

@@ -73,6 +73,9 @@ impl Engine {
         let mut map = self.inner.adapters.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(network.id().to_string())
             .or_insert_with(|| {
+                if let Some(factory) = &self.inner.adapter_factory {
+                    return factory(network);
+                }
                 let configured = self.inner.config.rpc.get(network.info().rpc_key).map(String::as_str);
                 let rpc = crate::chain::rpc::RpcClient::new(network.rpc_urls(configured))
                     .with_metrics(crate::metrics::RpcMetrics { metrics: self.inner.metrics.clone(), network: network.id().to_string() });
@@ -97,7 +100,7 @@ impl Engine {
         let network = self.wallet_network(&wallet, env.network.as_deref())?;
         let kind = self.resolve_draft(network, &draft).await?;
         let (amount, to, token) = summary(&kind);
-        let now = crate::now();
+        let now = self.now();
         let record = TxRecord {
             id: crate::new_id(),
             wallet_id: wallet.id.clone(),
@@ -181,7 +184,7 @@ impl Engine {
 
     async fn fail(&self, id: &str, from: TxStatus, tier: Option<&str>, e: &Error) -> Result<()> {
         let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-        if self.inner.store.transition_tx(id, &[from], TxStatus::Failed, &patch, crate::now()).await? {
+        if self.inner.store.transition_tx(id, &[from], TxStatus::Failed, &patch, self.now()).await? {
             self.inner.metrics.transaction(TxStatus::Failed, tier);
             tracing::info!(tx = %id, code = %e.code, "transaction failed: {}", e.message);
             self.autostop_after_failure(id).await?;
@@ -258,7 +261,7 @@ impl Engine {
                 tx_hash: Some(signed.hash.clone()),
                 ..Default::default()
             };
-            if !self.inner.store.patch_tx(id, TxStatus::Executing, &patch, crate::now()).await? {
+            if !self.inner.store.patch_tx(id, TxStatus::Executing, &patch, self.now()).await? {
                 return Ok(());
             }
             tracing::debug!(tx = %id, "signed and stored");
@@ -275,7 +278,7 @@ impl Engine {
                 Err(e) if e.class == ErrorClass::Transient => {
                     // The node may or may not have it: keep the bytes, count the nonce as
                     // used, and let the background check re-broadcast the same bytes.
-                    self.inner.store.patch_tx(id, TxStatus::Executing, &TxPatch { commit_nonce: true, ..Default::default() }, crate::now()).await?;
+                    self.inner.store.patch_tx(id, TxStatus::Executing, &TxPatch { commit_nonce: true, ..Default::default() }, self.now()).await?;
                     tracing::warn!(tx = %id, "broadcast not confirmed by any endpoint, will retry the same bytes: {}", e.error.message);
                     return Ok(());
                 }
@@ -316,7 +319,7 @@ impl Engine {
                 // Its blockhash expired and the chain never saw it: it can never land.
                 let e = Error::new(ErrorCode::TRANSACTION_TIMEOUT, "The signed transaction expired before it landed; nothing was sent");
                 let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-                if self.inner.store.transition_tx(&tx.id, &[TxStatus::Executing], TxStatus::Failed, &patch, crate::now()).await? {
+                if self.inner.store.transition_tx(&tx.id, &[TxStatus::Executing], TxStatus::Failed, &patch, self.now()).await? {
                     self.inner.metrics.transaction(TxStatus::Failed, tx.tier.as_deref());
                 }
                 return Ok(());
@@ -335,7 +338,7 @@ impl Engine {
 
     async fn submitted(&self, id: &str, tier: Option<&str>) -> Result<()> {
         let patch = TxPatch { commit_nonce: true, ..Default::default() };
-        if self.inner.store.transition_tx(id, &[TxStatus::Executing], TxStatus::Submitted, &patch, crate::now()).await? {
+        if self.inner.store.transition_tx(id, &[TxStatus::Executing], TxStatus::Submitted, &patch, self.now()).await? {
             self.inner.metrics.transaction(TxStatus::Submitted, tier);
         }
         Ok(())
@@ -353,8 +356,8 @@ impl Engine {
             match adapter.status(&hash).await {
                 Ok(ChainTxStatus::Confirmed { .. }) => {
                     tracing::debug!(tx = %id, "confirmed");
-                    let patch = TxPatch { executed_at: Some(crate::now()), ..Default::default() };
-                    if self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Confirmed, &patch, crate::now()).await? {
+                    let patch = TxPatch { executed_at: Some(self.now()), ..Default::default() };
+                    if self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Confirmed, &patch, self.now()).await? {
                         self.inner.metrics.transaction(TxStatus::Confirmed, tx.tier.as_deref());
                     }
                     return Ok(());
@@ -362,7 +365,7 @@ impl Engine {
                 Ok(ChainTxStatus::Failed { reason }) => {
                     let e = Error::new(ErrorCode::TRANSACTION_REVERTED, format!("Transaction failed on chain: {reason}"));
                     let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), ..Default::default() };
-                    if self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Failed, &patch, crate::now()).await? {
+                    if self.inner.store.transition_tx(id, &[TxStatus::Submitted], TxStatus::Failed, &patch, self.now()).await? {
                         self.inner.metrics.transaction(TxStatus::Failed, tx.tier.as_deref());
                         self.autostop_after_failure(id).await?;
                     }
@@ -408,7 +411,7 @@ impl Engine {
         if grace <= 0 {
             return Ok(0);
         }
-        let now = crate::now();
+        let now = self.now();
         let until = now + grace;
         let mut deferred = 0;
         for tx in self.inner.store.txs_in_status(&[TxStatus::Queued]).await? {
@@ -433,7 +436,7 @@ impl Engine {
     /// APPROVAL transactions whose approval window closed become EXPIRED (reservation
     /// released). Returns how many moved.
     pub async fn process_queue(&self) -> Result<usize> {
-        let now = crate::now();
+        let now = self.now();
         let mut moved = 0;
         for tx in self.inner.store.txs_in_status(&[TxStatus::Queued]).await? {
             let meta: serde_json::Value = tx.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
@@ -466,7 +469,7 @@ impl Engine {
     pub async fn cancel_transaction(&self, caller: &crate::Caller<'_>, id: &str) -> Result<serde_json::Value> {
         let view = self.get_transaction(caller, id).await?;
         let patch = TxPatch { error: Some("Cancelled".into()), release_reservation: true, ..Default::default() };
-        if !self.inner.store.transition_tx(id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, crate::now()).await? {
+        if !self.inner.store.transition_tx(id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, self.now()).await? {
             return Err(Error::new(ErrorCode::TX_ALREADY_PROCESSED, format!("Only QUEUED transactions can be cancelled (this one is {})", view.status)));
         }
         self.inner.metrics.transaction(TxStatus::Cancelled, view.tier.as_deref());
@@ -519,7 +522,7 @@ impl Engine {
                     Ok(txs) => {
                         for tx in txs {
                             // Only pick up work no runner holds (stale for a while).
-                            if crate::now() - tx.updated_at >= RECHECK_EVERY.as_secs() as i64 {
+                            if engine.now() - tx.updated_at >= RECHECK_EVERY.as_secs() as i64 {
                                 engine.spawn_run(tx.id);
                             }
                         }
