@@ -6,9 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 /// The upstream statuses (spec §4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TxStatus {
+    #[default]
     Pending,
     Queued,
     Executing,
@@ -84,9 +85,10 @@ impl TxStatus {
 }
 
 /// The 9 upstream transaction types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TxType {
+    #[default]
     Transfer,
     TokenTransfer,
     ContractCall,
@@ -137,8 +139,8 @@ pub struct TxRecord {
     pub session_id: Option<String>,
     pub chain: String,
     pub network: String,
-    pub tx_type: String,
-    pub status: String,
+    pub tx_type: TxType,
+    pub status: TxStatus,
     pub tier: Option<String>,
     /// Smallest units (native for TRANSFER, token units for TOKEN_TRANSFER/APPROVE).
     pub amount: Option<String>,
@@ -168,7 +170,7 @@ pub struct TxRecord {
 
 impl TxRecord {
     pub fn status(&self) -> TxStatus {
-        TxStatus::parse(&self.status).unwrap_or(TxStatus::Failed)
+        self.status
     }
 }
 
@@ -228,5 +230,17 @@ mod tests {
         // A possibly-landed transaction is never FAILED by a timeout: SUBMITTED only leaves
         // for what the chain says.
         assert!(!Submitted.can_go_to(Cancelled) && !Submitted.can_go_to(Expired));
+    }
+}
+
+impl std::fmt::Display for TxStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for TxType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

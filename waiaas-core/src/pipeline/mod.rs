@@ -107,8 +107,8 @@ impl Engine {
             session_id: Some(ctx.session_id.clone()),
             chain: wallet.chain.as_str().into(),
             network: network.id().into(),
-            tx_type: draft.tx_type().as_str().into(),
-            status: TxStatus::Pending.as_str().into(),
+            tx_type: draft.tx_type(),
+            status: TxStatus::Pending,
             amount,
             to_address: to,
             token_address: token,
@@ -120,11 +120,11 @@ impl Engine {
             ..Default::default()
         };
         if let Some(existing) = self.inner.store.insert_tx(&record).await? {
-            return Ok(Accepted { id: existing.id, status: existing.status });
+            return Ok(Accepted { id: existing.id, status: existing.status.as_str().into() });
         }
         self.inner.metrics.transaction(TxStatus::Pending, None);
         self.spawn_run(record.id.clone());
-        Ok(Accepted { id: record.id, status: record.status })
+        Ok(Accepted { id: record.id, status: record.status.as_str().into() })
     }
 
     /// Resolve token decimals (token registry, else the chain; a request's `token.decimals` is

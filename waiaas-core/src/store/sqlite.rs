@@ -339,14 +339,18 @@ fn load_sessions(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Resul
 const TX_COLS: &str = "id, wallet_id, session_id, chain, network, type, status, tier, amount, to_address, token_address, request, original_request, amount_usd, reserved_usd, nonce, unsigned_tx, signed_tx, tx_hash, error, error_code, idempotency_key, metadata, queued_at, executed_at, created_at, updated_at, decision";
 
 fn tx_from_row(r: &Row) -> rusqlite::Result<TxRecord> {
+    // A value this build does not know is an error, never a guess (a silent FAILED once).
+    let unknown = |col: usize, what: &str, v: &str| rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, format!("unknown transaction {what} '{v}'").into());
+    let tx_type: String = r.get(5)?;
+    let status: String = r.get(6)?;
     Ok(TxRecord {
         id: r.get(0)?,
         wallet_id: r.get(1)?,
         session_id: r.get(2)?,
         chain: r.get(3)?,
         network: r.get(4)?,
-        tx_type: r.get(5)?,
-        status: r.get(6)?,
+        tx_type: crate::tx::TxType::parse(&tx_type).ok_or_else(|| unknown(5, "type", &tx_type))?,
+        status: crate::tx::TxStatus::parse(&status).ok_or_else(|| unknown(6, "status", &status))?,
         tier: r.get(7)?,
         amount: r.get(8)?,
         to_address: r.get(9)?,
@@ -739,7 +743,7 @@ impl Store for SqliteStore {
             tx.execute(
                 &format!("INSERT INTO transactions ({TX_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28)"),
                 params![
-                    t.id, t.wallet_id, t.session_id, t.chain, t.network, t.tx_type, t.status, t.tier, t.amount, t.to_address,
+                    t.id, t.wallet_id, t.session_id, t.chain, t.network, t.tx_type.as_str(), t.status.as_str(), t.tier, t.amount, t.to_address,
                     t.token_address, t.request, t.original_request, t.amount_usd, t.reserved_usd, t.nonce, t.unsigned_tx,
                     t.signed_tx, t.tx_hash, t.error, t.error_code, t.idempotency_key, t.metadata, t.queued_at, t.executed_at,
                     t.created_at, t.updated_at,

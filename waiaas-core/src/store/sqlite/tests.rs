@@ -153,8 +153,8 @@ fn pending_tx(id: &str, wallet: &str, usd: f64) -> TxRecord {
         wallet_id: wallet.into(),
         chain: "solana".into(),
         network: "solana-devnet".into(),
-        tx_type: "TRANSFER".into(),
-        status: "PENDING".into(),
+        tx_type: crate::tx::TxType::Transfer,
+        status: TxStatus::Pending,
         amount: Some("100".into()),
         amount_usd: Some(usd),
         request: "{}".into(),
@@ -213,7 +213,7 @@ async fn illegal_transitions_are_refused_not_applied() {
     store.insert_tx(&pending_tx("t", "a", 1.0)).await.unwrap();
     let e = store.transition_tx("t", &[TxStatus::Pending], TxStatus::Confirmed, &TxPatch::default(), 1).await.unwrap_err();
     assert_eq!(e.code, crate::error::ErrorCode::INVALID_STATE_TRANSITION);
-    assert_eq!(store.get_tx("t").await.unwrap().unwrap().status, "PENDING");
+    assert_eq!(store.get_tx("t").await.unwrap().unwrap().status, TxStatus::Pending);
     // A legal transition from the wrong current state is a no-op CAS.
     assert!(!store.transition_tx("t", &[TxStatus::Queued], TxStatus::Executing, &TxPatch::default(), 1).await.unwrap());
 }
@@ -228,7 +228,7 @@ async fn every_transition_of_the_table_is_applied_with_its_audit_row_and_every_o
         for (j, to) in TxStatus::ALL.iter().enumerate() {
             let id = format!("t-{i}-{j}");
             let mut row = pending_tx(&id, "a", 1.0);
-            row.status = from.as_str().into();
+            row.status = *from;
             store.insert_tx(&row).await.unwrap();
             let audit_before = store.query_audit(&AuditQuery { tx_id: Some(id.clone()), limit: 10, ..Default::default() }).await.unwrap().0.len();
             let r = store.transition_tx(&id, &[*from], *to, &TxPatch::default(), 1).await;
@@ -236,7 +236,7 @@ async fn every_transition_of_the_table_is_applied_with_its_audit_row_and_every_o
             let audit = store.query_audit(&AuditQuery { tx_id: Some(id.clone()), limit: 10, ..Default::default() }).await.unwrap().0;
             if from.can_go_to(*to) {
                 assert!(r.unwrap(), "{from:?} -> {to:?} applies");
-                assert_eq!(after.status, to.as_str());
+                assert_eq!(after.status, *to);
                 assert_eq!(audit.len(), audit_before + 1, "{from:?} -> {to:?} is audited once");
                 let details: serde_json::Value = serde_json::from_str(audit[0].details.as_deref().unwrap()).unwrap();
                 assert_eq!((details["from"].as_str(), details["to"].as_str()), (Some(from.as_str()), Some(to.as_str())));
@@ -244,7 +244,7 @@ async fn every_transition_of_the_table_is_applied_with_its_audit_row_and_every_o
             } else {
                 let e = r.unwrap_err();
                 assert_eq!(e.code, crate::error::ErrorCode::INVALID_STATE_TRANSITION, "{from:?} -> {to:?}");
-                assert_eq!(after.status, from.as_str(), "{from:?} -> {to:?} changed nothing");
+                assert_eq!(after.status, *from, "{from:?} -> {to:?} changed nothing");
                 assert_eq!(audit.len(), audit_before, "{from:?} -> {to:?} wrote no audit row");
                 illegal += 1;
             }
@@ -265,4 +265,21 @@ async fn used_owner_nonces_are_single_use_until_they_expire() {
     assert!(store.use_owner_nonce("n3", 100, 21).await.unwrap());
     assert!(store.use_owner_nonce("n2", 200, 21).await.unwrap());
     assert!(!store.use_owner_nonce("n1", 100, 21).await.unwrap(), "still recorded until it expires");
+}
+
+#[tokio::test]
+async fn a_stored_status_or_type_this_build_does_not_know_is_an_error_not_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    store.insert_tx(&pending_tx("t", "a", 1.0)).await.unwrap();
+    // The schema's CHECK keeps such values out; a newer build's rows (or a hand edit) get past it.
+    let c = Connection::open(dir.path().join("db")).unwrap();
+    c.execute_batch("PRAGMA ignore_check_constraints = ON").unwrap();
+    c.execute("UPDATE transactions SET status = 'REFUNDED' WHERE id = 't'", []).unwrap();
+    let e = store.get_tx("t").await.unwrap_err();
+    assert!(e.message.contains("unknown transaction status 'REFUNDED'"), "{}", e.message);
+    c.execute("UPDATE transactions SET status = 'PENDING', type = 'SWAP' WHERE id = 't'", []).unwrap();
+    let e = store.get_tx("t").await.unwrap_err();
+    assert!(e.message.contains("unknown transaction type 'SWAP'"), "{}", e.message);
 }
