@@ -198,6 +198,18 @@ pub struct TxPatch {
     pub commit_nonce: bool,
 }
 
+impl std::fmt::Display for TxStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for TxType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,17 +242,5 @@ mod tests {
         // A possibly-landed transaction is never FAILED by a timeout: SUBMITTED only leaves
         // for what the chain says.
         assert!(!Submitted.can_go_to(Cancelled) && !Submitted.can_go_to(Expired));
-    }
-}
-
-impl std::fmt::Display for TxStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for TxType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
