@@ -648,4 +648,26 @@ mod tests {
         let l = Config::from_toml("", &env(&[("WAIAAS_MASTER_PASSWORD_FILE", "/nonexistent/pw")])).unwrap();
         assert!(!l.config.other.contains_key("master"));
     }
+
+    #[test]
+    fn every_variable_of_the_docker_env_example_is_a_real_setting() {
+        let example = include_str!("../../docker/.env.example");
+        // Read by the binary itself, or by Compose only.
+        let not_config = ["WAIAAS_AUTO_PROVISION", "WAIAAS_ENV_FILE", "WAIAAS_IMAGE", "WAIAAS_HOST_PORT", "WAIAAS_CONTAINER_NAME"];
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        let mut seen = 0;
+        for line in example.lines() {
+            let line = line.trim_start_matches(['#', ' ']);
+            let Some((name, _)) = line.split_once('=') else { continue };
+            if !name.starts_with("WAIAAS_") || name.contains(' ') || not_config.contains(&name) {
+                continue;
+            }
+            let (section, key) = setting_of(name).unwrap_or_else(|| panic!("{name} is no WAIAAS_<SECTION>_<KEY>"));
+            let key = key.strip_suffix("_file").filter(|_| !known_key(&defaults, &section, &key)).map(str::to_string).unwrap_or(key);
+            let real = known_key(&defaults, &section, &key) || (section == "rpc" && crate::network::NETWORKS.iter().any(|n| n.rpc_key == key));
+            assert!(real, "{name} in docker/.env.example sets no known setting ({section}.{key})");
+            seen += 1;
+        }
+        assert!(seen >= 8, "read {seen} settings");
+    }
 }
