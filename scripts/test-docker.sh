@@ -72,7 +72,8 @@ cleanup() {
         for _ in $(seq 1 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$DOCKERD_PID" 2>/dev/null
     fi
-    ip link del docker0 2>/dev/null
+    # Our dockerd's default bridge (never one that existed before it started).
+    [ "$HAD_DOCKER0" = 0 ] && ip link del docker0 2>/dev/null
     umount "$T/d/exec/netns/default" 2>/dev/null
     findmnt -rn -o TARGET | grep "^$T/" | sort -r | xargs -r -n1 umount -l 2>/dev/null
     rm -rf "$T"
@@ -80,6 +81,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+HAD_DOCKER0=0
+ip link show docker0 >/dev/null 2>&1 && HAD_DOCKER0=1
 mkdir -p "$T/d"
 dockerd --data-root "$T/d/root" --exec-root "$T/d/exec" --pidfile "$T/d/pid" -H "unix://$T/d/sock" \
     --iptables=false --ip6tables=false >"$T/dockerd.log" 2>&1 &
@@ -275,6 +278,12 @@ r=$(req POST /v1/wallets '{"name":"x"}' -H "X-Master-Password: wrong-password")
 say "wallet $WALLET ($ADDRESS) and a session created through 127.0.0.1:$PORT"
 
 # 4. compose down without -v, up: the wallet and the session survive in the named volume.
+# The daemon stops on SIGTERM by itself (not killed after the timeout) and exits 0.
+S0=$(now_ms)
+compose stop -t 20 daemon >"$T/down.log" 2>&1 || { cat "$T/down.log" >&2; fail "compose stop"; }
+STOP_S=$(awk -v a="$S0" -v b="$(now_ms)" 'BEGIN{printf "%.1f", (b-a)/1000}')
+[ "$($DOCKER inspect -f '{{.State.ExitCode}}' "$CN")" = 0 ] || fail "the daemon exited with $($DOCKER inspect -f '{{.State.ExitCode}}' "$CN") on SIGTERM"
+awk -v s="$STOP_S" 'BEGIN{exit !(s < 10)}' || fail "the daemon took $STOP_S s to stop on SIGTERM"
 compose down -t 10 >"$T/down.log" 2>&1 || { cat "$T/down.log" >&2; fail "compose down"; }
 $DOCKER volume inspect "${P}_waiaas-data" >/dev/null 2>&1 || fail "compose down removed the named volume"
 U1=$(now_ms)
@@ -284,7 +293,7 @@ r=$(req GET /v1/wallets "" -H "X-Master-Password: $PW")
 [ "${r%% *}" = 200 ] && echo "$r" | grep -q "$WALLET" || fail "the wallet is gone after down/up: $r"
 r=$(req GET /v1/wallet/address "" -H "Authorization: Bearer $TOKEN")
 [ "${r%% *}" = 200 ] && [ "$(echo "$r" | json "['address']")" = "$ADDRESS" ] || fail "the session is gone after down/up: $r"
-say "down/up: wallet and session still there (healthy again in $RE_HEALTHY s)"
+say "SIGTERM: exit 0 in $STOP_S s; down/up: wallet and session still there (healthy again in $RE_HEALTHY s)"
 compose down -v -t 10 >/dev/null 2>&1 || fail "compose down -v"
 $DOCKER volume inspect "${P}_waiaas-data" >/dev/null 2>&1 && fail "compose down -v kept the volume"
 
