@@ -459,3 +459,16 @@ fn healthcheck_exit_codes_reasons_and_password_sources() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("WAIAAS_TELEGRAM_BOT_TOKEN_FILE") && stderr(&o).contains("/nonexistent/telegram_bot_token"), "{}", stderr(&o));
 }
+
+#[test]
+fn secret_settings_given_as_variables_leave_the_daemon_environment_but_apply() {
+    use waiaas_e2e::{Api, Daemon, Options};
+    let d = Daemon::start(Options::default().env("WAIAAS_ORACLE_COINGECKO_API_KEY", "cg-sekrit-4711"));
+    let seen = proc_view(d.child.id());
+    assert!(seen.contains("WAIAAS_ORACLE_ENABLED=false"), "reading the right environment: {seen}");
+    assert!(!seen.contains("cg-sekrit-4711"), "the API key is still in /proc/<pid>/environ");
+    let api = Api::new(&d.base);
+    let r = tokio::runtime::Runtime::new().unwrap().block_on(api.call("GET", "/v1/admin/settings", &Api::master(), None));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["oracle"]["coingecko_api_key"], "********", "the key was applied (and is masked): {:?}", r.body["oracle"]);
+}

@@ -370,6 +370,40 @@ impl Config {
     }
 }
 
+/// Secret settings a face took out of the process environment at start
+/// ([`remember_taken_env`]); [`process_env`] still sees them.
+static TAKEN_ENV: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether the variable `name` holds a secret setting's value: a `WAIAAS_<SECTION>_<KEY>`
+/// whose key names a password, secret, token, API key or private key (the keys
+/// `GET /v1/admin/settings` masks). A `..._FILE` variable holds a path, not a secret.
+pub fn is_secret_env(name: &str) -> bool {
+    let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+    setting_of(name).is_some_and(|(section, key)| {
+        let file_ref = key.strip_suffix("_file").is_some() && !known_key(&defaults, &section, &key);
+        !file_ref && crate::settings::is_secret(&key)
+    })
+}
+
+/// Keep settings taken out of the environment (so that `/proc/<pid>/environ` no longer
+/// shows them) for the config loader.
+pub fn remember_taken_env(vars: Vec<(String, String)>) {
+    TAKEN_ENV.lock().unwrap_or_else(|e| e.into_inner()).extend(vars);
+}
+
+/// The settings taken out of the environment at start.
+pub fn taken_env() -> Vec<(String, String)> {
+    TAKEN_ENV.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The process environment as the config loader sees it: `std::env::vars()` plus the secret
+/// settings taken out of it at start.
+pub fn process_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    env.extend(taken_env());
+    env
+}
+
 /// Variables the config loader leaves alone: the CLI and the daemon read them themselves.
 const NOT_SETTINGS: &[&str] = &["WAIAAS_DATA_DIR", "WAIAAS_MASTER_PASSWORD", "WAIAAS_MASTER_PASSWORD_FILE", "WAIAAS_AUTO_PROVISION"];
 
@@ -669,5 +703,22 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 8, "read {seen} settings");
+    }
+
+    #[test]
+    fn secret_settings_are_recognised_by_name() {
+        for name in ["WAIAAS_ORACLE_COINGECKO_API_KEY", "WAIAAS_TELEGRAM_BOT_TOKEN", "WAIAAS_WALLETCONNECT_PROJECT_SECRET"] {
+            assert!(is_secret_env(name), "{name}");
+        }
+        for name in [
+            "WAIAAS_ORACLE_COINGECKO_API_KEY_FILE", // a path
+            "WAIAAS_DAEMON_PORT",
+            "WAIAAS_RPC_EVM_ETHEREUM_MAINNET",
+            "WAIAAS_MASTER_PASSWORD", // the CLI's own, not a setting
+            "WAIAAS_SESSION_TOKEN",   // MCP serve's, not a setting
+            "PATH",
+        ] {
+            assert!(!is_secret_env(name), "{name}");
+        }
     }
 }

@@ -211,6 +211,9 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>, password_file
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("start").arg("--data-dir").arg(dir).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    // Secret settings this process took out of its environment: the child takes them out of
+    // its own as it starts.
+    cmd.envs(waiaas_core::config::taken_env());
     if let Some(l) = log_level {
         cmd.arg("--log-level").arg(l);
     }
