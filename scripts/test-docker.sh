@@ -158,9 +158,10 @@ else
     fi
 fi
 [ -x "$BIN" ] || fail "no binary at $BIN"
-mkdir -p "$T/ctx"
-cp "$BIN" "$T/ctx/waiaas"
-if command -v strip >/dev/null; then strip "$T/ctx/waiaas"; fi # as the builder stage does
+# A build context of its own: docker/prebuilt/waiaas, as the prebuilt stage reads it.
+mkdir -p "$T/ctx/docker/prebuilt"
+cp "$BIN" "$T/ctx/docker/prebuilt/waiaas"
+if command -v strip >/dev/null; then strip "$T/ctx/docker/prebuilt/waiaas"; fi # as the builder stage does
 B0=$(date +%s)
 DOCKER_BUILDKIT=1 $DOCKER build -q --network=host --build-arg BINARIES=prebuilt \
     --build-arg REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
