@@ -48,6 +48,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         { apt-get update >/dev/null && apt-get install -y --no-install-recommends docker.io containerd docker-compose debootstrap >/dev/null; } ||
         fail "cannot install docker.io containerd docker-compose debootstrap with apt-get"
 fi
+for tool in curl python3 ip findmnt; do
+    command -v $tool >/dev/null || fail "$tool is required"
+done
 # Debian's client (it has BuildKit), whatever else is first on PATH.
 DOCKER=/usr/bin/docker
 
@@ -57,6 +60,8 @@ CN="$P-daemon"              # the daemon's container name
 IMG="waiaas:test-$$"
 DOCKERD_PID=""
 COMPOSE_FILES=()
+HAD_DOCKER0=0
+ip link show docker0 >/dev/null 2>&1 && HAD_DOCKER0=1
 
 cleanup() {
     local rc=$?
@@ -81,8 +86,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-HAD_DOCKER0=0
-ip link show docker0 >/dev/null 2>&1 && HAD_DOCKER0=1
 mkdir -p "$T/d"
 dockerd --data-root "$T/d/root" --exec-root "$T/d/exec" --pidfile "$T/d/pid" -H "unix://$T/d/sock" \
     --iptables=false --ip6tables=false >"$T/dockerd.log" 2>&1 &
