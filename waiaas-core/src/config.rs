@@ -583,22 +583,21 @@ mod tests {
         assert!(e.message.contains("oracle.max_age_seconds"), "{}", e.message);
     }
 
-    /// A fresh file under the system temp dir holding `contents`.
-    fn secret_file(name: &str, contents: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("waiaas-config-test-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
+    /// A file `name` holding `contents` in the test's temp dir.
+    fn secret_file(dir: &tempfile::TempDir, name: &str, contents: &[u8]) -> std::path::PathBuf {
+        let p = dir.path().join(name);
         std::fs::write(&p, contents).unwrap();
         p
     }
 
     #[test]
     fn every_setting_can_come_from_a_file_with_one_trailing_newline_stripped() {
-        let port = secret_file("port", b"4200\n");
-        let token = secret_file("token", b"123:abc\n\n");
-        let key = secret_file("key", b"cg-key\r\n");
-        let rpc = secret_file("rpc", b"http://10.0.0.1:8545");
-        let hosts = secret_file("hosts", b"daemon,waiaas\n");
+        let tmp = tempfile::tempdir().unwrap();
+        let port = secret_file(&tmp, "port", b"4200\n");
+        let token = secret_file(&tmp, "token", b"123:abc\n\n");
+        let key = secret_file(&tmp, "key", b"cg-key\r\n");
+        let rpc = secret_file(&tmp, "rpc", b"http://10.0.0.1:8545");
+        let hosts = secret_file(&tmp, "hosts", b"daemon,waiaas\n");
         let l = Config::from_toml(
             "",
             &env(&[
@@ -625,16 +624,18 @@ mod tests {
 
     #[test]
     fn a_key_that_ends_in_file_is_that_key_not_a_file_reference() {
+        let tmp = tempfile::tempdir().unwrap();
         let l = Config::from_toml("", &env(&[("WAIAAS_DAEMON_PID_FILE", "/run/waiaas.pid")])).unwrap();
         assert_eq!(l.config.daemon.pid_file, "/run/waiaas.pid");
-        let f = secret_file("pidpath", b"/var/run/w.pid\n");
+        let f = secret_file(&tmp, "pidpath", b"/var/run/w.pid\n");
         let l = Config::from_toml("", &env(&[("WAIAAS_DAEMON_PID_FILE_FILE", f.to_str().unwrap())])).unwrap();
         assert_eq!(l.config.daemon.pid_file, "/var/run/w.pid");
     }
 
     #[test]
     fn a_value_and_a_file_for_the_same_setting_are_refused_naming_both() {
-        let f = secret_file("both", b"s3cret-value\n");
+        let tmp = tempfile::tempdir().unwrap();
+        let f = secret_file(&tmp, "both", b"s3cret-value\n");
         for pairs in [
             [("WAIAAS_TELEGRAM_BOT_TOKEN", "inline"), ("WAIAAS_TELEGRAM_BOT_TOKEN_FILE", f.to_str().unwrap())],
             [("WAIAAS_TELEGRAM_BOT_TOKEN_FILE", f.to_str().unwrap()), ("WAIAAS_TELEGRAM_BOT_TOKEN", "inline")],
@@ -648,28 +649,30 @@ mod tests {
 
     #[test]
     fn an_unreadable_file_is_refused_naming_the_variable_and_path_never_the_contents() {
+        let tmp = tempfile::tempdir().unwrap();
         let e = Config::from_toml("", &env(&[("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE", "/nonexistent/waiaas/key")])).unwrap_err();
         assert!(e.message.contains("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE"), "{}", e.message);
         assert!(e.message.contains("/nonexistent/waiaas/key"), "{}", e.message);
         let e = Config::from_toml("", &env(&[("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE", "")])).unwrap_err();
         assert!(e.message.contains("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE") && e.message.contains("empty"), "{}", e.message);
         // A directory cannot be read as a file.
-        let dir = secret_file("x", b"").parent().unwrap().to_path_buf();
+        let dir = tmp.path().to_path_buf();
         let e = Config::from_toml("", &env(&[("WAIAAS_DAEMON_HOSTNAME_FILE", dir.to_str().unwrap())])).unwrap_err();
         assert!(e.message.contains("WAIAAS_DAEMON_HOSTNAME_FILE") && e.message.contains(dir.to_str().unwrap()), "{}", e.message);
         // Contents of the wrong type: the key and path are named, the contents are not.
-        let f = secret_file("badport", b"hunter2-not-a-port\n");
+        let f = secret_file(&tmp, "badport", b"hunter2-not-a-port\n");
         let e = Config::from_toml("", &env(&[("WAIAAS_DAEMON_PORT_FILE", f.to_str().unwrap())])).unwrap_err();
         assert!(e.message.contains("WAIAAS_DAEMON_PORT_FILE") && e.message.contains("daemon.port"), "{}", e.message);
         assert!(!e.message.contains("hunter2"), "{}", e.message);
-        let f = secret_file("binary", &[0xff, 0xfe, 0x00]);
+        let f = secret_file(&tmp, "binary", &[0xff, 0xfe, 0x00]);
         let e = Config::from_toml("", &env(&[("WAIAAS_DAEMON_HOSTNAME_FILE", f.to_str().unwrap())])).unwrap_err();
         assert!(e.message.contains("not UTF-8"), "{}", e.message);
     }
 
     #[test]
     fn file_references_are_not_followed_for_settings_from_the_api() {
-        let f = secret_file("api", b"http://evil\n");
+        let tmp = tempfile::tempdir().unwrap();
+        let f = secret_file(&tmp, "api", b"http://evil\n");
         // `rpc.x_file` through PUT /v1/admin/settings is a plain (odd) RPC key, never a file read.
         let c = Config::default().with_settings(&[("rpc.evm_ethereum_mainnet_file".into(), f.to_str().unwrap().into())]).unwrap();
         assert_eq!(c.rpc["evm_ethereum_mainnet_file"], f.to_str().unwrap());
