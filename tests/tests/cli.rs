@@ -369,3 +369,106 @@ fn the_master_password_leaves_the_daemon_environment_and_recovery_key_needs_auto
     let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(said.contains("recovery.key") && said.contains("auto-provision") && said.contains("Anyone who can read"), "{said}");
 }
+
+#[test]
+fn healthcheck_exit_codes_reasons_and_password_sources() {
+    use std::io::Read;
+    use waiaas_e2e::{Daemon, Options, PASSWORD};
+    let d = Daemon::start(Options::default());
+    let port = d.base.rsplit(':').next().unwrap().trim_end_matches('/').to_string();
+    let healthcheck = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(waiaas_bin());
+        c.arg("healthcheck").args(args).env_remove("WAIAAS_BASE_URL").env_remove("WAIAAS_MASTER_PASSWORD");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    // Healthy: through --base-url, and through the config's hostname/port (a daemon bound to
+    // 0.0.0.0 is asked on 127.0.0.1).
+    let o = healthcheck(&["--base-url", &d.base], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("healthy: "), "{}", String::from_utf8_lossy(&o.stdout));
+    let dir = d.dir.to_str().unwrap();
+    let o = healthcheck(&["--data-dir", dir], &[("WAIAAS_DAEMON_HOSTNAME", "0.0.0.0"), ("WAIAAS_DAEMON_PORT", &port)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("http://127.0.0.1:{port}/health")));
+
+    // Nothing listens: exit 1 and one line saying where and why.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let o = healthcheck(&["--data-dir", dir], &[("WAIAAS_DAEMON_PORT", &free)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+    assert!(e.contains("unhealthy") && e.contains(&format!("127.0.0.1:{free}/health")) && e.contains("refused"), "{e}");
+
+    // A daemon that accepts but never answers: exit 1 within the 3 s timeout.
+    let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stuck_port = stuck.local_addr().unwrap().port().to_string();
+    let hold = std::thread::spawn(move || {
+        let (mut s, _) = stuck.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        std::thread::sleep(std::time::Duration::from_secs(6));
+    });
+    let t = std::time::Instant::now();
+    let o = healthcheck(&["--data-dir", dir], &[("WAIAAS_DAEMON_PORT", &stuck_port)]);
+    let took = t.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no answer within 3 s"), "{}", stderr(&o));
+    assert!(took < std::time::Duration::from_secs(5), "healthcheck took {took:?}");
+    hold.join().unwrap();
+
+    // An answer that is not 2xx is unhealthy too, and its error code is shown.
+    let sick = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sick_url = format!("http://{}", sick.local_addr().unwrap());
+    let serve = std::thread::spawn(move || {
+        let (mut s, _) = sick.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let body = r#"{"code":"NOT_READY","message":"store unreachable"}"#;
+        let res = format!("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        std::io::Write::write_all(&mut s, res.as_bytes()).unwrap();
+    });
+    let o = healthcheck(&["--base-url", &sick_url], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("answered HTTP 503 NOT_READY store unreachable"), "{}", stderr(&o));
+    serve.join().unwrap();
+    drop(d);
+
+    // The master password from WAIAAS_MASTER_PASSWORD_FILE; both it and WAIAAS_MASTER_PASSWORD
+    // set is refused naming both; an unreadable _FILE of a setting is refused naming it.
+    let tmp = tempfile::tempdir().unwrap();
+    let pw = tmp.path().join("pw");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    let data = tmp.path().join("data");
+    let start = |env: &[(&str, &str)]| {
+        let mut c = Command::new(waiaas_bin());
+        c.args(["start", "--data-dir", data.to_str().unwrap()]).env_remove("WAIAAS_MASTER_PASSWORD").env_remove("WAIAAS_MASTER_PASSWORD_FILE");
+        c.env("WAIAAS_AUTO_PROVISION", "true").env("WAIAAS_DAEMON_PORT", "0").env("WAIAAS_ORACLE_ENABLED", "false");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let o = start(&[("WAIAAS_MASTER_PASSWORD", PASSWORD), ("WAIAAS_MASTER_PASSWORD_FILE", pw.to_str().unwrap())]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("WAIAAS_MASTER_PASSWORD and WAIAAS_MASTER_PASSWORD_FILE"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(PASSWORD));
+    let o = start(&[("WAIAAS_MASTER_PASSWORD_FILE", pw.to_str().unwrap()), ("WAIAAS_TELEGRAM_BOT_TOKEN_FILE", "/nonexistent/telegram_bot_token")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("WAIAAS_TELEGRAM_BOT_TOKEN_FILE") && stderr(&o).contains("/nonexistent/telegram_bot_token"), "{}", stderr(&o));
+}
+
+#[test]
+fn secret_settings_given_as_variables_leave_the_daemon_environment_but_apply() {
+    use waiaas_e2e::{Api, Daemon, Options};
+    let d = Daemon::start(Options::default().env("WAIAAS_ORACLE_COINGECKO_API_KEY", "cg-sekrit-4711"));
+    let seen = proc_view(d.child.id());
+    assert!(seen.contains("WAIAAS_ORACLE_ENABLED=false"), "reading the right environment: {seen}");
+    assert!(!seen.contains("cg-sekrit-4711"), "the API key is still in /proc/<pid>/environ");
+    let api = Api::new(&d.base);
+    let r = tokio::runtime::Runtime::new().unwrap().block_on(api.call("GET", "/v1/admin/settings", &Api::master(), None));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["oracle"]["coingecko_api_key"], "********", "the key was applied (and is masked): {:?}", r.body["oracle"]);
+}

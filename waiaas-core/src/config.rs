@@ -4,6 +4,13 @@
 //! nested tables. Environment overrides are typed by the key they override: a numeric-
 //! looking value for a string key stays a string (upstream turns it into a number and
 //! then fails validation).
+//!
+//! Any override can instead name a file: `WAIAAS_<SECTION>_<KEY>_FILE=/run/secrets/x` sets
+//! `<section>.<key>` to that file's contents with one trailing line ending removed (Docker
+//! secrets, Kubernetes secret volumes). Setting both `WAIAAS_X` and `WAIAAS_X_FILE` is an
+//! error, and so is a file that cannot be read; errors name the variable and the path, never
+//! the contents. A name whose key exists as written (`WAIAAS_DAEMON_PID_FILE` is
+//! `daemon.pid_file`) is that key, not a file reference.
 
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
@@ -307,7 +314,8 @@ impl Config {
             .iter()
             .map(|(k, v)| (format!("WAIAAS_{}", k.replacen('.', "_", 1).to_ascii_uppercase()), v.clone()))
             .collect();
-        apply_env(&mut table, &defaults, &as_env)?;
+        // Settings come over the API: they never name files on the daemon's host.
+        apply_env(&mut table, &defaults, &as_env, false)?;
         let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
         config.validate()?;
         Ok(config)
@@ -344,7 +352,7 @@ impl Config {
                 }
             }
         }
-        apply_env(&mut table, &defaults, env)?;
+        apply_env(&mut table, &defaults, env, true)?;
         let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
         config.validate()?;
         Ok(Loaded { config, warnings })
@@ -408,29 +416,115 @@ impl Config {
     }
 }
 
-/// Apply `WAIAAS_<SECTION>_<KEY>` pairs to a config table, each typed like the key it sets.
-fn apply_env(table: &mut toml::Table, defaults: &toml::Table, env: &[(String, String)]) -> Result<()> {
+/// Secret settings a face took out of the process environment at start
+/// ([`remember_taken_env`]); [`process_env`] still sees them.
+static TAKEN_ENV: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether the variable `name` holds a secret setting's value: a `WAIAAS_<SECTION>_<KEY>`
+/// whose key names a password, secret, token, API key or private key (the keys
+/// `GET /v1/admin/settings` masks). A `..._FILE` variable holds a path, not a secret.
+pub fn is_secret_env(name: &str) -> bool {
+    let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+    setting_of(name).is_some_and(|(section, key)| {
+        let file_ref = key.strip_suffix("_file").is_some() && !known_key(&defaults, &section, &key);
+        !file_ref && crate::settings::is_secret(&key)
+    })
+}
+
+/// Keep settings taken out of the environment (so that `/proc/<pid>/environ` no longer
+/// shows them) for the config loader.
+pub fn remember_taken_env(vars: Vec<(String, String)>) {
+    TAKEN_ENV.lock().unwrap_or_else(|e| e.into_inner()).extend(vars);
+}
+
+/// The settings taken out of the environment at start.
+pub fn taken_env() -> Vec<(String, String)> {
+    TAKEN_ENV.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The process environment as the config loader sees it: `std::env::vars()` plus the secret
+/// settings taken out of it at start.
+pub fn process_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    env.extend(taken_env());
+    env
+}
+
+/// Variables the config loader leaves alone: the CLI and the daemon read them themselves.
+const NOT_SETTINGS: &[&str] = &["WAIAAS_DATA_DIR", "WAIAAS_MASTER_PASSWORD", "WAIAAS_MASTER_PASSWORD_FILE", "WAIAAS_AUTO_PROVISION"];
+
+/// Where a setting's value came from: the variable itself, or the file its `_FILE` names.
+enum Source<'a> {
+    Value(&'a str),
+    File(&'a str),
+}
+
+/// The `(section, key)` a `WAIAAS_<SECTION>_<KEY>` name sets, if it is a setting.
+fn setting_of(name: &str) -> Option<(String, String)> {
+    if NOT_SETTINGS.contains(&name) {
+        return None;
+    }
+    let (section, key) = name.strip_prefix("WAIAAS_")?.split_once('_')?;
+    let section = section.to_ascii_lowercase();
+    SECTIONS.contains(&section.as_str()).then(|| (section, key.to_ascii_lowercase()))
+}
+
+/// Whether `section.key` is a key the config knows by name (fixed sections only).
+fn known_key(defaults: &toml::Table, section: &str, key: &str) -> bool {
+    defaults.get(section).and_then(|d| d.as_table()).is_some_and(|d| d.contains_key(key))
+}
+
+/// The contents of the file `var` names, with one trailing line ending removed.
+fn read_setting_file(var: &str, path: &str) -> Result<String> {
+    if path.is_empty() {
+        return Err(invalid(format!("{var} is set but empty: it must name a file")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| invalid(format!("{var}: cannot read {path}: {e}")))?;
+    let mut text = String::from_utf8(bytes).map_err(|_| invalid(format!("{var}: {path} is not UTF-8 text")))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+/// Apply `WAIAAS_<SECTION>_<KEY>` pairs to a config table, each typed like the key it sets;
+/// with `files`, also `WAIAAS_<SECTION>_<KEY>_FILE` (see the module doc).
+fn apply_env(table: &mut toml::Table, defaults: &toml::Table, env: &[(String, String)], files: bool) -> Result<()> {
+    // Resolve every name to (variable, setting, source) first, so that a value and a file
+    // for the same setting are caught whatever their order.
+    let mut resolved: Vec<(&str, String, String, Source)> = vec![];
     for (name, raw) in env {
-        let Some(rest) = name.strip_prefix("WAIAAS_") else {
+        let Some((section, key)) = setting_of(name) else {
             continue;
         };
-        if matches!(name.as_str(), "WAIAAS_DATA_DIR" | "WAIAAS_MASTER_PASSWORD" | "WAIAAS_MASTER_PASSWORD_FILE" | "WAIAAS_AUTO_PROVISION") {
-            continue;
+        let file_key = key.strip_suffix("_file").filter(|k| files && !k.is_empty() && !known_key(defaults, &section, &key));
+        match file_key {
+            Some(k) => resolved.push((name, section, k.to_string(), Source::File(raw))),
+            None => resolved.push((name, section, key, Source::Value(raw))),
         }
-        let Some((section, key)) = rest.split_once('_') else {
-            continue;
-        };
-        let section = section.to_ascii_lowercase();
-        if !SECTIONS.contains(&section.as_str()) {
-            continue;
+    }
+    for (i, (name, section, key, source)) in resolved.iter().enumerate() {
+        if let Source::File(_) = source {
+            if let Some((other, ..)) = resolved.iter().enumerate().find(|(j, r)| *j != i && r.1 == *section && r.2 == *key).map(|(_, r)| r) {
+                return Err(invalid(format!("both {other} and {name} are set: set only one of them")));
+            }
         }
-        let key = key.to_ascii_lowercase();
+    }
+    for (name, section, key, source) in resolved {
         let price = toml::Value::Float(0.0);
         let like = defaults.get(&section).and_then(|d| d.as_table()).and_then(|d| d.get(&key)).or(
             // Every `[prices]` value is a number.
             (section == "prices").then_some(&price),
         );
-        let value = coerce(raw, like).map_err(|m| invalid(format!("{name}: {m}")))?;
+        let value = match source {
+            Source::Value(raw) => coerce(raw, like).map_err(|m| invalid(format!("{name}: {m}")))?,
+            // A file may hold a secret: errors name the file, never what it holds.
+            Source::File(path) => coerce(&read_setting_file(name, path)?, like)
+                .map_err(|_| invalid(format!("{name}: the contents of {path} are not a valid {section}.{key} ({})", kind_of(like))))?,
+        };
         table
             .entry(section)
             .or_insert_with(|| toml::Value::Table(toml::Table::new()))
@@ -439,6 +533,17 @@ fn apply_env(table: &mut toml::Table, defaults: &toml::Table, env: &[(String, St
             .insert(key, value);
     }
     Ok(())
+}
+
+/// What a key's values look like, for error messages.
+fn kind_of(like: Option<&toml::Value>) -> &'static str {
+    match like {
+        Some(toml::Value::Integer(_)) => "integer",
+        Some(toml::Value::Float(_)) => "number",
+        Some(toml::Value::Boolean(_)) => "true/false",
+        Some(toml::Value::Array(_)) => "list",
+        _ => "string",
+    }
 }
 
 /// Convert an environment string to the type of the key it overrides.
@@ -541,5 +646,147 @@ mod tests {
         assert_eq!(l.config.oracle.max_age_seconds, 120);
         let e = Config::from_toml("[oracle]\nmax_age_seconds = 0\n", &[]).unwrap_err();
         assert!(e.message.contains("oracle.max_age_seconds"), "{}", e.message);
+    }
+
+    /// A file `name` holding `contents` in the test's temp dir.
+    fn secret_file(dir: &tempfile::TempDir, name: &str, contents: &[u8]) -> std::path::PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    #[test]
+    fn every_setting_can_come_from_a_file_with_one_trailing_newline_stripped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let port = secret_file(&tmp, "port", b"4200\n");
+        let token = secret_file(&tmp, "token", b"123:abc\n\n");
+        let key = secret_file(&tmp, "key", b"cg-key\r\n");
+        let rpc = secret_file(&tmp, "rpc", b"http://10.0.0.1:8545");
+        let hosts = secret_file(&tmp, "hosts", b"daemon,waiaas\n");
+        let l = Config::from_toml(
+            "",
+            &env(&[
+                ("WAIAAS_DAEMON_PORT_FILE", port.to_str().unwrap()),
+                ("WAIAAS_TELEGRAM_BOT_TOKEN_FILE", token.to_str().unwrap()),
+                ("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE", key.to_str().unwrap()),
+                ("WAIAAS_RPC_EVM_ETHEREUM_MAINNET_FILE", rpc.to_str().unwrap()),
+                ("WAIAAS_DAEMON_ALLOWED_HOSTS_FILE", hosts.to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        let c = l.config;
+        // Typed like the key it sets.
+        assert_eq!(c.daemon.port, 4200);
+        // Exactly one line ending goes: the second newline is part of the value.
+        assert_eq!(c.other["telegram"]["bot_token"].as_str(), Some("123:abc\n"));
+        assert_eq!(c.oracle.coingecko_api_key, "cg-key");
+        // No trailing newline: taken as is.
+        assert_eq!(c.rpc["evm_ethereum_mainnet"], "http://10.0.0.1:8545");
+        assert_eq!(c.daemon.allowed_hosts, vec!["daemon", "waiaas"]);
+        // No key named `..._file` appears.
+        assert!(!c.rpc.contains_key("evm_ethereum_mainnet_file"));
+    }
+
+    #[test]
+    fn a_key_that_ends_in_file_is_that_key_not_a_file_reference() {
+        let tmp = tempfile::tempdir().unwrap();
+        let l = Config::from_toml("", &env(&[("WAIAAS_DAEMON_PID_FILE", "/run/waiaas.pid")])).unwrap();
+        assert_eq!(l.config.daemon.pid_file, "/run/waiaas.pid");
+        let f = secret_file(&tmp, "pidpath", b"/var/run/w.pid\n");
+        let l = Config::from_toml("", &env(&[("WAIAAS_DAEMON_PID_FILE_FILE", f.to_str().unwrap())])).unwrap();
+        assert_eq!(l.config.daemon.pid_file, "/var/run/w.pid");
+    }
+
+    #[test]
+    fn a_value_and_a_file_for_the_same_setting_are_refused_naming_both() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = secret_file(&tmp, "both", b"s3cret-value\n");
+        for pairs in [
+            [("WAIAAS_TELEGRAM_BOT_TOKEN", "inline"), ("WAIAAS_TELEGRAM_BOT_TOKEN_FILE", f.to_str().unwrap())],
+            [("WAIAAS_TELEGRAM_BOT_TOKEN_FILE", f.to_str().unwrap()), ("WAIAAS_TELEGRAM_BOT_TOKEN", "inline")],
+        ] {
+            let e = Config::from_toml("", &env(&pairs)).unwrap_err();
+            assert!(e.message.contains("WAIAAS_TELEGRAM_BOT_TOKEN ") || e.message.contains("WAIAAS_TELEGRAM_BOT_TOKEN and"), "{}", e.message);
+            assert!(e.message.contains("WAIAAS_TELEGRAM_BOT_TOKEN_FILE"), "{}", e.message);
+            assert!(!e.message.contains("s3cret"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn an_unreadable_file_is_refused_naming_the_variable_and_path_never_the_contents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = Config::from_toml("", &env(&[("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE", "/nonexistent/waiaas/key")])).unwrap_err();
+        assert!(e.message.contains("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE"), "{}", e.message);
+        assert!(e.message.contains("/nonexistent/waiaas/key"), "{}", e.message);
+        let e = Config::from_toml("", &env(&[("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE", "")])).unwrap_err();
+        assert!(e.message.contains("WAIAAS_ORACLE_COINGECKO_API_KEY_FILE") && e.message.contains("empty"), "{}", e.message);
+        // A directory cannot be read as a file.
+        let dir = tmp.path().to_path_buf();
+        let e = Config::from_toml("", &env(&[("WAIAAS_DAEMON_HOSTNAME_FILE", dir.to_str().unwrap())])).unwrap_err();
+        assert!(e.message.contains("WAIAAS_DAEMON_HOSTNAME_FILE") && e.message.contains(dir.to_str().unwrap()), "{}", e.message);
+        // Contents of the wrong type: the key and path are named, the contents are not.
+        let f = secret_file(&tmp, "badport", b"hunter2-not-a-port\n");
+        let e = Config::from_toml("", &env(&[("WAIAAS_DAEMON_PORT_FILE", f.to_str().unwrap())])).unwrap_err();
+        assert!(e.message.contains("WAIAAS_DAEMON_PORT_FILE") && e.message.contains("daemon.port"), "{}", e.message);
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        let f = secret_file(&tmp, "binary", &[0xff, 0xfe, 0x00]);
+        let e = Config::from_toml("", &env(&[("WAIAAS_DAEMON_HOSTNAME_FILE", f.to_str().unwrap())])).unwrap_err();
+        assert!(e.message.contains("not UTF-8"), "{}", e.message);
+    }
+
+    #[test]
+    fn file_references_are_not_followed_for_settings_from_the_api() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = secret_file(&tmp, "api", b"http://evil\n");
+        // `rpc.x_file` through PUT /v1/admin/settings is a plain (odd) RPC key, never a file read.
+        let c = Config::default().with_settings(&[("rpc.evm_ethereum_mainnet_file".into(), f.to_str().unwrap().into())]).unwrap();
+        assert_eq!(c.rpc["evm_ethereum_mainnet_file"], f.to_str().unwrap());
+        assert!(!c.rpc.contains_key("evm_ethereum_mainnet"));
+    }
+
+    #[test]
+    fn the_master_password_file_is_left_to_the_daemon() {
+        // Read by the daemon itself (never a config key): the loader does not open it.
+        let l = Config::from_toml("", &env(&[("WAIAAS_MASTER_PASSWORD_FILE", "/nonexistent/pw")])).unwrap();
+        assert!(!l.config.other.contains_key("master"));
+    }
+
+    #[test]
+    fn every_variable_of_the_docker_env_example_is_a_real_setting() {
+        let example = include_str!("../../docker/.env.example");
+        // Read by the binary itself, or by Compose only.
+        let not_config = ["WAIAAS_AUTO_PROVISION", "WAIAAS_ENV_FILE", "WAIAAS_IMAGE", "WAIAAS_HOST_PORT", "WAIAAS_CONTAINER_NAME"];
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        let mut seen = 0;
+        for line in example.lines() {
+            let line = line.trim_start_matches(['#', ' ']);
+            let Some((name, _)) = line.split_once('=') else { continue };
+            if !name.starts_with("WAIAAS_") || name.contains(' ') || not_config.contains(&name) {
+                continue;
+            }
+            let (section, key) = setting_of(name).unwrap_or_else(|| panic!("{name} is no WAIAAS_<SECTION>_<KEY>"));
+            let key = key.strip_suffix("_file").filter(|_| !known_key(&defaults, &section, &key)).map(str::to_string).unwrap_or(key);
+            let real = known_key(&defaults, &section, &key) || (section == "rpc" && crate::network::NETWORKS.iter().any(|n| n.rpc_key == key));
+            assert!(real, "{name} in docker/.env.example sets no known setting ({section}.{key})");
+            seen += 1;
+        }
+        assert!(seen >= 8, "read {seen} settings");
+    }
+
+    #[test]
+    fn secret_settings_are_recognised_by_name() {
+        for name in ["WAIAAS_ORACLE_COINGECKO_API_KEY", "WAIAAS_TELEGRAM_BOT_TOKEN", "WAIAAS_WALLETCONNECT_PROJECT_SECRET"] {
+            assert!(is_secret_env(name), "{name}");
+        }
+        for name in [
+            "WAIAAS_ORACLE_COINGECKO_API_KEY_FILE", // a path
+            "WAIAAS_DAEMON_PORT",
+            "WAIAAS_RPC_EVM_ETHEREUM_MAINNET",
+            "WAIAAS_MASTER_PASSWORD", // the CLI's own, not a setting
+            "WAIAAS_SESSION_TOKEN",   // MCP serve's, not a setting
+            "PATH",
+        ] {
+            assert!(!is_secret_env(name), "{name}");
+        }
     }
 }

@@ -56,8 +56,7 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 /// `<data>/config.toml` (absent = defaults) with the `WAIAAS_<SECTION>_<KEY>` overrides of
 /// this process's environment applied, as the daemon loads it.
 pub fn load_config(dir: &Path) -> Result<Loaded> {
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    Config::load(&config_path(dir), &env)
+    Config::load(&config_path(dir), &crate::config::process_env())
 }
 
 /// An exclusive lock on `<data>/daemon.lock`, held until dropped.

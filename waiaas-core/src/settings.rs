@@ -44,7 +44,7 @@ pub const RANGES: &[(&str, f64, f64)] = &[
     ("oracle.max_age_seconds", 1.0, 604_800.0),
 ];
 
-fn is_secret(key: &str) -> bool {
+pub(crate) fn is_secret(key: &str) -> bool {
     ["password", "secret", "token", "api_key", "apikey", "private"].iter().any(|s| key.contains(s))
 }
 

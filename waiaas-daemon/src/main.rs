@@ -55,6 +55,10 @@ enum Command {
     Stop,
     /// Show whether the daemon runs and its health.
     Status,
+    /// Exit 0 when the local daemon's /health answers within 3 s, 1 otherwise (with the
+    /// reason on stderr): what a container HEALTHCHECK runs. Address: --base-url, else
+    /// daemon.hostname/daemon.port from config.toml and WAIAAS_DAEMON_* (0.0.0.0 is asked on 127.0.0.1).
+    Healthcheck,
     /// Create a Solana and an EVM wallet, a starter policy and MCP tokens; print the MCP config.
     #[command(alias = "quickstart")]
     Quickset {
@@ -183,6 +187,7 @@ fn main() {
             Command::Start { log_level, detach: false } => cli::daemon::start(&dir, log_level, ctx.password_file.as_deref()).await,
             Command::Stop => cli::daemon::stop(&dir).await,
             Command::Status => cli::daemon::status(&dir, ctx.json).await,
+            Command::Healthcheck => cli::daemon::healthcheck(&dir, ctx.base_url.as_deref()).await,
             Command::Quickset { mode, ttl } => cli::mcp_setup::quickset(&ctx, &mode, TokenOpts { ttl, ..Default::default() }).await,
             Command::Wallet(c) => cli::wallet::run(&ctx, c).await,
             Command::Session(c) => cli::session::run(&ctx, c).await,

@@ -29,6 +29,9 @@ pub fn resolve_password(dir: &Path, file: Option<&Path>) -> Result<Zeroizing<Str
         return secrets::read_password_file(f, "the master password");
     }
     if let Some(p) = secrets::env_password() {
+        if std::env::var_os("WAIAAS_MASTER_PASSWORD_FILE").is_some() {
+            return Err(CliError::new(2, "both WAIAAS_MASTER_PASSWORD and WAIAAS_MASTER_PASSWORD_FILE are set: set only one of them"));
+        }
         return Ok(p);
     }
     if let Ok(file) = std::env::var("WAIAAS_MASTER_PASSWORD_FILE") {
@@ -254,6 +257,9 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>, password_file
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("start").arg("--data-dir").arg(dir).stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    // Secret settings this process took out of its environment: the child takes them out of
+    // its own as it starts.
+    cmd.envs(waiaas_core::config::taken_env());
     if let Some(l) = log_level {
         cmd.arg("--log-level").arg(l);
     }
@@ -304,4 +310,71 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>, password_file
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The longest `waiaas healthcheck` waits for an answer (Docker's own healthcheck timeout is
+/// larger, so a hung daemon is reported by us with a reason, not killed by Docker).
+pub const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The `/health` URL of the local daemon: `base_url` (`--base-url` / `WAIAAS_BASE_URL`) if
+/// given, else `daemon.hostname:daemon.port` from config.toml and `WAIAAS_*` (127.0.0.1 for
+/// an unspecified bind address), else, for port 0, the address the daemon bound.
+pub fn health_url(dir: &Path, base_url: Option<&str>) -> Result<String, CliError> {
+    if let Some(b) = base_url {
+        return Ok(format!("{}/health", b.trim_end_matches('/')));
+    }
+    let Loaded { config, .. } = load_config(dir).map_err(|e| CliError::new(1, format!("unhealthy: cannot load the configuration: {}", e.message)))?;
+    let host = match config.daemon.hostname.as_str() {
+        "0.0.0.0" | "" => "127.0.0.1".to_string(),
+        "::" | "[::]" => "[::1]".to_string(),
+        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+        h => h.to_string(),
+    };
+    let port = match config.daemon.port {
+        0 => std::fs::read_to_string(datadir::addr_path(dir))
+            .ok()
+            .and_then(|a| a.trim().parse::<SocketAddr>().ok())
+            .map(|a| a.port())
+            .ok_or_else(|| CliError::new(1, format!("unhealthy: daemon.port is 0 and {} names no bound address", datadir::addr_path(dir).display())))?,
+        p => p,
+    };
+    Ok(format!("http://{host}:{port}/health"))
+}
+
+/// `waiaas healthcheck`: exit 0 when the daemon's `/health` answers 2xx within
+/// [`HEALTHCHECK_TIMEOUT`], else exit 1 with a one-line reason (what a container
+/// `HEALTHCHECK` runs; the image needs no curl).
+pub async fn healthcheck(dir: &Path, base_url: Option<&str>) -> Result<(), CliError> {
+    let url = health_url(dir, base_url)?;
+    let unhealthy = |why: String| CliError::new(1, format!("unhealthy: {url}: {why}"));
+    let client = reqwest::Client::builder()
+        .timeout(HEALTHCHECK_TIMEOUT)
+        .connect_timeout(HEALTHCHECK_TIMEOUT)
+        .build()
+        .map_err(|e| unhealthy(format!("cannot build an HTTP client: {e}")))?;
+    let res = match client.get(&url).send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return Err(unhealthy(format!("no answer within {} s", HEALTHCHECK_TIMEOUT.as_secs()))),
+        Err(e) => {
+            // The innermost cause says what went wrong ("Connection refused").
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            return Err(unhealthy(format!("not reachable ({cause})")));
+        }
+    };
+    let status = res.status();
+    let body: Option<serde_json::Value> = res.json().await.ok();
+    if !status.is_success() {
+        let detail = body
+            .as_ref()
+            .map(|b| format!(" {} {}", super::s(b, "code"), super::s(b, "message")))
+            .unwrap_or_default()
+            .replace('\n', " ");
+        return Err(unhealthy(format!("answered HTTP {}{}", status.as_u16(), detail.trim_end())));
+    }
+    let state = body.as_ref().map(|b| super::s(b, "status")).filter(|s| !s.is_empty()).unwrap_or_else(|| "ok".into());
+    println!("healthy: {url} ({state})");
+    Ok(())
 }

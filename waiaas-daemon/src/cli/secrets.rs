@@ -66,11 +66,26 @@ fn take(name: &str) -> Option<Zeroizing<String>> {
     value.filter(|v| !v.is_empty())
 }
 
-/// Take `WAIAAS_MASTER_PASSWORD` and `WAIAAS_NEW_MASTER_PASSWORD` out of the environment.
+/// Take `WAIAAS_MASTER_PASSWORD`, `WAIAAS_NEW_MASTER_PASSWORD` and every secret setting
+/// ([`waiaas_core::config::is_secret_env`]) out of the environment.
 /// Call first thing in `main`, while the process has a single thread (before the tokio
 /// runtime starts).
 pub fn take_env_secrets() {
     TAKEN.get_or_init(|| (take(MASTER_ENV), take(NEW_MASTER_ENV)));
+    // Secret settings given as plain variables (`WAIAAS_ORACLE_COINGECKO_API_KEY`, ...) leave
+    // the environment block too; the config loader still gets them. (`..._FILE` variables
+    // only name a file and stay.)
+    let names: Vec<String> = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()).filter(|k| waiaas_core::config::is_secret_env(k)).collect();
+    let mut taken = vec![];
+    for name in names {
+        if let Some(value) = std::env::var_os(&name) {
+            // SAFETY: as above, the process has a single thread here.
+            unsafe { wipe(&name) };
+            std::env::remove_var(&name);
+            taken.push((name, value.to_string_lossy().into_owned()));
+        }
+    }
+    waiaas_core::config::remember_taken_env(taken);
 }
 
 /// The master password the environment held at start.
