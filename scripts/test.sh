@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 command -v npm >/dev/null || { echo "npm is required (anvil ships in the npm package @foundry-rs/anvil)"; exit 1; }
 bash scripts/install-solana-validator.sh
+# Lints first (fail fast): formatting (rustfmt.toml) and clippy with warnings denied (the
+# workspace lints deny unwrap/expect/panic outside tests).
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --locked
 cargo test --workspace --locked
 # The host-language suites install the bindings as a user would (wheel into a fresh venv,
@@ -18,3 +22,19 @@ bash scripts/test-python.sh -q
 bash scripts/test-node.sh
 # Upstream's own SDKs and MCP server (vendored in tests/compat/vendor) against our daemon.
 bash scripts/test-compat.sh
+# The container test (docker/ in a real dockerd) needs root and, unless docker.io is already
+# installed, apt-get. It reuses the suite's debug build (WAIAAS_DOCKER_PROFILE=debug) instead
+# of a release build; `bash scripts/test-docker.sh` alone tests the release binary.
+if [ "$(id -u)" != 0 ]; then
+    echo "container test skipped: not root (scripts/test-docker.sh starts its own dockerd)"
+elif ! command -v dockerd >/dev/null && ! command -v apt-get >/dev/null; then
+    echo "container test skipped: no dockerd, and no apt-get to install Debian's docker.io"
+else
+    rc=0
+    WAIAAS_DOCKER_PROFILE=debug bash scripts/test-docker.sh || rc=$?
+    if [ $rc -eq 77 ]; then
+        echo "container test skipped: see the SKIP reason above"
+    elif [ $rc -ne 0 ]; then
+        exit $rc
+    fi
+fi

@@ -304,7 +304,10 @@ impl Client {
             let o = object(options, "options")?;
             let ms = match o.get("timeout") {
                 None | Some(Value::Null) => 60_000.0,
-                Some(v) => v.as_f64().filter(|t| t.is_finite() && (0.0..=86_400_000.0).contains(t)).ok_or_else(|| CoreError::validation("timeout", "must be 0..86400000 milliseconds"))?,
+                Some(v) => v
+                    .as_f64()
+                    .filter(|t| t.is_finite() && (0.0..=86_400_000.0).contains(t))
+                    .ok_or_else(|| CoreError::validation("timeout", "must be 0..86400000 milliseconds"))?,
             };
             api.wait_for_transaction(required(id, "id")?, Duration::from_millis(ms as u64)).await
         })
@@ -505,7 +508,10 @@ macro_rules! admin_class {
             }
 
             /// `PUT /v1/policies/{id}` (`{rules?, priority?, enabled?}`).
-            #[napi(ts_args_type = "policyId: string, params: { rules?: JsonObject; priority?: number; enabled?: boolean }", ts_return_type = "Promise<PolicyResponse>")]
+            #[napi(
+                ts_args_type = "policyId: string, params: { rules?: JsonObject; priority?: number; enabled?: boolean }",
+                ts_return_type = "Promise<PolicyResponse>"
+            )]
             pub fn update_policy<'env>(&self, env: &'env Env, policy_id: String, params: Value) -> Result<PromiseRaw<'env, Value>> {
                 let api = self.inner.api.clone();
                 promise(env, async move { api.update_policy(required(policy_id, "policyId")?, object(Some(params), "params")?).await })

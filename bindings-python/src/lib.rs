@@ -31,11 +31,7 @@ use waiaas_core::{Engine, Error, ErrorCode};
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .thread_name("waiaas-py")
-            .enable_all()
-            .build()
-            .expect("cannot start the tokio runtime of waiaas._native")
+        tokio::runtime::Builder::new_multi_thread().thread_name("waiaas-py").enable_all().build().expect("cannot start the tokio runtime of waiaas._native")
     })
 }
 

@@ -116,9 +116,8 @@ impl Daemon {
         }
         let mut child = c.spawn().expect("spawn waiaas");
         let (tx, rx) = mpsc::channel();
-        for stream in [child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), child.stdout.take().map(|s| Box::new(s) as _)]
-            .into_iter()
-            .flatten()
+        for stream in
+            [child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), child.stdout.take().map(|s| Box::new(s) as _)].into_iter().flatten()
         {
             let tx = tx.clone();
             std::thread::spawn(move || {
@@ -294,10 +293,11 @@ pub const NOT_FINAL: &[&str] = &["PENDING", "QUEUED", "EXECUTING", "SUBMITTED", 
 /// audit log and its notification cursor, webhook delivery logs, issued owner nonces): rows
 /// of every table, plus every key file's bytes.
 pub fn store_snapshot(data_dir: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open_with_flags(data_dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("open db read-only");
+    let conn = rusqlite::Connection::open_with_flags(data_dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db read-only");
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN ('audit_log','sqlite_sequence','owner_nonces','webhook_logs') ORDER BY name")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN ('audit_log','sqlite_sequence','owner_nonces','webhook_logs') ORDER BY name",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()

@@ -38,11 +38,20 @@ async fn status_settings_reissue_mcp_tokens_agent_prompt_and_skills() {
     ] {
         let r = api.call("PUT", "/v1/admin/settings", &m, Some(bad.clone())).await;
         assert_eq!((r.status, r.code()), (400, "ACTION_VALIDATION_FAILED"), "{bad}: {:?}", r.body);
-        assert_eq!(r.body["details"]["issues"][0]["path"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join("."), field, "{bad}");
+        assert_eq!(
+            r.body["details"]["issues"][0]["path"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join("."),
+            field,
+            "{bad}"
+        );
     }
     assert_eq!(store_snapshot(&dir), before, "refused settings change nothing");
     let r = api
-        .call("PUT", "/v1/admin/settings", &m, Some(json!({"settings": [{"key": "security.rate_limit_tx_rpm", "value": "7"}, {"key": "policy.default_delay_seconds", "value": "120"}]})))
+        .call(
+            "PUT",
+            "/v1/admin/settings",
+            &m,
+            Some(json!({"settings": [{"key": "security.rate_limit_tx_rpm", "value": "7"}, {"key": "policy.default_delay_seconds", "value": "120"}]})),
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!((r.body["updated"].as_i64(), r.body["restartRequired"].as_bool()), (Some(2), Some(true)));

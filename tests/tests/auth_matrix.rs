@@ -157,20 +157,16 @@ async fn every_route_refuses_every_wrong_credential_and_changes_nothing() {
 
     // Failed master attempts are audited with the caller's address.
     let conn = rusqlite::Connection::open_with_flags(d.dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let (n, ip): (i64, Option<String>) = conn
-        .query_row("SELECT COUNT(*), MAX(ip_address) FROM audit_log WHERE event_type = 'MASTER_AUTH_FAILED'", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
+    let (n, ip): (i64, Option<String>) =
+        conn.query_row("SELECT COUNT(*), MAX(ip_address) FROM audit_log WHERE event_type = 'MASTER_AUTH_FAILED'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert!(n >= 20, "{n} failures audited");
     assert_eq!(ip.as_deref(), Some("127.0.0.1"));
 }
 
 #[tokio::test]
 async fn wrong_master_passwords_block_their_address_even_for_the_right_one_then_recover() {
-    let d = Daemon::start(
-        Options::default()
-            .env("WAIAAS_SECURITY_MASTER_PASSWORD_MAX_ATTEMPTS", "3")
-            .env("WAIAAS_SECURITY_MASTER_PASSWORD_LOCKOUT_SECONDS", "2"),
-    );
+    let d =
+        Daemon::start(Options::default().env("WAIAAS_SECURITY_MASTER_PASSWORD_MAX_ATTEMPTS", "3").env("WAIAAS_SECURITY_MASTER_PASSWORD_LOCKOUT_SECONDS", "2"));
     let api = Api::new(&d.base);
     let wrong = Auth::Master("guess".into());
     assert_eq!(api.call("GET", "/v1/wallets", &wrong, None).await.code(), "INVALID_MASTER_PASSWORD");

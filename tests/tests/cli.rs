@@ -30,7 +30,13 @@ impl Env {
     /// Run, expect success, parse stdout as JSON.
     fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args);
-        assert!(out.status.success(), "waiaas {args:?} failed ({:?}):\n{}\n{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "waiaas {args:?} failed ({:?}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("waiaas {args:?}: not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
     }
 }
@@ -130,7 +136,8 @@ fn quick_start_end_to_end_then_json_outputs_then_failures() {
     assert_eq!(server["args"], serde_json::json!(["mcp", "serve"]));
     assert_eq!(server["env"]["WAIAAS_WALLET_ID"], evm["id"]);
     assert!(config["mcpServers"]["waiaas-solana-testnet"].is_object());
-    let backups: Vec<_> = std::fs::read_dir(claude.parent().unwrap()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".bak-")).collect();
+    let backups: Vec<_> =
+        std::fs::read_dir(claude.parent().unwrap()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".bak-")).collect();
     assert_eq!(backups.len(), 1, "one backup of the previous config");
 
     // Running quickset again creates nothing new (same wallets, policies and tokens).
@@ -142,10 +149,26 @@ fn quick_start_end_to_end_then_json_outputs_then_failures() {
     assert!(sess["token"].as_str().unwrap().starts_with("wai_sess_"));
     let revoked = env.json(&["session", "revoke", sess["id"].as_str().unwrap(), "--json"]);
     assert_eq!(revoked["id"], sess["id"]);
-    let added = env.json(&["policy", "add", "--wallet", "evm-testnet", "--type", "RATE_LIMIT", "--rule", "max_requests=100", "--rule", "window_seconds=3600", "--json"]);
+    let added = env.json(&[
+        "policy",
+        "add",
+        "--wallet",
+        "evm-testnet",
+        "--type",
+        "RATE_LIMIT",
+        "--rule",
+        "max_requests=100",
+        "--rule",
+        "window_seconds=3600",
+        "--json",
+    ]);
     assert_eq!(added["type"], "RATE_LIMIT");
     let file = tmp.path().join("policy.json");
-    std::fs::write(&file, serde_json::json!({"walletId": evm["id"], "type": "WHITELIST", "rules": {"allowed_addresses": [waiaas_testnodes::anvil::DEV_ACCOUNTS[1]]}}).to_string()).unwrap();
+    std::fs::write(
+        &file,
+        serde_json::json!({"walletId": evm["id"], "type": "WHITELIST", "rules": {"allowed_addresses": [waiaas_testnodes::anvil::DEV_ACCOUNTS[1]]}}).to_string(),
+    )
+    .unwrap();
     let from_file = env.json(&["policy", "add", "--file", file.to_str().unwrap(), "--json"]);
     assert_eq!(from_file["type"], "WHITELIST");
     env.json(&["policy", "remove", added["id"].as_str().unwrap(), "--json"]);
@@ -224,7 +247,8 @@ fn backup_inspect_and_restore_an_upstream_backup() {
     // The right one (the vector's): both upstream wallets come back.
     let r = env.json(&["restore", vector.to_str().unwrap(), "--password-file", &right, "--json"]);
     assert_eq!(r["source"], "upstream", "{r}");
-    let mut keys: Vec<&str> = r["wallets"].as_array().unwrap().iter().map(|w| w["public_key"].as_str().or(w["publicKey"].as_str()).unwrap_or_default()).collect();
+    let mut keys: Vec<&str> =
+        r["wallets"].as_array().unwrap().iter().map(|w| w["public_key"].as_str().or(w["publicKey"].as_str()).unwrap_or_default()).collect();
     keys.sort();
     assert_eq!(keys, vec!["0xe2f18f92C8d67664315C61540Ecf80F6f0F5562b", "ppGrbDMrrJxzJAhB2yitwSTTnwsrzVZ75rKyq4p4uMR"], "{r}");
     assert_eq!(std::fs::read_dir(env.dir.join("keystore")).unwrap().count(), 2, "both key files restored");
@@ -241,7 +265,23 @@ fn help_is_fast_and_lists_every_command() {
     let took = t.elapsed();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for c in ["init", "start", "stop", "status", "quickset", "wallet", "session", "policy", "owner", "mcp", "set-master", "backup", "restore", "kill-switch", "Exit codes"] {
+    for c in [
+        "init",
+        "start",
+        "stop",
+        "status",
+        "quickset",
+        "wallet",
+        "session",
+        "policy",
+        "owner",
+        "mcp",
+        "set-master",
+        "backup",
+        "restore",
+        "kill-switch",
+        "Exit codes",
+    ] {
         assert!(text.contains(c), "--help lacks {c}");
     }
     assert!(took < std::time::Duration::from_secs(2), "--help took {took:?}");
@@ -427,7 +467,8 @@ fn healthcheck_exit_codes_reasons_and_password_sources() {
         let mut buf = [0u8; 1024];
         let _ = s.read(&mut buf);
         let body = r#"{"code":"NOT_READY","message":"store unreachable"}"#;
-        let res = format!("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        let res =
+            format!("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
         std::io::Write::write_all(&mut s, res.as_bytes()).unwrap();
     });
     let o = healthcheck(&["--base-url", &sick_url], &[]);

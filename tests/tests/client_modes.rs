@@ -140,7 +140,10 @@ async fn scenario(node: &Node, admin: &dyn AdminApi, agent_for: &dyn Fn(String) 
     out.insert("unknown_tx", code_of(agent.get_transaction("01900000-0000-7000-8000-000000000000".into()).await));
     out.insert("bad_address", code_of(agent.send_transaction(json!({"type": "TRANSFER", "to": "0x12", "amount": "1"}), None).await));
     out.insert("bad_field", code_of(agent.sign_message(json!({"message": 7})).await));
-    out.insert("foreign_wallet", code_of(agent.get_balance(WalletQuery { wallet_id: Some("01900000-0000-7000-8000-000000000001".into()), network: None }).await));
+    out.insert(
+        "foreign_wallet",
+        code_of(agent.get_balance(WalletQuery { wallet_id: Some("01900000-0000-7000-8000-000000000001".into()), network: None }).await),
+    );
     out.insert("unlimited_renew", code_of(agent.renew_session().await));
     out.insert("sign_message", agent.sign_message(json!({"message": "hello"})).await.unwrap());
     out.insert(
@@ -178,7 +181,8 @@ fn shape(v: &Value) -> Value {
 }
 
 /// Fields that must be equal between the runs (ids, hashes, addresses and times differ).
-const SAME_VALUES: &[&str] = &["status", "tier", "errorCode", "type", "amount", "network", "chain", "symbol", "decimals", "error", "retryable", "allowed", "state"];
+const SAME_VALUES: &[&str] =
+    &["status", "tier", "errorCode", "type", "amount", "network", "chain", "symbol", "decimals", "error", "retryable", "allowed", "state"];
 
 fn compare(a: &Value, b: &Value, path: &str) {
     match (a, b) {

@@ -132,7 +132,10 @@ async fn the_owner_approves_through_the_embedded_and_the_remote_admin() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("embedded");
     std::fs::create_dir_all(&dir).unwrap();
-    let config = format!("[daemon]\nport = 4311\nhostname = \"127.0.0.1\"\n\n[rpc]\nevm_ethereum_sepolia = \"{}\"\n\n[oracle]\nenabled = false\n\n[prices]\neth = 2000\n", node.url());
+    let config = format!(
+        "[daemon]\nport = 4311\nhostname = \"127.0.0.1\"\n\n[rpc]\nevm_ethereum_sepolia = \"{}\"\n\n[oracle]\nenabled = false\n\n[prices]\neth = 2000\n",
+        node.url()
+    );
     std::fs::write(dir.join("config.toml"), config).unwrap();
     let embedded_admin = EmbeddedAdmin::open(&dir, PASSWORD).await.unwrap();
     assert_eq!(AdminApi::owner_domain(&embedded_admin).as_deref(), Some("127.0.0.1:4311"));

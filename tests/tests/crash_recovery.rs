@@ -112,8 +112,13 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
     let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
     tokio::task::block_in_place(|| node.fund(&addr, 10u128.pow(21)));
     let p = api
-        .call("POST", "/v1/policies", &m, Some(json!({"walletId": wallet, "type": "SPENDING_LIMIT", "rules": {
-            "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 3, "delay_seconds": 60, "approval_timeout": 3600}})))
+        .call(
+            "POST",
+            "/v1/policies",
+            &m,
+            Some(json!({"walletId": wallet, "type": "SPENDING_LIMIT", "rules": {
+            "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 3, "delay_seconds": 60, "approval_timeout": 3600}})),
+        )
         .await;
     assert_eq!(p.status, 201, "{:?}", p.body);
     let owner = OwnerKey::evm(0x33);
@@ -166,7 +171,8 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
         d = restart(d);
         // The owner decides on some of the waiting approvals; killed right after.
         let api = api_for(&d);
-        let waiting: Vec<String> = sent.iter().filter(|s| s.1 == "APPROVAL" && !approved.contains(&s.0) && !rejected.contains(&s.0)).map(|s| s.0.clone()).collect();
+        let waiting: Vec<String> =
+            sent.iter().filter(|s| s.1 == "APPROVAL" && !approved.contains(&s.0) && !rejected.contains(&s.0)).map(|s| s.0.clone()).collect();
         for (i, id) in waiting.iter().enumerate() {
             let t = api.wait_tx(&token, id, IN_FLIGHT, Duration::from_secs(20)).await;
             assert_eq!((t["status"].as_str(), t["tier"].as_str()), (Some("QUEUED"), Some("APPROVAL")), "{t}");
@@ -179,7 +185,11 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
             let verb = if reject { "reject" } else { "approve" };
             let r = api.call_with("POST", &format!("/v1/transactions/{id}/{verb}"), &Auth::None, None, &h).await;
             assert_eq!(r.status, 200, "{verb} {id}: {:?}", r.body);
-            if reject { rejected.push(id.clone()) } else { approved.push(id.clone()) }
+            if reject {
+                rejected.push(id.clone())
+            } else {
+                approved.push(id.clone())
+            }
         }
         if round == 1 {
             d = restart(d);
@@ -243,7 +253,9 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
         .unwrap();
     assert_eq!(early, 0, "no DELAY left its queue before its deadline");
     let delays_released: i64 = db
-        .query_row("SELECT COUNT(*) FROM audit_log a JOIN transactions t ON a.tx_id = t.id WHERE t.tier = 'DELAY' AND a.event_type = 'TX_EXECUTING'", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM audit_log a JOIN transactions t ON a.tx_id = t.id WHERE t.tier = 'DELAY' AND a.event_type = 'TX_EXECUTING'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(delays_released, 20, "each DELAY left the queue exactly once");
     // NOTIFY decisions are notification events (TX_REQUESTED with their tier), once each.

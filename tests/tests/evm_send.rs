@@ -199,7 +199,15 @@ async fn every_evm_transaction_type_confirms_and_moves_exactly_its_amount() {
     let a = s.api.call("GET", "/v1/wallet/address", &s.token, None).await;
     assert_eq!(a.body["address"], s.address.as_str());
     // Unknown to the registry: registering it shows it in assets.
-    let r = s.api.call("POST", "/v1/tokens", &Api::master(), Some(json!({"network": "ethereum-sepolia", "address": token, "symbol": "TST", "name": "Test", "decimals": 6}))).await;
+    let r = s
+        .api
+        .call(
+            "POST",
+            "/v1/tokens",
+            &Api::master(),
+            Some(json!({"network": "ethereum-sepolia", "address": token, "symbol": "TST", "name": "Test", "decimals": 6})),
+        )
+        .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let assets = s.api.call("GET", "/v1/wallet/assets", &s.token, None).await;
     let tst = assets.body["assets"].as_array().unwrap().iter().find(|x| x["symbol"] == "TST").cloned().unwrap();
@@ -290,7 +298,13 @@ async fn idempotency_key_sends_once() {
             .api
             .http
             .post(s.daemon.url("/v1/transactions/send"))
-            .header("Authorization", match &s.token { Auth::Session(t) => format!("Bearer {t}"), _ => unreachable!() })
+            .header(
+                "Authorization",
+                match &s.token {
+                    Auth::Session(t) => format!("Bearer {t}"),
+                    _ => unreachable!(),
+                },
+            )
             .header("Idempotency-Key", "pay-invoice-42")
             .json(&json!({"type": "TRANSFER", "to": to, "amount": "999"}))
             .send()

@@ -97,7 +97,8 @@ async fn external_transactions_and_messages_are_signed_by_the_wallet_key() {
 
     // Calldata encoding.
     let abi = json!([{"type": "function", "name": "transfer", "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [{"type": "bool"}], "stateMutability": "nonpayable"}]);
-    let r = api.call("POST", "/v1/utils/encode-calldata", &token, Some(json!({"abi": abi, "functionName": "transfer", "args": [to.to_string(), "1000"]}))).await;
+    let r =
+        api.call("POST", "/v1/utils/encode-calldata", &token, Some(json!({"abi": abi, "functionName": "transfer", "args": [to.to_string(), "1000"]}))).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["selector"], "0xa9059cbb");
     assert_eq!(r.body["calldata"].as_str().unwrap().len(), 2 + 8 + 128);

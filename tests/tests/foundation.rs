@@ -28,7 +28,8 @@ async fn seed_curl_flow_wallets_session_and_scoped_listing() {
     assert!(sol.body["session"]["token"].as_str().unwrap().starts_with("wai_sess_"));
     assert_eq!(sol.body["session"]["expiresAt"], 0);
 
-    let evm = api.call("POST", "/v1/wallets", &m, Some(json!({"name": "evm-wallet", "chain": "ethereum", "environment": "testnet", "createSession": false}))).await;
+    let evm =
+        api.call("POST", "/v1/wallets", &m, Some(json!({"name": "evm-wallet", "chain": "ethereum", "environment": "testnet", "createSession": false}))).await;
     assert_eq!(evm.status, 201, "{:?}", evm.body);
     assert_eq!(evm.body["network"], "ethereum-sepolia");
     assert!(evm.body["session"].is_null());
@@ -111,7 +112,15 @@ async fn bad_input_gets_a_named_400_and_changes_nothing() {
         assert!(r.body["requestId"].is_string());
     }
     // Malformed JSON.
-    let r = api.http.post(d.url("/v1/wallets")).header("X-Master-Password", PASSWORD).header("Content-Type", "application/json").body("{nope").send().await.unwrap();
+    let r = api
+        .http
+        .post(d.url("/v1/wallets"))
+        .header("X-Master-Password", PASSWORD)
+        .header("Content-Type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     // Unknown ids.
     let r = api.call("GET", "/v1/wallets/00000000-0000-0000-0000-000000000000", &m, None).await;
@@ -235,7 +244,21 @@ async fn sessions_renew_rotate_link_and_caps() {
     let r = api.call("GET", &format!("/v1/sessions?walletId={a}&limit=2"), &m, None).await;
     assert_eq!((r.body["total"].as_i64(), r.body["limit"].as_i64(), r.body["data"].as_array().unwrap().len()), (Some(3), Some(2), 2));
     let item = &r.body["data"][0];
-    for k in ["id", "walletId", "walletName", "wallets", "status", "renewalCount", "maxRenewals", "expiresAt", "absoluteExpiresAt", "createdAt", "lastRenewedAt", "source", "tokenIssuedCount"] {
+    for k in [
+        "id",
+        "walletId",
+        "walletName",
+        "wallets",
+        "status",
+        "renewalCount",
+        "maxRenewals",
+        "expiresAt",
+        "absoluteExpiresAt",
+        "createdAt",
+        "lastRenewedAt",
+        "source",
+        "tokenIssuedCount",
+    ] {
         assert!(item.get(k).is_some(), "session item lacks {k}");
     }
     let r = api.call("GET", "/v1/sessions?limit=0", &m, None).await;

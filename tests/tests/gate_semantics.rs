@@ -112,13 +112,7 @@ impl Setup {
         let code = artifact("TestToken")["bytecode"].as_str().unwrap().to_string();
         let hex_str = |s: &str| format!("{}{:0<64}", word(s.len() as u128), hex::encode(s));
         let (name, symbol) = (hex_str("Test"), hex_str("TST"));
-        let args = format!(
-            "{}{}{}{}{name}{symbol}",
-            word(0x80),
-            word(0x80 + name.len() as u128 / 2),
-            word(6),
-            word(1_000_000 * TST)
-        );
+        let args = format!("{}{}{}{}{name}{symbol}", word(0x80), word(0x80 + name.len() as u128 / 2), word(6), word(1_000_000 * TST));
         let tst = node.deploy(&format!("{code}{args}"));
         let vault = node.deploy(artifact("Vault")["bytecode"].as_str().unwrap());
         let daemon = Daemon::start(
@@ -129,14 +123,7 @@ impl Setup {
                 .env("WAIAAS_PRICES_UPDATED_AT", &now().to_string()),
         );
         let api = Api::new(&daemon.base);
-        let w = api
-            .call(
-                "POST",
-                "/v1/wallets",
-                &Api::master(),
-                Some(json!({"name": "agent", "chain": "ethereum", "environment": "testnet"})),
-            )
-            .await;
+        let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "agent", "chain": "ethereum", "environment": "testnet"}))).await;
         assert_eq!(w.status, 201, "{:?}", w.body);
         let address = w.body["publicKey"].as_str().unwrap().to_string();
         tokio::task::block_in_place(|| node.inner().fund(&address, 100 * ETH));
@@ -204,11 +191,7 @@ impl Setup {
     }
 
     fn decision(&self, id: &str) -> Value {
-        let conn = rusqlite::Connection::open_with_flags(
-            self.daemon.dir.join("data/waiaas.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
+        let conn = rusqlite::Connection::open_with_flags(self.daemon.dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
         let d: String = conn.query_row("SELECT decision FROM transactions WHERE id = ?1", [id], |r| r.get(0)).unwrap();
         serde_json::from_str(&d).unwrap()
     }
@@ -295,17 +278,9 @@ async fn sign_only_is_judged_by_what_it_does_its_fee_and_its_nonce() {
     // Attack: the same token calls inside sign-only transactions, exact and with trailing
     // bytes: refused, nothing signed.
     refused(&s.sign_only(&s.tst, &transfer_data(bob, 10 * TST), 0).await, 403, "no ALLOWED_TOKENS policy");
-    refused(
-        &s.sign_only(&s.tst, &with_trailing(&transfer_data(bob, 10 * TST)), 0).await,
-        403,
-        "no ALLOWED_TOKENS policy",
-    );
+    refused(&s.sign_only(&s.tst, &with_trailing(&transfer_data(bob, 10 * TST)), 0).await, 403, "no ALLOWED_TOKENS policy");
     refused(&s.sign_only(&s.tst, &approve_data(spender, 10 * TST), 0).await, 403, "no APPROVED_SPENDERS policy");
-    refused(
-        &s.sign_only(&s.tst, &with_trailing(&approve_data(spender, 10 * TST)), 0).await,
-        403,
-        "no APPROVED_SPENDERS policy",
-    );
+    refused(&s.sign_only(&s.tst, &with_trailing(&approve_data(spender, 10 * TST)), 0).await, 403, "no APPROVED_SPENDERS policy");
     refused(&s.sign_only(&s.tst, &set_approval_for_all_data(operator), 0).await, 403, "no APPROVED_SPENDERS policy");
 
     // Attack: a fee the agent chose. 1 wei to bob with 100k gas at 5000 gwei can burn
@@ -343,8 +318,7 @@ async fn sign_only_is_judged_by_what_it_does_its_fee_and_its_nonce() {
     assert_eq!(s.broadcast(&r)["status"], "0x1");
     assert_eq!(s.node.token_balance(&s.tst, bob), 3 * TST);
     let r = s.sign_only(&s.tst, &with_trailing(&transfer_data(bob, 4 * TST)), 0).await;
-    let types: Vec<&str> =
-        r.body["operations"].as_array().unwrap().iter().map(|o| o["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = r.body["operations"].as_array().unwrap().iter().map(|o| o["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["CONTRACT_CALL", "TOKEN_TRANSFER"], "{:?}", r.body);
     assert_eq!(s.broadcast(&r)["status"], "0x1");
     assert_eq!(s.node.token_balance(&s.tst, bob), 7 * TST);

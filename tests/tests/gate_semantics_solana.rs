@@ -67,21 +67,19 @@ impl Setup {
                 .env("WAIAAS_PRICES_UPDATED_AT", &now.to_string()),
         );
         let api = Api::new(&daemon.base);
-        let w = api
-            .call(
-                "POST",
-                "/v1/wallets",
-                &Api::master(),
-                Some(json!({"name": "sol", "chain": "solana", "environment": "testnet"})),
-            )
-            .await;
+        let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "sol", "chain": "solana", "environment": "testnet"}))).await;
         assert_eq!(w.status, 201, "{:?}", w.body);
         let me = Pubkey::from_str(w.body["publicKey"].as_str().unwrap()).unwrap();
         if fund {
             tokio::task::block_in_place(|| node().airdrop(&me.to_string(), 2_000_000_000));
         }
         let r = api
-            .call("POST", "/v1/tokens", &Api::master(), Some(json!({"network": "solana-devnet", "address": mint.to_string(), "symbol": "TST", "name": "Test", "decimals": 6})))
+            .call(
+                "POST",
+                "/v1/tokens",
+                &Api::master(),
+                Some(json!({"network": "solana-devnet", "address": mint.to_string(), "symbol": "TST", "name": "Test", "decimals": 6})),
+            )
             .await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         let s = Setup {
@@ -93,11 +91,7 @@ impl Setup {
             _daemon: daemon,
         };
         // Program-level whitelist: the token, system and memo programs.
-        s.policy(
-            "CONTRACT_WHITELIST",
-            json!({"contracts": [{"address": SPL_TOKEN}, {"address": SYSTEM}, {"address": MEMO}]}),
-        )
-        .await;
+        s.policy("CONTRACT_WHITELIST", json!({"contracts": [{"address": SPL_TOKEN}, {"address": SYSTEM}, {"address": MEMO}]})).await;
         s
     }
 
@@ -125,8 +119,7 @@ impl Setup {
     /// A signed answer: 200 and the wallet's valid signature over the message.
     fn signed_by_wallet(&self, r: &Resp) {
         assert_eq!(r.status, 200, "{:?}", r.body);
-        let raw =
-            base64::engine::general_purpose::STANDARD.decode(r.body["signedTransaction"].as_str().unwrap()).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD.decode(r.body["signedTransaction"].as_str().unwrap()).unwrap();
         let tx: VersionedTransaction = bincode::deserialize(&raw).unwrap();
         let key = ed25519_dalek::VerifyingKey::from_bytes(&self.me.to_bytes()).unwrap();
         let signature = ed25519_dalek::Signature::from_slice(tx.signatures[0].as_ref()).unwrap();
@@ -135,11 +128,8 @@ impl Setup {
 
     /// A CONTRACT_CALL send of one instruction, waited until final (or queued).
     async fn call(&self, ix: &Instruction) -> Value {
-        let accounts: Vec<Value> = ix
-            .accounts
-            .iter()
-            .map(|a| json!({"pubkey": a.pubkey.to_string(), "isSigner": a.is_signer, "isWritable": a.is_writable}))
-            .collect();
+        let accounts: Vec<Value> =
+            ix.accounts.iter().map(|a| json!({"pubkey": a.pubkey.to_string(), "isSigner": a.is_signer, "isWritable": a.is_writable})).collect();
         let body = json!({"type": "CONTRACT_CALL", "programId": ix.program_id.to_string(),
             "instructionData": base64::engine::general_purpose::STANDARD.encode(&ix.data), "accounts": accounts});
         let r = self.api.call("POST", "/v1/transactions/send", &self.auth, Some(body.clone())).await;
@@ -150,10 +140,7 @@ impl Setup {
     /// Broadcast a signed transaction and wait until it is confirmed.
     fn broadcast(&self, signed: &Resp) {
         assert_eq!(signed.status, 200, "{:?}", signed.body);
-        let sig = rpc(
-            "sendTransaction",
-            json!([signed.body["signedTransaction"], {"encoding": "base64", "preflightCommitment": "confirmed"}]),
-        );
+        let sig = rpc("sendTransaction", json!([signed.body["signedTransaction"], {"encoding": "base64", "preflightCommitment": "confirmed"}]));
         tokio::task::block_in_place(|| node().wait_confirmed(sig.as_str().unwrap(), Duration::from_secs(30)));
     }
 }
@@ -169,11 +156,7 @@ fn budget(tag: u8, value: &[u8]) -> Instruction {
 }
 
 fn memo(me: &Pubkey, text: &str) -> Instruction {
-    Instruction::new_with_bytes(
-        Pubkey::from_str(MEMO).unwrap(),
-        text.as_bytes(),
-        vec![AccountMeta::new_readonly(*me, true)],
-    )
+    Instruction::new_with_bytes(Pubkey::from_str(MEMO).unwrap(), text.as_bytes(), vec![AccountMeta::new_readonly(*me, true)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,15 +170,13 @@ async fn decisions_need_no_chain_read() {
 
     // Attacks in sign-only transactions, with the token and system programs whitelisted:
     // each is refused and nothing is signed.
-    let transfer_checked =
-        token::transfer_checked(&program, &source, &s.mint, &fresh(), &me, &[], 5_000_000, 6).unwrap();
+    let transfer_checked = token::transfer_checked(&program, &source, &s.mint, &fresh(), &me, &[], 5_000_000, 6).unwrap();
     refused(&s.sign_only(std::slice::from_ref(&transfer_checked)).await, 403, "no ALLOWED_TOKENS policy");
     let transfer = token::transfer(&program, &source, &fresh(), &me, &[], 5_000_000).unwrap();
     refused(&s.sign_only(&[transfer]).await, 403, "use transferChecked");
     let approve = token::approve(&program, &source, &attacker, &me, &[], 5).unwrap();
     refused(&s.sign_only(&[approve]).await, 403, "no APPROVED_SPENDERS policy");
-    let set_authority =
-        token::set_authority(&program, &source, Some(&attacker), token::AuthorityType::AccountOwner, &me, &[]).unwrap();
+    let set_authority = token::set_authority(&program, &source, Some(&attacker), token::AuthorityType::AccountOwner, &me, &[]).unwrap();
     refused(&s.sign_only(std::slice::from_ref(&set_authority)).await, 403, "no APPROVED_SPENDERS policy");
     let close = token::close_account(&program, &source, &attacker, &me, &[]).unwrap();
     refused(&s.sign_only(std::slice::from_ref(&close)).await, 403, "no APPROVED_SPENDERS policy");
@@ -212,8 +193,7 @@ async fn decisions_need_no_chain_read() {
 
     // Attack: a priority fee the agent chose, 1.4M units at 10^10 micro-lamports = 14 SOL
     // ($1400): above the DELAY threshold, so it cannot be signed at once.
-    let expensive =
-        [budget(2, &1_400_000u32.to_le_bytes()), budget(3, &10_000_000_000u64.to_le_bytes()), memo(&me, "fee")];
+    let expensive = [budget(2, &1_400_000u32.to_le_bytes()), budget(3, &10_000_000_000u64.to_le_bytes()), memo(&me, "fee")];
     refused(&s.sign_only(&expensive).await, 403, "a signature cannot wait");
 
     // Controls: a whitelisted program call without token semantics, a SOL transfer with an

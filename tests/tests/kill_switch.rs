@@ -18,7 +18,8 @@ async fn kill_switch_stops_everything_and_recovers() {
     tokio::task::block_in_place(|| node.fund(w.body["publicKey"].as_str().unwrap(), 10u128.pow(21)));
     // 0.01 ETH = $20 at $2000/ETH: DELAY under this SPENDING_LIMIT, so it waits QUEUED.
     api.call("POST", "/v1/policies", &m, Some(json!({"walletId": wid, "type": "SPENDING_LIMIT", "rules": {"instant_max_usd": 1, "notify_max_usd": 1, "delay_max_usd": 100, "delay_seconds": 600}}))).await;
-    let queued = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[1], "amount": "10000000000000000"}))).await;
+    let queued =
+        api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[1], "amount": "10000000000000000"}))).await;
     let qid = queued.body["id"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(10);
     while api.call("GET", &format!("/v1/transactions/{qid}"), &token, None).await.body["status"] != "QUEUED" {
@@ -44,7 +45,8 @@ async fn kill_switch_stops_everything_and_recovers() {
     assert_eq!((st.body["state"].as_str(), st.body["activatedBy"].as_str()), (Some("SUSPENDED"), Some("master")));
     // The queued transaction was cancelled and the wallet suspended (checked in the store).
     let conn = rusqlite::Connection::open_with_flags(d.dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let (status, hash): (String, Option<String>) = conn.query_row("SELECT status, tx_hash FROM transactions WHERE id = ?1", [&qid], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (status, hash): (String, Option<String>) =
+        conn.query_row("SELECT status, tx_hash FROM transactions WHERE id = ?1", [&qid], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((status.as_str(), hash), ("CANCELLED", None));
     let ws: String = conn.query_row("SELECT status FROM wallets WHERE id = ?1", [&wid], |r| r.get(0)).unwrap();
     assert_eq!(ws, "SUSPENDED");
@@ -74,7 +76,10 @@ async fn kill_switch_stops_everything_and_recovers() {
 async fn autostop_suspends_after_consecutive_failures_and_the_next_send_is_refused() {
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
     let d = Daemon::start(
-        Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_SECURITY_AUTOSTOP_CONSECUTIVE_FAILURES_THRESHOLD", "3"),
+        Options::default()
+            .env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url)
+            .env("WAIAAS_PRICES_ETH", "2000")
+            .env("WAIAAS_SECURITY_AUTOSTOP_CONSECUTIVE_FAILURES_THRESHOLD", "3"),
     );
     let api = Api::new(&d.base);
     let m = Api::master();

@@ -80,7 +80,9 @@ async fn setup(extra_env: &[(&str, &str)]) -> Setup {
     }
     let daemon = Daemon::start(opts);
     let api = Api::new(&daemon.base);
-    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "agent-evm", "chain": "ethereum", "environment": "testnet", "createSession": false}))).await;
+    let w = api
+        .call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "agent-evm", "chain": "ethereum", "environment": "testnet", "createSession": false})))
+        .await;
     assert_eq!(w.status, 201, "{:?}", w.body);
     let address = w.body["publicKey"].as_str().unwrap().to_string();
     tokio::task::block_in_place(|| node.n().fund(&address, 100 * ETH));
@@ -148,7 +150,12 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
     // A WHITELIST that allows DEV_ACCOUNTS[1] only (SPENDING_LIMIT: the defaults).
     let p = s
         .api
-        .call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": s.wallet, "type": "WHITELIST", "rules": {"allowed_addresses": [DEV_ACCOUNTS[1], DEV_ACCOUNTS[2]]}})))
+        .call(
+            "POST",
+            "/v1/policies",
+            &Api::master(),
+            Some(json!({"walletId": s.wallet, "type": "WHITELIST", "rules": {"allowed_addresses": [DEV_ACCOUNTS[1], DEV_ACCOUNTS[2]]}})),
+        )
         .await;
     assert_eq!(p.status, 201, "{:?}", p.body);
     let before = s.node.balance(DEV_ACCOUNTS[1]);
@@ -174,8 +181,22 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
     let tools = steps[0]["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     for n in [
-        "get_balance", "get_address", "get_assets", "get_wallet_info", "send_token", "approve_token", "call_contract", "send_batch",
-        "simulate_transaction", "sign_transaction", "sign_message", "get_transaction", "list_transactions", "encode_calldata", "get_nonce", "connect_info",
+        "get_balance",
+        "get_address",
+        "get_assets",
+        "get_wallet_info",
+        "send_token",
+        "approve_token",
+        "call_contract",
+        "send_batch",
+        "simulate_transaction",
+        "sign_transaction",
+        "sign_message",
+        "get_transaction",
+        "list_transactions",
+        "encode_calldata",
+        "get_nonce",
+        "connect_info",
     ] {
         assert!(names.contains(&n), "tool {n} missing from {names:?}");
     }
@@ -217,7 +238,14 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
     assert!(steps[8]["contents"][0].as_str().unwrap().contains(&s.address));
     let rep = &steps[9];
     assert_eq!(rep["errors"], 0, "{rep}");
-    println!("MCP get_balance median {:.2} ms (n={}, min {:.2}, max {:.2}); initialize {:.1} ms", rep["medianMs"].as_f64().unwrap(), rep["n"], rep["minMs"].as_f64().unwrap(), rep["maxMs"].as_f64().unwrap(), report["initMs"].as_f64().unwrap());
+    println!(
+        "MCP get_balance median {:.2} ms (n={}, min {:.2}, max {:.2}); initialize {:.1} ms",
+        rep["medianMs"].as_f64().unwrap(),
+        rep["n"],
+        rep["minMs"].as_f64().unwrap(),
+        rep["maxMs"].as_f64().unwrap(),
+        report["initMs"].as_f64().unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,7 +285,8 @@ async fn a_delay_send_asks_the_human_who_cancels_it_and_nothing_reaches_the_chai
     assert_eq!(s.node.balance(&s.address), 100 * ETH);
 
     // A human who answers "keep" leaves it waiting; nothing is approved.
-    let report = client(scenario(&out, Some("keep"), json!([{"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[4], "amount": "100000000000000000"}}])));
+    let report =
+        client(scenario(&out, Some("keep"), json!([{"op": "call", "name": "send_token", "args": {"to": DEV_ACCOUNTS[4], "amount": "100000000000000000"}}])));
     let step = &report["steps"][0];
     assert_eq!(step["json"]["humanDecision"], "keep", "{step}");
     let id = tx_id(step);

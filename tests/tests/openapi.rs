@@ -104,13 +104,8 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served()
     for (path, methods) in by_path {
         let res = http.request(reqwest::Method::TRACE, d.url(&concrete(path))).send().await.unwrap();
         assert_eq!(res.status(), 405, "TRACE {path}");
-        let allow: BTreeSet<String> = res.headers()["allow"]
-            .to_str()
-            .unwrap()
-            .split(',')
-            .map(|m| m.trim().to_string())
-            .filter(|m| !(m == "HEAD" && methods.contains("GET")))
-            .collect();
+        let allow: BTreeSet<String> =
+            res.headers()["allow"].to_str().unwrap().split(',').map(|m| m.trim().to_string()).filter(|m| !(m == "HEAD" && methods.contains("GET"))).collect();
         assert_eq!(allow, methods, "{path}: served methods differ from documented ones");
     }
 }
@@ -234,7 +229,9 @@ async fn document_is_valid_openapi_3_with_an_auth_on_every_operation() {
     }
 
     // The auth of the routes that matter most, as the README states it.
-    let security_of = |m: &str, p: &str| ops.iter().find(|(om, op_path, _)| om == m && op_path == p).map(|(_, _, op)| op["security"].clone()).unwrap_or_else(|| panic!("{m} {p} missing"));
+    let security_of = |m: &str, p: &str| {
+        ops.iter().find(|(om, op_path, _)| om == m && op_path == p).map(|(_, _, op)| op["security"].clone()).unwrap_or_else(|| panic!("{m} {p} missing"))
+    };
     assert_eq!(security_of("POST", "/v1/transactions/send"), serde_json::json!([{"sessionAuth": []}]));
     assert_eq!(security_of("POST", "/v1/wallets"), serde_json::json!([{"masterAuth": []}]));
     assert_eq!(security_of("GET", "/v1/wallets"), serde_json::json!([{"masterAuth": []}, {"sessionAuth": []}]));
@@ -404,7 +401,18 @@ async fn reference_page_is_served_from_the_binary_and_renders_offline_in_chromiu
     // Scalar renders the sections near the viewport: the top of the page, then the page
     // opened at the send operation (its own deep link).
     let top = dump_dom("dom-top", url.clone()).await;
-    for needle in ["WAIaaS API", "OpenAPI 3.1", "masterAuth", "sessionAuth", "ownerAuth", "X-Master-Password", "/v1/wallets", "/v1/wallets/{id}/owner", "#tag/transactions", "#tag/webhooks"] {
+    for needle in [
+        "WAIaaS API",
+        "OpenAPI 3.1",
+        "masterAuth",
+        "sessionAuth",
+        "ownerAuth",
+        "X-Master-Password",
+        "/v1/wallets",
+        "/v1/wallets/{id}/owner",
+        "#tag/transactions",
+        "#tag/webhooks",
+    ] {
         assert!(top.contains(needle), "rendered page lacks {needle} ({} bytes of DOM)", top.len());
     }
     let send = dump_dom("dom-send", format!("{url}#tag/transactions/POST/v1/transactions/send")).await;

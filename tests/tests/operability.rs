@@ -182,10 +182,13 @@ fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
         assert!(count_series.is_some(), "{family}: _count present");
         let counts: Vec<f64> = samples
             .iter()
-            .filter(|(k, _)| k.starts_with(&format!("{family}_count")) && labels.split(',').filter(|l| !l.is_empty()).all(|kv| {
-                let (n, v) = kv.split_once('=').unwrap();
-                k.contains(&format!("{n}=\"{v}\""))
-            }))
+            .filter(|(k, _)| {
+                k.starts_with(&format!("{family}_count"))
+                    && labels.split(',').filter(|l| !l.is_empty()).all(|kv| {
+                        let (n, v) = kv.split_once('=').unwrap();
+                        k.contains(&format!("{n}=\"{v}\""))
+                    })
+            })
             .map(|(_, v)| *v)
             .collect();
         assert!(counts.contains(&inf), "{family}{{{labels}}}: +Inf bucket {inf} equals _count {counts:?}");

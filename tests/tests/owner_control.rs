@@ -54,9 +54,14 @@ async fn approval_wallet(api: &Api, node: &Node, approval_timeout: u64) -> (Stri
     let addr = w.body["publicKey"].as_str().unwrap().to_string();
     node.fund(&addr);
     let p = api
-        .call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": id, "type": "SPENDING_LIMIT", "rules": {
-            "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 3, "delay_seconds": 60, "approval_timeout": approval_timeout
-        }})))
+        .call(
+            "POST",
+            "/v1/policies",
+            &Api::master(),
+            Some(json!({"walletId": id, "type": "SPENDING_LIMIT", "rules": {
+                "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 3, "delay_seconds": 60, "approval_timeout": approval_timeout
+            }})),
+        )
         .await;
     assert_eq!(p.status, 201, "{:?}", p.body);
     (id, addr, Auth::Session(w.body["session"]["token"].as_str().unwrap().into()))
@@ -202,7 +207,9 @@ async fn an_unapproved_transaction_expires_and_solana_owners_verify_with_ed25519
     let sw = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "s", "chain": "solana", "createSession": false}))).await;
     let sid = sw.body["id"].as_str().unwrap().to_string();
     let sol_owner = OwnerKey::solana(0x61);
-    let r = api.call("PUT", &format!("/v1/wallets/{sid}/owner"), &Api::master(), Some(json!({"owner_address": "0x00000000000000000000000000000000000000aa"}))).await;
+    let r = api
+        .call("PUT", &format!("/v1/wallets/{sid}/owner"), &Api::master(), Some(json!({"owner_address": "0x00000000000000000000000000000000000000aa"})))
+        .await;
     assert_eq!((r.status, r.code()), (400, "ACTION_VALIDATION_FAILED"), "an EVM address cannot own a Solana wallet");
     set_owner(&api, &sid, &sol_owner).await;
     // An EVM signature over the right message does not verify a Solana owner.
@@ -287,8 +294,14 @@ async fn kill_switch_by_the_owner_escalation_recovery_autostop_and_signed_webhoo
     let (wallet, addr) = (w.body["id"].as_str().unwrap().to_string(), w.body["publicKey"].as_str().unwrap().to_string());
     let agent = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
     node.fund(&addr);
-    api.call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": wallet, "type": "SPENDING_LIMIT", "rules": {
-        "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 1000, "delay_seconds": 60}}))).await;
+    api.call(
+        "POST",
+        "/v1/policies",
+        &Api::master(),
+        Some(json!({"walletId": wallet, "type": "SPENDING_LIMIT", "rules": {
+        "instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 1000, "delay_seconds": 60}})),
+    )
+    .await;
     let owner = OwnerKey::evm(0x71);
     set_owner(&api, &wallet, &owner).await;
     let delayed = send(&api, &agent).await;
@@ -354,7 +367,8 @@ async fn kill_switch_by_the_owner_escalation_recovery_autostop_and_signed_webhoo
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let logs = api.call("GET", &format!("/v1/webhooks/{hook_id}/logs?event_type=KILL_SWITCH_ACTIVATED"), &Api::master(), None).await;
-    let attempts: Vec<(i64, &str)> = logs.body["data"].as_array().unwrap().iter().map(|l| (l["attempt"].as_i64().unwrap(), l["status"].as_str().unwrap())).collect();
+    let attempts: Vec<(i64, &str)> =
+        logs.body["data"].as_array().unwrap().iter().map(|l| (l["attempt"].as_i64().unwrap(), l["status"].as_str().unwrap())).collect();
     assert!(attempts.contains(&(1, "failed")) && attempts.contains(&(2, "success")), "{attempts:?}");
 
     // Audit log: filters and cursor pagination walk the whole log exactly once.

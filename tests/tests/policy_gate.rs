@@ -63,9 +63,14 @@ async fn a_daily_limit_holds_under_200_concurrent_sends_from_several_sessions() 
     let api = Api::new(&d.base);
     let (w, _) = wallet(&api, &node).await;
     let p = api
-        .call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": w, "type": "SPENDING_LIMIT", "rules": {
-            "instant_max_usd": 100, "notify_max_usd": 500, "delay_max_usd": 2000, "delay_seconds": 900, "daily_limit_usd": 1000
-        }})))
+        .call(
+            "POST",
+            "/v1/policies",
+            &Api::master(),
+            Some(json!({"walletId": w, "type": "SPENDING_LIMIT", "rules": {
+                "instant_max_usd": 100, "notify_max_usd": 500, "delay_max_usd": 2000, "delay_seconds": 900, "daily_limit_usd": 1000
+            }})),
+        )
         .await;
     assert_eq!(p.status, 201, "{:?}", p.body);
     let sessions = [session(&api, &w).await, session(&api, &w).await, session(&api, &w).await, session(&api, &w).await];
@@ -114,7 +119,9 @@ async fn rate_limit_is_enforced_under_concurrency() {
     let d = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url()).env("WAIAAS_PRICES_ETH", "2000"));
     let api = Api::new(&d.base);
     let (w, _) = wallet(&api, &node).await;
-    let p = api.call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": w, "type": "RATE_LIMIT", "rules": {"max_requests": 50, "window_seconds": 3600}}))).await;
+    let p = api
+        .call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": w, "type": "RATE_LIMIT", "rules": {"max_requests": 50, "window_seconds": 3600}})))
+        .await;
     assert_eq!(p.status, 201, "{:?}", p.body);
     let sessions = [session(&api, &w).await, session(&api, &w).await];
     let mut tasks = vec![];
@@ -145,9 +152,14 @@ async fn delay_waits_then_executes_and_a_cancelled_delay_never_reaches_the_chain
     let (w, _) = wallet(&api, &node).await;
     // $10 is DELAY (instant/notify at $1), delay 60 s minimum by schema: use the smallest.
     let p = api
-        .call("POST", "/v1/policies", &Api::master(), Some(json!({"walletId": w, "type": "SPENDING_LIMIT", "rules": {
-            "instant_max_usd": 1, "notify_max_usd": 1, "delay_max_usd": 1000, "delay_seconds": 60
-        }})))
+        .call(
+            "POST",
+            "/v1/policies",
+            &Api::master(),
+            Some(json!({"walletId": w, "type": "SPENDING_LIMIT", "rules": {
+                "instant_max_usd": 1, "notify_max_usd": 1, "delay_max_usd": 1000, "delay_seconds": 60
+            }})),
+        )
         .await;
     assert_eq!(p.status, 201, "{:?}", p.body);
     let auth = session(&api, &w).await;

@@ -30,7 +30,11 @@ impl Spec {
 
     /// The upstream schema of a response, when upstream documents that route and status.
     fn response_schema(&self, method: &str, path: &str, status: u16) -> Option<&Value> {
-        let r = self.0.pointer(&format!("/paths/{}/{}/responses/{status}/content/application~1json/schema", path.replace('~', "~0").replace('/', "~1"), method.to_ascii_lowercase()))?;
+        let r = self.0.pointer(&format!(
+            "/paths/{}/{}/responses/{status}/content/application~1json/schema",
+            path.replace('~', "~0").replace('/', "~1"),
+            method.to_ascii_lowercase()
+        ))?;
         Some(self.resolve(r))
     }
 
@@ -38,7 +42,10 @@ impl Spec {
     fn check(&self, schema: &Value, v: &Value, at: &str, out: &mut Vec<String>) {
         let s = self.resolve(schema);
         if v.is_null() {
-            if s["nullable"] != true && !s.get("anyOf").or(s.get("oneOf")).and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| self.resolve(x)["type"] == "null")) && s.get("type").is_some() {
+            if s["nullable"] != true
+                && !s.get("anyOf").or(s.get("oneOf")).and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| self.resolve(x)["type"] == "null"))
+                && s.get("type").is_some()
+            {
                 out.push(format!("{at}: null where upstream says {}", s["type"]));
             }
             return;
@@ -159,8 +166,15 @@ async fn core_routes_answer_the_shapes_upstream_documents() {
     call!("GET", "/v1/sessions/{id}/wallets", format!("/v1/sessions/{sid}/wallets"), &m, None, 200);
     call!("POST", "/v1/sessions/{id}/rotate", format!("/v1/sessions/{sid}/rotate"), &m, None, 200);
     call!("DELETE", "/v1/sessions/{id}", format!("/v1/sessions/{sid}"), &m, None, 200);
-    let p = call!("POST", "/v1/policies", "/v1/policies".to_string(), &m, Some(json!({"walletId": wallet, "type": "SPENDING_LIMIT",
-        "rules": {"instant_max_usd": 100, "notify_max_usd": 200, "delay_max_usd": 300, "delay_seconds": 60}})), 201);
+    let p = call!(
+        "POST",
+        "/v1/policies",
+        "/v1/policies".to_string(),
+        &m,
+        Some(json!({"walletId": wallet, "type": "SPENDING_LIMIT",
+        "rules": {"instant_max_usd": 100, "notify_max_usd": 200, "delay_max_usd": 300, "delay_seconds": 60}})),
+        201
+    );
     let pid = p.body["id"].as_str().unwrap().to_string();
     call!("GET", "/v1/policies", "/v1/policies".to_string(), &m, None, 200);
     call!("PUT", "/v1/policies/{id}", format!("/v1/policies/{pid}"), &m, Some(json!({"priority": 5})), 200);
@@ -178,14 +192,28 @@ async fn core_routes_answer_the_shapes_upstream_documents() {
     call!("GET", "/v1/transactions/{id}", format!("/v1/transactions/{tx}"), &agent, None, 200);
     call!("GET", "/v1/transactions", "/v1/transactions".to_string(), &agent, None, 200);
     // $400 at 2000 USD/ETH: DELAY under the policy above.
-    let queued = call!("POST", "/v1/transactions/send", "/v1/transactions/send".to_string(), &agent, Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[3], "amount": "125000000000000000"})), 201);
+    let queued = call!(
+        "POST",
+        "/v1/transactions/send",
+        "/v1/transactions/send".to_string(),
+        &agent,
+        Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[3], "amount": "125000000000000000"})),
+        201
+    );
     let qid = queued.body["id"].as_str().unwrap().to_string();
     assert_eq!(api.wait_tx(&agent, &qid, IN_FLIGHT, Duration::from_secs(20)).await["status"], "QUEUED");
     call!("GET", "/v1/transactions/pending", "/v1/transactions/pending".to_string(), &agent, None, 200);
     call!("POST", "/v1/transactions/{id}/cancel", format!("/v1/transactions/{qid}/cancel"), &agent, None, 200);
     call!("POST", "/v1/transactions/sign-message", "/v1/transactions/sign-message".to_string(), &agent, Some(json!({"message": "shape"})), 200);
     let abi = json!([{"type": "function", "name": "transfer", "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [], "stateMutability": "nonpayable"}]);
-    call!("POST", "/v1/utils/encode-calldata", "/v1/utils/encode-calldata".to_string(), &agent, Some(json!({"abi": abi, "functionName": "transfer", "args": [DEV_ACCOUNTS[3], "1"]})), 200);
+    call!(
+        "POST",
+        "/v1/utils/encode-calldata",
+        "/v1/utils/encode-calldata".to_string(),
+        &agent,
+        Some(json!({"abi": abi, "functionName": "transfer", "args": [DEV_ACCOUNTS[3], "1"]})),
+        200
+    );
     call!("GET", "/v1/admin/kill-switch", "/v1/admin/kill-switch".to_string(), &Auth::None, None, 200);
     call!("GET", "/v1/admin/status", "/v1/admin/status".to_string(), &m, None, 200);
     call!("GET", "/v1/audit-logs", "/v1/audit-logs".to_string(), &m, None, 200);
@@ -199,7 +227,14 @@ async fn core_routes_answer_the_shapes_upstream_documents() {
         ("GET", format!("/v1/wallets/{}", "01a00000-0000-7000-8000-000000000000"), m.clone(), None, 404, "WALLET_NOT_FOUND"),
         ("POST", "/v1/wallets".into(), Auth::None, Some(json!({"name": "x"})), 401, "INVALID_MASTER_PASSWORD"),
         ("GET", "/v1/wallet/balance".into(), Auth::Session("wai_sess_bogus".into()), None, 401, "INVALID_TOKEN"),
-        ("POST", "/v1/transactions/send".into(), agent.clone(), Some(json!({"type": "TRANSFER", "to": "not-an-address", "amount": "1"})), 400, "INVALID_ADDRESS"),
+        (
+            "POST",
+            "/v1/transactions/send".into(),
+            agent.clone(),
+            Some(json!({"type": "TRANSFER", "to": "not-an-address", "amount": "1"})),
+            400,
+            "INVALID_ADDRESS",
+        ),
         ("POST", "/v1/transactions/send".into(), agent.clone(), Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[3]})), 400, "ACTION_VALIDATION_FAILED"),
         ("GET", "/v1/transactions/01a00000-0000-7000-8000-000000000000".into(), agent.clone(), None, 404, "TX_NOT_FOUND"),
         ("POST", "/v1/sessions".into(), m.clone(), Some(json!({"walletId": "01a00000-0000-7000-8000-000000000000"})), 404, "WALLET_NOT_FOUND"),

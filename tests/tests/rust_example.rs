@@ -58,7 +58,11 @@ fn check(summary: &Value, node: &Node, mode: &str, recipient_before: u128) {
     assert_eq!((summary["sent"]["status"].as_str(), summary["sent"]["tier"].as_str()), (Some("CONFIRMED"), Some("INSTANT")), "{summary}");
     assert_eq!(node.receipt(summary["sent"]["txHash"].as_str().unwrap())["status"], "0x1", "{summary}");
     let delayed = &summary["delayed"];
-    assert_eq!((delayed["queued"].as_str(), delayed["tier"].as_str(), delayed["final"].as_str()), (Some("QUEUED"), Some("DELAY"), Some("CANCELLED")), "{summary}");
+    assert_eq!(
+        (delayed["queued"].as_str(), delayed["tier"].as_str(), delayed["final"].as_str()),
+        (Some("QUEUED"), Some("DELAY"), Some("CANCELLED")),
+        "{summary}"
+    );
     // Only the small send moved money.
     assert_eq!(node.balance(DEV_ACCOUNTS[3]) - recipient_before, 1_000_000_000_000);
 }

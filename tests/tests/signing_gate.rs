@@ -191,7 +191,13 @@ async fn messages_pass_the_request_guards_and_typed_data_is_bounded() {
     let deep = format!("{{\"signType\":\"typedData\",\"typedData\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
     let r = reqwest::Client::new()
         .post(d.url("/v1/transactions/sign-message"))
-        .header("Authorization", match &agent { Auth::Session(t) => format!("Bearer {t}"), _ => unreachable!() })
+        .header(
+            "Authorization",
+            match &agent {
+                Auth::Session(t) => format!("Bearer {t}"),
+                _ => unreachable!(),
+            },
+        )
         .header("Content-Type", "application/json")
         .body(deep)
         .send()

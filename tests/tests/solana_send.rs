@@ -46,9 +46,14 @@ async fn solana_transfers_and_batches_confirm_with_exact_amounts() {
 
     // A batch of two transfers lands as one transaction.
     let s = api
-        .call("POST", "/v1/transactions/send", &token, Some(json!({"type": "BATCH", "instructions": [
-            {"to": r1, "amount": "1000000"}, {"to": r2, "amount": "3000000"}
-        ]})))
+        .call(
+            "POST",
+            "/v1/transactions/send",
+            &token,
+            Some(json!({"type": "BATCH", "instructions": [
+                {"to": r1, "amount": "1000000"}, {"to": r2, "amount": "3000000"}
+            ]})),
+        )
         .await;
     assert_eq!(s.status, 201, "{:?}", s.body);
     let tx = wait_final(&api, &token, s.body["id"].as_str().unwrap()).await;

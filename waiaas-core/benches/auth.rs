@@ -14,9 +14,7 @@ fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let phc = hash_password("bench-password").unwrap();
     let auth = MasterAuth::new(phc.clone(), "bench-password", u32::MAX, Duration::from_secs(1));
-    c.bench_function("master_verify_accepted (HMAC, constant time)", |b| {
-        b.iter(|| rt.block_on(auth.verify("bench-password", "127.0.0.1")).unwrap())
-    });
+    c.bench_function("master_verify_accepted (HMAC, constant time)", |b| b.iter(|| rt.block_on(auth.verify("bench-password", "127.0.0.1")).unwrap()));
     let mut slow = c.benchmark_group("argon2");
     slow.sample_size(10);
     slow.bench_function("master_verify_argon2 (what upstream pays per request)", |b| {
@@ -31,9 +29,7 @@ fn benches(c: &mut Criterion) {
         let s = e.create_session(CreateSession { wallet_id: Some(w.wallet.id.clone()), ..Default::default() }).await.unwrap();
         (e, s.token, w.wallet.id)
     });
-    c.bench_function("session_authenticate (JWT + SQLite store check)", |b| {
-        b.iter(|| rt.block_on(engine.authenticate(&token)).unwrap())
-    });
+    c.bench_function("session_authenticate (JWT + SQLite store check)", |b| b.iter(|| rt.block_on(engine.authenticate(&token)).unwrap()));
     c.bench_function("session_get_wallet (authenticate + wallet read)", |b| {
         b.iter(|| {
             rt.block_on(async {

@@ -8,9 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 use std::hint::black_box;
 use waiaas_core::network::Chain;
-use waiaas_core::policy::{
-    evaluate, validate_rules, Intent, PolicyRecord, PolicySettings, PolicyType, TokenRef, TxType, Usage,
-};
+use waiaas_core::policy::{evaluate, validate_rules, Intent, PolicyRecord, PolicySettings, PolicyType, TokenRef, TxType, Usage};
 
 const WALLET: &str = "0192f6a0-0000-7000-8000-000000000001";
 const NET: &str = "ethereum-sepolia";
@@ -54,8 +52,7 @@ fn rules(t: PolicyType) -> Value {
 /// `n` policies of distinct types (ALLOWED_TOKENS first, so even one policy lets the transfer
 /// through), half of them scoped to the wallet (so resolution has work to do).
 fn policies(n: usize) -> Vec<PolicyRecord> {
-    let tokens_first = std::iter::once(&PolicyType::AllowedTokens)
-        .chain(PolicyType::ALL.iter().filter(|t| **t != PolicyType::AllowedTokens));
+    let tokens_first = std::iter::once(&PolicyType::AllowedTokens).chain(PolicyType::ALL.iter().filter(|t| **t != PolicyType::AllowedTokens));
     tokens_first
         .take(n)
         .enumerate()
@@ -90,9 +87,7 @@ fn bench_evaluate(c: &mut Criterion) {
         let set = policies(n);
         let d = evaluate(&set, &intent, &usage, &settings, NOW, true);
         assert!(d.allowed, "the benchmark request passes all {n} policies: {d:#?}");
-        c.bench_function(&format!("evaluate/{n}_policies"), |b| {
-            b.iter(|| evaluate(black_box(&set), black_box(&intent), &usage, &settings, NOW, true))
-        });
+        c.bench_function(&format!("evaluate/{n}_policies"), |b| b.iter(|| evaluate(black_box(&set), black_box(&intent), &usage, &settings, NOW, true)));
     }
 }
 

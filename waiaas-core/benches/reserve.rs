@@ -79,7 +79,10 @@ fn benches(c: &mut Criterion) {
                         now,
                         Box::new(move |_r, policies, usage| {
                             let d = policy::evaluate(policies, &intent, usage, &settings, now, false);
-                            (if d.allowed { TxStatus::Executing } else { TxStatus::Cancelled }, waiaas_core::tx::TxPatch { tier: Some(d.tier.as_str().into()), amount_usd: Some(1.0), ..Default::default() })
+                            (
+                                if d.allowed { TxStatus::Executing } else { TxStatus::Cancelled },
+                                waiaas_core::tx::TxPatch { tier: Some(d.tier.as_str().into()), amount_usd: Some(1.0), ..Default::default() },
+                            )
                         }),
                     )
                     .await

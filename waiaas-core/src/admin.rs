@@ -71,9 +71,8 @@ impl Engine {
             }
         }
         let w = self.inner.store.get_wallet(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
-        let created = self
-            .create_session(CreateSession { wallet_id: Some(w.id.clone()), ttl: expires_in, source: Some("mcp".into()), ..Default::default() })
-            .await?;
+        let created =
+            self.create_session(CreateSession { wallet_id: Some(w.id.clone()), ttl: expires_in, source: Some("mcp".into()), ..Default::default() }).await?;
         let path = write_mcp_token(&self.inner.data_dir, &w.id, &created.token)?;
         Ok(json!({
             "walletId": w.id,
@@ -90,15 +89,7 @@ impl Engine {
         let ids = match wallet_ids {
             Some(ids) if !ids.is_empty() => ids,
             Some(_) => return Err(Error::validation("walletIds", "must name at least one wallet")),
-            None => self
-                .inner
-                .store
-                .list_wallets(None)
-                .await?
-                .into_iter()
-                .filter(|w| w.status == crate::store::WalletStatus::Active)
-                .map(|w| w.id)
-                .collect(),
+            None => self.inner.store.list_wallets(None).await?.into_iter().filter(|w| w.status == crate::store::WalletStatus::Active).map(|w| w.id).collect(),
         };
         if ids.is_empty() {
             return Err(Error::validation("walletIds", "there is no active wallet to hand to an agent"));

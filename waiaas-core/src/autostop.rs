@@ -51,7 +51,8 @@ impl Engine {
         let window = sec.autostop_unusual_activity_window_sec as i64;
         let recent = self.inner.store.count_txs_since(&w.id, self.now() - window).await?;
         if recent >= n {
-            self.autostop_suspend(&w.id, "UNUSUAL_ACTIVITY", json!({"rule": "unusual_activity", "threshold": n, "windowSec": window, "recent": recent})).await?;
+            self.autostop_suspend(&w.id, "UNUSUAL_ACTIVITY", json!({"rule": "unusual_activity", "threshold": n, "windowSec": window, "recent": recent}))
+                .await?;
             return Err(Error::new(
                 ErrorCode::WALLET_SUSPENDED,
                 format!("Wallet '{}' was suspended by AutoStop: more than {n} transactions within {window} s", w.id),
@@ -78,8 +79,16 @@ impl Engine {
             }
             // Report once: mark the session as seen "now" for the idle clock.
             self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(s.id.clone(), now);
-            self.audit("SESSION_IDLE", "autostop", s.wallet_ids.first().map(String::as_str), Some(&s.id), Some(json!({"rule": "idle_timeout", "idleSec": now - last})), "warning", None)
-                .await;
+            self.audit(
+                "SESSION_IDLE",
+                "autostop",
+                s.wallet_ids.first().map(String::as_str),
+                Some(&s.id),
+                Some(json!({"rule": "idle_timeout", "idleSec": now - last})),
+                "warning",
+                None,
+            )
+            .await;
             reported.push(s.id);
         }
         Ok(reported)

@@ -271,9 +271,8 @@ fn seal(password: &[u8], mut plain: Zeroizing<Vec<u8>>) -> Result<Sealed> {
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let key = derive_key(password, &salt)?;
     let cipher = Aes256Gcm::new_from_slice(key.as_ref()).map_err(|_| Error::internal("aes key"))?;
-    let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", plain.as_mut_slice())
-        .map_err(|_| Error::internal("aes-gcm encryption failed"))?;
+    let tag =
+        cipher.encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", plain.as_mut_slice()).map_err(|_| Error::internal("aes-gcm encryption failed"))?;
     // The buffer now holds ciphertext only.
     let ciphertext = std::mem::take(&mut *plain);
     Ok(Sealed { salt, nonce, tag: tag.into(), ciphertext })
@@ -285,10 +284,7 @@ fn unseal(password: &[u8], h: &Header, ciphertext: &[u8]) -> Result<Zeroizing<Ve
     let cipher = Aes256Gcm::new_from_slice(key.as_ref()).map_err(|_| Error::internal("aes key"))?;
     let mut buf = Zeroizing::new(ciphertext.to_vec());
     cipher.decrypt_in_place_detached(Nonce::from_slice(&h.nonce), b"", buf.as_mut_slice(), Tag::from_slice(&h.tag)).map_err(|_| {
-        Error::new(
-            ErrorCode::INVALID_MASTER_PASSWORD,
-            "Decryption failed: wrong master password (or a damaged backup header: salt, nonce or tag)",
-        )
+        Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Decryption failed: wrong master password (or a damaged backup header: salt, nonce or tag)")
     })?;
     Ok(buf)
 }
@@ -306,10 +302,7 @@ impl Archive {
         let header = Header::parse(&bytes)?;
         let meta_len = header.metadata_len as usize;
         if meta_len > MAX_METADATA_LEN || HEADER_LEN + meta_len > bytes.len() {
-            return Err(invalid_format(format!(
-                "metadata length {meta_len} runs past the end of the file ({} bytes): truncated or not a backup",
-                bytes.len()
-            )));
+            return Err(invalid_format(format!("metadata length {meta_len} runs past the end of the file ({} bytes): truncated or not a backup", bytes.len())));
         }
         let metadata = parse_metadata(&bytes[HEADER_LEN..HEADER_LEN + meta_len])?;
         Ok(Archive { header, metadata, bytes })
@@ -1125,8 +1118,20 @@ fn import_upstream(up: &Path, ours: &Path, keystore_dir: &Path) -> Result<Upstre
         let rows = st
             .query_map([], |r| {
                 Ok((
-                    r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?,
-                    r.get(10)?, r.get(11)?, r.get(12)?, r.get::<_, Option<String>>(13)?.unwrap_or_else(|| "eoa".into()),
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                    r.get::<_, Option<String>>(13)?.unwrap_or_else(|| "eoa".into()),
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -1297,9 +1302,7 @@ fn summarize(db: &Path, keystore_dir: &Path, password: &str, warnings: &mut Vec<
     for w in wallets.iter().filter(|w| !w.has_key_file && w.status != "TERMINATED") {
         warnings.push(format!("wallet {} ({}) has no key file in the backup: it cannot sign", w.id, w.name));
     }
-    let phc: Option<String> = c
-        .query_row("SELECT value FROM key_value_store WHERE key = 'master_password_hash'", [], |r| r.get(0))
-        .optional()?;
+    let phc: Option<String> = c.query_row("SELECT value FROM key_value_store WHERE key = 'master_password_hash'", [], |r| r.get(0)).optional()?;
     if let Some(phc) = phc {
         if !crate::auth::master::verify_hash(&phc, password).unwrap_or(false) {
             warnings.push("the restored data dir's master password is not the backup's password: open it with the password it had".into());

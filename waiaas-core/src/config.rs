@@ -19,10 +19,23 @@ use std::path::Path;
 
 /// The sections upstream accepts; unknown sections are refused.
 pub const SECTIONS: &[&str] = &[
-    "daemon", "keystore", "database", "rpc", "notifications", "security", "walletconnect", "x402", "display",
-    "telegram", "incoming", "backup", "actions",
+    "daemon",
+    "keystore",
+    "database",
+    "rpc",
+    "notifications",
+    "security",
+    "walletconnect",
+    "x402",
+    "display",
+    "telegram",
+    "incoming",
+    "backup",
+    "actions",
     // Ours: policy defaults (upstream keeps them in Admin Settings) and offline USD prices.
-    "policy", "prices", "oracle",
+    "policy",
+    "prices",
+    "oracle",
     // Ours: the Prometheus endpoint.
     "metrics",
 ];
@@ -310,10 +323,8 @@ impl Config {
     pub fn with_settings(&self, settings: &[(String, String)]) -> Result<Config> {
         let mut table = toml::Table::try_from(self).map_err(|e| invalid(e.to_string()))?;
         let defaults = toml::Table::try_from(Config::default()).map_err(|e| invalid(e.to_string()))?;
-        let as_env: Vec<(String, String)> = settings
-            .iter()
-            .map(|(k, v)| (format!("WAIAAS_{}", k.replacen('.', "_", 1).to_ascii_uppercase()), v.clone()))
-            .collect();
+        let as_env: Vec<(String, String)> =
+            settings.iter().map(|(k, v)| (format!("WAIAAS_{}", k.replacen('.', "_", 1).to_ascii_uppercase()), v.clone())).collect();
         // Settings come over the API: they never name files on the daemon's host.
         apply_env(&mut table, &defaults, &as_env, false)?;
         let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
@@ -629,7 +640,8 @@ mod tests {
         assert!(Config::from_toml("[metrics]\nenabled = true\n", &[]).is_ok(), "loopback without a token is fine");
         let e = Config::from_toml("[metrics]\nenabled = true\n", &env(&[("WAIAAS_DAEMON_HOSTNAME", "0.0.0.0")])).unwrap_err();
         assert!(e.message.contains("metrics.token"), "{}", e.message);
-        let l = Config::from_toml("[metrics]\nenabled = true\n", &env(&[("WAIAAS_DAEMON_HOSTNAME", "0.0.0.0"), ("WAIAAS_METRICS_TOKEN", "s3cret-scrape")])).unwrap();
+        let l = Config::from_toml("[metrics]\nenabled = true\n", &env(&[("WAIAAS_DAEMON_HOSTNAME", "0.0.0.0"), ("WAIAAS_METRICS_TOKEN", "s3cret-scrape")]))
+            .unwrap();
         assert_eq!(l.config.metrics.token, "s3cret-scrape");
         assert!(!format!("{:?}", l.config).contains("s3cret-scrape"), "the token is not in Debug output");
         assert!(Config::from_toml("[daemon]\nhostname = \"::1\"\n[metrics]\nenabled = true\n", &[]).is_ok());

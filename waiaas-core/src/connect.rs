@@ -40,7 +40,11 @@ impl Engine {
                 w.status.as_str(),
                 w.public_key,
                 nets.join(", "),
-                if mine.is_empty() { "none (defaults apply)".to_string() } else { mine.iter().map(|p| p["type"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(", ") }
+                if mine.is_empty() {
+                    "none (defaults apply)".to_string()
+                } else {
+                    mine.iter().map(|p| p["type"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(", ")
+                }
             ));
             policies.insert(w.id.clone(), Value::Array(mine));
             wallets.push(json!({

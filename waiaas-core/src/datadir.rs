@@ -76,10 +76,7 @@ impl DataDirLock {
         if rc != 0 {
             return Err(Error::new(
                 ErrorCode::SYSTEM_LOCKED,
-                format!(
-                    "another WAIaaS process (a daemon or an embedded engine) is already running on {} (run `waiaas stop` first)",
-                    dir.display()
-                ),
+                format!("another WAIaaS process (a daemon or an embedded engine) is already running on {} (run `waiaas stop` first)", dir.display()),
             ));
         }
         Ok(DataDirLock { _file: file })

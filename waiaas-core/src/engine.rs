@@ -239,12 +239,8 @@ impl Engine {
         let jwt = load_jwt(store.as_ref(), now).await?;
         // Settings changed through PUT /v1/admin/settings win over config.toml and the environment.
         let config = crate::settings::apply_stored(store.as_ref(), config).await?;
-        let master = MasterAuth::new(
-            phc,
-            password,
-            config.security.master_password_max_attempts,
-            Duration::from_secs(config.security.master_password_lockout_seconds),
-        );
+        let master =
+            MasterAuth::new(phc, password, config.security.master_password_max_attempts, Duration::from_secs(config.security.master_password_lockout_seconds));
         let schema_version = store.schema_version().await?;
         let oracles = crate::price::OracleChain::from_config(&config);
         let engine = Engine {
@@ -343,7 +339,8 @@ impl Engine {
         // A check that could not run (migrations while the store is down) is `unknown`: not
         // ready, but only the check that failed is named.
         let ready = checks.store == "ok" && checks.migrations == "ok";
-        let failed: Vec<&'static str> = [("store", checks.store), ("migrations", checks.migrations)].into_iter().filter(|(_, v)| *v == "fail").map(|(k, _)| k).collect();
+        let failed: Vec<&'static str> =
+            [("store", checks.store), ("migrations", checks.migrations)].into_iter().filter(|(_, v)| *v == "fail").map(|(k, _)| k).collect();
         Health {
             status: if ready { "ok" } else { "unavailable" },
             version: crate::VERSION,
@@ -440,12 +437,7 @@ impl Engine {
     pub async fn authenticate(&self, token: &str) -> Result<SessionCtx> {
         let now = self.now();
         let claims = self.jwt()?.verify(token, now)?;
-        let s = self
-            .inner
-            .store
-            .get_session(&claims.sub)
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::SESSION_NOT_FOUND, "Session not found"))?;
+        let s = self.inner.store.get_session(&claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::SESSION_NOT_FOUND, "Session not found"))?;
         check_session_live(&s, now)?;
         if !bool::from(token_hash(token).as_bytes().ct_eq(s.token_hash.as_bytes())) {
             return Err(Error::new(ErrorCode::INVALID_TOKEN, "This token was replaced by a newer one (renewed or rotated)"));
@@ -461,7 +453,13 @@ impl Engine {
     pub(crate) fn issue_token(&self, session_id: &str, iat: i64, exp: i64) -> Result<String> {
         let mut jti = [0u8; 8];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut jti);
-        Ok(self.jwt()?.issue(&Claims { sub: session_id.into(), iat, exp: (exp > 0).then_some(exp), jti: Some(hex::encode(jti)), session_id: Some(session_id.into()) }))
+        Ok(self.jwt()?.issue(&Claims {
+            sub: session_id.into(),
+            iat,
+            exp: (exp > 0).then_some(exp),
+            jti: Some(hex::encode(jti)),
+            session_id: Some(session_id.into()),
+        }))
     }
 
     /// `POST /v1/admin/rotate-secret`: the previous secret keeps working for 5 minutes.
@@ -585,10 +583,9 @@ pub(crate) fn public_authority(url: &str) -> Option<String> {
 pub(crate) fn ensure_can_sign(w: &WalletRecord) -> Result<()> {
     match w.status {
         WalletStatus::Active => Ok(()),
-        WalletStatus::Suspended => Err(Error::new(
-            ErrorCode::WALLET_SUSPENDED,
-            format!("Wallet '{}' is suspended ({})", w.id, w.suspension_reason.as_deref().unwrap_or("no reason")),
-        )),
+        WalletStatus::Suspended => {
+            Err(Error::new(ErrorCode::WALLET_SUSPENDED, format!("Wallet '{}' is suspended ({})", w.id, w.suspension_reason.as_deref().unwrap_or("no reason"))))
+        }
         WalletStatus::Terminated => Err(Error::new(ErrorCode::WALLET_TERMINATED, format!("Wallet '{}' is terminated", w.id))),
     }
 }

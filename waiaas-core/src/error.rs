@@ -149,10 +149,9 @@ impl Error {
     /// Zod failures: `ACTION_VALIDATION_FAILED` with `details.issues[{path, message}]`.
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        Error::new(ErrorCode::ACTION_VALIDATION_FAILED, format!("Validation error: {field}: {message}"))
-            .with_details(serde_json::json!({
-                "issues": [{ "path": field.split('.').filter(|s| !s.is_empty()).collect::<Vec<_>>(), "message": message }]
-            }))
+        Error::new(ErrorCode::ACTION_VALIDATION_FAILED, format!("Validation error: {field}: {message}")).with_details(serde_json::json!({
+            "issues": [{ "path": field.split('.').filter(|s| !s.is_empty()).collect::<Vec<_>>(), "message": message }]
+        }))
     }
     /// A request body that did not deserialize, as the 400 `ACTION_VALIDATION_FAILED` naming
     /// the field (the missing one, or where the bad value is), without serde's position.

@@ -18,8 +18,8 @@
 //!
 //! Every change is audited, and so broadcast to the notification channels.
 
-use crate::engine::Engine;
 use crate::auth::owner::{OwnerAction, OwnerProof};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::WalletStatus;
 use crate::tx::{TxPatch, TxStatus};
@@ -97,7 +97,10 @@ impl Engine {
         let now = self.now();
         let current = store.kv_get(KV_STATE).await?;
         if current.as_deref() != Some("SUSPENDED") {
-            return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Only a SUSPENDED kill switch can be escalated (it is {})", current.as_deref().unwrap_or("ACTIVE"))));
+            return Err(Error::new(
+                ErrorCode::INVALID_STATE_TRANSITION,
+                format!("Only a SUSPENDED kill switch can be escalated (it is {})", current.as_deref().unwrap_or("ACTIVE")),
+            ));
         }
         if !store.kv_cas(KV_STATE, Some("SUSPENDED"), "LOCKED", now).await? {
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, "The kill switch changed concurrently; retry"));
@@ -123,7 +126,8 @@ impl Engine {
         store.kv_set(KV_BY, actor, now).await?;
         self.inner.kill_switch.store(true, std::sync::atomic::Ordering::SeqCst);
         // Nothing unsigned proceeds.
-        let cancel = TxPatch { error: Some(REASON.into()), error_code: Some(ErrorCode::SYSTEM_LOCKED.as_str().into()), release_reservation: true, ..Default::default() };
+        let cancel =
+            TxPatch { error: Some(REASON.into()), error_code: Some(ErrorCode::SYSTEM_LOCKED.as_str().into()), release_reservation: true, ..Default::default() };
         let mut cancelled = 0;
         for tx in store.txs_in_status(&[TxStatus::Pending, TxStatus::Queued, TxStatus::Executing]).await? {
             if tx.status() == TxStatus::Executing && tx.signed_tx.is_some() {
@@ -140,7 +144,16 @@ impl Engine {
                 suspended += 1;
             }
         }
-        self.audit("KILL_SWITCH_ACTIVATED", actor, None, None, Some(serde_json::json!({"cancelled": cancelled, "walletsSuspended": suspended})), "critical", None).await;
+        self.audit(
+            "KILL_SWITCH_ACTIVATED",
+            actor,
+            None,
+            None,
+            Some(serde_json::json!({"cancelled": cancelled, "walletsSuspended": suspended})),
+            "critical",
+            None,
+        )
+        .await;
         tracing::warn!(actor, cancelled, suspended, "kill switch activated");
         self.kill_switch_status().await
     }

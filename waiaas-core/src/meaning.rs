@@ -112,12 +112,7 @@ impl Engine {
     /// The policy's view of a decoded external transaction signed by `wallet`, its fee
     /// included. Refuses (before anything is recorded) an EVM nonce other than the wallet's
     /// next one.
-    pub(crate) async fn external_kind(
-        &self,
-        wallet: &WalletRecord,
-        network: Network,
-        decoded: &DecodedTx,
-    ) -> Result<TxKind> {
+    pub(crate) async fn external_kind(&self, wallet: &WalletRecord, network: Network, decoded: &DecodedTx) -> Result<TxKind> {
         if let Some(nonce) = decoded.nonce {
             let next = self.adapter(network).next_nonce(&wallet.public_key).await.map_err(Error::from)?;
             if next != Some(nonce) {
@@ -135,8 +130,7 @@ impl Engine {
         // Compute Budget instructions only set resource limits and the priority fee, and the
         // fee is counted below: they need no program whitelist here.
         let budget = solana::COMPUTE_BUDGET_PROGRAM_ID.to_string();
-        let ops: Vec<Operation> =
-            decoded.operations.iter().filter(|op| op.program_id.as_ref() != Some(&budget)).cloned().collect();
+        let ops: Vec<Operation> = decoded.operations.iter().filter(|op| op.program_id.as_ref() != Some(&budget)).cloned().collect();
         let kind = one(self.kinds_of_operations(network, &ops).await?);
         let pays = decoded.fee_payer.as_deref().is_none_or(|p| p == wallet.public_key);
         Ok(if pays { with_fee(kind, decoded.max_fee) } else { kind })
@@ -157,12 +151,7 @@ impl Engine {
         let mut kinds = Vec::with_capacity(ops.len());
         for op in ops {
             let to = op.to.clone().unwrap_or_default();
-            let token = |address: String, decimals: u8| TokenInfo {
-                address,
-                decimals,
-                symbol: None,
-                program_id: op.program_id.clone(),
-            };
+            let token = |address: String, decimals: u8| TokenInfo { address, decimals, symbol: None, program_id: op.program_id.clone() };
             kinds.push(match (op.op_type.as_str(), &op.token) {
                 ("TRANSFER", _) => TxKind::Transfer { to, amount: amount(op)?, memo: None },
                 ("TOKEN_TRANSFER", Some(t)) => {
@@ -212,13 +201,8 @@ mod tests {
         assert!(matches!(with_fee(call, 7), TxKind::ContractCall { value: u128::MAX, .. }), "saturates");
         let approve = TxKind::Approve { spender: "s".into(), amount: 1, token: token() };
         assert_eq!(with_fee(approve.clone(), 9), TxKind::Batch { instructions: vec![approve.clone(), network_fee(9)] });
-        let batch = TxKind::Batch {
-            instructions: vec![approve.clone(), TxKind::Transfer { to: "b".into(), amount: 1, memo: None }],
-        };
-        assert_eq!(
-            with_fee(batch, 9),
-            TxKind::Batch { instructions: vec![approve, TxKind::Transfer { to: "b".into(), amount: 10, memo: None }] }
-        );
+        let batch = TxKind::Batch { instructions: vec![approve.clone(), TxKind::Transfer { to: "b".into(), amount: 1, memo: None }] };
+        assert_eq!(with_fee(batch, 9), TxKind::Batch { instructions: vec![approve, TxKind::Transfer { to: "b".into(), amount: 10, memo: None }] });
     }
 
     #[test]

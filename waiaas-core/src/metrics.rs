@@ -94,7 +94,9 @@ impl HistogramVec {
         let h = {
             let mut map = self.series.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(key)
-                .or_insert_with(|| Arc::new(Histogram { buckets: self.bounds.iter().map(|_| AtomicU64::new(0)).collect(), sum: AtomicU64::new(0), count: AtomicU64::new(0) }))
+                .or_insert_with(|| {
+                    Arc::new(Histogram { buckets: self.bounds.iter().map(|_| AtomicU64::new(0)).collect(), sum: AtomicU64::new(0), count: AtomicU64::new(0) })
+                })
                 .clone()
         };
         // Stored per bucket (not cumulative); cumulated when rendered.
@@ -195,7 +197,11 @@ fn format_float(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }

@@ -220,10 +220,7 @@ impl Network {
     /// Check that this network belongs to the wallet's chain and environment.
     pub fn check_belongs(self, chain: Chain, env: Environment) -> Result<()> {
         if self.chain() != chain || self.environment() != env {
-            return Err(Error::new(
-                ErrorCode::ENVIRONMENT_NETWORK_MISMATCH,
-                format!("network '{}' is not a {} {} network", self.id(), chain, env),
-            ));
+            return Err(Error::new(ErrorCode::ENVIRONMENT_NETWORK_MISMATCH, format!("network '{}' is not a {} {} network", self.id(), chain, env)));
         }
         Ok(())
     }

@@ -132,7 +132,16 @@ impl Engine {
         let nonce = match result {
             Ok(n) => n,
             Err(e) => {
-                self.audit("OWNER_AUTH_FAILED", &proof.address, Some(&w.id), None, Some(json!({"action": action.request_id(), "reason": e.message})), "warning", None).await;
+                self.audit(
+                    "OWNER_AUTH_FAILED",
+                    &proof.address,
+                    Some(&w.id),
+                    None,
+                    Some(json!({"action": action.request_id(), "reason": e.message})),
+                    "warning",
+                    None,
+                )
+                .await;
                 return Err(e);
             }
         };
@@ -143,7 +152,16 @@ impl Engine {
             None => false,
         };
         if !used {
-            self.audit("OWNER_AUTH_FAILED", &owner, Some(&w.id), None, Some(json!({"action": action.request_id(), "reason": "nonce unknown, used or expired"})), "warning", None).await;
+            self.audit(
+                "OWNER_AUTH_FAILED",
+                &owner,
+                Some(&w.id),
+                None,
+                Some(json!({"action": action.request_id(), "reason": "nonce unknown, used or expired"})),
+                "warning",
+                None,
+            )
+            .await;
             return Err(Error::new(ErrorCode::INVALID_NONCE, "The message's nonce is unknown, already used or expired: get a new one from GET /v1/nonce"));
         }
         Ok(owner)

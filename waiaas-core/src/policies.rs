@@ -183,7 +183,8 @@ pub(crate) fn outcome(d: &Decision, amount_usd: Option<f64>, now: i64) -> (TxSta
         Tier::Approval => {
             let timeout = d.approval_timeout.unwrap_or(3600);
             patch.queued_at = Some(now);
-            patch.metadata = Some(serde_json::json!({"approvalRequired": true, "approvalExpiresAt": now + timeout as i64, "approvalReason": d.approval_reason}).to_string());
+            patch.metadata =
+                Some(serde_json::json!({"approvalRequired": true, "approvalExpiresAt": now + timeout as i64, "approvalReason": d.approval_reason}).to_string());
             (TxStatus::Queued, patch)
         }
     }
@@ -243,7 +244,8 @@ impl Engine {
             updated_at: now,
         };
         self.inner.store.insert_policy(&p).await?;
-        self.audit("POLICY_CREATED", "master", p.wallet_id.as_deref(), None, Some(serde_json::json!({"policyId": p.id, "type": ty.as_str()})), "info", None).await;
+        self.audit("POLICY_CREATED", "master", p.wallet_id.as_deref(), None, Some(serde_json::json!({"policyId": p.id, "type": ty.as_str()})), "info", None)
+            .await;
         Ok(p)
     }
 

@@ -79,7 +79,9 @@ impl PriceOracle for ConfigOracle {
     async fn price(&self, a: &Asset) -> Result<Option<Price>> {
         let net = Network::parse(a.network)?;
         let usd = match &a.token {
-            None => self.lookup(a.native_symbol).or_else(|| self.lookup(&format!("{}/slip44:{}", net.info().caip2, if a.chain == Chain::Solana { 501 } else { 60 }))),
+            None => self
+                .lookup(a.native_symbol)
+                .or_else(|| self.lookup(&format!("{}/slip44:{}", net.info().caip2, if a.chain == Chain::Solana { 501 } else { 60 }))),
             Some(t) => self.lookup(t).or_else(|| self.lookup(&crate::tokens::asset_id(net, t))),
         };
         Ok(usd.map(|usd| Price { usd, source: "config".into(), at: self.updated_at.unwrap_or_else(crate::now) }))
@@ -342,7 +344,8 @@ mod tests {
                     let req = String::from_utf8_lossy(&buf[..n]).to_string();
                     let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
                     let (status, body) = answer(&path);
-                    let res = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                    let res =
+                        format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
                     let _ = sock.write_all(res.as_bytes()).await;
                 });
             }
@@ -385,7 +388,8 @@ mod tests {
             }
         })
         .await;
-        let chain = OracleChain::new(vec![Box::new(PythOracle::new(&down)), Box::new(CoinGeckoOracle::new(&cg, None))], Duration::from_secs(300)).with_max_age(forever);
+        let chain =
+            OracleChain::new(vec![Box::new(PythOracle::new(&down)), Box::new(CoinGeckoOracle::new(&cg, None))], Duration::from_secs(300)).with_max_age(forever);
         assert!(matches!(chain.price(&eth).await, Lookup::Found(p) if p.source == "coingecko" && p.usd == 2999.5));
         let usdc = Asset::token(sepolia(), "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48");
         assert!(matches!(chain.price(&usdc).await, Lookup::Found(p) if (p.usd - 1.0001).abs() < 1e-9));
@@ -416,7 +420,8 @@ mod tests {
     async fn zero_negative_and_stale_prices_are_unknown() {
         let eth = Asset::native(sepolia());
         let table = |pairs: &[(&str, f64)]| ConfigOracle::new(&pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect());
-        let lookup = |oracles: Vec<Box<dyn PriceOracle>>, max_age: u64| OracleChain::new(oracles, Duration::from_secs(300)).with_max_age(Duration::from_secs(max_age));
+        let lookup =
+            |oracles: Vec<Box<dyn PriceOracle>>, max_age: u64| OracleChain::new(oracles, Duration::from_secs(300)).with_max_age(Duration::from_secs(max_age));
         for usd in [0.0, -5.0] {
             let chain = lookup(vec![Box::new(table(&[("eth", usd)]))], 1800);
             assert_eq!(chain.price(&eth).await, Lookup::Down, "price {usd}");
@@ -424,12 +429,15 @@ mod tests {
         // `updated_at` dates the table: an hour old is stale under a 30-minute limit, fine under two hours.
         let hour_old = (crate::now() - 3600) as f64;
         assert_eq!(lookup(vec![Box::new(table(&[("eth", 2000.0), ("updated_at", hour_old)]))], 1800).price(&eth).await, Lookup::Down);
-        assert!(matches!(lookup(vec![Box::new(table(&[("eth", 2000.0), ("updated_at", hour_old)]))], 7200).price(&eth).await, Lookup::Found(p) if p.usd == 2000.0));
+        assert!(
+            matches!(lookup(vec![Box::new(table(&[("eth", 2000.0), ("updated_at", hour_old)]))], 7200).price(&eth).await, Lookup::Found(p) if p.usd == 2000.0)
+        );
         // Without `updated_at` the operator's fixed prices do not age.
         assert!(matches!(lookup(vec![Box::new(table(&[("eth", 2000.0)]))], 1).price(&eth).await, Lookup::Found(_)));
 
         // Pyth's publish_time is from 2023: stale, so CoinGecko (dated by last_updated_at) answers.
-        let (pyth, _) = serve(|_| (200, r#"{"parsed":[{"id":"ff","price":{"price":"300000000000","conf":"1","expo":-8,"publish_time":1700000000}}]}"#.into())).await;
+        let (pyth, _) =
+            serve(|_| (200, r#"{"parsed":[{"id":"ff","price":{"price":"300000000000","conf":"1","expo":-8,"publish_time":1700000000}}]}"#.into())).await;
         assert_eq!(lookup(vec![Box::new(PythOracle::new(&pyth))], 1800).price(&eth).await, Lookup::Down);
         let (cg, _) = serve(|p| {
             assert!(p.contains("include_last_updated_at=true"), "{p}");

@@ -4,11 +4,11 @@
 //! one that works. Renewing or rotating replaces it at once (compare-and-swap on its
 //! hash), and revocation and expiry are checked in the store on every request.
 
+use crate::auth::token_hash;
 use crate::engine::{check_session_live, wallet_not_found, Caller, Engine, SessionCtx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::Chain;
 use crate::store::{SessionInsert, SessionRecord, Unlink, WalletStatus};
-use crate::auth::token_hash;
 use serde::{Deserialize, Serialize};
 
 pub const MAX_TTL: i64 = 31_536_000;

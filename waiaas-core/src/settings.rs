@@ -121,7 +121,10 @@ impl Engine {
                 .split_once('.')
                 .is_some_and(|(s, k)| defaults.get(s).and_then(|t| t.as_table()).is_some_and(|t| t.contains_key(k)) || s == "rpc" || s == "prices");
             if !known {
-                return Err(Error::validation(&format!("settings.{i}.key"), format!("unknown setting '{key}' (use section.key, e.g. security.rate_limit_tx_rpm)")));
+                return Err(Error::validation(
+                    &format!("settings.{i}.key"),
+                    format!("unknown setting '{key}' (use section.key, e.g. security.rate_limit_tx_rpm)"),
+                ));
             }
             if let Some((_, lo, hi)) = RANGES.iter().find(|(k, _, _)| k == key) {
                 let n: f64 = value.trim().parse().map_err(|_| Error::validation(&field, format!("{key} must be a number")))?;

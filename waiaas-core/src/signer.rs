@@ -160,7 +160,8 @@ impl Engine {
                     format!("Policy requires {tier} for this request; a signature cannot wait for a delay or an approval (send transactions with POST /v1/transactions/send instead)"),
                 )
                 .with_details(serde_json::json!({"tier": tier}));
-                let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+                let patch =
+                    TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
                 if self.inner.store.transition_tx(&rec.id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, self.now()).await? {
                     self.inner.metrics.transaction(TxStatus::Cancelled, Some(tier.as_str()).filter(|t| !t.is_empty()));
                 }
@@ -236,7 +237,10 @@ impl Engine {
                         None => {
                             return Err(Error::new(
                                 ErrorCode::POLICY_DENIED,
-                                format!("Typed data '{}' is not a known authorization and names no verifyingContract to allowlist: refused", summary.primary_type),
+                                format!(
+                                    "Typed data '{}' is not a known authorization and names no verifyingContract to allowlist: refused",
+                                    summary.primary_type
+                                ),
                             ))
                         }
                     },

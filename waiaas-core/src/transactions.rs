@@ -350,13 +350,28 @@ impl Engine {
                 Err(e) => tracing::debug!("token balance {} failed: {}", t.address, e.error.message),
             }
         }
-        Ok(AssetsView { wallet_id: w.id.clone(), chain: w.chain, network: net.id().into(), assets, display_currency: "USD".into(), chain_id: net.info().caip2.into() })
+        Ok(AssetsView {
+            wallet_id: w.id.clone(),
+            chain: w.chain,
+            network: net.id().into(),
+            assets,
+            display_currency: "USD".into(),
+            chain_id: net.info().caip2.into(),
+        })
     }
 
     /// Record a synchronous operation as a row, then mark it SIGNED or FAILED.
     /// `kind`, when the operation has a transaction meaning, fills the row's amount,
     /// destination and token like a send's (its reservation is counted the same way).
-    pub(crate) async fn record_sync(&self, ctx: &SessionCtx, w: &WalletRecord, net: Network, ty: TxType, request: serde_json::Value, kind: Option<&TxKind>) -> Result<TxRecord> {
+    pub(crate) async fn record_sync(
+        &self,
+        ctx: &SessionCtx,
+        w: &WalletRecord,
+        net: Network,
+        ty: TxType,
+        request: serde_json::Value,
+        kind: Option<&TxKind>,
+    ) -> Result<TxRecord> {
         self.autostop_activity(w).await?;
         let now = self.now();
         let (amount, to_address, token_address) = kind.map(crate::pipeline::summary).unwrap_or_default();
@@ -395,7 +410,8 @@ impl Engine {
                 Ok(v)
             }
             Err(e) => {
-                let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+                let patch =
+                    TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
                 if self.inner.store.transition_tx(id, &from, TxStatus::Failed, &patch, now).await? {
                     self.inner.metrics.transaction(TxStatus::Failed, Some(tier).filter(|t| !t.is_empty()));
                 }
@@ -414,7 +430,9 @@ impl Engine {
         let net = self.wallet_network(&w, req.network.as_deref())?;
         let sign_type = req.sign_type.clone().unwrap_or_else(|| "personal".into());
         let kind = match sign_type.as_str() {
-            "personal" => MessageKind::Personal(req.message.clone().ok_or_else(|| Error::validation("message", "is required for personal signatures"))?.into_bytes()),
+            "personal" => {
+                MessageKind::Personal(req.message.clone().ok_or_else(|| Error::validation("message", "is required for personal signatures"))?.into_bytes())
+            }
             "typedData" => {
                 if w.chain != Chain::Ethereum {
                     return Err(Error::new(ErrorCode::SIGNING_SCHEME_UNSUPPORTED, "EIP-712 typed data needs an EVM wallet"));
@@ -455,7 +473,12 @@ impl Engine {
             Chain::Ethereum => req.transaction.strip_prefix("0x").and_then(|h| hex::decode(h).ok()),
             Chain::Solana => base64::engine::general_purpose::STANDARD.decode(req.transaction.trim()).ok(),
         }
-        .ok_or_else(|| Error::new(ErrorCode::INVALID_TRANSACTION, if w.chain == Chain::Ethereum { "transaction must be 0x-prefixed hex" } else { "transaction must be base64" }))?;
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::INVALID_TRANSACTION,
+                if w.chain == Chain::Ethereum { "transaction must be 0x-prefixed hex" } else { "transaction must be base64" },
+            )
+        })?;
         let adapter = self.adapter(net);
         let decoded = adapter.decode_external(&raw)?;
         // What it really does, its fee included; a future nonce is refused (crate::meaning).
@@ -471,7 +494,13 @@ impl Engine {
             Chain::Ethereum => format!("0x{}", hex::encode(&signed.raw)),
             Chain::Solana => base64::engine::general_purpose::STANDARD.encode(&signed.raw),
         };
-        Ok(TransactionSigned { id: rec.id, signed_transaction: encoded, tx_hash: Some(signed.hash).filter(|h| !h.is_empty()), operations: decoded.operations, policy_result: PolicyResult { tier } })
+        Ok(TransactionSigned {
+            id: rec.id,
+            signed_transaction: encoded,
+            tx_hash: Some(signed.hash).filter(|h| !h.is_empty()),
+            operations: decoded.operations,
+            policy_result: PolicyResult { tier },
+        })
     }
 
     /// ABI-encode a function call (`POST /v1/utils/encode-calldata`).

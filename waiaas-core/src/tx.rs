@@ -218,11 +218,24 @@ mod tests {
     fn transition_table_is_exactly_as_designed() {
         use TxStatus::*;
         let allowed = [
-            (Pending, Queued), (Pending, Executing), (Pending, Cancelled), (Pending, Failed), (Pending, Signed), (Pending, GasWaiting),
-            (GasWaiting, Queued), (GasWaiting, Executing), (GasWaiting, Cancelled),
-            (Queued, Executing), (Queued, Cancelled), (Queued, Expired),
-            (Executing, Submitted), (Executing, Failed), (Executing, Cancelled), (Executing, Signed),
-            (Submitted, Confirmed), (Submitted, Failed),
+            (Pending, Queued),
+            (Pending, Executing),
+            (Pending, Cancelled),
+            (Pending, Failed),
+            (Pending, Signed),
+            (Pending, GasWaiting),
+            (GasWaiting, Queued),
+            (GasWaiting, Executing),
+            (GasWaiting, Cancelled),
+            (Queued, Executing),
+            (Queued, Cancelled),
+            (Queued, Expired),
+            (Executing, Submitted),
+            (Executing, Failed),
+            (Executing, Cancelled),
+            (Executing, Signed),
+            (Submitted, Confirmed),
+            (Submitted, Failed),
         ];
         let mut n = 0;
         for from in TxStatus::ALL {

@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateWalletRequest))]
 pub struct CreateWallet {
     /// 1..100 characters, no control characters.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub name: String,
     /// `solana` (default) or `ethereum`.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Chain>))]
@@ -217,9 +220,8 @@ impl Engine {
         let rekey = self.inner.rekey.read().await;
         let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
         let (kid, net) = (id.clone(), network.id());
-        let public_key = tokio::task::spawn_blocking(move || ks.create(&kid, chain, net, pw.as_bytes()))
-            .await
-            .map_err(|e| Error::internal(e.to_string()))??;
+        let public_key =
+            tokio::task::spawn_blocking(move || ks.create(&kid, chain, net, pw.as_bytes())).await.map_err(|e| Error::internal(e.to_string()))??;
         drop(rekey);
         let record = WalletRecord {
             id: id.clone(),
@@ -256,8 +258,7 @@ impl Engine {
         } else {
             None
         };
-        self.audit("WALLET_CREATED", "master", Some(&id), None, Some(serde_json::json!({ "chain": chain, "environment": environment })), "info", None)
-            .await;
+        self.audit("WALLET_CREATED", "master", Some(&id), None, Some(serde_json::json!({ "chain": chain, "environment": environment })), "info", None).await;
         Ok(WalletCreated { wallet: (&record).into(), session })
     }
 
@@ -290,12 +291,7 @@ impl Engine {
         let id = match requested {
             Some(id) => id.to_string(),
             None if ctx.wallet_ids.len() == 1 => ctx.wallet_ids[0].clone(),
-            None => {
-                return Err(Error::new(
-                    ErrorCode::WALLET_ID_REQUIRED,
-                    "This session is linked to several wallets: pass walletId",
-                ))
-            }
+            None => return Err(Error::new(ErrorCode::WALLET_ID_REQUIRED, "This session is linked to several wallets: pass walletId")),
         };
         self.wallet_record(&Caller::Session(ctx), &id).await
     }

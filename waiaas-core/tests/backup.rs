@@ -125,10 +125,7 @@ async fn the_upstream_vector_inspects_without_and_with_the_password() {
     let with = tokio::task::spawn_blocking(move || inspect_backup(&vector(), Some(&pw))).await.unwrap().unwrap();
     eprintln!("timing: inspect with password (+ one Argon2id run and AES-GCM of 653 KB) {:?}", t.elapsed());
     let names: Vec<&str> = with.entries.as_ref().unwrap().iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["waiaas.db", "config.toml", "keystore/01a218ec-2778-7212-8f7c-c3e5eaaa4876.json", "keystore/01a218ec-2813-7eb7-83d6-a19858b07acc.json"]
-    );
+    assert_eq!(names, ["waiaas.db", "config.toml", "keystore/01a218ec-2778-7212-8f7c-c3e5eaaa4876.json", "keystore/01a218ec-2813-7eb7-83d6-a19858b07acc.json"]);
     assert_eq!(with.entries.as_ref().unwrap()[0].size, i.metadata.contents.database.size);
 
     let err = inspect_backup(&vector(), Some("wrong-password")).unwrap_err();
@@ -224,7 +221,10 @@ async fn our_backup_has_upstreams_layout_and_round_trips() {
     assert_eq!(meta["checksum"], format!("sha256:{}", hex::encode(Sha256::digest(ciphertext))));
     let typed: BackupMetadata = serde_json::from_value(meta.clone()).unwrap();
     let db_size = typed.contents.database.size as usize;
-    let plain_len: usize = 2 + 9 + 8 + db_size
+    let plain_len: usize = 2
+        + 9
+        + 8
+        + db_size
         + typed.contents.config.as_ref().map(|c| 2 + 11 + 8 + c.size as usize).unwrap()
         + typed.contents.keystore_files.iter().map(|k| 2 + 9 + k.name.len() + 8 + k.size as usize).sum::<usize>();
     assert_eq!(ciphertext.len(), plain_len, "GCM ciphertext is as long as the entries; the tag lives in the header");
@@ -257,10 +257,7 @@ async fn our_backup_has_upstreams_layout_and_round_trips() {
     assert_eq!((s1.total, s2.total), (1, 0));
     assert!(e.authenticate(&src.token).await.is_ok());
     assert!(r.authenticate(&src.token).await.is_err());
-    let (p1, p2) = (
-        e.list_policies(&Caller::Master, None, None, None).await.unwrap(),
-        r.list_policies(&Caller::Master, None, None, None).await.unwrap(),
-    );
+    let (p1, p2) = (e.list_policies(&Caller::Master, None, None, None).await.unwrap(), r.list_policies(&Caller::Master, None, None, None).await.unwrap());
     assert_eq!(p1.data, p2.data);
     assert_eq!(p2.total, 1);
     // The audit log came along (all but the BACKUP_CREATED entry, written after the snapshot).

@@ -67,10 +67,7 @@ fn adapter() -> EvmAdapter {
 }
 
 async fn rpc(method: &str, params: Value) -> Value {
-    RpcClient::new(vec![fixture().node.url.clone()])
-        .read(method, params)
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e:?}"))
+    RpcClient::new(vec![fixture().node.url.clone()]).read(method, params).await.unwrap_or_else(|e| panic!("{method}: {e:?}"))
 }
 
 /// A fresh key holding `wei`.
@@ -151,10 +148,8 @@ fn token_info() -> TokenInfo {
 
 /// Give `to` some TST from the deployer (an unlocked dev account).
 async fn give_tokens(to: &str, amount: u128) {
-    let (data, _) =
-        encode_calldata(&artifact("TestToken")["abi"], "transfer", &[json!(to), json!(amount.to_string())]).unwrap();
-    let hash =
-        rpc("eth_sendTransaction", json!([{"from": DEV_ACCOUNTS[0], "to": fixture().token, "data": data}])).await;
+    let (data, _) = encode_calldata(&artifact("TestToken")["abi"], "transfer", &[json!(to), json!(amount.to_string())]).unwrap();
+    let hash = rpc("eth_sendTransaction", json!([{"from": DEV_ACCOUNTS[0], "to": fixture().token, "data": data}])).await;
     confirmed(&adapter(), hash.as_str().unwrap()).await;
 }
 
@@ -215,12 +210,7 @@ async fn approve_sets_the_allowance() {
 async fn a_reverting_call_fails_simulation_with_its_reason_and_is_not_sent() {
     let (_key, from) = funded_key(ETH).await;
     let (calldata, _) = encode_calldata(&artifact("Vault")["abi"], "fail", &[]).unwrap();
-    let kind = TxKind::ContractCall {
-        to: fixture().vault.clone(),
-        calldata: hex::decode(&calldata[2..]).unwrap(),
-        value: 0,
-        accounts: vec![],
-    };
+    let kind = TxKind::ContractCall { to: fixture().vault.clone(), calldata: hex::decode(&calldata[2..]).unwrap(), value: 0, accounts: vec![] };
     let a = adapter();
     // Built with the fallback gas limit: the revert is the simulation's to report.
     let unsigned = a.build(&from, &kind, None).await.unwrap();
@@ -248,15 +238,13 @@ async fn insufficient_funds_are_permanent_and_say_which_part_is_short() {
 async fn a_fee_cap_below_the_network_fee_is_a_permanent_error() {
     let (_key, from) = funded_key(ETH).await;
     let capped = EvmAdapter::new(sepolia(), RpcClient::new(vec![fixture().node.url.clone()]), Some(1));
-    let e =
-        capped.build(&from, &TxKind::Transfer { to: fresh_address(), amount: 1, memo: None }, None).await.unwrap_err();
+    let e = capped.build(&from, &TxKind::Transfer { to: fresh_address(), amount: 1, memo: None }, None).await.unwrap_err();
     assert_eq!(e.class, ErrorClass::Permanent);
     assert!(e.error.message.contains("exceeds the configured cap"), "{}", e.error.message);
     // A generous cap clamps the max fee.
     let cap = 10_000_000_000u128;
     let roomy = EvmAdapter::new(sepolia(), RpcClient::new(vec![fixture().node.url.clone()]), Some(cap));
-    let unsigned =
-        roomy.build(&from, &TxKind::Transfer { to: fresh_address(), amount: 1, memo: None }, None).await.unwrap();
+    let unsigned = roomy.build(&from, &TxKind::Transfer { to: fresh_address(), amount: 1, memo: None }, None).await.unwrap();
     assert!(unsigned.fee.max_fee_per_gas.unwrap() <= cap);
 }
 
@@ -265,8 +253,7 @@ async fn broadcasting_the_same_bytes_twice_is_idempotent_and_a_used_nonce_is_sta
     let (key, from) = funded_key(ETH).await;
     let to = fresh_address();
     let a = adapter();
-    let unsigned =
-        a.build(&from, &TxKind::Transfer { to: to.clone(), amount: 1_000, memo: None }, Some(0)).await.unwrap();
+    let unsigned = a.build(&from, &TxKind::Transfer { to: to.clone(), amount: 1_000, memo: None }, Some(0)).await.unwrap();
     let signed = a.sign(&unsigned, &key).unwrap();
     let first = a.broadcast(&signed).await.unwrap();
     let second = a.broadcast(&signed).await.unwrap();
@@ -301,11 +288,7 @@ async fn status_of_unknown_and_reverted_transactions() {
     assert_eq!(a.status("0x1234").await.unwrap_err().class, ErrorClass::Permanent);
     // A transaction that lands and reverts (sent with a fixed gas limit, bypassing simulation).
     let (calldata, _) = encode_calldata(&artifact("Vault")["abi"], "fail", &[]).unwrap();
-    let hash = rpc(
-        "eth_sendTransaction",
-        json!([{"from": DEV_ACCOUNTS[1], "to": fixture().vault, "data": calldata, "gas": "0x30000"}]),
-    )
-    .await;
+    let hash = rpc("eth_sendTransaction", json!([{"from": DEV_ACCOUNTS[1], "to": fixture().vault, "data": calldata, "gas": "0x30000"}])).await;
     let hash = hash.as_str().unwrap();
     let mut status = a.status(hash).await.unwrap();
     for _ in 0..100 {
@@ -359,10 +342,7 @@ async fn external_transactions_decode_sign_and_land() {
 #[tokio::test]
 async fn unsigned_bytes_survive_serialization() {
     let (_key, from) = funded_key(ETH).await;
-    let unsigned = adapter()
-        .build(&from, &TxKind::Transfer { to: fresh_address(), amount: 1, memo: None }, Some(3))
-        .await
-        .unwrap();
+    let unsigned = adapter().build(&from, &TxKind::Transfer { to: fresh_address(), amount: 1, memo: None }, Some(3)).await.unwrap();
     let json = serde_json::to_string(&unsigned).unwrap();
     let back: UnsignedTx = serde_json::from_str(&json).unwrap();
     assert_eq!(back, unsigned);

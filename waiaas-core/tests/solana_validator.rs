@@ -198,7 +198,8 @@ async fn approve_sets_the_delegate() {
         let spender = wallet();
         let kind = TxKind::Approve { spender: spender.address.clone(), amount: 123, token: token(&mint, 6) };
         send(&a, &alice, &kind).await;
-        let account = read(&a, "getAccountInfo", json!([ata(&alice.pubkey, &mint, &program).to_string(), {"encoding": "jsonParsed", "commitment": "confirmed"}])).await;
+        let account =
+            read(&a, "getAccountInfo", json!([ata(&alice.pubkey, &mint, &program).to_string(), {"encoding": "jsonParsed", "commitment": "confirmed"}])).await;
         let info = &account["value"]["data"]["parsed"]["info"];
         assert_eq!(info["delegate"], spender.address, "{account}");
         assert_eq!(info["delegatedAmount"]["amount"], "123");

@@ -162,11 +162,8 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
             .into_iter()
             .flatten()
         {
-            let secured = op
-                .security
-                .iter()
-                .flatten()
-                .any(|r| serde_json::to_value(r).ok().and_then(|v| v.as_object().map(|o| !o.is_empty())).unwrap_or(false));
+            let secured =
+                op.security.iter().flatten().any(|r| serde_json::to_value(r).ok().and_then(|v| v.as_object().map(|o| !o.is_empty())).unwrap_or(false));
             let public = op.security.iter().flatten().any(|r| serde_json::to_value(r).ok().and_then(|v| v.as_object().map(|o| o.is_empty())).unwrap_or(false));
             if let Some(utoipa::openapi::RefOr::T(body)) = op.request_body.as_mut() {
                 let schema = body.content.get("application/json").and_then(|c| serde_json::to_value(c).ok()).map(|c| c["schema"].clone());
@@ -382,7 +379,6 @@ pub struct ErrorResponse {
 mod doc_types {
     use utoipa::ToSchema;
 
-
     #[derive(ToSchema)]
     #[serde(rename_all = "camelCase")]
     pub struct MasterPasswordChangeResponse {
@@ -430,7 +426,6 @@ mod doc_types {
         pub recovered_at: i64,
     }
 
-
     /// A cancelled transaction.
     #[derive(ToSchema)]
     #[serde(rename_all = "camelCase")]
@@ -459,8 +454,6 @@ mod doc_types {
         pub status: String,
         pub approved_at: i64,
     }
-
-
 
     #[derive(ToSchema)]
     #[serde(rename_all = "camelCase")]
@@ -493,11 +486,6 @@ mod doc_types {
         pub owner_address: String,
         pub owner_verified: bool,
     }
-
-
-
-
-
 
     // --- POST /v1/transactions/send and /simulate -------------------------------------
 

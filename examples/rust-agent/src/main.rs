@@ -67,14 +67,27 @@ fn text(v: &Value, key: &str) -> String {
 
 async fn run(agent: &dyn AgentApi, mode: &str, a: &Args) -> waiaas_core::Result<Value> {
     let balance = agent.get_balance(WalletQuery::default()).await?;
-    println!("[{mode}] balance: {} {} on {} ({})", text(&balance, "balanceFormatted"), text(&balance, "symbol"), text(&balance, "network"), text(&balance, "address"));
+    println!(
+        "[{mode}] balance: {} {} on {} ({})",
+        text(&balance, "balanceFormatted"),
+        text(&balance, "symbol"),
+        text(&balance, "network"),
+        text(&balance, "address")
+    );
 
     let transfer = |amount: &str| json!({"type": "TRANSFER", "to": a.to, "amount": amount});
     let sim = agent.simulate_transaction(transfer(&a.small)).await?;
     println!("simulate {} wei -> tier {} (allowed: {})", a.small, sim["policy"]["tier"], sim["policy"]["allowed"]);
     let sent = agent.send_transaction(transfer(&a.small), None).await?;
     let tx = agent.wait_for_transaction(text(&sent, "id"), Duration::from_secs(60)).await?;
-    println!("sent {} {}: {} tier {} hash {}", text(&tx, "amountFormatted"), text(&tx, "amountSymbol"), text(&tx, "status"), text(&tx, "tier"), text(&tx, "txHash"));
+    println!(
+        "sent {} {}: {} tier {} hash {}",
+        text(&tx, "amountFormatted"),
+        text(&tx, "amountSymbol"),
+        text(&tx, "status"),
+        text(&tx, "tier"),
+        text(&tx, "txHash")
+    );
 
     // A bigger amount is held for the delay: it can be cancelled before it executes.
     let held = agent.send_transaction(transfer(&a.large), None).await?;

@@ -95,12 +95,7 @@ pub(crate) fn spawn_tied_to_process(mut cmd: std::process::Command, thread_name:
 /// or JSON-RPC error: this is test harness.
 pub(crate) fn json_rpc(http: &reqwest::blocking::Client, url: &str, node: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let res: serde_json::Value = http
-        .post(url)
-        .json(&body)
-        .send()
-        .and_then(|r| r.json())
-        .unwrap_or_else(|e| panic!("{node} {method}: {e}"));
+    let res: serde_json::Value = http.post(url).json(&body).send().and_then(|r| r.json()).unwrap_or_else(|e| panic!("{node} {method}: {e}"));
     if let Some(err) = res.get("error") {
         panic!("{node} {method}: {err}");
     }

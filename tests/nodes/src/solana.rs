@@ -64,10 +64,7 @@ impl Validator {
     }
 
     fn try_start(bin: &Path) -> Result<Validator, String> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{LEDGER_PREFIX}{}-", std::process::id()))
-            .tempdir()
-            .map_err(|e| format!("temp ledger: {e}"))?;
+        let dir = tempfile::Builder::new().prefix(&format!("{LEDGER_PREFIX}{}-", std::process::id())).tempdir().map_err(|e| format!("temp ledger: {e}"))?;
         // `--reset` empties the ledger directory: keep the output log beside it.
         let ledger = dir.path().join("ledger");
         let rpc_port = crate::free_port_range(2); // RPC and its websocket on the next port
@@ -89,13 +86,7 @@ impl Validator {
             .stderr(log);
         let child = crate::spawn_tied_to_process(cmd, "solana-validator-parent").map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
         let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| e.to_string())?;
-        let mut node = Validator {
-            url: format!("http://127.0.0.1:{rpc_port}"),
-            faucet: format!("127.0.0.1:{faucet_port}"),
-            child,
-            dir,
-            http,
-        };
+        let mut node = Validator { url: format!("http://127.0.0.1:{rpc_port}"), faucet: format!("127.0.0.1:{faucet_port}"), child, dir, http };
         match node.wait_ready(Duration::from_secs(60)) {
             Ok(()) => Ok(node),
             Err(e) => {
@@ -224,4 +215,3 @@ fn sweep_stale_ledgers() {
         }
     }
 }
-

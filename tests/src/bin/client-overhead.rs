@@ -69,9 +69,8 @@ async fn main() {
     let engine = admin.engine().clone();
     let embedded = agent_of(&admin, &rpc, &|t| Box::new(waiaas_core::client::EmbeddedAgent::new(engine.clone(), t))).await;
 
-    let daemon = Daemon::start(
-        Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &rpc).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_DAEMON_LOG_LEVEL", "warn"),
-    );
+    let daemon =
+        Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &rpc).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_DAEMON_LOG_LEVEL", "warn"));
     let remote_admin = RemoteAdmin::new(&daemon.base, PASSWORD.into()).unwrap();
     let base = daemon.base.clone();
     let remote = agent_of(&remote_admin, &rpc, &|t| Box::new(RemoteAgent::new(&base, t).unwrap())).await;

@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-
 /// Sources remembered at once; past this, quiet sources are forgotten first.
 const MAX_SOURCES: usize = 100_000;
 

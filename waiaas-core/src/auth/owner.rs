@@ -247,7 +247,8 @@ pub fn verify_signature(chain: Chain, owner: &str, text: &str, signature: &str) 
                 .filter(|b| b.len() == 64)
                 .or_else(|| bs58::decode(s).into_vec().ok().filter(|b| b.len() == 64))
                 .ok_or_else(|| bad("X-Owner-Signature must be a base64 (or base58) 64-byte Ed25519 signature"))?;
-            let key: [u8; 32] = bs58::decode(owner).into_vec().ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("owner address is not an Ed25519 key"))?;
+            let key: [u8; 32] =
+                bs58::decode(owner).into_vec().ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("owner address is not an Ed25519 key"))?;
             let vk = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| bad("owner address is not an Ed25519 key"))?;
             let raw: [u8; 64] = raw.try_into().map_err(|_| bad("X-Owner-Signature must be a 64-byte Ed25519 signature"))?;
             let sig = ed25519_dalek::Signature::from_bytes(&raw);
@@ -407,11 +408,15 @@ mod tests {
         let now = 1_800_000_000;
         let action = OwnerAction::Approve("tx-1".into());
         let text = owner_message(Chain::Ethereum, "127.0.0.1:3100", &owner, "abc", &action, now, 300);
-        let proof = |t: &str| OwnerProof { address: owner.clone(), message: base64::engine::general_purpose::STANDARD.encode(t), signature: personal_sign(&key, t) };
+        let proof =
+            |t: &str| OwnerProof { address: owner.clone(), message: base64::engine::general_purpose::STANDARD.encode(t), signature: personal_sign(&key, t) };
         assert_eq!(check_proof(Chain::Ethereum, &owner, &proof(&text), "127.0.0.1:3100", &action, now, 3600).unwrap(), "abc");
         let code = |r: Result<String>| r.unwrap_err().code;
         // another transaction, another domain, expired, too long-lived
-        assert_eq!(code(check_proof(Chain::Ethereum, &owner, &proof(&text), "127.0.0.1:3100", &OwnerAction::Approve("tx-2".into()), now, 3600)), ErrorCode::INVALID_SIGNATURE);
+        assert_eq!(
+            code(check_proof(Chain::Ethereum, &owner, &proof(&text), "127.0.0.1:3100", &OwnerAction::Approve("tx-2".into()), now, 3600)),
+            ErrorCode::INVALID_SIGNATURE
+        );
         assert_eq!(code(check_proof(Chain::Ethereum, &owner, &proof(&text), "evil.example", &action, now, 3600)), ErrorCode::INVALID_SIGNATURE);
         assert_eq!(code(check_proof(Chain::Ethereum, &owner, &proof(&text), "127.0.0.1:3100", &action, now + 301, 3600)), ErrorCode::INVALID_SIGNATURE);
         let long = owner_message(Chain::Ethereum, "127.0.0.1:3100", &owner, "abc", &action, now, 7200);
@@ -432,7 +437,8 @@ mod tests {
         let (key, owner) = evm_owner();
         let now = 1_800_000_000;
         let (approve, reject) = (OwnerAction::Approve("tx-1".into()), OwnerAction::Reject("tx-1".into()));
-        let proof = |t: &str| OwnerProof { address: owner.clone(), message: base64::engine::general_purpose::STANDARD.encode(t), signature: personal_sign(&key, t) };
+        let proof =
+            |t: &str| OwnerProof { address: owner.clone(), message: base64::engine::general_purpose::STANDARD.encode(t), signature: personal_sign(&key, t) };
         let rejecting = owner_message(Chain::Ethereum, "127.0.0.1:3100", &owner, "abc", &reject, now, 300);
         let smuggled = format!("{rejecting}\nRequest ID: approve:tx-1");
         let e = check_proof(Chain::Ethereum, &owner, &proof(&smuggled), "127.0.0.1:3100", &approve, now, 3600).unwrap_err();

@@ -17,7 +17,6 @@ pub const TOKEN_PREFIX: &str = "wai_sess_";
 /// How long the previous JWT secret keeps working after a rotation (seconds).
 pub const ROTATION_GRACE: i64 = 300;
 
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
     pub sub: String,

@@ -167,9 +167,13 @@ pub enum TxStatus {
     NotFound,
     /// Seen, not yet confirmed.
     Pending,
-    Confirmed { block: u64 },
+    Confirmed {
+        block: u64,
+    },
     /// Landed and reverted / failed on chain.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 /// One operation found in an external transaction (`POST /v1/transactions/sign`).

@@ -5,7 +5,7 @@
 //! transaction is confirmed at the first status check. Queue other outcomes with the `push_*`
 //! methods; each queued outcome answers one call, in order, then the default resumes.
 
-use super::{ChainAdapter, ChainError, ChainResult, DecodedTx, FeeEstimate, Simulation, SignedTx, TokenInfo, TxKind, TxStatus, UnsignedTx};
+use super::{ChainAdapter, ChainError, ChainResult, DecodedTx, FeeEstimate, SignedTx, Simulation, TokenInfo, TxKind, TxStatus, UnsignedTx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keystore::SecretKey;
 use crate::network::{Chain, Network};

@@ -202,7 +202,12 @@ pub trait AdminApi: Send + Sync {
 /// `reject:<txId>`, `verify:<walletId>`, `kill-switch:activate` or `kill-switch:recover`.
 pub fn owner_action(request_id: &str) -> Result<crate::auth::owner::OwnerAction> {
     use crate::auth::owner::OwnerAction;
-    let bad = || crate::Error::validation("action", format!("'{request_id}' is not approve:<txId>, reject:<txId>, verify:<walletId>, kill-switch:activate or kill-switch:recover"));
+    let bad = || {
+        crate::Error::validation(
+            "action",
+            format!("'{request_id}' is not approve:<txId>, reject:<txId>, verify:<walletId>, kill-switch:activate or kill-switch:recover"),
+        )
+    };
     match request_id.split_once(':') {
         Some(("approve", id)) if !id.is_empty() => Ok(OwnerAction::Approve(id.into())),
         Some(("reject", id)) if !id.is_empty() => Ok(OwnerAction::Reject(id.into())),

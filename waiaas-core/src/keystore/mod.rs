@@ -104,13 +104,10 @@ pub(crate) fn kdf(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizi
     if p.hash_length != 32 {
         return Err(corrupt("hashLength must be 32"));
     }
-    let params = argon2::Params::new(p.memory_cost, p.time_cost, p.parallelism, Some(32))
-        .map_err(|e| corrupt(&format!("kdf params: {e}")))?;
+    let params = argon2::Params::new(p.memory_cost, p.time_cost, p.parallelism, Some(32)).map_err(|e| corrupt(&format!("kdf params: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut key = Zeroizing::new([0u8; 32]);
-    argon
-        .hash_password_into(password, salt, key.as_mut())
-        .map_err(|e| Error::internal(format!("argon2: {e}")))?;
+    argon.hash_password_into(password, salt, key.as_mut()).map_err(|e| Error::internal(format!("argon2: {e}")))?;
     Ok(key)
 }
 
@@ -120,18 +117,10 @@ fn encrypt(secret: &[u8], password: &[u8]) -> Result<CryptoSection> {
     let mut iv = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut salt);
     rand::rngs::OsRng.fill_bytes(&mut iv);
-    let kdfparams = KdfParams {
-        salt: hex::encode(salt),
-        memory_cost: KDF_MEMORY_KIB,
-        time_cost: KDF_TIME,
-        parallelism: KDF_PARALLELISM,
-        hash_length: 32,
-    };
+    let kdfparams = KdfParams { salt: hex::encode(salt), memory_cost: KDF_MEMORY_KIB, time_cost: KDF_TIME, parallelism: KDF_PARALLELISM, hash_length: 32 };
     let key = kdf(password, &salt, &kdfparams)?;
     let cipher = Aes256Gcm::new_from_slice(key.as_ref()).map_err(|_| Error::internal("aes key"))?;
-    let mut out = cipher
-        .encrypt(Nonce::from_slice(&iv), secret)
-        .map_err(|_| Error::internal("aes-gcm encryption failed"))?;
+    let mut out = cipher.encrypt(Nonce::from_slice(&iv), secret).map_err(|_| Error::internal("aes-gcm encryption failed"))?;
     let tag = out.split_off(out.len() - 16);
     Ok(CryptoSection {
         cipher: "aes-256-gcm".into(),

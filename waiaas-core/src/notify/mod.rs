@@ -81,7 +81,10 @@ impl Engine {
         let mut out: Vec<Arc<dyn NotificationChannel>> = vec![];
         for w in self.inner.store.list_webhooks().await? {
             if w.enabled {
-                out.push(Arc::new(webhook::WebhookChannel::new(self.inner.store.clone(), w, self.inner.config.security.webhook_allow_private).with_metrics(self.inner.metrics.clone())));
+                out.push(Arc::new(
+                    webhook::WebhookChannel::new(self.inner.store.clone(), w, self.inner.config.security.webhook_allow_private)
+                        .with_metrics(self.inner.metrics.clone()),
+                ));
             }
         }
         Ok(out)

@@ -239,7 +239,8 @@ impl Engine {
                 Ok(sim) if sim.success => {}
                 Ok(sim) => {
                     let reason = sim.error.unwrap_or_else(|| "simulation failed".into());
-                    let e = Error::new(ErrorCode::SIMULATION_FAILED, format!("Simulation failed: {reason}")).with_details(serde_json::json!({"logs": sim.logs}));
+                    let e =
+                        Error::new(ErrorCode::SIMULATION_FAILED, format!("Simulation failed: {reason}")).with_details(serde_json::json!({"logs": sim.logs}));
                     return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await;
                 }
                 Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
@@ -318,7 +319,8 @@ impl Engine {
             if let Ok(false) = adapter.still_valid(u).await {
                 // Its blockhash expired and the chain never saw it: it can never land.
                 let e = Error::new(ErrorCode::TRANSACTION_TIMEOUT, "The signed transaction expired before it landed; nothing was sent");
-                let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+                let patch =
+                    TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
                 if self.inner.store.transition_tx(&tx.id, &[TxStatus::Executing], TxStatus::Failed, &patch, self.now()).await? {
                     self.inner.metrics.transaction(TxStatus::Failed, tx.tier.as_deref());
                 }

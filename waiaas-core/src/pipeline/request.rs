@@ -79,8 +79,8 @@ impl Draft {
             AmountSpec::Human(h) => parse_human(&format!("{path}humanAmount"), h, d),
         };
         let token_info = |t: &TokenSpec| -> Result<TokenInfo> {
-            let decimals = decimals_of(&t.address)
-                .ok_or_else(|| Error::new(ErrorCode::TOKEN_NOT_FOUND, format!("Decimals of token {} are unknown", t.address)))?;
+            let decimals =
+                decimals_of(&t.address).ok_or_else(|| Error::new(ErrorCode::TOKEN_NOT_FOUND, format!("Decimals of token {} are unknown", t.address)))?;
             if let Some(claimed) = t.decimals.filter(|c| *c != decimals) {
                 return Err(Error::validation(
                     &format!("{path}token.decimals"),
@@ -186,7 +186,9 @@ fn token_spec(chain: Chain, o: &serde_json::Map<String, Value>, path: &str) -> R
     let address = match (opt_str(t, "address", &p)?, &asset_id) {
         (Some(a), _) => a.to_string(),
         // CAIP-19 `<caip2>/<namespace>:<address>`.
-        (None, Some(id)) => id.rsplit(':').next().filter(|a| !a.is_empty()).ok_or_else(|| Error::validation(&format!("{p}assetId"), "is not a CAIP-19 id"))?.to_string(),
+        (None, Some(id)) => {
+            id.rsplit(':').next().filter(|a| !a.is_empty()).ok_or_else(|| Error::validation(&format!("{p}assetId"), "is not a CAIP-19 id"))?.to_string()
+        }
         (None, None) => return Err(Error::validation(&format!("{p}address"), "token.address or token.assetId is required")),
     };
     let address = check_address(chain, &format!("{p}address"), &address)?;
@@ -211,7 +213,9 @@ fn hex_bytes(field: &str, s: &str) -> Result<Vec<u8>> {
 /// Parse one instruction (a body, or an element of `instructions`) of type `ty`.
 fn parse_one(chain: Chain, ty: &str, o: &serde_json::Map<String, Value>, path: &str) -> Result<Draft> {
     Ok(match ty {
-        "TRANSFER" => Draft::Transfer { to: check_address(chain, &format!("{path}to"), req_str(o, "to", path)?)?, amount: amount_spec(o, path)?, memo: memo(o, path)? },
+        "TRANSFER" => {
+            Draft::Transfer { to: check_address(chain, &format!("{path}to"), req_str(o, "to", path)?)?, amount: amount_spec(o, path)?, memo: memo(o, path)? }
+        }
         "TOKEN_TRANSFER" => Draft::TokenTransfer {
             to: check_address(chain, &format!("{path}to"), req_str(o, "to", path)?)?,
             amount: amount_spec(o, path)?,
@@ -250,7 +254,9 @@ fn parse_one(chain: Chain, ty: &str, o: &serde_json::Map<String, Value>, path: &
                     Draft::ContractCall { to: check_address(chain, &format!("{path}to"), req_str(o, "to", path)?)?, calldata, value, accounts: vec![] }
                 }
                 Chain::Solana => {
-                    let program = opt_str(o, "programId", path)?.or(opt_str(o, "to", path)?).ok_or_else(|| Error::validation(&format!("{path}programId"), "is required"))?;
+                    let program = opt_str(o, "programId", path)?
+                        .or(opt_str(o, "to", path)?)
+                        .ok_or_else(|| Error::validation(&format!("{path}programId"), "is required"))?;
                     let program = check_address(chain, &format!("{path}programId"), program)?;
                     let data = base64::engine::general_purpose::STANDARD
                         .decode(req_str(o, "instructionData", path)?)
@@ -263,7 +269,8 @@ fn parse_one(chain: Chain, ty: &str, o: &serde_json::Map<String, Value>, path: &
                             .map(|(i, acc)| {
                                 let p = format!("{path}accounts.{i}.");
                                 let ao = obj(acc, &p)?;
-                                let flag = |k: &str| ao.get(k).and_then(Value::as_bool).ok_or_else(|| Error::validation(&format!("{p}{k}"), "must be a boolean"));
+                                let flag =
+                                    |k: &str| ao.get(k).and_then(Value::as_bool).ok_or_else(|| Error::validation(&format!("{p}{k}"), "must be a boolean"));
                                 Ok(AccountMetaReq {
                                     pubkey: check_address(chain, &format!("{p}pubkey"), req_str(ao, "pubkey", &p)?)?,
                                     is_signer: flag("isSigner")?,
@@ -290,10 +297,7 @@ fn parse_one(chain: Chain, ty: &str, o: &serde_json::Map<String, Value>, path: &
 /// Parse a send body for a wallet on `chain`.
 pub fn parse_send(chain: Chain, body: &Value) -> Result<(Envelope, Draft)> {
     let o = obj(body, "body")?;
-    let env = Envelope {
-        wallet_id: opt_str(o, "walletId", "")?.map(str::to_string),
-        network: opt_str(o, "network", "")?.map(str::to_string),
-    };
+    let env = Envelope { wallet_id: opt_str(o, "walletId", "")?.map(str::to_string), network: opt_str(o, "network", "")?.map(str::to_string) };
     if o.get("gasCondition").is_some_and(|v| !v.is_null()) {
         return Err(Error::validation("gasCondition", "gas-conditioned sends are not supported yet"));
     }
@@ -339,7 +343,9 @@ mod tests {
     const SOL_TO: &str = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T";
 
     fn field(e: Error) -> String {
-        e.details.and_then(|d| d["issues"][0]["path"].as_array().map(|p| p.iter().map(|s| s.as_str().unwrap().to_string()).collect::<Vec<_>>().join("."))).unwrap_or_default()
+        e.details
+            .and_then(|d| d["issues"][0]["path"].as_array().map(|p| p.iter().map(|s| s.as_str().unwrap().to_string()).collect::<Vec<_>>().join(".")))
+            .unwrap_or_default()
     }
 
     #[test]
@@ -394,7 +400,8 @@ mod tests {
         let d = parse_send(Chain::Ethereum, &body).unwrap().1;
         assert!(d.resolve(18, &|_| Some(6)).is_ok());
         assert_eq!(d.resolve(18, &|_| None).unwrap_err().code, ErrorCode::TOKEN_NOT_FOUND);
-        let claims_6 = parse_send(Chain::Ethereum, &json!({"type": "APPROVE", "spender": EVM_TO, "amount": "7", "token": {"address": EVM_TO, "decimals": 6}})).unwrap().1;
+        let claims_6 =
+            parse_send(Chain::Ethereum, &json!({"type": "APPROVE", "spender": EVM_TO, "amount": "7", "token": {"address": EVM_TO, "decimals": 6}})).unwrap().1;
         assert_eq!(claims_6.resolve(18, &|_| None).unwrap_err().code, ErrorCode::TOKEN_NOT_FOUND);
         let body = json!({"type": "BATCH", "instructions": [
             {"to": SOL_TO, "amount": "1"},

@@ -6,10 +6,7 @@
 
 use super::eval::{By, Ctx, Findings};
 use super::resolve::Lookup;
-use super::rules::{
-    caip19_reference, AllowedTokens, ApproveAmountLimit, ApprovedSpenders, ContractWhitelist, ListedToken,
-    MethodWhitelist, Whitelist,
-};
+use super::rules::{caip19_reference, AllowedTokens, ApproveAmountLimit, ApprovedSpenders, ContractWhitelist, ListedToken, MethodWhitelist, Whitelist};
 use super::types::{Intent, PolicyType, TxType};
 use crate::error::ErrorCode;
 
@@ -142,18 +139,12 @@ fn methods(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
     let Some(entry) = r.methods.iter().find(|m| cx.same_address(&m.contract_address, c)) else { return };
     // Tolerate full calldata: the selector is its first 10 characters.
     match it.selector.as_deref().map(|s| s.get(..10).unwrap_or(s)) {
-        None => f.deny(
-            By::policy(p),
-            ErrorCode::METHOD_NOT_WHITELISTED,
-            "selector_missing",
-            format!("Method not whitelisted: missing selector on contract {c}"),
-        ),
-        Some(s) if !entry.selectors.iter().any(|x| x.eq_ignore_ascii_case(s)) => f.deny(
-            By::policy(p),
-            ErrorCode::METHOD_NOT_WHITELISTED,
-            "method_not_whitelisted",
-            format!("Method not whitelisted: {s} on contract {c}"),
-        ),
+        None => {
+            f.deny(By::policy(p), ErrorCode::METHOD_NOT_WHITELISTED, "selector_missing", format!("Method not whitelisted: missing selector on contract {c}"))
+        }
+        Some(s) if !entry.selectors.iter().any(|x| x.eq_ignore_ascii_case(s)) => {
+            f.deny(By::policy(p), ErrorCode::METHOD_NOT_WHITELISTED, "method_not_whitelisted", format!("Method not whitelisted: {s} on contract {c}"))
+        }
         Some(_) => {}
     }
 }
@@ -180,12 +171,7 @@ fn spenders(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
         return;
     };
     match r.spenders.iter().find(|s| cx.same_address(&s.address, spender)) {
-        None => f.deny(
-            By::policy(p),
-            ErrorCode::SPENDER_NOT_APPROVED,
-            "spender_not_approved",
-            format!("Spender not in approved list: {spender}"),
-        ),
+        None => f.deny(By::policy(p), ErrorCode::SPENDER_NOT_APPROVED, "spender_not_approved", format!("Spender not in approved list: {spender}")),
         Some(s) => {
             if let Some(max) = s.max_amount.filter(|max| it.amount > *max) {
                 f.deny(
@@ -213,12 +199,7 @@ fn approve_amount(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
                 deny_unlimited(f, By::policy(p));
             }
             if let Some(max) = r.max_amount.filter(|max| it.amount > *max) {
-                f.deny(
-                    By::policy(p),
-                    ErrorCode::APPROVE_AMOUNT_EXCEEDED,
-                    "max_amount",
-                    format!("Approve amount {} exceeds limit {max}", it.amount),
-                );
+                f.deny(By::policy(p), ErrorCode::APPROVE_AMOUNT_EXCEEDED, "max_amount", format!("Approve amount {} exceeds limit {max}", it.amount));
             }
         }
     }

@@ -9,10 +9,7 @@
 
 use super::eval::{sane, By, Ctx, Findings, Usd};
 use super::resolve::Lookup;
-use super::rules::{
-    ActionCategoryLimit, LendingAssetWhitelist, LendingLtvLimit, PerpAllowedMarkets, PerpMaxLeverage, PerpMaxPositionUsd,
-    VenueWhitelist,
-};
+use super::rules::{ActionCategoryLimit, LendingAssetWhitelist, LendingLtvLimit, PerpAllowedMarkets, PerpMaxLeverage, PerpMaxPositionUsd, VenueWhitelist};
 use super::types::{Intent, PolicyRecord, PolicyType, Tier};
 use crate::error::ErrorCode;
 
@@ -55,12 +52,9 @@ fn venue(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
             "no_policy",
             format!("VENUE_NOT_ALLOWED: venue '{venue}' is not whitelisted (no VENUE_WHITELIST policy)"),
         ),
-        Lookup::Found(p, r) if !r.venues.iter().any(|v| v.eq_ignore_ascii_case(venue)) => f.deny(
-            By::policy(p),
-            code,
-            "venue_not_allowed",
-            format!("VENUE_NOT_ALLOWED: venue '{venue}' is not in the whitelist"),
-        ),
+        Lookup::Found(p, r) if !r.venues.iter().any(|v| v.eq_ignore_ascii_case(venue)) => {
+            f.deny(By::policy(p), code, "venue_not_allowed", format!("VENUE_NOT_ALLOWED: venue '{venue}' is not in the whitelist"))
+        }
         Lookup::Found(..) | Lookup::Corrupt => {}
     }
 }
@@ -83,12 +77,9 @@ fn lending_asset(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
             let asset = it.token.as_ref().and_then(|t| t.address.as_deref()).or(it.contract.as_deref()).or(it.to.as_deref());
             match asset {
                 None => f.deny(By::policy(p), ErrorCode::POLICY_DENIED, "asset_missing", "Lending action without an asset address"),
-                Some(a) if !r.assets.iter().any(|x| cx.same_address(x, a)) => f.deny(
-                    By::policy(p),
-                    ErrorCode::POLICY_DENIED,
-                    "asset_not_whitelisted",
-                    format!("Asset {a} not in lending asset whitelist"),
-                ),
+                Some(a) if !r.assets.iter().any(|x| cx.same_address(x, a)) => {
+                    f.deny(By::policy(p), ErrorCode::POLICY_DENIED, "asset_not_whitelisted", format!("Asset {a} not in lending asset whitelist"))
+                }
                 Some(_) => {}
             }
         }
@@ -111,12 +102,9 @@ fn perp_market(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
         Lookup::Corrupt => {}
         Lookup::Found(p, r) => match it.market.as_deref().or(it.contract.as_deref()).or(it.to.as_deref()) {
             None => f.deny(By::policy(p), ErrorCode::POLICY_DENIED, "market_missing", "Perp action without a market"),
-            Some(m) if !r.markets.iter().any(|x| x.eq_ignore_ascii_case(m)) => f.deny(
-                By::policy(p),
-                ErrorCode::POLICY_DENIED,
-                "market_not_allowed",
-                format!("Market {m} not in perp allowed markets whitelist"),
-            ),
+            Some(m) if !r.markets.iter().any(|x| x.eq_ignore_ascii_case(m)) => {
+                f.deny(By::policy(p), ErrorCode::POLICY_DENIED, "market_not_allowed", format!("Market {m} not in perp allowed markets whitelist"))
+            }
             Some(_) => {}
         },
     }
@@ -170,8 +158,7 @@ fn ltv(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
     if !ends_with_any(action(it), &["borrow"]) {
         return;
     }
-    let limit =
-        Limit { p, what: "Projected LTV", value: it.projected_ltv, max: r.max_ltv, warning: Some(r.warning_ltv), show: percent };
+    let limit = Limit { p, what: "Projected LTV", value: it.projected_ltv, max: r.max_ltv, warning: Some(r.warning_ltv), show: percent };
     limit.apply(f, "max_ltv", "warning_ltv");
 }
 
@@ -193,8 +180,7 @@ fn position(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
         return;
     }
     let size = it.notional_usd.or_else(|| it.known_usd());
-    let limit =
-        Limit { p, what: "Position size", value: size, max: r.max_position_usd, warning: r.warning_position_usd, show: dollars };
+    let limit = Limit { p, what: "Position size", value: size, max: r.max_position_usd, warning: r.warning_position_usd, show: dollars };
     limit.apply(f, "max_position_usd", "warning_position_usd");
 }
 

@@ -34,12 +34,7 @@ fn x402(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
         Lookup::Corrupt => return,
         Lookup::Absent => {
             if cx.settings.default_deny_x402_domains {
-                f.deny(
-                    By::missing(PolicyType::X402AllowedDomains),
-                    code,
-                    "no_policy",
-                    "x402 payments disabled: no X402_ALLOWED_DOMAINS policy configured",
-                );
+                f.deny(By::missing(PolicyType::X402AllowedDomains), code, "no_policy", "x402 payments disabled: no X402_ALLOWED_DOMAINS policy configured");
             }
             return;
         }

@@ -123,14 +123,7 @@ impl fmt::Display for Usd {
 }
 
 /// See [`evaluate`](super::evaluate).
-pub(crate) fn evaluate(
-    policies: &[PolicyRecord],
-    intent: &Intent,
-    usage: &Usage,
-    settings: &PolicySettings,
-    now: i64,
-    owner_registered: bool,
-) -> Decision {
+pub(crate) fn evaluate(policies: &[PolicyRecord], intent: &Intent, usage: &Usage, settings: &PolicySettings, now: i64, owner_registered: bool) -> Decision {
     let set = PolicySet::resolve(policies, &intent.wallet_id, &intent.network);
     let cx = Ctx { set: &set, usage, settings, now, chain: intent.chain, network: &intent.network };
     let mut f = Findings::default();
@@ -258,8 +251,8 @@ fn decide(mut f: Findings, set: &PolicySet<'_>, settings: &PolicySettings, owner
         Some(r) if decided_by_spending_limit => r.delay_seconds,
         _ => settings.default_delay_seconds,
     });
-    let approval_timeout = (allowed && tier == Tier::Approval)
-        .then(|| spending_limit.and_then(|r| r.approval_timeout).unwrap_or(settings.default_approval_timeout));
+    let approval_timeout =
+        (allowed && tier == Tier::Approval).then(|| spending_limit.and_then(|r| r.approval_timeout).unwrap_or(settings.default_approval_timeout));
     let approval_reason = if allowed && raw_tier == Tier::Approval { decider.map(|r| r.rule) } else { None };
 
     Decision {

@@ -78,10 +78,7 @@ fn rate(cx: &Ctx<'_>, f: &mut Findings) {
             By::policy(p),
             ErrorCode::RATE_LIMIT_EXCEEDED,
             "rate_limit",
-            format!(
-                "Rate limit exceeded: {count} request(s) in the last {} s, at most {} allowed",
-                r.window_seconds, r.max_requests
-            ),
+            format!("Rate limit exceeded: {count} request(s) in the last {} s, at most {} allowed", r.window_seconds, r.max_requests),
         ),
         Some(_) => {}
     }
@@ -97,12 +94,9 @@ pub(crate) fn reputation(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
     }
     match it.reputation_score.filter(|s| s.is_finite()) {
         None => f.tier(By::policy(p), r.unrated_tier, "unrated", "Counterparty has no ERC-8004 reputation (unrated)"),
-        Some(score) if score < r.min_score => f.tier(
-            By::policy(p),
-            r.below_threshold_tier,
-            "below_threshold",
-            format!("Counterparty reputation {score} is below the minimum {}", r.min_score),
-        ),
+        Some(score) if score < r.min_score => {
+            f.tier(By::policy(p), r.below_threshold_tier, "below_threshold", format!("Counterparty reputation {score} is below the minimum {}", r.min_score))
+        }
         Some(_) => {}
     }
 }

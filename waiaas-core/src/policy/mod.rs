@@ -108,10 +108,7 @@ mod tests;
 
 pub use allowlist::UNLIMITED_APPROVE;
 pub use resolve::{applicable, usage_needs};
-pub use types::{
-    Decision, Intent, PolicyRecord, PolicySettings, PolicyType, PriceStatus, Reason, Tier, TokenRef, TxType, Usage,
-    UsageNeeds,
-};
+pub use types::{Decision, Intent, PolicyRecord, PolicySettings, PolicyType, PriceStatus, Reason, Tier, TokenRef, TxType, Usage, UsageNeeds};
 
 /// Version of the semantics described in this module's documentation.
 pub const SEMANTICS_VERSION: u32 = 2;
@@ -132,13 +129,6 @@ pub fn denied_before_pricing(policies: &[PolicyRecord], intent: &Intent, setting
 /// Evaluate `intent` against `policies` (all stored policies; scoping happens here). Pure: `now`
 /// is unix seconds (TIME_RESTRICTION), `owner_registered` decides whether APPROVAL stays APPROVAL
 /// or is downgraded to DELAY. See the module documentation for the semantics.
-pub fn evaluate(
-    policies: &[PolicyRecord],
-    intent: &Intent,
-    usage: &Usage,
-    settings: &PolicySettings,
-    now: i64,
-    owner_registered: bool,
-) -> Decision {
+pub fn evaluate(policies: &[PolicyRecord], intent: &Intent, usage: &Usage, settings: &PolicySettings, now: i64, owner_registered: bool) -> Decision {
     eval::evaluate(policies, intent, usage, settings, now, owner_registered)
 }

@@ -6,8 +6,7 @@
 //! camelCase for the newer ones, exactly as upstream stores them); unknown keys are refused.
 
 use super::fields::{
-    boolean, digits, ensure, integer_in, integer_min, invalid, list, name, non_negative, number_in, positive,
-    text, text_max, tier, Obj, Path,
+    boolean, digits, ensure, integer_in, integer_min, invalid, list, name, non_negative, number_in, positive, text, text_max, tier, Obj, Path,
 };
 use super::types::{PolicyType, Tier};
 use crate::error::Result;
@@ -283,11 +282,7 @@ impl SpendingLimit {
             ],
         )?;
         let raw = [o.opt(TIER_NAMES[0], digits)?, o.opt(TIER_NAMES[1], digits)?, o.opt(TIER_NAMES[2], digits)?];
-        let usd = [
-            o.opt(TIER_USD_NAMES[0], non_negative)?,
-            o.opt(TIER_USD_NAMES[1], non_negative)?,
-            o.opt(TIER_USD_NAMES[2], non_negative)?,
-        ];
+        let usd = [o.opt(TIER_USD_NAMES[0], non_negative)?, o.opt(TIER_USD_NAMES[1], non_negative)?, o.opt(TIER_USD_NAMES[2], non_negative)?];
         ordered(&TIER_NAMES.map(|k| o.path(k)), &TIER_NAMES, &raw)?;
         ordered(&TIER_USD_NAMES.map(|k| o.path(k)), &TIER_USD_NAMES, &usd)?;
         let token_limits = o.opt("token_limits", token_limits)?.unwrap_or_default();
@@ -367,11 +362,7 @@ impl TimeRestriction {
 
     /// Whether local `hour` (0..23) on local `weekday` (0 = Sunday) is inside the window.
     pub fn allows(&self, weekday: usize, hour: u64) -> bool {
-        let in_hours = if self.start < self.end {
-            self.start <= hour && hour < self.end
-        } else {
-            hour >= self.start || hour < self.end
-        };
+        let in_hours = if self.start < self.end { self.start <= hour && hour < self.end } else { hour >= self.start || hour < self.end };
         self.days[weekday] && in_hours
     }
 }
@@ -396,11 +387,7 @@ impl AllowedTokens {
                     let s = text_max(v, p, 10)?;
                     ensure(!s.is_empty(), p, || "must be 1 to 10 characters".into())
                 })?;
-                Ok(ListedToken {
-                    address: t.req("address", name)?,
-                    chain: t.opt("chain", chain)?,
-                    asset_id: t.opt("assetId", caip19)?,
-                })
+                Ok(ListedToken { address: t.req("address", name)?, chain: t.opt("chain", chain)?, asset_id: t.opt("assetId", caip19)? })
             })
         })?;
         Ok(AllowedTokens { tokens })
@@ -427,10 +414,7 @@ impl MethodWhitelist {
         let methods = o.req("methods", |v, p| {
             list(v, p, |v, p| {
                 let m = Obj::new(v, *p, &["contractAddress", "selectors"])?;
-                Ok(ContractMethods {
-                    contract_address: m.req("contractAddress", name)?,
-                    selectors: m.req("selectors", |v, p| list(v, p, selector))?,
-                })
+                Ok(ContractMethods { contract_address: m.req("contractAddress", name)?, selectors: m.req("selectors", |v, p| list(v, p, selector))? })
             })
         })?;
         Ok(MethodWhitelist { methods })
@@ -454,10 +438,7 @@ impl ApprovedSpenders {
 impl ApproveAmountLimit {
     fn read(v: &Value) -> Result<Self> {
         let o = Obj::new(v, Path::Root, &["maxAmount", "blockUnlimited"])?;
-        Ok(ApproveAmountLimit {
-            max_amount: o.opt("maxAmount", digits)?,
-            block_unlimited: o.opt("blockUnlimited", boolean)?.unwrap_or(true),
-        })
+        Ok(ApproveAmountLimit { max_amount: o.opt("maxAmount", digits)?, block_unlimited: o.opt("blockUnlimited", boolean)?.unwrap_or(true) })
     }
 }
 
@@ -596,11 +577,7 @@ impl VenueWhitelist {
 
 impl ActionCategoryLimit {
     fn read(v: &Value) -> Result<Self> {
-        let o = Obj::new(
-            v,
-            Path::Root,
-            &["category", "daily_limit_usd", "monthly_limit_usd", "per_action_limit_usd", "tier_on_exceed"],
-        )?;
+        let o = Obj::new(v, Path::Root, &["category", "daily_limit_usd", "monthly_limit_usd", "per_action_limit_usd", "tier_on_exceed"])?;
         let rules = ActionCategoryLimit {
             category: o.req("category", name)?,
             daily_limit_usd: o.opt("daily_limit_usd", positive)?,
@@ -608,11 +585,9 @@ impl ActionCategoryLimit {
             per_action_limit_usd: o.opt("per_action_limit_usd", positive)?,
             tier_on_exceed: o.opt("tier_on_exceed", tier)?.unwrap_or(Tier::Delay),
         };
-        ensure(
-            rules.daily_limit_usd.is_some() || rules.monthly_limit_usd.is_some() || rules.per_action_limit_usd.is_some(),
-            &Path::Root,
-            || "at least one of daily_limit_usd, monthly_limit_usd or per_action_limit_usd is required".into(),
-        )?;
+        ensure(rules.daily_limit_usd.is_some() || rules.monthly_limit_usd.is_some() || rules.per_action_limit_usd.is_some(), &Path::Root, || {
+            "at least one of daily_limit_usd, monthly_limit_usd or per_action_limit_usd is required".into()
+        })?;
         Ok(rules)
     }
 }

@@ -145,14 +145,7 @@ fn spending_limit_boundaries_are_inclusive() {
 
     let raw = [pol("raw", PolicyType::SpendingLimit, json!({"instant_max": "100", "notify_max": "200", "delay_max": "300"}))];
     let at = |amount| run(&raw, &base(TxType::Transfer).with_to(ALICE).with_value(amount, 0.0)).tier;
-    assert_eq!([at(100), at(101), at(200), at(201), at(300), at(301)], [
-        Tier::Instant,
-        Tier::Notify,
-        Tier::Notify,
-        Tier::Delay,
-        Tier::Delay,
-        Tier::Approval
-    ]);
+    assert_eq!([at(100), at(101), at(200), at(201), at(300), at(301)], [Tier::Instant, Tier::Notify, Tier::Notify, Tier::Delay, Tier::Delay, Tier::Approval]);
     // Pending and queued amounts of the same asset count toward the raw thresholds.
     let usage = Usage { reserved_raw: 50, ..Usage::default() };
     let d = run_with(&raw, &base(TxType::Transfer).with_to(ALICE).with_value(60, 0.0), &usage, &PolicySettings::default());
@@ -162,11 +155,7 @@ fn spending_limit_boundaries_are_inclusive() {
 
 #[test]
 fn spending_limit_cumulative_daily_and_monthly() {
-    let sl = [pol(
-        "sl",
-        PolicyType::SpendingLimit,
-        json!({"instant_max_usd": 1000, "daily_limit_usd": 100, "monthly_limit_usd": 1000}),
-    )];
+    let sl = [pol("sl", PolicyType::SpendingLimit, json!({"instant_max_usd": 1000, "daily_limit_usd": 100, "monthly_limit_usd": 1000}))];
     let s = PolicySettings::default();
     let day = |spent| Usage { spent_usd_day: spent, spent_usd_month: spent, ..Usage::default() };
     // 90 + 15 > 100: APPROVAL for the day.
@@ -188,11 +177,8 @@ fn spending_limit_cumulative_daily_and_monthly() {
     let unpriced = base(TxType::Transfer).with_to(ALICE).with_unpriced(1, PriceStatus::OracleDown);
     assert_allowed(&run_with(&sl, &unpriced, &day(0.0), &s), Tier::Approval);
     // Classified by a raw limit: APPROVAL once the budget is used up, before that the NOTIFY floor.
-    let with_raw = [pol(
-        "sl",
-        PolicyType::SpendingLimit,
-        json!({"instant_max": "10", "instant_max_usd": 1000, "daily_limit_usd": 100, "monthly_limit_usd": 1000}),
-    )];
+    let with_raw =
+        [pol("sl", PolicyType::SpendingLimit, json!({"instant_max": "10", "instant_max_usd": 1000, "daily_limit_usd": 100, "monthly_limit_usd": 1000}))];
     let d = run_with(&with_raw, &unpriced, &day(100.0), &s);
     assert_allowed(&d, Tier::Approval);
     assert_eq!(d.approval_reason.as_deref(), Some("cumulative_daily"));
@@ -223,11 +209,8 @@ fn spending_limit_token_limits_match_by_asset_and_native_key() {
     assert_eq!(eth(1_000_000_000_000_000_001), Tier::Approval);
     // "native" applies only when the policy is scoped to a network.
     let native = |network: Option<&str>| {
-        let mut p = PolicyRecord::new(
-            "sl",
-            PolicyType::SpendingLimit,
-            json!({"token_limits": {"native": {"instant_max": "0", "notify_max": "0", "delay_max": "0"}}}),
-        );
+        let mut p =
+            PolicyRecord::new("sl", PolicyType::SpendingLimit, json!({"token_limits": {"native": {"instant_max": "0", "notify_max": "0", "delay_max": "0"}}}));
         p.network = network.map(str::to_string);
         run(&[p], &base(TxType::Transfer).with_to(ALICE).with_value(1, 0.0)).tier
     };
@@ -237,11 +220,7 @@ fn spending_limit_token_limits_match_by_asset_and_native_key() {
 
 #[test]
 fn spending_limit_that_does_not_cover_the_asset_falls_back_to_defaults() {
-    let only_usdc = pol(
-        "sl",
-        PolicyType::SpendingLimit,
-        json!({"token_limits": {USDC_ID: {"instant_max": "1", "notify_max": "2", "delay_max": "3"}}}),
-    );
+    let only_usdc = pol("sl", PolicyType::SpendingLimit, json!({"token_limits": {USDC_ID: {"instant_max": "1", "notify_max": "2", "delay_max": "3"}}}));
     let d = run(&[only_usdc], &transfer(600.0));
     assert_allowed(&d, Tier::Approval);
     assert_rule(&d, "default_thresholds");
@@ -1197,10 +1176,16 @@ fn sample_rules() -> Vec<(PolicyType, Value)> {
         (PolicyType::PerpMaxLeverage, json!({"maxLeverage": 10, "warningLeverage": 5})),
         (PolicyType::PerpMaxPositionUsd, json!({"maxPositionUsd": 10000, "warningPositionUsd": 5000})),
         (PolicyType::PerpAllowedMarkets, json!({"markets": [{"market": "BTC", "name": "Bitcoin"}]})),
-        (PolicyType::ReputationThreshold, json!({"min_score": 40, "below_threshold_tier": "DELAY", "unrated_tier": "NOTIFY", "tag1": "trade", "check_counterparty": true})),
+        (
+            PolicyType::ReputationThreshold,
+            json!({"min_score": 40, "below_threshold_tier": "DELAY", "unrated_tier": "NOTIFY", "tag1": "trade", "check_counterparty": true}),
+        ),
         (PolicyType::Erc8128AllowedDomains, json!({"domains": ["api.example.com"], "rate_limit_rpm": 60})),
         (PolicyType::VenueWhitelist, json!({"venues": [{"id": "binance", "name": "Binance"}]})),
-        (PolicyType::ActionCategoryLimit, json!({"category": "trading", "daily_limit_usd": 5000, "monthly_limit_usd": 50000, "per_action_limit_usd": 1000, "tier_on_exceed": "DELAY"})),
+        (
+            PolicyType::ActionCategoryLimit,
+            json!({"category": "trading", "daily_limit_usd": 5000, "monthly_limit_usd": 50000, "per_action_limit_usd": 1000, "tier_on_exceed": "DELAY"}),
+        ),
     ]
 }
 
@@ -1234,15 +1219,10 @@ fn no_policies_still_means_default_deny_and_default_thresholds() {
     assert_denied(&run(&[], &call(ROUTER, None)), ErrorCode::CONTRACT_CALL_DISABLED);
     assert_denied(&run(&[], &approve(ROUTER, 1)), ErrorCode::APPROVE_DISABLED);
     let tier = |usd| run(&[], &transfer(usd)).tier;
-    assert_eq!([tier(0.0), tier(10.0), tier(10.01), tier(100.0), tier(100.01), tier(500.0), tier(500.01)], [
-        Tier::Instant,
-        Tier::Instant,
-        Tier::Notify,
-        Tier::Notify,
-        Tier::Delay,
-        Tier::Delay,
-        Tier::Approval
-    ]);
+    assert_eq!(
+        [tier(0.0), tier(10.0), tier(10.01), tier(100.0), tier(100.01), tier(500.0), tier(500.01)],
+        [Tier::Instant, Tier::Instant, Tier::Notify, Tier::Notify, Tier::Delay, Tier::Delay, Tier::Approval]
+    );
     let d = run(&[], &transfer(50.0));
     assert_rule(&d, "default_thresholds");
     assert_eq!(d.decided_by.unwrap().policy_id, None);
@@ -1289,7 +1269,10 @@ fn unknown_usd_value_is_approval_unless_a_raw_or_token_limit_classifies_it() {
     );
     let d = run(&[token_limit.clone(), allowed_usdc()], &token_transfer(2_000_000, 0.0).with_unpriced(2_000_000, PriceStatus::NotListed));
     assert_allowed(&d, Tier::Notify);
-    assert_eq!(run(&[token_limit.clone(), allowed_usdc()], &token_transfer(50_000_000, 0.0).with_unpriced(50_000_000, PriceStatus::OracleDown)).tier, Tier::Delay);
+    assert_eq!(
+        run(&[token_limit.clone(), allowed_usdc()], &token_transfer(50_000_000, 0.0).with_unpriced(50_000_000, PriceStatus::OracleDown)).tier,
+        Tier::Delay
+    );
     assert_eq!(run(&[token_limit], &eth(1)).tier, Tier::Approval, "the USDC limit does not classify ETH");
     // A zero-value request has nothing to price.
     assert_eq!(run(&[], &base(TxType::Sign).with_unpriced(0, PriceStatus::OracleDown)).tier, Tier::Instant);
@@ -1436,11 +1419,7 @@ fn deny_wins_and_every_contribution_is_listed() {
 
 #[test]
 fn batch_denies_as_a_whole_and_lists_the_violations() {
-    let batch = base(TxType::Batch).with_batch(vec![
-        transfer(1.0),
-        token_transfer(5, 1.0),
-        call(ROUTER, Some(TRANSFER_SEL)),
-    ]);
+    let batch = base(TxType::Batch).with_batch(vec![transfer(1.0), token_transfer(5, 1.0), call(ROUTER, Some(TRANSFER_SEL))]);
     let d = run(&[], &batch);
     assert_denied(&d, ErrorCode::BATCH_POLICY_VIOLATION);
     let message = d.denial_message().unwrap();
@@ -1545,8 +1524,12 @@ mod props {
         match t {
             PolicyType::SpendingLimit => match k % 3 {
                 0 => json!({"instant_max_usd": small, "notify_max_usd": small * 4.0, "delay_max_usd": small * 20.0, "delay_seconds": 60 + k % 600}),
-                1 => json!({"instant_max": (k % 1000).to_string(), "notify_max": (k % 1000 * 3).to_string(), "delay_max": (k % 1000 * 9).to_string(), "daily_limit_usd": 1.0 + small}),
-                _ => json!({"notify_max_usd": small, "monthly_limit_usd": 100.0 + small, "token_limits": {USDC_ID: {"instant_max": "0.5", "notify_max": "5", "delay_max": "50"}}}),
+                1 => {
+                    json!({"instant_max": (k % 1000).to_string(), "notify_max": (k % 1000 * 3).to_string(), "delay_max": (k % 1000 * 9).to_string(), "daily_limit_usd": 1.0 + small})
+                }
+                _ => {
+                    json!({"notify_max_usd": small, "monthly_limit_usd": 100.0 + small, "token_limits": {USDC_ID: {"instant_max": "0.5", "notify_max": "5", "delay_max": "50"}}})
+                }
             },
             PolicyType::Whitelist => json!({"allowed_addresses": pick(&ADDRESSES, k)}),
             PolicyType::TimeRestriction => {
@@ -1560,21 +1543,31 @@ mod props {
             PolicyType::RateLimit => json!({"max_requests": 1 + k % 5, "window_seconds": ([60, 3600][(k % 2) as usize])}),
             PolicyType::AllowedTokens => json!({"tokens": pick(&[USDC, DAI], k).iter().map(|a| json!({"address": a})).collect::<Vec<_>>()}),
             PolicyType::ContractWhitelist => json!({"contracts": pick(&ADDRESSES, k).iter().map(|a| json!({"address": a})).collect::<Vec<_>>()}),
-            PolicyType::MethodWhitelist => json!({"methods": [{"contractAddress": ADDRESSES[(k % 4) as usize], "selectors": pick(&[TRANSFER_SEL, APPROVE_SEL], k)}]}),
-            PolicyType::ApprovedSpenders => json!({"spenders": pick(&ADDRESSES, k).iter().map(|a| json!({"address": a, "maxAmount": (k % 1_000_000 * 97).to_string()})).collect::<Vec<_>>()}),
+            PolicyType::MethodWhitelist => {
+                json!({"methods": [{"contractAddress": ADDRESSES[(k % 4) as usize], "selectors": pick(&[TRANSFER_SEL, APPROVE_SEL], k)}]})
+            }
+            PolicyType::ApprovedSpenders => {
+                json!({"spenders": pick(&ADDRESSES, k).iter().map(|a| json!({"address": a, "maxAmount": (k % 1_000_000 * 97).to_string()})).collect::<Vec<_>>()})
+            }
             PolicyType::ApproveAmountLimit => json!({"maxAmount": (k % 1_000_000 * 131).to_string(), "blockUnlimited": k & 1 == 0}),
             PolicyType::ApproveTierOverride => json!({ "tier": tier }),
-            PolicyType::AllowedNetworks => json!({"networks": pick(&[NET, "base-sepolia", "ethereum-mainnet"], k).iter().map(|n| json!({"network": n})).collect::<Vec<_>>()}),
+            PolicyType::AllowedNetworks => {
+                json!({"networks": pick(&[NET, "base-sepolia", "ethereum-mainnet"], k).iter().map(|n| json!({"network": n})).collect::<Vec<_>>()})
+            }
             PolicyType::X402AllowedDomains => json!({"domains": pick(&DOMAINS, k)}),
             PolicyType::LendingLtvLimit => json!({"maxLtv": 0.5 + small / 100.0, "warningLtv": 0.3 + small / 200.0}),
             PolicyType::LendingAssetWhitelist => json!({"assets": pick(&[USDC, DAI], k).iter().map(|a| json!({"address": a})).collect::<Vec<_>>()}),
             PolicyType::PerpMaxLeverage => json!({"maxLeverage": 2.0 + small, "warningLeverage": 1.0 + small / 2.0}),
             PolicyType::PerpMaxPositionUsd => json!({"maxPositionUsd": 100.0 + small * 100.0, "warningPositionUsd": 50.0 + small * 10.0}),
             PolicyType::PerpAllowedMarkets => json!({"markets": pick(&["BTC", "ETH", "SOL"], k).iter().map(|m| json!({"market": m})).collect::<Vec<_>>()}),
-            PolicyType::ReputationThreshold => json!({"min_score": small * 2.0, "below_threshold_tier": tier, "unrated_tier": (["NOTIFY", "DELAY"][(k % 2) as usize]), "check_counterparty": k & 3 != 0}),
+            PolicyType::ReputationThreshold => {
+                json!({"min_score": small * 2.0, "below_threshold_tier": tier, "unrated_tier": (["NOTIFY", "DELAY"][(k % 2) as usize]), "check_counterparty": k & 3 != 0})
+            }
             PolicyType::Erc8128AllowedDomains => json!({"domains": pick(&DOMAINS, k), "rate_limit_rpm": 1 + k % 10}),
             PolicyType::VenueWhitelist => json!({"venues": pick(&["binance", "okx"], k).iter().map(|v| json!({"id": v})).collect::<Vec<_>>()}),
-            PolicyType::ActionCategoryLimit => json!({"category": (["trading", "lending"][(k % 2) as usize]), "per_action_limit_usd": 10.0 + small * 10.0, "daily_limit_usd": 100.0 + small, "tier_on_exceed": tier}),
+            PolicyType::ActionCategoryLimit => {
+                json!({"category": (["trading", "lending"][(k % 2) as usize]), "per_action_limit_usd": 10.0 + small * 10.0, "daily_limit_usd": 100.0 + small, "tier_on_exceed": tier})
+            }
         }
     }
 

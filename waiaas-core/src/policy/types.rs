@@ -154,17 +154,7 @@ pub struct PolicyRecord {
 impl PolicyRecord {
     /// An enabled global policy for every network, priority 0.
     pub fn new(id: impl Into<String>, policy_type: PolicyType, rules: serde_json::Value) -> PolicyRecord {
-        PolicyRecord {
-            id: id.into(),
-            wallet_id: None,
-            policy_type,
-            rules,
-            priority: 0,
-            enabled: true,
-            network: None,
-            created_at: 0,
-            updated_at: 0,
-        }
+        PolicyRecord { id: id.into(), wallet_id: None, policy_type, rules, priority: 0, enabled: true, network: None, created_at: 0, updated_at: 0 }
     }
     /// Scope the policy to one wallet.
     pub fn for_wallet(mut self, wallet_id: impl Into<String>) -> PolicyRecord {
@@ -487,9 +477,7 @@ mod u128_string {
             Num(u64),
         }
         match Raw::deserialize(d)? {
-            Raw::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-                s.parse().map_err(|_| D::Error::custom("amount does not fit 128 bits"))
-            }
+            Raw::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().map_err(|_| D::Error::custom("amount does not fit 128 bits")),
             Raw::Str(_) => Err(D::Error::custom("amount must be a decimal digit string")),
             Raw::Num(n) => Ok(n.into()),
         }
@@ -510,8 +498,6 @@ mod code_string {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ErrorCode>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|s| ErrorCode::parse(&s).ok_or_else(|| D::Error::custom(format!("unknown error code '{s}'"))))
-            .transpose()
+        Option::<String>::deserialize(d)?.map(|s| ErrorCode::parse(&s).ok_or_else(|| D::Error::custom(format!("unknown error code '{s}'")))).transpose()
     }
 }

@@ -90,19 +90,7 @@ pub(crate) fn batch_total(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
         }
     }
     let before = f.reasons.len();
-    tiers(
-        cx,
-        &Value {
-            tx_type: TxType::Batch,
-            token: None,
-            amount: native,
-            usd,
-            unpriced,
-            reserved: cx.usage.reserved_raw,
-            cumulative: true,
-        },
-        f,
-    );
+    tiers(cx, &Value { tx_type: TxType::Batch, token: None, amount: native, usd, unpriced, reserved: cx.usage.reserved_raw, cumulative: true }, f);
     for r in &mut f.reasons[before..] {
         r.message.insert_str(0, "batch total: ");
     }
@@ -135,12 +123,7 @@ fn defaults(cx: &Ctx<'_>, v: &Value<'_>, f: &mut Findings) {
     let Some(usd) = v.usd else { return };
     let s = cx.settings;
     let limits = [Some(s.default_instant_max_usd), Some(s.default_notify_max_usd), Some(s.default_delay_max_usd)];
-    f.tier(
-        By::ENGINE,
-        usd_tier(usd, &limits),
-        "default_thresholds",
-        format!("{} against the default thresholds ({})", Usd(usd), UsdLimits(&limits)),
-    );
+    f.tier(By::ENGINE, usd_tier(usd, &limits), "default_thresholds", format!("{} against the default thresholds ({})", Usd(usd), UsdLimits(&limits)));
 }
 
 /// The SPENDING_LIMIT's tiers; returns whether a raw-unit or token limit classified the amount.
@@ -197,13 +180,7 @@ fn cumulative(cx: &Ctx<'_>, by: By<'_>, r: &SpendingLimit, v: &Value<'_>, f: &mu
                         by,
                         Tier::Approval,
                         rule,
-                        format!(
-                            "{label} spend {} + {} = {} exceeds the {label} limit {}",
-                            Usd(spent),
-                            Usd(usd),
-                            Usd(total),
-                            Usd(limit)
-                        ),
+                        format!("{label} spend {} + {} = {} exceeds the {label} limit {}", Usd(spent), Usd(usd), Usd(total), Usd(limit)),
                     );
                 } else if total / limit >= WARNING_RATIO {
                     let percent = (total / limit * 100.0).round() as u64;

@@ -103,7 +103,9 @@ pub struct AuditEntry {
 pub enum SessionInsert {
     Inserted,
     /// A linked wallet already has `max` live sessions.
-    LimitExceeded { wallet_id: String },
+    LimitExceeded {
+        wallet_id: String,
+    },
 }
 
 /// Outcome of unlinking a wallet from a session.

@@ -194,9 +194,7 @@ fn open_conn(path: &Path) -> Result<Connection> {
 
 /// Bring a database to `target` (normally [`LATEST_SCHEMA_VERSION`]); each step is one transaction.
 pub fn migrate(conn: &mut Connection, target: i64) -> Result<i64> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL);",
-    )?;
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL);")?;
     let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
     if current > LATEST_SCHEMA_VERSION {
         return Err(Error::new(
@@ -208,10 +206,7 @@ pub fn migrate(conn: &mut Connection, target: i64) -> Result<i64> {
         let (desc, sql) = MIGRATIONS[v as usize];
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
-        tx.execute(
-            "INSERT INTO schema_version (version, applied_at, description) VALUES (?1, ?2, ?3)",
-            params![v + 1, crate::now(), desc],
-        )?;
+        tx.execute("INSERT INTO schema_version (version, applied_at, description) VALUES (?1, ?2, ?3)", params![v + 1, crate::now(), desc])?;
         tx.commit()?;
     }
     Ok(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?)
@@ -340,7 +335,9 @@ const TX_COLS: &str = "id, wallet_id, session_id, chain, network, type, status, 
 
 fn tx_from_row(r: &Row) -> rusqlite::Result<TxRecord> {
     // A value this build does not know is an error, never a guess (a silent FAILED once).
-    let unknown = |col: usize, what: &str, v: &str| rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, format!("unknown transaction {what} '{v}'").into());
+    let unknown = |col: usize, what: &str, v: &str| {
+        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, format!("unknown transaction {what} '{v}'").into())
+    };
     let tx_type: String = r.get(5)?;
     let status: String = r.get(6)?;
     Ok(TxRecord {
@@ -401,15 +398,18 @@ fn policy_from_row(r: &Row) -> rusqlite::Result<PolicyRecord> {
 fn usage_in(c: &Connection, wallet_id: &str, exclude: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage> {
     let live = "wallet_id = ?1 AND id != ?2 AND tier IS NOT NULL AND status NOT IN ('FAILED','CANCELLED','EXPIRED')";
     let spent = |since: i64| -> rusqlite::Result<f64> {
-        c.query_row(&format!("SELECT COALESCE(SUM(amount_usd), 0) FROM transactions WHERE {live} AND created_at >= ?3"), params![wallet_id, exclude, since], |r| r.get(0))
+        c.query_row(
+            &format!("SELECT COALESCE(SUM(amount_usd), 0) FROM transactions WHERE {live} AND created_at >= ?3"),
+            params![wallet_id, exclude, since],
+            |r| r.get(0),
+        )
     };
     let mut requests = vec![];
     for w in windows {
-        let n: i64 = c.query_row(
-            &format!("SELECT COUNT(*) FROM transactions WHERE {live} AND created_at > ?3"),
-            params![wallet_id, exclude, now - *w as i64],
-            |r| r.get(0),
-        )?;
+        let n: i64 =
+            c.query_row(&format!("SELECT COUNT(*) FROM transactions WHERE {live} AND created_at > ?3"), params![wallet_id, exclude, now - *w as i64], |r| {
+                r.get(0)
+            })?;
         requests.push((*w, n as u64));
     }
     let mut reserved_raw: u128 = 0;
@@ -440,7 +440,24 @@ fn apply_patch(tx: &rusqlite::Transaction, id: &str, p: &TxPatch, now: i64) -> R
             reserved_usd = CASE WHEN ?13 THEN 0 ELSE COALESCE(?15, reserved_usd) END, updated_at = ?14,
             decision = COALESCE(?16, decision)
          WHERE id = ?1",
-        params![id, p.tier, p.nonce, p.unsigned_tx, p.signed_tx, p.tx_hash, p.error, p.error_code, p.queued_at, p.executed_at, p.metadata, p.amount_usd, p.release_reservation, now, p.reserved_usd, p.decision],
+        params![
+            id,
+            p.tier,
+            p.nonce,
+            p.unsigned_tx,
+            p.signed_tx,
+            p.tx_hash,
+            p.error,
+            p.error_code,
+            p.queued_at,
+            p.executed_at,
+            p.metadata,
+            p.amount_usd,
+            p.release_reservation,
+            now,
+            p.reserved_usd,
+            p.decision
+        ],
     )?;
     if p.commit_nonce {
         tx.execute(
@@ -465,10 +482,7 @@ impl Store for SqliteStore {
 
     async fn kv_get(&self, key: &str) -> Result<Option<String>> {
         let key = key.to_string();
-        self.read(move |c| {
-            Ok(c.prepare_cached("SELECT value FROM key_value_store WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
-        })
-        .await
+        self.read(move |c| Ok(c.prepare_cached("SELECT value FROM key_value_store WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)).await
     }
 
     async fn kv_set(&self, key: &str, value: &str, now: i64) -> Result<()> {
@@ -488,14 +502,10 @@ impl Store for SqliteStore {
         let (key, expected, new) = (key.to_string(), expected.map(str::to_string), new.to_string());
         self.write(move |tx| {
             let n = match expected {
-                None => tx.execute(
-                    "INSERT INTO key_value_store (key, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO NOTHING",
-                    params![key, new, now],
-                )?,
-                Some(exp) => tx.execute(
-                    "UPDATE key_value_store SET value = ?2, updated_at = ?3 WHERE key = ?1 AND value = ?4",
-                    params![key, new, now, exp],
-                )?,
+                None => {
+                    tx.execute("INSERT INTO key_value_store (key, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO NOTHING", params![key, new, now])?
+                }
+                Some(exp) => tx.execute("UPDATE key_value_store SET value = ?2, updated_at = ?3 WHERE key = ?1 AND value = ?4", params![key, new, now, exp])?,
             };
             Ok(n == 1)
         })
@@ -508,8 +518,19 @@ impl Store for SqliteStore {
             tx.execute(
                 &format!("INSERT INTO wallets ({WALLET_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"),
                 params![
-                    w.id, w.name, w.chain.as_str(), w.environment.as_str(), w.network, w.public_key, w.status.as_str(),
-                    w.owner_address, w.owner_verified, w.monitor_incoming, w.created_at, w.updated_at, w.suspended_at,
+                    w.id,
+                    w.name,
+                    w.chain.as_str(),
+                    w.environment.as_str(),
+                    w.network,
+                    w.public_key,
+                    w.status.as_str(),
+                    w.owner_address,
+                    w.owner_verified,
+                    w.monitor_incoming,
+                    w.created_at,
+                    w.updated_at,
+                    w.suspended_at,
                     w.suspension_reason
                 ],
             )?;
@@ -520,12 +541,8 @@ impl Store for SqliteStore {
 
     async fn get_wallet(&self, id: &str) -> Result<Option<WalletRecord>> {
         let id = id.to_string();
-        self.read(move |c| {
-            Ok(c.prepare_cached(&format!("SELECT {WALLET_COLS} FROM wallets WHERE id = ?1"))?
-                .query_row([id], wallet_from_row)
-                .optional()?)
-        })
-        .await
+        self.read(move |c| Ok(c.prepare_cached(&format!("SELECT {WALLET_COLS} FROM wallets WHERE id = ?1"))?.query_row([id], wallet_from_row).optional()?))
+            .await
     }
 
     async fn list_wallets(&self, ids: Option<&[String]>) -> Result<Vec<WalletRecord>> {
@@ -543,16 +560,12 @@ impl Store for SqliteStore {
 
     async fn rename_wallet(&self, id: &str, name: &str, now: i64) -> Result<bool> {
         let (id, name) = (id.to_string(), name.to_string());
-        self.write(move |tx| Ok(tx.execute("UPDATE wallets SET name = ?2, updated_at = ?3 WHERE id = ?1", params![id, name, now])? == 1))
-            .await
+        self.write(move |tx| Ok(tx.execute("UPDATE wallets SET name = ?2, updated_at = ?3 WHERE id = ?1", params![id, name, now])? == 1)).await
     }
 
     async fn set_monitor_incoming(&self, id: &str, on: bool, now: i64) -> Result<bool> {
         let id = id.to_string();
-        self.write(move |tx| {
-            Ok(tx.execute("UPDATE wallets SET monitor_incoming = ?2, updated_at = ?3 WHERE id = ?1", params![id, on, now])? == 1)
-        })
-        .await
+        self.write(move |tx| Ok(tx.execute("UPDATE wallets SET monitor_incoming = ?2, updated_at = ?3 WHERE id = ?1", params![id, on, now])? == 1)).await
     }
 
     async fn transition_wallet(&self, id: &str, from: WalletStatus, to: WalletStatus, reason: Option<&str>, now: i64) -> Result<bool> {
@@ -583,8 +596,7 @@ impl Store for SqliteStore {
     async fn purge_wallet(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
         self.write(move |tx| {
-            let status: Option<String> =
-                tx.query_row("SELECT status FROM wallets WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+            let status: Option<String> = tx.query_row("SELECT status FROM wallets WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
             if status.as_deref() != Some("TERMINATED") {
                 return Ok(false);
             }
@@ -612,8 +624,18 @@ impl Store for SqliteStore {
             tx.execute(
                 &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
                 params![
-                    s.id, s.token_hash, s.expires_at, s.constraints, s.revoked_at, s.renewal_count, s.max_renewals,
-                    s.last_renewed_at, s.absolute_expires_at, s.created_at, s.source, s.token_issued_count
+                    s.id,
+                    s.token_hash,
+                    s.expires_at,
+                    s.constraints,
+                    s.revoked_at,
+                    s.renewal_count,
+                    s.max_renewals,
+                    s.last_renewed_at,
+                    s.absolute_expires_at,
+                    s.created_at,
+                    s.source,
+                    s.token_issued_count
                 ],
             )?;
             for (i, wid) in s.wallet_ids.iter().enumerate() {
@@ -630,10 +652,7 @@ impl Store for SqliteStore {
     async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {
         let id = id.to_string();
         self.read(move |c| {
-            let s = c
-                .prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"))?
-                .query_row([&id], session_from_row)
-                .optional()?;
+            let s = c.prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"))?.query_row([&id], session_from_row).optional()?;
             match s {
                 None => Ok(None),
                 Some(mut s) => {
@@ -692,11 +711,7 @@ impl Store for SqliteStore {
     async fn link_wallet(&self, session_id: &str, wallet_id: &str, now: i64) -> Result<bool> {
         let (sid, wid) = (session_id.to_string(), wallet_id.to_string());
         self.write(move |tx| {
-            let pos: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(position) + 1, 0) FROM session_wallets WHERE session_id = ?1",
-                [&sid],
-                |r| r.get(0),
-            )?;
+            let pos: i64 = tx.query_row("SELECT COALESCE(MAX(position) + 1, 0) FROM session_wallets WHERE session_id = ?1", [&sid], |r| r.get(0))?;
             Ok(tx.execute(
                 "INSERT INTO session_wallets (session_id, wallet_id, position, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![sid, wid, pos, now],
@@ -722,10 +737,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_expired_sessions(&self, now: i64) -> Result<usize> {
-        self.write(move |tx| {
-            Ok(tx.execute("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < ?1", [now])?)
-        })
-        .await
+        self.write(move |tx| Ok(tx.execute("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < ?1", [now])?)).await
     }
 
     async fn insert_tx(&self, t: &TxRecord) -> Result<Option<TxRecord>> {
@@ -758,10 +770,7 @@ impl Store for SqliteStore {
 
     async fn get_tx(&self, id: &str) -> Result<Option<TxRecord>> {
         let id = id.to_string();
-        self.read(move |c| {
-            Ok(c.prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE id = ?1"))?.query_row([id], tx_from_row).optional()?)
-        })
-        .await
+        self.read(move |c| Ok(c.prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE id = ?1"))?.query_row([id], tx_from_row).optional()?)).await
     }
 
     async fn list_txs(&self, wallet_ids: &[String], statuses: Option<&[TxStatus]>, before: Option<&str>, limit: i64) -> Result<Vec<TxRecord>> {
@@ -834,10 +843,8 @@ impl Store for SqliteStore {
     async fn next_nonce(&self, wallet_id: &str, network: &str) -> Result<Option<u64>> {
         let (w, n) = (wallet_id.to_string(), network.to_string());
         self.read(move |c| {
-            let v: Option<i64> = c
-                .prepare_cached("SELECT next_nonce FROM nonces WHERE wallet_id = ?1 AND network = ?2")?
-                .query_row(params![w, n], |r| r.get(0))
-                .optional()?;
+            let v: Option<i64> =
+                c.prepare_cached("SELECT next_nonce FROM nonces WHERE wallet_id = ?1 AND network = ?2")?.query_row(params![w, n], |r| r.get(0)).optional()?;
             Ok(v.map(|v| v as u64))
         })
         .await
@@ -846,10 +853,19 @@ impl Store for SqliteStore {
     async fn list_tokens(&self, network: &str) -> Result<Vec<TokenRow>> {
         let network = network.to_string();
         self.read(move |c| {
-            let mut st = c.prepare_cached("SELECT id, network, address, symbol, name, decimals, created_at FROM token_registry WHERE network = ?1 ORDER BY symbol")?;
+            let mut st =
+                c.prepare_cached("SELECT id, network, address, symbol, name, decimals, created_at FROM token_registry WHERE network = ?1 ORDER BY symbol")?;
             let rows = st
                 .query_map([network], |r| {
-                    Ok(TokenRow { id: r.get(0)?, network: r.get(1)?, address: r.get(2)?, symbol: r.get(3)?, name: r.get(4)?, decimals: r.get(5)?, created_at: r.get(6)? })
+                    Ok(TokenRow {
+                        id: r.get(0)?,
+                        network: r.get(1)?,
+                        address: r.get(2)?,
+                        symbol: r.get(3)?,
+                        name: r.get(4)?,
+                        decimals: r.get(5)?,
+                        created_at: r.get(6)?,
+                    })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
@@ -927,7 +943,8 @@ impl Store for SqliteStore {
     async fn decide_tx(&self, tx_id: &str, now: i64, decide: DecideFn) -> Result<Option<TxStatus>> {
         let tx_id = tx_id.to_string();
         self.write(move |tx| {
-            let Some(row) = tx.prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE id = ?1"))?.query_row([&tx_id], tx_from_row).optional()? else {
+            let Some(row) = tx.prepare_cached(&format!("SELECT {TX_COLS} FROM transactions WHERE id = ?1"))?.query_row([&tx_id], tx_from_row).optional()?
+            else {
                 return Ok(None);
             };
             if row.status() != TxStatus::Pending {
@@ -962,12 +979,24 @@ impl Store for SqliteStore {
                 p.push(v);
                 wh.push(cond.replace('?', &format!("?{}", p.len())));
             };
-            if let Some(v) = &q.wallet_id { add("wallet_id = ?", v.clone().into()); }
-            if let Some(v) = &q.event_type { add("event_type = ?", v.clone().into()); }
-            if let Some(v) = &q.severity { add("severity = ?", v.clone().into()); }
-            if let Some(v) = q.from { add("timestamp >= ?", v.into()); }
-            if let Some(v) = q.to { add("timestamp <= ?", v.into()); }
-            if let Some(v) = &q.tx_id { add("tx_id = ?", v.clone().into()); }
+            if let Some(v) = &q.wallet_id {
+                add("wallet_id = ?", v.clone().into());
+            }
+            if let Some(v) = &q.event_type {
+                add("event_type = ?", v.clone().into());
+            }
+            if let Some(v) = &q.severity {
+                add("severity = ?", v.clone().into());
+            }
+            if let Some(v) = q.from {
+                add("timestamp >= ?", v.into());
+            }
+            if let Some(v) = q.to {
+                add("timestamp <= ?", v.into());
+            }
+            if let Some(v) = &q.tx_id {
+                add("tx_id = ?", v.clone().into());
+            }
             let filter = wh.join(" AND ");
             let total = if q.include_total {
                 Some(c.query_row(&format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"), rusqlite::params_from_iter(p.iter()), |r| r.get(0))?)
@@ -1005,13 +1034,17 @@ impl Store for SqliteStore {
 
     async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64> {
         let w = wallet_id.to_string();
-        self.read(move |c| Ok(c.query_row("SELECT COUNT(*) FROM transactions WHERE wallet_id = ?1 AND created_at >= ?2", params![w, since], |r| r.get(0))?)).await
+        self.read(move |c| Ok(c.query_row("SELECT COUNT(*) FROM transactions WHERE wallet_id = ?1 AND created_at >= ?2", params![w, since], |r| r.get(0))?))
+            .await
     }
 
     async fn set_owner(&self, wallet_id: &str, address: Option<&str>, now: i64) -> Result<bool> {
         let (w, a) = (wallet_id.to_string(), address.map(str::to_string));
         self.write(move |tx| {
-            Ok(tx.execute("UPDATE wallets SET owner_address = ?2, owner_verified = 0, updated_at = ?3 WHERE id = ?1 AND owner_verified = 0", params![w, a, now])? == 1)
+            Ok(tx.execute(
+                "UPDATE wallets SET owner_address = ?2, owner_verified = 0, updated_at = ?3 WHERE id = ?1 AND owner_verified = 0",
+                params![w, a, now],
+            )? == 1)
         })
         .await
     }
@@ -1019,7 +1052,10 @@ impl Store for SqliteStore {
     async fn mark_owner_verified(&self, wallet_id: &str, address: &str, now: i64) -> Result<bool> {
         let (w, a) = (wallet_id.to_string(), address.to_string());
         self.write(move |tx| {
-            Ok(tx.execute("UPDATE wallets SET owner_verified = 1, updated_at = ?3 WHERE id = ?1 AND owner_address = ?2 AND owner_verified = 0", params![w, a, now])? == 1)
+            Ok(tx.execute(
+                "UPDATE wallets SET owner_verified = 1, updated_at = ?3 WHERE id = ?1 AND owner_address = ?2 AND owner_verified = 0",
+                params![w, a, now],
+            )? == 1)
         })
         .await
     }
@@ -1143,7 +1179,9 @@ fn insert_audit(tx: &rusqlite::Transaction, e: &AuditEntry) -> Result<()> {
 /// The audit row of a transaction's status change, written in the same store transaction.
 fn audit_tx(tx: &rusqlite::Transaction, id: &str, from: Option<&str>, to: TxStatus, patch: &TxPatch, now: i64) -> Result<()> {
     let (wallet_id, session_id, tier, metadata): (String, Option<String>, Option<String>, Option<String>) =
-        tx.query_row("SELECT wallet_id, session_id, tier, metadata FROM transactions WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        tx.query_row("SELECT wallet_id, session_id, tier, metadata FROM transactions WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
     let decided = from == Some("PENDING") && matches!(to, TxStatus::Executing | TxStatus::Queued | TxStatus::Cancelled) && patch.decision.is_some();
     let approval = metadata.as_deref().is_some_and(|m| m.contains("\"approvalRequired\":true"));
     let (event, severity) = match to {

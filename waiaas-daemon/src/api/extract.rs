@@ -56,9 +56,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError(Error::validation("body", format!("unreadable body: {e}"))))?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| ApiError(Error::validation("body", format!("unreadable body: {e}"))))?;
         parse_json(if bytes.is_empty() { b"{}" } else { &bytes }).map(Body)
     }
 }
@@ -162,12 +160,7 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = match bearer(parts) {
-            None => {
-                return Err(ApiError(Error::new(
-                    ErrorCode::INVALID_TOKEN,
-                    "Missing or invalid Authorization header. Expected: Bearer wai_sess_<token>",
-                )))
-            }
+            None => return Err(ApiError(Error::new(ErrorCode::INVALID_TOKEN, "Missing or invalid Authorization header. Expected: Bearer wai_sess_<token>"))),
             Some(t) => t?,
         };
         let ctx = state.engine.authenticate(&token).await?;
@@ -217,14 +210,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Owner {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         match (get("x-owner-address"), get("x-owner-message"), get("x-owner-signature")) {
-            (Some(address), Some(message), Some(signature)) => {
-                Ok(Owner { proof: OwnerProof { address, message, signature } })
-            }
+            (Some(address), Some(message), Some(signature)) => Ok(Owner { proof: OwnerProof { address, message, signature } }),
             _ => Err(ApiError(Error::new(ErrorCode::INVALID_SIGNATURE, "X-Owner-Address, X-Owner-Message and X-Owner-Signature headers are required"))),
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -92,8 +92,7 @@ pub fn served_routes() -> Vec<(String, String)> {
 
 /// The whole router with its middleware.
 pub fn router(state: AppState) -> Router {
-    let origins: Vec<HeaderValue> =
-        state.engine.config().security.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins: Vec<HeaderValue> = state.engine.config().security.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::OPTIONS])
@@ -193,7 +192,10 @@ async fn body_guard(State(state): State<AppState>, req: Request, next: Next) -> 
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
         Ok(Err(e)) => ApiError(Error::validation("body", format!("unreadable body (at most {limit} bytes): {e}"))).into_response(),
         Err(_) => {
-            let e = Error::new(ErrorCode::REQUEST_TIMEOUT, format!("The request body was not received within {} s (daemon.body_read_timeout)", d.body_read_timeout));
+            let e = Error::new(
+                ErrorCode::REQUEST_TIMEOUT,
+                format!("The request body was not received within {} s (daemon.body_read_timeout)", d.body_read_timeout),
+            );
             let id = parts.extensions.get::<RequestId>().map(|r| r.0.as_str());
             // Rendered here (not through the request-id layer) to keep 408: the client is slow, not an upstream.
             let mut res = extract::render_error(&e, id, None);

@@ -12,12 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(set_owner))
-        .routes(routes!(verify))
-        .routes(routes!(approve))
-        .routes(routes!(reject))
-        .routes(routes!(kill_switch))
+    OpenApiRouter::new().routes(routes!(set_owner)).routes(routes!(verify)).routes(routes!(approve)).routes(routes!(reject)).routes(routes!(kill_switch))
 }
 
 /// `PUT /v1/wallets/{id}/owner` body (snake_case, as upstream).
@@ -43,7 +38,9 @@ struct SetOwner {
 async fn set_owner(State(s): State<AppState>, _m: Master, Path(id): Path<String>, Body(b): Body<SetOwner>) -> ApiResult<Json<Value>> {
     if let Some(m) = b.approval_method.as_deref() {
         if m != "rest" {
-            return Err(waiaas_core::Error::validation("approval_method", "only 'rest' (the owner calls POST /v1/transactions/{id}/approve) is available").into());
+            return Err(
+                waiaas_core::Error::validation("approval_method", "only 'rest' (the owner calls POST /v1/transactions/{id}/approve) is available").into()
+            );
         }
     }
     Ok(Json(s.engine.set_owner(&id, &b.owner_address).await?))

@@ -2,7 +2,10 @@
 
 use super::extract::{ApiResult, Body, Master, Query};
 use super::AppState;
-use crate::openapi::{KillSwitchActivateResponse, KillSwitchEscalateResponse, MasterPasswordChangeResponse, RecoverResponse, RotateSecretResponse, ShutdownResponse, TxCancelResponse, TxRejectResponse};
+use crate::openapi::{
+    KillSwitchActivateResponse, KillSwitchEscalateResponse, MasterPasswordChangeResponse, RecoverResponse, RotateSecretResponse, ShutdownResponse,
+    TxCancelResponse, TxRejectResponse,
+};
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;

@@ -68,7 +68,10 @@ pub async fn owner(ctx: &Ctx, cmd: OwnerCmd) -> CliResult {
             let w = find_wallet(&admin, &wallet).await?;
             let detail = admin.get_wallet(s(&w, "id")).await?;
             let owner = detail.get("ownerAddress").and_then(Value::as_str).map(str::to_string).ok_or_else(|| {
-                CliError::new(super::EXIT_NOT_FOUND, format!("OWNER_NOT_SET: wallet '{}' has no owner\n  next: `waiaas owner set {} <address>`", s(&w, "name"), s(&w, "name")))
+                CliError::new(
+                    super::EXIT_NOT_FOUND,
+                    format!("OWNER_NOT_SET: wallet '{}' has no owner\n  next: `waiaas owner set {} <address>`", s(&w, "name"), s(&w, "name")),
+                )
             })?;
             match (message, signature) {
                 (Some(m), Some(sig)) => {
@@ -195,7 +198,10 @@ pub async fn backup(ctx: &Ctx, cmd: BackupCmd) -> CliResult {
                 println!("{}", output::bold(&s(&h, "path")));
                 output::kv(&[
                     ("format", format!("v{}", s(&h, "format_version"))),
-                    ("size", format!("{} bytes, {} files, checksum {}", s(&h, "size"), s(&h, "file_count"), if h["checksum_valid"] == true { "ok" } else { "BAD" })),
+                    (
+                        "size",
+                        format!("{} bytes, {} files, checksum {}", s(&h, "size"), s(&h, "file_count"), if h["checksum_valid"] == true { "ok" } else { "BAD" }),
+                    ),
                     ("created", s(&h["metadata"], "created_at")),
                     ("daemon", s(&h["metadata"], "daemon_version")),
                     ("kdf", s(&h["metadata"], "kdf")),
@@ -254,10 +260,13 @@ pub async fn kill_switch(ctx: &Ctx, cmd: KillSwitchCmd) -> CliResult {
         let mut pairs = vec![];
         for (k, v) in r.as_object().into_iter().flatten() {
             if k != "state" && !v.is_null() {
-                pairs.push((k.as_str(), match v {
-                    Value::String(x) => x.clone(),
-                    other => other.to_string(),
-                }));
+                pairs.push((
+                    k.as_str(),
+                    match v {
+                        Value::String(x) => x.clone(),
+                        other => other.to_string(),
+                    },
+                ));
             }
         }
         output::kv(&pairs);

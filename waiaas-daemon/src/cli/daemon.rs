@@ -266,11 +266,7 @@ pub async fn start_detached(dir: &Path, log_level: Option<String>, password_file
     // The child cannot prompt, and the password is never put on its command line or in its
     // environment: resolve it here (prompting if need be) and hand it over on a pipe
     // (`--password-file -`). A data dir without a config is auto-provisioned by the child.
-    let password = if datadir::config_path(dir).exists() || password_supplied(password_file) {
-        Some(resolve_password(dir, password_file)?)
-    } else {
-        None
-    };
+    let password = if datadir::config_path(dir).exists() || password_supplied(password_file) { Some(resolve_password(dir, password_file)?) } else { None };
     if password.is_some() {
         cmd.arg("--password-file").arg("-").stdin(std::process::Stdio::piped());
     }
@@ -367,11 +363,7 @@ pub async fn healthcheck(dir: &Path, base_url: Option<&str>) -> Result<(), CliEr
     let status = res.status();
     let body: Option<serde_json::Value> = res.json().await.ok();
     if !status.is_success() {
-        let detail = body
-            .as_ref()
-            .map(|b| format!(" {} {}", super::s(b, "code"), super::s(b, "message")))
-            .unwrap_or_default()
-            .replace('\n', " ");
+        let detail = body.as_ref().map(|b| format!(" {} {}", super::s(b, "code"), super::s(b, "message"))).unwrap_or_default().replace('\n', " ");
         return Err(unhealthy(format!("answered HTTP {}{}", status.as_u16(), detail.trim_end())));
     }
     let state = body.as_ref().map(|b| super::s(b, "status")).filter(|s| !s.is_empty()).unwrap_or_else(|| "ok".into());

@@ -107,7 +107,10 @@ pub fn merge_claude_config(path: &Path, servers: &serde_json::Map<String, Value>
     let mut config = match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => json!({}),
         Ok(text) => serde_json::from_str::<Value>(&text).map_err(|e| {
-            CliError::new(super::EXIT_FAILED, format!("{} is not valid JSON ({e}); nothing was changed\n  next: fix or move the file, then run `waiaas mcp setup` again", path.display()))
+            CliError::new(
+                super::EXIT_FAILED,
+                format!("{} is not valid JSON ({e}); nothing was changed\n  next: fix or move the file, then run `waiaas mcp setup` again", path.display()),
+            )
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
         Err(e) => return Err(e.into()),

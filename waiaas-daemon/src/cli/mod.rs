@@ -76,10 +76,18 @@ impl From<waiaas_core::Error> for CliError {
             message = format!("not available in this daemon version ({})", e.message);
         }
         let next = match e.code {
-            INVALID_MASTER_PASSWORD => Some("set WAIAAS_MASTER_PASSWORD or WAIAAS_MASTER_PASSWORD_FILE, or pass --password-file FILE (- reads stdin)".to_string()),
-            MASTER_PASSWORD_LOCKED => Some("this address sent too many wrong master passwords: wait for the block to end, then retry with the right password".to_string()),
-            SYSTEM_LOCKED | KILL_SWITCH_ACTIVE => Some("if the kill switch is active, inspect it with `waiaas kill-switch status` and recover with `waiaas kill-switch recover`".to_string()),
-            NETWORK_ERROR | REQUEST_TIMEOUT => Some("start the daemon with `waiaas start` (same --data-dir), or point --base-url / WAIAAS_BASE_URL at it".to_string()),
+            INVALID_MASTER_PASSWORD => {
+                Some("set WAIAAS_MASTER_PASSWORD or WAIAAS_MASTER_PASSWORD_FILE, or pass --password-file FILE (- reads stdin)".to_string())
+            }
+            MASTER_PASSWORD_LOCKED => {
+                Some("this address sent too many wrong master passwords: wait for the block to end, then retry with the right password".to_string())
+            }
+            SYSTEM_LOCKED | KILL_SWITCH_ACTIVE => {
+                Some("if the kill switch is active, inspect it with `waiaas kill-switch status` and recover with `waiaas kill-switch recover`".to_string())
+            }
+            NETWORK_ERROR | REQUEST_TIMEOUT => {
+                Some("start the daemon with `waiaas start` (same --data-dir), or point --base-url / WAIAAS_BASE_URL at it".to_string())
+            }
             _ => e.hint.clone().or_else(|| e.to_body().get("hint").and_then(|h| h.as_str()).map(str::to_string)),
         };
         if let Some(next) = next {
@@ -157,7 +165,10 @@ pub async fn find_wallet(admin: &dyn AdminApi, wanted: &str) -> CliResult<serde_
     let by_name: Vec<_> = items.iter().filter(|w| w["name"] == wanted).collect();
     match by_name.len() {
         1 => Ok(by_name[0].clone()),
-        0 => Err(CliError::new(EXIT_NOT_FOUND, format!("WALLET_NOT_FOUND: no wallet with id or name '{wanted}'\n  next: list the wallets with `waiaas wallet list`"))),
+        0 => Err(CliError::new(
+            EXIT_NOT_FOUND,
+            format!("WALLET_NOT_FOUND: no wallet with id or name '{wanted}'\n  next: list the wallets with `waiaas wallet list`"),
+        )),
         n => Err(CliError::usage(format!("{n} wallets are named '{wanted}': pass the wallet id instead (see `waiaas wallet list`)"))),
     }
 }

@@ -123,10 +123,7 @@ impl AgentSlot {
         let Some((token, src)) = load_token(&self.opts) else {
             return Err(waiaas_core::Error::new(
                 ErrorCode::INVALID_TOKEN,
-                format!(
-                    "No session token: {} does not exist and WAIAAS_SESSION_TOKEN is not set",
-                    token_path(&self.opts).display()
-                ),
+                format!("No session token: {} does not exist and WAIAAS_SESSION_TOKEN is not set", token_path(&self.opts).display()),
             )
             .with_hint("The operator runs `waiaas mcp setup` (or `waiaas quickset`) to write a token; this server picks it up without a restart."));
         };
@@ -166,10 +163,7 @@ pub async fn serve(opts: ServeOptions) -> CliResult {
     }
     tokio::spawn(renewal_loop(slot.clone()));
     let server = WaiaasMcp::new(slot, opts.wallet_name.clone(), opts.settle_timeout);
-    let running = server
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|e| CliError::new(crate::cli::EXIT_FAILED, format!("MCP handshake failed: {e}")))?;
+    let running = server.serve(rmcp::transport::stdio()).await.map_err(|e| CliError::new(crate::cli::EXIT_FAILED, format!("MCP handshake failed: {e}")))?;
     running.waiting().await.map_err(|e| CliError::new(crate::cli::EXIT_FAILED, format!("MCP server stopped: {e}")))?;
     Ok(())
 }

@@ -295,9 +295,36 @@ impl WaiaasMcp {
     async fn dispatch(&self, name: &str, a: Map<String, Value>, ctx: &RequestContext<RoleServer>) -> ToolResult {
         match name {
             "connect_info" => self.read(self.with_agent(|g| async move { g.connect_info().await }).await).await,
-            "get_address" => self.read(self.with_agent(|g| { let q = query(&a); async move { g.get_address(q).await } }).await).await,
-            "get_balance" => self.read(self.with_agent(|g| { let q = query(&a); async move { g.get_balance(q).await } }).await).await,
-            "get_assets" => self.read(self.with_agent(|g| { let q = query(&a); async move { g.get_assets(q).await } }).await).await,
+            "get_address" => {
+                self.read(
+                    self.with_agent(|g| {
+                        let q = query(&a);
+                        async move { g.get_address(q).await }
+                    })
+                    .await,
+                )
+                .await
+            }
+            "get_balance" => {
+                self.read(
+                    self.with_agent(|g| {
+                        let q = query(&a);
+                        async move { g.get_balance(q).await }
+                    })
+                    .await,
+                )
+                .await
+            }
+            "get_assets" => {
+                self.read(
+                    self.with_agent(|g| {
+                        let q = query(&a);
+                        async move { g.get_assets(q).await }
+                    })
+                    .await,
+                )
+                .await
+            }
             "get_nonce" => self.read(self.with_agent(|g| async move { g.get_nonce().await }).await).await,
             "get_wallet_info" => {
                 let wid = arg_str(&a, "wallet_id");
@@ -352,7 +379,15 @@ impl WaiaasMcp {
             "call_contract" => {
                 let mut b = body_from(
                     &a,
-                    &[("to", "to"), ("calldata", "calldata"), ("abi", "abi"), ("value", "value"), ("programId", "programId"), ("instructionData", "instructionData"), ("accounts", "accounts")],
+                    &[
+                        ("to", "to"),
+                        ("calldata", "calldata"),
+                        ("abi", "abi"),
+                        ("value", "value"),
+                        ("programId", "programId"),
+                        ("instructionData", "instructionData"),
+                        ("accounts", "accounts"),
+                    ],
                 );
                 b["type"] = "CONTRACT_CALL".into();
                 self.send(b, ctx).await
@@ -372,32 +407,87 @@ impl WaiaasMcp {
                 if b.get("type").is_none() {
                     b["type"] = "TRANSFER".into();
                 }
-                self.read(self.with_agent(|g| { let b = b.clone(); async move { g.simulate_transaction(b).await } }).await).await
+                self.read(
+                    self.with_agent(|g| {
+                        let b = b.clone();
+                        async move { g.simulate_transaction(b).await }
+                    })
+                    .await,
+                )
+                .await
             }
             "sign_transaction" => {
                 let b = body_from(&a, &[("transaction", "transaction")]);
-                self.read(self.with_agent(|g| { let b = b.clone(); async move { g.sign_transaction(b).await } }).await).await
+                self.read(
+                    self.with_agent(|g| {
+                        let b = b.clone();
+                        async move { g.sign_transaction(b).await }
+                    })
+                    .await,
+                )
+                .await
             }
             "sign_message" => {
                 let b = body_from(&a, &[("message", "message"), ("sign_type", "signType"), ("typed_data", "typedData")]);
-                self.read(self.with_agent(|g| { let b = b.clone(); async move { g.sign_message(b).await } }).await).await
+                self.read(
+                    self.with_agent(|g| {
+                        let b = b.clone();
+                        async move { g.sign_message(b).await }
+                    })
+                    .await,
+                )
+                .await
             }
             "get_transaction" | "cancel_transaction" => {
                 let Some(id) = arg_str(&a, "transaction_id") else { return Ok(tool_error("transaction_id is required")) };
                 let cancel = name == "cancel_transaction";
-                self.read(self.with_agent(|g| { let id = id.clone(); async move { if cancel { g.cancel_transaction(id).await } else { g.get_transaction(id).await } } }).await).await
+                self.read(
+                    self.with_agent(|g| {
+                        let id = id.clone();
+                        async move {
+                            if cancel {
+                                g.cancel_transaction(id).await
+                            } else {
+                                g.get_transaction(id).await
+                            }
+                        }
+                    })
+                    .await,
+                )
+                .await
             }
             "list_transactions" => {
                 let q = TxListQuery { wallet_id: arg_str(&a, "wallet_id"), cursor: arg_str(&a, "cursor"), limit: a.get("limit").and_then(Value::as_i64) };
-                self.read(self.with_agent(|g| { let q = q.clone(); async move { g.list_transactions(q).await } }).await).await
+                self.read(
+                    self.with_agent(|g| {
+                        let q = q.clone();
+                        async move { g.list_transactions(q).await }
+                    })
+                    .await,
+                )
+                .await
             }
             "list_pending_transactions" => {
                 let w = arg_str(&a, "wallet_id");
-                self.read(self.with_agent(|g| { let w = w.clone(); async move { g.list_pending_transactions(w).await } }).await).await
+                self.read(
+                    self.with_agent(|g| {
+                        let w = w.clone();
+                        async move { g.list_pending_transactions(w).await }
+                    })
+                    .await,
+                )
+                .await
             }
             "encode_calldata" => {
                 let b = json!({"abi": a.get("abi").cloned().unwrap_or(json!([])), "functionName": a.get("function_name").cloned().unwrap_or(Value::Null), "args": a.get("args").cloned().unwrap_or(json!([]))});
-                self.read(self.with_agent(|g| { let b = b.clone(); async move { g.encode_calldata(b).await } }).await).await
+                self.read(
+                    self.with_agent(|g| {
+                        let b = b.clone();
+                        async move { g.encode_calldata(b).await }
+                    })
+                    .await,
+                )
+                .await
             }
             other => Err(McpError::invalid_params(format!("unknown tool '{other}'"), None)),
         }
@@ -409,7 +499,13 @@ impl WaiaasMcp {
             Ok(a) => a,
             Err(e) => return Ok(error_result(&e)),
         };
-        let accepted = match self.with_agent(|g| { let b = body.clone(); async move { g.send_transaction(b, None).await } }).await {
+        let accepted = match self
+            .with_agent(|g| {
+                let b = body.clone();
+                async move { g.send_transaction(b, None).await }
+            })
+            .await
+        {
             Ok(v) => v,
             Err(e) => return Ok(error_result(&e)),
         };
@@ -424,7 +520,8 @@ impl WaiaasMcp {
         let mut out = json!({"id": id, "status": status, "tier": tx["tier"], "txHash": tx["txHash"], "network": tx["network"], "transaction": tx});
         match status.as_str() {
             "CONFIRMED" | "SIGNED" => {
-                out["outcome"] = format!("{} at tier {tier}: executed and confirmed on chain (txHash {}).", status, tx["txHash"].as_str().unwrap_or("?")).into();
+                out["outcome"] =
+                    format!("{} at tier {tier}: executed and confirmed on chain (txHash {}).", status, tx["txHash"].as_str().unwrap_or("?")).into();
                 Ok(text_result(&out))
             }
             "CANCELLED" | "FAILED" | "EXPIRED" | "PARTIAL_FAILURE" => {
@@ -440,7 +537,8 @@ impl WaiaasMcp {
             }
             "QUEUED" => Ok(self.held(&agent, &body, tx, out, ctx).await),
             _ => {
-                out["outcome"] = format!("{status}: still in progress after {} s; call get_transaction with id {id} to follow it.", self.settle_timeout.as_secs()).into();
+                out["outcome"] =
+                    format!("{status}: still in progress after {} s; call get_transaction with id {id} to follow it.", self.settle_timeout.as_secs()).into();
                 Ok(text_result(&out))
             }
         }
@@ -505,7 +603,10 @@ impl WaiaasMcp {
         }
         message.push_str("\n\nCancel this transaction now?");
         let choice = EnumSchema::builder(vec!["cancel".into(), "keep".into()])
-            .enum_titles(vec!["Cancel it now (nothing is sent)".into(), if tier == "APPROVAL" { "Keep it waiting for the owner's signature".into() } else { "Let it wait out the delay".into() }])
+            .enum_titles(vec![
+                "Cancel it now (nothing is sent)".into(),
+                if tier == "APPROVAL" { "Keep it waiting for the owner's signature".into() } else { "Let it wait out the delay".into() },
+            ])
             .map(|b| b.build());
         let Ok(choice) = choice else { return text_result(&out) };
         let Ok(schema) = ElicitationSchema::builder().required_enum_schema("decision", choice).build() else { return text_result(&out) };
@@ -643,8 +744,12 @@ impl ServerHandler for WaiaasMcp {
 
     async fn list_resources(&self, _r: Option<PaginatedRequestParams>, _c: RequestContext<RoleServer>) -> Result<ListResourcesResult, McpError> {
         let mut items = vec![
-            Resource::new("waiaas://wallet/address", "wallet-address").with_description("The session's default wallet address").with_mime_type("application/json"),
-            Resource::new("waiaas://wallet/balance", "wallet-balance").with_description("The session's default wallet balance").with_mime_type("application/json"),
+            Resource::new("waiaas://wallet/address", "wallet-address")
+                .with_description("The session's default wallet address")
+                .with_mime_type("application/json"),
+            Resource::new("waiaas://wallet/balance", "wallet-balance")
+                .with_description("The session's default wallet balance")
+                .with_mime_type("application/json"),
         ];
         for (name, _) in super::skills::SKILLS {
             items.push(Resource::new(format!("waiaas://skills/{name}"), format!("skill-{name}")).with_mime_type("text/markdown"));
@@ -652,7 +757,11 @@ impl ServerHandler for WaiaasMcp {
         Ok(ListResourcesResult::with_all_items(items))
     }
 
-    async fn list_resource_templates(&self, _r: Option<PaginatedRequestParams>, _c: RequestContext<RoleServer>) -> Result<ListResourceTemplatesResult, McpError> {
+    async fn list_resource_templates(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        _c: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
         let names: Vec<&str> = super::skills::SKILLS.iter().map(|(n, _)| *n).collect();
         Ok(ListResourceTemplatesResult::with_all_items(vec![ResourceTemplate::new("waiaas://skills/{name}", "skills")
             .with_description(format!("WAIaaS skill guides: {}", names.join(", ")))
@@ -662,7 +771,10 @@ impl ServerHandler for WaiaasMcp {
     async fn read_resource(&self, request: ReadResourceRequestParams, _c: RequestContext<RoleServer>) -> Result<ReadResourceResponse, McpError> {
         let uri = request.uri.clone();
         let json_of = |r: waiaas_core::Result<Value>| match r {
-            Ok(v) => Ok(ReadResourceResult::new(vec![ResourceContents::text(serde_json::to_string_pretty(&v).unwrap_or_default(), uri.clone()).with_mime_type("application/json")]).into()),
+            Ok(v) => Ok(ReadResourceResult::new(vec![
+                ResourceContents::text(serde_json::to_string_pretty(&v).unwrap_or_default(), uri.clone()).with_mime_type("application/json")
+            ])
+            .into()),
             Err(e) => Err(McpError::internal_error(e.to_string(), Some(e.to_body()))),
         };
         match uri.as_str() {

@@ -99,9 +99,7 @@ fn find_function<'a>(abi: &'a Value, name: &str, argc: usize) -> Result<&'a Valu
     let mut matching = named.iter().copied().filter(|f| arity(f) == argc);
     match (matching.next(), matching.next()) {
         (Some(f), None) => Ok(f),
-        (Some(_), Some(_)) => {
-            Err(abi_error(format!("function '{name}' has several overloads taking {argc} arguments")))
-        }
+        (Some(_), Some(_)) => Err(abi_error(format!("function '{name}' has several overloads taking {argc} arguments"))),
         (None, _) => {
             let expected: Vec<String> = named.iter().map(|f| arity(f).to_string()).collect();
             Err(abi_error(format!("function '{name}' takes {} arguments, got {argc}", expected.join(" or "))))
@@ -136,11 +134,7 @@ fn json_to_sol(ty: &DynSolType, components: Option<&Value>, arg: &Value, path: &
                     return Err(fail(format!("expected {n} elements, got {}", items.len())));
                 }
             }
-            let values = items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| json_to_sol(inner, components, item, &format!("{path}[{i}]")))
-                .collect::<Result<Vec<_>>>()?;
+            let values = items.iter().enumerate().map(|(i, item)| json_to_sol(inner, components, item, &format!("{path}[{i}]"))).collect::<Result<Vec<_>>>()?;
             Ok(match ty {
                 DynSolType::Array(_) => DynSolValue::Array(values),
                 _ => DynSolValue::FixedArray(values),
@@ -168,8 +162,7 @@ fn json_to_sol(ty: &DynSolType, components: Option<&Value>, arg: &Value, path: &
                 .enumerate()
                 .map(|(i, (t, item))| {
                     let comp = comps.get(i);
-                    let label =
-                        comp.and_then(|c| c.get("name")).and_then(Value::as_str).map_or(i.to_string(), str::to_string);
+                    let label = comp.and_then(|c| c.get("name")).and_then(Value::as_str).map_or(i.to_string(), str::to_string);
                     json_to_sol(t, comp.and_then(|c| c.get("components")), item, &format!("{path}.{label}"))
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -223,8 +216,7 @@ mod tests {
         let to = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
         let (data, selector) = encode_calldata(&erc20_abi(), "transfer", &[json!(to), json!("1000000")]).unwrap();
         assert_eq!(selector, "0xa9059cbb");
-        let expected =
-            IERC20::transferCall { to: to.parse::<Address>().unwrap(), amount: U256::from(1_000_000u64) }.abi_encode();
+        let expected = IERC20::transferCall { to: to.parse::<Address>().unwrap(), amount: U256::from(1_000_000u64) }.abi_encode();
         assert_eq!(data, format!("0x{}", hex::encode(expected)));
         // A JSON number and a hex string encode the same amount.
         let (as_number, _) = encode_calldata(&erc20_abi(), "transfer", &[json!(to), json!(1_000_000)]).unwrap();
@@ -243,15 +235,9 @@ mod tests {
             {"name": "ok", "type": "bool"}
         ]}]);
         let maker = "0x0000000000000000000000000000000000000001";
-        let (by_object, selector) = encode_calldata(
-            &abi,
-            "submit",
-            &[json!({"maker": maker, "amounts": [1, "2"]}), json!(["a", "b"]), json!("0xdead"), json!(true)],
-        )
-        .unwrap();
-        let (by_array, _) =
-            encode_calldata(&abi, "submit", &[json!([maker, [1, 2]]), json!(["a", "b"]), json!("0xdead"), json!(true)])
-                .unwrap();
+        let (by_object, selector) =
+            encode_calldata(&abi, "submit", &[json!({"maker": maker, "amounts": [1, "2"]}), json!(["a", "b"]), json!("0xdead"), json!(true)]).unwrap();
+        let (by_array, _) = encode_calldata(&abi, "submit", &[json!([maker, [1, 2]]), json!(["a", "b"]), json!("0xdead"), json!(true)]).unwrap();
         assert_eq!(by_object, by_array);
         let sig = "submit((address,uint128[]),string[2],bytes,bool)";
         assert_eq!(selector, format!("0x{}", hex::encode(&keccak256(sig)[..4])));

@@ -92,12 +92,7 @@ impl Args<'_> {
 pub(crate) fn call_operations(to: Address, value: U256, input: &[u8]) -> Vec<Operation> {
     let amount = (!value.is_zero()).then(|| value.to_string());
     if input.is_empty() && !value.is_zero() {
-        return vec![Operation {
-            op_type: "TRANSFER".into(),
-            to: Some(to.to_checksum(None)),
-            amount,
-            ..Default::default()
-        }];
+        return vec![Operation { op_type: "TRANSFER".into(), to: Some(to.to_checksum(None)), amount, ..Default::default() }];
     }
     let call = Operation {
         op_type: "CONTRACT_CALL".into(),
@@ -128,10 +123,7 @@ pub(crate) fn call_operations(to: Address, value: U256, input: &[u8]) -> Vec<Ope
         Method::Erc1155SafeTransfer => token_op("TOKEN_TRANSFER", args.address(1), args.uint(3)),
         Method::Erc1155SafeBatchTransfer => token_op("TOKEN_TRANSFER", args.address(1), U256::MAX),
     };
-    let exact = value.is_zero()
-        && input.len() == 4 + 64
-        && matches!(m, Method::Transfer | Method::Approve)
-        && args.word(0)[..12] == [0u8; 12];
+    let exact = value.is_zero() && input.len() == 4 + 64 && matches!(m, Method::Transfer | Method::Approve) && args.word(0)[..12] == [0u8; 12];
     if exact {
         vec![meaning]
     } else {
@@ -216,27 +208,9 @@ mod tests {
             (METHODS[3].0, vec![addr(BOB), uint(5)], "APPROVE", BOB, U256::MAX),
             (METHODS[4].0, vec![addr(BOB), uint(1)], "APPROVE", BOB, U256::MAX),
             (METHODS[4].0, vec![addr(BOB), uint(0)], "APPROVE", BOB, U256::ZERO),
-            (
-                METHODS[5].0,
-                vec![addr(TOKEN), addr(BOB), uint(9), uint(0), uint(27), uint(1), uint(2)],
-                "APPROVE",
-                BOB,
-                U256::from(9),
-            ),
-            (
-                METHODS[8].0,
-                vec![addr(TOKEN), addr(BOB), uint(77), uint(128), uint(0)],
-                "TOKEN_TRANSFER",
-                BOB,
-                U256::from(1),
-            ),
-            (
-                METHODS[9].0,
-                vec![addr(TOKEN), addr(BOB), uint(3), uint(12), uint(160)],
-                "TOKEN_TRANSFER",
-                BOB,
-                U256::from(12),
-            ),
+            (METHODS[5].0, vec![addr(TOKEN), addr(BOB), uint(9), uint(0), uint(27), uint(1), uint(2)], "APPROVE", BOB, U256::from(9)),
+            (METHODS[8].0, vec![addr(TOKEN), addr(BOB), uint(77), uint(128), uint(0)], "TOKEN_TRANSFER", BOB, U256::from(1)),
+            (METHODS[9].0, vec![addr(TOKEN), addr(BOB), uint(3), uint(12), uint(160)], "TOKEN_TRANSFER", BOB, U256::from(12)),
         ];
         for (sig, words, ty, who, amount) in cases {
             let ops = call_operations(TOKEN, U256::ZERO, &calldata(sig, &words));

@@ -75,9 +75,7 @@ fn reason(err: &RpcError) -> String {
         }
     }
     let msg = err.message.trim();
-    let stripped = ["execution reverted:", "execution reverted", "revert:"]
-        .iter()
-        .fold(msg, |m, prefix| m.strip_prefix(prefix).map(str::trim).unwrap_or(m));
+    let stripped = ["execution reverted:", "execution reverted", "revert:"].iter().fold(msg, |m, prefix| m.strip_prefix(prefix).map(str::trim).unwrap_or(m));
     if stripped.is_empty() {
         "execution reverted".to_string()
     } else {
@@ -136,25 +134,16 @@ mod tests {
         assert_eq!(node_error(&e), NodeError::Reverted("nope".into()));
         // geth without data, and providers nesting the data
         assert_eq!(node_error(&err(-32000, "execution reverted: nope", None)), NodeError::Reverted("nope".into()));
-        assert_eq!(
-            node_error(&err(-32015, "VM Exception", Some(json!({"data": data})))),
-            NodeError::Reverted("nope".into())
-        );
-        assert_eq!(
-            node_error(&err(3, "execution reverted", Some(json!("0x")))),
-            NodeError::Reverted("execution reverted".into())
-        );
-        let c =
-            to_chain_error("eth_call", &err(3, "execution reverted", Some(json!(data))), ErrorCode::SIMULATION_FAILED);
+        assert_eq!(node_error(&err(-32015, "VM Exception", Some(json!({"data": data})))), NodeError::Reverted("nope".into()));
+        assert_eq!(node_error(&err(3, "execution reverted", Some(json!("0x")))), NodeError::Reverted("execution reverted".into()));
+        let c = to_chain_error("eth_call", &err(3, "execution reverted", Some(json!(data))), ErrorCode::SIMULATION_FAILED);
         assert_eq!((c.class, c.error.code), (ErrorClass::Permanent, ErrorCode::SIMULATION_FAILED));
         assert!(c.error.message.ends_with("nope"));
     }
 
     #[test]
     fn classes() {
-        let class = |m: &str| {
-            to_chain_error("eth_sendRawTransaction", &err(-32000, m, None), ErrorCode::TRANSACTION_REVERTED).class
-        };
+        let class = |m: &str| to_chain_error("eth_sendRawTransaction", &err(-32000, m, None), ErrorCode::TRANSACTION_REVERTED).class;
         assert_eq!(class("nonce too low"), ErrorClass::Stale);
         assert_eq!(class("insufficient funds for transfer"), ErrorClass::Permanent);
         assert_eq!(class("request timed out"), ErrorClass::Transient);

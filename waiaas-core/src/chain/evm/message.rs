@@ -14,9 +14,7 @@ pub(crate) fn sign_hash(key: &SecretKey, hash: &B256) -> Result<Signature> {
         return Err(Error::new(ErrorCode::WALLET_NOT_SIGNER, "not a secp256k1 (EVM) key"));
     }
     let signing_key = key.secp256k1()?;
-    let (sig, recovery_id) = signing_key
-        .sign_prehash_recoverable(hash.as_slice())
-        .map_err(|e| Error::internal(format!("secp256k1 signing failed: {e}")))?;
+    let (sig, recovery_id) = signing_key.sign_prehash_recoverable(hash.as_slice()).map_err(|e| Error::internal(format!("secp256k1 signing failed: {e}")))?;
     Ok(Signature::from((sig, recovery_id)))
 }
 
@@ -35,8 +33,7 @@ pub fn sign_message(key: &SecretKey, kind: &MessageKind) -> Result<String> {
 /// The EIP-712 signing hash of typed data JSON.
 pub(crate) fn typed_data_hash(json: &serde_json::Value) -> Result<B256> {
     super::typed::check_caps(json)?;
-    let typed: TypedData = serde_json::from_value(json.clone())
-        .map_err(|e| Error::validation("typedData", format!("not EIP-712 typed data: {e}")))?;
+    let typed: TypedData = serde_json::from_value(json.clone()).map_err(|e| Error::validation("typedData", format!("not EIP-712 typed data: {e}")))?;
     typed.eip712_signing_hash().map_err(|e| Error::validation("typedData", format!("cannot hash typed data: {e}")))
 }
 

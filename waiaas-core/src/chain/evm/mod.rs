@@ -63,8 +63,8 @@ mod abi;
 mod calls;
 mod classify;
 mod message;
-pub mod typed;
 mod tx;
+pub mod typed;
 
 pub use abi::encode_calldata;
 pub use message::sign_message;
@@ -79,10 +79,7 @@ pub fn describe_call(to: &str, value: u128, calldata: &[u8]) -> Result<Vec<super
 use self::abi::IERC20;
 use self::classify::{node_error, to_chain_error, NodeError};
 use super::rpc::RpcClient;
-use super::{
-    ChainAdapter, ChainError, ChainResult, DecodedTx, FeeEstimate, SignedTx, Simulation, TokenInfo, TxKind, TxStatus,
-    UnsignedTx,
-};
+use super::{ChainAdapter, ChainError, ChainResult, DecodedTx, FeeEstimate, SignedTx, Simulation, TokenInfo, TxKind, TxStatus, UnsignedTx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keystore::SecretKey;
 use crate::network::{Chain, Network};
@@ -119,9 +116,7 @@ impl EvmAdapter {
 
     /// The EIP-155 chain id of the network.
     fn chain_id(&self) -> Result<u64> {
-        self.network.info().chain_id.ok_or_else(|| {
-            Error::new(ErrorCode::CHAIN_NOT_SUPPORTED, format!("{} is not an EVM network", self.network.id()))
-        })
+        self.network.info().chain_id.ok_or_else(|| Error::new(ErrorCode::CHAIN_NOT_SUPPORTED, format!("{} is not an EVM network", self.network.id())))
     }
 
     /// Gas estimate + 20 %, or why there is none.
@@ -141,10 +136,8 @@ impl EvmAdapter {
 
     /// `(maxFeePerGas, maxPriorityFeePerGas)` from the node, within the cap.
     async fn fees(&self) -> ChainResult<(u128, u128)> {
-        let (history, tip) = tokio::try_join!(
-            self.rpc.read("eth_feeHistory", json!(["0x1", "latest", []])),
-            self.rpc.read("eth_maxPriorityFeePerGas", json!([])),
-        )?;
+        let (history, tip) =
+            tokio::try_join!(self.rpc.read("eth_feeHistory", json!(["0x1", "latest", []])), self.rpc.read("eth_maxPriorityFeePerGas", json!([])),)?;
         // The last base fee of the history is the next block's.
         let base = history
             .get("baseFeePerGas")
@@ -165,16 +158,14 @@ impl EvmAdapter {
     /// to tell which part is short.
     async fn funds_error(&self, from: Address, value: U256, fee: U256, detail: &str) -> ChainError {
         match self.balance_wei(from).await {
-            Ok(balance) => check_funds(balance, value, fee)
-                .unwrap_or_else(|| ChainError::permanent(ErrorCode::INSUFFICIENT_BALANCE, detail.to_string())),
+            Ok(balance) => check_funds(balance, value, fee).unwrap_or_else(|| ChainError::permanent(ErrorCode::INSUFFICIENT_BALANCE, detail.to_string())),
             Err(e) => e,
         }
     }
 
     /// `eth_call` of an ERC-20 view; a revert or empty answer means `token` is not an ERC-20.
     async fn erc20_call(&self, token: Address, data: Vec<u8>, what: &str) -> ChainResult<Vec<u8>> {
-        let not_a_token =
-            || ChainError::permanent(ErrorCode::TOKEN_NOT_FOUND, format!("{token} does not answer ERC-20 {what}"));
+        let not_a_token = || ChainError::permanent(ErrorCode::TOKEN_NOT_FOUND, format!("{token} does not answer ERC-20 {what}"));
         let request = json!([{"to": token, "data": format!("0x{}", hex::encode(data))}, "latest"]);
         match self.rpc.call("eth_call", request).await? {
             Ok(v) => match bytes_of(&v) {
@@ -188,9 +179,7 @@ impl EvmAdapter {
 
     async fn erc20_read<C: SolCall>(&self, token: Address, call: C) -> ChainResult<C::Return> {
         let raw = self.erc20_call(token, call.abi_encode(), C::SIGNATURE).await?;
-        C::abi_decode_returns(&raw).map_err(|_| {
-            ChainError::permanent(ErrorCode::TOKEN_NOT_FOUND, format!("{token}: malformed {} answer", C::SIGNATURE))
-        })
+        C::abi_decode_returns(&raw).map_err(|_| ChainError::permanent(ErrorCode::TOKEN_NOT_FOUND, format!("{token}: malformed {} answer", C::SIGNATURE)))
     }
 
     /// Whether the node knows the transaction `hash` (pooled or mined).
@@ -221,12 +210,7 @@ impl ChainAdapter for EvmAdapter {
             self.erc20_read(address, IERC20::decimalsCall {}),
             self.erc20_call(address, IERC20::symbolCall {}.abi_encode(), IERC20::symbolCall::SIGNATURE),
         );
-        Ok(TokenInfo {
-            address: address.to_checksum(None),
-            decimals: decimals?,
-            symbol: symbol.ok().and_then(|raw| decode_symbol(&raw)),
-            program_id: None,
-        })
+        Ok(TokenInfo { address: address.to_checksum(None), decimals: decimals?, symbol: symbol.ok().and_then(|raw| decode_symbol(&raw)), program_id: None })
     }
 
     async fn next_nonce(&self, address: &str) -> ChainResult<Option<u64>> {
@@ -245,8 +229,7 @@ impl ChainAdapter for EvmAdapter {
                 (parse_address("token.address", &token.address)?, U256::ZERO, call.abi_encode())
             }
             TxKind::Approve { spender, amount, token } => {
-                let call =
-                    IERC20::approveCall { spender: parse_address("spender", spender)?, amount: U256::from(*amount) };
+                let call = IERC20::approveCall { spender: parse_address("spender", spender)?, amount: U256::from(*amount) };
                 (parse_address("token.address", &token.address)?, U256::ZERO, call.abi_encode())
             }
             TxKind::ContractCall { to, calldata, value, accounts } => {
@@ -256,10 +239,7 @@ impl ChainAdapter for EvmAdapter {
                 (parse_address("to", to)?, U256::from(*value), calldata.clone())
             }
             TxKind::Batch { .. } => {
-                return Err(ChainError::permanent(
-                    ErrorCode::BATCH_NOT_SUPPORTED,
-                    "BATCH is not supported on EVM networks (an EOA cannot batch calls)",
-                ))
+                return Err(ChainError::permanent(ErrorCode::BATCH_NOT_SUPPORTED, "BATCH is not supported on EVM networks (an EOA cannot batch calls)"))
             }
         };
         let nonce = match nonce {
@@ -278,8 +258,7 @@ impl ChainAdapter for EvmAdapter {
             access_list: Default::default(),
         };
         let request = call_request(from_addr, &tx.clone().into(), false);
-        let (estimate, (max_fee, tip), balance) =
-            tokio::try_join!(self.estimate_gas(&request), self.fees(), self.balance_wei(from_addr),)?;
+        let (estimate, (max_fee, tip), balance) = tokio::try_join!(self.estimate_gas(&request), self.fees(), self.balance_wei(from_addr),)?;
         tx.max_fee_per_gas = max_fee;
         tx.max_priority_fee_per_gas = tip;
         tx.gas_limit = match estimate {
@@ -297,12 +276,8 @@ impl ChainAdapter for EvmAdapter {
                 tracing::debug!(network = %self.network, %reason, "eth_estimateGas reverted; simulation will report it");
             }
             Estimate::InsufficientFunds => {
-                return Err(check_funds(balance, value, fee).unwrap_or_else(|| {
-                    ChainError::permanent(
-                        ErrorCode::INSUFFICIENT_BALANCE,
-                        format!("{from_addr} cannot pay this transaction"),
-                    )
-                }))
+                return Err(check_funds(balance, value, fee)
+                    .unwrap_or_else(|| ChainError::permanent(ErrorCode::INSUFFICIENT_BALANCE, format!("{from_addr} cannot pay this transaction"))))
             }
         }
         Ok(UnsignedTx {
@@ -328,9 +303,7 @@ impl ChainAdapter for EvmAdapter {
         match self.rpc.call("eth_call", json!([request, "latest"])).await? {
             Ok(_) => Ok(Simulation { success: true, error: None, logs: vec![], units_consumed: None }),
             Err(e) => match node_error(&e) {
-                NodeError::Reverted(reason) => {
-                    Ok(Simulation { success: false, error: Some(reason), logs: vec![], units_consumed: None })
-                }
+                NodeError::Reverted(reason) => Ok(Simulation { success: false, error: Some(reason), logs: vec![], units_consumed: None }),
                 NodeError::InsufficientFunds => {
                     let fee = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas());
                     Err(self.funds_error(from, tx.value(), fee, &e.message).await)
@@ -364,9 +337,7 @@ impl ChainAdapter for EvmAdapter {
     }
 
     async fn status(&self, hash: &str) -> ChainResult<TxStatus> {
-        let hash: B256 = hash.parse().map_err(|_| {
-            ChainError::permanent(ErrorCode::INVALID_TRANSACTION, format!("'{hash}' is not an EVM transaction hash"))
-        })?;
+        let hash: B256 = hash.parse().map_err(|_| ChainError::permanent(ErrorCode::INVALID_TRANSACTION, format!("'{hash}' is not an EVM transaction hash")))?;
         let receipt = self.rpc.read("eth_getTransactionReceipt", json!([hash])).await?;
         if receipt.is_null() {
             let known = self.tx_known(&format!("{hash:#x}")).await?;
@@ -407,9 +378,9 @@ fn parse_address(field: &str, s: &str) -> ChainResult<Address> {
     let hex_part = s.strip_prefix("0x").unwrap_or(s);
     let mixed = hex_part.chars().any(|c| c.is_ascii_lowercase()) && hex_part.chars().any(|c| c.is_ascii_uppercase());
     let parsed = if mixed { Address::parse_checksummed(s, None).ok() } else { s.parse().ok() };
-    parsed.filter(|_| s.starts_with("0x")).ok_or_else(|| {
-        ChainError::permanent(ErrorCode::INVALID_ADDRESS, format!("{field}: '{s}' is not a valid EVM address"))
-    })
+    parsed
+        .filter(|_| s.starts_with("0x"))
+        .ok_or_else(|| ChainError::permanent(ErrorCode::INVALID_ADDRESS, format!("{field}: '{s}' is not a valid EVM address")))
 }
 
 /// The JSON call object of `eth_call` / `eth_estimateGas` for `tx` sent by `from`; with
@@ -445,9 +416,7 @@ fn cap_fees(base: u128, tip: u128, cap: Option<u128>) -> ChainResult<(u128, u128
     if needed > cap {
         return Err(ChainError::permanent(
             ErrorCode::CHAIN_ERROR,
-            format!(
-                "network fee {needed} wei/gas (base {base} + tip {tip}) exceeds the configured cap of {cap} wei/gas"
-            ),
+            format!("network fee {needed} wei/gas (base {base} + tip {tip}) exceeds the configured cap of {cap} wei/gas"),
         ));
     }
     Ok((max_fee.min(cap), tip))
@@ -456,10 +425,7 @@ fn cap_fees(base: u128, tip: u128, cap: Option<u128>) -> ChainResult<(u128, u128
 /// `None` when `balance` covers `value + fee`; else which part the sender cannot pay.
 fn check_funds(balance: U256, value: U256, fee: U256) -> Option<ChainError> {
     if balance < value {
-        Some(ChainError::permanent(
-            ErrorCode::INSUFFICIENT_BALANCE,
-            format!("insufficient balance: have {balance} wei, sending {value} wei"),
-        ))
+        Some(ChainError::permanent(ErrorCode::INSUFFICIENT_BALANCE, format!("insufficient balance: have {balance} wei, sending {value} wei")))
     } else if balance < value.saturating_add(fee) {
         Some(ChainError::permanent(
             ErrorCode::INSUFFICIENT_FOR_FEE,
@@ -535,9 +501,7 @@ mod tests {
         assert!(parse_address("to", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266").is_ok());
         assert!(parse_address("to", "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266").is_ok());
         assert!(parse_address("to", "0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266").is_ok());
-        for bad in
-            ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92267", "f39fd6e51aad88f6f4ce6ab8827279cfffb92266", "0x1234", ""]
-        {
+        for bad in ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92267", "f39fd6e51aad88f6f4ce6ab8827279cfffb92266", "0x1234", ""] {
             let e = parse_address("to", bad).unwrap_err();
             assert_eq!(e.error.code, ErrorCode::INVALID_ADDRESS, "{bad}");
         }
@@ -552,10 +516,7 @@ mod tests {
         let mut mkr = [0u8; 32];
         mkr[..3].copy_from_slice(b"MKR");
         assert_eq!(decode_symbol(&mkr).as_deref(), Some("MKR"));
-        assert_eq!(
-            decode_symbol(&IERC20::symbolCall::abi_encode_returns(&"USDC".to_string())).as_deref(),
-            Some("USDC")
-        );
+        assert_eq!(decode_symbol(&IERC20::symbolCall::abi_encode_returns(&"USDC".to_string())).as_deref(), Some("USDC"));
         assert_eq!(decode_symbol(&[1, 2]), None);
     }
 
@@ -565,8 +526,7 @@ mod tests {
         let from = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
         let e = a.build(from, &TxKind::Batch { instructions: vec![] }, Some(0)).await.unwrap_err();
         assert_eq!((e.class, e.error.code), (ErrorClass::Permanent, ErrorCode::BATCH_NOT_SUPPORTED));
-        let e =
-            a.build("nope", &TxKind::Transfer { to: from.into(), amount: 1, memo: None }, Some(0)).await.unwrap_err();
+        let e = a.build("nope", &TxKind::Transfer { to: from.into(), amount: 1, memo: None }, Some(0)).await.unwrap_err();
         assert_eq!(e.error.code, ErrorCode::INVALID_ADDRESS);
         let unsigned = UnsignedTx {
             chain: Chain::Ethereum,

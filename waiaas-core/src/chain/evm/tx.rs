@@ -35,10 +35,7 @@ pub(crate) fn decode_unsigned(raw: &[u8], chain_id: u64) -> Result<TypedTransact
         Some(0x01) => decode_typed::<TxEip2930>(&raw[1..])?.into(),
         Some(0x02) => decode_typed::<TxEip1559>(&raw[1..])?.into(),
         Some(&ty @ (0x00 | 0x03..=0x7f)) => {
-            return Err(Error::new(
-                ErrorCode::UNSUPPORTED_TX_TYPE,
-                format!("EVM transaction type 0x{ty:02x} is not supported"),
-            ))
+            return Err(Error::new(ErrorCode::UNSUPPORTED_TX_TYPE, format!("EVM transaction type 0x{ty:02x} is not supported")))
         }
         Some(0x80..=0xbf) => return Err(invalid("not an RLP list nor a typed transaction")),
         Some(_) => decode_legacy(raw)?.into(),
@@ -48,10 +45,7 @@ pub(crate) fn decode_unsigned(raw: &[u8], chain_id: u64) -> Result<TypedTransact
     }
     match tx.chain_id() {
         Some(id) if id == chain_id => Ok(tx),
-        Some(id) => Err(Error::new(
-            ErrorCode::CHAIN_ID_MISMATCH,
-            format!("transaction is for chain id {id}, this network is chain id {chain_id}"),
-        )),
+        Some(id) => Err(Error::new(ErrorCode::CHAIN_ID_MISMATCH, format!("transaction is for chain id {id}, this network is chain id {chain_id}"))),
         None => Err(invalid("legacy transaction without an EIP-155 chain id")),
     }
 }
@@ -95,11 +89,7 @@ pub(crate) fn describe(tx: &TypedTransaction) -> Result<DecodedTx> {
     let value = tx.value();
     let native_value = u128::try_from(value).map_err(|_| invalid("value exceeds 2^128 wei"))?;
     let operations = match tx.to() {
-        None => vec![Operation {
-            op_type: "CONTRACT_DEPLOY".into(),
-            amount: (!value.is_zero()).then(|| value.to_string()),
-            ..Default::default()
-        }],
+        None => vec![Operation { op_type: "CONTRACT_DEPLOY".into(), amount: (!value.is_zero()).then(|| value.to_string()), ..Default::default() }],
         Some(to) => call_operations(to, value, tx.input()),
     };
     let max_fee = u128::from(tx.gas_limit()).saturating_mul(tx.max_fee_per_gas());
@@ -173,10 +163,7 @@ mod tests {
         let op = &d.operations[0];
         assert_eq!((op.op_type.as_str(), op.method.as_deref()), ("CONTRACT_CALL", Some("0xa9059cbb")));
         // ... it is the call followed by what it does to the token.
-        assert_eq!(
-            (d.operations[1].op_type.as_str(), d.operations[1].amount.as_deref()),
-            ("TOKEN_TRANSFER", Some("42"))
-        );
+        assert_eq!((d.operations[1].op_type.as_str(), d.operations[1].amount.as_deref()), ("TOKEN_TRANSFER", Some("42")));
         // The most the fee can burn, and the nonce.
         assert_eq!((d.max_fee, d.nonce), (60_000 * 3_000_000_000, Some(7)));
         let mut longer = data;
@@ -245,14 +232,7 @@ mod tests {
         let expected = crate::keystore::derive_public_key(Chain::Ethereum, &key).unwrap();
         let txs: [TypedTransaction; 2] = [
             eip1559(TxKind::Call(BOB), 3, vec![]).into(),
-            TxLegacy {
-                chain_id: Some(CHAIN),
-                gas_price: 1,
-                gas_limit: 21_000,
-                to: TxKind::Call(BOB),
-                ..Default::default()
-            }
-            .into(),
+            TxLegacy { chain_id: Some(CHAIN), gas_price: 1, gas_limit: 21_000, to: TxKind::Call(BOB), ..Default::default() }.into(),
         ];
         for tx in txs {
             let signed = sign(tx.clone(), &key).unwrap();

@@ -168,7 +168,8 @@ const TOKEN_PERMISSIONS: &[(&str, &str)] = &[("token", "address"), ("amount", "u
 const PERMIT_DETAILS: &[(&str, &str)] = &[("token", "address"), ("amount", "uint160"), ("expiration", "uint48"), ("nonce", "uint48")];
 const EIP2612: &[(&str, &str)] = &[("owner", "address"), ("spender", "address"), ("value", "uint256"), ("nonce", "uint256"), ("deadline", "uint256")];
 const DAI: &[(&str, &str)] = &[("holder", "address"), ("spender", "address"), ("nonce", "uint256"), ("expiry", "uint256"), ("allowed", "bool")];
-const EIP3009: &[(&str, &str)] = &[("from", "address"), ("to", "address"), ("value", "uint256"), ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32")];
+const EIP3009: &[(&str, &str)] =
+    &[("from", "address"), ("to", "address"), ("value", "uint256"), ("validAfter", "uint256"), ("validBefore", "uint256"), ("nonce", "bytes32")];
 
 /// Decode typed data (already within [`check_caps`]) into what signing it authorizes.
 pub fn classify(json: &Value) -> Result<TypedSummary> {
@@ -195,7 +196,11 @@ pub fn classify(json: &Value) -> Result<TypedSummary> {
             one => vec![one],
         };
         for it in items {
-            out.push(TypedMeaning::Transfer { token: address(it.get("token"), "permitted.token")?, to: spender.to_string(), amount: amount(it.get("amount"), "permitted.amount")? });
+            out.push(TypedMeaning::Transfer {
+                token: address(it.get("token"), "permitted.token")?,
+                to: spender.to_string(),
+                amount: amount(it.get("amount"), "permitted.amount")?,
+            });
         }
         Ok(())
     };
@@ -204,7 +209,11 @@ pub fn classify(json: &Value) -> Result<TypedSummary> {
         true
     } else if fields_are(&types, p, DAI) && p == "Permit" {
         let allowed = m("allowed").and_then(Value::as_bool).ok_or_else(|| bad("message.allowed must be a boolean"))?;
-        meanings.push(TypedMeaning::Approve { token: token_of_domain()?, spender: address(m("spender"), "spender")?, amount: if allowed { u128::MAX } else { 0 } });
+        meanings.push(TypedMeaning::Approve {
+            token: token_of_domain()?,
+            spender: address(m("spender"), "spender")?,
+            amount: if allowed { u128::MAX } else { 0 },
+        });
         true
     } else if (p == "TransferWithAuthorization" || p == "ReceiveWithAuthorization") && fields_are(&types, p, EIP3009) {
         meanings.push(TypedMeaning::Transfer { token: token_of_domain()?, to: address(m("to"), "to")?, amount: amount(m("value"), "value")? });
@@ -221,7 +230,11 @@ pub fn classify(json: &Value) -> Result<TypedSummary> {
                 _ => return Err(bad("message.details does not match its type")),
             };
             for d in details {
-                meanings.push(TypedMeaning::Approve { token: address(d.get("token"), "details.token")?, spender: spender.clone(), amount: amount(d.get("amount"), "details.amount")? });
+                meanings.push(TypedMeaning::Approve {
+                    token: address(d.get("token"), "details.token")?,
+                    spender: spender.clone(),
+                    amount: amount(d.get("amount"), "details.amount")?,
+                });
             }
             true
         }
@@ -316,7 +329,10 @@ mod tests {
         assert_eq!(s.chain_id, Some(1));
         assert_eq!(
             s.meanings,
-            vec![TypedMeaning::Transfer { token: TOKEN.into(), to: SPENDER.into(), amount: 5 }, TypedMeaning::Transfer { token: SPENDER.into(), to: SPENDER.into(), amount: 7 }]
+            vec![
+                TypedMeaning::Transfer { token: TOKEN.into(), to: SPENDER.into(), amount: 5 },
+                TypedMeaning::Transfer { token: SPENDER.into(), to: SPENDER.into(), amount: 7 }
+            ]
         );
         let auth = json!({
             "types": {"EIP712Domain": domain_types(), "TransferWithAuthorization": EIP3009.iter().map(|(n, t)| json!({"name": n, "type": t})).collect::<Vec<_>>()},
@@ -347,7 +363,8 @@ mod tests {
         let deep = json!({"types": types, "primaryType": "T0", "domain": {}, "message": {}});
         assert!(check_caps(&deep).unwrap_err().message.contains("deeper"));
         // A cycle.
-        let cyclic = json!({"types": {"A": [{"name": "b", "type": "B"}], "B": [{"name": "a", "type": "A[]"}]}, "primaryType": "A", "domain": {}, "message": {}});
+        let cyclic =
+            json!({"types": {"A": [{"name": "b", "type": "B"}], "B": [{"name": "a", "type": "A[]"}]}, "primaryType": "A", "domain": {}, "message": {}});
         assert!(check_caps(&cyclic).unwrap_err().message.contains("itself"));
         // A wide DAG of shallow depth is fine and fast (memoised).
         let mut types = serde_json::Map::new();

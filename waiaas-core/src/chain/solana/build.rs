@@ -37,8 +37,7 @@ pub(crate) fn invalid_field(field: &str, msg: impl Into<String>) -> ChainError {
 
 /// Parse a base58 address named `field`.
 pub(crate) fn pubkey(field: &str, s: &str) -> ChainResult<Pubkey> {
-    Pubkey::from_str(s.trim())
-        .map_err(|_| ChainError::permanent(ErrorCode::INVALID_ADDRESS, format!("{field}: '{s}' is not a Solana address")))
+    Pubkey::from_str(s.trim()).map_err(|_| ChainError::permanent(ErrorCode::INVALID_ADDRESS, format!("{field}: '{s}' is not a Solana address")))
 }
 
 /// An amount that must fit the chain's u64.
@@ -48,11 +47,7 @@ pub(crate) fn amount_u64(field: &str, v: u128) -> ChainResult<u64> {
 
 /// A Memo program instruction signed by `signer`.
 pub(crate) fn memo(signer: &Pubkey, text: &str) -> Instruction {
-    Instruction {
-        program_id: MEMO_PROGRAM_ID,
-        accounts: vec![AccountMeta::new_readonly(*signer, true)],
-        data: text.as_bytes().to_vec(),
-    }
+    Instruction { program_id: MEMO_PROGRAM_ID, accounts: vec![AccountMeta::new_readonly(*signer, true)], data: text.as_bytes().to_vec() }
 }
 
 fn with_memo(mut ixs: Vec<Instruction>, signer: &Pubkey, text: Option<&str>) -> Vec<Instruction> {
@@ -96,10 +91,7 @@ pub(crate) fn token_transfer(
 
 /// `approveChecked`: let `spender` move up to `amount` from the owner's associated token account.
 pub(crate) fn approve(token: &Token, owner: &Pubkey, spender: &Pubkey, amount: u64) -> ChainResult<Instruction> {
-    retarget(
-        token,
-        token_ix::approve_checked(&spl_token_interface::ID, &token.ata(owner), &token.mint, spender, owner, &[], amount, token.decimals),
-    )
+    retarget(token, token_ix::approve_checked(&spl_token_interface::ID, &token.ata(owner), &token.mint, spender, owner, &[], amount, token.decimals))
 }
 
 /// An arbitrary program instruction. Only the wallet signs, so no other account may be a

@@ -56,11 +56,31 @@ use std::collections::HashMap;
 
 /// Method names of the instructions SPL Token and Token-2022 share (tags 0..=24).
 const TOKEN_METHODS: [&str; 25] = [
-    "initializeMint", "initializeAccount", "initializeMultisig", "transfer", "approve", "revoke",
-    "setAuthority", "mintTo", "burn", "closeAccount", "freezeAccount", "thawAccount",
-    "transferChecked", "approveChecked", "mintToChecked", "burnChecked", "initializeAccount2",
-    "syncNative", "initializeAccount3", "initializeMultisig2", "initializeMint2",
-    "getAccountDataSize", "initializeImmutableOwner", "amountToUiAmount", "uiAmountToAmount",
+    "initializeMint",
+    "initializeAccount",
+    "initializeMultisig",
+    "transfer",
+    "approve",
+    "revoke",
+    "setAuthority",
+    "mintTo",
+    "burn",
+    "closeAccount",
+    "freezeAccount",
+    "thawAccount",
+    "transferChecked",
+    "approveChecked",
+    "mintToChecked",
+    "burnChecked",
+    "initializeAccount2",
+    "syncNative",
+    "initializeAccount3",
+    "initializeMultisig2",
+    "initializeMint2",
+    "getAccountDataSize",
+    "initializeImmutableOwner",
+    "amountToUiAmount",
+    "uiAmountToAmount",
 ];
 
 /// Token-program instruction tag of `batch` (several token instructions in one).
@@ -88,21 +108,17 @@ struct Ix<'a> {
 
 impl<'a> Ix<'a> {
     fn new(index: usize, ix: &'a CompiledInstruction, keys: &'a [Pubkey]) -> Result<Ix<'a>> {
-        let program = *keys
-            .get(usize::from(ix.program_id_index))
-            .ok_or_else(|| invalid(format!("instruction {index}: program id is not a static account")))?;
+        let program = *keys.get(usize::from(ix.program_id_index)).ok_or_else(|| invalid(format!("instruction {index}: program id is not a static account")))?;
         Ok(Ix { index, program, data: &ix.data, accounts: &ix.accounts, keys })
     }
 
     /// The `n`-th account; an error when missing or loaded from a lookup table.
     fn account(&self, n: usize) -> Result<Pubkey> {
-        let idx = *self
-            .accounts
-            .get(n)
-            .ok_or_else(|| invalid(format!("instruction {}: missing account #{n}", self.index)))?;
-        self.keys.get(usize::from(idx)).copied().ok_or_else(|| {
-            invalid(format!("instruction {}: account #{n} comes from an address lookup table and cannot be resolved offline", self.index))
-        })
+        let idx = *self.accounts.get(n).ok_or_else(|| invalid(format!("instruction {}: missing account #{n}", self.index)))?;
+        self.keys
+            .get(usize::from(idx))
+            .copied()
+            .ok_or_else(|| invalid(format!("instruction {}: account #{n} comes from an address lookup table and cannot be resolved offline", self.index)))
     }
 
     /// An `APPROVE` without amount or token: control of something handed to `to`.
@@ -111,12 +127,7 @@ impl<'a> Ix<'a> {
     }
 
     fn op(&self, op_type: &str, method: Option<&str>) -> Operation {
-        Operation {
-            op_type: op_type.to_string(),
-            program_id: Some(self.program.to_string()),
-            method: method.map(str::to_string),
-            ..Operation::default()
-        }
+        Operation { op_type: op_type.to_string(), program_id: Some(self.program.to_string()), method: method.map(str::to_string), ..Operation::default() }
     }
 }
 
@@ -124,12 +135,7 @@ impl<'a> Ix<'a> {
 pub(crate) fn decode(tx: &VersionedTransaction) -> Result<DecodedTx> {
     let message = &tx.message;
     let keys = message.static_account_keys();
-    let ixs = message
-        .instructions()
-        .iter()
-        .enumerate()
-        .map(|(i, ix)| Ix::new(i, ix, keys))
-        .collect::<Result<Vec<_>>>()?;
+    let ixs = message.instructions().iter().enumerate().map(|(i, ix)| Ix::new(i, ix, keys)).collect::<Result<Vec<_>>>()?;
     if let Some(first) = ixs.first().filter(|ix| ix.program == solana_system_interface::program::ID) {
         if matches!(parse_system(first), Ok(SystemInstruction::AdvanceNonceAccount)) {
             return Err(invalid(
@@ -153,10 +159,7 @@ pub(crate) fn decode(tx: &VersionedTransaction) -> Result<DecodedTx> {
 /// The operation of one instruction given by its program, data and accounts (a
 /// `CONTRACT_CALL` send): the same classification as inside a decoded transaction.
 pub(crate) fn describe_instruction(program: &Pubkey, data: &[u8], accounts: &[Pubkey]) -> Result<Operation> {
-    let indices = (0..accounts.len())
-        .map(u8::try_from)
-        .collect::<std::result::Result<Vec<u8>, _>>()
-        .map_err(|_| invalid("too many accounts"))?;
+    let indices = (0..accounts.len()).map(u8::try_from).collect::<std::result::Result<Vec<u8>, _>>().map_err(|_| invalid("too many accounts"))?;
     let ix = Ix { index: 0, program: *program, data, accounts: &indices, keys: accounts };
     Ok(decode_instruction(&ix, &HashMap::new())?.0)
 }
@@ -243,16 +246,10 @@ fn system_instruction(ix: &Ix) -> Result<(Operation, u64)> {
         SystemInstruction::Transfer { lamports } => with_amount("TRANSFER", "transfer", 1, lamports),
         SystemInstruction::TransferWithSeed { lamports, .. } => with_amount("TRANSFER", "transferWithSeed", 2, lamports),
         SystemInstruction::CreateAccount { lamports, .. } => with_amount("CONTRACT_CALL", "createAccount", 1, lamports),
-        SystemInstruction::CreateAccountWithSeed { lamports, .. } => {
-            with_amount("CONTRACT_CALL", "createAccountWithSeed", 1, lamports)
-        }
-        SystemInstruction::CreateAccountAllowPrefund { lamports, .. } => {
-            with_amount("CONTRACT_CALL", "createAccountAllowPrefund", 1, lamports)
-        }
+        SystemInstruction::CreateAccountWithSeed { lamports, .. } => with_amount("CONTRACT_CALL", "createAccountWithSeed", 1, lamports),
+        SystemInstruction::CreateAccountAllowPrefund { lamports, .. } => with_amount("CONTRACT_CALL", "createAccountAllowPrefund", 1, lamports),
         SystemInstruction::WithdrawNonceAccount(lamports) => with_amount("TRANSFER", "withdrawNonceAccount", 1, lamports),
-        SystemInstruction::Assign { owner } | SystemInstruction::AssignWithSeed { owner, .. } => {
-            Ok((ix.control(system_method(&parsed), owner), 0))
-        }
+        SystemInstruction::Assign { owner } | SystemInstruction::AssignWithSeed { owner, .. } => Ok((ix.control(system_method(&parsed), owner), 0)),
         SystemInstruction::InitializeNonceAccount(authority) | SystemInstruction::AuthorizeNonceAccount(authority) => {
             Ok((ix.control(system_method(&parsed), authority), 0))
         }
@@ -292,9 +289,7 @@ fn token_instruction(ix: &Ix, ata_owners: &HashMap<Pubkey, Pubkey>) -> Result<Op
         3 | 4 | 8 | 12 | 13 | 15 => match TokenInstruction::unpack(ix.data) {
             Ok(TokenInstruction::Transfer { amount }) => ("TOKEN_TRANSFER", amount, 1, None),
             Ok(TokenInstruction::Approve { amount }) => ("APPROVE", amount, 1, None),
-            Ok(TokenInstruction::Burn { amount }) | Ok(TokenInstruction::BurnChecked { amount, .. }) => {
-                ("TOKEN_TRANSFER", amount, 1, Some(1))
-            }
+            Ok(TokenInstruction::Burn { amount }) | Ok(TokenInstruction::BurnChecked { amount, .. }) => ("TOKEN_TRANSFER", amount, 1, Some(1)),
             Ok(TokenInstruction::TransferChecked { amount, .. }) => ("TOKEN_TRANSFER", amount, 2, Some(1)),
             Ok(TokenInstruction::ApproveChecked { amount, .. }) => ("APPROVE", amount, 2, Some(1)),
             _ => return Err(invalid(format!("instruction {}: malformed token instruction", ix.index))),

@@ -51,10 +51,13 @@ pub(crate) fn tx_failure(err: &Value, programs: &[Pubkey], landed: bool) -> TxFa
             "AlreadyProcessed" => TxFailure::new(ErrorCode::TX_ALREADY_PROCESSED, Permanent, "transaction already processed"),
             "InsufficientFundsForFee" => TxFailure::new(ErrorCode::INSUFFICIENT_FOR_FEE, Permanent, "insufficient lamports to pay the transaction fee"),
             "AccountNotFound" => TxFailure::new(ErrorCode::INSUFFICIENT_FOR_FEE, Permanent, "the fee payer account does not exist (it has never been funded)"),
-            "AccountInUse" | "WouldExceedMaxBlockCostLimit" | "WouldExceedMaxAccountCostLimit" | "WouldExceedMaxVoteCostLimit"
-            | "WouldExceedAccountDataBlockLimit" | "ClusterMaintenance" | "TooManyAccountLocks" => {
-                TxFailure::new(ErrorCode::CHAIN_ERROR, Transient, format!("transaction temporarily rejected: {name}"))
-            }
+            "AccountInUse"
+            | "WouldExceedMaxBlockCostLimit"
+            | "WouldExceedMaxAccountCostLimit"
+            | "WouldExceedMaxVoteCostLimit"
+            | "WouldExceedAccountDataBlockLimit"
+            | "ClusterMaintenance"
+            | "TooManyAccountLocks" => TxFailure::new(ErrorCode::CHAIN_ERROR, Transient, format!("transaction temporarily rejected: {name}")),
             "SignatureFailure" | "SanitizeFailure" | "MissingSignatureForFee" => {
                 TxFailure::new(ErrorCode::INVALID_TRANSACTION, Permanent, format!("invalid transaction: {name}"))
             }
@@ -153,12 +156,5 @@ pub(crate) fn rpc_failure(method: &str, e: &RpcError, programs: &[Pubkey]) -> Tx
 
 /// The last `Program log:` line of a preflight failure, which usually names the cause.
 fn last_program_log(data: Option<&Value>) -> Option<String> {
-    data?
-        .get("logs")?
-        .as_array()?
-        .iter()
-        .rev()
-        .filter_map(Value::as_str)
-        .find(|l| l.starts_with("Program log:"))
-        .map(str::to_string)
+    data?.get("logs")?.as_array()?.iter().rev().filter_map(Value::as_str).find(|l| l.starts_with("Program log:")).map(str::to_string)
 }

@@ -57,21 +57,15 @@ pub use wire::PACKET_DATA_SIZE;
 
 /// What one instruction (a `CONTRACT_CALL` send: program, data, accounts) does, as the
 /// operation the policy engine judges: the same classifier as for sign-only transactions.
-pub fn describe_instruction(
-    program: &str,
-    data: &[u8],
-    accounts: &[crate::chain::AccountMetaReq],
-) -> Result<crate::chain::Operation> {
+pub fn describe_instruction(program: &str, data: &[u8], accounts: &[crate::chain::AccountMetaReq]) -> Result<crate::chain::Operation> {
     let program = build::pubkey("programId", program)?;
-    let accounts =
-        accounts.iter().map(|a| build::pubkey("accounts", &a.pubkey)).collect::<ChainResult<Vec<_>>>()?;
+    let accounts = accounts.iter().map(|a| build::pubkey("accounts", &a.pubkey)).collect::<ChainResult<Vec<_>>>()?;
     decode::describe_instruction(&program, data, &accounts)
 }
 
 use crate::chain::rpc::RpcClient;
 use crate::chain::{
-    ChainAdapter, ChainError, ChainResult, DecodedTx, ErrorClass, FeeEstimate, MessageKind, SignedTx, Simulation, TokenInfo,
-    TxKind, TxStatus, UnsignedTx,
+    ChainAdapter, ChainError, ChainResult, DecodedTx, ErrorClass, FeeEstimate, MessageKind, SignedTx, Simulation, TokenInfo, TxKind, TxStatus, UnsignedTx,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::keystore::SecretKey;
@@ -261,11 +255,7 @@ impl ChainAdapter for SolanaAdapter {
             network: self.network.id().to_string(),
             bytes,
             nonce: None,
-            fee: FeeEstimate {
-                estimated_fee: u128::from(fee),
-                ata_rent: (!plan.created_atas.is_empty()).then_some(plan.ata_rent),
-                ..FeeEstimate::default()
-            },
+            fee: FeeEstimate { estimated_fee: u128::from(fee), ata_rent: (!plan.created_atas.is_empty()).then_some(plan.ata_rent), ..FeeEstimate::default() },
             last_valid_block_height: Some(last_valid_block_height),
         })
     }
@@ -277,11 +267,7 @@ impl ChainAdapter for SolanaAdapter {
             return Err(ChainError::permanent(ErrorCode::WALLET_NOT_SIGNER, format!("{payer} is not the fee payer of this transaction")));
         }
         let value = self.simulate_raw(&parsed, false).await?;
-        let logs = value
-            .get("logs")
-            .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(Value::as_str).map(str::to_string).collect())
-            .unwrap_or_default();
+        let logs = value.get("logs").and_then(Value::as_array).map(|l| l.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
         let units_consumed = value.get("unitsConsumed").and_then(Value::as_u64);
         let Some(err) = value.get("err").filter(|e| !e.is_null()) else {
             return Ok(Simulation { success: true, error: None, logs, units_consumed });
@@ -311,9 +297,7 @@ impl ChainAdapter for SolanaAdapter {
             Err(f) => f,
         };
         // Re-sending bytes that already landed is a success, even once their blockhash expired.
-        if failure.already_processed()
-            || (failure.class == ErrorClass::Stale && self.signature_status(&signature).await? != TxStatus::NotFound)
-        {
+        if failure.already_processed() || (failure.class == ErrorClass::Stale && self.signature_status(&signature).await? != TxStatus::NotFound) {
             return Ok(signature);
         }
         Err(failure.into_chain_error())
@@ -365,8 +349,6 @@ pub fn sign_message(key: &SecretKey, kind: &MessageKind) -> Result<String> {
             }
             Ok(bs58::encode(key.ed25519()?.sign(bytes).to_bytes()).into_string())
         }
-        MessageKind::TypedData(_) => {
-            Err(Error::new(ErrorCode::SIGNING_SCHEME_UNSUPPORTED, "EIP-712 typed data cannot be signed by a Solana wallet"))
-        }
+        MessageKind::TypedData(_) => Err(Error::new(ErrorCode::SIGNING_SCHEME_UNSUPPORTED, "EIP-712 typed data cannot be signed by a Solana wallet")),
     }
 }

@@ -35,14 +35,7 @@ fn unsigned(ixs: &[Instruction], payer: &Pubkey) -> Vec<u8> {
 }
 
 fn unsigned_tx(bytes: Vec<u8>) -> UnsignedTx {
-    UnsignedTx {
-        chain: Chain::Solana,
-        network: "solana-devnet".into(),
-        bytes,
-        nonce: None,
-        fee: FeeEstimate::default(),
-        last_valid_block_height: Some(100),
-    }
+    UnsignedTx { chain: Chain::Solana, network: "solana-devnet".into(), bytes, nonce: None, fee: FeeEstimate::default(), last_valid_block_height: Some(100) }
 }
 
 fn spl(decimals: u8) -> Token {
@@ -248,11 +241,8 @@ fn decode_reports_each_instruction() {
     let d = adapter().decode_external(&unsigned(&ixs, &me)).unwrap();
     assert_eq!(d.fee_payer.as_deref(), Some(me.to_string().as_str()));
     assert_eq!(d.native_value, 1_500, "transfer + account creation");
-    let ops: Vec<OpView> = d
-        .operations
-        .iter()
-        .map(|o| (o.op_type.as_str(), o.to.as_deref(), o.amount.as_deref(), o.token.as_deref(), o.method.as_deref()))
-        .collect();
+    let ops: Vec<OpView> =
+        d.operations.iter().map(|o| (o.op_type.as_str(), o.to.as_deref(), o.amount.as_deref(), o.token.as_deref(), o.method.as_deref())).collect();
     let (bob_s, mint_s, t22_mint_s) = (bob.to_string(), token.mint.to_string(), t22.mint.to_string());
     let t22_ata = t22.ata(&bob).to_string();
     assert_eq!(ops[0], ("TRANSFER", Some(bob_s.as_str()), Some("1000"), None, Some("transfer")));
@@ -305,11 +295,8 @@ fn authority_changes_closes_assigns_and_burns_are_classified() {
         Instruction::new_with_bytes(TOKEN_2022_PROGRAM_ID, &[26, 1], vec![AccountMeta::new(account, false)]),
     ];
     let d = adapter().decode_external(&unsigned(&ixs, &me)).unwrap();
-    let ops: Vec<OpView> = d
-        .operations
-        .iter()
-        .map(|o| (o.op_type.as_str(), o.to.as_deref(), o.amount.as_deref(), o.token.as_deref(), o.method.as_deref()))
-        .collect();
+    let ops: Vec<OpView> =
+        d.operations.iter().map(|o| (o.op_type.as_str(), o.to.as_deref(), o.amount.as_deref(), o.token.as_deref(), o.method.as_deref())).collect();
     let (account_s, mint_s, attacker_s, program_s) = (account.to_string(), mint.to_string(), attacker.to_string(), program.to_string());
     assert_eq!(ops[0], ("APPROVE", Some(attacker_s.as_str()), None, None, Some("setAuthority")));
     assert_eq!(ops[1], ("APPROVE", Some(mint_s.as_str()), None, None, Some("setAuthority")), "authority removed: the mint itself");
@@ -367,14 +354,20 @@ fn decode_rejects_what_it_cannot_explain() {
     let a = adapter();
     let code = |ix: Instruction| a.decode_external(&unsigned(&[ix], &me)).unwrap_err().code;
     // System instruction data the system program would refuse.
-    assert_eq!(code(Instruction::new_with_bytes(solana_system_interface::program::ID, &[2, 0], vec![AccountMeta::new(me, true)])), ErrorCode::INVALID_TRANSACTION);
+    assert_eq!(
+        code(Instruction::new_with_bytes(solana_system_interface::program::ID, &[2, 0], vec![AccountMeta::new(me, true)])),
+        ErrorCode::INVALID_TRANSACTION
+    );
     // Token transfer missing its amount bytes.
     assert_eq!(code(Instruction::new_with_bytes(SPL_TOKEN_PROGRAM_ID, &[12, 1, 2], vec![AccountMeta::new(me, true)])), ErrorCode::INVALID_TRANSACTION);
     // Token batch.
     assert_eq!(code(Instruction::new_with_bytes(TOKEN_2022_PROGRAM_ID, &[255, 0], vec![AccountMeta::new(me, true)])), ErrorCode::INVALID_TRANSACTION);
     // A transfer whose destination account is missing.
     let data = bincode::serialize(&SystemInstruction::Transfer { lamports: 1 }).unwrap();
-    assert_eq!(code(Instruction::new_with_bytes(solana_system_interface::program::ID, &data, vec![AccountMeta::new(me, true)])), ErrorCode::INVALID_TRANSACTION);
+    assert_eq!(
+        code(Instruction::new_with_bytes(solana_system_interface::program::ID, &data, vec![AccountMeta::new(me, true)])),
+        ErrorCode::INVALID_TRANSACTION
+    );
 }
 
 /// A v0 transaction whose instruction 0 uses `accounts` (index 2 = first lookup-table account).
@@ -384,11 +377,7 @@ fn v0_tx(payer: Pubkey, program: Pubkey, data: Vec<u8>, accounts: Vec<u8>) -> Ve
         account_keys: vec![payer, program],
         recent_blockhash: Hash::new_from_array([1; 32]),
         instructions: vec![solana_message::compiled_instruction::CompiledInstruction { program_id_index: 1, accounts, data }],
-        address_table_lookups: vec![v0::MessageAddressTableLookup {
-            account_key: Pubkey::new_unique(),
-            writable_indexes: vec![0],
-            readonly_indexes: vec![],
-        }],
+        address_table_lookups: vec![v0::MessageAddressTableLookup { account_key: Pubkey::new_unique(), writable_indexes: vec![0], readonly_indexes: vec![] }],
     };
     wire::serialize(&VersionedTransaction { signatures: vec![Signature::default()], message: VersionedMessage::V0(message) }).unwrap()
 }
@@ -480,16 +469,21 @@ fn rpc_errors_are_classified() {
     let e = |code, message: &str, data: Option<serde_json::Value>| RpcError { code, message: message.into(), data };
     let preflight = rpc_failure(
         "sendTransaction",
-        &e(-32002, "Transaction simulation failed: Error processing Instruction 0: custom program error: 0x1", Some(json!({
-            "err": {"InstructionError": [0, {"Custom": 1}]},
-            "logs": ["Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA invoke [1]", "Program log: Error: insufficient funds"],
-        }))),
+        &e(
+            -32002,
+            "Transaction simulation failed: Error processing Instruction 0: custom program error: 0x1",
+            Some(json!({
+                "err": {"InstructionError": [0, {"Custom": 1}]},
+                "logs": ["Program TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA invoke [1]", "Program log: Error: insufficient funds"],
+            })),
+        ),
         &[SPL_TOKEN_PROGRAM_ID],
     );
     assert_eq!((preflight.code, preflight.class), (ErrorCode::INSUFFICIENT_TOKEN_BALANCE, ErrorClass::Permanent));
     assert!(preflight.text.contains("Program log: Error: insufficient funds"), "{}", preflight.text);
 
-    let stale = rpc_failure("sendTransaction", &e(-32002, "Transaction simulation failed: Blockhash not found", Some(json!({"err": "BlockhashNotFound"}))), &[]);
+    let stale =
+        rpc_failure("sendTransaction", &e(-32002, "Transaction simulation failed: Blockhash not found", Some(json!({"err": "BlockhashNotFound"}))), &[]);
     assert_eq!(stale.class, ErrorClass::Stale);
     assert_eq!(rpc_failure("sendTransaction", &e(-32002, "Transaction simulation failed: Blockhash not found", None), &[]).class, ErrorClass::Stale);
     assert!(rpc_failure("sendTransaction", &e(-32002, "x", Some(json!({"err": "AlreadyProcessed"}))), &[]).already_processed());

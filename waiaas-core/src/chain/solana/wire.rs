@@ -92,9 +92,5 @@ pub(crate) fn transaction_id(tx: &VersionedTransaction) -> Option<String> {
 /// The program of each instruction, in order (for naming failed instructions).
 pub(crate) fn instruction_programs(message: &VersionedMessage) -> Vec<Pubkey> {
     let keys = message.static_account_keys();
-    message
-        .instructions()
-        .iter()
-        .map(|ix| keys.get(usize::from(ix.program_id_index)).copied().unwrap_or_default())
-        .collect()
+    message.instructions().iter().map(|ix| keys.get(usize::from(ix.program_id_index)).copied().unwrap_or_default()).collect()
 }
