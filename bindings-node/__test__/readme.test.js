@@ -73,10 +73,8 @@ test('the embedded snippet provisions a wallet, a policy and an agent', async ()
   assert.match(out, /0x[0-9a-fA-F]{40}/, 'prints the agent address')
   // What it made is in the data dir: open it after the snippet's process released it.
   const wallets = await h.waiaas.Wallets.open(dataDir, PASSWORD)
-  const list = await wallets.listWallets()
-  const items = list.items || list.wallets || list
+  const { items } = await wallets.listWallets()
   assert.equal(items.length, 1)
-  const policies = await wallets.listPolicies()
-  const ps = policies.items || policies.policies || policies
-  assert.equal(ps[0].type, 'SPENDING_LIMIT')
+  const { data } = await wallets.listPolicies()
+  assert.deepEqual(data.map((p) => [p.type, p.walletId]), [['SPENDING_LIMIT', items[0].id]])
 })
