@@ -15,7 +15,7 @@ bash scripts/install-solana-validator.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --locked
-cargo test --workspace --locked
+bash scripts/cargo-test-parallel.sh
 # The host-language suites install the bindings as a user would (wheel into a fresh venv,
 # npm tarball into a fresh directory) and run against the same real local chains.
 bash scripts/test-python.sh -q
