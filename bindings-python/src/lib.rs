@@ -113,6 +113,7 @@ fn build_err(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         None => kwargs.set_item("details", py.None())?,
     }
     kwargs.set_item("hint", body.get("hint").and_then(Value::as_str))?;
+    kwargs.set_item("request_id", e.request_id.as_deref())?;
     let instance = cls.call((e.code.as_str(), e.message.as_str()), Some(&kwargs))?;
     Ok(PyErr::from_value(instance))
 }

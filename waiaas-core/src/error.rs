@@ -119,13 +119,16 @@ pub struct Error {
     pub message: String,
     pub details: Option<Value>,
     pub hint: Option<String>,
+    /// The daemon's id of the request that failed (remote clients; the daemon adds its own
+    /// when it renders an error).
+    pub request_id: Option<String>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), details: None, hint: None }
+        Error { code, message: message.into(), details: None, hint: None, request_id: None }
     }
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
@@ -194,7 +197,7 @@ impl Error {
         };
         let details = body.get("details").filter(|d| !d.is_null()).cloned();
         let mut e = match ErrorCode::parse(code) {
-            Some(c) => Error { code: c, message: message.to_string(), details, hint: None },
+            Some(c) => Error { code: c, message: message.to_string(), details, hint: None, request_id: None },
             None => {
                 let mut d = match details {
                     Some(Value::Object(m)) => m,
@@ -203,9 +206,10 @@ impl Error {
                 };
                 d.insert("remoteCode".into(), Value::String(code.to_string()));
                 d.insert("remoteStatus".into(), Value::from(status));
-                Error { code: ErrorCode::UNKNOWN_ERROR, message: message.to_string(), details: Some(Value::Object(d)), hint: None }
+                Error { code: ErrorCode::UNKNOWN_ERROR, message: message.to_string(), details: Some(Value::Object(d)), hint: None, request_id: None }
             }
         };
+        e.request_id = body.get("requestId").and_then(Value::as_str).map(str::to_string);
         // Keep a hint only when it is not the default one `to_body` adds anyway.
         if let Some(h) = body.get("hint").and_then(Value::as_str) {
             if default_hint(e.code) != Some(h) {
@@ -215,7 +219,8 @@ impl Error {
         e
     }
 
-    /// The upstream flat JSON body (without `requestId`, which the HTTP face adds).
+    /// The upstream flat JSON body (`requestId` only when this error came from a daemon; the
+    /// HTTP face sets its own).
     pub fn to_body(&self) -> Value {
         let mut body = serde_json::json!({
             "code": self.code.as_str(),
@@ -227,6 +232,9 @@ impl Error {
         }
         if let Some(h) = self.hint.clone().or_else(|| default_hint(self.code).map(str::to_string)) {
             body["hint"] = Value::String(h);
+        }
+        if let Some(id) = &self.request_id {
+            body["requestId"] = Value::String(id.clone());
         }
         body
     }
@@ -290,6 +298,9 @@ mod tests {
     #[test]
     fn error_bodies_parse_back_into_the_same_error() {
         let e = Error::validation("to", "bad address").with_hint("check it");
+        let mut with_id = e.to_body();
+        with_id["requestId"] = Value::String("01a24c00-0000-7000-8000-000000000001".into());
+        assert_eq!(Error::from_body(400, &with_id).request_id.as_deref(), Some("01a24c00-0000-7000-8000-000000000001"));
         let back = Error::from_body(400, &e.to_body());
         assert_eq!((back.code, back.message.as_str(), back.hint.as_deref()), (e.code, e.message.as_str(), Some("check it")));
         assert_eq!(back.details, e.details);

@@ -1,8 +1,17 @@
 //! # waiaas-core
 //!
-//! Every behaviour of WAIaaS, the self-hosted wallet for AI agents: keystore, auth,
-//! storage, wallets and sessions (chains, policy and the transaction pipeline follow).
-//! The daemon, the bindings and a Rust agent all drive the same [`Engine`].
+//! Every behaviour of WAIaaS, the self-hosted wallet for AI agents: the encrypted keystore
+//! and the one signing gate ([`signer`]), master and session auth, the SQLite store, wallets
+//! and sessions, the policy engine ([`policy`], [`policies`]), the transaction pipeline
+//! ([`pipeline`]: tiers, DELAY queue, owner approvals, broadcast, confirmation and crash
+//! recovery) on the EVM and Solana adapters ([`chain`]), owner control, the kill switch and
+//! AutoStop, notifications and webhooks, backups, metrics. The daemon, the bindings and a
+//! Rust agent all drive the same [`Engine`]; [`client`] is the one client interface,
+//! embedded or remote (see `examples/rust-agent`).
+//!
+//! [`Engine::builder`] takes another store, clock or chain-adapter factory; with the
+//! `test-utils` feature, [`clock::ManualClock`] and `chain::scripted::ScriptedAdapter` run
+//! the pipeline without a node or waiting (`tests/pipeline_scripted.rs`).
 //!
 //! ```no_run
 //! # async fn demo() -> waiaas_core::Result<()> {

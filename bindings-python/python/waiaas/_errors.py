@@ -15,6 +15,7 @@ class WAIaaSError(Exception):
         status: the HTTP status the daemon answers this code with (also for embedded calls).
         details: structured details (e.g. ``{"issues": [{"path": [...], "message": ...}]}``).
         hint: a recovery hint, when there is one.
+        request_id: the daemon's id of the failed request (remote mode), to find it in its log.
     """
 
     def __init__(
@@ -25,6 +26,7 @@ class WAIaaSError(Exception):
         retryable: bool = False,
         details: Optional[Any] = None,
         hint: Optional[str] = None,
+        request_id: Optional[str] = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -33,6 +35,7 @@ class WAIaaSError(Exception):
         self.retryable = retryable
         self.details = details
         self.hint = hint
+        self.request_id = request_id
 
     @property
     def status_code(self) -> int:
@@ -43,4 +46,4 @@ class WAIaaSError(Exception):
         return f"WAIaaSError(code={self.code!r}, message={self.message!r}, status={self.status}, retryable={self.retryable})"
 
     def __reduce__(self) -> Any:
-        return (self.__class__, (self.code, self.message, self.status, self.retryable, self.details, self.hint))
+        return (self.__class__, (self.code, self.message, self.status, self.retryable, self.details, self.hint, self.request_id))
