@@ -36,8 +36,9 @@ pub const SECTIONS: &[&str] = &[
     "policy",
     "prices",
     "oracle",
-    // Ours: the Prometheus endpoint.
+    // Ours: the Prometheus endpoint, EVM fee limits.
     "metrics",
+    "evm",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -163,7 +164,8 @@ impl Default for DatabaseConfig {
     }
 }
 
-/// `[policy]`: defaults of the policy engine (see `crate::policy`).
+/// `[policy]`: defaults of the policy engine (see `crate::policy`): every
+/// [`crate::policy::PolicySettings`] field, plus the typed-data rule of the signing gate.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct PolicyConfig {
@@ -175,46 +177,122 @@ pub struct PolicyConfig {
     pub default_deny_tokens: bool,
     pub default_deny_contracts: bool,
     pub default_deny_spenders: bool,
+    pub default_deny_x402_domains: bool,
+    pub default_deny_erc8128_domains: bool,
+    pub venue_whitelist_enabled: bool,
     /// EIP-712 typed data that is no known authorization (permits, Permit2, EIP-3009) is a
     /// call to its `verifyingContract`: refused unless that contract is on CONTRACT_WHITELIST.
     /// `false` signs it under the request guards alone.
     pub default_deny_typed_data: bool,
     /// TIME_RESTRICTION time zone, minutes east of UTC.
     pub utc_offset_minutes: i32,
+    /// Action providers whose contract calls skip CONTRACT_WHITELIST.
+    pub trusted_providers: Vec<String>,
+    /// Tier of every NFT_TRANSFER.
+    pub nft_transfer_default_tier: crate::policy::Tier,
+    /// Tier floor of every CONTRACT_DEPLOY.
+    pub deploy_default_tier: crate::policy::Tier,
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        let d = crate::policy::PolicySettings::default();
-        PolicyConfig {
-            default_instant_max_usd: d.default_instant_max_usd,
-            default_notify_max_usd: d.default_notify_max_usd,
-            default_delay_max_usd: d.default_delay_max_usd,
-            default_delay_seconds: d.default_delay_seconds,
-            default_approval_timeout: d.default_approval_timeout,
-            default_deny_tokens: d.default_deny_tokens,
-            default_deny_contracts: d.default_deny_contracts,
-            default_deny_spenders: d.default_deny_spenders,
-            default_deny_typed_data: true,
-            utc_offset_minutes: d.utc_offset_minutes,
-        }
+        PolicyConfig::from_settings(crate::policy::PolicySettings::default(), true)
     }
 }
 
 impl PolicyConfig {
-    pub fn settings(&self) -> crate::policy::PolicySettings {
-        crate::policy::PolicySettings {
-            default_instant_max_usd: self.default_instant_max_usd,
-            default_notify_max_usd: self.default_notify_max_usd,
-            default_delay_max_usd: self.default_delay_max_usd,
-            default_delay_seconds: self.default_delay_seconds,
-            default_approval_timeout: self.default_approval_timeout,
-            default_deny_tokens: self.default_deny_tokens,
-            default_deny_contracts: self.default_deny_contracts,
-            default_deny_spenders: self.default_deny_spenders,
-            utc_offset_minutes: self.utc_offset_minutes,
-            ..Default::default()
+    /// Both directions list every field with no `..Default::default()`: a setting added to
+    /// `PolicySettings` does not compile until it is reachable from config.toml.
+    fn from_settings(d: crate::policy::PolicySettings, default_deny_typed_data: bool) -> PolicyConfig {
+        let crate::policy::PolicySettings {
+            default_instant_max_usd,
+            default_notify_max_usd,
+            default_delay_max_usd,
+            default_delay_seconds,
+            default_approval_timeout,
+            default_deny_tokens,
+            default_deny_contracts,
+            default_deny_spenders,
+            default_deny_x402_domains,
+            default_deny_erc8128_domains,
+            venue_whitelist_enabled,
+            utc_offset_minutes,
+            trusted_providers,
+            nft_transfer_default_tier,
+            deploy_default_tier,
+        } = d;
+        PolicyConfig {
+            default_instant_max_usd,
+            default_notify_max_usd,
+            default_delay_max_usd,
+            default_delay_seconds,
+            default_approval_timeout,
+            default_deny_tokens,
+            default_deny_contracts,
+            default_deny_spenders,
+            default_deny_x402_domains,
+            default_deny_erc8128_domains,
+            venue_whitelist_enabled,
+            default_deny_typed_data,
+            utc_offset_minutes,
+            trusted_providers,
+            nft_transfer_default_tier,
+            deploy_default_tier,
         }
+    }
+
+    pub fn settings(&self) -> crate::policy::PolicySettings {
+        let PolicyConfig {
+            default_instant_max_usd,
+            default_notify_max_usd,
+            default_delay_max_usd,
+            default_delay_seconds,
+            default_approval_timeout,
+            default_deny_tokens,
+            default_deny_contracts,
+            default_deny_spenders,
+            default_deny_x402_domains,
+            default_deny_erc8128_domains,
+            venue_whitelist_enabled,
+            default_deny_typed_data: _,
+            utc_offset_minutes,
+            trusted_providers,
+            nft_transfer_default_tier,
+            deploy_default_tier,
+        } = self.clone();
+        crate::policy::PolicySettings {
+            default_instant_max_usd,
+            default_notify_max_usd,
+            default_delay_max_usd,
+            default_delay_seconds,
+            default_approval_timeout,
+            default_deny_tokens,
+            default_deny_contracts,
+            default_deny_spenders,
+            default_deny_x402_domains,
+            default_deny_erc8128_domains,
+            venue_whitelist_enabled,
+            utc_offset_minutes,
+            trusted_providers,
+            nft_transfer_default_tier,
+            deploy_default_tier,
+        }
+    }
+}
+
+/// `[evm]`: EVM fee limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct EvmConfig {
+    /// The highest `maxFeePerGas` a transaction may offer, in gwei (0 = no cap). A network
+    /// whose base fee plus tip exceeds it fails the build with the fee and the cap named.
+    pub max_fee_per_gas_gwei: u64,
+}
+
+impl EvmConfig {
+    /// The cap in wei, `None` when there is none.
+    pub fn max_fee_cap_wei(&self) -> Option<u128> {
+        (self.max_fee_per_gas_gwei > 0).then(|| u128::from(self.max_fee_per_gas_gwei) * 1_000_000_000)
     }
 }
 
@@ -283,6 +361,7 @@ pub struct Config {
     pub prices: BTreeMap<String, f64>,
     pub oracle: OracleConfig,
     pub metrics: MetricsConfig,
+    pub evm: EvmConfig,
     /// Sections read by later features; kept so that an upstream config.toml loads.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Table>,
@@ -649,6 +728,21 @@ mod tests {
         assert!(e.message.contains("daemon.log_format"), "{}", e.message);
         let l = Config::from_toml("", &env(&[("WAIAAS_DAEMON_LOG_FORMAT", "json")])).unwrap();
         assert_eq!(l.config.daemon.log_format, "json");
+    }
+
+    #[test]
+    fn every_policy_setting_and_the_fee_cap_come_from_config() {
+        let toml = "[policy]\nnft_transfer_default_tier = \"DELAY\"\ntrusted_providers = [\"jupiter\"]\ndefault_deny_x402_domains = false\n[evm]\nmax_fee_per_gas_gwei = 30\n";
+        let l = Config::from_toml(toml, &env(&[("WAIAAS_POLICY_DEPLOY_DEFAULT_TIER", "NOTIFY"), ("WAIAAS_POLICY_VENUE_WHITELIST_ENABLED", "true")])).unwrap();
+        let s = l.config.policy.settings();
+        assert_eq!((s.nft_transfer_default_tier, s.deploy_default_tier), (crate::policy::Tier::Delay, crate::policy::Tier::Notify));
+        assert_eq!(s.trusted_providers, vec!["jupiter".to_string()]);
+        assert!(!s.default_deny_x402_domains && s.venue_whitelist_enabled);
+        assert_eq!(l.config.evm.max_fee_cap_wei(), Some(30_000_000_000));
+        assert_eq!(Config::default().evm.max_fee_cap_wei(), None);
+        // Defaults are the policy engine's own.
+        assert_eq!(Config::default().policy.settings(), crate::policy::PolicySettings::default());
+        assert!(Config::from_toml("[policy]\nnft_transfer_default_tier = \"SOMETIMES\"\n", &[]).is_err());
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl Engine {
                 let configured = self.inner.config.rpc.get(network.info().rpc_key).map(String::as_str);
                 let rpc = crate::chain::rpc::RpcClient::new(network.rpc_urls(configured))
                     .with_metrics(crate::metrics::RpcMetrics { metrics: self.inner.metrics.clone(), network: network.id().to_string() });
-                crate::chain::registry::adapter_on(network, rpc, None)
+                crate::chain::registry::adapter_on(network, rpc, self.inner.config.evm.max_fee_cap_wei())
             })
             .clone()
     }
