@@ -427,7 +427,7 @@ impl Engine {
         let out_dir = self.backups_dir();
         let info = tokio::task::spawn_blocking(move || write_backup(&data_dir, &db_path, &out_dir, &password, schema_version))
             .await
-            .map_err(|e| Error::internal(e.to_string()))??;
+            .map_err(Error::internal_from)??;
         self.audit(
             "BACKUP_CREATED",
             "master",
@@ -444,7 +444,7 @@ impl Engine {
     /// `GET /v1/admin/backups`: newest first, read from the plaintext metadata only.
     pub async fn list_backups(&self) -> Result<Vec<BackupInfo>> {
         let dir = self.backups_dir();
-        tokio::task::spawn_blocking(move || list_backups_in(&dir)).await.map_err(|e| Error::internal(e.to_string()))?
+        tokio::task::spawn_blocking(move || list_backups_in(&dir)).await.map_err(Error::internal_from)?
     }
 
     /// The `GET /v1/admin/backups` body.
@@ -536,7 +536,7 @@ pub fn write_backup(data_dir: &Path, db_path: &Path, out_dir: &Path, password: &
         contents,
         checksum: Some(format!("sha256:{}", hex::encode(Sha256::digest(&ciphertext)))),
     };
-    let meta = serde_json::to_vec(&metadata).map_err(|e| Error::internal(e.to_string()))?;
+    let meta = serde_json::to_vec(&metadata).map_err(Error::internal_from)?;
     let header = Header { version: FORMAT_VERSION, reserved: 0, metadata_len: meta.len() as u32, salt, nonce, tag };
     let mut file = Vec::with_capacity(HEADER_LEN + meta.len() + ciphertext.len());
     file.extend_from_slice(&header.encode());

@@ -157,7 +157,7 @@ impl EngineBuilder {
             None => {
                 std::fs::create_dir_all(&self.data_dir)?;
                 let db_path = self.data_dir.join(&self.config.database.path);
-                let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db_path)).await.map_err(|e| Error::internal(e.to_string()))??;
+                let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db_path)).await.map_err(Error::internal_from)??;
                 Arc::new(store)
             }
         };
@@ -212,7 +212,7 @@ impl Engine {
         let phc = match store.kv_get(KV_MASTER_HASH).await? {
             Some(phc) => {
                 let (p, pw) = (phc.clone(), Zeroizing::new(password.to_string()));
-                let ok = tokio::task::spawn_blocking(move || verify_hash(&p, &pw)).await.map_err(|e| Error::internal(e.to_string()))??;
+                let ok = tokio::task::spawn_blocking(move || verify_hash(&p, &pw)).await.map_err(Error::internal_from)??;
                 if !ok {
                     return Err(Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Invalid master password"));
                 }
@@ -222,10 +222,10 @@ impl Engine {
                 // First start on this store: existing key files (a migrated data dir) must open.
                 if let Some(first) = keystore.wallet_ids()?.first() {
                     let (ks, id, pw) = (keystore.clone(), first.clone(), Zeroizing::new(password.to_string()));
-                    tokio::task::spawn_blocking(move || ks.verify(&id, pw.as_bytes())).await.map_err(|e| Error::internal(e.to_string()))??;
+                    tokio::task::spawn_blocking(move || ks.verify(&id, pw.as_bytes())).await.map_err(Error::internal_from)??;
                 }
                 let pw = Zeroizing::new(password.to_string());
-                let phc = tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(|e| Error::internal(e.to_string()))??;
+                let phc = tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(Error::internal_from)??;
                 if !store.kv_cas(KV_MASTER_HASH, None, &phc, now).await? {
                     return Err(Error::internal("master password hash was set concurrently; restart the daemon"));
                 }
@@ -234,7 +234,7 @@ impl Engine {
         };
         {
             let (ks, pw) = (keystore.clone(), Zeroizing::new(password.to_string()));
-            tokio::task::spawn_blocking(move || ks.recover_rekey(pw.as_bytes())).await.map_err(|e| Error::internal(e.to_string()))??;
+            tokio::task::spawn_blocking(move || ks.recover_rekey(pw.as_bytes())).await.map_err(Error::internal_from)??;
         }
         let jwt = load_jwt(store.as_ref(), now).await?;
         // Settings changed through PUT /v1/admin/settings win over config.toml and the environment.
@@ -467,12 +467,12 @@ impl Engine {
         let now = self.now();
         let store = &self.inner.store;
         let current_raw = store.kv_get(KV_JWT_CURRENT).await?.ok_or_else(|| Error::internal("no JWT secret"))?;
-        let current: StoredSecret = serde_json::from_str(&current_raw).map_err(|e| Error::internal(e.to_string()))?;
+        let current: StoredSecret = serde_json::from_str(&current_raw).map_err(Error::internal_from)?;
         if now - current.created_at < ROTATION_GRACE {
             return Err(Error::new(ErrorCode::ROTATION_TOO_RECENT, "The JWT secret was rotated less than 5 minutes ago"));
         }
         let fresh = StoredSecret::generate(now);
-        let fresh_raw = serde_json::to_string(&fresh).map_err(|e| Error::internal(e.to_string()))?;
+        let fresh_raw = serde_json::to_string(&fresh).map_err(Error::internal_from)?;
         if !store.kv_cas(KV_JWT_CURRENT, Some(&current_raw), &fresh_raw, now).await? {
             return Err(Error::new(ErrorCode::ROTATION_TOO_RECENT, "The JWT secret was rotated concurrently"));
         }
@@ -505,7 +505,7 @@ impl Engine {
             }
         })
         .await
-        .map_err(|e| Error::internal(e.to_string()))?;
+        .map_err(Error::internal_from)?;
         let (count, phc) = staged?;
         let current = self.inner.store.kv_get(KV_MASTER_HASH).await?.ok_or_else(|| Error::internal("no master hash"))?;
         if !self.inner.store.kv_cas(KV_MASTER_HASH, Some(&current), &phc, self.now()).await? {
@@ -609,7 +609,7 @@ async fn load_jwt(store: &dyn Store, now: i64) -> Result<JwtSecrets> {
         Some(raw) => parse(&raw)?,
         None => {
             let fresh = StoredSecret::generate(now);
-            let raw = serde_json::to_string(&fresh).map_err(|e| Error::internal(e.to_string()))?;
+            let raw = serde_json::to_string(&fresh).map_err(Error::internal_from)?;
             if store.kv_cas(KV_JWT_CURRENT, None, &raw, now).await? {
                 fresh
             } else {

@@ -118,24 +118,27 @@ pub struct Error {
     pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
-    pub hint: Option<String>,
+    pub hint: Option<Box<str>>,
     /// The daemon's id of the request that failed (remote clients; the daemon adds its own
     /// when it renders an error).
-    pub request_id: Option<String>,
+    pub request_id: Option<Box<str>>,
+    /// The underlying error (a database, I/O, task or parse error), for logs and
+    /// [`std::error::Error::source`]; never rendered to a client.
+    pub cause: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), details: None, hint: None, request_id: None }
+        Error { code, message: message.into(), details: None, hint: None, request_id: None, cause: None }
     }
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
         self
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(Box::from(hint.into()));
         self
     }
     pub fn status(&self) -> u16 {
@@ -197,7 +200,7 @@ impl Error {
         };
         let details = body.get("details").filter(|d| !d.is_null()).cloned();
         let mut e = match ErrorCode::parse(code) {
-            Some(c) => Error { code: c, message: message.to_string(), details, hint: None, request_id: None },
+            Some(c) => Error { code: c, message: message.to_string(), details, hint: None, request_id: None, cause: None },
             None => {
                 let mut d = match details {
                     Some(Value::Object(m)) => m,
@@ -206,14 +209,21 @@ impl Error {
                 };
                 d.insert("remoteCode".into(), Value::String(code.to_string()));
                 d.insert("remoteStatus".into(), Value::from(status));
-                Error { code: ErrorCode::UNKNOWN_ERROR, message: message.to_string(), details: Some(Value::Object(d)), hint: None, request_id: None }
+                Error {
+                    code: ErrorCode::UNKNOWN_ERROR,
+                    message: message.to_string(),
+                    details: Some(Value::Object(d)),
+                    hint: None,
+                    request_id: None,
+                    cause: None,
+                }
             }
         };
-        e.request_id = body.get("requestId").and_then(Value::as_str).map(str::to_string);
+        e.request_id = body.get("requestId").and_then(Value::as_str).map(Box::from);
         // Keep a hint only when it is not the default one `to_body` adds anyway.
         if let Some(h) = body.get("hint").and_then(Value::as_str) {
             if default_hint(e.code) != Some(h) {
-                e.hint = Some(h.to_string());
+                e.hint = Some(Box::from(h));
             }
         }
         e
@@ -230,11 +240,11 @@ impl Error {
         if let Some(d) = &self.details {
             body["details"] = d.clone();
         }
-        if let Some(h) = self.hint.clone().or_else(|| default_hint(self.code).map(str::to_string)) {
-            body["hint"] = Value::String(h);
+        if let Some(h) = self.hint.as_deref().or_else(|| default_hint(self.code)) {
+            body["hint"] = Value::String(h.to_string());
         }
         if let Some(id) = &self.request_id {
-            body["requestId"] = Value::String(id.clone());
+            body["requestId"] = Value::String(id.to_string());
         }
         body
     }
@@ -265,22 +275,54 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Error {
+    /// An internal error whose message is `e`'s, keeping `e` as its cause.
+    pub fn internal_from(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::internal(e.to_string()).caused_by(e)
+    }
+
+    /// Keep `e` as the cause of this error.
+    pub fn caused_by(mut self, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.cause = Some(std::sync::Arc::new(e));
+        self
+    }
+}
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::internal(format!("database error: {e}"))
+        Error::internal(format!("database error: {e}")).caused_by(e)
     }
 }
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::internal(format!("I/O error: {e}"))
+        Error::internal(format!("I/O error: {e}")).caused_by(e)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn errors_keep_their_cause_for_logs_but_never_render_it() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "keystore/x.json: permission denied");
+        let e: super::Error = io.into();
+        let source = e.source().expect("the I/O error is the source");
+        assert_eq!(source.downcast_ref::<std::io::Error>().map(|i| i.kind()), Some(std::io::ErrorKind::PermissionDenied));
+        assert!(e.clone().source().is_some(), "clones keep it");
+        let body = e.to_body().to_string();
+        assert!(!body.contains("cause") && !body.contains("source"), "{body}");
+        let parse = "x".parse::<u64>().unwrap_err();
+        assert!(super::Error::internal_from(parse).source().is_some());
+        assert!(super::Error::new(super::ErrorCode::TX_NOT_FOUND, "no").source().is_none());
+    }
+
     use super::*;
 
     #[test]

@@ -72,7 +72,7 @@ pub(crate) async fn apply_stored(store: &dyn Store, config: Config) -> Result<Co
 /// Settings by section: numbers and strings as strings, booleans as booleans, arrays as JSON
 /// text, secrets as `"********"` (or `""` when unset).
 fn view(config: &Config) -> Result<Value> {
-    let table = toml::Table::try_from(config).map_err(|e| Error::internal(e.to_string()))?;
+    let table = toml::Table::try_from(config).map_err(Error::internal_from)?;
     let mut out = Map::new();
     for (section, v) in table {
         let Some(t) = v.as_table() else { continue };
@@ -114,7 +114,7 @@ impl Engine {
         if settings.is_empty() {
             return Err(Error::validation("settings", "must contain at least one {key, value}"));
         }
-        let defaults = toml::Table::try_from(Config::default()).map_err(|e| Error::internal(e.to_string()))?;
+        let defaults = toml::Table::try_from(Config::default()).map_err(Error::internal_from)?;
         for (i, (key, value)) in settings.iter().enumerate() {
             let field = format!("settings.{i}.value");
             let known = key

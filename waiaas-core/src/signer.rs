@@ -105,7 +105,7 @@ impl Engine {
         ensure_can_sign(&current)?;
         let ks = self.inner.keystore.clone();
         let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
-        tokio::task::spawn_blocking(move || ks.with_secret(&permit, pw.as_bytes(), f)).await.map_err(|e| Error::internal(e.to_string()))?
+        tokio::task::spawn_blocking(move || ks.with_secret(&permit, pw.as_bytes(), f)).await.map_err(Error::internal_from)?
     }
 }
 

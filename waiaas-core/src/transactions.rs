@@ -292,7 +292,7 @@ impl Engine {
             return Ok(serde_json::json!({"walletId": w.id, "chain": w.chain, "environment": w.environment, "balances": balances}));
         }
         let net = self.wallet_network(&w, network)?;
-        serde_json::to_value(self.native_balance(&w, net).await?).map_err(|e| Error::internal(e.to_string()))
+        serde_json::to_value(self.native_balance(&w, net).await?).map_err(Error::internal_from)
     }
 
     /// Native asset plus every registered token of the network, with balances from the chain.
@@ -305,7 +305,7 @@ impl Engine {
     /// `GET /v1/wallet/assets`: one network, or `network=all` (every network of the wallet's
     /// environment as `networkAssets`, a failing network reported in place, like upstream).
     pub async fn wallet_assets_json(&self, ctx: &SessionCtx, wallet_id: Option<&str>, network: Option<&str>) -> Result<serde_json::Value> {
-        let to_json = |v: &AssetsView| serde_json::to_value(v).map_err(|e| Error::internal(e.to_string()));
+        let to_json = |v: &AssetsView| serde_json::to_value(v).map_err(Error::internal_from);
         if network != Some("all") {
             return to_json(&self.wallet_assets(ctx, wallet_id, network).await?);
         }

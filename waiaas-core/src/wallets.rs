@@ -220,8 +220,7 @@ impl Engine {
         let rekey = self.inner.rekey.read().await;
         let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
         let (kid, net) = (id.clone(), network.id());
-        let public_key =
-            tokio::task::spawn_blocking(move || ks.create(&kid, chain, net, pw.as_bytes())).await.map_err(|e| Error::internal(e.to_string()))??;
+        let public_key = tokio::task::spawn_blocking(move || ks.create(&kid, chain, net, pw.as_bytes())).await.map_err(Error::internal_from)??;
         drop(rekey);
         let record = WalletRecord {
             id: id.clone(),

@@ -36,9 +36,9 @@ const MAX_SOURCES: usize = 100_000;
 /// Argon2id parameters of the master password hash (upstream: m=19456 KiB, t=2, p=1).
 pub fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    let params = argon2::Params::new(19456, 2, 1, None).map_err(|e| Error::internal(e.to_string()))?;
+    let params = argon2::Params::new(19456, 2, 1, None).map_err(Error::internal_from)?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    Ok(argon.hash_password(password.as_bytes(), &salt).map_err(|e| Error::internal(e.to_string()))?.to_string())
+    Ok(argon.hash_password(password.as_bytes(), &salt).map_err(Error::internal_from)?.to_string())
 }
 
 /// Verify `password` against a PHC string (any Argon2 variant and parameters).
@@ -208,7 +208,7 @@ impl MasterAuth {
     async fn argon_check(&self, phc: &str, password: &str) -> Result<bool> {
         let _slot = self.argon_slot.acquire().await.map_err(|_| Error::internal("auth closed"))?;
         let (phc, pw) = (phc.to_string(), Zeroizing::new(password.to_string()));
-        tokio::task::spawn_blocking(move || verify_hash(&phc, &pw)).await.map_err(|e| Error::internal(e.to_string()))?
+        tokio::task::spawn_blocking(move || verify_hash(&phc, &pw)).await.map_err(Error::internal_from)?
     }
 
     /// [`MasterAuth::check`] with the error alone.

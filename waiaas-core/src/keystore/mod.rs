@@ -291,7 +291,7 @@ impl Keystore {
         if path.exists() {
             return Err(Error::internal(format!("keystore file for {wallet_id} already exists")));
         }
-        write_atomic(&path, &serde_json::to_vec_pretty(&file).map_err(|e| Error::internal(e.to_string()))?)?;
+        write_atomic(&path, &serde_json::to_vec_pretty(&file).map_err(Error::internal_from)?)?;
         Ok(public_key)
     }
 
@@ -356,7 +356,7 @@ impl Keystore {
             let mut file = self.read(id)?;
             let secret = open_file(&file, old)?;
             file.crypto = encrypt(secret.bytes(), new)?;
-            write_atomic(&self.next_path(id), &serde_json::to_vec_pretty(&file).map_err(|e| Error::internal(e.to_string()))?)?;
+            write_atomic(&self.next_path(id), &serde_json::to_vec_pretty(&file).map_err(Error::internal_from)?)?;
         }
         Ok(ids.len())
     }

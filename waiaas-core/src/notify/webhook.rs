@@ -135,7 +135,7 @@ impl NotificationChannel for WebhookChannel {
             "timestamp": event.timestamp,
             "data": event,
         }))
-        .map_err(|e| Error::internal(e.to_string()))?;
+        .map_err(Error::internal_from)?;
         let sig = signature(&self.hook.secret, &body);
         // The target as it resolves now (the resolver checks again on connect).
         let checked = match &self.http {

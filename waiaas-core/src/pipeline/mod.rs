@@ -112,7 +112,7 @@ impl Engine {
             amount,
             to_address: to,
             token_address: token,
-            request: serde_json::to_string(&kind).map_err(|e| Error::internal(e.to_string()))?,
+            request: serde_json::to_string(&kind).map_err(Error::internal_from)?,
             original_request: Some(body.to_string()),
             idempotency_key,
             created_at: now,
@@ -257,7 +257,7 @@ impl Engine {
             // Durable before the broadcast: the bytes, their hash and the nonce.
             let patch = TxPatch {
                 nonce: nonce.map(|n| n as i64),
-                unsigned_tx: Some(serde_json::to_vec(&unsigned).map_err(|e| Error::internal(e.to_string()))?),
+                unsigned_tx: Some(serde_json::to_vec(&unsigned).map_err(Error::internal_from)?),
                 signed_tx: Some(signed.raw.clone()),
                 tx_hash: Some(signed.hash.clone()),
                 ..Default::default()

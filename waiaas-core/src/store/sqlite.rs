@@ -774,7 +774,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_txs(&self, wallet_ids: &[String], statuses: Option<&[TxStatus]>, before: Option<&str>, limit: i64) -> Result<Vec<TxRecord>> {
-        let wallets = serde_json::to_string(wallet_ids).map_err(|e| Error::internal(e.to_string()))?;
+        let wallets = serde_json::to_string(wallet_ids).map_err(Error::internal_from)?;
         let statuses = statuses.map(|s| serde_json::to_string(&s.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default());
         let before = before.map(str::to_string);
         self.read(move |c| {

@@ -88,7 +88,7 @@ impl From<waiaas_core::Error> for CliError {
             NETWORK_ERROR | REQUEST_TIMEOUT => {
                 Some("start the daemon with `waiaas start` (same --data-dir), or point --base-url / WAIAAS_BASE_URL at it".to_string())
             }
-            _ => e.hint.clone().or_else(|| e.to_body().get("hint").and_then(|h| h.as_str()).map(str::to_string)),
+            _ => e.hint.as_deref().map(str::to_string).or_else(|| e.to_body().get("hint").and_then(|h| h.as_str()).map(str::to_string)),
         };
         if let Some(next) = next {
             message.push_str(&format!("\n  next: {next}"));
