@@ -224,7 +224,7 @@ pub async fn restore(ctx: &Ctx, file: PathBuf, force: bool) -> CliResult {
     let pw = ctx.master_password()?;
     let (dir, f) = (ctx.dir.clone(), file.clone());
     let job = tokio::task::spawn_blocking(move || waiaas_core::backup::restore_backup(&f, &pw, &dir, force));
-    let report = output::waiting("Decrypting and restoring...", async { job.await.map_err(|e| waiaas_core::Error::internal(e.to_string()))? }).await?;
+    let report = output::waiting("Decrypting and restoring...", async { job.await.map_err(waiaas_core::Error::internal_from)? }).await?;
     if ctx.json {
         output::json(&serde_json::to_value(&report).unwrap_or_default());
     } else {

@@ -1,0 +1,90 @@
+//! SQLite store: WAL mode, one writer connection (every write is a `BEGIN IMMEDIATE`
+//! transaction) and a small pool of reader connections. Blocking calls run on tokio's
+//! blocking pool.
+//!
+//! By concept: `schema` (migrations), the row decoders of wallets, sessions and policies
+//! (`rows`), of transactions with the decide/reserve helpers (`transactions`) and of the
+//! audit log (`audit`); `queries` is the `Store` implementation itself.
+
+use super::*;
+use crate::error::Error;
+use crate::policy::{PolicyRecord, PolicyType};
+use crate::tx::{TxPatch, TxRecord, TxStatus};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+mod audit;
+mod queries;
+mod rows;
+mod schema;
+mod transactions;
+
+use schema::open_conn;
+pub use schema::{migrate, LATEST_SCHEMA_VERSION, MIGRATIONS};
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) and migrate to the latest schema.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut writer = open_conn(path)?;
+        migrate(&mut writer, LATEST_SCHEMA_VERSION)?;
+        let readers = (0..4).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next: AtomicUsize::new(0) }), path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let n = inner.readers.len();
+            let start = inner.next.fetch_add(1, Ordering::Relaxed);
+            for i in 0..n {
+                if let Ok(c) = inner.readers[(start + i) % n].try_lock() {
+                    return f(&c);
+                }
+            }
+            let c = inner.readers[start % n].lock().unwrap_or_else(|e| e.into_inner());
+            f(&c)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("store task: {e}")))?
+    }
+
+    /// Run `f` in one `BEGIN IMMEDIATE` transaction; it commits only if `f` returns Ok.
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic inside a closure rolls its transaction back on unwind; the connection stays usable.
+            let mut c = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("store task: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests;
