@@ -2,8 +2,15 @@
    types below) to the declarations it generates from src/lib.rs. Do not edit binding.d.ts. */
 /* eslint-disable */
 
-/** A JSON object of the REST API (request bodies and results are the daemon's, camelCase). */
-export type JsonObject = Record<string, any>
+/** A JSON value the daemon passes through unchanged (policy rules, an ABI item, typed data). */
+export type JsonObject = Record<string, unknown>
+
+export type Chain = 'solana' | 'ethereum'
+export type Environment = 'testnet' | 'mainnet'
+export type WalletStatus = 'ACTIVE' | 'SUSPENDED' | 'TERMINATED'
+/** NONE: no owner; GRACE: registered, not yet proven; LOCKED: proven by a signature. */
+export type OwnerState = 'NONE' | 'GRACE' | 'LOCKED'
+export type KillSwitchState = 'ACTIVE' | 'SUSPENDED' | 'LOCKED'
 
 export type TransactionStatus =
   | 'PENDING'
@@ -16,9 +23,45 @@ export type TransactionStatus =
   | 'EXPIRED'
   | 'SIGNED'
   | 'PARTIAL_FAILURE'
+  | 'GAS_WAITING'
+
+export type TransactionType =
+  | 'TRANSFER'
+  | 'TOKEN_TRANSFER'
+  | 'CONTRACT_CALL'
+  | 'APPROVE'
+  | 'BATCH'
+  | 'NFT_TRANSFER'
+  | 'SIGN'
+  | 'X402_PAYMENT'
+  | 'CONTRACT_DEPLOY'
 
 /** The policy tier of a transaction. */
 export type Tier = 'INSTANT' | 'NOTIFY' | 'DELAY' | 'APPROVAL'
+
+/** The 21 policy types. */
+export type PolicyType =
+  | 'SPENDING_LIMIT'
+  | 'WHITELIST'
+  | 'TIME_RESTRICTION'
+  | 'RATE_LIMIT'
+  | 'ALLOWED_TOKENS'
+  | 'CONTRACT_WHITELIST'
+  | 'METHOD_WHITELIST'
+  | 'APPROVED_SPENDERS'
+  | 'APPROVE_AMOUNT_LIMIT'
+  | 'APPROVE_TIER_OVERRIDE'
+  | 'ALLOWED_NETWORKS'
+  | 'X402_ALLOWED_DOMAINS'
+  | 'LENDING_LTV_LIMIT'
+  | 'LENDING_ASSET_WHITELIST'
+  | 'PERP_MAX_LEVERAGE'
+  | 'PERP_MAX_POSITION_USD'
+  | 'PERP_ALLOWED_MARKETS'
+  | 'REPUTATION_THRESHOLD'
+  | 'ERC8128_ALLOWED_DOMAINS'
+  | 'VENUE_WHITELIST'
+  | 'ACTION_CATEGORY_LIMIT'
 
 // Parameters ------------------------------------------------------------------------------
 
@@ -41,6 +84,13 @@ export interface TokenInfo {
   assetId?: string
 }
 
+/** A Solana instruction's account (CONTRACT_CALL on Solana). */
+export interface AccountMeta {
+  pubkey: string
+  isSigner: boolean
+  isWritable: boolean
+}
+
 /** The body of `POST /v1/transactions/send` and `/simulate` (upstream `SendTokenParams`). */
 export interface SendTokenParams {
   /** Recipient (TRANSFER, TOKEN_TRANSFER) or contract (CONTRACT_CALL). */
@@ -57,18 +107,18 @@ export interface SendTokenParams {
   value?: string
   programId?: string
   instructionData?: string
-  accounts?: Array<{ pubkey: string; isSigner: boolean; isWritable: boolean }>
+  accounts?: AccountMeta[]
   spender?: string
-  instructions?: JsonObject[]
+  /** BATCH: the instructions, each a send body of its own (without `walletId`/`network`). */
+  instructions?: SendTokenParams[]
   network?: string
   walletId?: string
-  [field: string]: unknown
 }
 
 export interface SignTransactionParams {
   /** Unsigned transaction: 0x hex (EVM) or base64 (Solana). */
   transaction: string
-  chain?: string
+  chain?: Chain
   network?: string
   walletId?: string
 }
@@ -94,13 +144,21 @@ export interface ListTransactionsParams {
 }
 
 export interface CreateWalletParams {
+  /** 1..100 characters. */
   name: string
-  chain?: 'solana' | 'ethereum'
-  environment?: 'testnet' | 'mainnet'
+  /** Default `solana`. */
+  chain?: Chain
+  /** Default `testnet`. */
+  environment?: Environment
   /** Default true: the result carries a `session` for the new wallet. */
   createSession?: boolean
-  accountType?: string
-  [field: string]: unknown
+  /** Only `eoa` is supported. */
+  accountType?: 'eoa'
+}
+
+export interface UpdateWalletParams {
+  name?: string
+  monitorIncoming?: boolean
 }
 
 export interface CreateSessionParams {
@@ -111,12 +169,11 @@ export interface CreateSessionParams {
   maxRenewals?: number
   absoluteLifetime?: number
   constraints?: JsonObject
-  [field: string]: unknown
 }
 
 export interface CreatePolicyParams {
   /** One of the 21 policy types: `SPENDING_LIMIT`, `WHITELIST`, `RATE_LIMIT`, ... */
-  type: string
+  type: PolicyType
   /** The type's rules, upstream JSON schema (snake_case keys, e.g. `instant_max_usd`). */
   rules: JsonObject
   walletId?: string
@@ -125,61 +182,150 @@ export interface CreatePolicyParams {
   network?: string
 }
 
-// Results ---------------------------------------------------------------------------------
+export interface UpdatePolicyParams {
+  rules?: JsonObject
+  priority?: number
+  enabled?: boolean
+}
+
+// Results: the agent -----------------------------------------------------------------------
 
 export interface AddressResponse {
   walletId: string
-  chain: string
+  chain: Chain
   network: string
+  environment: Environment
   address: string
-  [field: string]: any
 }
 
 export interface BalanceResponse {
   walletId: string
-  chain: string
+  chain: Chain
   network: string
   address: string
   /** Smallest units, decimal string. */
   balance: string
-  balanceFormatted: string
   decimals: number
   symbol: string
-  [field: string]: any
+  balanceFormatted: string
+  displayBalance: string | null
+  displayCurrency: string
+  /** CAIP-2, e.g. `eip155:11155111`. */
+  chainId: string
+  /** CAIP-19 of the native asset. */
+  assetId: string
+}
+
+/** One network of `getAllBalances`: the balance, or the error that network gave. */
+export interface NetworkBalance {
+  network: string
+  balance?: string
+  decimals?: number
+  symbol?: string
+  balanceFormatted?: string
+  error?: string
 }
 
 export interface MultiNetworkBalanceResponse {
   walletId: string
-  chain: string
-  environment: string
-  balances: Array<{ network: string; balance?: string; balanceFormatted?: string; decimals?: number; symbol?: string; error?: string }>
-  [field: string]: any
+  chain: Chain
+  environment: Environment
+  balances: NetworkBalance[]
+}
+
+export interface Asset {
+  /** `native`, or the token's address/mint. */
+  mint: string
+  symbol: string
+  name: string
+  balance: string
+  decimals: number
+  isNative: boolean
+  balanceFormatted: string
+  displayValue: string | null
+  assetId: string
 }
 
 export interface AssetsResponse {
   walletId: string
-  chain: string
+  chain: Chain
   network: string
-  assets: JsonObject[]
-  [field: string]: any
+  assets: Asset[]
+  displayCurrency: string
+  chainId: string
+}
+
+/** One network of `getAllAssets`: the assets, or the error that network gave. */
+export interface NetworkAssets {
+  network: string
+  assets?: Asset[]
+  error?: string
 }
 
 export interface MultiNetworkAssetsResponse {
   walletId: string
-  chain: string
-  environment: string
-  networkAssets: Array<{ network: string; assets?: JsonObject[]; error?: string }>
-  [field: string]: any
+  chain: Chain
+  environment: Environment
+  networkAssets: NetworkAssets[]
+}
+
+export interface ConnectInfoSession {
+  id: string
+  /** Unix seconds; 0 for an unlimited session. */
+  expiresAt: number
+  source: string
+}
+
+export interface ConnectInfoWallet {
+  id: string
+  name: string
+  chain: Chain
+  environment: Environment
+  address: string
+  status: WalletStatus
+  ownerState: OwnerState
+  availableNetworks: string[]
+}
+
+export interface ConnectInfoPolicy {
+  type: PolicyType
+  rules: JsonObject
+  priority: number
+  network: string | null
+}
+
+/** Which kinds of request are refused unless a policy allows them. */
+export interface ConnectInfoDefaultDeny {
+  tokenTransfers: boolean
+  contractCalls: boolean
+  tokenApprovals: boolean
+  x402Domains: boolean
+}
+
+export interface ConnectInfoDaemon {
+  version: string
+  baseUrl: string
+}
+
+export interface ConnectInfoRpcProxy {
+  enabled: boolean
+  baseUrl: string
 }
 
 export interface ConnectInfoResponse {
-  session: JsonObject
-  wallets: JsonObject[]
-  policies: Record<string, JsonObject[]>
+  session: ConnectInfoSession
+  wallets: ConnectInfoWallet[]
+  /** The policies that apply to each wallet, by wallet id. */
+  policies: Record<string, ConnectInfoPolicy[]>
   capabilities: string[]
-  daemon: { version: string; baseUrl: string }
+  defaultDeny: ConnectInfoDefaultDeny
+  daemon: ConnectInfoDaemon
+  /** Always `null`: this daemon has no EVM RPC proxy. */
+  rpcProxy: ConnectInfoRpcProxy | null
+  /** CAIP-2 ids of every supported network. */
+  supportedChainIds: string[]
+  /** A description of the wallets and their rules, for a model's system prompt. */
   prompt: string
-  [field: string]: any
 }
 
 export interface SendTokenResponse {
@@ -187,36 +333,101 @@ export interface SendTokenResponse {
   status: TransactionStatus
 }
 
+/** One rule the policy engine applied. */
+export interface PolicyReason {
+  policyId: string | null
+  policyType: PolicyType | null
+  /** Stable machine name of the rule, e.g. `per_tx`, `cumulative_daily`, `not_listed`. */
+  rule: string
+  message: string
+  tier: Tier | null
+  denied: boolean
+  errorCode?: string
+}
+
 export interface PolicyDecision {
-  allowed: boolean
   tier: Tier
-  reason?: string | null
-  errorCode?: string | null
-  delaySeconds?: number | null
-  [field: string]: any
+  allowed: boolean
+  reason?: string
+  delaySeconds?: number
+  approvalReason?: string
+  downgraded: boolean
+  cumulativeWarning?: string
+  errorCode?: string
+  reasons: PolicyReason[]
+}
+
+export interface SimulatedFee {
+  /** Smallest native units. */
+  estimatedFee: string
+  feeSymbol: string
+  feeDecimals: number
+  feeUsd: number | null
+  /** Solana token transfers: whether the recipient's token account must be created. */
+  needsAtaCreation?: boolean
+  ataRentCost?: string
+}
+
+export interface BalanceChange {
+  asset: string
+  symbol: string
+  decimals: number
+  currentBalance: string
+  changeAmount: string
+  afterBalance: string
+}
+
+export interface SimulationWarning {
+  code: string
+  message: string
+  severity: 'info' | 'warning' | 'error'
+}
+
+export interface ChainSimulation {
+  success: boolean
+  logs: string[]
+  unitsConsumed: number | null
+  error: string | null
+}
+
+export interface SimulationMeta {
+  chain: Chain
+  network: string
+  transactionType: TransactionType
+  durationMs: number
 }
 
 export interface SimulateResponse {
+  /** The policy allows it and the chain simulation succeeded. */
+  success: boolean
   policy: PolicyDecision
-  [field: string]: any
+  /** `null` when the transaction could not be built. */
+  fee: SimulatedFee | null
+  balanceChanges: BalanceChange[]
+  warnings: SimulationWarning[]
+  simulation: ChainSimulation
+  meta: SimulationMeta
 }
 
 export interface TransactionResponse {
   id: string
   walletId: string
-  type: string
+  type: TransactionType
   status: TransactionStatus
   tier: Tier | null
-  chain: string
-  network?: string
+  chain: Chain
+  network: string | null
   toAddress: string | null
   amount: string | null
   txHash: string | null
   error: string | null
-  errorCode?: string | null
-  nonce?: number | null
+  errorCode: string | null
   createdAt: number | null
-  [field: string]: any
+  amountFormatted: string | null
+  amountDecimals: number | null
+  amountSymbol: string | null
+  chainId: string | null
+  nonce: number | null
 }
 
 export interface TransactionListResponse {
@@ -227,21 +438,39 @@ export interface TransactionListResponse {
 
 export interface PendingTransactionsResponse {
   items: TransactionResponse[]
-  [field: string]: any
+}
+
+export interface CancelTransactionResponse {
+  id: string
+  status: TransactionStatus
+}
+
+/** What a signed external transaction does, as decoded. */
+export interface TransactionOperation {
+  type: string
+  to?: string
+  amount?: string
+  token?: string
+  programId?: string
+  method?: string
+}
+
+export interface SignPolicyResult {
+  tier: Tier
 }
 
 export interface SignTransactionResponse {
   id: string
   signedTransaction: string
   txHash: string | null
-  operations: JsonObject[]
-  policyResult: { tier: Tier; [field: string]: any }
-  [field: string]: any
+  operations: TransactionOperation[]
+  policyResult: SignPolicyResult
 }
 
 export interface SignMessageResponse {
+  id: string
   signature: string
-  [field: string]: any
+  signType: 'personal' | 'typedData'
 }
 
 export interface EncodeCalldataResponse {
@@ -260,47 +489,194 @@ export interface RenewSessionResponse {
   token: string
   expiresAt: number
   renewalCount: number
-  [field: string]: any
+}
+
+// Results: the operator --------------------------------------------------------------------
+
+/** A wallet as `createWallet` and `listWallets` give it. */
+export interface WalletResponse {
+  id: string
+  name: string
+  chain: Chain
+  network: string
+  environment: Environment
+  publicKey: string
+  status: WalletStatus
+  ownerAddress: string | null
+  ownerState: OwnerState
+  monitorIncoming: boolean
+  accountType: 'eoa'
+  signerKey: string | null
+  deployed: boolean
+  provider: JsonObject | null
+  createdAt: number
+}
+
+/** The session `createWallet` mints for the new wallet. */
+export interface CreatedSession {
+  id: string
+  token: string
+  expiresAt: number
+}
+
+export interface CreateWalletResponse extends WalletResponse {
+  /** A session for the new wallet, `null` with `createSession: false`. */
+  session: CreatedSession | null
+}
+
+export interface WalletListResponse {
+  items: WalletResponse[]
+}
+
+/** `getWallet` and `updateWallet`. */
+export interface WalletDetailResponse extends WalletResponse {
+  ownerVerified: boolean
+  approvalMethod: string | null
+  walletType: string | null
+  factoryAddress: string | null
+  factorySupportedNetworks: string[] | null
+  factoryVerifiedOnNetwork: boolean | null
+  suspendedAt: number | null
+  suspensionReason: string | null
+  updatedAt: number
+}
+
+/** `suspendWallet`, `resumeWallet`, `terminateWallet`. */
+export interface WalletStatusResponse {
+  id: string
+  status: WalletStatus
+  suspendedAt?: number
+  suspensionReason?: string
+}
+
+export interface NetworkEntry {
+  network: string
+}
+
+export interface WalletNetworksResponse {
+  id: string
+  chain: Chain
+  environment: Environment
+  availableNetworks: NetworkEntry[]
+  /** The same list (upstream's TypeScript SDK reads this name). */
+  networks: NetworkEntry[]
+}
+
+/** `setOwner`: the wallet with its new owner. */
+export interface SetOwnerResponse {
+  id: string
+  name: string
+  chain: Chain
+  network: string
+  environment: Environment
+  publicKey: string
+  status: WalletStatus
+  ownerAddress: string | null
+  ownerVerified: boolean
+  ownerState: OwnerState
+  approvalMethod: string | null
+  walletType: string | null
+  warning: string | null
+  updatedAt: number
+}
+
+export interface VerifyOwnerResponse {
+  ownerState: OwnerState
+  ownerAddress: string
+  ownerVerified: boolean
+}
+
+export interface WalletRef {
+  id: string
+  name: string
 }
 
 export interface CreateSessionResponse {
   id: string
   token: string
+  /** Unix seconds; 0 for an unlimited session. */
   expiresAt: number
   walletId: string
-  [field: string]: any
+  wallets: WalletRef[]
 }
 
-export interface WalletResponse {
+export interface SessionResponse {
   id: string
-  name: string
-  chain: string
-  network: string
-  environment: string
-  publicKey: string
-  status: string
-  ownerAddress?: string | null
-  ownerState?: 'NONE' | 'GRACE' | 'LOCKED'
-  /** `createWallet` only: a session for the new wallet (unless `createSession: false`). */
-  session?: CreateSessionResponse | null
-  [field: string]: any
+  walletId: string
+  walletName: string
+  wallets: WalletRef[]
+  status: 'ACTIVE' | 'EXPIRED'
+  renewalCount: number
+  maxRenewals: number
+  expiresAt: number
+  absoluteExpiresAt: number
+  createdAt: number
+  lastRenewedAt: number | null
+  source: string
+  tokenIssuedCount: number
+}
+
+export interface SessionListResponse {
+  data: SessionResponse[]
+  total: number
+  limit: number
+  offset: number
+}
+
+export interface RevokeSessionResponse {
+  id: string
+  status: 'REVOKED'
+  /** Set when the session was already revoked. */
+  message?: string
 }
 
 export interface PolicyResponse {
   id: string
+  /** `null`: a global policy. */
   walletId: string | null
-  type: string
+  type: PolicyType
+  /** The type's rules as stored (snake_case keys). */
   rules: JsonObject
   priority: number
   enabled: boolean
-  [field: string]: any
+  network: string | null
+  createdAt: number
+  updatedAt: number
+}
+
+export interface PolicyListResponse {
+  data: PolicyResponse[]
+  total: number
+  limit: number
+  offset: number
+}
+
+export interface DeletePolicyResponse {
+  id: string
+  deleted: boolean
 }
 
 export interface KillSwitchStatusResponse {
-  state: 'ACTIVE' | 'SUSPENDED' | 'LOCKED' | string
+  state: KillSwitchState
   activatedAt: number | null
   activatedBy: string | null
-  [field: string]: any
+}
+
+export interface KillSwitchActivateResponse {
+  state: KillSwitchState
+  activatedAt: number | null
+}
+
+export interface KillSwitchRecoverResponse {
+  state: KillSwitchState
+  recoveredAt: number
+}
+
+export interface ChangeMasterPasswordResponse {
+  message: string
+  walletsReEncrypted: number
+  settingsReEncrypted: number
+  credentialsReEncrypted: number
 }
 
 /** One encrypted backup (`POST /v1/admin/backup`, an item of `GET /v1/admin/backups`). */
@@ -314,6 +690,25 @@ export interface BackupInfo {
   file_count: number
 }
 
+export interface BackupListResponse {
+  /** Newest first. */
+  backups: BackupInfo[]
+  total: number
+  retention_count: number
+}
+
+export interface ApproveTransactionResponse {
+  id: string
+  status: TransactionStatus
+  approvedAt: number
+}
+
+export interface RejectTransactionResponse {
+  id: string
+  status: TransactionStatus
+  rejectedAt: number
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -324,7 +719,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** The operator of a daemon: `new AdminClient(baseUrl, masterPassword)`. */
 export declare class AdminClient {
-  constructor(baseUrl: string, masterPassword: string)
+  /** `new AdminClient(baseUrl, masterPassword)`, or `new AdminClient({ baseUrl, masterPassword })`. */
+  constructor(...args: [baseUrl: string, masterPassword: string] | [options: AdminClientOptions])
   /** `"embedded"` (a data dir opened in this process) or `"remote"` (a daemon over HTTP). */
   get mode(): 'embedded' | 'remote'
   /** The daemon's base URL (remote), else `null`. */
@@ -346,74 +742,74 @@ export declare class AdminClient {
    * `POST /v1/wallets` (`{name, chain: "solana" | "ethereum", environment: "testnet" |
    * "mainnet", createSession?}`); also returns a session unless `createSession: false`.
    */
-  createWallet(params: CreateWalletParams): Promise<WalletResponse>
+  createWallet(params: CreateWalletParams): Promise<CreateWalletResponse>
   /** `GET /v1/wallets`. */
-  listWallets(): Promise<{ items: WalletResponse[] }>
+  listWallets(): Promise<WalletListResponse>
   /** `GET /v1/wallets/{id}`. */
-  getWallet(walletId: string): Promise<WalletResponse>
+  getWallet(walletId: string): Promise<WalletDetailResponse>
   /** Rename and/or set `monitorIncoming`; resolves to the wallet's detail. */
-  updateWallet(walletId: string, params: { name?: string; monitorIncoming?: boolean }): Promise<WalletResponse>
+  updateWallet(walletId: string, params: UpdateWalletParams): Promise<WalletDetailResponse>
   /** `POST /v1/wallets/{id}/suspend`: the wallet cannot sign until resumed. */
-  suspendWallet(walletId: string, reason?: string | undefined | null): Promise<WalletResponse>
+  suspendWallet(walletId: string, reason?: string | undefined | null): Promise<WalletStatusResponse>
   /** `POST /v1/wallets/{id}/resume`. */
-  resumeWallet(walletId: string): Promise<WalletResponse>
+  resumeWallet(walletId: string): Promise<WalletStatusResponse>
   /** `DELETE /v1/wallets/{id}`: the wallet never signs again. */
-  terminateWallet(walletId: string): Promise<WalletResponse>
+  terminateWallet(walletId: string): Promise<WalletStatusResponse>
   /** `GET /v1/wallets/{id}/networks`. */
-  walletNetworks(walletId: string): Promise<JsonObject>
+  walletNetworks(walletId: string): Promise<WalletNetworksResponse>
   /**
    * `POST /v1/sessions` (`{walletId | walletIds, ttl?, maxRenewals?, absoluteLifetime?,
    * constraints?}`): `{id, token, expiresAt, ...}`; give `token` to the agent.
    */
   createSession(params: CreateSessionParams): Promise<CreateSessionResponse>
   /** `GET /v1/sessions`. */
-  listSessions(options?: { walletId?: string }): Promise<JsonObject>
+  listSessions(options?: { walletId?: string }): Promise<SessionListResponse>
   /** `DELETE /v1/sessions/{id}`: its token stops working at once. */
-  revokeSession(sessionId: string): Promise<JsonObject>
+  revokeSession(sessionId: string): Promise<RevokeSessionResponse>
   /** `POST /v1/policies` (`{type, rules, walletId?, priority?, enabled?, network?}`). */
   createPolicy(params: CreatePolicyParams): Promise<PolicyResponse>
   /** `GET /v1/policies`. */
-  listPolicies(options?: { walletId?: string }): Promise<JsonObject>
+  listPolicies(options?: { walletId?: string }): Promise<PolicyListResponse>
   /** `PUT /v1/policies/{id}` (`{rules?, priority?, enabled?}`). */
-  updatePolicy(policyId: string, params: { rules?: JsonObject; priority?: number; enabled?: boolean }): Promise<PolicyResponse>
+  updatePolicy(policyId: string, params: UpdatePolicyParams): Promise<PolicyResponse>
   /** `DELETE /v1/policies/{id}`. */
-  deletePolicy(policyId: string): Promise<JsonObject>
+  deletePolicy(policyId: string): Promise<DeletePolicyResponse>
   /** `GET /v1/admin/kill-switch`. */
   getKillSwitchStatus(): Promise<KillSwitchStatusResponse>
   /**
    * `POST /v1/admin/kill-switch`: cancel unsigned transactions, suspend every wallet,
    * refuse every agent call with `SYSTEM_LOCKED`.
    */
-  activateKillSwitch(): Promise<{ state: string; activatedAt: number | null }>
+  activateKillSwitch(): Promise<KillSwitchActivateResponse>
   /** `POST /v1/admin/recover`. */
-  recoverKillSwitch(): Promise<{ state: string; recoveredAt: number }>
+  recoverKillSwitch(): Promise<KillSwitchRecoverResponse>
   /** `PUT /v1/admin/master-password`: every key file is re-encrypted (crash-safe). */
-  changeMasterPassword(newPassword: string): Promise<{ message: string; walletsReEncrypted: number }>
+  changeMasterPassword(newPassword: string): Promise<ChangeMasterPasswordResponse>
   /** `POST /v1/admin/backup`: an encrypted backup in `<data>/backups`. */
   createBackup(): Promise<BackupInfo>
   /** `GET /v1/admin/backups`: newest first. */
-  listBackups(): Promise<{ backups: BackupInfo[]; total: number; retentionCount: number }>
+  listBackups(): Promise<BackupListResponse>
   /** `PUT /v1/wallets/{id}/owner` (master): register the wallet's owner (NONE → GRACE). */
-  setOwner(walletId: string, ownerAddress: string): Promise<WalletResponse>
+  setOwner(walletId: string, ownerAddress: string): Promise<SetOwnerResponse>
   /** `GET /v1/nonce`: a single-use nonce for an owner message. */
   getNonce(): Promise<NonceResponse>
   /**
    * `POST /v1/wallets/{id}/owner/verify` with the owner's signed `verify:<walletId>`
    * message: GRACE → LOCKED.
    */
-  verifyOwner(walletId: string, signature: OwnerSignature): Promise<{ ownerState: string; ownerAddress: string; ownerVerified: boolean }>
+  verifyOwner(walletId: string, signature: OwnerSignature): Promise<VerifyOwnerResponse>
   /**
    * `POST /v1/transactions/{id}/approve` with the owner's signed `approve:<txId>`
    * message alone: a QUEUED APPROVAL transaction goes on to execution.
    */
-  approveTransaction(txId: string, signature: OwnerSignature): Promise<{ id: string; status: TransactionStatus; approvedAt: number }>
+  approveTransaction(txId: string, signature: OwnerSignature): Promise<ApproveTransactionResponse>
   /**
    * `POST /v1/transactions/{id}/reject` with the owner's signed `reject:<txId>`
    * message alone: the QUEUED transaction is cancelled.
    */
-  rejectTransaction(txId: string, signature: OwnerSignature): Promise<{ id: string; status: TransactionStatus; rejectedAt: number }>
+  rejectTransaction(txId: string, signature: OwnerSignature): Promise<RejectTransactionResponse>
   /** `POST /v1/owner/kill-switch` with an owner's signed `kill-switch:activate` message. */
-  ownerActivateKillSwitch(signature: OwnerSignature): Promise<{ state: string; activatedAt: number | null }>
+  ownerActivateKillSwitch(signature: OwnerSignature): Promise<KillSwitchActivateResponse>
 }
 
 /**
@@ -423,8 +819,12 @@ export declare class AdminClient {
  * errors (`WAIaaSError`). This object has no operator methods: it is the one to hand to a model.
  */
 export declare class Client {
-  /** An agent of the daemon at `baseUrl` presenting `sessionToken` (`wai_sess_...`). */
-  constructor(baseUrl: string, sessionToken: string)
+  /**
+   * An agent of the daemon at `baseUrl` presenting `sessionToken` (`wai_sess_...`):
+   * `new Client(baseUrl, sessionToken)`, or upstream's options form
+   * `new Client({ baseUrl, sessionToken })`.
+   */
+  constructor(...args: [baseUrl: string, sessionToken: string] | [options: ClientOptions])
   /** `"embedded"` (an engine in this process) or `"remote"` (a daemon over HTTP). */
   get mode(): 'embedded' | 'remote'
   /** The session token presented now (`renewSession` replaces it). */
@@ -464,7 +864,7 @@ export declare class Client {
   /** `GET /v1/transactions/pending`: PENDING and QUEUED transactions. */
   listPendingTransactions(options?: { walletId?: string }): Promise<PendingTransactionsResponse>
   /** `POST /v1/transactions/{id}/cancel`: cancel a QUEUED (DELAY or APPROVAL) transaction. */
-  cancelTransaction(id: string): Promise<{ id: string; status: TransactionStatus }>
+  cancelTransaction(id: string): Promise<CancelTransactionResponse>
   /**
    * Poll a transaction until it is settled (CONFIRMED, FAILED, CANCELLED, EXPIRED, SIGNED,
    * PARTIAL_FAILURE, or QUEUED waiting on a delay or the owner) or `options.timeout`
@@ -518,74 +918,90 @@ export declare class Wallets {
    * `POST /v1/wallets` (`{name, chain: "solana" | "ethereum", environment: "testnet" |
    * "mainnet", createSession?}`); also returns a session unless `createSession: false`.
    */
-  createWallet(params: CreateWalletParams): Promise<WalletResponse>
+  createWallet(params: CreateWalletParams): Promise<CreateWalletResponse>
   /** `GET /v1/wallets`. */
-  listWallets(): Promise<{ items: WalletResponse[] }>
+  listWallets(): Promise<WalletListResponse>
   /** `GET /v1/wallets/{id}`. */
-  getWallet(walletId: string): Promise<WalletResponse>
+  getWallet(walletId: string): Promise<WalletDetailResponse>
   /** Rename and/or set `monitorIncoming`; resolves to the wallet's detail. */
-  updateWallet(walletId: string, params: { name?: string; monitorIncoming?: boolean }): Promise<WalletResponse>
+  updateWallet(walletId: string, params: UpdateWalletParams): Promise<WalletDetailResponse>
   /** `POST /v1/wallets/{id}/suspend`: the wallet cannot sign until resumed. */
-  suspendWallet(walletId: string, reason?: string | undefined | null): Promise<WalletResponse>
+  suspendWallet(walletId: string, reason?: string | undefined | null): Promise<WalletStatusResponse>
   /** `POST /v1/wallets/{id}/resume`. */
-  resumeWallet(walletId: string): Promise<WalletResponse>
+  resumeWallet(walletId: string): Promise<WalletStatusResponse>
   /** `DELETE /v1/wallets/{id}`: the wallet never signs again. */
-  terminateWallet(walletId: string): Promise<WalletResponse>
+  terminateWallet(walletId: string): Promise<WalletStatusResponse>
   /** `GET /v1/wallets/{id}/networks`. */
-  walletNetworks(walletId: string): Promise<JsonObject>
+  walletNetworks(walletId: string): Promise<WalletNetworksResponse>
   /**
    * `POST /v1/sessions` (`{walletId | walletIds, ttl?, maxRenewals?, absoluteLifetime?,
    * constraints?}`): `{id, token, expiresAt, ...}`; give `token` to the agent.
    */
   createSession(params: CreateSessionParams): Promise<CreateSessionResponse>
   /** `GET /v1/sessions`. */
-  listSessions(options?: { walletId?: string }): Promise<JsonObject>
+  listSessions(options?: { walletId?: string }): Promise<SessionListResponse>
   /** `DELETE /v1/sessions/{id}`: its token stops working at once. */
-  revokeSession(sessionId: string): Promise<JsonObject>
+  revokeSession(sessionId: string): Promise<RevokeSessionResponse>
   /** `POST /v1/policies` (`{type, rules, walletId?, priority?, enabled?, network?}`). */
   createPolicy(params: CreatePolicyParams): Promise<PolicyResponse>
   /** `GET /v1/policies`. */
-  listPolicies(options?: { walletId?: string }): Promise<JsonObject>
+  listPolicies(options?: { walletId?: string }): Promise<PolicyListResponse>
   /** `PUT /v1/policies/{id}` (`{rules?, priority?, enabled?}`). */
-  updatePolicy(policyId: string, params: { rules?: JsonObject; priority?: number; enabled?: boolean }): Promise<PolicyResponse>
+  updatePolicy(policyId: string, params: UpdatePolicyParams): Promise<PolicyResponse>
   /** `DELETE /v1/policies/{id}`. */
-  deletePolicy(policyId: string): Promise<JsonObject>
+  deletePolicy(policyId: string): Promise<DeletePolicyResponse>
   /** `GET /v1/admin/kill-switch`. */
   getKillSwitchStatus(): Promise<KillSwitchStatusResponse>
   /**
    * `POST /v1/admin/kill-switch`: cancel unsigned transactions, suspend every wallet,
    * refuse every agent call with `SYSTEM_LOCKED`.
    */
-  activateKillSwitch(): Promise<{ state: string; activatedAt: number | null }>
+  activateKillSwitch(): Promise<KillSwitchActivateResponse>
   /** `POST /v1/admin/recover`. */
-  recoverKillSwitch(): Promise<{ state: string; recoveredAt: number }>
+  recoverKillSwitch(): Promise<KillSwitchRecoverResponse>
   /** `PUT /v1/admin/master-password`: every key file is re-encrypted (crash-safe). */
-  changeMasterPassword(newPassword: string): Promise<{ message: string; walletsReEncrypted: number }>
+  changeMasterPassword(newPassword: string): Promise<ChangeMasterPasswordResponse>
   /** `POST /v1/admin/backup`: an encrypted backup in `<data>/backups`. */
   createBackup(): Promise<BackupInfo>
   /** `GET /v1/admin/backups`: newest first. */
-  listBackups(): Promise<{ backups: BackupInfo[]; total: number; retentionCount: number }>
+  listBackups(): Promise<BackupListResponse>
   /** `PUT /v1/wallets/{id}/owner` (master): register the wallet's owner (NONE → GRACE). */
-  setOwner(walletId: string, ownerAddress: string): Promise<WalletResponse>
+  setOwner(walletId: string, ownerAddress: string): Promise<SetOwnerResponse>
   /** `GET /v1/nonce`: a single-use nonce for an owner message. */
   getNonce(): Promise<NonceResponse>
   /**
    * `POST /v1/wallets/{id}/owner/verify` with the owner's signed `verify:<walletId>`
    * message: GRACE → LOCKED.
    */
-  verifyOwner(walletId: string, signature: OwnerSignature): Promise<{ ownerState: string; ownerAddress: string; ownerVerified: boolean }>
+  verifyOwner(walletId: string, signature: OwnerSignature): Promise<VerifyOwnerResponse>
   /**
    * `POST /v1/transactions/{id}/approve` with the owner's signed `approve:<txId>`
    * message alone: a QUEUED APPROVAL transaction goes on to execution.
    */
-  approveTransaction(txId: string, signature: OwnerSignature): Promise<{ id: string; status: TransactionStatus; approvedAt: number }>
+  approveTransaction(txId: string, signature: OwnerSignature): Promise<ApproveTransactionResponse>
   /**
    * `POST /v1/transactions/{id}/reject` with the owner's signed `reject:<txId>`
    * message alone: the QUEUED transaction is cancelled.
    */
-  rejectTransaction(txId: string, signature: OwnerSignature): Promise<{ id: string; status: TransactionStatus; rejectedAt: number }>
+  rejectTransaction(txId: string, signature: OwnerSignature): Promise<RejectTransactionResponse>
   /** `POST /v1/owner/kill-switch` with an owner's signed `kill-switch:activate` message. */
-  ownerActivateKillSwitch(signature: OwnerSignature): Promise<{ state: string; activatedAt: number | null }>
+  ownerActivateKillSwitch(signature: OwnerSignature): Promise<KillSwitchActivateResponse>
+}
+
+/** `new AdminClient({ baseUrl, masterPassword })`. */
+export interface AdminClientOptions {
+  /** The daemon's base URL, e.g. `http://127.0.0.1:3100`. */
+  baseUrl: string
+  /** The daemon's master password. */
+  masterPassword: string
+}
+
+/** `new Client({ baseUrl, sessionToken })`: upstream's `WAIaaSClient` options form. */
+export interface ClientOptions {
+  /** The daemon's base URL, e.g. `http://127.0.0.1:3100`. */
+  baseUrl: string
+  /** A session token (`wai_sess_...`). */
+  sessionToken: string
 }
 
 /** The version of the WAIaaS core in this addon. */

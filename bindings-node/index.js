@@ -3,7 +3,8 @@
  * WAIaaS: a self-hosted wallet for AI agents, from Node.
  *
  * Two ways to reach the same engine, with the same methods, results and errors:
- * - `new Client(baseUrl, sessionToken)`: an agent of a running daemon (HTTP);
+ * - `new Client(baseUrl, sessionToken)` (or upstream's `new WAIaaSClient({ baseUrl, sessionToken })`):
+ *   an agent of a running daemon (HTTP);
  * - `await Wallets.open(dataDir, masterPassword)`: the Rust engine embedded in this process;
  *   `wallets.agent(sessionToken)` is an agent with the same methods as `Client`.
  *
@@ -56,6 +57,8 @@ class WAIaaSError extends Error {
 binding.__setErrorClass(WAIaaSError)
 
 module.exports.Client = binding.Client
+/** Upstream's name of `Client` (`new WAIaaSClient({ baseUrl, sessionToken })`). */
+module.exports.WAIaaSClient = binding.Client
 module.exports.AdminClient = binding.AdminClient
 module.exports.Wallets = binding.Wallets
 module.exports.ownerMessage = binding.ownerMessage

@@ -112,7 +112,22 @@ for (const [n, v] of Object.entries({ Client, AdminClient, Wallets, WAIaaSError,
 mkdir -p "$APP/__test__"
 cp "$PKG"/__test__/*.js "$PKG"/__test__/*.ts "$APP/__test__/"
 say "type-checking the package's declarations"
-(cd "$APP" && "$PKG/node_modules/.bin/tsc" --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022 __test__/api.ts)
+TSC=("$PKG/node_modules/.bin/tsc" --noEmit --strict --module nodenext --moduleResolution nodenext --target es2022)
+# --allowJs: api.ts also checks that declared-keys.js lists exactly the keys of each result type.
+(cd "$APP" && "${TSC[@]}" --allowJs __test__/api.ts)
+# ... and reject a misspelled request field and a misspelled result field (exactly those two errors).
+say "checking that tsc --strict rejects __test__/misspelled.ts"
+if MISSPELLED="$(cd "$APP" && "${TSC[@]}" __test__/misspelled.ts 2>&1)"; then
+    echo "error: tsc --strict accepted __test__/misspelled.ts (a misspelled field type-checks)" >&2
+    exit 1
+fi
+echo "$MISSPELLED" >&2
+if [ "$(grep -c 'error TS' <<<"$MISSPELLED")" != 2 ] \
+    || ! grep -Eq "misspelled\.ts\(7,[0-9]+\): error TS(2353|2561): .*'amout' does not exist in type 'SendTokenParams'" <<<"$MISSPELLED" \
+    || ! grep -Eq "misspelled\.ts\(9,[0-9]+\): error TS(2339|2551): Property 'txHsh' does not exist on type 'TransactionResponse'" <<<"$MISSPELLED"; then
+    echo "error: __test__/misspelled.ts must fail with exactly its two misspellings (amout, txHsh)" >&2
+    exit 1
+fi
 
 # 7. The suite, from the fresh project: `require('waiaas')` is the installed copy.
 export WAIAAS_BIN="${WAIAAS_BIN:-$TARGET/debug/waiaas}"

@@ -1,7 +1,9 @@
 // Type-checked, never run (`tsc --noEmit --strict`): the package's declarations (index.d.ts and
 // the generated binding.d.ts) describe every operation with its parameters and result types.
-import { AdminClient, Client, Wallets, WAIaaSError, ownerMessage, version, coreVersion } from 'waiaas'
+import { AdminClient, Client, WAIaaSClient, Wallets, WAIaaSError, ownerMessage, version, coreVersion } from 'waiaas'
+import type * as T from 'waiaas'
 import type { TransactionResponse, SendTokenResponse, BalanceResponse, OwnerSignature, Tier, TransactionStatus } from 'waiaas'
+import { KEYS } from './declared-keys.js'
 
 async function agentSide(agent: Client): Promise<void> {
   const mode: string = agent.mode
@@ -74,6 +76,11 @@ async function main(): Promise<void> {
   await agentSide(await operatorSide(wallets))
   await agentSide(await operatorSide(new AdminClient('http://127.0.0.1:3100', 'password')))
   await agentSide(new Client('http://127.0.0.1:3100', 'wai_sess_...'))
+  // Upstream's constructor form, under its name too.
+  await agentSide(new Client({ baseUrl: 'http://127.0.0.1:3100', sessionToken: 'wai_sess_...' }))
+  const upstream: Client = new WAIaaSClient({ baseUrl: 'http://127.0.0.1:3100', sessionToken: 'wai_sess_...' })
+  await agentSide(upstream)
+  await operatorSide(new AdminClient({ baseUrl: 'http://127.0.0.1:3100', masterPassword: 'password' }))
   try {
     await wallets.listWallets()
   } catch (e) {
@@ -87,3 +94,73 @@ async function main(): Promise<void> {
 }
 
 void main
+
+// The key lists of declared-keys.js (which declared-types.test.js checks real results against)
+// are exactly the keys of the declared interfaces: no index signature (its `keyof` would be
+// `string`), no key missing from a list, no list naming a key the type lacks.
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false
+type Assert<C extends true> = C
+type Listed<N extends keyof typeof KEYS> = (typeof KEYS)[N][number]
+export type KeyListsMatch = [
+  Assert<Equal<keyof T.AddressResponse, Listed<'AddressResponse'>>>,
+  Assert<Equal<keyof T.BalanceResponse, Listed<'BalanceResponse'>>>,
+  Assert<Equal<keyof T.NetworkBalance, Listed<'NetworkBalance'>>>,
+  Assert<Equal<keyof T.MultiNetworkBalanceResponse, Listed<'MultiNetworkBalanceResponse'>>>,
+  Assert<Equal<keyof T.Asset, Listed<'Asset'>>>,
+  Assert<Equal<keyof T.AssetsResponse, Listed<'AssetsResponse'>>>,
+  Assert<Equal<keyof T.NetworkAssets, Listed<'NetworkAssets'>>>,
+  Assert<Equal<keyof T.MultiNetworkAssetsResponse, Listed<'MultiNetworkAssetsResponse'>>>,
+  Assert<Equal<keyof T.ConnectInfoSession, Listed<'ConnectInfoSession'>>>,
+  Assert<Equal<keyof T.ConnectInfoWallet, Listed<'ConnectInfoWallet'>>>,
+  Assert<Equal<keyof T.ConnectInfoPolicy, Listed<'ConnectInfoPolicy'>>>,
+  Assert<Equal<keyof T.ConnectInfoDefaultDeny, Listed<'ConnectInfoDefaultDeny'>>>,
+  Assert<Equal<keyof T.ConnectInfoDaemon, Listed<'ConnectInfoDaemon'>>>,
+  Assert<Equal<keyof T.ConnectInfoRpcProxy, Listed<'ConnectInfoRpcProxy'>>>,
+  Assert<Equal<keyof T.ConnectInfoResponse, Listed<'ConnectInfoResponse'>>>,
+  Assert<Equal<keyof T.SendTokenResponse, Listed<'SendTokenResponse'>>>,
+  Assert<Equal<keyof T.PolicyReason, Listed<'PolicyReason'>>>,
+  Assert<Equal<keyof T.PolicyDecision, Listed<'PolicyDecision'>>>,
+  Assert<Equal<keyof T.SimulatedFee, Listed<'SimulatedFee'>>>,
+  Assert<Equal<keyof T.BalanceChange, Listed<'BalanceChange'>>>,
+  Assert<Equal<keyof T.SimulationWarning, Listed<'SimulationWarning'>>>,
+  Assert<Equal<keyof T.ChainSimulation, Listed<'ChainSimulation'>>>,
+  Assert<Equal<keyof T.SimulationMeta, Listed<'SimulationMeta'>>>,
+  Assert<Equal<keyof T.SimulateResponse, Listed<'SimulateResponse'>>>,
+  Assert<Equal<keyof T.TransactionResponse, Listed<'TransactionResponse'>>>,
+  Assert<Equal<keyof T.TransactionListResponse, Listed<'TransactionListResponse'>>>,
+  Assert<Equal<keyof T.PendingTransactionsResponse, Listed<'PendingTransactionsResponse'>>>,
+  Assert<Equal<keyof T.CancelTransactionResponse, Listed<'CancelTransactionResponse'>>>,
+  Assert<Equal<keyof T.TransactionOperation, Listed<'TransactionOperation'>>>,
+  Assert<Equal<keyof T.SignPolicyResult, Listed<'SignPolicyResult'>>>,
+  Assert<Equal<keyof T.SignTransactionResponse, Listed<'SignTransactionResponse'>>>,
+  Assert<Equal<keyof T.SignMessageResponse, Listed<'SignMessageResponse'>>>,
+  Assert<Equal<keyof T.EncodeCalldataResponse, Listed<'EncodeCalldataResponse'>>>,
+  Assert<Equal<keyof T.NonceResponse, Listed<'NonceResponse'>>>,
+  Assert<Equal<keyof T.RenewSessionResponse, Listed<'RenewSessionResponse'>>>,
+  Assert<Equal<keyof T.WalletResponse, Listed<'WalletResponse'>>>,
+  Assert<Equal<keyof T.CreatedSession, Listed<'CreatedSession'>>>,
+  Assert<Equal<keyof T.CreateWalletResponse, Listed<'CreateWalletResponse'>>>,
+  Assert<Equal<keyof T.WalletListResponse, Listed<'WalletListResponse'>>>,
+  Assert<Equal<keyof T.WalletDetailResponse, Listed<'WalletDetailResponse'>>>,
+  Assert<Equal<keyof T.WalletStatusResponse, Listed<'WalletStatusResponse'>>>,
+  Assert<Equal<keyof T.NetworkEntry, Listed<'NetworkEntry'>>>,
+  Assert<Equal<keyof T.WalletNetworksResponse, Listed<'WalletNetworksResponse'>>>,
+  Assert<Equal<keyof T.SetOwnerResponse, Listed<'SetOwnerResponse'>>>,
+  Assert<Equal<keyof T.VerifyOwnerResponse, Listed<'VerifyOwnerResponse'>>>,
+  Assert<Equal<keyof T.WalletRef, Listed<'WalletRef'>>>,
+  Assert<Equal<keyof T.CreateSessionResponse, Listed<'CreateSessionResponse'>>>,
+  Assert<Equal<keyof T.SessionResponse, Listed<'SessionResponse'>>>,
+  Assert<Equal<keyof T.SessionListResponse, Listed<'SessionListResponse'>>>,
+  Assert<Equal<keyof T.RevokeSessionResponse, Listed<'RevokeSessionResponse'>>>,
+  Assert<Equal<keyof T.PolicyResponse, Listed<'PolicyResponse'>>>,
+  Assert<Equal<keyof T.PolicyListResponse, Listed<'PolicyListResponse'>>>,
+  Assert<Equal<keyof T.DeletePolicyResponse, Listed<'DeletePolicyResponse'>>>,
+  Assert<Equal<keyof T.KillSwitchStatusResponse, Listed<'KillSwitchStatusResponse'>>>,
+  Assert<Equal<keyof T.KillSwitchActivateResponse, Listed<'KillSwitchActivateResponse'>>>,
+  Assert<Equal<keyof T.KillSwitchRecoverResponse, Listed<'KillSwitchRecoverResponse'>>>,
+  Assert<Equal<keyof T.ChangeMasterPasswordResponse, Listed<'ChangeMasterPasswordResponse'>>>,
+  Assert<Equal<keyof T.BackupInfo, Listed<'BackupInfo'>>>,
+  Assert<Equal<keyof T.BackupListResponse, Listed<'BackupListResponse'>>>,
+  Assert<Equal<keyof T.ApproveTransactionResponse, Listed<'ApproveTransactionResponse'>>>,
+  Assert<Equal<keyof T.RejectTransactionResponse, Listed<'RejectTransactionResponse'>>>,
+]
