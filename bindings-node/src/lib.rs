@@ -161,7 +161,13 @@ pub struct AdminClientOptions {
 }
 
 /// The constructors' two forms: `(baseUrl, secret)` or `({ baseUrl, <secret> })` alone.
-fn credentials<O>(env: &Env, first: Either<String, O>, second: Option<String>, secret: &str, split: impl FnOnce(O) -> (String, String)) -> Result<(String, String)> {
+fn credentials<O>(
+    env: &Env,
+    first: Either<String, O>,
+    second: Option<String>,
+    secret: &str,
+    split: impl FnOnce(O) -> (String, String),
+) -> Result<(String, String)> {
     match (first, second) {
         (Either::A(base_url), Some(s)) => Ok((base_url, s)),
         (Either::A(_), None) => Err(js_error(env, &CoreError::validation(secret, "is required"))),
@@ -545,10 +551,7 @@ macro_rules! admin_class {
             }
 
             /// `PUT /v1/policies/{id}` (`{rules?, priority?, enabled?}`).
-            #[napi(
-                ts_args_type = "policyId: string, params: UpdatePolicyParams",
-                ts_return_type = "Promise<PolicyResponse>"
-            )]
+            #[napi(ts_args_type = "policyId: string, params: UpdatePolicyParams", ts_return_type = "Promise<PolicyResponse>")]
             pub fn update_policy<'env>(&self, env: &'env Env, policy_id: String, params: Value) -> Result<PromiseRaw<'env, Value>> {
                 let api = self.inner.api.clone();
                 promise(env, async move { api.update_policy(required(policy_id, "policyId")?, object(Some(params), "params")?).await })
