@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Set
 
 import pytest
 import waiaas
@@ -83,3 +83,30 @@ def test_the_typed_agent_pays_against_a_real_daemon(anvil: Anvil, daemon: Daemon
     result = json.loads(r.stdout)
     assert result["status"] == "CONFIRMED" and result["txHash"], result
     assert anvil.receipt(result["txHash"]) is not None
+
+
+def test_every_method_of_the_stubs_returns_a_declared_type() -> None:
+    """No ``Dict[str, Any]`` result is left, and the blocking twins return the same types."""
+    import re
+
+    pkg = Path(waiaas.__file__).parent
+    returns: Dict[str, Dict[str, Set[str]]] = {}
+    for stub in ("_client.pyi", "sync.pyi"):
+        text = (pkg / stub).read_text()
+        assert "-> Dict[str, Any]" not in text, stub
+        current = ""
+        found: Dict[str, Set[str]] = {}
+        for line in text.splitlines():
+            m = re.match(r"class (\w+)", line)
+            if m:
+                current = m.group(1)
+            m = re.match(r"\s+(?:async )?def (\w+)\(.*\) -> (\w+): \.\.\.", line)
+            if m and not m.group(1).startswith("_"):
+                found.setdefault(f"{current}.{m.group(1)}", set()).add(m.group(2))
+        returns[stub] = found
+    assert returns["_client.pyi"] == returns["sync.pyi"]
+    for name, types in returns["_client.pyi"].items():
+        for t in types:
+            assert t in waiaas.types.__all__ or t in {"Client", "AdminClient", "Wallets", "None", "str"}, f"{name} -> {t}"
+    assert returns["_client.pyi"]["Client.wait_for_transaction"] == {"TransactionResponse"}
+    assert returns["_client.pyi"]["Client.get_balance"] == {"BalanceResponse", "MultiNetworkBalanceResponse"}
