@@ -5,7 +5,7 @@
 #   scripts/test-python.sh [pytest args...]
 #
 # Needs python3 (>= 3.9, with venv), cargo, and npm the first time (anvil, installed by the
-# shared node harness into ~/.cache/waiaas). Build tools (maturin, pytest) live in a reused
+# shared node harness into ~/.cache/waiaas). Build tools (maturin, pytest, mypy) live in a reused
 # virtualenv under ~/.cache/waiaas/py-tools; CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 
@@ -16,6 +16,7 @@ export CARGO_TARGET_DIR="$TARGET"
 PY="${PYTHON:-python3}"
 MATURIN_SPEC="maturin>=1.16,<2"
 PYTEST_SPEC="pytest>=7"
+MYPY_SPEC="mypy>=1.10,<3"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -32,10 +33,10 @@ if [ ! -x "$TOOLS/bin/python" ]; then
     mkdir -p "$CACHE"
     "$PY" -m venv "$TOOLS"
 fi
-if ! "$TOOLS/bin/python" -c 'import maturin, pytest' 2>/dev/null; then
-    say "installing $MATURIN_SPEC and $PYTEST_SPEC into $TOOLS"
+if ! "$TOOLS/bin/python" -c 'import maturin, pytest, mypy' 2>/dev/null; then
+    say "installing $MATURIN_SPEC, $PYTEST_SPEC and $MYPY_SPEC into $TOOLS"
     "$TOOLS/bin/python" -m pip install --quiet --upgrade pip
-    "$TOOLS/bin/python" -m pip install --quiet "$MATURIN_SPEC" "$PYTEST_SPEC"
+    "$TOOLS/bin/python" -m pip install --quiet "$MATURIN_SPEC" "$PYTEST_SPEC" "$MYPY_SPEC"
 fi
 
 # 2. The binaries the suite runs: the daemon and the node harness.
@@ -60,6 +61,8 @@ say "installing the wheel into a fresh virtualenv"
 export WAIAAS_BIN="${WAIAAS_BIN:-$TARGET/debug/waiaas}"
 export WAIAAS_TESTNODES_BIN="${WAIAAS_TESTNODES_BIN:-$TARGET/debug/waiaas-testnodes}"
 export WAIAAS_EXAMPLES_DIR="$ROOT/examples"
+# test_typing.py runs mypy --strict (a build tool, not installed by any test) on sample agents.
+export WAIAAS_MYPY="$TOOLS/bin/mypy"
 cd "$WORK"
 "$WORK/venv/bin/python" -c 'import waiaas, sys; print("waiaas", waiaas.__version__, "from", waiaas.__file__, file=sys.stderr)'
 "$WORK/venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$ROOT/bindings-python" "$ROOT/bindings-python/tests" "$@"

@@ -9,7 +9,7 @@ precise signatures and return types are in ``_client.pyi`` and ``sync.pyi``.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, cast
 
 
 def _camel(name: str) -> str:
@@ -43,12 +43,12 @@ class _AgentOps:
     @property
     def session_token(self) -> str:
         """The session token presented now (``renew_session`` replaces it)."""
-        return self._native.session_token
+        return cast(str, self._native.session_token)
 
     @property
     def mode(self) -> str:
         """``"embedded"`` (an engine in this process) or ``"remote"`` (a daemon over HTTP)."""
-        return self._native.mode
+        return cast(str, self._native.mode)
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__qualname__} mode={self.mode}>"
@@ -161,7 +161,7 @@ class _AgentOps:
 
     # Utilities and session ------------------------------------------------------------
 
-    def encode_calldata(self, abi: Any, function_name: str, args: Optional[list] = None) -> Any:
+    def encode_calldata(self, abi: Any, function_name: str, args: Optional[List[Any]] = None) -> Any:
         """``POST /v1/utils/encode-calldata``: ``{"calldata", "selector", "functionName"}``."""
         return self._invoke("encode_calldata", request={"abi": abi, "functionName": function_name, "args": args or []})
 
@@ -186,7 +186,7 @@ class _AdminOps:
     @property
     def mode(self) -> str:
         """``"embedded"`` (an opened data dir) or ``"remote"`` (a daemon over HTTP)."""
-        return self._native.mode
+        return cast(str, self._native.mode)
 
     def __repr__(self) -> str:
         where = self._native.data_dir if self.mode == "embedded" else self._native.base_url
@@ -244,7 +244,7 @@ class _AdminOps:
         self,
         wallet_id: Optional[str] = None,
         *,
-        wallet_ids: Optional[list] = None,
+        wallet_ids: Optional[List[str]] = None,
         ttl: Optional[int] = None,
         max_renewals: Optional[int] = None,
         absolute_lifetime: Optional[int] = None,
@@ -346,7 +346,7 @@ class _AdminOps:
         """The domain an owner message must name through this handle: the daemon's
         ``host:port`` as reached (remote), or the data dir's configured
         ``"{daemon.hostname}:{daemon.port}"`` (embedded; ``127.0.0.1:3100`` by default)."""
-        return self._native.owner_domain
+        return cast(Optional[str], self._native.owner_domain)
 
     def set_owner(self, wallet_id: str, owner_address: str) -> Any:
         """``PUT /v1/wallets/{id}/owner``: register the wallet's owner (NONE -> GRACE)."""
