@@ -10,11 +10,12 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 command -v npm >/dev/null || { echo "npm is required (anvil ships in the npm package @foundry-rs/anvil)"; exit 1; }
 bash scripts/install-solana-validator.sh
-# Lints first (fail fast): formatting (rustfmt.toml) and clippy with warnings denied (the
-# workspace lints deny unwrap/expect/panic outside tests).
+# Lints before any test (fail fast): formatting (rustfmt.toml), then clippy with warnings
+# denied (the workspace lints deny unwrap/expect/panic outside tests). Clippy runs after the
+# build so that it reuses the build's proc-macros and build-script outputs.
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --locked
+cargo clippy --workspace --all-targets --locked -- -D warnings
 bash scripts/cargo-test-parallel.sh
 # The host-language suites install the bindings as a user would (wheel into a fresh venv,
 # npm tarball into a fresh directory) and run against the same real local chains.
