@@ -53,8 +53,10 @@ where
 {
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
-    let deliver = wrap_pyfunction!(deliver, py)?;
-    let (event_loop, target, deliver) = (event_loop.unbind(), future.clone().unbind(), deliver.into_any().unbind());
+    // One function object for every call.
+    static DELIVER: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    let deliver = DELIVER.get_or_try_init(py, || wrap_pyfunction!(deliver, py).map(|f| f.into_any().unbind()))?.clone_ref(py);
+    let (event_loop, target) = (event_loop.unbind(), future.clone().unbind());
     runtime().spawn(async move {
         let result = work.await;
         let exiting = EXITING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

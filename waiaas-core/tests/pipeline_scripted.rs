@@ -72,17 +72,21 @@ impl World {
         self.engine.get_transaction(&Caller::Master, id).await.unwrap()
     }
 
-    /// The transaction once it reaches `status` (fails after 5 s of real time).
     async fn reaches(&self, id: &str, status: &str) -> TxView {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let tx = self.tx(id).await;
-            if tx.status == status {
-                return tx;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{id} stayed {} (error {:?}), expected {status}", tx.status, tx.error);
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        reaches(&self.engine, id, status).await
+    }
+}
+
+/// The transaction once it reaches `status` on `engine` (fails after 5 s of real time).
+async fn reaches(engine: &Engine, id: &str, status: &str) -> TxView {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let tx = engine.get_transaction(&Caller::Master, id).await.unwrap();
+        if tx.status == status {
+            return tx;
         }
+        assert!(tokio::time::Instant::now() < deadline, "{id} stayed {} (error {:?}), expected {status}", tx.status, tx.error);
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -218,11 +222,7 @@ async fn bytes_that_landed_before_a_crash_are_confirmed_after_restart_not_sent_a
     drop(engine);
     let engine = open(dir.path(), clock.clone(), chain.clone()).await;
     assert_eq!(engine.recover().await.unwrap(), 1);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while engine.get_transaction(&Caller::Master, &id).await.unwrap().status != "CONFIRMED" {
-        assert!(tokio::time::Instant::now() < deadline, "confirmed after the restart");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    reaches(&engine, &id, "CONFIRMED").await;
     assert_eq!(chain.landed(), vec![hash], "the same bytes, once");
     assert_eq!(chain.broadcast_calls(), 3, "the chain was asked first: no fourth broadcast");
 }
@@ -245,11 +245,7 @@ async fn bytes_that_never_reached_the_chain_are_sent_again_after_restart() {
     drop(engine);
     let engine = open(dir.path(), clock.clone(), chain.clone()).await;
     engine.recover().await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while engine.get_transaction(&Caller::Master, &id).await.unwrap().status != "CONFIRMED" {
-        assert!(tokio::time::Instant::now() < deadline, "confirmed after the restart");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    reaches(&engine, &id, "CONFIRMED").await;
     assert_eq!(chain.landed(), vec![hash], "the stored bytes, not a rebuilt transaction");
     assert_eq!(chain.broadcast_calls(), 4);
 }
@@ -268,10 +264,6 @@ async fn a_delay_that_ran_out_while_down_gets_the_start_up_grace() {
     assert_eq!(engine.process_queue().await.unwrap(), 0, "not at once: the owner gets the grace to cancel");
     clock.advance(30);
     assert_eq!(engine.process_queue().await.unwrap(), 1);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while engine.get_transaction(&Caller::Master, &id).await.unwrap().status != "CONFIRMED" {
-        assert!(tokio::time::Instant::now() < deadline, "confirmed after the grace");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    reaches(&engine, &id, "CONFIRMED").await;
     assert_eq!(chain.landed().len(), 1);
 }
