@@ -997,6 +997,18 @@ export interface AdminClientOptions {
 }
 
 /** `new Client({ baseUrl, sessionToken })`: upstream's `WAIaaSClient` options form. */
+/** See [`ClientMethods`]. */
+export declare function clientMethods(): ClientMethods
+
+/**
+ * The method names the agent (`agent`) and operator (`admin`) classes must offer, in
+ * snake_case: the client columns of the core's operation table (`waiaas_core::api`).
+ */
+export interface ClientMethods {
+  agent: Array<string>
+  admin: Array<string>
+}
+
 export interface ClientOptions {
   /** The daemon's base URL, e.g. `http://127.0.0.1:3100`. */
   baseUrl: string

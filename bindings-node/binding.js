@@ -838,5 +838,6 @@ module.exports = nativeBinding
 module.exports.AdminClient = nativeBinding.AdminClient
 module.exports.Client = nativeBinding.Client
 module.exports.Wallets = nativeBinding.Wallets
+module.exports.clientMethods = nativeBinding.clientMethods
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.ownerMessage = nativeBinding.ownerMessage

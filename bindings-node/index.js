@@ -63,5 +63,6 @@ module.exports.AdminClient = binding.AdminClient
 module.exports.Wallets = binding.Wallets
 module.exports.ownerMessage = binding.ownerMessage
 module.exports.coreVersion = binding.coreVersion
+module.exports.clientMethods = binding.clientMethods
 module.exports.WAIaaSError = WAIaaSError
 module.exports.version = require('./package.json').version

@@ -29,9 +29,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use waiaas_core::client::embedded::{open_embedded, EmbeddedAdmin, EmbeddedAgent};
-use waiaas_core::client::remote::{session_id_of, RemoteAdmin, RemoteAgent};
+use waiaas_core::client::remote::{RemoteAdmin, RemoteAgent};
 use waiaas_core::client::{owner_message as client_owner_message, AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
-use waiaas_core::{Engine, Error as CoreError, ErrorCode};
+use waiaas_core::{Engine, Error as CoreError};
 
 type CoreResult<T> = std::result::Result<T, CoreError>;
 
@@ -375,14 +375,7 @@ impl Client {
     #[napi(ts_args_type = "sessionId?: string", ts_return_type = "Promise<RenewSessionResponse>")]
     pub fn renew_session<'env>(&self, env: &'env Env, session_id: Option<String>) -> Result<PromiseRaw<'env, Value>> {
         let api = self.api.clone();
-        promise(env, async move {
-            if let Some(id) = session_id.as_deref() {
-                if session_id_of(&api.session_token()).ok().as_deref() != Some(id) {
-                    return Err(CoreError::new(ErrorCode::SESSION_NOT_FOUND, "Cannot renew a different session"));
-                }
-            }
-            api.renew_session().await
-        })
+        promise(env, async move { waiaas_core::client::dispatch::renew_own_session(&*api, session_id.as_deref()).await })
     }
 }
 
@@ -756,6 +749,21 @@ pub struct OwnerMessageParams {
 pub fn owner_message(env: Env, params: OwnerMessageParams) -> Result<String> {
     let ttl = i64::from(params.ttl_seconds.unwrap_or(300));
     client_owner_message(&params.chain, &params.domain, &params.address, &params.nonce, &params.action, ttl).map_err(|e| js_error(&env, &e))
+}
+
+/// The method names the agent (`agent`) and operator (`admin`) classes must offer, in
+/// snake_case: the client columns of the core's operation table (`waiaas_core::api`).
+#[napi(object)]
+pub struct ClientMethods {
+    pub agent: Vec<String>,
+    pub admin: Vec<String>,
+}
+
+/// See [`ClientMethods`].
+#[napi]
+pub fn client_methods() -> ClientMethods {
+    let own = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
+    ClientMethods { agent: own(waiaas_core::client::dispatch::agent_methods()), admin: own(waiaas_core::client::dispatch::admin_methods()) }
 }
 
 /// The version of the WAIaaS core in this addon.

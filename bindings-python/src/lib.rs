@@ -14,16 +14,15 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde::Deserialize;
 use serde_json::Value;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use waiaas_core::client::dispatch::{call_admin, call_agent, CallArgs};
 use waiaas_core::client::embedded::{open_embedded, EmbeddedAdmin, EmbeddedAgent};
 use waiaas_core::client::remote::{RemoteAdmin, RemoteAgent};
-use waiaas_core::client::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
-use waiaas_core::{Engine, Error, ErrorCode};
+use waiaas_core::client::{AdminApi, AgentApi};
+use waiaas_core::{Engine, Error};
 
 /// The tokio runtime every call of this module runs on. Never shut down: its threads die
 /// with the process.
@@ -120,129 +119,6 @@ fn build_err(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     Ok(PyErr::from_value(instance))
 }
 
-/// The arguments of every method, by their REST names (the Python layer sends camelCase).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-struct Args {
-    wallet_id: Option<String>,
-    network: Option<String>,
-    id: Option<String>,
-    cursor: Option<String>,
-    limit: Option<i64>,
-    request: Value,
-    idempotency_key: Option<String>,
-    /// Seconds (`wait_for_transaction`).
-    timeout: Option<f64>,
-    reason: Option<String>,
-    owner_address: Option<String>,
-    new_password: Option<String>,
-    /// The owner's signed message (`{address, message, signature}`).
-    proof: Option<OwnerProof>,
-}
-
-impl Args {
-    fn parse(json: &str) -> Result<Args, Error> {
-        if json.trim().is_empty() {
-            return Ok(Args::default());
-        }
-        serde_json::from_str(json).map_err(|e| Error::validation("args", e.to_string()))
-    }
-
-    fn id(&self) -> Result<String, Error> {
-        self.id.clone().filter(|s| !s.is_empty()).ok_or_else(|| Error::validation("id", "is required"))
-    }
-
-    fn query(&self) -> WalletQuery {
-        WalletQuery { wallet_id: self.wallet_id.clone(), network: self.network.clone() }
-    }
-
-    fn proof(&self) -> Result<OwnerProof, Error> {
-        self.proof.clone().ok_or_else(|| Error::validation("proof", "address, message and signature are required"))
-    }
-
-    fn text(v: &Option<String>, field: &str) -> Result<String, Error> {
-        v.clone().filter(|s| !s.is_empty()).ok_or_else(|| Error::validation(field, "is required"))
-    }
-
-    fn timeout(&self) -> Result<Duration, Error> {
-        let secs = self.timeout.unwrap_or(60.0);
-        if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
-            return Err(Error::validation("timeout", "must be 0..86400 seconds"));
-        }
-        Ok(Duration::from_secs_f64(secs))
-    }
-}
-
-fn unknown(method: &str) -> Error {
-    Error::new(ErrorCode::ACTION_NOT_FOUND, format!("no such method: {method}"))
-}
-
-async fn agent_call(api: Arc<dyn AgentApi>, method: String, a: Args) -> Result<Value, Error> {
-    match method.as_str() {
-        "get_address" => api.get_address(a.query()).await,
-        "get_balance" => api.get_balance(a.query()).await,
-        "get_assets" => api.get_assets(a.query()).await,
-        "get_connect_info" => api.connect_info().await,
-        "send_token" => api.send_transaction(a.request, a.idempotency_key).await,
-        "simulate" => api.simulate_transaction(a.request).await,
-        "sign_transaction" => api.sign_transaction(a.request).await,
-        "sign_message" => api.sign_message(a.request).await,
-        "get_transaction" => api.get_transaction(a.id()?).await,
-        "list_transactions" => api.list_transactions(TxListQuery { wallet_id: a.wallet_id, cursor: a.cursor, limit: a.limit }).await,
-        "list_pending_transactions" => api.list_pending_transactions(a.wallet_id).await,
-        "cancel_transaction" => api.cancel_transaction(a.id()?).await,
-        "encode_calldata" => api.encode_calldata(a.request).await,
-        "get_nonce" => api.get_nonce().await,
-        "renew_session" => {
-            // The upstream SDK names the session; it can only be the client's own.
-            if let Some(id) = a.id.as_deref() {
-                if waiaas_core::client::remote::session_id_of(&api.session_token()).ok().as_deref() != Some(id) {
-                    return Err(Error::new(ErrorCode::SESSION_NOT_FOUND, "Cannot renew a different session"));
-                }
-            }
-            api.renew_session().await
-        }
-        "wait_for_transaction" => {
-            let timeout = a.timeout()?;
-            api.wait_for_transaction(a.id()?, timeout).await
-        }
-        other => Err(unknown(other)),
-    }
-}
-
-async fn admin_call(api: Arc<dyn AdminApi>, method: String, a: Args) -> Result<Value, Error> {
-    match method.as_str() {
-        "create_wallet" => api.create_wallet(a.request).await,
-        "list_wallets" => api.list_wallets().await,
-        "get_wallet" => api.get_wallet(a.id()?).await,
-        "update_wallet" => api.update_wallet(a.id()?, a.request).await,
-        "suspend_wallet" => api.suspend_wallet(a.id()?, a.reason).await,
-        "resume_wallet" => api.resume_wallet(a.id()?).await,
-        "terminate_wallet" => api.terminate_wallet(a.id()?).await,
-        "wallet_networks" => api.wallet_networks(a.id()?).await,
-        "create_session" => api.create_session(a.request).await,
-        "list_sessions" => api.list_sessions(a.wallet_id).await,
-        "revoke_session" => api.revoke_session(a.id()?).await,
-        "create_policy" => api.create_policy(a.request).await,
-        "list_policies" => api.list_policies(a.wallet_id).await,
-        "update_policy" => api.update_policy(a.id()?, a.request).await,
-        "delete_policy" => api.delete_policy(a.id()?).await,
-        "kill_switch_status" => api.kill_switch_status().await,
-        "activate_kill_switch" => api.activate_kill_switch().await,
-        "recover_kill_switch" => api.recover_kill_switch().await,
-        "set_owner" => api.set_owner(a.id()?, Args::text(&a.owner_address, "owner_address")?).await,
-        "verify_owner" => api.verify_owner(a.id()?, a.proof()?).await,
-        "get_nonce" => api.get_nonce().await,
-        "approve_transaction" => api.approve_transaction(a.id()?, a.proof()?).await,
-        "reject_transaction" => api.reject_transaction(a.id()?, a.proof()?).await,
-        "owner_activate_kill_switch" => api.owner_activate_kill_switch(a.proof()?).await,
-        "change_master_password" => api.change_master_password(Args::text(&a.new_password, "new_password")?).await,
-        "create_backup" => api.create_backup().await,
-        "list_backups" => api.list_backups().await,
-        other => Err(unknown(other)),
-    }
-}
-
 /// An agent: session-token operations, embedded or over HTTP.
 #[pyclass(frozen, module = "waiaas._native")]
 struct Agent {
@@ -261,16 +137,16 @@ impl Agent {
 
     /// `method(args)` as an awaitable resolving to the JSON text of the result.
     fn call<'py>(&self, py: Python<'py>, method: String, args: &str) -> PyResult<Bound<'py, PyAny>> {
-        let args = Args::parse(args).map_err(to_py_err)?;
+        let args = CallArgs::parse(args).map_err(to_py_err)?;
         let api = self.api.clone();
-        spawn_awaitable(py, agent_call(api, method, args), json_text)
+        spawn_awaitable(py, async move { call_agent(&*api, &method, args).await }, json_text)
     }
 
     /// `method(args)` now, with the GIL released; returns the JSON text of the result.
     fn call_blocking(&self, py: Python<'_>, method: String, args: &str) -> PyResult<String> {
-        let args = Args::parse(args).map_err(to_py_err)?;
+        let args = CallArgs::parse(args).map_err(to_py_err)?;
         let api = self.api.clone();
-        py.detach(move || runtime().block_on(agent_call(api, method, args))).map(|v| v.to_string()).map_err(to_py_err)
+        py.detach(move || runtime().block_on(call_agent(&*api, &method, args))).map(|v| v.to_string()).map_err(to_py_err)
     }
 
     /// The session token presented now (a renewal replaces it).
@@ -328,15 +204,15 @@ impl Admin {
     }
 
     fn call<'py>(&self, py: Python<'py>, method: String, args: &str) -> PyResult<Bound<'py, PyAny>> {
-        let args = Args::parse(args).map_err(to_py_err)?;
+        let args = CallArgs::parse(args).map_err(to_py_err)?;
         let api = self.api.clone();
-        spawn_awaitable(py, admin_call(api, method, args), json_text)
+        spawn_awaitable(py, async move { call_admin(&*api, &method, args).await }, json_text)
     }
 
     fn call_blocking(&self, py: Python<'_>, method: String, args: &str) -> PyResult<String> {
-        let args = Args::parse(args).map_err(to_py_err)?;
+        let args = CallArgs::parse(args).map_err(to_py_err)?;
         let api = self.api.clone();
-        py.detach(move || runtime().block_on(admin_call(api, method, args))).map(|v| v.to_string()).map_err(to_py_err)
+        py.detach(move || runtime().block_on(call_admin(&*api, &method, args))).map(|v| v.to_string()).map_err(to_py_err)
     }
 
     /// An agent presenting `session_token`: to this engine (embedded) or to this daemon.
@@ -383,11 +259,19 @@ fn owner_message(chain: &str, domain: &str, address: &str, nonce: &str, action: 
     waiaas_core::client::owner_message(chain, domain, address, nonce, action, i64::from(ttl_seconds)).map_err(to_py_err)
 }
 
+/// The method names the agent (`"agent"`) and operator (`"admin"`) classes must offer:
+/// the client columns of the core's operation table (`waiaas_core::api`), and the helpers.
+#[pyfunction]
+fn client_methods() -> (Vec<&'static str>, Vec<&'static str>) {
+    (waiaas_core::client::dispatch::agent_methods(), waiaas_core::client::dispatch::admin_methods())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Agent>()?;
     m.add_class::<Admin>()?;
     m.add_function(wrap_pyfunction!(owner_message, m)?)?;
+    m.add_function(wrap_pyfunction!(client_methods, m)?)?;
     m.py().import("atexit")?.call_method1("register", (wrap_pyfunction!(_at_exit, m)?,))?;
     m.add("__version__", waiaas_core::VERSION)?;
     Ok(())

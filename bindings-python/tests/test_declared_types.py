@@ -139,7 +139,7 @@ async def calls(admin: Any, anvil: Anvil) -> List[Tuple[Any, Any]]:
         action = "approve" if tp is T.ApproveTransactionResponse else "reject"
         await as_(tp, decide(tx["id"], **(await proof(f"{action}:{tx['id']}"))))
     await as_(T.DeletePolicyResponse, admin.delete_policy(p["id"]))
-    await as_(T.KillSwitchStatusResponse, admin.kill_switch_status())
+    await as_(T.KillSwitchStatusResponse, admin.get_kill_switch_status())
     await as_(T.KillSwitchActivateResponse, admin.activate_kill_switch())
     await as_(T.KillSwitchRecoverResponse, admin.recover_kill_switch())
     await as_(T.BackupInfo, admin.create_backup())

@@ -223,7 +223,7 @@ def test_the_kill_switch_stops_embedded_agents(runs: Dict[str, Any]) -> None:
         try:
             err = await error_of(agent.get_address())
             assert (err["code"], err["status"], err["retryable"]) == ("SYSTEM_LOCKED", 503, False)
-            assert (await wallets.kill_switch_status())["state"] == "SUSPENDED"
+            assert (await wallets.get_kill_switch_status())["state"] == "SUSPENDED"
         finally:
             await wallets.recover_kill_switch()
         assert (await agent.get_address())["address"] == w["publicKey"]

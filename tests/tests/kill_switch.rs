@@ -41,6 +41,16 @@ async fn kill_switch_stops_everything_and_recovers() {
     assert_eq!((r.status, r.code()), (503, "SYSTEM_LOCKED"));
     assert_eq!(api.call("GET", "/v1/wallets", &m, None).await.code(), "SYSTEM_LOCKED");
     assert_eq!(api.call("GET", "/health", &Auth::None, None).await.status, 200);
+    // Every declared operation answers as the core's table says: a Refused one is
+    // SYSTEM_LOCKED before anything else (no credential sent), a Served one never is.
+    for o in waiaas_core::api::OPERATIONS {
+        let path: String = o.path.split('/').map(|s| if s.starts_with('{') { "00000000-0000-4000-8000-000000000000" } else { s }).collect::<Vec<_>>().join("/");
+        let r = api.call(o.method, &path, &Auth::None, None).await;
+        match o.when_locked {
+            waiaas_core::api::WhenLocked::Refused => assert_eq!((r.status, r.code()), (503, "SYSTEM_LOCKED"), "{} {}", o.method, o.path),
+            waiaas_core::api::WhenLocked::Served => assert_ne!(r.code(), "SYSTEM_LOCKED", "{} {} is declared served while locked", o.method, o.path),
+        }
+    }
     let st = api.call("GET", "/v1/admin/kill-switch", &Auth::None, None).await;
     assert_eq!((st.body["state"].as_str(), st.body["activatedBy"].as_str()), (Some("SUSPENDED"), Some("master")));
     // The queued transaction was cancelled and the wallet suspended (checked in the store).

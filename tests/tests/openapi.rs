@@ -13,16 +13,10 @@ use std::process::Command;
 use waiaas_e2e::*;
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
-/// Operations that take no credentials (like `/health`).
-const PUBLIC: &[(&str, &str)] = &[
-    ("GET", "/health"),
-    ("GET", "/v1/nonce"),
-    ("GET", "/v1/admin/kill-switch"),
-    ("GET", "/v1/skills/{name}"),
-    ("GET", "/doc"),
-    ("GET", "/reference"),
-    ("GET", "/reference/standalone.js"),
-];
+/// Whether the core's operation table declares `METHOD path` public (no credentials).
+fn public(method: &str, path: &str) -> bool {
+    waiaas_core::api::Op::find(method, path).is_some_and(|op| op.spec().auth == waiaas_core::api::Auth::Public)
+}
 
 /// `(METHOD, path, operation)` of every operation in the document.
 fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
@@ -72,6 +66,22 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served()
     assert!(undocumented.is_empty(), "served but not in /doc (annotate with #[utoipa::path] and register with routes!): {undocumented:?}");
     assert!(unserved.is_empty(), "in /doc but not served: {unserved:?}");
 
+    // The core's operation table is the declaration: the document lists exactly its
+    // operations (all but `/metrics`, which is Prometheus text), with its operationIds and
+    // its auth as the document's security.
+    let mut declared = BTreeMap::new();
+    for o in waiaas_core::api::OPERATIONS.iter().filter(|o| o.op != waiaas_core::api::Op::GetMetrics) {
+        let schemes: Vec<String> = o.auth.security_schemes().iter().map(|s| s.to_string()).collect();
+        declared.insert((o.method.to_string(), o.path.to_string()), (o.id.to_string(), schemes));
+    }
+    let mut in_doc = BTreeMap::new();
+    for (m, p, op) in operations(&doc) {
+        let schemes: Vec<String> =
+            op["security"].as_array().map(|a| a.iter().flat_map(|s| s.as_object().into_iter().flat_map(|o| o.keys().cloned())).collect()).unwrap_or_default();
+        in_doc.insert((m, p), (op["operationId"].as_str().unwrap_or_default().to_string(), schemes));
+    }
+    assert_eq!(in_doc, declared, "the OpenAPI document and waiaas_core::api::OPERATIONS differ");
+
     let http = reqwest::Client::new();
     // The fallback answers exactly this for an unknown path.
     let unknown = http.get(d.url("/v1/no-such-route")).send().await.unwrap();
@@ -88,7 +98,7 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served()
         let body = res.text().await.unwrap();
         assert!(!(status == 404 && body == "404 Not Found"), "{method} {path} ({url}) fell through to the fallback");
         assert_ne!(status, 405, "{method} {path}: method not allowed");
-        if !PUBLIC.contains(&(method.as_str(), path.as_str())) {
+        if !public(method, path) {
             assert_eq!(status, 401, "{method} {path} without credentials: {body}");
             let e: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{method} {path}: 401 body is not JSON: {body}"));
             assert!(e["code"].is_string() && e["message"].is_string() && e["retryable"].is_boolean(), "{method} {path}: {e}");
@@ -194,11 +204,11 @@ async fn document_is_valid_openapi_3_with_an_auth_on_every_operation() {
         // Auth: every operation names its auth, or is explicitly public.
         let security = op["security"].as_array().unwrap_or_else(|| panic!("{at}: no security entry"));
         assert!(!security.is_empty(), "{at}: empty security");
-        let public = security.iter().any(|r| r.as_object().unwrap().is_empty());
-        if PUBLIC.contains(&(method.as_str(), path.as_str())) {
-            assert!(public && security.len() == 1, "{at} should be explicitly public (security: [{{}}]): {security:?}");
+        let open = security.iter().any(|r| r.as_object().unwrap().is_empty());
+        if public(method, path) {
+            assert!(open && security.len() == 1, "{at} should be explicitly public (security: [{{}}]): {security:?}");
         } else {
-            assert!(!public, "{at} is public but not in the public list");
+            assert!(!open, "{at} is public but not declared public in waiaas_core::api");
             assert!(responses.contains_key("401"), "{at}: authenticated but no 401");
             for req in security {
                 for name in req.as_object().unwrap().keys() {

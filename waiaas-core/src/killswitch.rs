@@ -66,6 +66,16 @@ impl Engine {
         Ok(())
     }
 
+    /// The kill-switch gate of one declared operation, for every face (the daemon's router
+    /// and the embedded clients): `SYSTEM_LOCKED` while the kill switch is engaged unless the
+    /// operation is declared [`WhenLocked::Served`](crate::api::WhenLocked::Served).
+    pub fn admit(&self, op: crate::api::Op) -> Result<()> {
+        match op.spec().when_locked {
+            crate::api::WhenLocked::Served => Ok(()),
+            crate::api::WhenLocked::Refused => self.ensure_not_locked(),
+        }
+    }
+
     /// `SYSTEM_LOCKED` while the kill switch is LOCKED: the guard of master password and
     /// settings changes (read from the store, so a change racing an escalation is refused
     /// as soon as the escalation is written). `what` names the refused change.

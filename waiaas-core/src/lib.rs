@@ -26,6 +26,7 @@
 
 pub mod admin;
 pub mod amount;
+pub mod api;
 pub mod auth;
 pub mod autostop;
 pub mod backup;

@@ -2,7 +2,7 @@
 ``waiaas`` and ``waiaas.sync`` instead of these."""
 
 from os import PathLike
-from typing import Awaitable, Optional, Union
+from typing import Awaitable, List, Optional, Tuple, Union
 
 __version__: str
 
@@ -35,4 +35,5 @@ class Admin:
     @property
     def owner_domain(self) -> Optional[str]: ...
 
+def client_methods() -> Tuple[List[str], List[str]]: ...
 def owner_message(chain: str, domain: str, address: str, nonce: str, action: str, ttl_seconds: int = 300) -> str: ...

@@ -307,9 +307,9 @@ class _AdminOps:
 
     # Kill switch ----------------------------------------------------------------------
 
-    def kill_switch_status(self) -> Any:
+    def get_kill_switch_status(self) -> Any:
         """``GET /v1/admin/kill-switch``."""
-        return self._invoke("kill_switch_status")
+        return self._invoke("get_kill_switch_status")
 
     def activate_kill_switch(self) -> Any:
         """``POST /v1/admin/kill-switch``: cancel unsigned transactions, suspend every

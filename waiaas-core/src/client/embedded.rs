@@ -27,6 +27,7 @@
 //! runtime.
 
 use super::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
+use crate::api::Op;
 use crate::datadir::{self, DataDirLock};
 use crate::engine::{Caller, Engine, SessionCtx};
 use crate::error::{Error, Result};
@@ -122,9 +123,9 @@ impl EmbeddedAgent {
         EmbeddedAgent { engine, token: RwLock::new(session_token) }
     }
 
-    /// The kill-switch guard, then sessionAuth with the current token.
-    async fn auth(&self) -> Result<(SessionCtx, String)> {
-        self.engine.ensure_not_locked()?;
+    /// The kill-switch gate of `op`, then sessionAuth with the current token.
+    async fn auth(&self, op: Op) -> Result<(SessionCtx, String)> {
+        self.engine.admit(op)?;
         let token = self.session_token();
         let ctx = self.engine.authenticate(&token).await?;
         Ok((ctx, token))
@@ -143,82 +144,82 @@ struct Encode {
 #[async_trait]
 impl AgentApi for EmbeddedAgent {
     async fn get_address(&self, q: WalletQuery) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::GetWalletAddress).await?;
         to_json(self.engine.wallet_address(&ctx, q.wallet_id.as_deref(), q.network.as_deref()).await?)
     }
 
     async fn get_balance(&self, q: WalletQuery) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::GetWalletBalance).await?;
         self.engine.wallet_balance(&ctx, q.wallet_id.as_deref(), q.network.as_deref()).await
     }
 
     async fn get_assets(&self, q: WalletQuery) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::GetWalletAssets).await?;
         self.engine.wallet_assets_json(&ctx, q.wallet_id.as_deref(), q.network.as_deref()).await
     }
 
     async fn connect_info(&self) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::GetConnectInfo).await?;
         self.engine.connect_info(&ctx, EMBEDDED_BASE_URL).await
     }
 
     async fn send_transaction(&self, request: Value, idempotency_key: Option<String>) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::SendTransaction).await?;
         let request = if request.is_null() { json!({}) } else { request };
         to_json(self.engine.send_transaction(&ctx, request, idempotency_key).await?)
     }
 
     async fn simulate_transaction(&self, request: Value) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::SimulateTransaction).await?;
         let request = if request.is_null() { json!({}) } else { request };
         self.engine.simulate_transaction(&ctx, request).await
     }
 
     async fn sign_transaction(&self, request: Value) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::SignTransaction).await?;
         let req = parse_body(request)?;
         to_json(self.engine.sign_transaction(&ctx, req).await?)
     }
 
     async fn sign_message(&self, request: Value) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::SignMessage).await?;
         let req = parse_body(request)?;
         to_json(self.engine.sign_message(&ctx, req).await?)
     }
 
     async fn get_transaction(&self, id: String) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::GetTransaction).await?;
         to_json(self.engine.get_transaction(&Caller::Session(&ctx), &id).await?)
     }
 
     async fn list_transactions(&self, q: TxListQuery) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::ListTransactions).await?;
         to_json(self.engine.list_transactions(&ctx, q.wallet_id.as_deref(), q.cursor.as_deref(), q.limit).await?)
     }
 
     async fn list_pending_transactions(&self, wallet_id: Option<String>) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::ListPendingTransactions).await?;
         to_json(self.engine.pending_transactions(&ctx, wallet_id.as_deref()).await?)
     }
 
     async fn cancel_transaction(&self, id: String) -> Result<Value> {
-        let (ctx, _) = self.auth().await?;
+        let (ctx, _) = self.auth(Op::CancelTransaction).await?;
         self.engine.cancel_transaction(&Caller::Session(&ctx), &id).await
     }
 
     async fn encode_calldata(&self, request: Value) -> Result<Value> {
-        self.auth().await?;
+        self.auth(Op::EncodeCalldata).await?;
         let b: Encode = parse_body(request)?;
         to_json(self.engine.encode_calldata(&b.abi, &b.function_name, &b.args)?)
     }
 
     async fn get_nonce(&self) -> Result<Value> {
-        self.auth().await?;
+        self.auth(Op::GetNonce).await?;
         to_json(self.engine.nonce().await?)
     }
 
     async fn renew_session(&self) -> Result<Value> {
-        let (ctx, token) = self.auth().await?;
+        let (ctx, token) = self.auth(Op::RenewSession).await?;
         let renewed = self.engine.renew_session(&ctx, &ctx.session_id, &token).await?;
         *self.token.write().unwrap_or_else(|e| e.into_inner()) = renewed.token.clone();
         to_json(renewed)
@@ -254,10 +255,6 @@ impl EmbeddedAdmin {
         EmbeddedAgent::new(self.engine.clone(), session_token)
     }
 
-    fn guard(&self) -> Result<()> {
-        self.engine.ensure_not_locked()
-    }
-
     /// The domain owner messages must name: the engine's canonical origin
     /// ([`Engine::owner_domain`]: `daemon.public_url`, else `daemon.hostname:port`).
     pub fn owner_domain(&self) -> String {
@@ -275,23 +272,23 @@ struct WalletUpdate {
 #[async_trait]
 impl AdminApi for EmbeddedAdmin {
     async fn create_wallet(&self, request: Value) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::CreateWallet)?;
         to_json(self.engine.create_wallet(parse_body(request)?).await?)
     }
 
     async fn list_wallets(&self) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::ListWallets)?;
         to_json(self.engine.list_wallets(&Caller::Master).await?)
     }
 
     async fn get_wallet(&self, id: String) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::GetWallet)?;
         to_json(self.engine.get_wallet(&Caller::Master, &id).await?)
     }
 
     /// `PUT` (name) and/or `PATCH` (monitorIncoming), then the wallet's detail.
     async fn update_wallet(&self, id: String, request: Value) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::UpdateWallet)?;
         let u: WalletUpdate = parse_body(request)?;
         if u.name.is_none() && u.monitor_incoming.is_none() {
             return Err(Error::validation("body", "name or monitorIncoming is required"));
@@ -306,90 +303,95 @@ impl AdminApi for EmbeddedAdmin {
     }
 
     async fn suspend_wallet(&self, id: String, reason: Option<String>) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::SuspendWallet)?;
         to_json(self.engine.suspend_wallet(&id, reason.as_deref()).await?)
     }
 
     async fn resume_wallet(&self, id: String) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::ResumeWallet)?;
         to_json(self.engine.resume_wallet(&id).await?)
     }
 
     async fn terminate_wallet(&self, id: String) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::DeleteWallet)?;
         to_json(self.engine.terminate_wallet(&id).await?)
     }
 
     async fn wallet_networks(&self, id: String) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::GetWalletNetworks)?;
         to_json(self.engine.wallet_networks(&Caller::Master, &id).await?)
     }
 
     async fn create_session(&self, request: Value) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::CreateSession)?;
         to_json(self.engine.create_session(parse_body(request)?).await?)
     }
 
     async fn list_sessions(&self, wallet_id: Option<String>) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::ListSessions)?;
         to_json(self.engine.list_sessions(wallet_id.as_deref(), None, None).await?)
     }
 
     async fn revoke_session(&self, id: String) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::RevokeSession)?;
         to_json(self.engine.revoke_session(&id).await?)
     }
 
     async fn create_policy(&self, request: Value) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::CreatePolicy)?;
         to_json(self.engine.create_policy(parse_body(request)?).await?)
     }
 
     async fn list_policies(&self, wallet_id: Option<String>) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::ListPolicies)?;
         to_json(self.engine.list_policies(&Caller::Master, wallet_id.as_deref(), None, None).await?)
     }
 
     async fn update_policy(&self, id: String, request: Value) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::UpdatePolicy)?;
         to_json(self.engine.update_policy(&id, parse_body(request)?).await?)
     }
 
     async fn delete_policy(&self, id: String) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::DeletePolicy)?;
         to_json(self.engine.delete_policy(&id).await?)
     }
 
     async fn kill_switch_status(&self) -> Result<Value> {
+        self.engine.admit(Op::GetKillSwitch)?;
         to_json(self.engine.kill_switch_status().await?)
     }
 
     async fn activate_kill_switch(&self) -> Result<Value> {
+        self.engine.admit(Op::ActivateKillSwitch)?;
         let st = self.engine.activate_kill_switch("master").await?;
         Ok(json!({"state": st.state, "activatedAt": st.activated_at}))
     }
 
     async fn recover_kill_switch(&self) -> Result<Value> {
+        self.engine.admit(Op::RecoverKillSwitch)?;
         let st = self.engine.recover_kill_switch("master", None).await?;
         Ok(json!({"state": st.state, "recoveredAt": crate::now()}))
     }
 
     async fn set_owner(&self, id: String, owner_address: String) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::SetWalletOwner)?;
         self.engine.set_owner(&id, &owner_address).await
     }
 
     async fn verify_owner(&self, id: String, proof: OwnerProof) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::VerifyWalletOwner)?;
         self.engine.verify_owner(&id, &proof).await
     }
 
     /// Open while the kill switch is engaged (owners sign recovery with it), as in the daemon.
     async fn get_nonce(&self) -> Result<Value> {
+        self.engine.admit(Op::GetNonce)?;
         to_json(self.engine.nonce().await?)
     }
 
     async fn change_master_password(&self, new_password: String) -> Result<Value> {
+        self.engine.admit(Op::ChangeMasterPassword)?;
         let n = self.engine.change_master_password(&new_password).await?;
         Ok(json!({
             "message": "Master password changed",
@@ -400,24 +402,27 @@ impl AdminApi for EmbeddedAdmin {
     }
 
     async fn create_backup(&self) -> Result<Value> {
+        self.engine.admit(Op::CreateBackup)?;
         to_json(self.engine.create_backup().await?)
     }
 
     async fn list_backups(&self) -> Result<Value> {
+        self.engine.admit(Op::ListBackups)?;
         to_json(self.engine.backup_list().await?)
     }
 
     async fn approve_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::ApproveTransaction)?;
         self.engine.approve_transaction(&id, &proof).await
     }
 
     async fn reject_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
-        self.guard()?;
+        self.engine.admit(Op::RejectTransaction)?;
         self.engine.reject_transaction(&id, &proof).await
     }
 
     async fn owner_activate_kill_switch(&self, proof: OwnerProof) -> Result<Value> {
+        self.engine.admit(Op::OwnerActivateKillSwitch)?;
         let st = self.engine.owner_activate_kill_switch(&proof).await?;
         Ok(json!({"state": st.state, "activatedAt": st.activated_at}))
     }

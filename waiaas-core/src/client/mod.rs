@@ -10,6 +10,7 @@
 //! a remote caller see byte-identical shapes. Errors are [`crate::Error`] with the upstream
 //! `code` (a remote error body is parsed back into the same code).
 
+pub mod dispatch;
 pub mod embedded;
 pub mod remote;
 

@@ -12,6 +12,7 @@
 //! carries an idempotency key, and every error says whether it is `retryable`.
 
 use super::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
+use crate::api::Op;
 use crate::error::{Error, ErrorCode, Result};
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -47,8 +48,10 @@ impl Http {
         Ok(Http { base, client })
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{}", self.base, path))
+    /// A request for the declared operation `op`, its path parameters filled from `params`.
+    fn op(&self, op: Op, params: &[&str]) -> RequestBuilder {
+        let method = Method::from_bytes(op.spec().method.as_bytes()).unwrap_or(Method::GET);
+        self.client.request(method, format!("{}{}", self.base, op.path_with(params)))
     }
 
     /// Send, and turn the answer into a JSON value or the daemon's error.
@@ -98,19 +101,6 @@ impl Http {
     }
 }
 
-/// Percent-encode one path segment (an id supplied by the caller).
-fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Query pairs of the set options.
 fn query(pairs: &[(&str, &Option<String>)]) -> Vec<(String, String)> {
     pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone()))).collect()
@@ -142,88 +132,89 @@ impl RemoteAgent {
         &self.http.base
     }
 
-    fn req(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, path).bearer_auth(self.session_token())
+    fn req(&self, op: Op, params: &[&str]) -> RequestBuilder {
+        self.http.op(op, params).bearer_auth(self.session_token())
     }
 
-    async fn get(&self, path: &str, q: Vec<(String, String)>) -> Result<Value> {
-        self.http.send(self.req(Method::GET, path).query(&q), path).await
+    async fn call(&self, op: Op, params: &[&str], q: Vec<(String, String)>, body: Option<&Value>) -> Result<Value> {
+        let mut req = self.req(op, params).query(&q);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.http.send(req, op.spec().path).await
     }
+}
 
-    async fn post(&self, path: &str, body: &Value) -> Result<Value> {
-        self.http.send(self.req(Method::POST, path).json(body), path).await
-    }
+fn wallet_query(q: &WalletQuery) -> Vec<(String, String)> {
+    query(&[("walletId", &q.wallet_id), ("network", &q.network)])
 }
 
 #[async_trait]
 impl AgentApi for RemoteAgent {
     async fn get_address(&self, q: WalletQuery) -> Result<Value> {
-        self.get("/v1/wallet/address", query(&[("walletId", &q.wallet_id), ("network", &q.network)])).await
+        self.call(Op::GetWalletAddress, &[], wallet_query(&q), None).await
     }
 
     async fn get_balance(&self, q: WalletQuery) -> Result<Value> {
-        self.get("/v1/wallet/balance", query(&[("walletId", &q.wallet_id), ("network", &q.network)])).await
+        self.call(Op::GetWalletBalance, &[], wallet_query(&q), None).await
     }
 
     async fn get_assets(&self, q: WalletQuery) -> Result<Value> {
-        self.get("/v1/wallet/assets", query(&[("walletId", &q.wallet_id), ("network", &q.network)])).await
+        self.call(Op::GetWalletAssets, &[], wallet_query(&q), None).await
     }
 
     async fn connect_info(&self) -> Result<Value> {
-        self.get("/v1/connect-info", vec![]).await
+        self.call(Op::GetConnectInfo, &[], vec![], None).await
     }
 
     async fn send_transaction(&self, request: Value, idempotency_key: Option<String>) -> Result<Value> {
-        let path = "/v1/transactions/send";
-        let mut req = self.req(Method::POST, path).json(&request);
+        let mut req = self.req(Op::SendTransaction, &[]).json(&request);
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
-        self.http.send(req, path).await
+        self.http.send(req, Op::SendTransaction.spec().path).await
     }
 
     async fn simulate_transaction(&self, request: Value) -> Result<Value> {
-        self.post("/v1/transactions/simulate", &request).await
+        self.call(Op::SimulateTransaction, &[], vec![], Some(&request)).await
     }
 
     async fn sign_transaction(&self, request: Value) -> Result<Value> {
-        self.post("/v1/transactions/sign", &request).await
+        self.call(Op::SignTransaction, &[], vec![], Some(&request)).await
     }
 
     async fn sign_message(&self, request: Value) -> Result<Value> {
-        self.post("/v1/transactions/sign-message", &request).await
+        self.call(Op::SignMessage, &[], vec![], Some(&request)).await
     }
 
     async fn get_transaction(&self, id: String) -> Result<Value> {
-        self.get(&format!("/v1/transactions/{}", seg(&id)), vec![]).await
+        self.call(Op::GetTransaction, &[&id], vec![], None).await
     }
 
     async fn list_transactions(&self, q: TxListQuery) -> Result<Value> {
         let limit = q.limit.map(|l| l.to_string());
-        self.get("/v1/transactions", query(&[("walletId", &q.wallet_id), ("cursor", &q.cursor), ("limit", &limit)])).await
+        self.call(Op::ListTransactions, &[], query(&[("walletId", &q.wallet_id), ("cursor", &q.cursor), ("limit", &limit)]), None).await
     }
 
     async fn list_pending_transactions(&self, wallet_id: Option<String>) -> Result<Value> {
-        self.get("/v1/transactions/pending", query(&[("walletId", &wallet_id)])).await
+        self.call(Op::ListPendingTransactions, &[], query(&[("walletId", &wallet_id)]), None).await
     }
 
     async fn cancel_transaction(&self, id: String) -> Result<Value> {
-        let path = format!("/v1/transactions/{}/cancel", seg(&id));
-        self.http.send(self.req(Method::POST, &path), &path).await
+        self.call(Op::CancelTransaction, &[&id], vec![], None).await
     }
 
     async fn encode_calldata(&self, request: Value) -> Result<Value> {
-        self.post("/v1/utils/encode-calldata", &request).await
+        self.call(Op::EncodeCalldata, &[], vec![], Some(&request)).await
     }
 
     async fn get_nonce(&self) -> Result<Value> {
-        self.get("/v1/nonce", vec![]).await
+        self.call(Op::GetNonce, &[], vec![], None).await
     }
 
     async fn renew_session(&self) -> Result<Value> {
         let id = session_id_of(&self.session_token())?;
-        let path = format!("/v1/sessions/{}/renew", seg(&id));
-        let renewed = self.http.send(self.req(Method::PUT, &path), &path).await?;
+        let renewed = self.call(Op::RenewSession, &[&id], vec![], None).await?;
         let token = renewed
             .get("token")
             .and_then(Value::as_str)
@@ -252,12 +243,12 @@ impl RemoteAdmin {
         &self.http.base
     }
 
-    async fn call(&self, method: Method, path: &str, q: Vec<(String, String)>, body: Option<&Value>) -> Result<Value> {
-        let mut req = self.http.request(method, path).header("X-Master-Password", &self.password).query(&q);
+    async fn call(&self, op: Op, params: &[&str], q: Vec<(String, String)>, body: Option<&Value>) -> Result<Value> {
+        let mut req = self.http.op(op, params).header("X-Master-Password", &self.password).query(&q);
         if let Some(b) = body {
             req = req.json(b);
         }
-        self.http.send(req, path).await
+        self.http.send(req, op.spec().path).await
     }
 }
 
@@ -281,139 +272,139 @@ impl RemoteAdmin {
     }
 
     /// A request authorized by the owner's signature alone (no master password).
-    async fn owner_call(&self, path: &str, proof: &OwnerProof) -> Result<Value> {
+    async fn owner_call(&self, op: Op, params: &[&str], proof: &OwnerProof) -> Result<Value> {
         let req = self
             .http
-            .request(Method::POST, path)
+            .op(op, params)
             .header("X-Owner-Address", proof.address.trim())
             .header("X-Owner-Message", owner_message_header(&proof.message))
             .header("X-Owner-Signature", proof.signature.trim());
-        self.http.send(req, path).await
+        self.http.send(req, op.spec().path).await
     }
 }
 
 #[async_trait]
 impl AdminApi for RemoteAdmin {
     async fn create_wallet(&self, request: Value) -> Result<Value> {
-        self.call(Method::POST, "/v1/wallets", vec![], Some(&request)).await
+        self.call(Op::CreateWallet, &[], vec![], Some(&request)).await
     }
 
     async fn list_wallets(&self) -> Result<Value> {
-        self.call(Method::GET, "/v1/wallets", vec![], None).await
+        self.call(Op::ListWallets, &[], vec![], None).await
     }
 
     async fn get_wallet(&self, id: String) -> Result<Value> {
-        self.call(Method::GET, &format!("/v1/wallets/{}", seg(&id)), vec![], None).await
+        self.call(Op::GetWallet, &[&id], vec![], None).await
     }
 
     /// `PUT` (name) and/or `PATCH` (monitorIncoming), then the wallet's detail.
     async fn update_wallet(&self, id: String, request: Value) -> Result<Value> {
-        let path = format!("/v1/wallets/{}", seg(&id));
         let name = request.get("name").filter(|v| !v.is_null());
         let monitor = request.get("monitorIncoming").filter(|v| !v.is_null());
         if name.is_none() && monitor.is_none() {
             return Err(Error::validation("body", "name or monitorIncoming is required"));
         }
         if let Some(n) = name {
-            self.call(Method::PUT, &path, vec![], Some(&json!({"name": n}))).await?;
+            self.call(Op::UpdateWallet, &[&id], vec![], Some(&json!({"name": n}))).await?;
         }
         if let Some(m) = monitor {
-            self.call(Method::PATCH, &path, vec![], Some(&json!({"monitorIncoming": m}))).await?;
+            self.call(Op::PatchWallet, &[&id], vec![], Some(&json!({"monitorIncoming": m}))).await?;
         }
-        self.call(Method::GET, &path, vec![], None).await
+        self.call(Op::GetWallet, &[&id], vec![], None).await
     }
 
     async fn suspend_wallet(&self, id: String, reason: Option<String>) -> Result<Value> {
-        self.call(Method::POST, &format!("/v1/wallets/{}/suspend", seg(&id)), vec![], Some(&json!({"reason": reason}))).await
+        self.call(Op::SuspendWallet, &[&id], vec![], Some(&json!({"reason": reason}))).await
     }
 
     async fn resume_wallet(&self, id: String) -> Result<Value> {
-        self.call(Method::POST, &format!("/v1/wallets/{}/resume", seg(&id)), vec![], None).await
+        self.call(Op::ResumeWallet, &[&id], vec![], None).await
     }
 
     async fn terminate_wallet(&self, id: String) -> Result<Value> {
-        self.call(Method::DELETE, &format!("/v1/wallets/{}", seg(&id)), vec![], None).await
+        self.call(Op::DeleteWallet, &[&id], vec![], None).await
     }
 
     async fn wallet_networks(&self, id: String) -> Result<Value> {
-        self.call(Method::GET, &format!("/v1/wallets/{}/networks", seg(&id)), vec![], None).await
+        self.call(Op::GetWalletNetworks, &[&id], vec![], None).await
     }
 
     async fn create_session(&self, request: Value) -> Result<Value> {
-        self.call(Method::POST, "/v1/sessions", vec![], Some(&request)).await
+        self.call(Op::CreateSession, &[], vec![], Some(&request)).await
     }
 
     async fn list_sessions(&self, wallet_id: Option<String>) -> Result<Value> {
-        self.call(Method::GET, "/v1/sessions", query(&[("walletId", &wallet_id)]), None).await
+        self.call(Op::ListSessions, &[], query(&[("walletId", &wallet_id)]), None).await
     }
 
     async fn revoke_session(&self, id: String) -> Result<Value> {
-        self.call(Method::DELETE, &format!("/v1/sessions/{}", seg(&id)), vec![], None).await
+        self.call(Op::RevokeSession, &[&id], vec![], None).await
     }
 
     async fn create_policy(&self, request: Value) -> Result<Value> {
-        self.call(Method::POST, "/v1/policies", vec![], Some(&request)).await
+        self.call(Op::CreatePolicy, &[], vec![], Some(&request)).await
     }
 
     async fn list_policies(&self, wallet_id: Option<String>) -> Result<Value> {
-        self.call(Method::GET, "/v1/policies", query(&[("walletId", &wallet_id)]), None).await
+        self.call(Op::ListPolicies, &[], query(&[("walletId", &wallet_id)]), None).await
     }
 
     async fn update_policy(&self, id: String, request: Value) -> Result<Value> {
-        self.call(Method::PUT, &format!("/v1/policies/{}", seg(&id)), vec![], Some(&request)).await
+        self.call(Op::UpdatePolicy, &[&id], vec![], Some(&request)).await
     }
 
     async fn delete_policy(&self, id: String) -> Result<Value> {
-        self.call(Method::DELETE, &format!("/v1/policies/{}", seg(&id)), vec![], None).await
+        self.call(Op::DeletePolicy, &[&id], vec![], None).await
     }
 
     async fn kill_switch_status(&self) -> Result<Value> {
-        self.call(Method::GET, "/v1/admin/kill-switch", vec![], None).await
+        self.call(Op::GetKillSwitch, &[], vec![], None).await
     }
 
     async fn activate_kill_switch(&self) -> Result<Value> {
-        self.call(Method::POST, "/v1/admin/kill-switch", vec![], None).await
+        self.call(Op::ActivateKillSwitch, &[], vec![], None).await
     }
 
     async fn recover_kill_switch(&self) -> Result<Value> {
-        self.call(Method::POST, "/v1/admin/recover", vec![], None).await
+        self.call(Op::RecoverKillSwitch, &[], vec![], None).await
     }
 
     async fn set_owner(&self, id: String, owner_address: String) -> Result<Value> {
         // The upstream body is snake_case.
-        self.call(Method::PUT, &format!("/v1/wallets/{}/owner", seg(&id)), vec![], Some(&json!({"owner_address": owner_address}))).await
+        self.call(Op::SetWalletOwner, &[&id], vec![], Some(&json!({"owner_address": owner_address}))).await
     }
 
     async fn verify_owner(&self, id: String, proof: OwnerProof) -> Result<Value> {
-        self.owner_call(&format!("/v1/wallets/{}/owner/verify", seg(&id)), &proof).await
+        self.owner_call(Op::VerifyWalletOwner, &[&id], &proof).await
     }
 
     async fn get_nonce(&self) -> Result<Value> {
-        self.http.send(self.http.request(Method::GET, "/v1/nonce"), "/v1/nonce").await
+        // Public: no credential sent.
+        self.http.send(self.http.op(Op::GetNonce, &[]), Op::GetNonce.spec().path).await
     }
 
     async fn change_master_password(&self, new_password: String) -> Result<Value> {
-        self.call(Method::PUT, "/v1/admin/master-password", vec![], Some(&json!({"newPassword": new_password}))).await
+        self.call(Op::ChangeMasterPassword, &[], vec![], Some(&json!({"newPassword": new_password}))).await
     }
 
     async fn create_backup(&self) -> Result<Value> {
-        self.call(Method::POST, "/v1/admin/backup", vec![], None).await
+        self.call(Op::CreateBackup, &[], vec![], None).await
     }
 
     async fn list_backups(&self) -> Result<Value> {
-        self.call(Method::GET, "/v1/admin/backups", vec![], None).await
+        self.call(Op::ListBackups, &[], vec![], None).await
     }
 
     async fn approve_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
-        self.owner_call(&format!("/v1/transactions/{}/approve", seg(&id)), &proof).await
+        self.owner_call(Op::ApproveTransaction, &[&id], &proof).await
     }
 
     async fn reject_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
-        self.owner_call(&format!("/v1/transactions/{}/reject", seg(&id)), &proof).await
+        self.owner_call(Op::RejectTransaction, &[&id], &proof).await
     }
 
     async fn owner_activate_kill_switch(&self, proof: OwnerProof) -> Result<Value> {
-        self.owner_call("/v1/owner/kill-switch", &proof).await
+        self.owner_call(Op::OwnerActivateKillSwitch, &[], &proof).await
     }
 
     fn owner_domain(&self) -> Option<String> {
@@ -443,12 +434,6 @@ mod tests {
         assert_eq!(admin("http://127.0.0.1:3100/"), "127.0.0.1:3100");
         assert_eq!(admin("http://localhost"), "localhost");
         assert_eq!(admin("https://wallet.example:8443"), "wallet.example:8443");
-    }
-
-    #[test]
-    fn path_segments_are_escaped() {
-        assert_eq!(seg("0190-ab_c.d~"), "0190-ab_c.d~");
-        assert_eq!(seg("a/../b c"), "a%2F..%2Fb%20c");
     }
 
     #[tokio::test]

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa_axum::router::OpenApiRouter;
+use waiaas_core::api::Op;
 use waiaas_core::{Engine, Error, ErrorCode};
 
 /// Shared state of the HTTP face.
@@ -221,12 +222,21 @@ async fn host_guard(State(state): State<AppState>, req: Request, next: Next) -> 
     ApiError(Error::new(ErrorCode::SYSTEM_LOCKED, "Only localhost access allowed (add the host to daemon.allowed_hosts)")).into_response()
 }
 
-/// While the kill switch is engaged only `/health`, `/metrics`, `/v1/nonce` (owners sign
-/// recovery with it), the admin routes and the owner routes are served.
+/// The declared operation the router matched for this request, if any.
+fn matched_op(req: &Request) -> Option<Op> {
+    let path = req.extensions().get::<axum::extract::MatchedPath>()?;
+    Op::find(req.method().as_str(), path.as_str())
+}
+
+/// The kill-switch gate, decided by the core for the operation the router matched (see
+/// `waiaas_core::api`: health, metrics, the nonce, the admin and owner operations are
+/// served while it is engaged). A request no operation matched is refused while engaged.
 async fn kill_switch_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let exempt = path == "/health" || path == "/metrics" || path == "/v1/nonce" || path.starts_with("/v1/admin/") || path.starts_with("/v1/owner/");
-    if let (false, Err(e)) = (exempt, state.engine.ensure_not_locked()) {
+    let admitted = match matched_op(&req) {
+        Some(op) => state.engine.admit(op),
+        None => state.engine.ensure_not_locked(),
+    };
+    if let Err(e) = admitted {
         return ApiError(e).into_response();
     }
     next.run(req).await
@@ -238,7 +248,8 @@ fn limited(scope: &str, retry_after: u64) -> Response {
 }
 
 /// Rate limits, before any auth work: per client IP on every route; per session on every
-/// request carrying a session token; per sending session on `POST /v1/transactions/send`.
+/// request carrying a session token; per sending session on the operation that moves money
+/// (`POST /v1/transactions/send`).
 async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     if let Some(peer) = peer {
@@ -250,7 +261,6 @@ async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next)
         // masterAuth throttles wrong passwords per this same client address.
         req.extensions_mut().insert(ClientIp(ip));
     }
-    let path = req.uri().path();
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     // Keyed by the session id the token was signed for: any spelling of the header, any
     // token of the session, and every route the session calls count in the same window
@@ -259,7 +269,7 @@ async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next)
         if let Err(s) = state.limits.session.check(&key) {
             return limited("Session", s);
         }
-        if req.method() == Method::POST && path == "/v1/transactions/send" {
+        if matched_op(&req).is_some_and(Op::moves_money) {
             if let Err(s) = state.limits.send.check(&key) {
                 return limited("Transaction", s);
             }

@@ -787,3 +787,24 @@ impl ServerHandler for WaiaasMcp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The MCP tools are exactly the MCP column of the core's operation table: a tool cannot
+    /// appear without a declared operation behind it, nor be declared and missing.
+    #[test]
+    fn the_catalog_is_the_tables_mcp_column() {
+        let tools: std::collections::BTreeSet<&str> = super::catalog(None).into_iter().map(|(name, ..)| name).collect();
+        let declared: std::collections::BTreeSet<&str> = waiaas_core::api::OPERATIONS.iter().flat_map(|o| o.mcp.iter().copied()).collect();
+        assert_eq!(tools, declared);
+        // A tool that moves money sits on the operation that moves money.
+        for o in waiaas_core::api::OPERATIONS {
+            for t in o.mcp {
+                let read_only = super::catalog(None).into_iter().find(|(n, ..)| n == t).map(|(.., ro)| ro);
+                if o.op.moves_money() {
+                    assert_eq!(read_only, Some(false), "{t}");
+                }
+            }
+        }
+    }
+}
