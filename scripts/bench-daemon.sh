@@ -41,6 +41,8 @@ WID=$(echo "$W" | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])'
 TOK=$(curl -sf -X POST "$BASE/v1/sessions" -H 'Content-Type: application/json' -H "X-Master-Password: $PW" -d "{\"walletId\":\"$WID\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])')
 sleep 1
 echo "idle RSS kB: $(grep VmRSS /proc/$PID/status | awk '{print $2}')"
+echo "--- no auth GET /health (the ceiling the authenticated reads are compared with)"
+wrk -t2 -c32 -d"${DUR}s" --latency "$BASE/health" | grep -E 'Requests/sec|50%|99%|Non-2xx'
 echo "--- master-auth GET /v1/wallets"
 wrk -t2 -c32 -d"${DUR}s" --latency -H "X-Master-Password: $PW" "$BASE/v1/wallets" | grep -E 'Requests/sec|50%|99%|Non-2xx'
 echo "--- session-auth GET /v1/wallets/{id}"
