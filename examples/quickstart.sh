@@ -10,7 +10,7 @@
 # Environment: WAIAAS (the binary, default `waiaas` on PATH), WAIAAS_DATA_DIR (default
 # ~/.waiaas), WAIAAS_MASTER_PASSWORD (else one is generated into <data>/recovery.key), and the
 # usual WAIAAS_<SECTION>_<KEY> overrides, e.g. WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA=http://127.0.0.1:8545
-# to use a local node. tests/tests/cli.rs runs this script against anvil.
+# to use a local node. tests/tests/e2e/cli.rs runs this script against anvil.
 set -euo pipefail
 WAIAAS="${WAIAAS:-waiaas}"
 export WAIAAS_DATA_DIR="${WAIAAS_DATA_DIR:-$HOME/.waiaas}"

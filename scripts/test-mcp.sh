@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up the Python venv with the official MCP SDK that tests/tests/mcp.rs drives
+# Set up the Python venv with the official MCP SDK that tests/tests/e2e/mcp.rs drives
 # (`~/.cache/waiaas/mcp-venv`, override with WAIAAS_CACHE_DIR). Idempotent; prints the
 # venv's python. The Rust test runs this itself when the venv is missing.
 set -euo pipefail

@@ -1,5 +1,5 @@
 """A real MCP client (the official Python SDK, package `mcp`) driving `waiaas mcp serve`
-over stdio, for the end-to-end tests in tests/tests/mcp.rs.
+over stdio, for the end-to-end tests in tests/tests/e2e/mcp.rs.
 
 usage: client.py SCENARIO_JSON
   SCENARIO_JSON = {"command": "/path/waiaas", "args": ["mcp", "serve"], "env": {...},

@@ -37,7 +37,7 @@
 //! 2. Register it in the module's `routes() -> OpenApiRouter<AppState>` with
 //!    `.routes(routes!(handler))` (several handlers of one path: `routes!(list, create)`).
 //!    `routes!` takes the path from the annotation, so a route cannot be served without being
-//!    documented. Do not use `.route(..)`: the completeness test (`tests/tests/openapi.rs`)
+//!    documented. Do not use `.route(..)`: the completeness test (`tests/tests/e2e/openapi.rs`)
 //!    compares [`crate::api::served_routes`] (read from the axum router itself) with the
 //!    document and fails on any route that is served but not documented, or the reverse.
 

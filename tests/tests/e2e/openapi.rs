@@ -4,7 +4,7 @@
 //! Scalar page renders in headless Chromium with no internet.
 //!
 //! The fuzz run generated from the same document is `scripts/fuzz-api.sh` (schemathesis);
-//! `cargo test -p waiaas-e2e --test openapi -- --ignored` runs it too.
+//! `cargo test -p waiaas-e2e --test e2e openapi:: -- --ignored` runs it too.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -448,7 +448,7 @@ async fn reference_page_is_served_from_the_binary_and_renders_offline_in_chromiu
 }
 
 /// The schemathesis run over the whole API (a few thousand requests; minutes). Not part of
-/// the default run: `cargo test -p waiaas-e2e --test openapi -- --ignored`.
+/// the default run: `cargo test -p waiaas-e2e --test e2e openapi:: -- --ignored`.
 #[test]
 #[ignore]
 fn schemathesis_fuzz_run_from_the_document() {

@@ -172,7 +172,8 @@ async fn messages_pass_the_request_guards_and_typed_data_is_bounded() {
     let t = Instant::now();
     let r = sign_typed(&api, &agent, &chained).await;
     assert_eq!((r.status, r.code()), (400, "ACTION_VALIDATION_FAILED"), "{:?}", r.body);
-    assert!(t.elapsed() < Duration::from_secs(2), "took {:?}", t.elapsed());
+    // A bound that catches a hang or an exponential walk, not a benchmark (the machine may be loaded).
+    assert!(t.elapsed() < Duration::from_secs(15), "took {:?}", t.elapsed());
     // 2 MiB of chained types: still a quick 400.
     let mut types = serde_json::Map::new();
     let mut i = 0;
@@ -186,7 +187,7 @@ async fn messages_pass_the_request_guards_and_typed_data_is_bounded() {
     let t = Instant::now();
     let r = sign_typed(&api, &agent, &big).await;
     assert_eq!(r.status, 400, "{:?}", r.body);
-    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(15), "took {:?}", t.elapsed());
     // Deep JSON in a body (100,000 nested arrays) is refused by the JSON depth limit.
     let deep = format!("{{\"signType\":\"typedData\",\"typedData\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
     let r = reqwest::Client::new()
