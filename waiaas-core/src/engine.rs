@@ -291,7 +291,7 @@ impl Engine {
     /// any client chooses.
     pub fn owner_domain(&self) -> String {
         let d = &self.inner.config.daemon;
-        if let Some(authority) = public_authority(&d.public_url) {
+        if let Some(authority) = crate::config::public_authority(&d.public_url) {
             return authority;
         }
         match self.inner.listen_addr.get() {
@@ -573,13 +573,6 @@ pub(crate) fn wallet_not_found(id: &str) -> Error {
 }
 
 /// A SUSPENDED or TERMINATED wallet never signs.
-/// `host[:port]` of a `scheme://host[:port][/path]` URL (`None` when empty or malformed).
-pub(crate) fn public_authority(url: &str) -> Option<String> {
-    let rest = url.trim().split_once("://").map(|(_, r)| r)?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty() && !authority.contains('@')).then(|| authority.to_ascii_lowercase())
-}
-
 pub(crate) fn ensure_can_sign(w: &WalletRecord) -> Result<()> {
     match w.status {
         WalletStatus::Active => Ok(()),

@@ -120,7 +120,7 @@ pub(crate) fn intent_of(wallet_id: &str, network: Network, kind: &TxKind, prices
     i.price = status;
     let token_ref = |t: &crate::chain::TokenInfo| TokenRef {
         address: Some(t.address.clone()),
-        asset_id: Some(crate::tokens::asset_id(network, &t.address)),
+        asset_id: Some(crate::network::asset_id(network, &t.address)),
         symbol: t.symbol.clone(),
         decimals: Some(t.decimals),
     };

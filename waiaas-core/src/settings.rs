@@ -6,7 +6,7 @@
 //! string, converted like a `WAIAAS_SECTION_KEY` environment override. Values of secret keys
 //! (API keys, tokens, passwords) are never shown, only whether they are set.
 
-use crate::config::Config;
+use crate::config::{is_secret, Config};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -43,10 +43,6 @@ pub const RANGES: &[(&str, f64, f64)] = &[
     ("oracle.cache_ttl_seconds", 1.0, 86_400.0),
     ("oracle.max_age_seconds", 1.0, 604_800.0),
 ];
-
-pub(crate) fn is_secret(key: &str) -> bool {
-    ["password", "secret", "token", "api_key", "apikey", "private"].iter().any(|s| key.contains(s))
-}
 
 /// The stored settings, oldest first.
 async fn stored(store: &dyn Store) -> Result<Vec<(String, String)>> {

@@ -3,8 +3,8 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
-use crate::network::Network;
-use crate::pipeline::request::check_address;
+pub use crate::network::asset_id;
+use crate::network::{check_address, Network};
 use crate::store::TokenRow;
 use serde::{Deserialize, Serialize};
 
@@ -71,12 +71,6 @@ pub struct TokenRemoved {
     pub removed: bool,
     pub network: String,
     pub address: String,
-}
-
-/// CAIP-19 id of a token on a network.
-pub fn asset_id(network: Network, address: &str) -> String {
-    let ns = if network.chain() == crate::network::Chain::Ethereum { "erc20" } else { "token" };
-    format!("{}/{ns}:{address}", network.info().caip2)
 }
 
 fn same(network: Network, a: &str, b: &str) -> bool {

@@ -8,7 +8,9 @@ use crate::engine::{wallet_not_found, Caller, Engine, SessionCtx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{Chain, Environment, Network};
 use crate::sessions::{CreateSession, SessionCreated};
-use crate::store::{WalletRecord, WalletStatus};
+use crate::store::WalletRecord;
+/// A wallet's lifecycle state (`ACTIVE`, `SUSPENDED`, `TERMINATED`).
+pub use crate::store::WalletStatus;
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/wallets` body.

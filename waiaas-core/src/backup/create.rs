@@ -6,7 +6,6 @@ use super::time::{compact_ms, iso_ms, now_ms};
 use super::*;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::keystore;
 use rand::RngCore;
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
@@ -157,7 +156,7 @@ pub fn write_backup(data_dir: &Path, db_path: &Path, out_dir: &Path, password: &
         n += 1;
     }
     let path = out_dir.join(&filename);
-    keystore::write_atomic(&path, &file)?;
+    crate::datadir::write_atomic(&path, &file)?;
     Ok(BackupInfo {
         path: path.display().to_string(),
         filename,

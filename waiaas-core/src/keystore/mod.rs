@@ -18,6 +18,7 @@ pub fn evm_address_of(vk: &k256::ecdsa::VerifyingKey) -> String {
     keys::evm_address(vk).to_checksum(None)
 }
 
+use crate::datadir::write_atomic;
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::Chain;
 use crate::signer::SigningPermit;
@@ -26,8 +27,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -99,7 +99,7 @@ fn corrupt(what: &str) -> Error {
     Error::internal(format!("keystore file is corrupt: {what}"))
 }
 
-/// Argon2id(password, salt) -> 32-byte AES key (also keys encrypted backups, see [`crate::backup`]).
+/// Argon2id(password, salt) -> 32-byte AES key (also keys encrypted backups, see the `backup` module).
 pub(crate) fn kdf(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
     if p.hash_length != 32 {
         return Err(corrupt("hashLength must be 32"));
@@ -220,24 +220,6 @@ fn decrypt_with(c: &CryptoSection, password: &[u8], cache: Option<&KekCache>) ->
         }
         Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Invalid master password")
     })
-}
-
-/// Write `bytes` to `path` atomically with mode 0600: temp file, fsync, rename, fsync dir.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().ok_or_else(|| Error::internal("path has no parent"))?;
-    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| Error::internal("bad file name"))?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(0o600))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// The keystore directory of a data dir.

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Import cycles between the top-level modules of waiaas-core/src.
+
+A reference `crate::x` in module y, or a use of `Engine` (the facade in `engine`) in module y,
+is an edge y -> x. Comments and test code (`#[cfg(test)] mod tests { ... }` at the end of a file,
+and files named tests.rs) are not counted. Prints the strongly connected components with more
+than one module and, with --edges, the references behind each edge inside them.
+Exit status 1 when there is a cycle, 0 otherwise. Run from the repository root.
+"""
+import os
+import re
+import sys
+from collections import defaultdict
+
+ROOT = 'waiaas-core/src'
+ENGINE = re.compile(r'(?<!base64::)\bEngine\b')
+
+
+def code_lines(text):
+    text = re.split(r'#\[cfg\(test\)\]\s*mod tests\b', text)[0]
+    for n, line in enumerate(text.split('\n'), 1):
+        code = line.split('//')[0] if '//' in line else line
+        if code.strip():
+            yield n, code
+
+
+def graph():
+    edges = defaultdict(lambda: defaultdict(list))
+    mods = set()
+    for dirpath, _, files in os.walk(ROOT):
+        for f in files:
+            if not f.endswith('.rs') or f == 'tests.rs':
+                continue
+            path = os.path.join(dirpath, f)
+            rel = os.path.relpath(path, ROOT)
+            top = rel.split('/')[0].removesuffix('.rs')
+            if top == 'lib':
+                continue
+            mods.add(top)
+            with open(path) as fh:
+                for n, line in code_lines(fh.read()):
+                    refs = set(re.findall(r'crate::([a-z_][a-z0-9_]*)', line))
+                    if top != 'engine' and ENGINE.search(line) and 'base64::Engine' not in line:
+                        refs.add('engine')
+                    for d in refs:
+                        if d != top:
+                            edges[top][d].append(f'{rel}:{n}: {line.strip()[:140]}')
+    return mods, {m: {d: edges[m][d] for d in edges[m] if d in mods} for m in mods}
+
+
+def sccs(g):
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+    sys.setrecursionlimit(10000)
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in g[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            out.append(comp)
+
+    for v in sorted(g):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def main():
+    mods, g = graph()
+    cyclic = [sorted(c) for c in sccs(g) if len(c) > 1]
+    print('modules', len(mods), 'cyclic components', len(cyclic))
+    for comp in cyclic:
+        print(len(comp), comp)
+        for m in comp:
+            inside = sorted(d for d in g[m] if d in comp)
+            print(' ', m, '->', inside)
+            if '--edges' in sys.argv:
+                for d in inside:
+                    for ref in g[m][d]:
+                        print('     ', f'{m}->{d}', ref)
+    return 1 if cyclic else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
