@@ -6,8 +6,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use waiaas_core::network::{Chain, Environment};
 use waiaas_core::policy::{self, PolicyRecord, PolicySettings, PolicyType};
+use waiaas_core::store::prelude::*;
 use waiaas_core::store::sqlite::SqliteStore;
-use waiaas_core::store::{Store, WalletRecord, WalletStatus};
+use waiaas_core::store::{WalletRecord, WalletStatus};
 use waiaas_core::tx::{TxRecord, TxStatus};
 
 fn benches(c: &mut Criterion) {
