@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Import cycles between the top-level modules of waiaas-core/src.
 
-A reference `crate::x` in module y, or a use of `Engine` (the facade in `engine`) in module y,
+A module of services/ counts as its own module (`services::x`). A reference `crate::x` in module y, or a use of `Engine` (the facade in `engine`) in module y,
 is an edge y -> x. Comments and test code (`#[cfg(test)] mod tests { ... }` at the end of a file,
 and files named tests.rs) are not counted. Prints the strongly connected components with more
 than one module and, with --edges, the references behind each edge inside them.
@@ -33,13 +33,21 @@ def graph():
                 continue
             path = os.path.join(dirpath, f)
             rel = os.path.relpath(path, ROOT)
-            top = rel.split('/')[0].removesuffix('.rs')
+            parts = [x.removesuffix('.rs') for x in rel.split('/')]
+            top = parts[0]
+            if top == 'services' and len(parts) > 1 and parts[1] != 'mod':
+                top = 'services::' + parts[1]
             if top == 'lib':
                 continue
             mods.add(top)
             with open(path) as fh:
                 for n, line in code_lines(fh.read()):
                     refs = set(re.findall(r'crate::([a-z_][a-z0-9_]*)', line))
+                    if 'services' in refs:
+                        refs.discard('services')
+                        refs.update('services::' + x for x in re.findall(r'crate::services::([a-z_][a-z0-9_]*)', line))
+                        for group in re.findall(r'crate::services::\{([^}]*)\}', line):
+                            refs.update('services::' + x.strip().split('::')[0] for x in group.split(',') if x.strip())
                     if top != 'engine' and ENGINE.search(line) and 'base64::Engine' not in line:
                         refs.add('engine')
                     for d in refs:

@@ -1,15 +1,20 @@
 //! The engine: one open data dir (store + keystore + secrets) and the operations every
-//! face calls. Wallet and session operations live in [`crate::wallets`] and
-//! [`crate::sessions`] as further `impl Engine` blocks.
+//! face calls: the facade over the services (`services`), to which it delegates. The parts
+//! not yet made services (wallets, sessions, policies, transactions, ...) are further
+//! `impl Engine` blocks in their own modules.
 
 use crate::auth::master::{hash_password, verify_hash, MasterAuth};
+use crate::auth::owner::{OwnerAction, OwnerProof};
 use crate::auth::token::{Claims, JwtSecrets, StoredSecret, ROTATION_GRACE};
 use crate::auth::token_hash;
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keystore::Keystore;
+use crate::services::audit::Audit;
+use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::settings::Settings;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{AuditEntry, SessionRecord, Store, WalletRecord, WalletStatus};
+use crate::store::{SessionRecord, Store, WalletRecord, WalletStatus};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -104,8 +109,12 @@ pub(crate) struct Inner {
     pub running: std::sync::Mutex<std::collections::HashSet<String>>,
     /// USD prices for the policy engine.
     pub oracles: crate::price::OracleChain,
-    /// The kill switch is engaged (cached from the store).
-    pub kill_switch: std::sync::atomic::AtomicBool,
+    /// The kill switch service.
+    pub kill_switch: Arc<KillSwitch>,
+    /// The audit log service.
+    pub audit: Arc<Audit>,
+    /// The runtime settings service.
+    pub settings: Settings,
     /// Last request time of each session (AutoStop idle rule).
     pub session_seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
@@ -238,11 +247,16 @@ impl Engine {
         }
         let jwt = load_jwt(store.as_ref(), now).await?;
         // Settings changed through PUT /v1/admin/settings win over config.toml and the environment.
-        let config = crate::settings::apply_stored(store.as_ref(), config).await?;
+        let config = crate::services::settings::apply_stored(store.as_ref(), config).await?;
         let master =
             MasterAuth::new(phc, password, config.security.master_password_max_attempts, Duration::from_secs(config.security.master_password_lockout_seconds));
         let schema_version = store.schema_version().await?;
         let oracles = crate::price::OracleChain::from_config(&config);
+        let metrics: Arc<crate::metrics::Metrics> = Default::default();
+        let audit = Arc::new(Audit::new(store.clone(), clock.clone()));
+        let kill_switch =
+            Arc::new(KillSwitch::open(store.clone(), store.clone(), store.clone(), store.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
+        let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
@@ -259,17 +273,18 @@ impl Engine {
                 nonce_locks: Default::default(),
                 running: Default::default(),
                 oracles,
-                kill_switch: Default::default(),
+                kill_switch,
+                audit,
+                settings,
                 session_seen: Default::default(),
                 listen_addr: Default::default(),
-                metrics: Default::default(),
+                metrics,
                 workers: Default::default(),
                 stop: tokio::sync::watch::channel(false).0,
                 clock,
                 adapter_factory,
             }),
         };
-        engine.load_kill_switch().await?;
         engine.init_notify_cursor().await?;
         // The owner nonce key exists from the start: issuing a nonce never writes the store.
         engine.nonce_key().await?;
@@ -316,7 +331,7 @@ impl Engine {
         let store = &self.inner.store;
         let probe = async {
             let version = store.schema_version().await?;
-            let kill = store.kv_get(crate::killswitch::KV_STATE).await?.unwrap_or_else(|| "ACTIVE".into());
+            let kill = self.inner.kill_switch.state().await?;
             Ok::<_, Error>((version, kill))
         };
         let (checks, schema_version) = match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
@@ -530,41 +545,73 @@ impl Engine {
         severity: &str,
         ip: Option<&str>,
     ) {
-        let e = AuditEntry {
-            id: 0,
-            timestamp: self.now(),
-            event_type: event_type.into(),
-            actor: actor.into(),
-            wallet_id: wallet_id.map(Into::into),
-            session_id: session_id.map(Into::into),
-            tx_id: None,
-            details: details.map(|d| d.to_string()),
-            severity: severity.into(),
-            ip_address: ip.map(Into::into),
-        };
-        self.append_audit(e).await
+        self.inner.audit.record(event_type, actor, wallet_id, session_id, details, severity, ip).await
     }
 
     /// Audit an action on one transaction.
     pub(crate) async fn audit_tx(&self, event_type: &str, actor: &str, wallet_id: &str, tx_id: &str, details: Option<serde_json::Value>, severity: &str) {
-        let e = AuditEntry {
-            id: 0,
-            timestamp: self.now(),
-            event_type: event_type.into(),
-            actor: actor.into(),
-            wallet_id: Some(wallet_id.into()),
-            tx_id: Some(tx_id.into()),
-            details: details.map(|d| d.to_string()),
-            severity: severity.into(),
-            ..Default::default()
-        };
-        self.append_audit(e).await
+        self.inner.audit.record_tx(event_type, actor, wallet_id, tx_id, details, severity).await
     }
 
-    async fn append_audit(&self, e: AuditEntry) {
-        if let Err(err) = self.inner.store.append_audit(&e).await {
-            tracing::error!(event_type = %e.event_type, error = %err, "audit write failed");
-        }
+    // --- kill switch (services::killswitch)
+
+    /// Current state (`ACTIVE` when never activated).
+    pub async fn kill_switch_status(&self) -> Result<KillSwitchStatus> {
+        self.inner.kill_switch.status().await
+    }
+
+    /// Whether normal operation is allowed (cached for the request guard).
+    pub fn kill_switch_engaged(&self) -> bool {
+        self.inner.kill_switch.engaged()
+    }
+
+    /// `SYSTEM_LOCKED` while the kill switch is engaged: the guard in front of every agent
+    /// and admin operation other than the kill switch itself (REST and embedded alike).
+    pub fn ensure_not_locked(&self) -> Result<()> {
+        self.inner.kill_switch.ensure_not_locked()
+    }
+
+    /// `SYSTEM_LOCKED` while the kill switch is LOCKED (master password and settings changes).
+    pub(crate) async fn ensure_not_escalated(&self, what: &str) -> Result<()> {
+        self.inner.kill_switch.ensure_not_escalated(what).await
+    }
+
+    /// An owner activates the kill switch with a signed `kill-switch:activate` message.
+    pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof) -> Result<KillSwitchStatus> {
+        let owner = self.accept_any_owner(proof, &OwnerAction::KillSwitchActivate).await?;
+        self.activate_kill_switch(&format!("owner:{owner}")).await
+    }
+
+    /// SUSPENDED → LOCKED: sessions are revoked as well.
+    pub async fn escalate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
+        self.inner.kill_switch.escalate(actor).await
+    }
+
+    /// ACTIVE → SUSPENDED, then the cascade (unsigned transactions cancelled, active wallets
+    /// suspended). Returns the new status.
+    pub async fn activate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
+        self.inner.kill_switch.activate(actor).await
+    }
+
+    /// Back to ACTIVE (the caller has passed masterAuth); wallets the switch suspended are
+    /// resumed. From LOCKED an owner's proof for `kill-switch:recover` is also required.
+    pub async fn recover_kill_switch(&self, actor: &str, owner: Option<&OwnerProof>) -> Result<KillSwitchStatus> {
+        let check = owner.map(|proof| move || async move { self.accept_any_owner(proof, &OwnerAction::KillSwitchRecover).await });
+        self.inner.kill_switch.recover(actor, check).await
+    }
+
+    // --- settings (services::settings)
+
+    /// `GET /v1/admin/settings`: the settings in effect, and those that apply at the next start.
+    pub async fn settings(&self) -> Result<serde_json::Value> {
+        self.inner.settings.current().await
+    }
+
+    /// `PUT /v1/admin/settings`: check every `(key, value)` (known key, type, range, and the
+    /// resulting config as a whole), then store them all or none. Refused while the kill
+    /// switch is LOCKED.
+    pub async fn update_settings(&self, settings: &[(String, String)]) -> Result<serde_json::Value> {
+        self.inner.settings.update(settings).await
     }
 }
 

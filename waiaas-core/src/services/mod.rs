@@ -1,0 +1,13 @@
+//! The engine's services. Each owns one part of the engine's behaviour and holds only what it
+//! needs: the store sub-trait of its rows ([`crate::store`]), the configuration, the clock and
+//! the handles of the services it calls. A service knows nothing of [`crate::Engine`], the
+//! facade that holds them all and delegates its public operations to them.
+//!
+//! Today: [`audit`] (the audit log), [`killswitch`] (the kill switch and its cascade) and
+//! [`settings`] (runtime settings). The rest of the engine (wallets, sessions, policies,
+//! transactions, the signer, backups, notifications) is still written as `impl Engine`
+//! blocks in its own module and moves here one service at a time.
+
+pub mod audit;
+pub mod killswitch;
+pub mod settings;
