@@ -5,6 +5,8 @@ A module of services/ counts as its own module (`services::x`). A reference `cra
 is an edge y -> x. Comments and test code (`#[cfg(test)] mod tests { ... }` at the end of a file,
 and files named tests.rs) are not counted. Prints the strongly connected components with more
 than one module and, with --edges, the references behind each edge inside them.
+With --methods, a call `self.m(` or `engine.m(` of a method `m` that an `impl Engine` block of module x defines
+(and no other fn of the crate) is an edge to x too: the dependencies the facade hides.
 Exit status 1 when there is a cycle, 0 otherwise. Run from the repository root.
 """
 import os
@@ -24,19 +26,58 @@ def code_lines(text):
             yield n, code
 
 
+def module_of(rel):
+    parts = [x.removesuffix('.rs') for x in rel.split('/')]
+    top = parts[0]
+    if top == 'services' and len(parts) > 1 and parts[1] != 'mod':
+        top = 'services::' + parts[1]
+    return top
+
+
+def sources():
+    for dirpath, _, files in os.walk(ROOT):
+        for f in files:
+            if f.endswith('.rs') and f != 'tests.rs':
+                path = os.path.join(dirpath, f)
+                rel = os.path.relpath(path, ROOT)
+                if rel != 'lib.rs':
+                    with open(path) as fh:
+                        yield rel, module_of(rel), re.split(r'#\[cfg\(test\)\]\s*mod tests\b', fh.read())[0]
+
+
+def engine_methods():
+    """Methods of `impl Engine` blocks outside engine.rs: name -> defining module, for names
+    defined by exactly one module and by no other fn of the crate."""
+    defined, other = defaultdict(set), set()
+    for _, top, text in sources():
+        spans = []
+        for m in re.finditer(r'\bimpl Engine \{', text):
+            depth, i = 0, m.end() - 1
+            while i < len(text):
+                depth += {'{': 1, '}': -1}.get(text[i], 0)
+                if depth == 0:
+                    break
+                i += 1
+            spans.append((m.end(), i))
+            for name in re.findall(r'\bfn ([a-z_][a-z0-9_]*)', text[m.end():i]):
+                defined[name].add(top)
+        for m in re.finditer(r'\bfn ([a-z_][a-z0-9_]*)', text):
+            if not any(a <= m.start() < b for a, b in spans):
+                other.add(m.group(1))
+    return {n: next(iter(ms)) for n, ms in defined.items() if len(ms) == 1 and n not in other}
+
+
 def graph():
     edges = defaultdict(lambda: defaultdict(list))
     mods = set()
+    methods = engine_methods() if '--methods' in sys.argv else {}
     for dirpath, _, files in os.walk(ROOT):
         for f in files:
             if not f.endswith('.rs') or f == 'tests.rs':
                 continue
             path = os.path.join(dirpath, f)
             rel = os.path.relpath(path, ROOT)
-            parts = [x.removesuffix('.rs') for x in rel.split('/')]
-            top = parts[0]
-            if top == 'services' and len(parts) > 1 and parts[1] != 'mod':
-                top = 'services::' + parts[1]
+            top = module_of(rel)
             if top == 'lib':
                 continue
             mods.add(top)
@@ -50,6 +91,9 @@ def graph():
                             refs.update('services::' + x.strip().split('::')[0] for x in group.split(',') if x.strip())
                     if top != 'engine' and ENGINE.search(line) and 'base64::Engine' not in line:
                         refs.add('engine')
+                    for name in re.findall(r'\b(?:self|engine)\.([a-z_][a-z0-9_]*)\(', line):
+                        if name in methods:
+                            refs.add(methods[name])
                     for d in refs:
                         if d != top:
                             edges[top][d].append(f'{rel}:{n}: {line.strip()[:140]}')

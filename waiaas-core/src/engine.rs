@@ -8,13 +8,16 @@ use crate::auth::owner::{OwnerAction, OwnerProof};
 use crate::auth::token::{Claims, JwtSecrets, StoredSecret, ROTATION_GRACE};
 use crate::auth::token_hash;
 use crate::config::Config;
+pub(crate) use crate::error::wallet_not_found;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::Keystore;
 use crate::services::audit::Audit;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
 use crate::services::settings::Settings;
+pub(crate) use crate::services::signer::ensure_can_sign;
+use crate::services::signer::keystore::Keystore;
+use crate::services::signer::{Signer, SigningPermit};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{SessionRecord, Store, WalletRecord, WalletStatus};
+use crate::store::{SessionRecord, Store};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -89,9 +92,8 @@ pub(crate) struct Inner {
     pub data_dir: PathBuf,
     pub config: Config,
     pub store: Arc<dyn Store>,
-    pub keystore: Keystore,
-    /// The master password, needed to open keys in the signing step.
-    pub password: RwLock<Zeroizing<String>>,
+    /// The signer service: the keystore and the master password its files are encrypted with.
+    pub signer: Signer,
     pub master: Arc<MasterAuth>,
     /// Replaced whole on rotation; readers share it without copying the secrets.
     pub jwt: RwLock<Arc<JwtSecrets>>,
@@ -256,14 +258,14 @@ impl Engine {
         let audit = Arc::new(Audit::new(store.clone(), clock.clone()));
         let kill_switch =
             Arc::new(KillSwitch::open(store.clone(), store.clone(), store.clone(), store.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
+        let signer = Signer::new(keystore, password, store.clone(), store.clone());
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
                 config,
                 store,
-                keystore,
-                password: RwLock::new(Zeroizing::new(password.to_string())),
+                signer,
                 master,
                 jwt: RwLock::new(Arc::new(jwt)),
                 started: Instant::now(),
@@ -506,9 +508,9 @@ impl Engine {
         }
         let _guard = self.inner.rekey.write().await;
         self.ensure_not_escalated("changing the master password").await?;
-        let old = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
+        let old = self.inner.signer.password()?;
         let new = Zeroizing::new(new_password.to_string());
-        let ks = self.inner.keystore.clone();
+        let ks = self.inner.signer.keystore().clone();
         let (o, n) = (old.clone(), new.clone());
         let staged = tokio::task::spawn_blocking(move || -> Result<(usize, String)> {
             match ks.stage_rekey(o.as_bytes(), n.as_bytes()) {
@@ -524,12 +526,12 @@ impl Engine {
         let (count, phc) = staged?;
         let current = self.inner.store.kv_get(KV_MASTER_HASH).await?.ok_or_else(|| Error::internal("no master hash"))?;
         if !self.inner.store.kv_cas(KV_MASTER_HASH, Some(&current), &phc, self.now()).await? {
-            let _ = self.inner.keystore.abort_rekey();
+            let _ = self.inner.signer.keystore().abort_rekey();
             return Err(Error::internal("master password hash changed concurrently"));
         }
-        self.inner.keystore.commit_rekey()?;
+        self.inner.signer.keystore().commit_rekey()?;
         self.inner.master.replace(phc, &new)?;
-        *self.inner.password.write().map_err(|_| Error::internal("lock"))? = new;
+        self.inner.signer.set_password(new)?;
         Ok(count)
     }
 
@@ -600,6 +602,22 @@ impl Engine {
         self.inner.kill_switch.recover(actor, check).await
     }
 
+    // --- signer (services::signer)
+
+    /// The permit of a transaction row that the policy gate decided (see [`Signer::permit`]).
+    pub(crate) async fn signing_permit(&self, tx_id: &str, wallet_id: &str) -> Result<SigningPermit> {
+        self.inner.signer.permit(tx_id, wallet_id).await
+    }
+
+    /// Decrypt the permitted wallet's key and hand it to `f` (see [`Signer::with_key`]).
+    pub(crate) async fn with_signing_key<T: Send + 'static>(
+        &self,
+        permit: SigningPermit,
+        f: impl FnOnce(&crate::keys::SecretKey) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.inner.signer.with_key(permit, f).await
+    }
+
     // --- settings (services::settings)
 
     /// `GET /v1/admin/settings`: the settings in effect, and those that apply at the next start.
@@ -612,21 +630,6 @@ impl Engine {
     /// switch is LOCKED.
     pub async fn update_settings(&self, settings: &[(String, String)]) -> Result<serde_json::Value> {
         self.inner.settings.update(settings).await
-    }
-}
-
-pub(crate) fn wallet_not_found(id: &str) -> Error {
-    Error::new(ErrorCode::WALLET_NOT_FOUND, format!("Wallet '{id}' not found"))
-}
-
-/// A SUSPENDED or TERMINATED wallet never signs.
-pub(crate) fn ensure_can_sign(w: &WalletRecord) -> Result<()> {
-    match w.status {
-        WalletStatus::Active => Ok(()),
-        WalletStatus::Suspended => {
-            Err(Error::new(ErrorCode::WALLET_SUSPENDED, format!("Wallet '{}' is suspended ({})", w.id, w.suspension_reason.as_deref().unwrap_or("no reason"))))
-        }
-        WalletStatus::Terminated => Err(Error::new(ErrorCode::WALLET_TERMINATED, format!("Wallet '{}' is terminated", w.id))),
     }
 }
 

@@ -216,11 +216,11 @@ impl Engine {
         let network = Network::default_for(chain, environment);
         let id = crate::new_id();
         let now = self.now();
-        let ks = self.inner.keystore.clone();
+        let ks = self.inner.signer.keystore().clone();
         // Held until the key file is written: a concurrent master password change either
         // re-encrypts this file or waits for it, never leaves it under the old password.
         let rekey = self.inner.rekey.read().await;
-        let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
+        let pw = self.inner.signer.password()?;
         let (kid, net) = (id.clone(), network.id());
         let public_key = tokio::task::spawn_blocking(move || ks.create(&kid, chain, net, pw.as_bytes())).await.map_err(Error::internal_from)??;
         drop(rekey);
@@ -241,7 +241,7 @@ impl Engine {
             suspension_reason: None,
         };
         if let Err(e) = self.inner.store.insert_wallet(&record).await {
-            let _ = self.inner.keystore.delete(&id);
+            let _ = self.inner.signer.keystore().delete(&id);
             return Err(e);
         }
         let session = if req.create_session.unwrap_or(true) {
@@ -252,7 +252,7 @@ impl Engine {
                     let store = &self.inner.store;
                     let _ = store.transition_wallet(&id, WalletStatus::Active, WalletStatus::Terminated, None, now).await;
                     let _ = store.purge_wallet(&id).await;
-                    let _ = self.inner.keystore.delete(&id);
+                    let _ = self.inner.signer.keystore().delete(&id);
                     return Err(e);
                 }
             }
@@ -335,7 +335,7 @@ impl Engine {
             return Err(Error::new(ErrorCode::WALLET_NOT_TERMINATED, "Terminate the wallet (DELETE /v1/wallets/{id}) before purging it"));
         }
         // Key first: a wallet row without a key can never sign; a key without a row would linger.
-        self.inner.keystore.delete(id)?;
+        self.inner.signer.keystore().delete(id)?;
         if !self.inner.store.purge_wallet(id).await? {
             return Err(Error::new(ErrorCode::WALLET_NOT_TERMINATED, "Wallet changed while purging"));
         }

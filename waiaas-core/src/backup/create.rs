@@ -37,7 +37,7 @@ impl Engine {
     /// atomically). Master password changes wait for it (and it for them).
     pub async fn create_backup(&self) -> Result<BackupInfo> {
         let _rekey = self.inner.rekey.read().await;
-        let password = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
+        let password = self.inner.signer.password()?;
         let schema_version = self.inner.store.schema_version().await?;
         let data_dir = self.data_dir().to_path_buf();
         let db_path = data_dir.join(&self.config().database.path);

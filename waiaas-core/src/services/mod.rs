@@ -4,10 +4,12 @@
 //! facade that holds them all and delegates its public operations to them.
 //!
 //! Today: [`audit`] (the audit log), [`killswitch`] (the kill switch and its cascade) and
-//! [`settings`] (runtime settings). The rest of the engine (wallets, sessions, policies,
-//! transactions, the signer, backups, notifications) is still written as `impl Engine`
+//! [`settings`] (runtime settings), [`signer`] (the one keystore gate, with the keystore inside
+//! it). The rest of the engine (wallets, sessions, policies,
+//! transactions, backups, notifications) is still written as `impl Engine`
 //! blocks in its own module and moves here one service at a time.
 
 pub mod audit;
 pub mod killswitch;
 pub mod settings;
+pub mod signer;

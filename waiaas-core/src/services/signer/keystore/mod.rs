@@ -9,19 +9,16 @@
 //! Plaintext key bytes only exist inside [`Keystore::with_secret`] (the signing step) and
 //! [`Keystore::rekey`], always in zeroizing buffers.
 
-mod keys;
+//!
+//! The keystore lives inside the signer ([`super`]): the one function that decrypts a key,
+//! [`Keystore::with_secret`], is visible to the signer alone and takes its [`SigningPermit`].
 
-pub use keys::{derive_public_key, generate_secret, SecretKey};
+pub use crate::keys::{derive_public_key, evm_address_of, generate_secret, SecretKey};
 
-/// EIP-55 address of a secp256k1 public key.
-pub fn evm_address_of(vk: &k256::ecdsa::VerifyingKey) -> String {
-    keys::evm_address(vk).to_checksum(None)
-}
-
+use super::SigningPermit;
 use crate::datadir::write_atomic;
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::Chain;
-use crate::signer::SigningPermit;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
@@ -284,8 +281,8 @@ impl Keystore {
     /// Decrypt the permitted wallet's key, check it matches the file's public key, and hand
     /// it to `f`. The plaintext is zeroized when `f` returns. This is the only way to a key,
     /// and it needs a [`SigningPermit`], which only the policy gate creates
-    /// (see [`crate::signer`]).
-    pub fn with_secret<T>(&self, permit: &SigningPermit, password: &[u8], f: impl FnOnce(&SecretKey) -> Result<T>) -> Result<T> {
+    /// (see [`super`]).
+    pub(super) fn with_secret<T>(&self, permit: &SigningPermit, password: &[u8], f: impl FnOnce(&SecretKey) -> Result<T>) -> Result<T> {
         let file = self.read(permit.wallet_id())?;
         let secret = open_file_with(&file, password, Some(&self.keks))?;
         f(&secret)
