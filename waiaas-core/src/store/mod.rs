@@ -201,21 +201,21 @@ pub trait TokenStore: Send + Sync + 'static {
 /// Policy rows and the policy gate's transaction (decide and reserve in one store transaction).
 #[async_trait]
 pub trait PolicyStore: Send + Sync + 'static {
-    async fn insert_policy(&self, p: &crate::policy::PolicyRecord) -> Result<()>;
-    async fn get_policy(&self, id: &str) -> Result<Option<crate::policy::PolicyRecord>>;
+    async fn insert_policy(&self, p: &PolicyRow) -> Result<()>;
+    async fn get_policy(&self, id: &str) -> Result<Option<PolicyRow>>;
     /// All policies, or those of `wallet_id` plus the global ones.
-    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<crate::policy::PolicyRecord>>;
+    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<PolicyRow>>;
     /// Update rules, priority, enabled and updated_at.
-    async fn update_policy(&self, p: &crate::policy::PolicyRecord) -> Result<bool>;
+    async fn update_policy(&self, p: &PolicyRow) -> Result<bool>;
     async fn delete_policy(&self, id: &str) -> Result<bool>;
-    /// The policy gate in ONE store transaction: read the PENDING row, the wallet's enabled
-    /// policies and its usage windows (spend, reserved amounts, request counts), let `decide`
-    /// choose the next status and patch (tier, reservation), and write them. Concurrent
+    /// The policy gate in ONE store transaction: read the PENDING row and the wallet's enabled
+    /// policies, let `decide` read its usage windows (spend, reserved amounts, request counts)
+    /// and choose the next status and patch (tier, reservation), and write them. Concurrent
     /// decisions are serialised by the store, so limits cannot be overrun by a burst.
     /// `None` when the row is no longer PENDING.
     async fn decide_tx(&self, tx_id: &str, now: i64, decide: DecideFn) -> Result<Option<TxStatus>>;
     /// The same usage windows, read-only (simulate).
-    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage>;
+    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<UsageRow>;
 }
 
 /// Wallet owners and the single-use nonces of their signatures.
@@ -327,5 +327,44 @@ pub struct TokenRow {
     pub created_at: i64,
 }
 
-/// The decision callback of [`Store::decide_tx`]: pure, runs inside the store transaction.
-pub type DecideFn = Box<dyn FnOnce(&TxRecord, &[crate::policy::PolicyRecord], &crate::policy::Usage) -> (TxStatus, TxPatch) + Send>;
+/// A policy row as the store keeps it: plain data. The policies service gives its type and
+/// rules their meaning (the store knows no policy types).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRow {
+    pub id: String,
+    /// `None` = global (every wallet).
+    pub wallet_id: Option<String>,
+    /// The policy type's upstream name (`SPENDING_LIMIT`, ...).
+    pub policy_type: String,
+    /// The rule JSON (stored text that does not parse is kept as a JSON string).
+    pub rules: serde_json::Value,
+    pub priority: i64,
+    pub enabled: bool,
+    /// `None` = every network.
+    pub network: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The usage windows of a wallet as the store counts them: spend, reserved amounts and request
+/// counts of the transactions that passed the gate and did not end without moving funds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsageRow {
+    /// USD of the counted transactions, rolling 24 h.
+    pub spent_usd_day: f64,
+    /// Same, rolling 30 days.
+    pub spent_usd_month: f64,
+    /// Raw amounts of the live (not yet final) transactions of the same asset.
+    pub reserved_raw: u128,
+    /// `(window_seconds, requests in that window)` for each window asked for.
+    pub requests_in_window: Vec<(u64, u64)>,
+}
+
+/// Reads the usage windows inside the store transaction of [`PolicyStore::decide_tx`], for
+/// the request-count windows (seconds) given.
+pub type UsageReader<'a> = &'a mut dyn FnMut(&[u64]) -> Result<UsageRow>;
+
+/// The decision callback of [`PolicyStore::decide_tx`]: runs inside the store transaction with
+/// the PENDING row, the wallet's enabled policy rows and a reader of its usage windows, and
+/// answers the next status and patch. An error (or a panic) writes nothing.
+pub type DecideFn = Box<dyn FnOnce(&TxRecord, &[PolicyRow], UsageReader<'_>) -> Result<(TxStatus, TxPatch)> + Send>;

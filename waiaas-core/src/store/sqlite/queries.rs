@@ -451,7 +451,7 @@ impl TokenStore for SqliteStore {
 
 #[async_trait]
 impl PolicyStore for SqliteStore {
-    async fn insert_policy(&self, p: &PolicyRecord) -> Result<()> {
+    async fn insert_policy(&self, p: &PolicyRow) -> Result<()> {
         let p = p.clone();
         self.write(move |tx| {
             tx.execute(
@@ -463,13 +463,13 @@ impl PolicyStore for SqliteStore {
         .await
     }
 
-    async fn get_policy(&self, id: &str) -> Result<Option<PolicyRecord>> {
+    async fn get_policy(&self, id: &str) -> Result<Option<PolicyRow>> {
         let id = id.to_string();
         self.read(move |c| Ok(c.prepare_cached(&format!("SELECT {POLICY_COLS} FROM policies WHERE id = ?1"))?.query_row([id], policy_from_row).optional()?))
             .await
     }
 
-    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<PolicyRecord>> {
+    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<PolicyRow>> {
         let wallet_id = wallet_id.map(str::to_string);
         self.read(move |c| {
             let mut st = c.prepare_cached(&format!(
@@ -481,7 +481,7 @@ impl PolicyStore for SqliteStore {
         .await
     }
 
-    async fn update_policy(&self, p: &PolicyRecord) -> Result<bool> {
+    async fn update_policy(&self, p: &PolicyRow) -> Result<bool> {
         let p = p.clone();
         self.write(move |tx| {
             Ok(tx.execute(
@@ -497,7 +497,7 @@ impl PolicyStore for SqliteStore {
         self.write(move |tx| Ok(tx.execute("DELETE FROM policies WHERE id = ?1", [id])? == 1)).await
     }
 
-    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage> {
+    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<UsageRow> {
         let (w, n, t, win) = (wallet_id.to_string(), network.to_string(), token.map(str::to_string), windows.to_vec());
         self.read(move |c| usage_in(c, &w, "", &n, t.as_deref(), &win, now)).await
     }
@@ -516,9 +516,8 @@ impl PolicyStore for SqliteStore {
                 .prepare_cached(&format!("SELECT {POLICY_COLS} FROM policies WHERE enabled = 1 AND (wallet_id IS NULL OR wallet_id = ?1)"))?
                 .query_map([&row.wallet_id], policy_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let needs = crate::policy::usage_needs(&policies, &row.wallet_id, &row.network);
-            let usage = usage_in(tx, &row.wallet_id, &tx_id, &row.network, row.token_address.as_deref(), &needs.rate_windows, now)?;
-            let (to, patch) = decide(&row, &policies, &usage);
+            let mut read_usage = |windows: &[u64]| usage_in(tx, &row.wallet_id, &tx_id, &row.network, row.token_address.as_deref(), windows, now);
+            let (to, patch) = decide(&row, &policies, &mut read_usage)?;
             tx.execute("UPDATE transactions SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'PENDING'", params![tx_id, to.as_str(), now])?;
             apply_patch(tx, &tx_id, &patch, now)?;
             audit_tx(tx, &tx_id, Some("PENDING"), to, &patch, now)?;
