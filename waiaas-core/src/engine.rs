@@ -16,6 +16,7 @@ use crate::services::settings::Settings;
 pub(crate) use crate::services::signer::ensure_can_sign;
 use crate::services::signer::keystore::Keystore;
 use crate::services::signer::{Signer, SigningPermit};
+use crate::services::tokens::{AddToken, TokenAdded, TokenList, TokenRemoved, Tokens};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{SessionRecord, Store};
 use serde::Serialize;
@@ -117,6 +118,8 @@ pub(crate) struct Inner {
     pub audit: Arc<Audit>,
     /// The runtime settings service.
     pub settings: Settings,
+    /// The token registry service.
+    pub tokens: Tokens,
     /// Last request time of each session (AutoStop idle rule).
     pub session_seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
@@ -258,6 +261,7 @@ impl Engine {
         let audit = Arc::new(Audit::new(store.clone(), clock.clone()));
         let kill_switch =
             Arc::new(KillSwitch::open(store.clone(), store.clone(), store.clone(), store.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
+        let tokens = Tokens::new(store.clone(), clock.clone());
         let signer = Signer::new(keystore, password, store.clone(), store.clone());
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
@@ -278,6 +282,7 @@ impl Engine {
                 kill_switch,
                 audit,
                 settings,
+                tokens,
                 session_seen: Default::default(),
                 listen_addr: Default::default(),
                 metrics,
@@ -616,6 +621,36 @@ impl Engine {
         f: impl FnOnce(&crate::keys::SecretKey) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.inner.signer.with_key(permit, f).await
+    }
+
+    // --- tokens (services::tokens)
+
+    /// Built-in and custom tokens of a network.
+    pub async fn list_tokens(&self, network: &str) -> Result<TokenList> {
+        self.inner.tokens.list(network).await
+    }
+
+    /// Decimals of a registered token, if it is registered.
+    pub async fn registry_token(&self, network: crate::network::Network, address: &str) -> Result<Option<u8>> {
+        self.inner.tokens.registered_decimals(network, address).await
+    }
+
+    /// Decimals of a token: the registry's, else the chain's (`token_info`). Never a caller's.
+    pub(crate) async fn token_decimals(&self, network: crate::network::Network, address: &str) -> Result<u8> {
+        match self.inner.tokens.registered_decimals(network, address).await? {
+            Some(d) => Ok(d),
+            None => Ok(self.adapter(network).token_info(address).await.map_err(Error::from)?.decimals),
+        }
+    }
+
+    /// Register a custom token.
+    pub async fn add_token(&self, req: AddToken) -> Result<TokenAdded> {
+        self.inner.tokens.add(req).await
+    }
+
+    /// Remove a custom token (built-in ones cannot be removed).
+    pub async fn remove_token(&self, network: &str, address: &str) -> Result<TokenRemoved> {
+        self.inner.tokens.remove(network, address).await
     }
 
     // --- settings (services::settings)

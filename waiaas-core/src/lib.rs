@@ -54,7 +54,6 @@ pub mod services;
 pub mod sessions;
 pub mod sign_gate;
 pub mod store;
-pub mod tokens;
 pub mod transactions;
 pub mod tx;
 pub mod wallets;
@@ -65,6 +64,8 @@ pub use error::{Error, ErrorCode, Result};
 pub use services::killswitch;
 /// The key files, inside the signer (their one gate); the path the faces and tests use.
 pub use services::signer::keystore;
+/// The token registry's types, where the faces have always found them.
+pub use services::tokens;
 
 /// Version reported by `/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
