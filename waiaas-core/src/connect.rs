@@ -49,7 +49,7 @@ impl Engine {
             policies.insert(w.id.clone(), Value::Array(mine));
             wallets.push(json!({
                 "id": w.id, "name": w.name, "chain": w.chain, "environment": w.environment, "address": w.public_key,
-                "status": w.status, "ownerState": crate::wallets::owner_state(&w), "availableNetworks": nets,
+                "status": w.status, "ownerState": crate::services::wallets::owner_state(&w), "availableNetworks": nets,
             }));
         }
         let has = |t: PolicyType| all.iter().any(|p| p.policy_type == t && p.enabled);

@@ -17,7 +17,12 @@ pub(crate) use crate::services::signer::ensure_can_sign;
 use crate::services::signer::keystore::Keystore;
 use crate::services::signer::{Signer, SigningPermit};
 use crate::services::tokens::{AddToken, TokenAdded, TokenList, TokenRemoved, Tokens};
+use crate::services::wallets::{
+    CreateWallet, CreatedSession, MonitorIncoming, WalletCreated, WalletDetail, WalletList, WalletNetworks, WalletStatusChange, WalletView, Wallets,
+};
+use crate::sessions::{CreateSession, SessionCreated};
 use crate::store::sqlite::SqliteStore;
+use crate::store::WalletRecord;
 use crate::store::{SessionRecord, Store};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -30,24 +35,7 @@ pub(crate) const KV_MASTER_HASH: &str = "master_password_hash";
 pub(crate) const KV_JWT_CURRENT: &str = "jwt_secret_current";
 pub(crate) const KV_JWT_PREVIOUS: &str = "jwt_secret_previous";
 
-/// An authenticated agent session.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionCtx {
-    pub session_id: String,
-    /// Linked wallets, default first.
-    pub wallet_ids: Vec<String>,
-    pub expires_at: i64,
-    pub source: String,
-}
-
-/// Who is calling an operation.
-#[derive(Debug, Clone, Copy)]
-pub enum Caller<'a> {
-    /// The operator (master password verified).
-    Master,
-    /// An agent, limited to its session's wallets.
-    Session(&'a SessionCtx),
-}
+pub use crate::auth::{Caller, SessionCtx};
 
 /// `GET /health`: upstream's fields plus liveness, readiness and the checks behind them.
 #[derive(Debug, Clone, Serialize)]
@@ -94,16 +82,12 @@ pub(crate) struct Inner {
     pub config: Config,
     pub store: Arc<dyn Store>,
     /// The signer service: the keystore and the master password its files are encrypted with.
-    pub signer: Signer,
+    pub signer: Arc<Signer>,
     pub master: Arc<MasterAuth>,
     /// Replaced whole on rotation; readers share it without copying the secrets.
     pub jwt: RwLock<Arc<JwtSecrets>>,
     pub started: Instant,
     pub schema_version: i64,
-    /// Master password changes hold it exclusively; everything that encrypts with the
-    /// current password (wallet creation, backups) holds it shared from reading the password
-    /// until its file is written, so no key can be written under a password being replaced.
-    pub rekey: tokio::sync::RwLock<()>,
     /// Chain adapters by network id.
     pub adapters: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::chain::ChainAdapter>>>,
     /// Nonce owners: one lock per (wallet, network).
@@ -120,6 +104,8 @@ pub(crate) struct Inner {
     pub settings: Settings,
     /// The token registry service.
     pub tokens: Tokens,
+    /// The wallets service.
+    pub wallets: Wallets,
     /// Last request time of each session (AutoStop idle rule).
     pub session_seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
@@ -262,7 +248,8 @@ impl Engine {
         let kill_switch =
             Arc::new(KillSwitch::open(store.clone(), store.clone(), store.clone(), store.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
         let tokens = Tokens::new(store.clone(), clock.clone());
-        let signer = Signer::new(keystore, password, store.clone(), store.clone());
+        let signer = Arc::new(Signer::new(keystore, password, store.clone(), store.clone()));
+        let wallets = Wallets::new(store.clone(), signer.clone(), audit.clone(), clock.clone());
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -274,7 +261,6 @@ impl Engine {
                 jwt: RwLock::new(Arc::new(jwt)),
                 started: Instant::now(),
                 schema_version,
-                rekey: tokio::sync::RwLock::new(()),
                 adapters: Default::default(),
                 nonce_locks: Default::default(),
                 running: Default::default(),
@@ -283,6 +269,7 @@ impl Engine {
                 audit,
                 settings,
                 tokens,
+                wallets,
                 session_seen: Default::default(),
                 listen_addr: Default::default(),
                 metrics,
@@ -511,7 +498,7 @@ impl Engine {
         if new_password.chars().count() < 8 {
             return Err(Error::validation("newPassword", "must be at least 8 characters"));
         }
-        let _guard = self.inner.rekey.write().await;
+        let _guard = self.inner.signer.rekey_lock().write().await;
         self.ensure_not_escalated("changing the master password").await?;
         let old = self.inner.signer.password()?;
         let new = Zeroizing::new(new_password.to_string());
@@ -621,6 +608,69 @@ impl Engine {
         f: impl FnOnce(&crate::keys::SecretKey) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.inner.signer.with_key(permit, f).await
+    }
+
+    // --- wallets (services::wallets)
+
+    /// Create a wallet: a new key in the keystore, the wallet row, and (by default) an
+    /// unlimited session. Nothing is left behind if a step fails.
+    pub async fn create_wallet(&self, req: CreateWallet) -> Result<WalletCreated> {
+        let session = |wallet_id: String| async move {
+            let SessionCreated { id, token, expires_at, .. } = self.create_session(CreateSession { wallet_id: Some(wallet_id), ..Default::default() }).await?;
+            Ok(CreatedSession { id, token, expires_at })
+        };
+        self.inner.wallets.create(req, session).await
+    }
+
+    /// Wallets the caller may see: all for the master, the linked ones for a session.
+    pub async fn list_wallets(&self, caller: &Caller<'_>) -> Result<WalletList> {
+        self.inner.wallets.list(caller).await
+    }
+
+    /// Load a wallet the caller may access.
+    pub async fn wallet_record(&self, caller: &Caller<'_>, id: &str) -> Result<WalletRecord> {
+        self.inner.wallets.record(caller, id).await
+    }
+
+    pub async fn get_wallet(&self, caller: &Caller<'_>, id: &str) -> Result<WalletDetail> {
+        self.inner.wallets.detail(caller, id).await
+    }
+
+    /// The wallet a session-scoped operation acts on: the requested one (which must be
+    /// linked), else the session's only wallet.
+    pub async fn resolve_wallet(&self, ctx: &SessionCtx, requested: Option<&str>) -> Result<WalletRecord> {
+        self.inner.wallets.resolve(ctx, requested).await
+    }
+
+    pub async fn rename_wallet(&self, id: &str, name: &str) -> Result<WalletView> {
+        self.inner.wallets.rename(id, name).await
+    }
+
+    pub async fn set_monitor_incoming(&self, id: &str, on: Option<bool>) -> Result<MonitorIncoming> {
+        self.inner.wallets.set_monitor_incoming(id, on).await
+    }
+
+    /// Terminate (upstream `DELETE /v1/wallets/{id}`): the wallet can never sign again and
+    /// sessions whose only wallet it was are revoked.
+    pub async fn terminate_wallet(&self, id: &str) -> Result<WalletStatusChange> {
+        self.inner.wallets.terminate(id).await
+    }
+
+    /// Delete a terminated wallet, its key file and its rows.
+    pub async fn purge_wallet(&self, id: &str) -> Result<WalletStatusChange> {
+        self.inner.wallets.purge(id).await
+    }
+
+    pub async fn suspend_wallet(&self, id: &str, reason: Option<&str>) -> Result<WalletStatusChange> {
+        self.inner.wallets.suspend(id, reason).await
+    }
+
+    pub async fn resume_wallet(&self, id: &str) -> Result<WalletStatusChange> {
+        self.inner.wallets.resume(id).await
+    }
+
+    pub async fn wallet_networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
+        self.inner.wallets.networks(caller, id).await
     }
 
     // --- tokens (services::tokens)

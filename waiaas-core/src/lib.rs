@@ -56,7 +56,6 @@ pub mod sign_gate;
 pub mod store;
 pub mod transactions;
 pub mod tx;
-pub mod wallets;
 
 pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
@@ -66,6 +65,8 @@ pub use services::killswitch;
 pub use services::signer::keystore;
 /// The token registry's types, where the faces have always found them.
 pub use services::tokens;
+/// The wallets' types, where the faces have always found them.
+pub use services::wallets;
 
 /// Version reported by `/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -36,7 +36,7 @@ impl Engine {
     /// `<data>/backups/backup-<UTC yyyymmdd-HHMMSSmmm>.waiaas-backup` (mode 0600, written
     /// atomically). Master password changes wait for it (and it for them).
     pub async fn create_backup(&self) -> Result<BackupInfo> {
-        let _rekey = self.inner.rekey.read().await;
+        let _rekey = self.inner.signer.rekey_lock().read().await;
         let password = self.inner.signer.password()?;
         let schema_version = self.inner.store.schema_version().await?;
         let data_dir = self.data_dir().to_path_buf();

@@ -5,7 +5,7 @@
 //!
 //! Today: [`audit`] (the audit log), [`killswitch`] (the kill switch and its cascade) and
 //! [`settings`] (runtime settings), [`signer`] (the one keystore gate, with the keystore inside
-//! it), [`tokens`] (the token registry). The rest of the engine (wallets, sessions, policies,
+//! it), [`tokens`] (the token registry), [`wallets`]. The rest of the engine (sessions, policies,
 //! transactions, backups, notifications) is still written as `impl Engine`
 //! blocks in its own module and moves here one service at a time.
 
@@ -14,3 +14,4 @@ pub mod killswitch;
 pub mod settings;
 pub mod signer;
 pub mod tokens;
+pub mod wallets;

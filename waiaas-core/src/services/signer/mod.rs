@@ -79,16 +79,26 @@ pub struct Signer {
     password: RwLock<Zeroizing<String>>,
     txs: Arc<dyn TxStore>,
     wallets: Arc<dyn WalletStore>,
+    /// Master password changes hold it exclusively; everything that encrypts with the
+    /// current password (wallet creation, backups) holds it shared from reading the password
+    /// until its file is written, so no key can be written under a password being replaced.
+    rekey: tokio::sync::RwLock<()>,
 }
 
 impl Signer {
     pub fn new(keystore: Keystore, password: &str, txs: Arc<dyn TxStore>, wallets: Arc<dyn WalletStore>) -> Signer {
-        Signer { keystore, password: RwLock::new(Zeroizing::new(password.to_string())), txs, wallets }
+        Signer { keystore, password: RwLock::new(Zeroizing::new(password.to_string())), txs, wallets, rekey: tokio::sync::RwLock::new(()) }
     }
 
     /// The key files (creation, deletion and re-encryption; never decryption).
     pub(crate) fn keystore(&self) -> &Keystore {
         &self.keystore
+    }
+
+    /// The lock between master password changes (exclusive) and writers of files encrypted
+    /// with the current password (shared).
+    pub(crate) fn rekey_lock(&self) -> &tokio::sync::RwLock<()> {
+        &self.rekey
     }
 
     /// The master password the key files are encrypted with now.
