@@ -4,7 +4,7 @@
 
 use crate::engine::{wallet_not_found, Engine, SessionCtx};
 use crate::error::{Error, Result};
-use crate::sessions::CreateSession;
+use crate::services::sessions::CreateSession;
 use crate::tx::TxStatus;
 use serde_json::{json, Value};
 

@@ -5,13 +5,14 @@
 
 use crate::auth::master::{hash_password, verify_hash, MasterAuth};
 use crate::auth::owner::{OwnerAction, OwnerProof};
-use crate::auth::token::{Claims, JwtSecrets, StoredSecret, ROTATION_GRACE};
-use crate::auth::token_hash;
 use crate::config::Config;
 pub(crate) use crate::error::wallet_not_found;
 use crate::error::{Error, ErrorCode, Result};
 use crate::services::audit::Audit;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::sessions::{
+    CreateSession, SessionCreated, SessionPage, SessionRenewed, SessionRevoked, SessionRotated, SessionView, SessionWallets, Sessions, WalletLinked,
+};
 use crate::services::settings::Settings;
 pub(crate) use crate::services::signer::ensure_can_sign;
 use crate::services::signer::keystore::Keystore;
@@ -20,20 +21,17 @@ use crate::services::tokens::{AddToken, TokenAdded, TokenList, TokenRemoved, Tok
 use crate::services::wallets::{
     CreateWallet, CreatedSession, MonitorIncoming, WalletCreated, WalletDetail, WalletList, WalletNetworks, WalletStatusChange, WalletView, Wallets,
 };
-use crate::sessions::{CreateSession, SessionCreated};
 use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
 use crate::store::WalletRecord;
-use crate::store::{SessionRecord, Store};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 pub(crate) const KV_MASTER_HASH: &str = "master_password_hash";
-pub(crate) const KV_JWT_CURRENT: &str = "jwt_secret_current";
-pub(crate) const KV_JWT_PREVIOUS: &str = "jwt_secret_previous";
 
 pub use crate::auth::{Caller, SessionCtx};
 
@@ -84,8 +82,6 @@ pub(crate) struct Inner {
     /// The signer service: the keystore and the master password its files are encrypted with.
     pub signer: Arc<Signer>,
     pub master: Arc<MasterAuth>,
-    /// Replaced whole on rotation; readers share it without copying the secrets.
-    pub jwt: RwLock<Arc<JwtSecrets>>,
     pub started: Instant,
     pub schema_version: i64,
     /// Chain adapters by network id.
@@ -105,9 +101,9 @@ pub(crate) struct Inner {
     /// The token registry service.
     pub tokens: Tokens,
     /// The wallets service.
-    pub wallets: Wallets,
-    /// Last request time of each session (AutoStop idle rule).
-    pub session_seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    pub wallets: Arc<Wallets>,
+    /// The sessions service (and sessionAuth).
+    pub sessions: Sessions,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -236,7 +232,6 @@ impl Engine {
             let (ks, pw) = (keystore.clone(), Zeroizing::new(password.to_string()));
             tokio::task::spawn_blocking(move || ks.recover_rekey(pw.as_bytes())).await.map_err(Error::internal_from)??;
         }
-        let jwt = load_jwt(store.as_ref(), now).await?;
         // Settings changed through PUT /v1/admin/settings win over config.toml and the environment.
         let config = crate::services::settings::apply_stored(store.as_ref(), config).await?;
         let master =
@@ -249,7 +244,17 @@ impl Engine {
             Arc::new(KillSwitch::open(store.clone(), store.clone(), store.clone(), store.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
         let tokens = Tokens::new(store.clone(), clock.clone());
         let signer = Arc::new(Signer::new(keystore, password, store.clone(), store.clone()));
-        let wallets = Wallets::new(store.clone(), signer.clone(), audit.clone(), clock.clone());
+        let wallets = Arc::new(Wallets::new(store.clone(), signer.clone(), audit.clone(), clock.clone()));
+        let sessions = Sessions::open(
+            store.clone(),
+            store.clone(),
+            wallets.clone(),
+            config.security.session_ttl_min,
+            config.security.max_sessions_per_wallet,
+            audit.clone(),
+            clock.clone(),
+        )
+        .await?;
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -258,7 +263,6 @@ impl Engine {
                 store,
                 signer,
                 master,
-                jwt: RwLock::new(Arc::new(jwt)),
                 started: Instant::now(),
                 schema_version,
                 adapters: Default::default(),
@@ -270,7 +274,7 @@ impl Engine {
                 settings,
                 tokens,
                 wallets,
-                session_seen: Default::default(),
+                sessions,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
@@ -441,53 +445,67 @@ impl Engine {
         }
     }
 
+    // --- sessions (services::sessions)
+
     /// sessionAuth: the token's signature and expiry, then the store: the session must
     /// exist, be unrevoked and unexpired, and the token must be the one it holds now.
     pub async fn authenticate(&self, token: &str) -> Result<SessionCtx> {
-        let now = self.now();
-        let claims = self.jwt()?.verify(token, now)?;
-        let s = self.inner.store.get_session(&claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::SESSION_NOT_FOUND, "Session not found"))?;
-        check_session_live(&s, now)?;
-        if !bool::from(token_hash(token).as_bytes().ct_eq(s.token_hash.as_bytes())) {
-            return Err(Error::new(ErrorCode::INVALID_TOKEN, "This token was replaced by a newer one (renewed or rotated)"));
-        }
-        self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(s.id.clone(), now);
-        Ok(SessionCtx { session_id: s.id, wallet_ids: s.wallet_ids, expires_at: s.expires_at, source: s.source })
+        self.inner.sessions.authenticate(token).await
     }
 
-    pub(crate) fn jwt(&self) -> Result<Arc<JwtSecrets>> {
-        Ok(self.inner.jwt.read().map_err(|_| Error::internal("jwt lock poisoned"))?.clone())
-    }
-
-    pub(crate) fn issue_token(&self, session_id: &str, iat: i64, exp: i64) -> Result<String> {
-        let mut jti = [0u8; 8];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut jti);
-        Ok(self.jwt()?.issue(&Claims {
-            sub: session_id.into(),
-            iat,
-            exp: (exp > 0).then_some(exp),
-            jti: Some(hex::encode(jti)),
-            session_id: Some(session_id.into()),
-        }))
+    pub(crate) fn jwt(&self) -> Result<Arc<crate::auth::JwtSecrets>> {
+        self.inner.sessions.jwt()
     }
 
     /// `POST /v1/admin/rotate-secret`: the previous secret keeps working for 5 minutes.
     pub async fn rotate_jwt_secret(&self) -> Result<i64> {
-        let now = self.now();
-        let store = &self.inner.store;
-        let current_raw = store.kv_get(KV_JWT_CURRENT).await?.ok_or_else(|| Error::internal("no JWT secret"))?;
-        let current: StoredSecret = serde_json::from_str(&current_raw).map_err(Error::internal_from)?;
-        if now - current.created_at < ROTATION_GRACE {
-            return Err(Error::new(ErrorCode::ROTATION_TOO_RECENT, "The JWT secret was rotated less than 5 minutes ago"));
-        }
-        let fresh = StoredSecret::generate(now);
-        let fresh_raw = serde_json::to_string(&fresh).map_err(Error::internal_from)?;
-        if !store.kv_cas(KV_JWT_CURRENT, Some(&current_raw), &fresh_raw, now).await? {
-            return Err(Error::new(ErrorCode::ROTATION_TOO_RECENT, "The JWT secret was rotated concurrently"));
-        }
-        store.kv_set(KV_JWT_PREVIOUS, &current_raw, now).await?;
-        *self.inner.jwt.write().map_err(|_| Error::internal("jwt lock poisoned"))? = Arc::new(JwtSecrets::new(&fresh, Some(&current))?);
-        Ok(now)
+        self.inner.sessions.rotate_jwt_secret().await
+    }
+
+    /// Mint a session for one or more wallets.
+    pub async fn create_session(&self, req: CreateSession) -> Result<SessionCreated> {
+        self.inner.sessions.create(req).await
+    }
+
+    /// Unrevoked sessions, optionally of one wallet; `limit` 1..200 (default 50).
+    pub async fn list_sessions(&self, wallet_id: Option<&str>, limit: Option<i64>, offset: Option<i64>) -> Result<SessionPage> {
+        self.inner.sessions.list(wallet_id, limit, offset).await
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<SessionView> {
+        self.inner.sessions.get(id).await
+    }
+
+    /// Revoke (idempotent): the token stops working at once.
+    pub async fn revoke_session(&self, id: &str) -> Result<SessionRevoked> {
+        self.inner.sessions.revoke(id).await
+    }
+
+    /// Renew a finite session with its own current token (upstream rules).
+    pub async fn renew_session(&self, ctx: &SessionCtx, id: &str, token: &str) -> Result<SessionRenewed> {
+        self.inner.sessions.renew(ctx, id, token).await
+    }
+
+    /// Issue a new token with the same expiry; the previous token stops working.
+    pub async fn rotate_session(&self, id: &str) -> Result<SessionRotated> {
+        self.inner.sessions.rotate(id).await
+    }
+
+    pub async fn session_wallets(&self, id: &str) -> Result<SessionWallets> {
+        self.inner.sessions.linked_wallets(id).await
+    }
+
+    pub async fn link_wallet(&self, session_id: &str, wallet_id: &str) -> Result<WalletLinked> {
+        self.inner.sessions.link_wallet(session_id, wallet_id).await
+    }
+
+    pub async fn unlink_wallet(&self, session_id: &str, wallet_id: &str) -> Result<()> {
+        self.inner.sessions.unlink_wallet(session_id, wallet_id).await
+    }
+
+    /// Delete expired finite sessions (background cleanup).
+    pub async fn cleanup_expired_sessions(&self) -> Result<usize> {
+        self.inner.sessions.cleanup_expired().await
     }
 
     /// Change the master password: every key file is re-encrypted next to the old one,
@@ -716,35 +734,4 @@ impl Engine {
     pub async fn update_settings(&self, settings: &[(String, String)]) -> Result<serde_json::Value> {
         self.inner.settings.update(settings).await
     }
-}
-
-pub(crate) fn check_session_live(s: &SessionRecord, now: i64) -> Result<()> {
-    if s.revoked_at.is_some() {
-        return Err(Error::new(ErrorCode::SESSION_REVOKED, "Session has been revoked"));
-    }
-    if s.expires_at > 0 && now >= s.expires_at {
-        return Err(Error::new(ErrorCode::TOKEN_EXPIRED, "Session expired"));
-    }
-    if s.absolute_expires_at > 0 && now >= s.absolute_expires_at {
-        return Err(Error::new(ErrorCode::SESSION_ABSOLUTE_LIFETIME_EXCEEDED, "Session passed its absolute lifetime"));
-    }
-    Ok(())
-}
-
-async fn load_jwt(store: &dyn Store, now: i64) -> Result<JwtSecrets> {
-    let parse = |s: &str| serde_json::from_str::<StoredSecret>(s).map_err(|e| Error::internal(format!("stored JWT secret: {e}")));
-    let current = match store.kv_get(KV_JWT_CURRENT).await? {
-        Some(raw) => parse(&raw)?,
-        None => {
-            let fresh = StoredSecret::generate(now);
-            let raw = serde_json::to_string(&fresh).map_err(Error::internal_from)?;
-            if store.kv_cas(KV_JWT_CURRENT, None, &raw, now).await? {
-                fresh
-            } else {
-                parse(&store.kv_get(KV_JWT_CURRENT).await?.ok_or_else(|| Error::internal("JWT secret vanished"))?)?
-            }
-        }
-    };
-    let previous = store.kv_get(KV_JWT_PREVIOUS).await?.map(|r| parse(&r)).transpose()?;
-    JwtSecrets::new(&current, previous.as_ref())
 }

@@ -51,7 +51,6 @@ pub mod price;
 pub mod ratelimit;
 pub mod redact;
 pub mod services;
-pub mod sessions;
 pub mod sign_gate;
 pub mod store;
 pub mod transactions;
@@ -61,6 +60,8 @@ pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
 /// The kill switch's types, where the faces have always found them.
 pub use services::killswitch;
+/// The sessions' types, where the faces have always found them.
+pub use services::sessions;
 /// The key files, inside the signer (their one gate); the path the faces and tests use.
 pub use services::signer::keystore;
 /// The token registry's types, where the faces have always found them.

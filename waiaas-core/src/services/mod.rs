@@ -5,12 +5,13 @@
 //!
 //! Today: [`audit`] (the audit log), [`killswitch`] (the kill switch and its cascade) and
 //! [`settings`] (runtime settings), [`signer`] (the one keystore gate, with the keystore inside
-//! it), [`tokens`] (the token registry), [`wallets`]. The rest of the engine (sessions, policies,
+//! it), [`tokens`] (the token registry), [`wallets`], [`sessions`] (and sessionAuth). The rest of the engine (policies,
 //! transactions, backups, notifications) is still written as `impl Engine`
 //! blocks in its own module and moves here one service at a time.
 
 pub mod audit;
 pub mod killswitch;
+pub mod sessions;
 pub mod settings;
 pub mod signer;
 pub mod tokens;

@@ -299,6 +299,11 @@ impl Wallets {
         Ok(WalletList { items: rows.iter().map(WalletView::from).collect() })
     }
 
+    /// The wallet row of `id`, if any (no caller check: for other services).
+    pub async fn find(&self, id: &str) -> Result<Option<WalletRecord>> {
+        self.store.get_wallet(id).await
+    }
+
     /// Load a wallet the caller may access.
     pub async fn record(&self, caller: &Caller<'_>, id: &str) -> Result<WalletRecord> {
         if let Caller::Session(ctx) = caller {
