@@ -6,8 +6,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use waiaas_core::network::{Chain, Environment};
 use waiaas_core::policy::{self, PolicyRecord, PolicySettings, PolicyType};
+use waiaas_core::store::prelude::*;
 use waiaas_core::store::sqlite::SqliteStore;
-use waiaas_core::store::{Store, WalletRecord, WalletStatus};
+use waiaas_core::store::{WalletRecord, WalletStatus};
 use waiaas_core::tx::{TxRecord, TxStatus};
 
 fn benches(c: &mut Criterion) {
@@ -45,7 +46,7 @@ fn benches(c: &mut Criterion) {
         {
             let mut p = PolicyRecord::new(format!("p{i}"), ty, rules).for_wallet("w");
             p.created_at = now;
-            store.insert_policy(&p).await.unwrap();
+            store.insert_policy(&waiaas_core::policies::policy_row(&p)).await.unwrap();
         }
     });
     let intent = policy::Intent::new("w", Chain::Ethereum, "ethereum-sepolia", policy::TxType::Transfer)
@@ -77,12 +78,15 @@ fn benches(c: &mut Criterion) {
                     .decide_tx(
                         &id,
                         now,
-                        Box::new(move |_r, policies, usage| {
-                            let d = policy::evaluate(policies, &intent, usage, &settings, now, false);
-                            (
+                        Box::new(move |r, rows, read_usage| {
+                            let policies = waiaas_core::policies::policy_records(rows.to_vec())?;
+                            let needs = policy::usage_needs(&policies, &r.wallet_id, &r.network);
+                            let usage = waiaas_core::policies::usage_of(read_usage(&needs.rate_windows)?);
+                            let d = policy::evaluate(&policies, &intent, &usage, &settings, now, false);
+                            Ok((
                                 if d.allowed { TxStatus::Executing } else { TxStatus::Cancelled },
                                 waiaas_core::tx::TxPatch { tier: Some(d.tier.as_str().into()), amount_usd: Some(1.0), ..Default::default() },
-                            )
+                            ))
                         }),
                     )
                     .await

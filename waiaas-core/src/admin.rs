@@ -4,7 +4,7 @@
 
 use crate::engine::{wallet_not_found, Engine, SessionCtx};
 use crate::error::{Error, Result};
-use crate::sessions::CreateSession;
+use crate::services::sessions::CreateSession;
 use crate::tx::TxStatus;
 use serde_json::{json, Value};
 
@@ -128,7 +128,7 @@ pub fn write_mcp_token(data_dir: &std::path::Path, wallet_id: &str, token: &str)
     for d in [data_dir.join("mcp-agents"), mcp_agent_dir(data_dir, wallet_id), tokens.to_path_buf()] {
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700))?;
     }
-    crate::keystore::write_atomic(&path, token.as_bytes())?;
+    crate::datadir::write_atomic(&path, token.as_bytes())?;
     Ok(path)
 }
 

@@ -72,13 +72,13 @@ impl Engine {
         let now = self.now();
         let mut reported = vec![];
         for s in self.inner.store.list_sessions(None).await? {
-            let seen = self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).get(&s.id).copied();
+            let seen = self.inner.sessions.last_seen(&s.id);
             let last = seen.unwrap_or(s.created_at);
             if now - last < timeout {
                 continue;
             }
             // Report once: mark the session as seen "now" for the idle clock.
-            self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(s.id.clone(), now);
+            self.inner.sessions.mark_seen(&s.id, now);
             self.audit(
                 "SESSION_IDLE",
                 "autostop",

@@ -452,7 +452,7 @@ impl Config {
         if self.daemon.port != 0 && self.daemon.port < 1024 {
             return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
         }
-        if !self.daemon.public_url.is_empty() && crate::engine::public_authority(&self.daemon.public_url).is_none() {
+        if !self.daemon.public_url.is_empty() && public_authority(&self.daemon.public_url).is_none() {
             return Err(invalid("daemon.public_url must be an origin like https://wallet.example.com[:port]".into()));
         }
         if !["trace", "debug", "info", "warn", "error"].contains(&self.daemon.log_level.as_str()) {
@@ -506,6 +506,19 @@ impl Config {
     }
 }
 
+/// `host[:port]` of a `scheme://host[:port][/path]` URL (`None` when empty or malformed).
+pub(crate) fn public_authority(url: &str) -> Option<String> {
+    let rest = url.trim().split_once("://").map(|(_, r)| r)?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty() && !authority.contains('@')).then(|| authority.to_ascii_lowercase())
+}
+
+/// Whether a setting's key names a secret (password, secret, token, API key, private key):
+/// its value is never shown.
+pub(crate) fn is_secret(key: &str) -> bool {
+    ["password", "secret", "token", "api_key", "apikey", "private"].iter().any(|s| key.contains(s))
+}
+
 /// Secret settings a face took out of the process environment at start
 /// ([`remember_taken_env`]); [`process_env`] still sees them.
 static TAKEN_ENV: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
@@ -517,7 +530,7 @@ pub fn is_secret_env(name: &str) -> bool {
     let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
     setting_of(name).is_some_and(|(section, key)| {
         let file_ref = key.strip_suffix("_file").is_some() && !known_key(&defaults, &section, &key);
-        !file_ref && crate::settings::is_secret(&key)
+        !file_ref && is_secret(&key)
     })
 }
 

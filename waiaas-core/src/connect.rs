@@ -24,7 +24,7 @@ impl Engine {
             "Use POST /v1/transactions/simulate to learn the tier of a transaction before sending it. Never ask for the master password.".to_string(),
             "Your wallets:".to_string(),
         ];
-        let all = self.inner.store.list_policies(None).await?;
+        let all = crate::policies::policy_records(self.inner.store.list_policies(None).await?)?;
         for id in &ctx.wallet_ids {
             let Some(w) = self.inner.store.get_wallet(id).await? else { continue };
             let nets: Vec<&str> = Network::for_environment(w.chain, w.environment).into_iter().map(|n| n.id()).collect();
@@ -49,7 +49,7 @@ impl Engine {
             policies.insert(w.id.clone(), Value::Array(mine));
             wallets.push(json!({
                 "id": w.id, "name": w.name, "chain": w.chain, "environment": w.environment, "address": w.public_key,
-                "status": w.status, "ownerState": crate::wallets::owner_state(&w), "availableNetworks": nets,
+                "status": w.status, "ownerState": crate::services::wallets::owner_state(&w), "availableNetworks": nets,
             }));
         }
         let has = |t: PolicyType| all.iter().any(|p| p.policy_type == t && p.enabled);

@@ -3,7 +3,7 @@
 //!
 //! Two processes on one data dir would both hand out nonces, both run the DELAY queue and
 //! both re-broadcast, so whoever opens a data dir (the `waiaas start` daemon, or an agent
-//! embedding the engine through [`crate::client::embedded::open_embedded`]) first takes
+//! embedding the engine through `client::embedded::open_embedded`) first takes
 //! [`DataDirLock`], an exclusive `flock` on `<data>/daemon.lock` held while it runs.
 
 use crate::config::{Config, Loaded};
@@ -13,6 +13,24 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+
+/// Write `bytes` to `path` atomically with mode 0600: temp file, fsync, rename, fsync dir.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().ok_or_else(|| Error::internal("path has no parent"))?;
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| Error::internal("bad file name"))?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    {
+        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
 
 /// Subdirectories `init` creates.
 pub const SUBDIRS: &[&str] = &["keystore", "data", "logs", "backups"];

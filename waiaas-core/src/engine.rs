@@ -1,44 +1,39 @@
 //! The engine: one open data dir (store + keystore + secrets) and the operations every
-//! face calls. Wallet and session operations live in [`crate::wallets`] and
-//! [`crate::sessions`] as further `impl Engine` blocks.
+//! face calls: the facade over the services (`services`), to which it delegates. The parts
+//! not yet made services (wallets, sessions, policies, transactions, ...) are further
+//! `impl Engine` blocks in their own modules.
 
 use crate::auth::master::{hash_password, verify_hash, MasterAuth};
-use crate::auth::token::{Claims, JwtSecrets, StoredSecret, ROTATION_GRACE};
-use crate::auth::token_hash;
+use crate::auth::owner::{OwnerAction, OwnerProof};
 use crate::config::Config;
+pub(crate) use crate::error::wallet_not_found;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::Keystore;
+use crate::services::audit::Audit;
+use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::sessions::{
+    CreateSession, SessionCreated, SessionPage, SessionRenewed, SessionRevoked, SessionRotated, SessionView, SessionWallets, Sessions, WalletLinked,
+};
+use crate::services::settings::Settings;
+pub(crate) use crate::services::signer::ensure_can_sign;
+use crate::services::signer::keystore::Keystore;
+use crate::services::signer::{Signer, SigningPermit};
+use crate::services::tokens::{AddToken, TokenAdded, TokenList, TokenRemoved, Tokens};
+use crate::services::wallets::{
+    CreateWallet, CreatedSession, MonitorIncoming, WalletCreated, WalletDetail, WalletList, WalletNetworks, WalletStatusChange, WalletView, Wallets,
+};
 use crate::store::sqlite::SqliteStore;
-use crate::store::{AuditEntry, SessionRecord, Store, WalletRecord, WalletStatus};
+use crate::store::Store;
+use crate::store::WalletRecord;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 pub(crate) const KV_MASTER_HASH: &str = "master_password_hash";
-pub(crate) const KV_JWT_CURRENT: &str = "jwt_secret_current";
-pub(crate) const KV_JWT_PREVIOUS: &str = "jwt_secret_previous";
 
-/// An authenticated agent session.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionCtx {
-    pub session_id: String,
-    /// Linked wallets, default first.
-    pub wallet_ids: Vec<String>,
-    pub expires_at: i64,
-    pub source: String,
-}
-
-/// Who is calling an operation.
-#[derive(Debug, Clone, Copy)]
-pub enum Caller<'a> {
-    /// The operator (master password verified).
-    Master,
-    /// An agent, limited to its session's wallets.
-    Session(&'a SessionCtx),
-}
+pub use crate::auth::{Caller, SessionCtx};
 
 /// `GET /health`: upstream's fields plus liveness, readiness and the checks behind them.
 #[derive(Debug, Clone, Serialize)]
@@ -84,18 +79,11 @@ pub(crate) struct Inner {
     pub data_dir: PathBuf,
     pub config: Config,
     pub store: Arc<dyn Store>,
-    pub keystore: Keystore,
-    /// The master password, needed to open keys in the signing step.
-    pub password: RwLock<Zeroizing<String>>,
+    /// The signer service: the keystore and the master password its files are encrypted with.
+    pub signer: Arc<Signer>,
     pub master: Arc<MasterAuth>,
-    /// Replaced whole on rotation; readers share it without copying the secrets.
-    pub jwt: RwLock<Arc<JwtSecrets>>,
     pub started: Instant,
     pub schema_version: i64,
-    /// Master password changes hold it exclusively; everything that encrypts with the
-    /// current password (wallet creation, backups) holds it shared from reading the password
-    /// until its file is written, so no key can be written under a password being replaced.
-    pub rekey: tokio::sync::RwLock<()>,
     /// Chain adapters by network id.
     pub adapters: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::chain::ChainAdapter>>>,
     /// Nonce owners: one lock per (wallet, network).
@@ -104,10 +92,18 @@ pub(crate) struct Inner {
     pub running: std::sync::Mutex<std::collections::HashSet<String>>,
     /// USD prices for the policy engine.
     pub oracles: crate::price::OracleChain,
-    /// The kill switch is engaged (cached from the store).
-    pub kill_switch: std::sync::atomic::AtomicBool,
-    /// Last request time of each session (AutoStop idle rule).
-    pub session_seen: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// The kill switch service.
+    pub kill_switch: Arc<KillSwitch>,
+    /// The audit log service.
+    pub audit: Arc<Audit>,
+    /// The runtime settings service.
+    pub settings: Settings,
+    /// The token registry service.
+    pub tokens: Tokens,
+    /// The wallets service.
+    pub wallets: Arc<Wallets>,
+    /// The sessions service (and sessionAuth).
+    pub sessions: Sessions,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -236,40 +232,57 @@ impl Engine {
             let (ks, pw) = (keystore.clone(), Zeroizing::new(password.to_string()));
             tokio::task::spawn_blocking(move || ks.recover_rekey(pw.as_bytes())).await.map_err(Error::internal_from)??;
         }
-        let jwt = load_jwt(store.as_ref(), now).await?;
         // Settings changed through PUT /v1/admin/settings win over config.toml and the environment.
-        let config = crate::settings::apply_stored(store.as_ref(), config).await?;
+        let config = crate::services::settings::apply_stored(store.as_ref(), config).await?;
         let master =
             MasterAuth::new(phc, password, config.security.master_password_max_attempts, Duration::from_secs(config.security.master_password_lockout_seconds));
         let schema_version = store.schema_version().await?;
         let oracles = crate::price::OracleChain::from_config(&config);
+        let metrics: Arc<crate::metrics::Metrics> = Default::default();
+        let audit = Arc::new(Audit::new(store.clone(), clock.clone()));
+        let kill_switch =
+            Arc::new(KillSwitch::open(store.clone(), store.clone(), store.clone(), store.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
+        let tokens = Tokens::new(store.clone(), clock.clone());
+        let signer = Arc::new(Signer::new(keystore, password, store.clone(), store.clone()));
+        let wallets = Arc::new(Wallets::new(store.clone(), signer.clone(), audit.clone(), clock.clone()));
+        let sessions = Sessions::open(
+            store.clone(),
+            store.clone(),
+            wallets.clone(),
+            config.security.session_ttl_min,
+            config.security.max_sessions_per_wallet,
+            audit.clone(),
+            clock.clone(),
+        )
+        .await?;
+        let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
                 data_dir: data_dir.to_path_buf(),
                 config,
                 store,
-                keystore,
-                password: RwLock::new(Zeroizing::new(password.to_string())),
+                signer,
                 master,
-                jwt: RwLock::new(Arc::new(jwt)),
                 started: Instant::now(),
                 schema_version,
-                rekey: tokio::sync::RwLock::new(()),
                 adapters: Default::default(),
                 nonce_locks: Default::default(),
                 running: Default::default(),
                 oracles,
-                kill_switch: Default::default(),
-                session_seen: Default::default(),
+                kill_switch,
+                audit,
+                settings,
+                tokens,
+                wallets,
+                sessions,
                 listen_addr: Default::default(),
-                metrics: Default::default(),
+                metrics,
                 workers: Default::default(),
                 stop: tokio::sync::watch::channel(false).0,
                 clock,
                 adapter_factory,
             }),
         };
-        engine.load_kill_switch().await?;
         engine.init_notify_cursor().await?;
         // The owner nonce key exists from the start: issuing a nonce never writes the store.
         engine.nonce_key().await?;
@@ -291,7 +304,7 @@ impl Engine {
     /// any client chooses.
     pub fn owner_domain(&self) -> String {
         let d = &self.inner.config.daemon;
-        if let Some(authority) = public_authority(&d.public_url) {
+        if let Some(authority) = crate::config::public_authority(&d.public_url) {
             return authority;
         }
         match self.inner.listen_addr.get() {
@@ -316,7 +329,7 @@ impl Engine {
         let store = &self.inner.store;
         let probe = async {
             let version = store.schema_version().await?;
-            let kill = store.kv_get(crate::killswitch::KV_STATE).await?.unwrap_or_else(|| "ACTIVE".into());
+            let kill = self.inner.kill_switch.state().await?;
             Ok::<_, Error>((version, kill))
         };
         let (checks, schema_version) = match tokio::time::timeout(HEALTH_TIMEOUT, probe).await {
@@ -432,53 +445,67 @@ impl Engine {
         }
     }
 
+    // --- sessions (services::sessions)
+
     /// sessionAuth: the token's signature and expiry, then the store: the session must
     /// exist, be unrevoked and unexpired, and the token must be the one it holds now.
     pub async fn authenticate(&self, token: &str) -> Result<SessionCtx> {
-        let now = self.now();
-        let claims = self.jwt()?.verify(token, now)?;
-        let s = self.inner.store.get_session(&claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::SESSION_NOT_FOUND, "Session not found"))?;
-        check_session_live(&s, now)?;
-        if !bool::from(token_hash(token).as_bytes().ct_eq(s.token_hash.as_bytes())) {
-            return Err(Error::new(ErrorCode::INVALID_TOKEN, "This token was replaced by a newer one (renewed or rotated)"));
-        }
-        self.inner.session_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(s.id.clone(), now);
-        Ok(SessionCtx { session_id: s.id, wallet_ids: s.wallet_ids, expires_at: s.expires_at, source: s.source })
+        self.inner.sessions.authenticate(token).await
     }
 
-    pub(crate) fn jwt(&self) -> Result<Arc<JwtSecrets>> {
-        Ok(self.inner.jwt.read().map_err(|_| Error::internal("jwt lock poisoned"))?.clone())
-    }
-
-    pub(crate) fn issue_token(&self, session_id: &str, iat: i64, exp: i64) -> Result<String> {
-        let mut jti = [0u8; 8];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut jti);
-        Ok(self.jwt()?.issue(&Claims {
-            sub: session_id.into(),
-            iat,
-            exp: (exp > 0).then_some(exp),
-            jti: Some(hex::encode(jti)),
-            session_id: Some(session_id.into()),
-        }))
+    pub(crate) fn jwt(&self) -> Result<Arc<crate::auth::JwtSecrets>> {
+        self.inner.sessions.jwt()
     }
 
     /// `POST /v1/admin/rotate-secret`: the previous secret keeps working for 5 minutes.
     pub async fn rotate_jwt_secret(&self) -> Result<i64> {
-        let now = self.now();
-        let store = &self.inner.store;
-        let current_raw = store.kv_get(KV_JWT_CURRENT).await?.ok_or_else(|| Error::internal("no JWT secret"))?;
-        let current: StoredSecret = serde_json::from_str(&current_raw).map_err(Error::internal_from)?;
-        if now - current.created_at < ROTATION_GRACE {
-            return Err(Error::new(ErrorCode::ROTATION_TOO_RECENT, "The JWT secret was rotated less than 5 minutes ago"));
-        }
-        let fresh = StoredSecret::generate(now);
-        let fresh_raw = serde_json::to_string(&fresh).map_err(Error::internal_from)?;
-        if !store.kv_cas(KV_JWT_CURRENT, Some(&current_raw), &fresh_raw, now).await? {
-            return Err(Error::new(ErrorCode::ROTATION_TOO_RECENT, "The JWT secret was rotated concurrently"));
-        }
-        store.kv_set(KV_JWT_PREVIOUS, &current_raw, now).await?;
-        *self.inner.jwt.write().map_err(|_| Error::internal("jwt lock poisoned"))? = Arc::new(JwtSecrets::new(&fresh, Some(&current))?);
-        Ok(now)
+        self.inner.sessions.rotate_jwt_secret().await
+    }
+
+    /// Mint a session for one or more wallets.
+    pub async fn create_session(&self, req: CreateSession) -> Result<SessionCreated> {
+        self.inner.sessions.create(req).await
+    }
+
+    /// Unrevoked sessions, optionally of one wallet; `limit` 1..200 (default 50).
+    pub async fn list_sessions(&self, wallet_id: Option<&str>, limit: Option<i64>, offset: Option<i64>) -> Result<SessionPage> {
+        self.inner.sessions.list(wallet_id, limit, offset).await
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<SessionView> {
+        self.inner.sessions.get(id).await
+    }
+
+    /// Revoke (idempotent): the token stops working at once.
+    pub async fn revoke_session(&self, id: &str) -> Result<SessionRevoked> {
+        self.inner.sessions.revoke(id).await
+    }
+
+    /// Renew a finite session with its own current token (upstream rules).
+    pub async fn renew_session(&self, ctx: &SessionCtx, id: &str, token: &str) -> Result<SessionRenewed> {
+        self.inner.sessions.renew(ctx, id, token).await
+    }
+
+    /// Issue a new token with the same expiry; the previous token stops working.
+    pub async fn rotate_session(&self, id: &str) -> Result<SessionRotated> {
+        self.inner.sessions.rotate(id).await
+    }
+
+    pub async fn session_wallets(&self, id: &str) -> Result<SessionWallets> {
+        self.inner.sessions.linked_wallets(id).await
+    }
+
+    pub async fn link_wallet(&self, session_id: &str, wallet_id: &str) -> Result<WalletLinked> {
+        self.inner.sessions.link_wallet(session_id, wallet_id).await
+    }
+
+    pub async fn unlink_wallet(&self, session_id: &str, wallet_id: &str) -> Result<()> {
+        self.inner.sessions.unlink_wallet(session_id, wallet_id).await
+    }
+
+    /// Delete expired finite sessions (background cleanup).
+    pub async fn cleanup_expired_sessions(&self) -> Result<usize> {
+        self.inner.sessions.cleanup_expired().await
     }
 
     /// Change the master password: every key file is re-encrypted next to the old one,
@@ -489,11 +516,11 @@ impl Engine {
         if new_password.chars().count() < 8 {
             return Err(Error::validation("newPassword", "must be at least 8 characters"));
         }
-        let _guard = self.inner.rekey.write().await;
+        let _guard = self.inner.signer.rekey_lock().write().await;
         self.ensure_not_escalated("changing the master password").await?;
-        let old = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
+        let old = self.inner.signer.password()?;
         let new = Zeroizing::new(new_password.to_string());
-        let ks = self.inner.keystore.clone();
+        let ks = self.inner.signer.keystore().clone();
         let (o, n) = (old.clone(), new.clone());
         let staged = tokio::task::spawn_blocking(move || -> Result<(usize, String)> {
             match ks.stage_rekey(o.as_bytes(), n.as_bytes()) {
@@ -509,12 +536,12 @@ impl Engine {
         let (count, phc) = staged?;
         let current = self.inner.store.kv_get(KV_MASTER_HASH).await?.ok_or_else(|| Error::internal("no master hash"))?;
         if !self.inner.store.kv_cas(KV_MASTER_HASH, Some(&current), &phc, self.now()).await? {
-            let _ = self.inner.keystore.abort_rekey();
+            let _ = self.inner.signer.keystore().abort_rekey();
             return Err(Error::internal("master password hash changed concurrently"));
         }
-        self.inner.keystore.commit_rekey()?;
+        self.inner.signer.keystore().commit_rekey()?;
         self.inner.master.replace(phc, &new)?;
-        *self.inner.password.write().map_err(|_| Error::internal("lock"))? = new;
+        self.inner.signer.set_password(new)?;
         Ok(count)
     }
 
@@ -530,93 +557,181 @@ impl Engine {
         severity: &str,
         ip: Option<&str>,
     ) {
-        let e = AuditEntry {
-            id: 0,
-            timestamp: self.now(),
-            event_type: event_type.into(),
-            actor: actor.into(),
-            wallet_id: wallet_id.map(Into::into),
-            session_id: session_id.map(Into::into),
-            tx_id: None,
-            details: details.map(|d| d.to_string()),
-            severity: severity.into(),
-            ip_address: ip.map(Into::into),
-        };
-        self.append_audit(e).await
+        self.inner.audit.record(event_type, actor, wallet_id, session_id, details, severity, ip).await
     }
 
     /// Audit an action on one transaction.
     pub(crate) async fn audit_tx(&self, event_type: &str, actor: &str, wallet_id: &str, tx_id: &str, details: Option<serde_json::Value>, severity: &str) {
-        let e = AuditEntry {
-            id: 0,
-            timestamp: self.now(),
-            event_type: event_type.into(),
-            actor: actor.into(),
-            wallet_id: Some(wallet_id.into()),
-            tx_id: Some(tx_id.into()),
-            details: details.map(|d| d.to_string()),
-            severity: severity.into(),
-            ..Default::default()
+        self.inner.audit.record_tx(event_type, actor, wallet_id, tx_id, details, severity).await
+    }
+
+    // --- kill switch (services::killswitch)
+
+    /// Current state (`ACTIVE` when never activated).
+    pub async fn kill_switch_status(&self) -> Result<KillSwitchStatus> {
+        self.inner.kill_switch.status().await
+    }
+
+    /// Whether normal operation is allowed (cached for the request guard).
+    pub fn kill_switch_engaged(&self) -> bool {
+        self.inner.kill_switch.engaged()
+    }
+
+    /// `SYSTEM_LOCKED` while the kill switch is engaged: the guard in front of every agent
+    /// and admin operation other than the kill switch itself (REST and embedded alike).
+    pub fn ensure_not_locked(&self) -> Result<()> {
+        self.inner.kill_switch.ensure_not_locked()
+    }
+
+    /// `SYSTEM_LOCKED` while the kill switch is LOCKED (master password and settings changes).
+    pub(crate) async fn ensure_not_escalated(&self, what: &str) -> Result<()> {
+        self.inner.kill_switch.ensure_not_escalated(what).await
+    }
+
+    /// An owner activates the kill switch with a signed `kill-switch:activate` message.
+    pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof) -> Result<KillSwitchStatus> {
+        let owner = self.accept_any_owner(proof, &OwnerAction::KillSwitchActivate).await?;
+        self.activate_kill_switch(&format!("owner:{owner}")).await
+    }
+
+    /// SUSPENDED → LOCKED: sessions are revoked as well.
+    pub async fn escalate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
+        self.inner.kill_switch.escalate(actor).await
+    }
+
+    /// ACTIVE → SUSPENDED, then the cascade (unsigned transactions cancelled, active wallets
+    /// suspended). Returns the new status.
+    pub async fn activate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
+        self.inner.kill_switch.activate(actor).await
+    }
+
+    /// Back to ACTIVE (the caller has passed masterAuth); wallets the switch suspended are
+    /// resumed. From LOCKED an owner's proof for `kill-switch:recover` is also required.
+    pub async fn recover_kill_switch(&self, actor: &str, owner: Option<&OwnerProof>) -> Result<KillSwitchStatus> {
+        let check = owner.map(|proof| move || async move { self.accept_any_owner(proof, &OwnerAction::KillSwitchRecover).await });
+        self.inner.kill_switch.recover(actor, check).await
+    }
+
+    // --- signer (services::signer)
+
+    /// The permit of a transaction row that the policy gate decided (see [`Signer::permit`]).
+    pub(crate) async fn signing_permit(&self, tx_id: &str, wallet_id: &str) -> Result<SigningPermit> {
+        self.inner.signer.permit(tx_id, wallet_id).await
+    }
+
+    /// Decrypt the permitted wallet's key and hand it to `f` (see [`Signer::with_key`]).
+    pub(crate) async fn with_signing_key<T: Send + 'static>(
+        &self,
+        permit: SigningPermit,
+        f: impl FnOnce(&crate::keys::SecretKey) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.inner.signer.with_key(permit, f).await
+    }
+
+    // --- wallets (services::wallets)
+
+    /// Create a wallet: a new key in the keystore, the wallet row, and (by default) an
+    /// unlimited session. Nothing is left behind if a step fails.
+    pub async fn create_wallet(&self, req: CreateWallet) -> Result<WalletCreated> {
+        let session = |wallet_id: String| async move {
+            let SessionCreated { id, token, expires_at, .. } = self.create_session(CreateSession { wallet_id: Some(wallet_id), ..Default::default() }).await?;
+            Ok(CreatedSession { id, token, expires_at })
         };
-        self.append_audit(e).await
+        self.inner.wallets.create(req, session).await
     }
 
-    async fn append_audit(&self, e: AuditEntry) {
-        if let Err(err) = self.inner.store.append_audit(&e).await {
-            tracing::error!(event_type = %e.event_type, error = %err, "audit write failed");
+    /// Wallets the caller may see: all for the master, the linked ones for a session.
+    pub async fn list_wallets(&self, caller: &Caller<'_>) -> Result<WalletList> {
+        self.inner.wallets.list(caller).await
+    }
+
+    /// Load a wallet the caller may access.
+    pub async fn wallet_record(&self, caller: &Caller<'_>, id: &str) -> Result<WalletRecord> {
+        self.inner.wallets.record(caller, id).await
+    }
+
+    pub async fn get_wallet(&self, caller: &Caller<'_>, id: &str) -> Result<WalletDetail> {
+        self.inner.wallets.detail(caller, id).await
+    }
+
+    /// The wallet a session-scoped operation acts on: the requested one (which must be
+    /// linked), else the session's only wallet.
+    pub async fn resolve_wallet(&self, ctx: &SessionCtx, requested: Option<&str>) -> Result<WalletRecord> {
+        self.inner.wallets.resolve(ctx, requested).await
+    }
+
+    pub async fn rename_wallet(&self, id: &str, name: &str) -> Result<WalletView> {
+        self.inner.wallets.rename(id, name).await
+    }
+
+    pub async fn set_monitor_incoming(&self, id: &str, on: Option<bool>) -> Result<MonitorIncoming> {
+        self.inner.wallets.set_monitor_incoming(id, on).await
+    }
+
+    /// Terminate (upstream `DELETE /v1/wallets/{id}`): the wallet can never sign again and
+    /// sessions whose only wallet it was are revoked.
+    pub async fn terminate_wallet(&self, id: &str) -> Result<WalletStatusChange> {
+        self.inner.wallets.terminate(id).await
+    }
+
+    /// Delete a terminated wallet, its key file and its rows.
+    pub async fn purge_wallet(&self, id: &str) -> Result<WalletStatusChange> {
+        self.inner.wallets.purge(id).await
+    }
+
+    pub async fn suspend_wallet(&self, id: &str, reason: Option<&str>) -> Result<WalletStatusChange> {
+        self.inner.wallets.suspend(id, reason).await
+    }
+
+    pub async fn resume_wallet(&self, id: &str) -> Result<WalletStatusChange> {
+        self.inner.wallets.resume(id).await
+    }
+
+    pub async fn wallet_networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
+        self.inner.wallets.networks(caller, id).await
+    }
+
+    // --- tokens (services::tokens)
+
+    /// Built-in and custom tokens of a network.
+    pub async fn list_tokens(&self, network: &str) -> Result<TokenList> {
+        self.inner.tokens.list(network).await
+    }
+
+    /// Decimals of a registered token, if it is registered.
+    pub async fn registry_token(&self, network: crate::network::Network, address: &str) -> Result<Option<u8>> {
+        self.inner.tokens.registered_decimals(network, address).await
+    }
+
+    /// Decimals of a token: the registry's, else the chain's (`token_info`). Never a caller's.
+    pub(crate) async fn token_decimals(&self, network: crate::network::Network, address: &str) -> Result<u8> {
+        match self.inner.tokens.registered_decimals(network, address).await? {
+            Some(d) => Ok(d),
+            None => Ok(self.adapter(network).token_info(address).await.map_err(Error::from)?.decimals),
         }
     }
-}
 
-pub(crate) fn wallet_not_found(id: &str) -> Error {
-    Error::new(ErrorCode::WALLET_NOT_FOUND, format!("Wallet '{id}' not found"))
-}
-
-/// A SUSPENDED or TERMINATED wallet never signs.
-/// `host[:port]` of a `scheme://host[:port][/path]` URL (`None` when empty or malformed).
-pub(crate) fn public_authority(url: &str) -> Option<String> {
-    let rest = url.trim().split_once("://").map(|(_, r)| r)?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty() && !authority.contains('@')).then(|| authority.to_ascii_lowercase())
-}
-
-pub(crate) fn ensure_can_sign(w: &WalletRecord) -> Result<()> {
-    match w.status {
-        WalletStatus::Active => Ok(()),
-        WalletStatus::Suspended => {
-            Err(Error::new(ErrorCode::WALLET_SUSPENDED, format!("Wallet '{}' is suspended ({})", w.id, w.suspension_reason.as_deref().unwrap_or("no reason"))))
-        }
-        WalletStatus::Terminated => Err(Error::new(ErrorCode::WALLET_TERMINATED, format!("Wallet '{}' is terminated", w.id))),
+    /// Register a custom token.
+    pub async fn add_token(&self, req: AddToken) -> Result<TokenAdded> {
+        self.inner.tokens.add(req).await
     }
-}
 
-pub(crate) fn check_session_live(s: &SessionRecord, now: i64) -> Result<()> {
-    if s.revoked_at.is_some() {
-        return Err(Error::new(ErrorCode::SESSION_REVOKED, "Session has been revoked"));
+    /// Remove a custom token (built-in ones cannot be removed).
+    pub async fn remove_token(&self, network: &str, address: &str) -> Result<TokenRemoved> {
+        self.inner.tokens.remove(network, address).await
     }
-    if s.expires_at > 0 && now >= s.expires_at {
-        return Err(Error::new(ErrorCode::TOKEN_EXPIRED, "Session expired"));
-    }
-    if s.absolute_expires_at > 0 && now >= s.absolute_expires_at {
-        return Err(Error::new(ErrorCode::SESSION_ABSOLUTE_LIFETIME_EXCEEDED, "Session passed its absolute lifetime"));
-    }
-    Ok(())
-}
 
-async fn load_jwt(store: &dyn Store, now: i64) -> Result<JwtSecrets> {
-    let parse = |s: &str| serde_json::from_str::<StoredSecret>(s).map_err(|e| Error::internal(format!("stored JWT secret: {e}")));
-    let current = match store.kv_get(KV_JWT_CURRENT).await? {
-        Some(raw) => parse(&raw)?,
-        None => {
-            let fresh = StoredSecret::generate(now);
-            let raw = serde_json::to_string(&fresh).map_err(Error::internal_from)?;
-            if store.kv_cas(KV_JWT_CURRENT, None, &raw, now).await? {
-                fresh
-            } else {
-                parse(&store.kv_get(KV_JWT_CURRENT).await?.ok_or_else(|| Error::internal("JWT secret vanished"))?)?
-            }
-        }
-    };
-    let previous = store.kv_get(KV_JWT_PREVIOUS).await?.map(|r| parse(&r)).transpose()?;
-    JwtSecrets::new(&current, previous.as_ref())
+    // --- settings (services::settings)
+
+    /// `GET /v1/admin/settings`: the settings in effect, and those that apply at the next start.
+    pub async fn settings(&self) -> Result<serde_json::Value> {
+        self.inner.settings.current().await
+    }
+
+    /// `PUT /v1/admin/settings`: check every `(key, value)` (known key, type, range, and the
+    /// resulting config as a whole), then store them all or none. Refused while the kill
+    /// switch is LOCKED.
+    pub async fn update_settings(&self, settings: &[(String, String)]) -> Result<serde_json::Value> {
+        self.inner.settings.update(settings).await
+    }
 }

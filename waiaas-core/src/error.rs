@@ -306,6 +306,11 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// `WALLET_NOT_FOUND` for wallet `id`.
+pub(crate) fn wallet_not_found(id: &str) -> Error {
+    Error::new(ErrorCode::WALLET_NOT_FOUND, format!("Wallet '{id}' not found"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

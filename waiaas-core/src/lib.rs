@@ -1,7 +1,7 @@
 //! # waiaas-core
 //!
 //! Every behaviour of WAIaaS, the self-hosted wallet for AI agents: the encrypted keystore
-//! and the one signing gate ([`signer`]), master and session auth, the SQLite store, wallets
+//! and the one signing gate ([`services::signer`]), master and session auth, the SQLite store, wallets
 //! and sessions, the policy engine ([`policy`], [`policies`]), the transaction pipeline
 //! ([`pipeline`]: tiers, DELAY queue, owner approvals, broadcast, confirmation and crash
 //! recovery) on the EVM and Solana adapters ([`chain`]), owner control, the kill switch and
@@ -38,8 +38,7 @@ pub mod connect;
 pub mod datadir;
 pub mod engine;
 pub mod error;
-pub mod keystore;
-pub mod killswitch;
+pub mod keys;
 pub mod mac;
 pub mod meaning;
 pub mod metrics;
@@ -52,17 +51,24 @@ pub mod policy;
 pub mod price;
 pub mod ratelimit;
 pub mod redact;
-pub mod sessions;
-pub mod settings;
-pub mod signer;
+pub mod services;
+pub mod sign_gate;
 pub mod store;
-pub mod tokens;
 pub mod transactions;
 pub mod tx;
-pub mod wallets;
 
 pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
+/// The kill switch's types, where the faces have always found them.
+pub use services::killswitch;
+/// The sessions' types, where the faces have always found them.
+pub use services::sessions;
+/// The key files, inside the signer (their one gate); the path the faces and tests use.
+pub use services::signer::keystore;
+/// The token registry's types, where the faces have always found them.
+pub use services::tokens;
+/// The wallets' types, where the faces have always found them.
+pub use services::wallets;
 
 /// Version reported by `/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

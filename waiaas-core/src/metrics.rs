@@ -5,7 +5,7 @@
 //! RPC client, the notification dispatcher); a face adds its HTTP requests through
 //! [`Metrics::observe_http`]. Label values are always bounded sets (route templates, status
 //! codes, network ids, tiers, outcomes): never ids, addresses, URLs or raw paths.
-//! [`crate::Engine::render_metrics`] adds the gauges read from the store at scrape time
+//! `Engine::render_metrics` adds the gauges read from the store at scrape time
 //! (queue depth, kill switch).
 
 use std::collections::BTreeMap;
@@ -314,7 +314,7 @@ impl Metrics {
     }
 }
 
-/// Outcome of [`crate::Engine::metrics_access`].
+/// Outcome of `Engine::metrics_access`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// `[metrics] enabled = false`: the endpoint does not exist (404).

@@ -239,6 +239,38 @@ impl fmt::Display for Network {
     }
 }
 
+/// CAIP-19 id of a token on a network.
+pub fn asset_id(network: Network, address: &str) -> String {
+    let ns = if network.chain() == Chain::Ethereum { "erc20" } else { "token" };
+    format!("{}/{ns}:{address}", network.info().caip2)
+}
+
+/// Validate an address for a chain: EIP-55 (or all-lower/upper) hex for EVM, 32-byte base58 for Solana.
+pub fn check_address(chain: Chain, field: &str, s: &str) -> Result<String> {
+    let bad = |why: &str| Error::new(ErrorCode::INVALID_ADDRESS, format!("{field}: {why}")).with_details(serde_json::json!({"field": field}));
+    match chain {
+        Chain::Ethereum => {
+            let hex = s.strip_prefix("0x").ok_or_else(|| bad("must be a 0x-prefixed EVM address"))?;
+            if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad("must be 20 bytes of hex"));
+            }
+            let addr: alloy_primitives::Address = s.parse().map_err(|_| bad("not an EVM address"))?;
+            let mixed = hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
+            if mixed && addr.to_checksum(None) != s {
+                return Err(bad("EIP-55 checksum mismatch"));
+            }
+            Ok(addr.to_checksum(None))
+        }
+        Chain::Solana => {
+            let bytes = bs58::decode(s).into_vec().map_err(|_| bad("must be a base58 Solana address"))?;
+            if bytes.len() != 32 {
+                return Err(bad("must be a 32-byte base58 Solana address"));
+            }
+            Ok(s.to_string())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

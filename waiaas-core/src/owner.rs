@@ -182,7 +182,7 @@ impl Engine {
         Ok(json!({
             "id": w.id, "name": w.name, "chain": w.chain, "network": w.network, "environment": w.environment,
             "publicKey": w.public_key, "status": w.status, "ownerAddress": w.owner_address, "ownerVerified": w.owner_verified,
-            "ownerState": crate::wallets::owner_state(&w), "approvalMethod": null, "walletType": null, "warning": null, "updatedAt": w.updated_at,
+            "ownerState": crate::services::wallets::owner_state(&w), "approvalMethod": null, "walletType": null, "warning": null, "updatedAt": w.updated_at,
         }))
     }
 

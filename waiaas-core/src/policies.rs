@@ -8,6 +8,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::network::Network;
 use crate::policy::{self, Decision, Intent, PolicyRecord, PolicyType, PriceStatus, Tier, TokenRef, TxType as PTx};
 use crate::price::{Asset, Lookup};
+use crate::store::{PolicyRow, UsageRow};
 use crate::tx::{TxPatch, TxRecord, TxStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -56,6 +57,53 @@ pub struct PolicyPage {
 pub struct PolicyDeleted {
     pub id: String,
     pub deleted: bool,
+}
+
+/// The store's plain row of a policy.
+pub fn policy_row(p: &PolicyRecord) -> PolicyRow {
+    PolicyRow {
+        id: p.id.clone(),
+        wallet_id: p.wallet_id.clone(),
+        policy_type: p.policy_type.as_str().to_string(),
+        rules: p.rules.clone(),
+        priority: p.priority,
+        enabled: p.enabled,
+        network: p.network.clone(),
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+    }
+}
+
+/// The policy a stored row holds (an unknown type is a corrupt row: an internal error).
+pub fn policy_record(r: PolicyRow) -> Result<PolicyRecord> {
+    let policy_type = PolicyType::parse(&r.policy_type).ok_or_else(|| Error::internal(format!("stored policy {}: unknown type {}", r.id, r.policy_type)))?;
+    Ok(PolicyRecord {
+        id: r.id,
+        wallet_id: r.wallet_id,
+        policy_type,
+        rules: r.rules,
+        priority: r.priority,
+        enabled: r.enabled,
+        network: r.network,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+/// The policies stored rows hold.
+pub fn policy_records(rows: Vec<PolicyRow>) -> Result<Vec<PolicyRecord>> {
+    rows.into_iter().map(policy_record).collect()
+}
+
+/// The evaluator's usage from the store's counts.
+pub fn usage_of(u: UsageRow) -> policy::Usage {
+    policy::Usage {
+        spent_usd_day: u.spent_usd_day,
+        spent_usd_month: u.spent_usd_month,
+        reserved_raw: u.reserved_raw,
+        requests_in_window: u.requests_in_window,
+        ..Default::default()
+    }
 }
 
 fn policy_not_found() -> Error {
@@ -120,7 +168,7 @@ pub(crate) fn intent_of(wallet_id: &str, network: Network, kind: &TxKind, prices
     i.price = status;
     let token_ref = |t: &crate::chain::TokenInfo| TokenRef {
         address: Some(t.address.clone()),
-        asset_id: Some(crate::tokens::asset_id(network, &t.address)),
+        asset_id: Some(crate::network::asset_id(network, &t.address)),
         symbol: t.symbol.clone(),
         decimals: Some(t.decimals),
     };
@@ -243,7 +291,7 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        self.inner.store.insert_policy(&p).await?;
+        self.inner.store.insert_policy(&policy_row(&p)).await?;
         self.audit("POLICY_CREATED", "master", p.wallet_id.as_deref(), None, Some(serde_json::json!({"policyId": p.id, "type": ty.as_str()})), "info", None)
             .await;
         Ok(p)
@@ -260,10 +308,10 @@ impl Engine {
             return Err(Error::validation("offset", "must be >= 0"));
         }
         let all = match caller {
-            crate::Caller::Master => self.inner.store.list_policies(wallet_id).await?,
+            crate::Caller::Master => policy_records(self.inner.store.list_policies(wallet_id).await?)?,
             crate::Caller::Session(ctx) => {
                 let w = self.resolve_wallet(ctx, wallet_id).await?;
-                self.inner.store.list_policies(Some(&w.id)).await?
+                policy_records(self.inner.store.list_policies(Some(&w.id)).await?)?
             }
         };
         let data = all.iter().skip(offset as usize).take(limit as usize).cloned().collect();
@@ -271,7 +319,7 @@ impl Engine {
     }
 
     pub async fn get_policy(&self, id: &str) -> Result<PolicyRecord> {
-        self.inner.store.get_policy(id).await?.ok_or_else(policy_not_found)
+        policy_record(self.inner.store.get_policy(id).await?.ok_or_else(policy_not_found)?)
     }
 
     /// Update validates as strictly as create (upstream only checks two types).
@@ -288,7 +336,7 @@ impl Engine {
             p.enabled = e;
         }
         p.updated_at = self.now();
-        if !self.inner.store.update_policy(&p).await? {
+        if !self.inner.store.update_policy(&policy_row(&p)).await? {
             return Err(policy_not_found());
         }
         Ok(p)
@@ -316,7 +364,7 @@ impl Engine {
         // The decision itself re-reads the policies inside its store transaction; these only
         // decide whether pricing is needed (a policy added meanwhile leaves the value unpriced,
         // which fails closed).
-        let policies = self.inner.store.list_policies(Some(&tx.wallet_id)).await?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
+        let policies = policy_records(self.inner.store.list_policies(Some(&tx.wallet_id)).await?)?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
         let intent = self.priced_intent(&tx.wallet_id, network, kind, &policies).await;
         self.decide_intent(tx, intent).await
     }
@@ -337,11 +385,14 @@ impl Engine {
             .decide_tx(
                 &tx.id,
                 now,
-                Box::new(move |_row, policies, usage| {
-                    let d = policy::evaluate(policies, &intent, usage, &settings, now, owner);
+                Box::new(move |row, rows, read_usage| {
+                    let policies = policy_records(rows.to_vec())?;
+                    let needs = policy::usage_needs(&policies, &row.wallet_id, &row.network);
+                    let usage = usage_of(read_usage(&needs.rate_windows)?);
+                    let d = policy::evaluate(&policies, &intent, &usage, &settings, now, owner);
                     let (status, patch) = outcome(&d, usd, now);
                     *seen.lock().unwrap_or_else(|e| e.into_inner()) = patch.tier.clone();
-                    (status, patch)
+                    Ok((status, patch))
                 }),
             )
             .await?;
@@ -358,14 +409,14 @@ impl Engine {
     /// Evaluate a request without recording anything (simulate).
     pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<Decision> {
         let kind = &self.policy_kind(network, kind).await?;
-        let policies = self.inner.store.list_policies(Some(wallet_id)).await?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
+        let policies = policy_records(self.inner.store.list_policies(Some(wallet_id)).await?)?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
         let intent = self.priced_intent(wallet_id, network, kind, &policies).await;
         let token = match kind {
             TxKind::TokenTransfer { token, .. } | TxKind::Approve { token, .. } => Some(token.address.as_str()),
             _ => None,
         };
         let windows = policy::usage_needs(&policies, wallet_id, network.id()).rate_windows;
-        let usage = self.inner.store.usage(wallet_id, network.id(), token, &windows, self.now()).await?;
+        let usage = usage_of(self.inner.store.usage(wallet_id, network.id(), token, &windows, self.now()).await?);
         let owner = self.inner.store.get_wallet(wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
         Ok(policy::evaluate(&policies, &intent, &usage, &self.inner.config.policy.settings(), self.now(), owner))
     }

@@ -82,7 +82,7 @@ impl PriceOracle for ConfigOracle {
             None => self
                 .lookup(a.native_symbol)
                 .or_else(|| self.lookup(&format!("{}/slip44:{}", net.info().caip2, if a.chain == Chain::Solana { 501 } else { 60 }))),
-            Some(t) => self.lookup(t).or_else(|| self.lookup(&crate::tokens::asset_id(net, t))),
+            Some(t) => self.lookup(t).or_else(|| self.lookup(&crate::network::asset_id(net, t))),
         };
         Ok(usd.map(|usd| Price { usd, source: "config".into(), at: self.updated_at.unwrap_or_else(crate::now) }))
     }

@@ -484,7 +484,7 @@ impl Engine {
         // What it really does, its fee included; a future nonce is refused (crate::meaning).
         let kind = self.external_kind(&w, net, &decoded).await?;
         let rec = self.record_sync(ctx, &w, net, TxType::Sign, serde_json::json!({"external": true, "operations": decoded.operations}), Some(&kind)).await?;
-        let permit = self.gate_sync(&rec, crate::signer::GateInput::Kind(&kind)).await?;
+        let permit = self.gate_sync(&rec, crate::sign_gate::GateInput::Kind(&kind)).await?;
         let tier = permit.tier().to_string();
         let a = adapter.clone();
         let result = self.with_signing_key(permit, move |key| a.sign_external(&raw, key)).await;

@@ -146,7 +146,7 @@ pub struct TxRecord {
     pub amount: Option<String>,
     pub to_address: Option<String>,
     pub token_address: Option<String>,
-    /// JSON of the resolved [`crate::chain::TxKind`].
+    /// JSON of the resolved `chain::TxKind`.
     pub request: String,
     /// JSON body as the client sent it.
     pub original_request: Option<String>,

@@ -6,7 +6,6 @@ use super::time::{compact_ms, iso_ms, now_ms};
 use super::*;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::keystore;
 use rand::RngCore;
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
@@ -37,8 +36,8 @@ impl Engine {
     /// `<data>/backups/backup-<UTC yyyymmdd-HHMMSSmmm>.waiaas-backup` (mode 0600, written
     /// atomically). Master password changes wait for it (and it for them).
     pub async fn create_backup(&self) -> Result<BackupInfo> {
-        let _rekey = self.inner.rekey.read().await;
-        let password = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
+        let _rekey = self.inner.signer.rekey_lock().read().await;
+        let password = self.inner.signer.password()?;
         let schema_version = self.inner.store.schema_version().await?;
         let data_dir = self.data_dir().to_path_buf();
         let db_path = data_dir.join(&self.config().database.path);
@@ -157,7 +156,7 @@ pub fn write_backup(data_dir: &Path, db_path: &Path, out_dir: &Path, password: &
         n += 1;
     }
     let path = out_dir.join(&filename);
-    keystore::write_atomic(&path, &file)?;
+    crate::datadir::write_atomic(&path, &file)?;
     Ok(BackupInfo {
         path: path.display().to_string(),
         filename,

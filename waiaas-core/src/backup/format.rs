@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::{self, KdfParams, KDF_MEMORY_KIB, KDF_PARALLELISM, KDF_TIME};
+use crate::services::signer::keystore::{self, KdfParams, KDF_MEMORY_KIB, KDF_PARALLELISM, KDF_TIME};
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use rand::RngCore;

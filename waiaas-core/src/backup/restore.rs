@@ -348,7 +348,10 @@ fn revoke_sessions(db: &Path) -> Result<u64> {
     let now = crate::now();
     let tx = c.unchecked_transaction()?;
     let n = tx.execute("UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL", params![now])?;
-    tx.execute("DELETE FROM key_value_store WHERE key IN (?1, ?2)", params![crate::engine::KV_JWT_CURRENT, crate::engine::KV_JWT_PREVIOUS])?;
+    tx.execute(
+        "DELETE FROM key_value_store WHERE key IN (?1, ?2)",
+        params![crate::services::sessions::KV_JWT_CURRENT, crate::services::sessions::KV_JWT_PREVIOUS],
+    )?;
     tx.commit()?;
     Ok(n as u64)
 }

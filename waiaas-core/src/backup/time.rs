@@ -1,6 +1,6 @@
 //! Time stamps of backups: ISO 8601 for the metadata, compact for file names (UTC).
 
-use crate::keystore;
+use crate::services::signer::keystore;
 
 pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)

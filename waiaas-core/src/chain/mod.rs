@@ -15,7 +15,7 @@ pub mod scripted;
 pub mod solana;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::SecretKey;
+use crate::keys::SecretKey;
 use crate::network::{Chain, Network};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@
 
 use super::{ChainAdapter, ChainError, ChainResult, DecodedTx, FeeEstimate, SignedTx, Simulation, TokenInfo, TxKind, TxStatus, UnsignedTx};
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::SecretKey;
+use crate::keys::SecretKey;
 use crate::network::{Chain, Network};
 use async_trait::async_trait;
 use sha2::Digest;

@@ -23,6 +23,8 @@ pub mod webhook;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::store::AuditEntry;
+/// The filters of [`Engine::audit_logs`] (`GET /v1/audit-logs`).
+pub use crate::store::AuditQuery;
 use async_trait::async_trait;
 use serde::Serialize;
 use std::sync::Arc;
@@ -130,7 +132,7 @@ impl Engine {
     pub(crate) async fn init_notify_cursor(&self) -> Result<()> {
         let store = &self.inner.store;
         if store.kv_get(KV_CURSOR).await?.is_none() {
-            let (latest, _) = store.query_audit(&crate::store::AuditQuery { limit: 1, ..Default::default() }).await?;
+            let (latest, _) = store.query_audit(&AuditQuery { limit: 1, ..Default::default() }).await?;
             let at = latest.first().map(|e| e.id).unwrap_or(0);
             store.kv_cas(KV_CURSOR, None, &at.to_string(), self.now()).await?;
         }
@@ -151,7 +153,7 @@ pub struct AuditPage {
 
 impl Engine {
     /// The audit log, newest first, with upstream's filters and id cursor.
-    pub async fn audit_logs(&self, mut q: crate::store::AuditQuery) -> Result<AuditPage> {
+    pub async fn audit_logs(&self, mut q: AuditQuery) -> Result<AuditPage> {
         if !(1..=200).contains(&q.limit) {
             return Err(crate::Error::validation("limit", "must be 1..200"));
         }

@@ -4,6 +4,7 @@
 use crate::amount::{parse_human, parse_units};
 use crate::chain::{AccountMetaReq, TokenInfo, TxKind};
 use crate::error::{Error, ErrorCode, Result};
+pub use crate::network::check_address;
 use crate::network::Chain;
 use crate::tx::TxType;
 use base64::Engine as _;
@@ -110,32 +111,6 @@ impl Draft {
                     .collect::<Result<_>>()?,
             },
         })
-    }
-}
-
-/// Validate an address for a chain: EIP-55 (or all-lower/upper) hex for EVM, 32-byte base58 for Solana.
-pub fn check_address(chain: Chain, field: &str, s: &str) -> Result<String> {
-    let bad = |why: &str| Error::new(ErrorCode::INVALID_ADDRESS, format!("{field}: {why}")).with_details(serde_json::json!({"field": field}));
-    match chain {
-        Chain::Ethereum => {
-            let hex = s.strip_prefix("0x").ok_or_else(|| bad("must be a 0x-prefixed EVM address"))?;
-            if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(bad("must be 20 bytes of hex"));
-            }
-            let addr: alloy_primitives::Address = s.parse().map_err(|_| bad("not an EVM address"))?;
-            let mixed = hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
-            if mixed && addr.to_checksum(None) != s {
-                return Err(bad("EIP-55 checksum mismatch"));
-            }
-            Ok(addr.to_checksum(None))
-        }
-        Chain::Solana => {
-            let bytes = bs58::decode(s).into_vec().map_err(|_| bad("must be a base58 Solana address"))?;
-            if bytes.len() != 32 {
-                return Err(bad("must be a 32-byte base58 Solana address"));
-            }
-            Ok(s.to_string())
-        }
     }
 }
 

@@ -45,7 +45,7 @@
 //! `token_limits` entry of the applicable SPENDING_LIMIT classifies it: then that raw tier
 //! applies, at least NOTIFY. USD thresholds, the settings' defaults and a USD-only SPENDING_LIMIT
 //! never classify an unpriced value; an oracle outage never lowers a tier. The caller reports a
-//! price `<= 0` or older than `[oracle] max_age_seconds` as unknown (see [`crate::price`]).
+//! price `<= 0` or older than `[oracle] max_age_seconds` as unknown (see the `price` module).
 //! In a batch each unpriced instruction is judged on its own; the batch total's unpriced flag
 //! covers native value only (the value its raw thresholds measure).
 //!

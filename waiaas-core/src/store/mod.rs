@@ -116,21 +116,23 @@ pub enum Unlink {
     LastWallet,
 }
 
+/// Key/value rows (engine secrets, settings, kill switch state) and the schema version.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait KvStore: Send + Sync + 'static {
     /// Current schema version.
     async fn schema_version(&self) -> Result<i64>;
     /// The schema version this build's migrations produce (what [`Store::schema_version`]
     /// must answer for the store to be current).
     fn latest_schema_version(&self) -> i64;
-
-    // --- key/value
     async fn kv_get(&self, key: &str) -> Result<Option<String>>;
     async fn kv_set(&self, key: &str, value: &str, now: i64) -> Result<()>;
     /// Set `key` to `new` only if it currently equals `expected` (`None` = absent).
     async fn kv_cas(&self, key: &str, expected: Option<&str>, new: &str, now: i64) -> Result<bool>;
+}
 
-    // --- wallets
+/// Wallet rows.
+#[async_trait]
+pub trait WalletStore: Send + Sync + 'static {
     async fn insert_wallet(&self, w: &WalletRecord) -> Result<()>;
     async fn get_wallet(&self, id: &str) -> Result<Option<WalletRecord>>;
     /// All wallets, or only `ids` when given, newest first.
@@ -142,8 +144,11 @@ pub trait Store: Send + Sync + 'static {
     async fn transition_wallet(&self, id: &str, from: WalletStatus, to: WalletStatus, reason: Option<&str>, now: i64) -> Result<bool>;
     /// Delete a TERMINATED wallet and its rows; `false` if it is not terminated.
     async fn purge_wallet(&self, id: &str) -> Result<bool>;
+}
 
-    // --- sessions
+/// Session rows and their wallet links.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
     /// Insert a session and its wallet links in one transaction, refusing it when a linked
     /// wallet already has `max_per_wallet` live (unrevoked, unexpired) sessions.
     async fn insert_session(&self, s: &SessionRecord, max_per_wallet: i64, now: i64) -> Result<SessionInsert>;
@@ -159,8 +164,13 @@ pub trait Store: Send + Sync + 'static {
     async fn unlink_wallet(&self, session_id: &str, wallet_id: &str) -> Result<Unlink>;
     /// Delete expired, unrevoked finite sessions; returns how many.
     async fn delete_expired_sessions(&self, now: i64) -> Result<usize>;
+    /// Revoke every live session (kill switch LOCKED); returns how many.
+    async fn revoke_all_sessions(&self, now: i64) -> Result<usize>;
+}
 
-    // --- transactions
+/// Transaction rows and the nonces they used.
+#[async_trait]
+pub trait TxStore: Send + Sync + 'static {
     /// Insert; with an idempotency key already used for this wallet, nothing is inserted and
     /// the existing row is returned.
     async fn insert_tx(&self, t: &TxRecord) -> Result<Option<TxRecord>>;
@@ -174,39 +184,43 @@ pub trait Store: Send + Sync + 'static {
     async fn patch_tx(&self, id: &str, status: TxStatus, patch: &TxPatch, now: i64) -> Result<bool>;
     /// All transactions in the given statuses (crash recovery, background checks).
     async fn txs_in_status(&self, statuses: &[TxStatus]) -> Result<Vec<TxRecord>>;
-
-    // --- nonces
     /// The next nonce the store knows for (wallet, network): one past the highest used.
     async fn next_nonce(&self, wallet_id: &str, network: &str) -> Result<Option<u64>>;
+    /// Transactions a wallet requested since `since` (AutoStop unusual activity).
+    async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64>;
+}
 
-    // --- tokens
+/// The custom token registry.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
     async fn list_tokens(&self, network: &str) -> Result<Vec<TokenRow>>;
     async fn insert_token(&self, t: &TokenRow) -> Result<bool>;
     async fn delete_token(&self, network: &str, address: &str) -> Result<bool>;
+}
 
-    // --- policies
-    async fn insert_policy(&self, p: &crate::policy::PolicyRecord) -> Result<()>;
-    async fn get_policy(&self, id: &str) -> Result<Option<crate::policy::PolicyRecord>>;
+/// Policy rows and the policy gate's transaction (decide and reserve in one store transaction).
+#[async_trait]
+pub trait PolicyStore: Send + Sync + 'static {
+    async fn insert_policy(&self, p: &PolicyRow) -> Result<()>;
+    async fn get_policy(&self, id: &str) -> Result<Option<PolicyRow>>;
     /// All policies, or those of `wallet_id` plus the global ones.
-    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<crate::policy::PolicyRecord>>;
+    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<PolicyRow>>;
     /// Update rules, priority, enabled and updated_at.
-    async fn update_policy(&self, p: &crate::policy::PolicyRecord) -> Result<bool>;
+    async fn update_policy(&self, p: &PolicyRow) -> Result<bool>;
     async fn delete_policy(&self, id: &str) -> Result<bool>;
-    /// The policy gate in ONE store transaction: read the PENDING row, the wallet's enabled
-    /// policies and its usage windows (spend, reserved amounts, request counts), let `decide`
-    /// choose the next status and patch (tier, reservation), and write them. Concurrent
+    /// The policy gate in ONE store transaction: read the PENDING row and the wallet's enabled
+    /// policies, let `decide` read its usage windows (spend, reserved amounts, request counts)
+    /// and choose the next status and patch (tier, reservation), and write them. Concurrent
     /// decisions are serialised by the store, so limits cannot be overrun by a burst.
     /// `None` when the row is no longer PENDING.
     async fn decide_tx(&self, tx_id: &str, now: i64, decide: DecideFn) -> Result<Option<TxStatus>>;
     /// The same usage windows, read-only (simulate).
-    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage>;
+    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<UsageRow>;
+}
 
-    /// Revoke every live session (kill switch LOCKED); returns how many.
-    async fn revoke_all_sessions(&self, now: i64) -> Result<usize>;
-    /// Transactions a wallet requested since `since` (AutoStop unusual activity).
-    async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64>;
-
-    // --- owner
+/// Wallet owners and the single-use nonces of their signatures.
+#[async_trait]
+pub trait OwnerStore: Send + Sync + 'static {
     /// Register (or clear, `None`) a wallet's owner while it is not verified (NONE/GRACE);
     /// `false` if the wallet is missing or its owner is already verified (LOCKED).
     async fn set_owner(&self, wallet_id: &str, address: Option<&str>, now: i64) -> Result<bool>;
@@ -215,20 +229,45 @@ pub trait Store: Send + Sync + 'static {
     /// Record that an owner's signature used `nonce` (valid until `expires_at`; expired
     /// records are purged first): `false` when it was used before (a replay).
     async fn use_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool>;
+}
 
-    // --- audit
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
     async fn append_audit(&self, e: &AuditEntry) -> Result<()>;
     /// Newest first, filtered; `total` is counted only when asked.
     async fn query_audit(&self, q: &AuditQuery) -> Result<(Vec<AuditEntry>, Option<i64>)>;
     /// Oldest first, entries with id > `after` (the event feed of the notifiers).
     async fn audit_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+}
 
-    // --- webhooks
+/// Outgoing webhooks and their delivery log.
+#[async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
     async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()>;
     async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>>;
     async fn delete_webhook(&self, id: &str) -> Result<bool>;
     async fn insert_webhook_log(&self, l: &WebhookLog) -> Result<()>;
     async fn list_webhook_logs(&self, webhook_id: &str, status: Option<&str>, event_type: Option<&str>, limit: i64) -> Result<Vec<WebhookLog>>;
+}
+
+/// The whole store: every sub-trait. An implementation implements the sub-traits; a service
+/// holds only the one it needs (e.g. `Arc<dyn SessionStore>`), the engine holds the whole.
+pub trait Store: KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore {}
+
+impl<T: KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + ?Sized> Store for T {}
+
+/// Every sub-trait, for callers that use the methods of a whole [`Store`]: `use crate::store::prelude::*;`.
+pub mod prelude {
+    pub use super::AuditStore as _;
+    pub use super::KvStore as _;
+    pub use super::OwnerStore as _;
+    pub use super::PolicyStore as _;
+    pub use super::SessionStore as _;
+    pub use super::TokenStore as _;
+    pub use super::TxStore as _;
+    pub use super::WalletStore as _;
+    pub use super::WebhookStore as _;
 }
 
 /// `GET /v1/audit-logs` filters.
@@ -288,5 +327,44 @@ pub struct TokenRow {
     pub created_at: i64,
 }
 
-/// The decision callback of [`Store::decide_tx`]: pure, runs inside the store transaction.
-pub type DecideFn = Box<dyn FnOnce(&TxRecord, &[crate::policy::PolicyRecord], &crate::policy::Usage) -> (TxStatus, TxPatch) + Send>;
+/// A policy row as the store keeps it: plain data. The policies service gives its type and
+/// rules their meaning (the store knows no policy types).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRow {
+    pub id: String,
+    /// `None` = global (every wallet).
+    pub wallet_id: Option<String>,
+    /// The policy type's upstream name (`SPENDING_LIMIT`, ...).
+    pub policy_type: String,
+    /// The rule JSON (stored text that does not parse is kept as a JSON string).
+    pub rules: serde_json::Value,
+    pub priority: i64,
+    pub enabled: bool,
+    /// `None` = every network.
+    pub network: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The usage windows of a wallet as the store counts them: spend, reserved amounts and request
+/// counts of the transactions that passed the gate and did not end without moving funds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsageRow {
+    /// USD of the counted transactions, rolling 24 h.
+    pub spent_usd_day: f64,
+    /// Same, rolling 30 days.
+    pub spent_usd_month: f64,
+    /// Raw amounts of the live (not yet final) transactions of the same asset.
+    pub reserved_raw: u128,
+    /// `(window_seconds, requests in that window)` for each window asked for.
+    pub requests_in_window: Vec<(u64, u64)>,
+}
+
+/// Reads the usage windows inside the store transaction of [`PolicyStore::decide_tx`], for
+/// the request-count windows (seconds) given.
+pub type UsageReader<'a> = &'a mut dyn FnMut(&[u64]) -> Result<UsageRow>;
+
+/// The decision callback of [`PolicyStore::decide_tx`]: runs inside the store transaction with
+/// the PENDING row, the wallet's enabled policy rows and a reader of its usage windows, and
+/// answers the next status and patch. An error (or a panic) writes nothing.
+pub type DecideFn = Box<dyn FnOnce(&TxRecord, &[PolicyRow], UsageReader<'_>) -> Result<(TxStatus, TxPatch)> + Send>;

@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use waiaas_core::notify::webhook::{CreateWebhook, WebhookView};
-use waiaas_core::notify::AuditPage;
-use waiaas_core::store::AuditQuery;
+use waiaas_core::notify::{AuditPage, AuditQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -138,7 +138,7 @@ pub async fn set_master(ctx: &Ctx, new_password_file: Option<PathBuf>) -> CliRes
     let key = super::datadir::recovery_key_path(&ctx.dir);
     let mut updated_key = false;
     if std::fs::read_to_string(&key).map(|k| k.trim() == old.as_str()).unwrap_or(false) {
-        waiaas_core::keystore::write_atomic(&key, new.as_bytes())?;
+        waiaas_core::datadir::write_atomic(&key, new.as_bytes())?;
         updated_key = true;
     }
     if ctx.json {

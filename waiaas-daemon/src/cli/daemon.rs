@@ -112,9 +112,9 @@ pub async fn start(dir: &Path, log_level: Option<String>, password_file: Option<
     let bound = listener.local_addr()?;
     engine.set_listen_addr(bound);
     let pid_file = datadir::pid_path(dir, &config);
-    waiaas_core::keystore::write_atomic(&pid_file, std::process::id().to_string().as_bytes())?;
+    waiaas_core::datadir::write_atomic(&pid_file, std::process::id().to_string().as_bytes())?;
     let addr_file = datadir::addr_path(dir);
-    waiaas_core::keystore::write_atomic(&addr_file, bound.to_string().as_bytes())?;
+    waiaas_core::datadir::write_atomic(&addr_file, bound.to_string().as_bytes())?;
 
     let shutdown = Arc::new(Notify::new());
     match engine.recover().await {

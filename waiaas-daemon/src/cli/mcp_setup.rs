@@ -135,7 +135,7 @@ pub fn merge_claude_config(path: &Path, servers: &serde_json::Map<String, Value>
         std::fs::create_dir_all(parent)?;
     }
     let text = serde_json::to_string_pretty(&config).map_err(|e| CliError::new(super::EXIT_FAILED, e.to_string()))? + "\n";
-    waiaas_core::keystore::write_atomic(path, text.as_bytes())?;
+    waiaas_core::datadir::write_atomic(path, text.as_bytes())?;
     Ok(backup)
 }
 

@@ -204,7 +204,7 @@ async fn renewal_loop(slot: Arc<AgentSlot>) {
             Ok(r) => {
                 let new = agent.session_token();
                 if let Some(TokenSource::File(p)) = slot.source() {
-                    if let Err(e) = waiaas_core::keystore::write_atomic(&p, new.as_bytes()) {
+                    if let Err(e) = waiaas_core::datadir::write_atomic(&p, new.as_bytes()) {
                         eprintln!("[waiaas-mcp] renewed, but cannot write {}: {e}", p.display());
                     }
                 }

@@ -120,7 +120,7 @@ mod doc_types {
         #[schema(value_type = waiaas_core::network::Environment)]
         pub environment: String,
         pub public_key: String,
-        #[schema(value_type = waiaas_core::store::WalletStatus)]
+        #[schema(value_type = waiaas_core::wallets::WalletStatus)]
         pub status: String,
         pub owner_address: Option<String>,
         pub owner_verified: bool,
@@ -386,7 +386,7 @@ mod doc_types {
         #[schema(value_type = waiaas_core::network::Environment)]
         pub environment: String,
         pub address: String,
-        #[schema(value_type = waiaas_core::store::WalletStatus)]
+        #[schema(value_type = waiaas_core::wallets::WalletStatus)]
         pub status: String,
         /// `NONE`, `GRACE` or `LOCKED`.
         pub owner_state: String,

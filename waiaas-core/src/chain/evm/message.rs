@@ -3,7 +3,7 @@
 
 use crate::chain::MessageKind;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::SecretKey;
+use crate::keys::SecretKey;
 use crate::network::Chain;
 use alloy_dyn_abi::TypedData;
 use alloy_primitives::{eip191_hash_message, Signature, B256};

@@ -81,7 +81,7 @@ use self::classify::{node_error, to_chain_error, NodeError};
 use super::rpc::RpcClient;
 use super::{ChainAdapter, ChainError, ChainResult, DecodedTx, FeeEstimate, SignedTx, Simulation, TokenInfo, TxKind, TxStatus, UnsignedTx};
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::SecretKey;
+use crate::keys::SecretKey;
 use crate::network::{Chain, Network};
 use alloy_consensus::{SignableTransaction, Transaction, TxEip1559, TypedTransaction};
 use alloy_primitives::{Address, Bytes, TxKind as CallKind, B256, U256};

@@ -17,7 +17,7 @@ use super::calls::call_operations;
 use super::message::sign_hash;
 use crate::chain::{DecodedTx, Operation, SignedTx};
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::SecretKey;
+use crate::keys::SecretKey;
 use alloy_consensus::transaction::RlpEcdsaDecodableTx;
 use alloy_consensus::{SignableTransaction, Transaction, TxEip1559, TxEip2930, TxEnvelope, TxLegacy, TypedTransaction};
 use alloy_eips::eip2718::Encodable2718;
@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn signed_envelopes_recover_to_the_signer_and_hash_to_their_keccak() {
         let key = SecretKey::from_bytes(Chain::Ethereum, &[0x42u8; 32]).unwrap();
-        let expected = crate::keystore::derive_public_key(Chain::Ethereum, &key).unwrap();
+        let expected = crate::keys::derive_public_key(Chain::Ethereum, &key).unwrap();
         let txs: [TypedTransaction; 2] = [
             eip1559(TxKind::Call(BOB), 3, vec![]).into(),
             TxLegacy { chain_id: Some(CHAIN), gas_price: 1, gas_limit: 21_000, to: TxKind::Call(BOB), ..Default::default() }.into(),

@@ -68,7 +68,7 @@ use crate::chain::{
     ChainAdapter, ChainError, ChainResult, DecodedTx, ErrorClass, FeeEstimate, MessageKind, SignedTx, Simulation, TokenInfo, TxKind, TxStatus, UnsignedTx,
 };
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::SecretKey;
+use crate::keys::SecretKey;
 use crate::network::{Chain, Network};
 use async_trait::async_trait;
 use build::Token;

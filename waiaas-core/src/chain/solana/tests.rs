@@ -7,7 +7,7 @@ use super::errors::{rpc_failure, tx_failure};
 use super::*;
 use crate::chain::rpc::RpcError;
 use crate::chain::AccountMetaReq;
-use crate::keystore::{derive_public_key, generate_secret};
+use crate::keys::{derive_public_key, generate_secret};
 use ed25519_dalek::Verifier as _;
 use proptest::prelude::*;
 use serde_json::json;

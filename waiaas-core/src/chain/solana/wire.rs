@@ -8,7 +8,7 @@
 //! the message we sign is exactly the message the caller sent).
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::SecretKey;
+use crate::keys::SecretKey;
 use crate::network::Chain;
 use bincode::Options;
 use ed25519_dalek::Signer as _;

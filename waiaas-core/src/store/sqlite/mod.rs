@@ -8,7 +8,6 @@
 
 use super::*;
 use crate::error::Error;
-use crate::policy::{PolicyRecord, PolicyType};
 use crate::tx::{TxPatch, TxRecord, TxStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::path::{Path, PathBuf};

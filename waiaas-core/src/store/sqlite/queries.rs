@@ -1,4 +1,4 @@
-//! `impl Store for SqliteStore`: every query of the store. Rust takes a trait impl as one
+//! The store sub-traits for SqliteStore: every query of the store. Each sub-trait is one impl
 //! block, so the queries stay together here; the row decoders and helpers they use live in
 //! the sibling modules.
 
@@ -8,7 +8,7 @@ use super::transactions::*;
 use super::*;
 
 #[async_trait]
-impl Store for SqliteStore {
+impl KvStore for SqliteStore {
     fn latest_schema_version(&self) -> i64 {
         LATEST_SCHEMA_VERSION
     }
@@ -48,7 +48,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl WalletStore for SqliteStore {
     async fn insert_wallet(&self, w: &WalletRecord) -> Result<()> {
         let w = w.clone();
         self.write(move |tx| {
@@ -143,7 +146,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl SessionStore for SqliteStore {
     async fn insert_session(&self, s: &SessionRecord, max_per_wallet: i64, now: i64) -> Result<SessionInsert> {
         let s = s.clone();
         self.write(move |tx| {
@@ -277,6 +283,13 @@ impl Store for SqliteStore {
         self.write(move |tx| Ok(tx.execute("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < ?1", [now])?)).await
     }
 
+    async fn revoke_all_sessions(&self, now: i64) -> Result<usize> {
+        self.write(move |tx| Ok(tx.execute("UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL", [now])?)).await
+    }
+}
+
+#[async_trait]
+impl TxStore for SqliteStore {
     async fn insert_tx(&self, t: &TxRecord) -> Result<Option<TxRecord>> {
         let t = t.clone();
         self.write(move |tx| {
@@ -387,6 +400,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64> {
+        let w = wallet_id.to_string();
+        self.read(move |c| Ok(c.query_row("SELECT COUNT(*) FROM transactions WHERE wallet_id = ?1 AND created_at >= ?2", params![w, since], |r| r.get(0))?))
+            .await
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
     async fn list_tokens(&self, network: &str) -> Result<Vec<TokenRow>> {
         let network = network.to_string();
         self.read(move |c| {
@@ -425,8 +447,11 @@ impl Store for SqliteStore {
         let (n, a) = (network.to_string(), address.to_string());
         self.write(move |tx| Ok(tx.execute("DELETE FROM token_registry WHERE network = ?1 AND address = ?2", params![n, a])? == 1)).await
     }
+}
 
-    async fn insert_policy(&self, p: &PolicyRecord) -> Result<()> {
+#[async_trait]
+impl PolicyStore for SqliteStore {
+    async fn insert_policy(&self, p: &PolicyRow) -> Result<()> {
         let p = p.clone();
         self.write(move |tx| {
             tx.execute(
@@ -438,13 +463,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_policy(&self, id: &str) -> Result<Option<PolicyRecord>> {
+    async fn get_policy(&self, id: &str) -> Result<Option<PolicyRow>> {
         let id = id.to_string();
         self.read(move |c| Ok(c.prepare_cached(&format!("SELECT {POLICY_COLS} FROM policies WHERE id = ?1"))?.query_row([id], policy_from_row).optional()?))
             .await
     }
 
-    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<PolicyRecord>> {
+    async fn list_policies(&self, wallet_id: Option<&str>) -> Result<Vec<PolicyRow>> {
         let wallet_id = wallet_id.map(str::to_string);
         self.read(move |c| {
             let mut st = c.prepare_cached(&format!(
@@ -456,7 +481,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_policy(&self, p: &PolicyRecord) -> Result<bool> {
+    async fn update_policy(&self, p: &PolicyRow) -> Result<bool> {
         let p = p.clone();
         self.write(move |tx| {
             Ok(tx.execute(
@@ -472,7 +497,7 @@ impl Store for SqliteStore {
         self.write(move |tx| Ok(tx.execute("DELETE FROM policies WHERE id = ?1", [id])? == 1)).await
     }
 
-    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<crate::policy::Usage> {
+    async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<UsageRow> {
         let (w, n, t, win) = (wallet_id.to_string(), network.to_string(), token.map(str::to_string), windows.to_vec());
         self.read(move |c| usage_in(c, &w, "", &n, t.as_deref(), &win, now)).await
     }
@@ -491,9 +516,8 @@ impl Store for SqliteStore {
                 .prepare_cached(&format!("SELECT {POLICY_COLS} FROM policies WHERE enabled = 1 AND (wallet_id IS NULL OR wallet_id = ?1)"))?
                 .query_map([&row.wallet_id], policy_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let needs = crate::policy::usage_needs(&policies, &row.wallet_id, &row.network);
-            let usage = usage_in(tx, &row.wallet_id, &tx_id, &row.network, row.token_address.as_deref(), &needs.rate_windows, now)?;
-            let (to, patch) = decide(&row, &policies, &usage);
+            let mut read_usage = |windows: &[u64]| usage_in(tx, &row.wallet_id, &tx_id, &row.network, row.token_address.as_deref(), windows, now);
+            let (to, patch) = decide(&row, &policies, &mut read_usage)?;
             tx.execute("UPDATE transactions SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'PENDING'", params![tx_id, to.as_str(), now])?;
             apply_patch(tx, &tx_id, &patch, now)?;
             audit_tx(tx, &tx_id, Some("PENDING"), to, &patch, now)?;
@@ -501,7 +525,44 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl OwnerStore for SqliteStore {
+    async fn set_owner(&self, wallet_id: &str, address: Option<&str>, now: i64) -> Result<bool> {
+        let (w, a) = (wallet_id.to_string(), address.map(str::to_string));
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE wallets SET owner_address = ?2, owner_verified = 0, updated_at = ?3 WHERE id = ?1 AND owner_verified = 0",
+                params![w, a, now],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn mark_owner_verified(&self, wallet_id: &str, address: &str, now: i64) -> Result<bool> {
+        let (w, a) = (wallet_id.to_string(), address.to_string());
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE wallets SET owner_verified = 1, updated_at = ?3 WHERE id = ?1 AND owner_address = ?2 AND owner_verified = 0",
+                params![w, a, now],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn use_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool> {
+        let n = nonce.to_string();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM owner_nonces WHERE expires_at <= ?1", [now])?;
+            Ok(tx.execute("INSERT OR IGNORE INTO owner_nonces (nonce, expires_at) VALUES (?1, ?2)", params![n, expires_at])? == 1)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
         let e = e.clone();
         self.write(move |tx| insert_audit(tx, &e)).await
@@ -564,48 +625,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn revoke_all_sessions(&self, now: i64) -> Result<usize> {
-        self.write(move |tx| Ok(tx.execute("UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL", [now])?)).await
-    }
-
-    async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64> {
-        let w = wallet_id.to_string();
-        self.read(move |c| Ok(c.query_row("SELECT COUNT(*) FROM transactions WHERE wallet_id = ?1 AND created_at >= ?2", params![w, since], |r| r.get(0))?))
-            .await
-    }
-
-    async fn set_owner(&self, wallet_id: &str, address: Option<&str>, now: i64) -> Result<bool> {
-        let (w, a) = (wallet_id.to_string(), address.map(str::to_string));
-        self.write(move |tx| {
-            Ok(tx.execute(
-                "UPDATE wallets SET owner_address = ?2, owner_verified = 0, updated_at = ?3 WHERE id = ?1 AND owner_verified = 0",
-                params![w, a, now],
-            )? == 1)
-        })
-        .await
-    }
-
-    async fn mark_owner_verified(&self, wallet_id: &str, address: &str, now: i64) -> Result<bool> {
-        let (w, a) = (wallet_id.to_string(), address.to_string());
-        self.write(move |tx| {
-            Ok(tx.execute(
-                "UPDATE wallets SET owner_verified = 1, updated_at = ?3 WHERE id = ?1 AND owner_address = ?2 AND owner_verified = 0",
-                params![w, a, now],
-            )? == 1)
-        })
-        .await
-    }
-
-    async fn use_owner_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> Result<bool> {
-        let n = nonce.to_string();
-        self.write(move |tx| {
-            tx.execute("DELETE FROM owner_nonces WHERE expires_at <= ?1", [now])?;
-            Ok(tx.execute("INSERT OR IGNORE INTO owner_nonces (nonce, expires_at) VALUES (?1, ?2)", params![n, expires_at])? == 1)
-        })
-        .await
-    }
-
+#[async_trait]
+impl WebhookStore for SqliteStore {
     async fn insert_webhook(&self, w: &WebhookRecord) -> Result<()> {
         let w = w.clone();
         self.write(move |tx| {

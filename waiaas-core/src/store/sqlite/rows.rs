@@ -61,12 +61,11 @@ pub(super) fn load_sessions(c: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql
 
 pub(super) const POLICY_COLS: &str = "id, wallet_id, type, rules, priority, enabled, network, created_at, updated_at";
 
-pub(super) fn policy_from_row(r: &Row) -> rusqlite::Result<PolicyRecord> {
-    let bad = |what: &str| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, what.to_string().into());
-    Ok(PolicyRecord {
+pub(super) fn policy_from_row(r: &Row) -> rusqlite::Result<PolicyRow> {
+    Ok(PolicyRow {
         id: r.get(0)?,
         wallet_id: r.get(1)?,
-        policy_type: PolicyType::parse(&r.get::<_, String>(2)?).ok_or_else(|| bad("policy type"))?,
+        policy_type: r.get(2)?,
         // Unparseable stored rules are kept as a string: the evaluator denies them as corrupt.
         rules: {
             let raw: String = r.get(3)?;

@@ -166,7 +166,7 @@ fn pending_tx(id: &str, wallet: &str, usd: f64) -> TxRecord {
 
 fn allow(tier: &str) -> DecideFn {
     let tier = tier.to_string();
-    Box::new(move |row, _p, _u| (TxStatus::Executing, TxPatch { tier: Some(tier), reserved_usd: row.amount_usd, ..Default::default() }))
+    Box::new(move |row, _p, _u| Ok((TxStatus::Executing, TxPatch { tier: Some(tier), reserved_usd: row.amount_usd, ..Default::default() })))
 }
 
 #[tokio::test]
@@ -193,9 +193,10 @@ async fn a_crash_inside_the_decision_leaves_no_reservation_and_a_decision_counts
     // Another transaction's decision sees exactly one reservation of $10, not its own amount.
     let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
     let s2 = seen.clone();
-    let probe: DecideFn = Box::new(move |_, _, u| {
+    let probe: DecideFn = Box::new(move |_, _, read_usage| {
+        let u = read_usage(&[])?;
         *s2.lock().unwrap() = Some((u.spent_usd_day, u.reserved_raw));
-        (TxStatus::Executing, TxPatch { tier: Some("INSTANT".into()), ..Default::default() })
+        Ok((TxStatus::Executing, TxPatch { tier: Some("INSTANT".into()), ..Default::default() }))
     });
     store.decide_tx("t2", now, probe).await.unwrap();
     assert_eq!(*seen.lock().unwrap(), Some((10.0, 100)));

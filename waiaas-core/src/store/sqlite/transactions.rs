@@ -46,15 +46,7 @@ pub(super) fn tx_from_row(r: &Row) -> rusqlite::Result<TxRecord> {
 
 /// Usage windows of a wallet, excluding transaction `exclude` (the one being decided).
 /// Everything that passed the gate and has not ended without moving funds counts.
-pub(super) fn usage_in(
-    c: &Connection,
-    wallet_id: &str,
-    exclude: &str,
-    network: &str,
-    token: Option<&str>,
-    windows: &[u64],
-    now: i64,
-) -> Result<crate::policy::Usage> {
+pub(super) fn usage_in(c: &Connection, wallet_id: &str, exclude: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<UsageRow> {
     let live = "wallet_id = ?1 AND id != ?2 AND tier IS NOT NULL AND status NOT IN ('FAILED','CANCELLED','EXPIRED')";
     let spent = |since: i64| -> rusqlite::Result<f64> {
         c.query_row(
@@ -79,13 +71,7 @@ pub(super) fn usage_in(
     for a in st.query_map(params![wallet_id, exclude, network, token], |r| r.get::<_, Option<String>>(0))? {
         reserved_raw = reserved_raw.saturating_add(a?.and_then(|v| v.parse::<u128>().ok()).unwrap_or(0));
     }
-    Ok(crate::policy::Usage {
-        spent_usd_day: spent(now - 86_400)?,
-        spent_usd_month: spent(now - 2_592_000)?,
-        reserved_raw,
-        requests_in_window: requests,
-        ..Default::default()
-    })
+    Ok(UsageRow { spent_usd_day: spent(now - 86_400)?, spent_usd_month: spent(now - 2_592_000)?, reserved_raw, requests_in_window: requests })
 }
 
 /// Apply a patch (and the nonce commit) to a row inside a transaction.

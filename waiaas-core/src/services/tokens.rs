@@ -1,12 +1,15 @@
 //! The token registry: built-in well-known tokens plus operator-added ones
 //! (`GET/POST/DELETE /v1/tokens`).
+//!
+//! [`Tokens`] is the service: it holds the token rows of the store and the clock.
 
-use crate::engine::Engine;
+use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
-use crate::network::Network;
-use crate::pipeline::request::check_address;
-use crate::store::TokenRow;
+pub use crate::network::asset_id;
+use crate::network::{check_address, Network};
+use crate::store::{TokenRow, TokenStore};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// (network, address, symbol, name, decimals)
 const BUILTIN: &[(&str, &str, &str, &str, u8)] = &[
@@ -73,12 +76,6 @@ pub struct TokenRemoved {
     pub address: String,
 }
 
-/// CAIP-19 id of a token on a network.
-pub fn asset_id(network: Network, address: &str) -> String {
-    let ns = if network.chain() == crate::network::Chain::Ethereum { "erc20" } else { "token" };
-    format!("{}/{ns}:{address}", network.info().caip2)
-}
-
 fn same(network: Network, a: &str, b: &str) -> bool {
     if network.chain() == crate::network::Chain::Ethereum {
         a.eq_ignore_ascii_case(b)
@@ -87,9 +84,19 @@ fn same(network: Network, a: &str, b: &str) -> bool {
     }
 }
 
-impl Engine {
+/// The token registry service.
+pub struct Tokens {
+    store: Arc<dyn TokenStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Tokens {
+    pub fn new(store: Arc<dyn TokenStore>, clock: Arc<dyn Clock>) -> Tokens {
+        Tokens { store, clock }
+    }
+
     /// Built-in and custom tokens of a network.
-    pub async fn list_tokens(&self, network: &str) -> Result<TokenList> {
+    pub async fn list(&self, network: &str) -> Result<TokenList> {
         let net = Network::parse(network)?;
         let mut tokens: Vec<TokenView> = BUILTIN
             .iter()
@@ -104,7 +111,7 @@ impl Engine {
                 chain_id: net.info().caip2.into(),
             })
             .collect();
-        for r in self.inner.store.list_tokens(net.id()).await? {
+        for r in self.store.list_tokens(net.id()).await? {
             tokens.push(TokenView {
                 asset_id: Some(asset_id(net, &r.address)),
                 address: r.address,
@@ -119,19 +126,12 @@ impl Engine {
     }
 
     /// Decimals of a registered token, if it is registered.
-    pub async fn registry_token(&self, network: Network, address: &str) -> Result<Option<u8>> {
-        Ok(self.list_tokens(network.id()).await?.tokens.into_iter().find(|t| same(network, &t.address, address)).map(|t| t.decimals))
+    pub async fn registered_decimals(&self, network: Network, address: &str) -> Result<Option<u8>> {
+        Ok(self.list(network.id()).await?.tokens.into_iter().find(|t| same(network, &t.address, address)).map(|t| t.decimals))
     }
 
-    /// Decimals of a token: the registry's, else the chain's (`token_info`). Never a caller's.
-    pub(crate) async fn token_decimals(&self, network: Network, address: &str) -> Result<u8> {
-        match self.registry_token(network, address).await? {
-            Some(d) => Ok(d),
-            None => Ok(self.adapter(network).token_info(address).await.map_err(Error::from)?.decimals),
-        }
-    }
-
-    pub async fn add_token(&self, req: AddToken) -> Result<TokenAdded> {
+    /// Register a custom token.
+    pub async fn add(&self, req: AddToken) -> Result<TokenAdded> {
         let net = Network::parse(&req.network)?;
         let address = check_address(net.chain(), "address", &req.address)?;
         let symbol = req.symbol.trim();
@@ -145,7 +145,7 @@ impl Engine {
         if !(0..=18).contains(&req.decimals) {
             return Err(Error::validation("decimals", "must be 0..18"));
         }
-        if self.registry_token(net, &address).await?.is_some() {
+        if self.registered_decimals(net, &address).await?.is_some() {
             return Err(Error::new(ErrorCode::ACTION_VALIDATION_FAILED, format!("token {address} is already registered on {}", net.id())));
         }
         let row = TokenRow {
@@ -155,16 +155,17 @@ impl Engine {
             symbol: symbol.into(),
             name: name.into(),
             decimals: req.decimals as u8,
-            created_at: self.now(),
+            created_at: self.clock.now(),
         };
-        self.inner.store.insert_token(&row).await?;
+        self.store.insert_token(&row).await?;
         Ok(TokenAdded { id: row.id, network: row.network, address: row.address, symbol: row.symbol })
     }
 
-    pub async fn remove_token(&self, network: &str, address: &str) -> Result<TokenRemoved> {
+    /// Remove a custom token (built-in ones cannot be removed).
+    pub async fn remove(&self, network: &str, address: &str) -> Result<TokenRemoved> {
         let net = Network::parse(network)?;
         let address = check_address(net.chain(), "address", address)?;
-        let removed = self.inner.store.delete_token(net.id(), &address).await?;
+        let removed = self.store.delete_token(net.id(), &address).await?;
         if !removed {
             return Err(Error::new(ErrorCode::TOKEN_NOT_FOUND, "no such custom token (built-in tokens cannot be removed)"));
         }

@@ -1,113 +1,16 @@
-//! The one keystore gate: **no key without a decision, by construction.**
-//!
-//! [`crate::keystore::Keystore::with_secret`], the only function that hands out a decrypted
-//! signing key, takes a [`SigningPermit`]. A permit has private fields and no public
-//! constructor: the only code that makes one is [`Engine::signing_permit`] below, and it does so
-//! only for a transaction row that the policy gate decided and reserved
-//! ([`Engine::decide_kind`](crate::engine::Engine) moved it PENDING → EXECUTING with an allowed
-//! decision, or its DELAY / owner approval moved it QUEUED → EXECUTING), for that row's own
-//! wallet and network. A permit is consumed by the signature it allows.
-//!
-//! Every signing path obtains one the same way: send (the pipeline's execute step),
-//! sign-only, sign-message, batches; a new path (x402, actions) that has no decided row
-//! cannot call the keystore, so it does not compile.
+//! The policy gate of synchronous signatures (sign-only transactions, sign-message): what a
+//! signature would authorize, decoded before any key is touched, and its decision, which
+//! yields the signer's permit ([`crate::services::signer`]) or the refusal.
 
 use crate::chain::evm::typed::{self, TypedMeaning};
 use crate::chain::{MessageKind, TokenInfo, TxKind};
-use crate::engine::{ensure_can_sign, wallet_not_found, Engine};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keystore::SecretKey;
 use crate::network::{Chain, Network};
 use crate::policy::Intent;
+use crate::services::signer::SigningPermit;
 use crate::store::WalletRecord;
 use crate::tx::{TxPatch, TxRecord, TxStatus};
-
-/// Proof that the policy gate allowed (and reserved the budget of) one transaction row of
-/// one wallet on one network. Only [`Engine::signing_permit`] creates it.
-///
-/// Code outside this module cannot make one, so it cannot reach a key:
-/// ```compile_fail
-/// let forged = waiaas_core::signer::SigningPermit { wallet_id: "w".into(), network: "n".into(), tx_id: "t".into(), tier: "INSTANT".into() };
-/// ```
-/// ```compile_fail
-/// # fn open(ks: &waiaas_core::keystore::Keystore) {
-/// ks.with_secret("wallet-id", b"password", |_key| Ok(()));
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct SigningPermit {
-    wallet_id: String,
-    network: String,
-    tx_id: String,
-    tier: String,
-}
-
-impl SigningPermit {
-    pub fn wallet_id(&self) -> &str {
-        &self.wallet_id
-    }
-    pub fn network(&self) -> &str {
-        &self.network
-    }
-    pub fn tx_id(&self) -> &str {
-        &self.tx_id
-    }
-    /// The tier the decision gave (INSTANT, NOTIFY, DELAY or APPROVAL).
-    pub fn tier(&self) -> &str {
-        &self.tier
-    }
-
-    /// Unit tests of the keystore only (not compiled outside this crate's own tests).
-    #[cfg(test)]
-    pub(crate) fn for_test(wallet_id: &str) -> SigningPermit {
-        SigningPermit { wallet_id: wallet_id.into(), network: String::new(), tx_id: String::new(), tier: "INSTANT".into() }
-    }
-}
-
-fn not_decided(tx_id: &str, why: &str) -> Error {
-    Error::new(ErrorCode::POLICY_DENIED, format!("Transaction {tx_id} has no policy decision allowing a signature: {why}"))
-}
-
-impl Engine {
-    /// The permit of a transaction row that the policy gate decided: it must be EXECUTING
-    /// (the state only an allowed decision, an expired DELAY or an owner approval leads to),
-    /// carry an allowed decision, and belong to `wallet_id`.
-    pub(crate) async fn signing_permit(&self, tx_id: &str, wallet_id: &str) -> Result<SigningPermit> {
-        let tx = self.inner.store.get_tx(tx_id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
-        if tx.wallet_id != wallet_id {
-            return Err(not_decided(tx_id, "it belongs to another wallet"));
-        }
-        if tx.status() != TxStatus::Executing {
-            return Err(not_decided(tx_id, &format!("it is {}", tx.status)));
-        }
-        let allowed = tx
-            .decision
-            .as_deref()
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-            .and_then(|d| d.get("allowed").and_then(|a| a.as_bool()))
-            .unwrap_or(false);
-        if !allowed {
-            return Err(not_decided(tx_id, "no allowed decision is recorded"));
-        }
-        let tier = tx.tier.clone().ok_or_else(|| not_decided(tx_id, "no tier is recorded"))?;
-        Ok(SigningPermit { wallet_id: tx.wallet_id, network: tx.network, tx_id: tx.id, tier })
-    }
-
-    /// Decrypt the permitted wallet's key and hand it to `f` (on a blocking thread); the
-    /// plaintext is zeroized when `f` returns. Only an ACTIVE wallet's key is ever decrypted.
-    pub(crate) async fn with_signing_key<T: Send + 'static>(
-        &self,
-        permit: SigningPermit,
-        f: impl FnOnce(&SecretKey) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        // Re-read: the wallet may have been suspended since the decision.
-        let current = self.inner.store.get_wallet(&permit.wallet_id).await?.ok_or_else(|| wallet_not_found(&permit.wallet_id))?;
-        ensure_can_sign(&current)?;
-        let ks = self.inner.keystore.clone();
-        let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
-        tokio::task::spawn_blocking(move || ks.with_secret(&permit, pw.as_bytes(), f)).await.map_err(Error::internal_from)?
-    }
-}
 
 /// What a synchronous signature (sign-only, sign-message) is decided as.
 pub(crate) enum GateInput<'a> {

@@ -2,14 +2,24 @@
 //!
 //! State rules (upstream): ACTIVE <-> SUSPENDED, either -> TERMINATED, TERMINATED -> purged.
 //! Every transition is a compare-and-swap in the store. A wallet that is not ACTIVE never
-//! signs (see `Engine::with_signing_key`).
+//! signs (see `Signer::with_key`).
+//!
+//! [`Wallets`] is the service: the wallet rows, the signer (for the key files), the audit log
+//! and the clock. A wallet's first session is made by the caller (the sessions side) through
+//! a callback, so this service does not depend on sessions.
 
-use crate::engine::{wallet_not_found, Caller, Engine, SessionCtx};
-use crate::error::{Error, ErrorCode, Result};
+use crate::auth::{Caller, SessionCtx};
+use crate::clock::Clock;
+use crate::error::{wallet_not_found, Error, ErrorCode, Result};
 use crate::network::{Chain, Environment, Network};
-use crate::sessions::{CreateSession, SessionCreated};
-use crate::store::{WalletRecord, WalletStatus};
+use crate::services::audit::Audit;
+use crate::services::signer::Signer;
+/// A wallet's lifecycle state (`ACTIVE`, `SUSPENDED`, `TERMINATED`).
+pub use crate::store::WalletStatus;
+use crate::store::{WalletRecord, WalletStore};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::sync::Arc;
 
 /// `POST /v1/wallets` body.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -199,10 +209,27 @@ pub(crate) fn validate_name(name: &str) -> Result<String> {
     Ok(trimmed.to_string())
 }
 
-impl Engine {
+/// The wallets service.
+pub struct Wallets {
+    store: Arc<dyn WalletStore>,
+    signer: Arc<Signer>,
+    audit: Arc<Audit>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Wallets {
+    pub fn new(store: Arc<dyn WalletStore>, signer: Arc<Signer>, audit: Arc<Audit>, clock: Arc<dyn Clock>) -> Wallets {
+        Wallets { store, signer, audit, clock }
+    }
+
     /// Create a wallet: a new key in the keystore, the wallet row, and (by default) an
-    /// unlimited session. Nothing is left behind if a step fails.
-    pub async fn create_wallet(&self, req: CreateWallet) -> Result<WalletCreated> {
+    /// unlimited session made by `session` for the new wallet's id. Nothing is left behind
+    /// if a step fails.
+    pub async fn create<F, Fut>(&self, req: CreateWallet, session: F) -> Result<WalletCreated>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = Result<CreatedSession>>,
+    {
         let name = validate_name(&req.name)?;
         let chain: Chain = req.chain.as_deref().unwrap_or("solana").parse()?;
         let environment: Environment = req.environment.as_deref().unwrap_or("testnet").parse()?;
@@ -213,12 +240,12 @@ impl Engine {
         }
         let network = Network::default_for(chain, environment);
         let id = crate::new_id();
-        let now = self.now();
-        let ks = self.inner.keystore.clone();
+        let now = self.clock.now();
+        let ks = self.signer.keystore().clone();
         // Held until the key file is written: a concurrent master password change either
         // re-encrypts this file or waits for it, never leaves it under the old password.
-        let rekey = self.inner.rekey.read().await;
-        let pw = self.inner.password.read().map_err(|_| Error::internal("lock"))?.clone();
+        let rekey = self.signer.rekey_lock().read().await;
+        let pw = self.signer.password()?;
         let (kid, net) = (id.clone(), network.id());
         let public_key = tokio::task::spawn_blocking(move || ks.create(&kid, chain, net, pw.as_bytes())).await.map_err(Error::internal_from)??;
         drop(rekey);
@@ -238,134 +265,142 @@ impl Engine {
             suspended_at: None,
             suspension_reason: None,
         };
-        if let Err(e) = self.inner.store.insert_wallet(&record).await {
-            let _ = self.inner.keystore.delete(&id);
+        if let Err(e) = self.store.insert_wallet(&record).await {
+            let _ = self.signer.keystore().delete(&id);
             return Err(e);
         }
         let session = if req.create_session.unwrap_or(true) {
-            match self.create_session(CreateSession { wallet_id: Some(id.clone()), ..Default::default() }).await {
-                Ok(SessionCreated { id, token, expires_at, .. }) => Some(CreatedSession { id, token, expires_at }),
+            match session(id.clone()).await {
+                Ok(created) => Some(created),
                 Err(e) => {
                     // Undo the wallet: terminate, purge, remove the key.
-                    let store = &self.inner.store;
+                    let store = &self.store;
                     let _ = store.transition_wallet(&id, WalletStatus::Active, WalletStatus::Terminated, None, now).await;
                     let _ = store.purge_wallet(&id).await;
-                    let _ = self.inner.keystore.delete(&id);
+                    let _ = self.signer.keystore().delete(&id);
                     return Err(e);
                 }
             }
         } else {
             None
         };
-        self.audit("WALLET_CREATED", "master", Some(&id), None, Some(serde_json::json!({ "chain": chain, "environment": environment })), "info", None).await;
+        self.audit
+            .record("WALLET_CREATED", "master", Some(&id), None, Some(serde_json::json!({ "chain": chain, "environment": environment })), "info", None)
+            .await;
         Ok(WalletCreated { wallet: (&record).into(), session })
     }
 
     /// Wallets the caller may see: all for the master, the linked ones for a session.
-    pub async fn list_wallets(&self, caller: &Caller<'_>) -> Result<WalletList> {
+    pub async fn list(&self, caller: &Caller<'_>) -> Result<WalletList> {
         let rows = match caller {
-            Caller::Master => self.inner.store.list_wallets(None).await?,
-            Caller::Session(ctx) => self.inner.store.list_wallets(Some(&ctx.wallet_ids)).await?,
+            Caller::Master => self.store.list_wallets(None).await?,
+            Caller::Session(ctx) => self.store.list_wallets(Some(&ctx.wallet_ids)).await?,
         };
         Ok(WalletList { items: rows.iter().map(WalletView::from).collect() })
     }
 
+    /// The wallet row of `id`, if any (no caller check: for other services).
+    pub async fn find(&self, id: &str) -> Result<Option<WalletRecord>> {
+        self.store.get_wallet(id).await
+    }
+
     /// Load a wallet the caller may access.
-    pub async fn wallet_record(&self, caller: &Caller<'_>, id: &str) -> Result<WalletRecord> {
+    pub async fn record(&self, caller: &Caller<'_>, id: &str) -> Result<WalletRecord> {
         if let Caller::Session(ctx) = caller {
             if !ctx.wallet_ids.iter().any(|w| w == id) {
                 return Err(Error::new(ErrorCode::WALLET_ACCESS_DENIED, "This session has no access to that wallet"));
             }
         }
-        self.inner.store.get_wallet(id).await?.ok_or_else(|| wallet_not_found(id))
+        self.store.get_wallet(id).await?.ok_or_else(|| wallet_not_found(id))
     }
 
-    pub async fn get_wallet(&self, caller: &Caller<'_>, id: &str) -> Result<WalletDetail> {
-        Ok((&self.wallet_record(caller, id).await?).into())
+    /// A wallet the caller may access, as `GET /v1/wallets/{id}` shows it.
+    pub async fn detail(&self, caller: &Caller<'_>, id: &str) -> Result<WalletDetail> {
+        Ok((&self.record(caller, id).await?).into())
     }
 
     /// The wallet a session-scoped operation acts on: the requested one (which must be
     /// linked), else the session's only wallet.
-    pub async fn resolve_wallet(&self, ctx: &SessionCtx, requested: Option<&str>) -> Result<WalletRecord> {
+    pub async fn resolve(&self, ctx: &SessionCtx, requested: Option<&str>) -> Result<WalletRecord> {
         let id = match requested {
             Some(id) => id.to_string(),
             None if ctx.wallet_ids.len() == 1 => ctx.wallet_ids[0].clone(),
             None => return Err(Error::new(ErrorCode::WALLET_ID_REQUIRED, "This session is linked to several wallets: pass walletId")),
         };
-        self.wallet_record(&Caller::Session(ctx), &id).await
+        self.record(&Caller::Session(ctx), &id).await
     }
 
-    pub async fn rename_wallet(&self, id: &str, name: &str) -> Result<WalletView> {
+    pub async fn rename(&self, id: &str, name: &str) -> Result<WalletView> {
         let name = validate_name(name)?;
-        if !self.inner.store.rename_wallet(id, &name, self.now()).await? {
+        if !self.store.rename_wallet(id, &name, self.clock.now()).await? {
             return Err(wallet_not_found(id));
         }
-        Ok((&self.wallet_record(&Caller::Master, id).await?).into())
+        Ok((&self.record(&Caller::Master, id).await?).into())
     }
 
     pub async fn set_monitor_incoming(&self, id: &str, on: Option<bool>) -> Result<MonitorIncoming> {
-        let w = self.wallet_record(&Caller::Master, id).await?;
+        let w = self.record(&Caller::Master, id).await?;
         let on = on.unwrap_or(w.monitor_incoming);
-        self.inner.store.set_monitor_incoming(id, on, self.now()).await?;
+        self.store.set_monitor_incoming(id, on, self.clock.now()).await?;
         Ok(MonitorIncoming { id: id.into(), monitor_incoming: on })
     }
 
     /// Terminate (upstream `DELETE /v1/wallets/{id}`): the wallet can never sign again and
     /// sessions whose only wallet it was are revoked.
-    pub async fn terminate_wallet(&self, id: &str) -> Result<WalletStatusChange> {
-        let now = self.now();
+    pub async fn terminate(&self, id: &str) -> Result<WalletStatusChange> {
+        let now = self.clock.now();
         for from in [WalletStatus::Active, WalletStatus::Suspended] {
-            if self.inner.store.transition_wallet(id, from, WalletStatus::Terminated, None, now).await? {
-                self.audit("WALLET_TERMINATED", "master", Some(id), None, None, "warning", None).await;
+            if self.store.transition_wallet(id, from, WalletStatus::Terminated, None, now).await? {
+                self.audit.record("WALLET_TERMINATED", "master", Some(id), None, None, "warning", None).await;
                 return Ok(WalletStatusChange { id: id.into(), status: "TERMINATED", suspended_at: None, suspension_reason: None });
             }
         }
-        match self.inner.store.get_wallet(id).await? {
+        match self.store.get_wallet(id).await? {
             None => Err(wallet_not_found(id)),
             Some(_) => Err(Error::new(ErrorCode::WALLET_TERMINATED, "Wallet is already terminated")),
         }
     }
 
     /// Delete a terminated wallet, its key file and its rows.
-    pub async fn purge_wallet(&self, id: &str) -> Result<WalletStatusChange> {
-        let w = self.wallet_record(&Caller::Master, id).await?;
+    pub async fn purge(&self, id: &str) -> Result<WalletStatusChange> {
+        let w = self.record(&Caller::Master, id).await?;
         if w.status != WalletStatus::Terminated {
             return Err(Error::new(ErrorCode::WALLET_NOT_TERMINATED, "Terminate the wallet (DELETE /v1/wallets/{id}) before purging it"));
         }
         // Key first: a wallet row without a key can never sign; a key without a row would linger.
-        self.inner.keystore.delete(id)?;
-        if !self.inner.store.purge_wallet(id).await? {
+        self.signer.keystore().delete(id)?;
+        if !self.store.purge_wallet(id).await? {
             return Err(Error::new(ErrorCode::WALLET_NOT_TERMINATED, "Wallet changed while purging"));
         }
-        self.audit("WALLET_PURGED", "master", Some(id), None, None, "warning", None).await;
+        self.audit.record("WALLET_PURGED", "master", Some(id), None, None, "warning", None).await;
         Ok(WalletStatusChange { id: id.into(), status: "PURGED", suspended_at: None, suspension_reason: None })
     }
 
-    pub async fn suspend_wallet(&self, id: &str, reason: Option<&str>) -> Result<WalletStatusChange> {
+    pub async fn suspend(&self, id: &str, reason: Option<&str>) -> Result<WalletStatusChange> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("MANUAL");
         if reason.chars().count() > 200 {
             return Err(Error::validation("reason", "must be at most 200 characters"));
         }
-        let now = self.now();
-        if !self.inner.store.transition_wallet(id, WalletStatus::Active, WalletStatus::Suspended, Some(reason), now).await? {
-            let w = self.wallet_record(&Caller::Master, id).await?;
+        let now = self.clock.now();
+        if !self.store.transition_wallet(id, WalletStatus::Active, WalletStatus::Suspended, Some(reason), now).await? {
+            let w = self.record(&Caller::Master, id).await?;
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Cannot suspend a {} wallet", w.status.as_str())));
         }
-        self.audit("WALLET_SUSPENDED", "master", Some(id), None, Some(serde_json::json!({ "reason": reason })), "warning", None).await;
+        self.audit.record("WALLET_SUSPENDED", "master", Some(id), None, Some(serde_json::json!({ "reason": reason })), "warning", None).await;
         Ok(WalletStatusChange { id: id.into(), status: "SUSPENDED", suspended_at: Some(now), suspension_reason: Some(reason.into()) })
     }
 
-    pub async fn resume_wallet(&self, id: &str) -> Result<WalletStatusChange> {
-        if !self.inner.store.transition_wallet(id, WalletStatus::Suspended, WalletStatus::Active, None, self.now()).await? {
-            let w = self.wallet_record(&Caller::Master, id).await?;
+    pub async fn resume(&self, id: &str) -> Result<WalletStatusChange> {
+        if !self.store.transition_wallet(id, WalletStatus::Suspended, WalletStatus::Active, None, self.clock.now()).await? {
+            let w = self.record(&Caller::Master, id).await?;
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Cannot resume a {} wallet", w.status.as_str())));
         }
-        self.audit("WALLET_RESUMED", "master", Some(id), None, None, "info", None).await;
+        self.audit.record("WALLET_RESUMED", "master", Some(id), None, None, "info", None).await;
         Ok(WalletStatusChange { id: id.into(), status: "ACTIVE", suspended_at: None, suspension_reason: None })
     }
 
-    pub async fn wallet_networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
-        let w = self.wallet_record(caller, id).await?;
+    pub async fn networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
+        let w = self.record(caller, id).await?;
         let nets: Vec<NetworkEntry> = Network::for_environment(w.chain, w.environment).into_iter().map(|n| NetworkEntry { network: n.id() }).collect();
         Ok(WalletNetworks { id: w.id, chain: w.chain, environment: w.environment, available_networks: nets.clone(), networks: nets })
     }

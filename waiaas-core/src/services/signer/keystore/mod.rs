@@ -9,25 +9,22 @@
 //! Plaintext key bytes only exist inside [`Keystore::with_secret`] (the signing step) and
 //! [`Keystore::rekey`], always in zeroizing buffers.
 
-mod keys;
+//!
+//! The keystore lives inside the signer ([`super`]): the one function that decrypts a key,
+//! [`Keystore::with_secret`], is visible to the signer alone and takes its [`SigningPermit`].
 
-pub use keys::{derive_public_key, generate_secret, SecretKey};
+pub use crate::keys::{derive_public_key, evm_address_of, generate_secret, SecretKey};
 
-/// EIP-55 address of a secp256k1 public key.
-pub fn evm_address_of(vk: &k256::ecdsa::VerifyingKey) -> String {
-    keys::evm_address(vk).to_checksum(None)
-}
-
+use super::SigningPermit;
+use crate::datadir::write_atomic;
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::Chain;
-use crate::signer::SigningPermit;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -99,7 +96,7 @@ fn corrupt(what: &str) -> Error {
     Error::internal(format!("keystore file is corrupt: {what}"))
 }
 
-/// Argon2id(password, salt) -> 32-byte AES key (also keys encrypted backups, see [`crate::backup`]).
+/// Argon2id(password, salt) -> 32-byte AES key (also keys encrypted backups, see the `backup` module).
 pub(crate) fn kdf(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
     if p.hash_length != 32 {
         return Err(corrupt("hashLength must be 32"));
@@ -222,24 +219,6 @@ fn decrypt_with(c: &CryptoSection, password: &[u8], cache: Option<&KekCache>) ->
     })
 }
 
-/// Write `bytes` to `path` atomically with mode 0600: temp file, fsync, rename, fsync dir.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().ok_or_else(|| Error::internal("path has no parent"))?;
-    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| Error::internal("bad file name"))?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(0o600))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 /// The keystore directory of a data dir.
 #[derive(Debug, Clone)]
 pub struct Keystore {
@@ -302,8 +281,8 @@ impl Keystore {
     /// Decrypt the permitted wallet's key, check it matches the file's public key, and hand
     /// it to `f`. The plaintext is zeroized when `f` returns. This is the only way to a key,
     /// and it needs a [`SigningPermit`], which only the policy gate creates
-    /// (see [`crate::signer`]).
-    pub fn with_secret<T>(&self, permit: &SigningPermit, password: &[u8], f: impl FnOnce(&SecretKey) -> Result<T>) -> Result<T> {
+    /// (see [`super`]).
+    pub(super) fn with_secret<T>(&self, permit: &SigningPermit, password: &[u8], f: impl FnOnce(&SecretKey) -> Result<T>) -> Result<T> {
         let file = self.read(permit.wallet_id())?;
         let secret = open_file_with(&file, password, Some(&self.keks))?;
         f(&secret)

@@ -1,4 +1,6 @@
-//! Key generation and public-key derivation for both curves.
+//! Key material: the plaintext key type, key generation and public-key derivation for both
+//! curves. The chain adapters sign with a [`SecretKey`]; only the signer's keystore
+//! (`services::signer::keystore`) decrypts one from a key file.
 
 use crate::error::{Error, Result};
 use crate::network::Chain;
@@ -91,4 +93,9 @@ pub fn derive_public_key(chain: Chain, secret: &SecretKey) -> Result<String> {
 pub fn evm_address(vk: &k256::ecdsa::VerifyingKey) -> Address {
     let point = vk.to_encoded_point(false);
     Address::from_raw_public_key(&point.as_bytes()[1..])
+}
+
+/// EIP-55 address of a secp256k1 public key.
+pub fn evm_address_of(vk: &k256::ecdsa::VerifyingKey) -> String {
+    evm_address(vk).to_checksum(None)
 }

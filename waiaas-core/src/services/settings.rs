@@ -5,12 +5,18 @@
 //! A setting is named `section.key` (e.g. `security.rate_limit_tx_rpm`) and its value is a
 //! string, converted like a `WAIAAS_SECTION_KEY` environment override. Values of secret keys
 //! (API keys, tokens, passwords) are never shown, only whether they are set.
+//!
+//! [`Settings`] is the service: it holds the key/value rows where the settings are kept,
+//! the running configuration, and the kill switch (settings freeze while it is LOCKED).
 
-use crate::config::Config;
-use crate::engine::Engine;
+use crate::clock::Clock;
+use crate::config::{is_secret, Config};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::services::audit::Audit;
+use crate::services::killswitch::KillSwitch;
+use crate::store::KvStore;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 const KV_SETTINGS: &str = "admin_settings";
 
@@ -44,12 +50,8 @@ pub const RANGES: &[(&str, f64, f64)] = &[
     ("oracle.max_age_seconds", 1.0, 604_800.0),
 ];
 
-pub(crate) fn is_secret(key: &str) -> bool {
-    ["password", "secret", "token", "api_key", "apikey", "private"].iter().any(|s| key.contains(s))
-}
-
 /// The stored settings, oldest first.
-async fn stored(store: &dyn Store) -> Result<Vec<(String, String)>> {
+async fn stored(store: &dyn KvStore) -> Result<Vec<(String, String)>> {
     Ok(match store.kv_get(KV_SETTINGS).await? {
         Some(s) => serde_json::from_str::<Map<String, Value>>(&s)
             .map_err(|e| Error::internal(format!("stored settings: {e}")))?
@@ -61,7 +63,7 @@ async fn stored(store: &dyn Store) -> Result<Vec<(String, String)>> {
 }
 
 /// `config` with the stored settings applied (at start-up).
-pub(crate) async fn apply_stored(store: &dyn Store, config: Config) -> Result<Config> {
+pub(crate) async fn apply_stored(store: &dyn KvStore, config: Config) -> Result<Config> {
     let s = stored(store).await?;
     if s.is_empty() {
         return Ok(config);
@@ -93,11 +95,25 @@ fn view(config: &Config) -> Result<Value> {
     Ok(Value::Object(out))
 }
 
-impl Engine {
+/// The runtime settings service.
+pub struct Settings {
+    kv: Arc<dyn KvStore>,
+    /// The configuration in effect (stored settings apply at the next start).
+    config: Config,
+    kill_switch: Arc<KillSwitch>,
+    audit: Arc<Audit>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Settings {
+    pub fn new(kv: Arc<dyn KvStore>, config: Config, kill_switch: Arc<KillSwitch>, audit: Arc<Audit>, clock: Arc<dyn Clock>) -> Settings {
+        Settings { kv, config, kill_switch, audit, clock }
+    }
+
     /// `GET /v1/admin/settings`: the settings in effect, and those that apply at the next start.
-    pub async fn settings(&self) -> Result<Value> {
-        let pending = stored(self.inner.store.as_ref()).await?;
-        let mut v = view(&self.inner.config)?;
+    pub async fn current(&self) -> Result<Value> {
+        let pending = stored(self.kv.as_ref()).await?;
+        let mut v = view(&self.config)?;
         if let Value::Object(m) = &mut v {
             let p: Map<String, Value> =
                 pending.into_iter().map(|(k, val)| (k.clone(), Value::String(if is_secret(&k) { "********".into() } else { val }))).collect();
@@ -109,8 +125,8 @@ impl Engine {
     /// `PUT /v1/admin/settings`: check every `(key, value)` (known key, type, range, and the
     /// resulting config as a whole), then store them all or none. Refused while the kill
     /// switch is LOCKED.
-    pub async fn update_settings(&self, settings: &[(String, String)]) -> Result<Value> {
-        self.ensure_not_escalated("changing the settings").await?;
+    pub async fn update(&self, settings: &[(String, String)]) -> Result<Value> {
+        self.kill_switch.ensure_not_escalated("changing the settings").await?;
         if settings.is_empty() {
             return Err(Error::validation("settings", "must contain at least one {key, value}"));
         }
@@ -133,17 +149,17 @@ impl Engine {
                 }
             }
         }
-        let mut merged = stored(self.inner.store.as_ref()).await?;
+        let mut merged = stored(self.kv.as_ref()).await?;
         for (k, v) in settings {
             merged.retain(|(mk, _)| mk != k);
             merged.push((k.clone(), v.clone()));
         }
         // Type and cross-field checks: the running config with every stored setting must load.
-        let next = self.inner.config.with_settings(&merged).map_err(|e| Error::validation("settings", e.message))?;
+        let next = self.config.with_settings(&merged).map_err(|e| Error::validation("settings", e.message))?;
         let obj: Map<String, Value> = merged.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-        self.inner.store.kv_set(KV_SETTINGS, &Value::Object(obj).to_string(), self.now()).await?;
+        self.kv.kv_set(KV_SETTINGS, &Value::Object(obj).to_string(), self.clock.now()).await?;
         let keys: Vec<&str> = settings.iter().map(|(k, _)| k.as_str()).collect();
-        self.audit("SETTINGS_UPDATED", "master", None, None, Some(json!({"keys": keys})), "info", None).await;
+        self.audit.record("SETTINGS_UPDATED", "master", None, None, Some(json!({"keys": keys})), "info", None).await;
         Ok(json!({"updated": settings.len(), "settings": view(&next)?, "restartRequired": true}))
     }
 }

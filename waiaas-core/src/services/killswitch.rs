@@ -9,7 +9,7 @@
 //! - Escalation SUSPENDED → LOCKED (master) also revokes every session: agents must be given
 //!   new tokens after recovery. While LOCKED the master-only changes that would outlive the
 //!   incident, the master password and the runtime settings, are frozen too
-//!   ([`Engine::ensure_not_escalated`]): escalation means the operator credential itself may be
+//!   ([`KillSwitch::ensure_not_escalated`]): escalation means the operator credential itself may be
 //!   in the wrong hands, so it must not be able to replace itself or loosen the limits.
 //! - Recovery returns to ACTIVE and resumes the wallets the switch suspended (not those
 //!   suspended for other reasons). From SUSPENDED the master password suffices; from LOCKED
@@ -17,15 +17,23 @@
 //!   an owner, in which case there is nobody to ask and the master decides alone).
 //!
 //! Every change is audited, and so broadcast to the notification channels.
+//!
+//! [`KillSwitch`] is the service: it holds the key/value rows of its state and, for the
+//! cascade, the transaction, wallet and session rows it changes; owner signatures are checked
+//! by the caller (the engine) before they reach it.
 
-use crate::auth::owner::{OwnerAction, OwnerProof};
-use crate::engine::Engine;
+use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
-use crate::store::WalletStatus;
+use crate::metrics::Metrics;
+use crate::services::audit::Audit;
+use crate::store::{KvStore, SessionStore, TxStore, WalletStatus, WalletStore};
 use crate::tx::{TxPatch, TxStatus};
 use serde::Serialize;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-pub(crate) const KV_STATE: &str = "kill_switch_state";
+const KV_STATE: &str = "kill_switch_state";
 const KV_AT: &str = "kill_switch_activated_at";
 const KV_BY: &str = "kill_switch_activated_by";
 pub const REASON: &str = "Kill switch activated";
@@ -39,28 +47,62 @@ pub struct KillSwitchStatus {
     pub activated_by: Option<String>,
 }
 
-impl Engine {
+/// The kill switch service.
+pub struct KillSwitch {
+    kv: Arc<dyn KvStore>,
+    txs: Arc<dyn TxStore>,
+    wallets: Arc<dyn WalletStore>,
+    sessions: Arc<dyn SessionStore>,
+    audit: Arc<Audit>,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+    /// The kill switch is engaged (cached from the store).
+    engaged: AtomicBool,
+}
+
+impl KillSwitch {
+    /// The service, with the engaged flag read from the store.
+    pub async fn open(
+        kv: Arc<dyn KvStore>,
+        txs: Arc<dyn TxStore>,
+        wallets: Arc<dyn WalletStore>,
+        sessions: Arc<dyn SessionStore>,
+        audit: Arc<Audit>,
+        metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<KillSwitch> {
+        let ks = KillSwitch { kv, txs, wallets, sessions, audit, metrics, clock, engaged: AtomicBool::new(false) };
+        let engaged = ks.status().await?.state != "ACTIVE";
+        ks.engaged.store(engaged, Ordering::SeqCst);
+        Ok(ks)
+    }
+
+    /// The stored state (`ACTIVE` when never activated), read now.
+    pub async fn state(&self) -> Result<String> {
+        Ok(self.kv.kv_get(KV_STATE).await?.unwrap_or_else(|| "ACTIVE".into()))
+    }
+
     /// Current state (`ACTIVE` when never activated).
-    pub async fn kill_switch_status(&self) -> Result<KillSwitchStatus> {
-        let store = &self.inner.store;
-        let state = store.kv_get(KV_STATE).await?.unwrap_or_else(|| "ACTIVE".into());
+    pub async fn status(&self) -> Result<KillSwitchStatus> {
+        let kv = &self.kv;
+        let state = self.state().await?;
         let active = state == "ACTIVE";
         Ok(KillSwitchStatus {
-            activated_at: if active { None } else { store.kv_get(KV_AT).await?.and_then(|v| v.parse().ok()) },
-            activated_by: if active { None } else { store.kv_get(KV_BY).await? },
+            activated_at: if active { None } else { kv.kv_get(KV_AT).await?.and_then(|v| v.parse().ok()) },
+            activated_by: if active { None } else { kv.kv_get(KV_BY).await? },
             state,
         })
     }
 
     /// Whether normal operation is allowed (cached for the request guard).
-    pub fn kill_switch_engaged(&self) -> bool {
-        self.inner.kill_switch.load(std::sync::atomic::Ordering::SeqCst)
+    pub fn engaged(&self) -> bool {
+        self.engaged.load(Ordering::SeqCst)
     }
 
     /// `SYSTEM_LOCKED` while the kill switch is engaged: the guard in front of every agent
     /// and admin operation other than the kill switch itself (REST and embedded alike).
     pub fn ensure_not_locked(&self) -> Result<()> {
-        if self.kill_switch_engaged() {
+        if self.engaged() {
             return Err(Error::new(ErrorCode::SYSTEM_LOCKED, "The kill switch is active: the daemon refuses this request until the operator recovers it"));
         }
         Ok(())
@@ -79,8 +121,8 @@ impl Engine {
     /// `SYSTEM_LOCKED` while the kill switch is LOCKED: the guard of master password and
     /// settings changes (read from the store, so a change racing an escalation is refused
     /// as soon as the escalation is written). `what` names the refused change.
-    pub(crate) async fn ensure_not_escalated(&self, what: &str) -> Result<()> {
-        if self.inner.store.kv_get(KV_STATE).await?.as_deref() == Some("LOCKED") {
+    pub async fn ensure_not_escalated(&self, what: &str) -> Result<()> {
+        if self.kv.kv_get(KV_STATE).await?.as_deref() == Some("LOCKED") {
             return Err(Error::new(
                 ErrorCode::SYSTEM_LOCKED,
                 format!("The kill switch is LOCKED: {what} is frozen until the kill switch is recovered (master password and an owner's signature)"),
@@ -89,99 +131,93 @@ impl Engine {
         Ok(())
     }
 
-    pub(crate) async fn load_kill_switch(&self) -> Result<()> {
-        let engaged = self.kill_switch_status().await?.state != "ACTIVE";
-        self.inner.kill_switch.store(engaged, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// An owner activates the kill switch with a signed `kill-switch:activate` message.
-    pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof) -> Result<KillSwitchStatus> {
-        let owner = self.accept_any_owner(proof, &OwnerAction::KillSwitchActivate).await?;
-        self.activate_kill_switch(&format!("owner:{owner}")).await
-    }
-
     /// SUSPENDED → LOCKED: sessions are revoked as well.
-    pub async fn escalate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
-        let store = &self.inner.store;
-        let now = self.now();
-        let current = store.kv_get(KV_STATE).await?;
+    pub async fn escalate(&self, actor: &str) -> Result<KillSwitchStatus> {
+        let now = self.clock.now();
+        let current = self.kv.kv_get(KV_STATE).await?;
         if current.as_deref() != Some("SUSPENDED") {
             return Err(Error::new(
                 ErrorCode::INVALID_STATE_TRANSITION,
                 format!("Only a SUSPENDED kill switch can be escalated (it is {})", current.as_deref().unwrap_or("ACTIVE")),
             ));
         }
-        if !store.kv_cas(KV_STATE, Some("SUSPENDED"), "LOCKED", now).await? {
+        if !self.kv.kv_cas(KV_STATE, Some("SUSPENDED"), "LOCKED", now).await? {
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, "The kill switch changed concurrently; retry"));
         }
-        let revoked = store.revoke_all_sessions(now).await?;
-        self.audit("KILL_SWITCH_ESCALATED", actor, None, None, Some(serde_json::json!({"sessionsRevoked": revoked})), "critical", None).await;
+        let revoked = self.sessions.revoke_all_sessions(now).await?;
+        self.audit.record("KILL_SWITCH_ESCALATED", actor, None, None, Some(serde_json::json!({"sessionsRevoked": revoked})), "critical", None).await;
         tracing::warn!(actor, revoked, "kill switch escalated to LOCKED");
-        self.kill_switch_status().await
+        self.status().await
     }
 
     /// ACTIVE → SUSPENDED, then the cascade. Returns the new status.
-    pub async fn activate_kill_switch(&self, actor: &str) -> Result<KillSwitchStatus> {
-        let store = &self.inner.store;
-        let now = self.now();
-        let current = store.kv_get(KV_STATE).await?;
+    pub async fn activate(&self, actor: &str) -> Result<KillSwitchStatus> {
+        let now = self.clock.now();
+        let current = self.kv.kv_get(KV_STATE).await?;
         if current.as_deref().is_some_and(|s| s != "ACTIVE") {
             return Err(Error::new(ErrorCode::KILL_SWITCH_ACTIVE, "The kill switch is already activated"));
         }
-        if !store.kv_cas(KV_STATE, current.as_deref(), "SUSPENDED", now).await? {
+        if !self.kv.kv_cas(KV_STATE, current.as_deref(), "SUSPENDED", now).await? {
             return Err(Error::new(ErrorCode::KILL_SWITCH_ACTIVE, "The kill switch was activated concurrently"));
         }
-        store.kv_set(KV_AT, &now.to_string(), now).await?;
-        store.kv_set(KV_BY, actor, now).await?;
-        self.inner.kill_switch.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.kv.kv_set(KV_AT, &now.to_string(), now).await?;
+        self.kv.kv_set(KV_BY, actor, now).await?;
+        self.engaged.store(true, Ordering::SeqCst);
         // Nothing unsigned proceeds.
         let cancel =
             TxPatch { error: Some(REASON.into()), error_code: Some(ErrorCode::SYSTEM_LOCKED.as_str().into()), release_reservation: true, ..Default::default() };
         let mut cancelled = 0;
-        for tx in store.txs_in_status(&[TxStatus::Pending, TxStatus::Queued, TxStatus::Executing]).await? {
+        for tx in self.txs.txs_in_status(&[TxStatus::Pending, TxStatus::Queued, TxStatus::Executing]).await? {
             if tx.status() == TxStatus::Executing && tx.signed_tx.is_some() {
                 continue; // already signed: it may be on the chain; the pipeline finishes it.
             }
-            if store.transition_tx(&tx.id, &[tx.status()], TxStatus::Cancelled, &cancel, now).await? {
-                self.inner.metrics.transaction(TxStatus::Cancelled, tx.tier.as_deref());
+            if self.txs.transition_tx(&tx.id, &[tx.status()], TxStatus::Cancelled, &cancel, now).await? {
+                self.metrics.transaction(TxStatus::Cancelled, tx.tier.as_deref());
                 cancelled += 1;
             }
         }
         let mut suspended = 0;
-        for w in store.list_wallets(None).await? {
-            if w.status == WalletStatus::Active && store.transition_wallet(&w.id, WalletStatus::Active, WalletStatus::Suspended, Some(REASON), now).await? {
+        for w in self.wallets.list_wallets(None).await? {
+            if w.status == WalletStatus::Active
+                && self.wallets.transition_wallet(&w.id, WalletStatus::Active, WalletStatus::Suspended, Some(REASON), now).await?
+            {
                 suspended += 1;
             }
         }
-        self.audit(
-            "KILL_SWITCH_ACTIVATED",
-            actor,
-            None,
-            None,
-            Some(serde_json::json!({"cancelled": cancelled, "walletsSuspended": suspended})),
-            "critical",
-            None,
-        )
-        .await;
+        self.audit
+            .record(
+                "KILL_SWITCH_ACTIVATED",
+                actor,
+                None,
+                None,
+                Some(serde_json::json!({"cancelled": cancelled, "walletsSuspended": suspended})),
+                "critical",
+                None,
+            )
+            .await;
         tracing::warn!(actor, cancelled, suspended, "kill switch activated");
-        self.kill_switch_status().await
+        self.status().await
     }
 
     /// Back to ACTIVE (the caller has passed masterAuth); wallets the switch suspended are
-    /// resumed. From LOCKED an owner's proof for `kill-switch:recover` is also required.
-    pub async fn recover_kill_switch(&self, actor: &str, owner: Option<&OwnerProof>) -> Result<KillSwitchStatus> {
-        let store = &self.inner.store;
-        let current = store.kv_get(KV_STATE).await?;
+    /// resumed. From LOCKED an owner's signed `kill-switch:recover` is also required:
+    /// `owner`, when given, checks that proof and answers the owner's address (it is called
+    /// only when the switch is LOCKED).
+    pub async fn recover<F, Fut>(&self, actor: &str, owner: Option<F>) -> Result<KillSwitchStatus>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<String>>,
+    {
+        let current = self.kv.kv_get(KV_STATE).await?;
         let mut actor = actor.to_string();
         match current.as_deref() {
             None | Some("ACTIVE") => return Err(Error::new(ErrorCode::KILL_SWITCH_NOT_ACTIVE, "The kill switch is not activated")),
             Some("SUSPENDED") => {}
             Some("LOCKED") => {
-                let any_owner = store.list_wallets(None).await?.iter().any(|w| w.owner_address.is_some());
+                let any_owner = self.wallets.list_wallets(None).await?.iter().any(|w| w.owner_address.is_some());
                 match owner {
-                    Some(proof) => {
-                        let o = self.accept_any_owner(proof, &OwnerAction::KillSwitchRecover).await?;
+                    Some(check) => {
+                        let o = check().await?;
                         actor = format!("{actor}+owner:{o}");
                     }
                     None if any_owner => {
@@ -192,18 +228,18 @@ impl Engine {
             }
             Some(other) => return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, format!("Unknown kill switch state {other}"))),
         }
-        let now = self.now();
+        let now = self.clock.now();
         let actor = actor.as_str();
-        if !store.kv_cas(KV_STATE, current.as_deref(), "ACTIVE", now).await? {
+        if !self.kv.kv_cas(KV_STATE, current.as_deref(), "ACTIVE", now).await? {
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, "The kill switch changed concurrently; retry"));
         }
-        for w in store.list_wallets(None).await? {
+        for w in self.wallets.list_wallets(None).await? {
             if w.status == WalletStatus::Suspended && w.suspension_reason.as_deref() == Some(REASON) {
-                store.transition_wallet(&w.id, WalletStatus::Suspended, WalletStatus::Active, None, now).await?;
+                self.wallets.transition_wallet(&w.id, WalletStatus::Suspended, WalletStatus::Active, None, now).await?;
             }
         }
-        self.inner.kill_switch.store(false, std::sync::atomic::Ordering::SeqCst);
-        self.audit("KILL_SWITCH_RECOVERED", actor, None, None, None, "warning", None).await;
-        self.kill_switch_status().await
+        self.engaged.store(false, Ordering::SeqCst);
+        self.audit.record("KILL_SWITCH_RECOVERED", actor, None, None, None, "warning", None).await;
+        self.status().await
     }
 }

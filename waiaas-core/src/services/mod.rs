@@ -1,0 +1,18 @@
+//! The engine's services. Each owns one part of the engine's behaviour and holds only what it
+//! needs: the store sub-trait of its rows ([`crate::store`]), the configuration, the clock and
+//! the handles of the services it calls. A service knows nothing of [`crate::Engine`], the
+//! facade that holds them all and delegates its public operations to them.
+//!
+//! Today: [`audit`] (the audit log), [`killswitch`] (the kill switch and its cascade) and
+//! [`settings`] (runtime settings), [`signer`] (the one keystore gate, with the keystore inside
+//! it), [`tokens`] (the token registry), [`wallets`], [`sessions`] (and sessionAuth). The rest of the engine (policies,
+//! transactions, backups, notifications) is still written as `impl Engine`
+//! blocks in its own module and moves here one service at a time.
+
+pub mod audit;
+pub mod killswitch;
+pub mod sessions;
+pub mod settings;
+pub mod signer;
+pub mod tokens;
+pub mod wallets;
