@@ -583,6 +583,11 @@ impl Engine {
         self.inner.kill_switch.ensure_not_locked()
     }
 
+    /// The kill-switch gate of one declared operation (see `api`), for every face.
+    pub fn admit(&self, op: crate::api::Op) -> Result<()> {
+        self.inner.kill_switch.admit(op)
+    }
+
     /// `SYSTEM_LOCKED` while the kill switch is LOCKED (master password and settings changes).
     pub(crate) async fn ensure_not_escalated(&self, what: &str) -> Result<()> {
         self.inner.kill_switch.ensure_not_escalated(what).await
