@@ -11,7 +11,8 @@ use crate::error::Error;
 use crate::tx::{TxPatch, TxRecord, TxStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 mod audit;
@@ -27,6 +28,39 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    sessions: SessionView,
+}
+
+/// The sessions sessionAuth reads on every agent request, kept in memory so the common case
+/// costs no database round trip, and exact: every write of the `sessions` or
+/// `session_wallets` tables goes through [`SqliteStore::write_sessions`], which empties the
+/// view after its commit, and a read that raced such a write is not kept (the generation
+/// changed under it). Other processes cannot write meanwhile: the data dir lock keeps a
+/// second engine out, and a restore runs with the daemon stopped.
+#[derive(Default)]
+struct SessionView {
+    map: Mutex<HashMap<String, SessionRecord>>,
+    generation: AtomicU64,
+}
+
+impl SessionView {
+    fn get(&self, id: &str) -> Option<SessionRecord> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+
+    /// Keep `s`, read at `generation`, unless a session write committed since.
+    fn keep(&self, generation: u64, s: &SessionRecord) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::SeqCst) == generation {
+            map.insert(s.id.clone(), s.clone());
+        }
+    }
+
+    fn invalidate(&self) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        map.clear();
+    }
 }
 
 /// The SQLite store.
@@ -45,7 +79,7 @@ impl SqliteStore {
         let mut writer = open_conn(path)?;
         migrate(&mut writer, LATEST_SCHEMA_VERSION)?;
         let readers = (0..4).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
-        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next: AtomicUsize::new(0) }), path: path.to_path_buf() })
+        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next: AtomicUsize::new(0), sessions: SessionView::default() }), path: path.to_path_buf() })
     }
 
     pub fn path(&self) -> &Path {
@@ -70,6 +104,14 @@ impl SqliteStore {
     }
 
     /// Run `f` in one `BEGIN IMMEDIATE` transaction; it commits only if `f` returns Ok.
+    /// [`SqliteStore::write`] for a transaction that writes sessions or their wallets: the
+    /// in-memory session view is emptied once it committed (or failed).
+    async fn write_sessions<T: Send + 'static>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static) -> Result<T> {
+        let out = self.write(f).await;
+        self.inner.sessions.invalidate();
+        out
+    }
+
     async fn write<T: Send + 'static>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static) -> Result<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {

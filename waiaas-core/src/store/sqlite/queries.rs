@@ -110,7 +110,7 @@ impl WalletStore for SqliteStore {
 
     async fn transition_wallet(&self, id: &str, from: WalletStatus, to: WalletStatus, reason: Option<&str>, now: i64) -> Result<bool> {
         let (id, reason) = (id.to_string(), reason.map(str::to_string));
-        self.write(move |tx| {
+        self.write_sessions(move |tx| {
             let (suspended_at, reason) = match to {
                 WalletStatus::Suspended => (Some(now), reason),
                 _ => (None, None),
@@ -135,7 +135,7 @@ impl WalletStore for SqliteStore {
 
     async fn purge_wallet(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
-        self.write(move |tx| {
+        self.write_sessions(move |tx| {
             let status: Option<String> = tx.query_row("SELECT status FROM wallets WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
             if status.as_deref() != Some("TERMINATED") {
                 return Ok(false);
@@ -152,7 +152,7 @@ impl WalletStore for SqliteStore {
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, s: &SessionRecord, max_per_wallet: i64, now: i64) -> Result<SessionInsert> {
         let s = s.clone();
-        self.write(move |tx| {
+        self.write_sessions(move |tx| {
             for wid in &s.wallet_ids {
                 let live: i64 = tx.query_row(
                     "SELECT COUNT(*) FROM sessions s JOIN session_wallets sw ON sw.session_id = s.id
@@ -193,8 +193,12 @@ impl SessionStore for SqliteStore {
     }
 
     async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {
+        if let Some(s) = self.inner.sessions.get(id) {
+            return Ok(Some(s));
+        }
+        let generation = self.inner.sessions.generation.load(Ordering::SeqCst);
         let id = id.to_string();
-        self.read(move |c| {
+        let found = self.read(move |c| {
             let s = c.prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"))?.query_row([&id], session_from_row).optional()?;
             match s {
                 None => Ok(None),
@@ -204,7 +208,11 @@ impl SessionStore for SqliteStore {
                 }
             }
         })
-        .await
+        .await?;
+        if let Some(s) = &found {
+            self.inner.sessions.keep(generation, s);
+        }
+        Ok(found)
     }
 
     async fn list_sessions(&self, wallet_id: Option<&str>) -> Result<Vec<SessionRecord>> {
@@ -225,7 +233,7 @@ impl SessionStore for SqliteStore {
 
     async fn revoke_session(&self, id: &str, now: i64) -> Result<Option<bool>> {
         let id = id.to_string();
-        self.write(move |tx| {
+        self.write_sessions(move |tx| {
             let n = tx.execute("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, now])?;
             if n == 1 {
                 return Ok(Some(true));
@@ -238,7 +246,7 @@ impl SessionStore for SqliteStore {
 
     async fn swap_session_token(&self, id: &str, expected_hash: &str, new_hash: &str, expires_at: i64, renewed: bool, now: i64) -> Result<bool> {
         let (id, expected, new) = (id.to_string(), expected_hash.to_string(), new_hash.to_string());
-        self.write(move |tx| {
+        self.write_sessions(move |tx| {
             let sql = if renewed {
                 "UPDATE sessions SET token_hash = ?3, expires_at = ?4, renewal_count = renewal_count + 1, last_renewed_at = ?5,
                  token_issued_count = token_issued_count + 1 WHERE id = ?1 AND token_hash = ?2 AND revoked_at IS NULL"
@@ -253,7 +261,7 @@ impl SessionStore for SqliteStore {
 
     async fn link_wallet(&self, session_id: &str, wallet_id: &str, now: i64) -> Result<bool> {
         let (sid, wid) = (session_id.to_string(), wallet_id.to_string());
-        self.write(move |tx| {
+        self.write_sessions(move |tx| {
             let pos: i64 = tx.query_row("SELECT COALESCE(MAX(position) + 1, 0) FROM session_wallets WHERE session_id = ?1", [&sid], |r| r.get(0))?;
             Ok(tx.execute(
                 "INSERT INTO session_wallets (session_id, wallet_id, position, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
@@ -265,7 +273,7 @@ impl SessionStore for SqliteStore {
 
     async fn unlink_wallet(&self, session_id: &str, wallet_id: &str) -> Result<Unlink> {
         let (sid, wid) = (session_id.to_string(), wallet_id.to_string());
-        self.write(move |tx| {
+        self.write_sessions(move |tx| {
             let ids = session_wallet_ids(tx, &sid)?;
             if !ids.contains(&wid) {
                 return Ok(Unlink::NotLinked);
@@ -280,11 +288,11 @@ impl SessionStore for SqliteStore {
     }
 
     async fn delete_expired_sessions(&self, now: i64) -> Result<usize> {
-        self.write(move |tx| Ok(tx.execute("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < ?1", [now])?)).await
+        self.write_sessions(move |tx| Ok(tx.execute("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < ?1", [now])?)).await
     }
 
     async fn revoke_all_sessions(&self, now: i64) -> Result<usize> {
-        self.write(move |tx| Ok(tx.execute("UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL", [now])?)).await
+        self.write_sessions(move |tx| Ok(tx.execute("UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL", [now])?)).await
     }
 }
 

@@ -284,3 +284,76 @@ async fn a_stored_status_or_type_this_build_does_not_know_is_an_error_not_a_gues
     let e = store.get_tx("t").await.unwrap_err();
     assert!(e.message.contains("unknown transaction type 'SWAP'"), "{}", e.message);
 }
+
+/// The in-memory session view (what sessionAuth reads on every request) never lags a write:
+/// after every kind of session write, a warmed view answers what a fresh store reads from disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_view_reflects_every_write_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = SqliteStore::open(&path).unwrap();
+    let disk = |id: &'static str| {
+        let path = path.clone();
+        async move { SqliteStore::open(&path).unwrap().get_session(id).await.unwrap() }
+    };
+    for w in ["a", "b", "c"] {
+        store.insert_wallet(&wallet(w)).await.unwrap();
+    }
+    store.insert_session(&session("s", &["a"]), 5, 1).await.unwrap();
+    store.insert_session(&session("t", &["c"]), 5, 1).await.unwrap();
+    store.insert_session(&session("e", &["b"]), 5, 1).await.unwrap();
+    type Write = Box<dyn Fn(SqliteStore) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>;
+    let writes: Vec<(&str, &'static str, Write)> = vec![
+        ("link", "s", Box::new(|s| Box::pin(async move { assert!(s.link_wallet("s", "b", 2).await.unwrap()) }))),
+        ("unlink", "s", Box::new(|s| Box::pin(async move { s.unlink_wallet("s", "b").await.unwrap(); }))),
+        ("swap", "s", Box::new(|s| Box::pin(async move { assert!(s.swap_session_token("s", "h-s", "h2", 100, true, 3).await.unwrap()) }))),
+        ("terminate", "t", Box::new(|s| Box::pin(async move { assert!(s.transition_wallet("c", WalletStatus::Active, WalletStatus::Terminated, None, 4).await.unwrap()) }))),
+        ("revoke", "s", Box::new(|s| Box::pin(async move { assert_eq!(s.revoke_session("s", 5).await.unwrap(), Some(true)) }))),
+        ("revoke all", "e", Box::new(|s| Box::pin(async move { assert_eq!(s.revoke_all_sessions(6).await.unwrap(), 1) }))),
+    ];
+    for (what, id, write) in writes {
+        let before = store.get_session(id).await.unwrap();
+        assert_eq!(before, disk(id).await, "{what}: warmed view");
+        write(store.clone()).await;
+        let after = store.get_session(id).await.unwrap();
+        assert_ne!(after, before, "{what} changed nothing");
+        assert_eq!(after, disk(id).await, "{what}: the view lags the write");
+    }
+    // Deleted sessions disappear from the view too.
+    store.insert_session(&SessionRecord { expires_at: 10, ..session("x", &["a"]) }, 5, 1).await.unwrap();
+    assert!(store.get_session("x").await.unwrap().is_some());
+    assert_eq!(store.delete_expired_sessions(11).await.unwrap(), 1);
+    assert_eq!(store.get_session("x").await.unwrap(), None);
+}
+
+/// Reads racing a revoke: once the revoke returned, no read sees the session live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_read_after_a_revoke_returns_sees_the_session_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    for round in 0..20 {
+        let id = format!("r{round}");
+        store.insert_session(&session(&id, &["a"]), 50, 1).await.unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, id, stop) = (store.clone(), id.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::SeqCst) {
+                        store.get_session(&id).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert_eq!(store.revoke_session(&id, 2).await.unwrap(), Some(true));
+        for _ in 0..50 {
+            assert_eq!(store.get_session(&id).await.unwrap().unwrap().revoked_at, Some(2), "round {round}");
+        }
+        stop.store(true, Ordering::SeqCst);
+        for r in readers {
+            r.await.unwrap();
+        }
+    }
+}
