@@ -8,8 +8,10 @@ use crate::auth::owner::{OwnerAction, OwnerProof};
 use crate::config::Config;
 pub(crate) use crate::error::wallet_not_found;
 use crate::error::{Error, ErrorCode, Result};
+use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::policies::{CreatePolicy, Policies, PolicyDeleted, PolicyPage, UpdatePolicy};
 use crate::services::sessions::{
     CreateSession, SessionCreated, SessionPage, SessionRenewed, SessionRevoked, SessionRotated, SessionView, SessionWallets, Sessions, WalletLinked,
 };
@@ -91,7 +93,7 @@ pub(crate) struct Inner {
     /// Transactions a pipeline runner is driving in this process.
     pub running: std::sync::Mutex<std::collections::HashSet<String>>,
     /// USD prices for the policy engine.
-    pub oracles: crate::price::OracleChain,
+    pub oracles: Arc<crate::price::OracleChain>,
     /// The kill switch service.
     pub kill_switch: Arc<KillSwitch>,
     /// The audit log service.
@@ -104,6 +106,8 @@ pub(crate) struct Inner {
     pub wallets: Arc<Wallets>,
     /// The sessions service (and sessionAuth).
     pub sessions: Sessions,
+    /// The policies service (and the policy gate).
+    pub policies: Policies,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -237,7 +241,7 @@ impl Engine {
         let master =
             MasterAuth::new(phc, password, config.security.master_password_max_attempts, Duration::from_secs(config.security.master_password_lockout_seconds));
         let schema_version = store.schema_version().await?;
-        let oracles = crate::price::OracleChain::from_config(&config);
+        let oracles = Arc::new(crate::price::OracleChain::from_config(&config));
         let metrics: Arc<crate::metrics::Metrics> = Default::default();
         let audit = Arc::new(Audit::new(store.clone(), clock.clone()));
         let kill_switch =
@@ -255,6 +259,7 @@ impl Engine {
             clock.clone(),
         )
         .await?;
+        let policies = Policies::new(store.clone(), wallets.clone(), oracles.clone(), config.policy.settings(), metrics.clone(), audit.clone(), clock.clone());
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -275,6 +280,7 @@ impl Engine {
                 tokens,
                 wallets,
                 sessions,
+                policies,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
@@ -689,6 +695,41 @@ impl Engine {
 
     pub async fn wallet_networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
         self.inner.wallets.networks(caller, id).await
+    }
+
+    // --- policies (services::policies)
+
+    pub async fn create_policy(&self, req: CreatePolicy) -> Result<PolicyRecord> {
+        self.inner.policies.create(req).await
+    }
+
+    /// Policies of a wallet plus the global ones (a session sees only its wallets'), paginated.
+    pub async fn list_policies(&self, caller: &Caller<'_>, wallet_id: Option<&str>, limit: Option<i64>, offset: Option<i64>) -> Result<PolicyPage> {
+        self.inner.policies.list(caller, wallet_id, limit, offset).await
+    }
+
+    pub async fn get_policy(&self, id: &str) -> Result<PolicyRecord> {
+        self.inner.policies.get(id).await
+    }
+
+    /// Update validates as strictly as create (upstream only checks two types).
+    pub async fn update_policy(&self, id: &str, req: UpdatePolicy) -> Result<PolicyRecord> {
+        self.inner.policies.update(id, req).await
+    }
+
+    pub async fn delete_policy(&self, id: &str) -> Result<PolicyDeleted> {
+        self.inner.policies.delete(id).await
+    }
+
+    /// The policy gate of a PENDING row whose meaning to the evaluator is `kind` (sign-only
+    /// rows give theirs; see `Engine::decide` for sends).
+    pub(crate) async fn decide_kind(&self, tx: &crate::tx::TxRecord, kind: &crate::chain::TxKind) -> Result<Option<crate::tx::TxStatus>> {
+        self.inner.policies.decide_kind(tx, kind).await
+    }
+
+    /// The decision + reservation of a PENDING row for an already built intent.
+    pub(crate) async fn decide_intent(&self, tx: &crate::tx::TxRecord, intent: Intent) -> Result<Option<crate::tx::TxStatus>> {
+        self.inner.policies.decide_intent(tx, intent).await
     }
 
     // --- tokens (services::tokens)

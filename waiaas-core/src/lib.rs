@@ -45,7 +45,6 @@ pub mod network;
 pub mod notify;
 pub mod owner;
 pub mod pipeline;
-pub mod policies;
 pub mod policy;
 pub mod price;
 pub mod ratelimit;
@@ -60,6 +59,8 @@ pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
 /// The kill switch's types, where the faces have always found them.
 pub use services::killswitch;
+/// The policies' types, where the faces have always found them.
+pub use services::policies;
 /// The sessions' types, where the faces have always found them.
 pub use services::sessions;
 /// The key files, inside the signer (their one gate); the path the faces and tests use.
