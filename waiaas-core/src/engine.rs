@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::owners::{NonceResponse, Owners};
 use crate::services::policies::{CreatePolicy, Policies, PolicyDeleted, PolicyPage, UpdatePolicy};
 use crate::services::sessions::{
     CreateSession, SessionCreated, SessionPage, SessionRenewed, SessionRevoked, SessionRotated, SessionView, SessionWallets, Sessions, WalletLinked,
@@ -108,6 +109,8 @@ pub(crate) struct Inner {
     pub sessions: Sessions,
     /// The policies service (and the policy gate).
     pub policies: Policies,
+    /// The owners service (owner registration and the proofs of owner actions).
+    pub owners: Owners,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -260,6 +263,16 @@ impl Engine {
         )
         .await?;
         let policies = Policies::new(store.clone(), wallets.clone(), oracles.clone(), config.policy.settings(), metrics.clone(), audit.clone(), clock.clone());
+        let owners = Owners::open(
+            store.clone(),
+            store.clone(),
+            wallets.clone(),
+            audit.clone(),
+            clock.clone(),
+            config.security.nonce_ttl_sec,
+            config.security.owner_message_max_ttl_sec,
+        )
+        .await?;
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -281,6 +294,7 @@ impl Engine {
                 wallets,
                 sessions,
                 policies,
+                owners,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
@@ -290,8 +304,6 @@ impl Engine {
             }),
         };
         engine.init_notify_cursor().await?;
-        // The owner nonce key exists from the start: issuing a nonce never writes the store.
-        engine.nonce_key().await?;
         Ok(engine)
     }
 
@@ -596,7 +608,7 @@ impl Engine {
 
     /// An owner activates the kill switch with a signed `kill-switch:activate` message.
     pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof) -> Result<KillSwitchStatus> {
-        let owner = self.accept_any_owner(proof, &OwnerAction::KillSwitchActivate).await?;
+        let owner = self.inner.owners.accept_any_owner(&self.owner_domain(), proof, &OwnerAction::KillSwitchActivate).await?;
         self.activate_kill_switch(&format!("owner:{owner}")).await
     }
 
@@ -614,7 +626,8 @@ impl Engine {
     /// Back to ACTIVE (the caller has passed masterAuth); wallets the switch suspended are
     /// resumed. From LOCKED an owner's proof for `kill-switch:recover` is also required.
     pub async fn recover_kill_switch(&self, actor: &str, owner: Option<&OwnerProof>) -> Result<KillSwitchStatus> {
-        let check = owner.map(|proof| move || async move { self.accept_any_owner(proof, &OwnerAction::KillSwitchRecover).await });
+        let check =
+            owner.map(|proof| move || async move { self.inner.owners.accept_any_owner(&self.owner_domain(), proof, &OwnerAction::KillSwitchRecover).await });
         self.inner.kill_switch.recover(actor, check).await
     }
 
@@ -695,6 +708,30 @@ impl Engine {
 
     pub async fn wallet_networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
         self.inner.wallets.networks(caller, id).await
+    }
+
+    // --- owners (services::owners)
+
+    /// Issue a nonce for an owner signature (`GET /v1/nonce`): single use, valid
+    /// `security.nonce_ttl_sec`. Upstream clients call it without parameters.
+    pub async fn nonce(&self) -> Result<NonceResponse> {
+        self.inner.owners.nonce_for(None).await
+    }
+
+    /// A nonce, bound to `address` when given (`GET /v1/nonce?address=<owner>`: only that
+    /// owner's signature can use it).
+    pub async fn nonce_for(&self, address: Option<&str>) -> Result<NonceResponse> {
+        self.inner.owners.nonce_for(address).await
+    }
+
+    /// `PUT /v1/wallets/{id}/owner` (master): register or replace the owner while NONE/GRACE.
+    pub async fn set_owner(&self, wallet_id: &str, owner_address: &str) -> Result<serde_json::Value> {
+        self.inner.owners.set_owner(wallet_id, owner_address).await
+    }
+
+    /// `POST /v1/wallets/{id}/owner/verify` (owner): GRACE → LOCKED.
+    pub async fn verify_owner(&self, wallet_id: &str, proof: &OwnerProof) -> Result<serde_json::Value> {
+        self.inner.owners.verify_owner(&self.owner_domain(), wallet_id, proof).await
     }
 
     // --- policies (services::policies)

@@ -26,6 +26,7 @@
 
 pub mod admin;
 pub mod amount;
+pub mod approvals;
 pub mod auth;
 pub mod autostop;
 pub mod backup;
@@ -43,7 +44,6 @@ pub mod meaning;
 pub mod metrics;
 pub mod network;
 pub mod notify;
-pub mod owner;
 pub mod pipeline;
 pub mod policy;
 pub mod price;
@@ -59,6 +59,8 @@ pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
 /// The kill switch's types, where the faces have always found them.
 pub use services::killswitch;
+/// The owners' types, where the faces have always found them.
+pub use services::owners as owner;
 /// The policies' types, where the faces have always found them.
 pub use services::policies;
 /// The sessions' types, where the faces have always found them.
