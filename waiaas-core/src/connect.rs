@@ -24,7 +24,7 @@ impl Engine {
             "Use POST /v1/transactions/simulate to learn the tier of a transaction before sending it. Never ask for the master password.".to_string(),
             "Your wallets:".to_string(),
         ];
-        let all = crate::policies::policy_records(self.inner.store.list_policies(None).await?)?;
+        let all = crate::services::policies::policy_records(self.inner.store.list_policies(None).await?)?;
         for id in &ctx.wallet_ids {
             let Some(w) = self.inner.store.get_wallet(id).await? else { continue };
             let nets: Vec<&str> = Network::for_environment(w.chain, w.environment).into_iter().map(|n| n.id()).collect();

@@ -8,8 +8,11 @@ use crate::auth::owner::{OwnerAction, OwnerProof};
 use crate::config::Config;
 pub(crate) use crate::error::wallet_not_found;
 use crate::error::{Error, ErrorCode, Result};
+use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::owners::{NonceResponse, Owners};
+use crate::services::policies::{CreatePolicy, Policies, PolicyDeleted, PolicyPage, UpdatePolicy};
 use crate::services::sessions::{
     CreateSession, SessionCreated, SessionPage, SessionRenewed, SessionRevoked, SessionRotated, SessionView, SessionWallets, Sessions, WalletLinked,
 };
@@ -91,7 +94,7 @@ pub(crate) struct Inner {
     /// Transactions a pipeline runner is driving in this process.
     pub running: std::sync::Mutex<std::collections::HashSet<String>>,
     /// USD prices for the policy engine.
-    pub oracles: crate::price::OracleChain,
+    pub oracles: Arc<crate::price::OracleChain>,
     /// The kill switch service.
     pub kill_switch: Arc<KillSwitch>,
     /// The audit log service.
@@ -104,6 +107,10 @@ pub(crate) struct Inner {
     pub wallets: Arc<Wallets>,
     /// The sessions service (and sessionAuth).
     pub sessions: Sessions,
+    /// The policies service (and the policy gate).
+    pub policies: Policies,
+    /// The owners service (owner registration and the proofs of owner actions).
+    pub owners: Owners,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -237,7 +244,7 @@ impl Engine {
         let master =
             MasterAuth::new(phc, password, config.security.master_password_max_attempts, Duration::from_secs(config.security.master_password_lockout_seconds));
         let schema_version = store.schema_version().await?;
-        let oracles = crate::price::OracleChain::from_config(&config);
+        let oracles = Arc::new(crate::price::OracleChain::from_config(&config));
         let metrics: Arc<crate::metrics::Metrics> = Default::default();
         let audit = Arc::new(Audit::new(store.clone(), clock.clone()));
         let kill_switch =
@@ -253,6 +260,17 @@ impl Engine {
             config.security.max_sessions_per_wallet,
             audit.clone(),
             clock.clone(),
+        )
+        .await?;
+        let policies = Policies::new(store.clone(), wallets.clone(), oracles.clone(), config.policy.settings(), metrics.clone(), audit.clone(), clock.clone());
+        let owners = Owners::open(
+            store.clone(),
+            store.clone(),
+            wallets.clone(),
+            audit.clone(),
+            clock.clone(),
+            config.security.nonce_ttl_sec,
+            config.security.owner_message_max_ttl_sec,
         )
         .await?;
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
@@ -275,6 +293,8 @@ impl Engine {
                 tokens,
                 wallets,
                 sessions,
+                policies,
+                owners,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
@@ -284,8 +304,6 @@ impl Engine {
             }),
         };
         engine.init_notify_cursor().await?;
-        // The owner nonce key exists from the start: issuing a nonce never writes the store.
-        engine.nonce_key().await?;
         Ok(engine)
     }
 
@@ -595,7 +613,7 @@ impl Engine {
 
     /// An owner activates the kill switch with a signed `kill-switch:activate` message.
     pub async fn owner_activate_kill_switch(&self, proof: &OwnerProof) -> Result<KillSwitchStatus> {
-        let owner = self.accept_any_owner(proof, &OwnerAction::KillSwitchActivate).await?;
+        let owner = self.inner.owners.accept_any_owner(&self.owner_domain(), proof, &OwnerAction::KillSwitchActivate).await?;
         self.activate_kill_switch(&format!("owner:{owner}")).await
     }
 
@@ -613,7 +631,8 @@ impl Engine {
     /// Back to ACTIVE (the caller has passed masterAuth); wallets the switch suspended are
     /// resumed. From LOCKED an owner's proof for `kill-switch:recover` is also required.
     pub async fn recover_kill_switch(&self, actor: &str, owner: Option<&OwnerProof>) -> Result<KillSwitchStatus> {
-        let check = owner.map(|proof| move || async move { self.accept_any_owner(proof, &OwnerAction::KillSwitchRecover).await });
+        let check =
+            owner.map(|proof| move || async move { self.inner.owners.accept_any_owner(&self.owner_domain(), proof, &OwnerAction::KillSwitchRecover).await });
         self.inner.kill_switch.recover(actor, check).await
     }
 
@@ -694,6 +713,65 @@ impl Engine {
 
     pub async fn wallet_networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
         self.inner.wallets.networks(caller, id).await
+    }
+
+    // --- owners (services::owners)
+
+    /// Issue a nonce for an owner signature (`GET /v1/nonce`): single use, valid
+    /// `security.nonce_ttl_sec`. Upstream clients call it without parameters.
+    pub async fn nonce(&self) -> Result<NonceResponse> {
+        self.inner.owners.nonce_for(None).await
+    }
+
+    /// A nonce, bound to `address` when given (`GET /v1/nonce?address=<owner>`: only that
+    /// owner's signature can use it).
+    pub async fn nonce_for(&self, address: Option<&str>) -> Result<NonceResponse> {
+        self.inner.owners.nonce_for(address).await
+    }
+
+    /// `PUT /v1/wallets/{id}/owner` (master): register or replace the owner while NONE/GRACE.
+    pub async fn set_owner(&self, wallet_id: &str, owner_address: &str) -> Result<serde_json::Value> {
+        self.inner.owners.set_owner(wallet_id, owner_address).await
+    }
+
+    /// `POST /v1/wallets/{id}/owner/verify` (owner): GRACE → LOCKED.
+    pub async fn verify_owner(&self, wallet_id: &str, proof: &OwnerProof) -> Result<serde_json::Value> {
+        self.inner.owners.verify_owner(&self.owner_domain(), wallet_id, proof).await
+    }
+
+    // --- policies (services::policies)
+
+    pub async fn create_policy(&self, req: CreatePolicy) -> Result<PolicyRecord> {
+        self.inner.policies.create(req).await
+    }
+
+    /// Policies of a wallet plus the global ones (a session sees only its wallets'), paginated.
+    pub async fn list_policies(&self, caller: &Caller<'_>, wallet_id: Option<&str>, limit: Option<i64>, offset: Option<i64>) -> Result<PolicyPage> {
+        self.inner.policies.list(caller, wallet_id, limit, offset).await
+    }
+
+    pub async fn get_policy(&self, id: &str) -> Result<PolicyRecord> {
+        self.inner.policies.get(id).await
+    }
+
+    /// Update validates as strictly as create (upstream only checks two types).
+    pub async fn update_policy(&self, id: &str, req: UpdatePolicy) -> Result<PolicyRecord> {
+        self.inner.policies.update(id, req).await
+    }
+
+    pub async fn delete_policy(&self, id: &str) -> Result<PolicyDeleted> {
+        self.inner.policies.delete(id).await
+    }
+
+    /// The policy gate of a PENDING row whose meaning to the evaluator is `kind` (sign-only
+    /// rows give theirs; see `Engine::decide` for sends).
+    pub(crate) async fn decide_kind(&self, tx: &crate::tx::TxRecord, kind: &crate::chain::TxKind) -> Result<Option<crate::tx::TxStatus>> {
+        self.inner.policies.decide_kind(tx, kind).await
+    }
+
+    /// The decision + reservation of a PENDING row for an already built intent.
+    pub(crate) async fn decide_intent(&self, tx: &crate::tx::TxRecord, intent: Intent) -> Result<Option<crate::tx::TxStatus>> {
+        self.inner.policies.decide_intent(tx, intent).await
     }
 
     // --- tokens (services::tokens)

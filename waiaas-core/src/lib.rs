@@ -27,6 +27,7 @@
 pub mod admin;
 pub mod amount;
 pub mod api;
+pub mod approvals;
 pub mod auth;
 pub mod autostop;
 pub mod backup;
@@ -44,9 +45,7 @@ pub mod meaning;
 pub mod metrics;
 pub mod network;
 pub mod notify;
-pub mod owner;
 pub mod pipeline;
-pub mod policies;
 pub mod policy;
 pub mod price;
 pub mod ratelimit;
@@ -61,6 +60,10 @@ pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
 /// The kill switch's types, where the faces have always found them.
 pub use services::killswitch;
+/// The owners' types, where the faces have always found them.
+pub use services::owners as owner;
+/// The policies' types, where the faces have always found them.
+pub use services::policies;
 /// The sessions' types, where the faces have always found them.
 pub use services::sessions;
 /// The key files, inside the signer (their one gate); the path the faces and tests use.

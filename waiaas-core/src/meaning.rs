@@ -82,6 +82,22 @@ fn amount(op: &Operation) -> Result<u128> {
 }
 
 impl Engine {
+    /// The policy gate of a PENDING transaction: judged by what it does (a CONTRACT_CALL
+    /// carries its token meaning), priced, then decided and reserved in one store
+    /// transaction by the policies service. Returns the status it moved to (`None` if it
+    /// was not PENDING).
+    pub(crate) async fn decide(&self, tx: &crate::tx::TxRecord) -> Result<Option<crate::tx::TxStatus>> {
+        let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
+        let view = self.policy_kind(Network::parse(&tx.network)?, &kind).await?;
+        self.inner.policies.decide_kind(tx, &view).await
+    }
+
+    /// Evaluate a request without recording anything (simulate).
+    pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<crate::policy::Decision> {
+        let view = self.policy_kind(network, kind).await?;
+        self.inner.policies.dry_decide(wallet_id, network, &view).await
+    }
+
     /// The policy's view of a send: every `CONTRACT_CALL` (alone or in a batch) replaced by
     /// what it does; other kinds as they are.
     pub(crate) async fn policy_kind(&self, network: Network, kind: &TxKind) -> Result<TxKind> {

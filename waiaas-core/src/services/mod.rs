@@ -3,14 +3,18 @@
 //! the handles of the services it calls. A service knows nothing of [`crate::Engine`], the
 //! facade that holds them all and delegates its public operations to them.
 //!
-//! Today: [`audit`] (the audit log), [`killswitch`] (the kill switch and its cascade) and
-//! [`settings`] (runtime settings), [`signer`] (the one keystore gate, with the keystore inside
-//! it), [`tokens`] (the token registry), [`wallets`], [`sessions`] (and sessionAuth). The rest of the engine (policies,
-//! transactions, backups, notifications) is still written as `impl Engine`
-//! blocks in its own module and moves here one service at a time.
+//! Today: [`audit`] (the audit log), [`killswitch`] (the kill switch and its cascade),
+//! [`settings`] (runtime settings), [`signer`] (the one keystore gate, with the keystore
+//! inside it), [`tokens`] (the token registry), [`wallets`], [`sessions`] (and
+//! sessionAuth), [`policies`] (and the policy gate) and [`owners`] (owner registration and
+//! the proofs of owner actions). The rest of the engine (the transaction pipeline and
+//! queries, owner approvals, AutoStop, backups, notifications) is still written as
+//! `impl Engine` blocks in its own module and moves here one service at a time.
 
 pub mod audit;
 pub mod killswitch;
+pub mod owners;
+pub mod policies;
 pub mod sessions;
 pub mod settings;
 pub mod signer;

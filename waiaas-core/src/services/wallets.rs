@@ -304,6 +304,11 @@ impl Wallets {
         self.store.get_wallet(id).await
     }
 
+    /// Every wallet row, newest first (no caller check: for other services).
+    pub async fn all(&self) -> Result<Vec<WalletRecord>> {
+        self.store.list_wallets(None).await
+    }
+
     /// Load a wallet the caller may access.
     pub async fn record(&self, caller: &Caller<'_>, id: &str) -> Result<WalletRecord> {
         if let Caller::Session(ctx) = caller {

@@ -1,14 +1,24 @@
 //! Policy administration (`/v1/policies`) and the policy stage of the pipeline: USD
 //! pricing, building the [`Intent`] of a transaction, and the decision + reservation made in
 //! one store transaction.
+//!
+//! [`Policies`] is the service: the policy rows (and the policy gate's store transaction:
+//! the store offers the transaction, this service decides inside it with the pure
+//! evaluator, [`crate::policy`]), the wallets service, the price oracles, the policy
+//! settings, metrics, the audit log and the clock. What a transaction means to the
+//! evaluator (`Engine::policy_kind`, [`crate::meaning`]) is worked out by the caller.
 
+use crate::auth::Caller;
 use crate::chain::TxKind;
-use crate::engine::Engine;
+use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
+use crate::metrics::Metrics;
 use crate::network::Network;
 use crate::policy::{self, Decision, Intent, PolicyRecord, PolicyType, PriceStatus, Tier, TokenRef, TxType as PTx};
-use crate::price::{Asset, Lookup};
-use crate::store::{PolicyRow, UsageRow};
+use crate::price::{Asset, Lookup, OracleChain};
+use crate::services::audit::Audit;
+use crate::services::wallets::Wallets;
+use crate::store::{PolicyRow, PolicyStore, UsageRow};
 use crate::tx::{TxPatch, TxRecord, TxStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -238,13 +248,47 @@ pub(crate) fn outcome(d: &Decision, amount_usd: Option<f64>, now: i64) -> (TxSta
     }
 }
 
-impl Engine {
+/// The policies service.
+pub struct Policies {
+    store: Arc<dyn PolicyStore>,
+    wallets: Arc<Wallets>,
+    oracles: Arc<OracleChain>,
+    /// `[policy]` defaults of the evaluator.
+    settings: policy::PolicySettings,
+    metrics: Arc<Metrics>,
+    audit: Arc<Audit>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Policies {
+    pub fn new(
+        store: Arc<dyn PolicyStore>,
+        wallets: Arc<Wallets>,
+        oracles: Arc<OracleChain>,
+        settings: policy::PolicySettings,
+        metrics: Arc<Metrics>,
+        audit: Arc<Audit>,
+        clock: Arc<dyn Clock>,
+    ) -> Policies {
+        Policies { store, wallets, oracles, settings, metrics, audit, clock }
+    }
+
+    /// The enabled policies of a wallet plus the global ones.
+    async fn enabled_for(&self, wallet_id: &str) -> Result<Vec<PolicyRecord>> {
+        Ok(policy_records(self.store.list_policies(Some(wallet_id)).await?)?.into_iter().filter(|p| p.enabled).collect())
+    }
+
+    /// Whether the wallet has a registered owner (the evaluator's APPROVAL rules need it).
+    async fn has_owner(&self, wallet_id: &str) -> Result<bool> {
+        Ok(self.wallets.find(wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false))
+    }
+
     /// The evaluator's view of a transaction of `wallet_id`, priced, unless the allowlists of
     /// `policies` already deny it ([`policy::denied_before_pricing`]): then no price is looked up,
     /// so an agent cannot spend the oracle quota on lookups of tokens nobody allowed.
     async fn priced_intent(&self, wallet_id: &str, network: Network, kind: &TxKind, policies: &[PolicyRecord]) -> Intent {
         let unpriced = intent_of(wallet_id, network, kind, &Prices::new());
-        if policy::denied_before_pricing(policies, &unpriced, &self.inner.config.policy.settings()) {
+        if policy::denied_before_pricing(policies, &unpriced, &self.settings) {
             return unpriced;
         }
         intent_of(wallet_id, network, kind, &self.prices_for(network, kind).await)
@@ -263,7 +307,7 @@ impl Engine {
                 None => Asset::native(network),
                 Some(t) => Asset::token(network, t),
             };
-            out.insert(a, self.inner.oracles.price(&asset).await);
+            out.insert(a, self.oracles.price(&asset).await);
         }
         out
     }
@@ -273,13 +317,13 @@ impl Engine {
         network.map(|n| Network::parse(n).map(|n| n.id().to_string())).transpose()
     }
 
-    pub async fn create_policy(&self, req: CreatePolicy) -> Result<PolicyRecord> {
+    pub async fn create(&self, req: CreatePolicy) -> Result<PolicyRecord> {
         let ty = PolicyType::parse(&req.policy_type).ok_or_else(|| Error::validation("type", format!("unknown policy type '{}'", req.policy_type)))?;
         let network = self.check_policy_input(ty, &req.rules, req.network.as_deref())?;
         if let Some(w) = &req.wallet_id {
-            self.wallet_record(&crate::Caller::Master, w).await?;
+            self.wallets.record(&Caller::Master, w).await?;
         }
-        let now = self.now();
+        let now = self.clock.now();
         let p = PolicyRecord {
             id: crate::new_id(),
             wallet_id: req.wallet_id,
@@ -291,14 +335,15 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        self.inner.store.insert_policy(&policy_row(&p)).await?;
-        self.audit("POLICY_CREATED", "master", p.wallet_id.as_deref(), None, Some(serde_json::json!({"policyId": p.id, "type": ty.as_str()})), "info", None)
+        self.store.insert_policy(&policy_row(&p)).await?;
+        self.audit
+            .record("POLICY_CREATED", "master", p.wallet_id.as_deref(), None, Some(serde_json::json!({"policyId": p.id, "type": ty.as_str()})), "info", None)
             .await;
         Ok(p)
     }
 
     /// Policies of a wallet plus the global ones (a session sees only its wallets'), paginated.
-    pub async fn list_policies(&self, caller: &crate::Caller<'_>, wallet_id: Option<&str>, limit: Option<i64>, offset: Option<i64>) -> Result<PolicyPage> {
+    pub async fn list(&self, caller: &Caller<'_>, wallet_id: Option<&str>, limit: Option<i64>, offset: Option<i64>) -> Result<PolicyPage> {
         let limit = limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(Error::validation("limit", "must be 1..200"));
@@ -308,23 +353,23 @@ impl Engine {
             return Err(Error::validation("offset", "must be >= 0"));
         }
         let all = match caller {
-            crate::Caller::Master => policy_records(self.inner.store.list_policies(wallet_id).await?)?,
-            crate::Caller::Session(ctx) => {
-                let w = self.resolve_wallet(ctx, wallet_id).await?;
-                policy_records(self.inner.store.list_policies(Some(&w.id)).await?)?
+            Caller::Master => policy_records(self.store.list_policies(wallet_id).await?)?,
+            Caller::Session(ctx) => {
+                let w = self.wallets.resolve(ctx, wallet_id).await?;
+                policy_records(self.store.list_policies(Some(&w.id)).await?)?
             }
         };
         let data = all.iter().skip(offset as usize).take(limit as usize).cloned().collect();
         Ok(PolicyPage { data, total: all.len(), limit: limit as usize, offset: offset as usize })
     }
 
-    pub async fn get_policy(&self, id: &str) -> Result<PolicyRecord> {
-        policy_record(self.inner.store.get_policy(id).await?.ok_or_else(policy_not_found)?)
+    pub async fn get(&self, id: &str) -> Result<PolicyRecord> {
+        policy_record(self.store.get_policy(id).await?.ok_or_else(policy_not_found)?)
     }
 
     /// Update validates as strictly as create (upstream only checks two types).
-    pub async fn update_policy(&self, id: &str, req: UpdatePolicy) -> Result<PolicyRecord> {
-        let mut p = self.get_policy(id).await?;
+    pub async fn update(&self, id: &str, req: UpdatePolicy) -> Result<PolicyRecord> {
+        let mut p = self.get(id).await?;
         if let Some(rules) = req.rules {
             policy::validate_rules(p.policy_type, &rules)?;
             p.rules = rules;
@@ -335,36 +380,29 @@ impl Engine {
         if let Some(e) = req.enabled {
             p.enabled = e;
         }
-        p.updated_at = self.now();
-        if !self.inner.store.update_policy(&policy_row(&p)).await? {
+        p.updated_at = self.clock.now();
+        if !self.store.update_policy(&policy_row(&p)).await? {
             return Err(policy_not_found());
         }
         Ok(p)
     }
 
-    pub async fn delete_policy(&self, id: &str) -> Result<PolicyDeleted> {
-        if !self.inner.store.delete_policy(id).await? {
+    pub async fn delete(&self, id: &str) -> Result<PolicyDeleted> {
+        if !self.store.delete_policy(id).await? {
             return Err(policy_not_found());
         }
         Ok(PolicyDeleted { id: id.into(), deleted: true })
     }
 
-    /// The policy gate of a PENDING transaction: price it, then decide and reserve in one
-    /// store transaction. Returns the status it moved to (`None` if it was not PENDING).
-    pub(crate) async fn decide(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
-        let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
-        // Judged by what it does: a CONTRACT_CALL carries its token meaning (crate::meaning).
-        let view = self.policy_kind(Network::parse(&tx.network)?, &kind).await?;
-        self.decide_kind(tx, &view).await
-    }
-
-    /// [`Engine::decide`] for a row whose request is given as `kind` (sign-only rows).
+    /// The policy gate of a PENDING row whose meaning to the evaluator is `kind`: price it,
+    /// then decide and reserve in one store transaction. Returns the status it moved to
+    /// (`None` if it was not PENDING).
     pub(crate) async fn decide_kind(&self, tx: &TxRecord, kind: &TxKind) -> Result<Option<TxStatus>> {
         let network = Network::parse(&tx.network)?;
         // The decision itself re-reads the policies inside its store transaction; these only
         // decide whether pricing is needed (a policy added meanwhile leaves the value unpriced,
         // which fails closed).
-        let policies = policy_records(self.inner.store.list_policies(Some(&tx.wallet_id)).await?)?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
+        let policies = self.enabled_for(&tx.wallet_id).await?;
         let intent = self.priced_intent(&tx.wallet_id, network, kind, &policies).await;
         self.decide_intent(tx, intent).await
     }
@@ -372,15 +410,14 @@ impl Engine {
     /// The decision + reservation of a PENDING row for an already built intent, in one store
     /// transaction (also for intents that are no transaction, e.g. a message signature).
     pub(crate) async fn decide_intent(&self, tx: &TxRecord, intent: Intent) -> Result<Option<TxStatus>> {
-        let owner = self.inner.store.get_wallet(&tx.wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
-        let settings = self.inner.config.policy.settings();
-        let now = self.now();
+        let owner = self.has_owner(&tx.wallet_id).await?;
+        let settings = self.settings.clone();
+        let now = self.clock.now();
         let usd = intent.amount_usd;
         // The tier the decision chose, for the metrics (`None` when denied).
         let chosen = Arc::new(std::sync::Mutex::new(None::<String>));
         let seen = chosen.clone();
         let decided = self
-            .inner
             .store
             .decide_tx(
                 &tx.id,
@@ -399,25 +436,25 @@ impl Engine {
         if let Some(st) = decided {
             tracing::info!(tx = %tx.id, status = st.as_str(), "policy decision");
             let tier = chosen.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let m = &self.inner.metrics;
+            let m = &self.metrics;
             m.policy_decisions.inc(&[if tier.is_some() { "allowed" } else { "denied" }, tier.as_deref().unwrap_or("none")]);
             m.transaction(st, tier.as_deref());
         }
         Ok(decided)
     }
 
-    /// Evaluate a request without recording anything (simulate).
+    /// Evaluate a request whose meaning to the evaluator is `kind` without recording
+    /// anything (simulate).
     pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<Decision> {
-        let kind = &self.policy_kind(network, kind).await?;
-        let policies = policy_records(self.inner.store.list_policies(Some(wallet_id)).await?)?.into_iter().filter(|p| p.enabled).collect::<Vec<_>>();
+        let policies = self.enabled_for(wallet_id).await?;
         let intent = self.priced_intent(wallet_id, network, kind, &policies).await;
         let token = match kind {
             TxKind::TokenTransfer { token, .. } | TxKind::Approve { token, .. } => Some(token.address.as_str()),
             _ => None,
         };
         let windows = policy::usage_needs(&policies, wallet_id, network.id()).rate_windows;
-        let usage = usage_of(self.inner.store.usage(wallet_id, network.id(), token, &windows, self.now()).await?);
-        let owner = self.inner.store.get_wallet(wallet_id).await?.map(|w| w.owner_address.is_some()).unwrap_or(false);
-        Ok(policy::evaluate(&policies, &intent, &usage, &self.inner.config.policy.settings(), self.now(), owner))
+        let usage = usage_of(self.store.usage(wallet_id, network.id(), token, &windows, self.clock.now()).await?);
+        let owner = self.has_owner(wallet_id).await?;
+        Ok(policy::evaluate(&policies, &intent, &usage, &self.settings, self.clock.now(), owner))
     }
 }

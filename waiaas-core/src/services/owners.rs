@@ -1,17 +1,25 @@
-//! The wallet owner: registration (master), verification, and the owner's decisions on
-//! transactions waiting for approval. Every owner action is a signed message checked by
-//! [`crate::auth::owner::check_proof`] and bound to a single-use nonce from [`Engine::nonce_for`].
+//! The wallet owner: registration (master), verification, and the proofs of every owner
+//! action. Every owner action is a signed message checked by
+//! [`crate::auth::owner::check_proof`] and bound to a single-use nonce from
+//! [`Owners::nonce_for`]. The owner's decisions on transactions waiting for approval use
+//! these proofs (`approvals`).
 //!
 //! Owner states (derived): NONE (no owner), GRACE (registered by the operator, not yet
 //! proven), LOCKED (the owner proved control with a signature; only then is the owner fixed).
+//!
+//! [`Owners`] is the service: the owner columns and used nonces of the store, the key/value
+//! row of the nonce key, the wallets service, the audit log and the clock. The domain owner
+//! messages must name is the caller's (`Engine::owner_domain`), given with each proof.
 
 use crate::auth::owner::{check_proof, normalize_owner_address, OwnerAction, OwnerProof};
-use crate::engine::{wallet_not_found, Engine};
-use crate::error::{Error, ErrorCode, Result};
-use crate::store::WalletRecord;
-use crate::tx::{TxPatch, TxStatus};
+use crate::clock::Clock;
+use crate::error::{wallet_not_found, Error, ErrorCode, Result};
+use crate::services::audit::Audit;
+use crate::services::wallets::Wallets;
+use crate::store::{KvStore, OwnerStore, WalletRecord};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// `GET /v1/nonce`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -78,11 +86,34 @@ fn check_nonce(key: &[u8; 32], nonce: &str, binding: &str, now: i64) -> Option<(
     bool::from(unbound | bound).then(|| (hex::encode(b), expires_at))
 }
 
-impl Engine {
-    /// Issue a nonce for an owner signature (`GET /v1/nonce`): single use, valid
-    /// `security.nonce_ttl_sec`. Upstream clients call it without parameters.
-    pub async fn nonce(&self) -> Result<NonceResponse> {
-        self.nonce_for(None).await
+/// The owners service.
+pub struct Owners {
+    store: Arc<dyn OwnerStore>,
+    kv: Arc<dyn KvStore>,
+    wallets: Arc<Wallets>,
+    audit: Arc<Audit>,
+    clock: Arc<dyn Clock>,
+    /// `security.nonce_ttl_sec`.
+    nonce_ttl: i64,
+    /// `security.owner_message_max_ttl_sec`.
+    message_max_ttl: i64,
+}
+
+impl Owners {
+    /// The service, with the nonce key made now if missing (issuing a nonce never writes the store).
+    #[allow(clippy::too_many_arguments)] // the parts of one service
+    pub async fn open(
+        store: Arc<dyn OwnerStore>,
+        kv: Arc<dyn KvStore>,
+        wallets: Arc<Wallets>,
+        audit: Arc<Audit>,
+        clock: Arc<dyn Clock>,
+        nonce_ttl: i64,
+        message_max_ttl: i64,
+    ) -> Result<Owners> {
+        let owners = Owners { store, kv, wallets, audit, clock, nonce_ttl, message_max_ttl };
+        owners.nonce_key().await?;
+        Ok(owners)
     }
 
     /// A nonce, bound to `address` when given (`GET /v1/nonce?address=<owner>`: only that
@@ -98,24 +129,24 @@ impl Engine {
     pub async fn nonce_for(&self, address: Option<&str>) -> Result<NonceResponse> {
         let binding = address.filter(|a| !a.trim().is_empty()).map(nonce_binding).transpose()?;
         let key = self.nonce_key().await?;
-        let expires_at = self.now() + self.inner.config.security.nonce_ttl_sec;
+        let expires_at = self.clock.now() + self.nonce_ttl;
         Ok(NonceResponse { nonce: mint_nonce(&key, expires_at, binding.as_deref()), expires_at })
     }
 
     /// The nonce key, created on first use (the engine does that when it opens).
-    pub(crate) async fn nonce_key(&self) -> Result<NonceKey> {
+    async fn nonce_key(&self) -> Result<NonceKey> {
         let parse = |raw: &str| -> Result<NonceKey> {
             let b: [u8; 32] = hex::decode(raw).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| Error::internal("stored owner nonce key is corrupt"))?;
             Ok(zeroize::Zeroizing::new(b))
         };
-        let store = &self.inner.store;
+        let store = &self.kv;
         if let Some(raw) = store.kv_get(KV_NONCE_KEY).await? {
             return parse(&raw);
         }
         let mut fresh = zeroize::Zeroizing::new([0u8; 32]);
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, fresh.as_mut());
         let raw = zeroize::Zeroizing::new(hex::encode(fresh.as_ref()));
-        if store.kv_cas(KV_NONCE_KEY, None, &raw, self.now()).await? {
+        if store.kv_cas(KV_NONCE_KEY, None, &raw, self.clock.now()).await? {
             return Ok(fresh);
         }
         parse(&store.kv_get(KV_NONCE_KEY).await?.ok_or_else(|| Error::internal("owner nonce key vanished"))?)
@@ -123,45 +154,46 @@ impl Engine {
 
     /// Check an owner's proof for `action` against `owner` of a wallet on `chain`, then use
     /// its nonce: minted here, unexpired, unbound or bound to this owner, and not used before
-    /// (a replay fails here with INVALID_NONCE).
-    async fn accept_proof(&self, w: &WalletRecord, proof: &OwnerProof, action: &OwnerAction) -> Result<String> {
-        let domain = self.owner_domain();
+    /// (a replay fails here with INVALID_NONCE). `domain` is the one the message must name.
+    pub(crate) async fn accept_proof(&self, domain: &str, w: &WalletRecord, proof: &OwnerProof, action: &OwnerAction) -> Result<String> {
         let owner = w.owner_address.clone().ok_or_else(|| Error::new(ErrorCode::OWNER_NOT_CONNECTED, format!("Wallet '{}' has no owner", w.id)))?;
-        let now = self.now();
-        let result = check_proof(w.chain, &owner, proof, &domain, action, now, self.inner.config.security.owner_message_max_ttl_sec);
+        let now = self.clock.now();
+        let result = check_proof(w.chain, &owner, proof, domain, action, now, self.message_max_ttl);
         let nonce = match result {
             Ok(n) => n,
             Err(e) => {
-                self.audit(
-                    "OWNER_AUTH_FAILED",
-                    &proof.address,
-                    Some(&w.id),
-                    None,
-                    Some(json!({"action": action.request_id(), "reason": e.message})),
-                    "warning",
-                    None,
-                )
-                .await;
+                self.audit
+                    .record(
+                        "OWNER_AUTH_FAILED",
+                        &proof.address,
+                        Some(&w.id),
+                        None,
+                        Some(json!({"action": action.request_id(), "reason": e.message})),
+                        "warning",
+                        None,
+                    )
+                    .await;
                 return Err(e);
             }
         };
         let key = self.nonce_key().await?;
         let fresh = check_nonce(&key, &nonce, &nonce_binding(&owner)?, now);
         let used = match fresh {
-            Some((canonical, expires_at)) => self.inner.store.use_owner_nonce(&canonical, expires_at, now).await?,
+            Some((canonical, expires_at)) => self.store.use_owner_nonce(&canonical, expires_at, now).await?,
             None => false,
         };
         if !used {
-            self.audit(
-                "OWNER_AUTH_FAILED",
-                &owner,
-                Some(&w.id),
-                None,
-                Some(json!({"action": action.request_id(), "reason": "nonce unknown, used or expired"})),
-                "warning",
-                None,
-            )
-            .await;
+            self.audit
+                .record(
+                    "OWNER_AUTH_FAILED",
+                    &owner,
+                    Some(&w.id),
+                    None,
+                    Some(json!({"action": action.request_id(), "reason": "nonce unknown, used or expired"})),
+                    "warning",
+                    None,
+                )
+                .await;
             return Err(Error::new(ErrorCode::INVALID_NONCE, "The message's nonce is unknown, already used or expired: get a new one from GET /v1/nonce"));
         }
         Ok(owner)
@@ -169,16 +201,16 @@ impl Engine {
 
     /// `PUT /v1/wallets/{id}/owner` (master): register or replace the owner while NONE/GRACE.
     pub async fn set_owner(&self, wallet_id: &str, owner_address: &str) -> Result<Value> {
-        let w = self.inner.store.get_wallet(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
+        let w = self.wallets.find(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
         let addr = normalize_owner_address(w.chain, owner_address.trim())?;
         if w.owner_verified {
             return Err(Error::new(ErrorCode::OWNER_ALREADY_CONNECTED, "The owner is verified (LOCKED) and cannot be changed"));
         }
-        if !self.inner.store.set_owner(wallet_id, Some(&addr), self.now()).await? {
+        if !self.store.set_owner(wallet_id, Some(&addr), self.clock.now()).await? {
             return Err(Error::new(ErrorCode::OWNER_ALREADY_CONNECTED, "The owner was verified concurrently and cannot be changed"));
         }
-        self.audit("OWNER_REGISTERED", "master", Some(wallet_id), None, Some(json!({"ownerAddress": addr})), "info", None).await;
-        let w = self.inner.store.get_wallet(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
+        self.audit.record("OWNER_REGISTERED", "master", Some(wallet_id), None, Some(json!({"ownerAddress": addr})), "info", None).await;
+        let w = self.wallets.find(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
         Ok(json!({
             "id": w.id, "name": w.name, "chain": w.chain, "network": w.network, "environment": w.environment,
             "publicKey": w.public_key, "status": w.status, "ownerAddress": w.owner_address, "ownerVerified": w.owner_verified,
@@ -187,69 +219,21 @@ impl Engine {
     }
 
     /// `POST /v1/wallets/{id}/owner/verify` (owner): GRACE → LOCKED.
-    pub async fn verify_owner(&self, wallet_id: &str, proof: &OwnerProof) -> Result<Value> {
-        let w = self.inner.store.get_wallet(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
-        let owner = self.accept_proof(&w, proof, &OwnerAction::Verify(w.id.clone())).await?;
-        if self.inner.store.mark_owner_verified(&w.id, &owner, self.now()).await? {
-            self.audit("OWNER_VERIFIED", &owner, Some(&w.id), None, None, "info", None).await;
-        }
+    pub async fn verify_owner(&self, domain: &str, wallet_id: &str, proof: &OwnerProof) -> Result<Value> {
+        let w = self.wallets.find(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
+        let owner = self.accept_proof(domain, &w, proof, &OwnerAction::Verify(w.id.clone())).await?;
+        self.mark_verified(&w.id, &owner, None).await?;
         Ok(json!({"ownerState": "LOCKED", "ownerAddress": owner, "ownerVerified": true}))
     }
 
-    /// `POST /v1/transactions/{id}/approve` (owner alone): a QUEUED APPROVAL transaction goes on
-    /// to execution. Approving also proves the owner (GRACE → LOCKED).
-    pub async fn approve_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<Value> {
-        self.owner_decision(tx_id, proof, true).await
-    }
-
-    /// `POST /v1/transactions/{id}/reject` (owner alone): a QUEUED transaction is cancelled and
-    /// its reservation released.
-    pub async fn reject_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<Value> {
-        self.owner_decision(tx_id, proof, false).await
-    }
-
-    async fn owner_decision(&self, tx_id: &str, proof: &OwnerProof, approve: bool) -> Result<Value> {
-        let tx = self.inner.store.get_tx(tx_id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, format!("Transaction '{tx_id}' not found")))?;
-        let w = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| wallet_not_found(&tx.wallet_id))?;
-        let action = if approve { OwnerAction::Approve(tx.id.clone()) } else { OwnerAction::Reject(tx.id.clone()) };
-        let owner = self.accept_proof(&w, proof, &action).await?;
-        let meta: Value = tx.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
-        let awaiting_approval = meta.get("approvalRequired").and_then(Value::as_bool) == Some(true);
-        if tx.status() != TxStatus::Queued || (approve && !awaiting_approval) {
-            return Err(Error::new(
-                ErrorCode::APPROVAL_NOT_FOUND,
-                format!("Transaction '{tx_id}' is not waiting for the owner's approval (status {})", tx.status),
-            ));
+    /// GRACE → LOCKED for `owner` of wallet `wallet_id` (audited when it changed; `details`
+    /// say through which action). Returns whether it changed.
+    pub(crate) async fn mark_verified(&self, wallet_id: &str, owner: &str, details: Option<Value>) -> Result<bool> {
+        let changed = self.store.mark_owner_verified(wallet_id, owner, self.clock.now()).await?;
+        if changed {
+            self.audit.record("OWNER_VERIFIED", owner, Some(wallet_id), None, details, "info", None).await;
         }
-        let now = self.now();
-        if approve && meta.get("approvalExpiresAt").and_then(Value::as_i64).is_some_and(|e| e <= now) {
-            self.process_queue().await?;
-            return Err(Error::new(ErrorCode::APPROVAL_TIMEOUT, "The approval window of this transaction has closed"));
-        }
-        let mut meta = meta;
-        let key = if approve { "approvedAt" } else { "rejectedAt" };
-        meta[key] = now.into();
-        meta["decidedBy"] = owner.clone().into();
-        let patch = if approve {
-            TxPatch { metadata: Some(meta.to_string()), ..Default::default() }
-        } else {
-            TxPatch { metadata: Some(meta.to_string()), error: Some("Rejected by the owner".into()), release_reservation: true, ..Default::default() }
-        };
-        let to = if approve { TxStatus::Executing } else { TxStatus::Cancelled };
-        if !self.inner.store.transition_tx(tx_id, &[TxStatus::Queued], to, &patch, now).await? {
-            return Err(Error::new(ErrorCode::TX_ALREADY_PROCESSED, "The transaction changed state concurrently"));
-        }
-        self.inner.metrics.transaction(to, tx.tier.as_deref());
-        if self.inner.store.mark_owner_verified(&w.id, &owner, now).await? {
-            self.audit("OWNER_VERIFIED", &owner, Some(&w.id), None, Some(json!({"via": action.request_id()})), "info", None).await;
-        }
-        self.audit_tx(if approve { "TX_APPROVED" } else { "TX_REJECTED" }, &owner, &w.id, tx_id, None, "info").await;
-        if approve {
-            self.spawn_run(tx_id.to_string());
-            Ok(json!({"id": tx_id, "status": "EXECUTING", "approvedAt": now}))
-        } else {
-            Ok(json!({"id": tx_id, "status": "CANCELLED", "rejectedAt": now}))
-        }
+        Ok(changed)
     }
 
     /// The owner(s) registered with `address` (either chain's spelling), for owner actions
@@ -257,9 +241,8 @@ impl Engine {
     pub(crate) async fn wallets_owned_by(&self, address: &str) -> Result<Vec<WalletRecord>> {
         let addr = address.trim();
         Ok(self
-            .inner
-            .store
-            .list_wallets(None)
+            .wallets
+            .all()
             .await?
             .into_iter()
             .filter(|w| w.owner_address.is_some() && normalize_owner_address(w.chain, addr).ok() == w.owner_address)
@@ -267,12 +250,12 @@ impl Engine {
     }
 
     /// Accept an owner's proof for a daemon-wide action: the signer must own some wallet.
-    pub(crate) async fn accept_any_owner(&self, proof: &OwnerProof, action: &OwnerAction) -> Result<String> {
+    pub(crate) async fn accept_any_owner(&self, domain: &str, proof: &OwnerProof, action: &OwnerAction) -> Result<String> {
         let owned = self.wallets_owned_by(&proof.address).await?;
         let Some(w) = owned.first() else {
             return Err(Error::new(ErrorCode::INVALID_SIGNATURE, "X-Owner-Address is not the owner of any wallet"));
         };
-        self.accept_proof(w, proof, action).await
+        self.accept_proof(domain, w, proof, action).await
     }
 }
 

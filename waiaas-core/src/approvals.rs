@@ -1,0 +1,66 @@
+//! The owner's decisions on transactions waiting for approval (`POST
+//! /v1/transactions/{id}/approve|reject`): the owner's signed proof (checked by the owners
+//! service, [`crate::services::owners`]), then the QUEUED row goes on to execution or is
+//! cancelled with its reservation released.
+
+use crate::auth::owner::{OwnerAction, OwnerProof};
+use crate::engine::{wallet_not_found, Engine};
+use crate::error::{Error, ErrorCode, Result};
+use crate::tx::{TxPatch, TxStatus};
+use serde_json::{json, Value};
+
+impl Engine {
+    /// `POST /v1/transactions/{id}/approve` (owner alone): a QUEUED APPROVAL transaction goes on
+    /// to execution. Approving also proves the owner (GRACE → LOCKED).
+    pub async fn approve_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<Value> {
+        self.owner_decision(tx_id, proof, true).await
+    }
+
+    /// `POST /v1/transactions/{id}/reject` (owner alone): a QUEUED transaction is cancelled and
+    /// its reservation released.
+    pub async fn reject_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<Value> {
+        self.owner_decision(tx_id, proof, false).await
+    }
+
+    async fn owner_decision(&self, tx_id: &str, proof: &OwnerProof, approve: bool) -> Result<Value> {
+        let tx = self.inner.store.get_tx(tx_id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, format!("Transaction '{tx_id}' not found")))?;
+        let w = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| wallet_not_found(&tx.wallet_id))?;
+        let action = if approve { OwnerAction::Approve(tx.id.clone()) } else { OwnerAction::Reject(tx.id.clone()) };
+        let owner = self.inner.owners.accept_proof(&self.owner_domain(), &w, proof, &action).await?;
+        let meta: Value = tx.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+        let awaiting_approval = meta.get("approvalRequired").and_then(Value::as_bool) == Some(true);
+        if tx.status() != TxStatus::Queued || (approve && !awaiting_approval) {
+            return Err(Error::new(
+                ErrorCode::APPROVAL_NOT_FOUND,
+                format!("Transaction '{tx_id}' is not waiting for the owner's approval (status {})", tx.status),
+            ));
+        }
+        let now = self.now();
+        if approve && meta.get("approvalExpiresAt").and_then(Value::as_i64).is_some_and(|e| e <= now) {
+            self.process_queue().await?;
+            return Err(Error::new(ErrorCode::APPROVAL_TIMEOUT, "The approval window of this transaction has closed"));
+        }
+        let mut meta = meta;
+        let key = if approve { "approvedAt" } else { "rejectedAt" };
+        meta[key] = now.into();
+        meta["decidedBy"] = owner.clone().into();
+        let patch = if approve {
+            TxPatch { metadata: Some(meta.to_string()), ..Default::default() }
+        } else {
+            TxPatch { metadata: Some(meta.to_string()), error: Some("Rejected by the owner".into()), release_reservation: true, ..Default::default() }
+        };
+        let to = if approve { TxStatus::Executing } else { TxStatus::Cancelled };
+        if !self.inner.store.transition_tx(tx_id, &[TxStatus::Queued], to, &patch, now).await? {
+            return Err(Error::new(ErrorCode::TX_ALREADY_PROCESSED, "The transaction changed state concurrently"));
+        }
+        self.inner.metrics.transaction(to, tx.tier.as_deref());
+        self.inner.owners.mark_verified(&w.id, &owner, Some(json!({"via": action.request_id()}))).await?;
+        self.audit_tx(if approve { "TX_APPROVED" } else { "TX_REJECTED" }, &owner, &w.id, tx_id, None, "info").await;
+        if approve {
+            self.spawn_run(tx_id.to_string());
+            Ok(json!({"id": tx_id, "status": "EXECUTING", "approvedAt": now}))
+        } else {
+            Ok(json!({"id": tx_id, "status": "CANCELLED", "rejectedAt": now}))
+        }
+    }
+}
