@@ -3,6 +3,7 @@
 //! service, [`crate::services::owners`]), then the QUEUED row goes on to execution or is
 //! cancelled with its reservation released.
 
+use crate::api::types::{TxApproveResponse, TxRejectResponse};
 use crate::auth::owner::{OwnerAction, OwnerProof};
 use crate::engine::{wallet_not_found, Engine};
 use crate::error::{Error, ErrorCode, Result};
@@ -12,17 +13,20 @@ use serde_json::{json, Value};
 impl Engine {
     /// `POST /v1/transactions/{id}/approve` (owner alone): a QUEUED APPROVAL transaction goes on
     /// to execution. Approving also proves the owner (GRACE → LOCKED).
-    pub async fn approve_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<Value> {
-        self.owner_decision(tx_id, proof, true).await
+    pub async fn approve_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<TxApproveResponse> {
+        let approved_at = self.owner_decision(tx_id, proof, true).await?;
+        Ok(TxApproveResponse { id: tx_id.to_string(), status: "EXECUTING".into(), approved_at })
     }
 
     /// `POST /v1/transactions/{id}/reject` (owner alone): a QUEUED transaction is cancelled and
     /// its reservation released.
-    pub async fn reject_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<Value> {
-        self.owner_decision(tx_id, proof, false).await
+    pub async fn reject_transaction(&self, tx_id: &str, proof: &OwnerProof) -> Result<TxRejectResponse> {
+        let rejected_at = self.owner_decision(tx_id, proof, false).await?;
+        Ok(TxRejectResponse { id: tx_id.to_string(), status: "CANCELLED".into(), rejected_at })
     }
 
-    async fn owner_decision(&self, tx_id: &str, proof: &OwnerProof, approve: bool) -> Result<Value> {
+    /// Apply the owner's decision; returns when it was taken.
+    async fn owner_decision(&self, tx_id: &str, proof: &OwnerProof, approve: bool) -> Result<i64> {
         let tx = self.inner.store.get_tx(tx_id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, format!("Transaction '{tx_id}' not found")))?;
         let w = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| wallet_not_found(&tx.wallet_id))?;
         let action = if approve { OwnerAction::Approve(tx.id.clone()) } else { OwnerAction::Reject(tx.id.clone()) };
@@ -58,9 +62,7 @@ impl Engine {
         self.audit_tx(if approve { "TX_APPROVED" } else { "TX_REJECTED" }, &owner, &w.id, tx_id, None, "info").await;
         if approve {
             self.spawn_run(tx_id.to_string());
-            Ok(json!({"id": tx_id, "status": "EXECUTING", "approvedAt": now}))
-        } else {
-            Ok(json!({"id": tx_id, "status": "CANCELLED", "rejectedAt": now}))
         }
+        Ok(now)
     }
 }

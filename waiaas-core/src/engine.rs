@@ -730,12 +730,12 @@ impl Engine {
     }
 
     /// `PUT /v1/wallets/{id}/owner` (master): register or replace the owner while NONE/GRACE.
-    pub async fn set_owner(&self, wallet_id: &str, owner_address: &str) -> Result<serde_json::Value> {
+    pub async fn set_owner(&self, wallet_id: &str, owner_address: &str) -> Result<crate::api::types::WalletOwnerResponse> {
         self.inner.owners.set_owner(wallet_id, owner_address).await
     }
 
     /// `POST /v1/wallets/{id}/owner/verify` (owner): GRACE → LOCKED.
-    pub async fn verify_owner(&self, wallet_id: &str, proof: &OwnerProof) -> Result<serde_json::Value> {
+    pub async fn verify_owner(&self, wallet_id: &str, proof: &OwnerProof) -> Result<crate::api::types::OwnerVerifyResponse> {
         self.inner.owners.verify_owner(&self.owner_domain(), wallet_id, proof).await
     }
 

@@ -17,6 +17,8 @@
 //! Adding an operation: the core function, one row here, the route handler (checked against
 //! the row), and the client method if agents or operators call it.
 
+pub mod types;
+
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Auth {

@@ -27,6 +27,7 @@
 //! runtime.
 
 use super::{AdminApi, AgentApi, OwnerProof, TxListQuery, WalletQuery};
+use crate::api::types::{KillSwitchActivateResponse, MasterPasswordChangeResponse, RecoverResponse};
 use crate::api::Op;
 use crate::datadir::{self, DataDirLock};
 use crate::engine::{Caller, Engine, SessionCtx};
@@ -204,7 +205,7 @@ impl AgentApi for EmbeddedAgent {
 
     async fn cancel_transaction(&self, id: String) -> Result<Value> {
         let (ctx, _) = self.auth(Op::CancelTransaction).await?;
-        self.engine.cancel_transaction(&Caller::Session(&ctx), &id).await
+        to_json(self.engine.cancel_transaction(&Caller::Session(&ctx), &id).await?)
     }
 
     async fn encode_calldata(&self, request: Value) -> Result<Value> {
@@ -365,23 +366,23 @@ impl AdminApi for EmbeddedAdmin {
     async fn activate_kill_switch(&self) -> Result<Value> {
         self.engine.admit(Op::ActivateKillSwitch)?;
         let st = self.engine.activate_kill_switch("master").await?;
-        Ok(json!({"state": st.state, "activatedAt": st.activated_at}))
+        to_json(KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at })
     }
 
     async fn recover_kill_switch(&self) -> Result<Value> {
         self.engine.admit(Op::RecoverKillSwitch)?;
         let st = self.engine.recover_kill_switch("master", None).await?;
-        Ok(json!({"state": st.state, "recoveredAt": crate::now()}))
+        to_json(RecoverResponse { state: st.state, recovered_at: self.engine.now() })
     }
 
     async fn set_owner(&self, id: String, owner_address: String) -> Result<Value> {
         self.engine.admit(Op::SetWalletOwner)?;
-        self.engine.set_owner(&id, &owner_address).await
+        to_json(self.engine.set_owner(&id, &owner_address).await?)
     }
 
     async fn verify_owner(&self, id: String, proof: OwnerProof) -> Result<Value> {
         self.engine.admit(Op::VerifyWalletOwner)?;
-        self.engine.verify_owner(&id, &proof).await
+        to_json(self.engine.verify_owner(&id, &proof).await?)
     }
 
     /// Open while the kill switch is engaged (owners sign recovery with it), as in the daemon.
@@ -393,12 +394,7 @@ impl AdminApi for EmbeddedAdmin {
     async fn change_master_password(&self, new_password: String) -> Result<Value> {
         self.engine.admit(Op::ChangeMasterPassword)?;
         let n = self.engine.change_master_password(&new_password).await?;
-        Ok(json!({
-            "message": "Master password changed",
-            "walletsReEncrypted": n,
-            "settingsReEncrypted": 0,
-            "credentialsReEncrypted": 0,
-        }))
+        to_json(MasterPasswordChangeResponse::new(n as u64))
     }
 
     async fn create_backup(&self) -> Result<Value> {
@@ -413,18 +409,18 @@ impl AdminApi for EmbeddedAdmin {
 
     async fn approve_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
         self.engine.admit(Op::ApproveTransaction)?;
-        self.engine.approve_transaction(&id, &proof).await
+        to_json(self.engine.approve_transaction(&id, &proof).await?)
     }
 
     async fn reject_transaction(&self, id: String, proof: OwnerProof) -> Result<Value> {
         self.engine.admit(Op::RejectTransaction)?;
-        self.engine.reject_transaction(&id, &proof).await
+        to_json(self.engine.reject_transaction(&id, &proof).await?)
     }
 
     async fn owner_activate_kill_switch(&self, proof: OwnerProof) -> Result<Value> {
         self.engine.admit(Op::OwnerActivateKillSwitch)?;
         let st = self.engine.owner_activate_kill_switch(&proof).await?;
-        Ok(json!({"state": st.state, "activatedAt": st.activated_at}))
+        to_json(KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at })
     }
 
     fn owner_domain(&self) -> Option<String> {

@@ -468,14 +468,14 @@ impl Engine {
 
     /// Cancel a QUEUED transaction (a DELAY waiting out its delay, or an APPROVAL waiting
     /// for the owner); its reservation is released.
-    pub async fn cancel_transaction(&self, caller: &crate::Caller<'_>, id: &str) -> Result<serde_json::Value> {
+    pub async fn cancel_transaction(&self, caller: &crate::Caller<'_>, id: &str) -> Result<crate::api::types::TxCancelResponse> {
         let view = self.get_transaction(caller, id).await?;
         let patch = TxPatch { error: Some("Cancelled".into()), release_reservation: true, ..Default::default() };
         if !self.inner.store.transition_tx(id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, self.now()).await? {
             return Err(Error::new(ErrorCode::TX_ALREADY_PROCESSED, format!("Only QUEUED transactions can be cancelled (this one is {})", view.status)));
         }
         self.inner.metrics.transaction(TxStatus::Cancelled, view.tier.as_deref());
-        Ok(serde_json::json!({"id": id, "status": "CANCELLED"}))
+        Ok(crate::api::types::TxCancelResponse { id: id.to_string(), status: "CANCELLED".into() })
     }
 
     /// Background loops (until [`Engine::stop_workers`]): the tier gate's clock, the

@@ -200,7 +200,7 @@ impl Owners {
     }
 
     /// `PUT /v1/wallets/{id}/owner` (master): register or replace the owner while NONE/GRACE.
-    pub async fn set_owner(&self, wallet_id: &str, owner_address: &str) -> Result<Value> {
+    pub async fn set_owner(&self, wallet_id: &str, owner_address: &str) -> Result<crate::api::types::WalletOwnerResponse> {
         let w = self.wallets.find(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
         let addr = normalize_owner_address(w.chain, owner_address.trim())?;
         if w.owner_verified {
@@ -211,19 +211,30 @@ impl Owners {
         }
         self.audit.record("OWNER_REGISTERED", "master", Some(wallet_id), None, Some(json!({"ownerAddress": addr})), "info", None).await;
         let w = self.wallets.find(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
-        Ok(json!({
-            "id": w.id, "name": w.name, "chain": w.chain, "network": w.network, "environment": w.environment,
-            "publicKey": w.public_key, "status": w.status, "ownerAddress": w.owner_address, "ownerVerified": w.owner_verified,
-            "ownerState": crate::services::wallets::owner_state(&w), "approvalMethod": null, "walletType": null, "warning": null, "updatedAt": w.updated_at,
-        }))
+        Ok(crate::api::types::WalletOwnerResponse {
+            owner_state: crate::services::wallets::owner_state(&w).to_string(),
+            id: w.id,
+            name: w.name,
+            chain: w.chain,
+            network: w.network,
+            environment: w.environment,
+            public_key: w.public_key,
+            status: w.status,
+            owner_address: w.owner_address,
+            owner_verified: w.owner_verified,
+            approval_method: None,
+            wallet_type: None,
+            warning: None,
+            updated_at: w.updated_at,
+        })
     }
 
     /// `POST /v1/wallets/{id}/owner/verify` (owner): GRACE → LOCKED.
-    pub async fn verify_owner(&self, domain: &str, wallet_id: &str, proof: &OwnerProof) -> Result<Value> {
+    pub async fn verify_owner(&self, domain: &str, wallet_id: &str, proof: &OwnerProof) -> Result<crate::api::types::OwnerVerifyResponse> {
         let w = self.wallets.find(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
         let owner = self.accept_proof(domain, &w, proof, &OwnerAction::Verify(w.id.clone())).await?;
         self.mark_verified(&w.id, &owner, None).await?;
-        Ok(json!({"ownerState": "LOCKED", "ownerAddress": owner, "ownerVerified": true}))
+        Ok(crate::api::types::OwnerVerifyResponse { owner_state: "LOCKED".into(), owner_address: owner, owner_verified: true })
     }
 
     /// GRACE → LOCKED for `owner` of wallet `wallet_id` (audited when it changed; `details`

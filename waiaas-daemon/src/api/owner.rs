@@ -3,13 +3,12 @@
 
 use super::extract::{ApiResult, Body, Master, Owner};
 use super::AppState;
-use crate::openapi::{KillSwitchActivateResponse, OwnerVerifyResponse, TxApproveResponse, TxRejectResponse, WalletOwnerResponse};
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use waiaas_core::api::types::{KillSwitchActivateResponse, OwnerVerifyResponse, TxApproveResponse, TxRejectResponse, WalletOwnerResponse};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(set_owner)).routes(routes!(verify)).routes(routes!(approve)).routes(routes!(reject)).routes(routes!(kill_switch))
@@ -35,7 +34,7 @@ struct SetOwner {
     request_body = SetOwner,
     responses((status = 200, description = "Owner registered", body = WalletOwnerResponse),
               (status = 409, description = "OWNER_ALREADY_CONNECTED (verified owners are fixed)", body = crate::openapi::ErrorResponse)))]
-async fn set_owner(State(s): State<AppState>, _m: Master, Path(id): Path<String>, Body(b): Body<SetOwner>) -> ApiResult<Json<Value>> {
+async fn set_owner(State(s): State<AppState>, _m: Master, Path(id): Path<String>, Body(b): Body<SetOwner>) -> ApiResult<Json<WalletOwnerResponse>> {
     if let Some(m) = b.approval_method.as_deref() {
         if m != "rest" {
             return Err(
@@ -51,7 +50,7 @@ async fn set_owner(State(s): State<AppState>, _m: Master, Path(id): Path<String>
     security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = [])),
     params(("id" = String, Path, description = "Wallet id")),
     responses((status = 200, description = "LOCKED", body = OwnerVerifyResponse)))]
-async fn verify(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn verify(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<OwnerVerifyResponse>> {
     Ok(Json(s.engine.verify_owner(&id, &owner.proof).await?))
 }
 
@@ -62,7 +61,7 @@ async fn verify(State(s): State<AppState>, owner: Owner, Path(id): Path<String>)
     responses((status = 200, description = "EXECUTING", body = TxApproveResponse),
               (status = 404, description = "APPROVAL_NOT_FOUND", body = crate::openapi::ErrorResponse),
               (status = 410, description = "APPROVAL_TIMEOUT", body = crate::openapi::ErrorResponse)))]
-async fn approve(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn approve(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<TxApproveResponse>> {
     Ok(Json(s.engine.approve_transaction(&id, &owner.proof).await?))
 }
 
@@ -71,7 +70,7 @@ async fn approve(State(s): State<AppState>, owner: Owner, Path(id): Path<String>
     security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = [])),
     params(("id" = String, Path, description = "Transaction id")),
     responses((status = 200, description = "CANCELLED", body = TxRejectResponse)))]
-async fn reject(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn reject(State(s): State<AppState>, owner: Owner, Path(id): Path<String>) -> ApiResult<Json<TxRejectResponse>> {
     Ok(Json(s.engine.reject_transaction(&id, &owner.proof).await?))
 }
 
@@ -79,7 +78,7 @@ async fn reject(State(s): State<AppState>, owner: Owner, Path(id): Path<String>)
 #[utoipa::path(post, path = "/v1/owner/kill-switch", tag = "Owner", operation_id = "ownerActivateKillSwitch",
     security(("ownerAuth" = [], "ownerAddress" = [], "ownerMessage" = [])),
     responses((status = 200, description = "SUSPENDED", body = KillSwitchActivateResponse)))]
-async fn kill_switch(State(s): State<AppState>, owner: Owner) -> ApiResult<Json<Value>> {
+async fn kill_switch(State(s): State<AppState>, owner: Owner) -> ApiResult<Json<KillSwitchActivateResponse>> {
     let st = s.engine.owner_activate_kill_switch(&owner.proof).await?;
-    Ok(Json(json!({"state": st.state, "activatedAt": st.activated_at})))
+    Ok(Json(KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at }))
 }

@@ -2,16 +2,15 @@
 
 use super::extract::{ApiResult, Body, Master, Query};
 use super::AppState;
-use crate::openapi::{
-    KillSwitchActivateResponse, KillSwitchEscalateResponse, MasterPasswordChangeResponse, RecoverResponse, RotateSecretResponse, ShutdownResponse,
-    TxCancelResponse, TxRejectResponse,
-};
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use waiaas_core::api::types::{
+    KillSwitchActivateResponse, KillSwitchEscalateResponse, MasterPasswordChangeResponse, RecoverResponse, RotateSecretResponse, ShutdownResponse,
+    TxCancelResponse, TxRejectResponse,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -73,14 +72,9 @@ struct NewPassword {
 #[utoipa::path(put, path = "/v1/admin/master-password", tag = "Admin", operation_id = "changeMasterPassword", security(("masterAuth" = [])),
     request_body = NewPassword,
     responses((status = 200, description = "Changed", body = MasterPasswordChangeResponse)))]
-async fn change_master_password(State(s): State<AppState>, _m: Master, Body(b): Body<NewPassword>) -> ApiResult<Json<Value>> {
+async fn change_master_password(State(s): State<AppState>, _m: Master, Body(b): Body<NewPassword>) -> ApiResult<Json<MasterPasswordChangeResponse>> {
     let n = s.engine.change_master_password(&b.new_password).await?;
-    Ok(Json(json!({
-        "message": "Master password changed",
-        "walletsReEncrypted": n,
-        "settingsReEncrypted": 0,
-        "credentialsReEncrypted": 0,
-    })))
+    Ok(Json(MasterPasswordChangeResponse::new(n as u64)))
 }
 
 /// Rotate the session-token secret
@@ -89,17 +83,17 @@ async fn change_master_password(State(s): State<AppState>, _m: Master, Body(b): 
 #[utoipa::path(post, path = "/v1/admin/rotate-secret", tag = "Admin", operation_id = "rotateSecret", security(("masterAuth" = [])),
     responses((status = 200, description = "Rotated", body = RotateSecretResponse),
               (status = 429, description = "ROTATION_TOO_RECENT", body = crate::openapi::ErrorResponse)))]
-async fn rotate_secret(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
-    let at = s.engine.rotate_jwt_secret().await?;
-    Ok(Json(json!({ "rotatedAt": at, "message": "JWT secret rotated; previous tokens stay valid for 5 minutes" })))
+async fn rotate_secret(State(s): State<AppState>, _m: Master) -> ApiResult<Json<RotateSecretResponse>> {
+    let rotated_at = s.engine.rotate_jwt_secret().await?;
+    Ok(Json(RotateSecretResponse { rotated_at, message: "JWT secret rotated; previous tokens stay valid for 5 minutes".into() }))
 }
 
 /// Graceful shutdown.
 #[utoipa::path(post, path = "/v1/admin/shutdown", tag = "Admin", operation_id = "shutdown", security(("masterAuth" = [])),
     responses((status = 200, description = "Shutting down", body = ShutdownResponse)))]
-async fn shutdown(State(s): State<AppState>, _m: Master) -> Json<Value> {
+async fn shutdown(State(s): State<AppState>, _m: Master) -> Json<ShutdownResponse> {
     s.shutdown.notify_one();
-    Json(json!({ "message": "Shutdown initiated" }))
+    Json(ShutdownResponse { message: "Shutdown initiated".into() })
 }
 
 /// Kill switch state (public, as upstream).
@@ -116,18 +110,18 @@ async fn kill_switch(State(s): State<AppState>) -> ApiResult<Json<waiaas_core::k
 #[utoipa::path(post, path = "/v1/admin/kill-switch", tag = "Admin", operation_id = "activateKillSwitch", security(("masterAuth" = [])),
     responses((status = 200, description = "SUSPENDED", body = KillSwitchActivateResponse),
               (status = 409, description = "KILL_SWITCH_ACTIVE", body = crate::openapi::ErrorResponse)))]
-async fn activate(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
+async fn activate(State(s): State<AppState>, _m: Master) -> ApiResult<Json<KillSwitchActivateResponse>> {
     let st = s.engine.activate_kill_switch("master").await?;
-    Ok(Json(json!({"state": st.state, "activatedAt": st.activated_at})))
+    Ok(Json(KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at }))
 }
 
 /// SUSPENDED → LOCKED: also revokes every session.
 #[utoipa::path(post, path = "/v1/admin/kill-switch/escalate", tag = "Admin", operation_id = "escalateKillSwitch", security(("masterAuth" = [])),
     responses((status = 200, description = "LOCKED", body = KillSwitchEscalateResponse),
               (status = 409, description = "INVALID_STATE_TRANSITION", body = crate::openapi::ErrorResponse)))]
-async fn escalate(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
+async fn escalate(State(s): State<AppState>, _m: Master) -> ApiResult<Json<KillSwitchEscalateResponse>> {
     let st = s.engine.escalate_kill_switch("master").await?;
-    Ok(Json(json!({"state": st.state, "escalatedAt": waiaas_core::now()})))
+    Ok(Json(KillSwitchEscalateResponse { state: st.state, escalated_at: s.engine.now() }))
 }
 
 /// Upstream's body; from LOCKED it carries the owner's signed `kill-switch:recover` message.
@@ -152,7 +146,7 @@ struct Recover {
     request_body(content = Recover, description = "Empty, or the owner's proof (required from LOCKED)"),
     responses((status = 200, description = "ACTIVE", body = RecoverResponse),
               (status = 409, description = "KILL_SWITCH_NOT_ACTIVE", body = crate::openapi::ErrorResponse)))]
-async fn recover(State(s): State<AppState>, _m: Master, body: axum::body::Bytes) -> ApiResult<Json<Value>> {
+async fn recover(State(s): State<AppState>, _m: Master, body: axum::body::Bytes) -> ApiResult<Json<RecoverResponse>> {
     let b: Recover = if body.iter().all(u8::is_ascii_whitespace) { Recover::default() } else { super::extract::parse_json(&body)? };
     let proof = match (b.owner_address, b.message, b.owner_signature) {
         (Some(address), Some(message), Some(signature)) => Some(waiaas_core::auth::owner::OwnerProof { address, message, signature }),
@@ -160,14 +154,14 @@ async fn recover(State(s): State<AppState>, _m: Master, body: axum::body::Bytes)
         _ => return Err(waiaas_core::Error::validation("ownerSignature", "ownerAddress, message and ownerSignature go together").into()),
     };
     let st = s.engine.recover_kill_switch("master", proof.as_ref()).await?;
-    Ok(Json(json!({"state": st.state, "recoveredAt": waiaas_core::now()})))
+    Ok(Json(RecoverResponse { state: st.state, recovered_at: s.engine.now() }))
 }
 
 /// Cancel any QUEUED transaction (operator).
 #[utoipa::path(post, path = "/v1/admin/transactions/{id}/cancel", tag = "Admin", operation_id = "adminCancelTransaction", security(("masterAuth" = [])),
     params(("id" = String, Path, description = "Transaction id")),
     responses((status = 200, description = "CANCELLED", body = TxCancelResponse)))]
-async fn admin_cancel(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn admin_cancel(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<TxCancelResponse>> {
     Ok(Json(s.engine.cancel_transaction(&waiaas_core::Caller::Master, &id).await?))
 }
 
@@ -175,8 +169,7 @@ async fn admin_cancel(State(s): State<AppState>, _m: Master, Path(id): Path<Stri
 #[utoipa::path(post, path = "/v1/admin/transactions/{id}/reject", tag = "Admin", operation_id = "adminRejectTransaction", security(("masterAuth" = [])),
     params(("id" = String, Path, description = "Transaction id")),
     responses((status = 200, description = "CANCELLED", body = TxRejectResponse)))]
-async fn admin_reject(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let mut v = s.engine.cancel_transaction(&waiaas_core::Caller::Master, &id).await?;
-    v["rejectedAt"] = waiaas_core::now().into();
-    Ok(Json(v))
+async fn admin_reject(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<TxRejectResponse>> {
+    let c = s.engine.cancel_transaction(&waiaas_core::Caller::Master, &id).await?;
+    Ok(Json(TxRejectResponse { id: c.id, status: c.status, rejected_at: s.engine.now() }))
 }

@@ -2,7 +2,7 @@
 
 use super::extract::{ApiResult, Body, Query, Session};
 use super::AppState;
-use crate::openapi::{BalanceResponse, ConnectInfoResponse, DryRunSimulationResult, SendTransactionRequest, TxCancelResponse};
+use crate::openapi::{BalanceResponse, ConnectInfoResponse, DryRunSimulationResult, SendTransactionRequest};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use waiaas_core::api::types::TxCancelResponse;
 use waiaas_core::pipeline::Accepted;
 use waiaas_core::transactions::*;
 use waiaas_core::Caller;
@@ -60,7 +61,7 @@ async fn simulate(State(s): State<AppState>, session: Session, Body(body): Body<
     params(("id" = String, Path, description = "Transaction id")),
     responses((status = 200, description = "CANCELLED", body = TxCancelResponse),
               (status = 409, description = "TX_ALREADY_PROCESSED (not QUEUED)", body = crate::openapi::ErrorResponse)))]
-async fn cancel(State(s): State<AppState>, auth: super::extract::MasterOrSession, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn cancel(State(s): State<AppState>, auth: super::extract::MasterOrSession, Path(id): Path<String>) -> ApiResult<Json<TxCancelResponse>> {
     Ok(Json(s.engine.cancel_transaction(&auth.caller(), &id).await?))
 }
 

@@ -10,8 +10,8 @@ use super::*;
 use crate::error::Error;
 use crate::tx::{TxPatch, TxRecord, TxStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
-use std::path::{Path, PathBuf};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -79,7 +79,10 @@ impl SqliteStore {
         let mut writer = open_conn(path)?;
         migrate(&mut writer, LATEST_SCHEMA_VERSION)?;
         let readers = (0..4).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
-        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next: AtomicUsize::new(0), sessions: SessionView::default() }), path: path.to_path_buf() })
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next: AtomicUsize::new(0), sessions: SessionView::default() }),
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {

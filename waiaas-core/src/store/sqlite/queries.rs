@@ -198,17 +198,18 @@ impl SessionStore for SqliteStore {
         }
         let generation = self.inner.sessions.generation.load(Ordering::SeqCst);
         let id = id.to_string();
-        let found = self.read(move |c| {
-            let s = c.prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"))?.query_row([&id], session_from_row).optional()?;
-            match s {
-                None => Ok(None),
-                Some(mut s) => {
-                    s.wallet_ids = session_wallet_ids(c, &id)?;
-                    Ok(Some(s))
+        let found = self
+            .read(move |c| {
+                let s = c.prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"))?.query_row([&id], session_from_row).optional()?;
+                match s {
+                    None => Ok(None),
+                    Some(mut s) => {
+                        s.wallet_ids = session_wallet_ids(c, &id)?;
+                        Ok(Some(s))
+                    }
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         if let Some(s) = &found {
             self.inner.sessions.keep(generation, s);
         }

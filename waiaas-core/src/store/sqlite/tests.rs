@@ -305,9 +305,21 @@ async fn the_session_view_reflects_every_write_at_once() {
     type Write = Box<dyn Fn(SqliteStore) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>;
     let writes: Vec<(&str, &'static str, Write)> = vec![
         ("link", "s", Box::new(|s| Box::pin(async move { assert!(s.link_wallet("s", "b", 2).await.unwrap()) }))),
-        ("unlink", "s", Box::new(|s| Box::pin(async move { s.unlink_wallet("s", "b").await.unwrap(); }))),
+        (
+            "unlink",
+            "s",
+            Box::new(|s| {
+                Box::pin(async move {
+                    s.unlink_wallet("s", "b").await.unwrap();
+                })
+            }),
+        ),
         ("swap", "s", Box::new(|s| Box::pin(async move { assert!(s.swap_session_token("s", "h-s", "h2", 100, true, 3).await.unwrap()) }))),
-        ("terminate", "t", Box::new(|s| Box::pin(async move { assert!(s.transition_wallet("c", WalletStatus::Active, WalletStatus::Terminated, None, 4).await.unwrap()) }))),
+        (
+            "terminate",
+            "t",
+            Box::new(|s| Box::pin(async move { assert!(s.transition_wallet("c", WalletStatus::Active, WalletStatus::Terminated, None, 4).await.unwrap()) })),
+        ),
         ("revoke", "s", Box::new(|s| Box::pin(async move { assert_eq!(s.revoke_session("s", 5).await.unwrap(), Some(true)) }))),
         ("revoke all", "e", Box::new(|s| Box::pin(async move { assert_eq!(s.revoke_all_sessions(6).await.unwrap(), 1) }))),
     ];

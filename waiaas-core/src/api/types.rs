@@ -1,0 +1,141 @@
+//! Response bodies of operations that are not a stored record, typed once here: the core
+//! returns them, the daemon serializes them, the embedded client returns the same JSON, and
+//! the OpenAPI document takes their schema (feature `openapi`). Field names are upstream's.
+
+use crate::network::{Chain, Environment};
+use crate::store::WalletStatus;
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/admin/kill-switch` and `POST /v1/owner/kill-switch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct KillSwitchActivateResponse {
+    /// `SUSPENDED`.
+    pub state: String,
+    pub activated_at: Option<i64>,
+}
+
+/// `POST /v1/admin/kill-switch/escalate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct KillSwitchEscalateResponse {
+    /// `LOCKED`.
+    pub state: String,
+    pub escalated_at: i64,
+}
+
+/// `POST /v1/admin/recover`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RecoverResponse {
+    /// `ACTIVE`.
+    pub state: String,
+    pub recovered_at: i64,
+}
+
+/// `PUT /v1/admin/master-password`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MasterPasswordChangeResponse {
+    pub message: String,
+    /// Key files re-encrypted under the new password.
+    pub wallets_re_encrypted: u64,
+    /// Always 0 (upstream field: no encrypted settings here).
+    pub settings_re_encrypted: u64,
+    /// Always 0 (upstream field: no stored credentials here).
+    pub credentials_re_encrypted: u64,
+}
+
+impl MasterPasswordChangeResponse {
+    pub fn new(wallets_re_encrypted: u64) -> MasterPasswordChangeResponse {
+        MasterPasswordChangeResponse { message: "Master password changed".into(), wallets_re_encrypted, settings_re_encrypted: 0, credentials_re_encrypted: 0 }
+    }
+}
+
+/// `POST /v1/admin/rotate-secret`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RotateSecretResponse {
+    pub rotated_at: i64,
+    pub message: String,
+}
+
+/// `POST /v1/admin/shutdown`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShutdownResponse {
+    pub message: String,
+}
+
+/// A cancelled transaction (`POST /v1/transactions/{id}/cancel`, `/v1/admin/transactions/{id}/cancel`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TxCancelResponse {
+    pub id: String,
+    /// `CANCELLED`.
+    pub status: String,
+}
+
+/// A transaction rejected by the operator or the owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TxRejectResponse {
+    pub id: String,
+    /// `CANCELLED`.
+    pub status: String,
+    pub rejected_at: i64,
+}
+
+/// A transaction approved by its owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TxApproveResponse {
+    pub id: String,
+    /// `EXECUTING`.
+    pub status: String,
+    pub approved_at: i64,
+}
+
+/// `PUT /v1/wallets/{id}/owner`: the wallet with its owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct WalletOwnerResponse {
+    pub id: String,
+    pub name: String,
+    pub chain: Chain,
+    pub network: String,
+    pub environment: Environment,
+    pub public_key: String,
+    pub status: WalletStatus,
+    pub owner_address: Option<String>,
+    pub owner_verified: bool,
+    /// `NONE`, `GRACE` or `LOCKED`.
+    pub owner_state: String,
+    /// Always null (upstream field).
+    pub approval_method: Option<String>,
+    /// Always null (upstream field).
+    pub wallet_type: Option<String>,
+    /// Always null (upstream field).
+    pub warning: Option<String>,
+    pub updated_at: i64,
+}
+
+/// `POST /v1/wallets/{id}/owner/verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerVerifyResponse {
+    /// `LOCKED`.
+    pub owner_state: String,
+    pub owner_address: String,
+    pub owner_verified: bool,
+}
