@@ -97,7 +97,7 @@ impl Engine {
         let created = self.create_session(CreateSession { wallet_ids: Some(ids.clone()), ttl, ..Default::default() }).await?;
         let ctx = SessionCtx { session_id: created.id.clone(), wallet_ids: ids.clone(), expires_at: created.expires_at, source: "api".into() };
         let info = self.connect_info(&ctx, base_url).await?;
-        let rules = info.get("prompt").and_then(Value::as_str).unwrap_or_default();
+        let rules = info.prompt;
         let prompt = format!(
             "WAIaaS wallet access for an AI agent.\nBase URL: {base_url}\nSession token (send as 'Authorization: Bearer <token>'): {}\n\n{rules}",
             created.token

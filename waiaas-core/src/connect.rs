@@ -1,17 +1,17 @@
 //! `GET /v1/connect-info`: what an agent's session can see and do, and a prompt that tells
 //! the model the rules it will meet (default deny, tiers, limits) before it tries anything.
 
+use crate::api::types::{ConnectDaemon, ConnectInfoResponse, ConnectPolicy, ConnectSession, ConnectWallet, DefaultDeny};
 use crate::engine::{Engine, SessionCtx};
 use crate::error::Result;
 use crate::network::Network;
 use crate::policy::{applicable, PolicyType};
-use serde_json::{json, Value};
 
 impl Engine {
-    pub async fn connect_info(&self, ctx: &SessionCtx, base_url: &str) -> Result<Value> {
+    pub async fn connect_info(&self, ctx: &SessionCtx, base_url: &str) -> Result<ConnectInfoResponse> {
         let settings = self.inner.config.policy.settings();
         let mut wallets = vec![];
-        let mut policies = serde_json::Map::new();
+        let mut policies = std::collections::BTreeMap::new();
         let mut lines = vec![
             "You control WAIaaS wallets through a session token; you never see private keys.".to_string(),
             "Every transaction passes the owner's policy engine before anything is signed:".to_string(),
@@ -28,9 +28,9 @@ impl Engine {
         for id in &ctx.wallet_ids {
             let Some(w) = self.inner.store.get_wallet(id).await? else { continue };
             let nets: Vec<&str> = Network::for_environment(w.chain, w.environment).into_iter().map(|n| n.id()).collect();
-            let mine: Vec<Value> = applicable(&all, &w.id, &w.network)
+            let mine: Vec<ConnectPolicy> = applicable(&all, &w.id, &w.network)
                 .into_iter()
-                .map(|p| json!({"type": p.policy_type.as_str(), "rules": p.rules, "priority": p.priority, "network": p.network}))
+                .map(|p| ConnectPolicy { policy_type: p.policy_type, rules: p.rules.clone(), priority: p.priority, network: p.network.clone() })
                 .collect();
             lines.push(format!(
                 "- {} ({} {}, status {}): address {} on {}; policies: {}",
@@ -40,34 +40,36 @@ impl Engine {
                 w.status.as_str(),
                 w.public_key,
                 nets.join(", "),
-                if mine.is_empty() {
-                    "none (defaults apply)".to_string()
-                } else {
-                    mine.iter().map(|p| p["type"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(", ")
-                }
+                if mine.is_empty() { "none (defaults apply)".to_string() } else { mine.iter().map(|p| p.policy_type.as_str()).collect::<Vec<_>>().join(", ") }
             ));
-            policies.insert(w.id.clone(), Value::Array(mine));
-            wallets.push(json!({
-                "id": w.id, "name": w.name, "chain": w.chain, "environment": w.environment, "address": w.public_key,
-                "status": w.status, "ownerState": crate::services::wallets::owner_state(&w), "availableNetworks": nets,
-            }));
+            policies.insert(w.id.clone(), mine);
+            wallets.push(ConnectWallet {
+                owner_state: crate::services::wallets::owner_state(&w).to_string(),
+                available_networks: nets.iter().map(|n| n.to_string()).collect(),
+                id: w.id,
+                name: w.name,
+                chain: w.chain,
+                environment: w.environment,
+                address: w.public_key,
+                status: w.status,
+            });
         }
         let has = |t: PolicyType| all.iter().any(|p| p.policy_type == t && p.enabled);
-        Ok(json!({
-            "session": {"id": ctx.session_id, "expiresAt": ctx.expires_at, "source": ctx.source},
-            "wallets": wallets,
-            "policies": policies,
-            "capabilities": ["transfer", "token_transfer", "balance", "assets", "sign"],
-            "defaultDeny": {
-                "tokenTransfers": settings.default_deny_tokens && !has(PolicyType::AllowedTokens),
-                "contractCalls": settings.default_deny_contracts && !has(PolicyType::ContractWhitelist),
-                "tokenApprovals": settings.default_deny_spenders && !has(PolicyType::ApprovedSpenders),
-                "x402Domains": settings.default_deny_x402_domains && !has(PolicyType::X402AllowedDomains),
+        Ok(ConnectInfoResponse {
+            session: ConnectSession { id: ctx.session_id.clone(), expires_at: ctx.expires_at, source: ctx.source.clone() },
+            wallets,
+            policies,
+            capabilities: ["transfer", "token_transfer", "balance", "assets", "sign"].map(String::from).to_vec(),
+            default_deny: DefaultDeny {
+                token_transfers: settings.default_deny_tokens && !has(PolicyType::AllowedTokens),
+                contract_calls: settings.default_deny_contracts && !has(PolicyType::ContractWhitelist),
+                token_approvals: settings.default_deny_spenders && !has(PolicyType::ApprovedSpenders),
+                x402_domains: settings.default_deny_x402_domains && !has(PolicyType::X402AllowedDomains),
             },
-            "daemon": {"version": crate::VERSION, "baseUrl": base_url},
-            "rpcProxy": Value::Null,
-            "supportedChainIds": crate::network::NETWORKS.iter().map(|n| n.caip2).collect::<Vec<_>>(),
-            "prompt": lines.join("\n"),
-        }))
+            daemon: ConnectDaemon { version: crate::VERSION.into(), base_url: base_url.into() },
+            rpc_proxy: None,
+            supported_chain_ids: crate::network::NETWORKS.iter().map(|n| n.caip2.to_string()).collect(),
+            prompt: lines.join("\n"),
+        })
     }
 }

@@ -139,3 +139,85 @@ pub struct OwnerVerifyResponse {
     pub owner_address: String,
     pub owner_verified: bool,
 }
+
+/// `GET /v1/connect-info`: what the session can see and do, and a prompt for the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectInfoResponse {
+    pub session: ConnectSession,
+    pub wallets: Vec<ConnectWallet>,
+    /// Policies that apply, by wallet id.
+    pub policies: std::collections::BTreeMap<String, Vec<ConnectPolicy>>,
+    pub capabilities: Vec<String>,
+    pub default_deny: DefaultDeny,
+    pub daemon: ConnectDaemon,
+    /// Always null here (no RPC proxy).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub rpc_proxy: Option<serde_json::Value>,
+    /// CAIP-2 ids.
+    pub supported_chain_ids: Vec<String>,
+    pub prompt: String,
+}
+
+/// The session of [`ConnectInfoResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectSession {
+    pub id: String,
+    /// 0 = unlimited.
+    pub expires_at: i64,
+    /// `api` or `mcp`.
+    pub source: String,
+}
+
+/// A wallet of [`ConnectInfoResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectWallet {
+    pub id: String,
+    pub name: String,
+    pub chain: Chain,
+    pub environment: Environment,
+    pub address: String,
+    pub status: WalletStatus,
+    /// `NONE`, `GRACE` or `LOCKED`.
+    pub owner_state: String,
+    pub available_networks: Vec<String>,
+}
+
+/// A policy that applies to a wallet of [`ConnectInfoResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectPolicy {
+    #[serde(rename = "type")]
+    pub policy_type: crate::policy::PolicyType,
+    /// The policy type's rules (its upstream JSON schema).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub rules: serde_json::Value,
+    pub priority: i64,
+    pub network: Option<String>,
+}
+
+/// What default deny blocks right now (no allowlist policy of the kind exists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultDeny {
+    pub token_transfers: bool,
+    pub contract_calls: bool,
+    pub token_approvals: bool,
+    pub x402_domains: bool,
+}
+
+/// The daemon of [`ConnectInfoResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectDaemon {
+    pub version: String,
+    pub base_url: String,
+}

@@ -161,7 +161,7 @@ impl AgentApi for EmbeddedAgent {
 
     async fn connect_info(&self) -> Result<Value> {
         let (ctx, _) = self.auth(Op::GetConnectInfo).await?;
-        self.engine.connect_info(&ctx, EMBEDDED_BASE_URL).await
+        to_json(self.engine.connect_info(&ctx, EMBEDDED_BASE_URL).await?)
     }
 
     async fn send_transaction(&self, request: Value, idempotency_key: Option<String>) -> Result<Value> {

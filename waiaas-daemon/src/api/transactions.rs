@@ -2,7 +2,7 @@
 
 use super::extract::{ApiResult, Body, Query, Session};
 use super::AppState;
-use crate::openapi::{BalanceResponse, ConnectInfoResponse, DryRunSimulationResult, SendTransactionRequest};
+use crate::openapi::{BalanceResponse, DryRunSimulationResult, SendTransactionRequest};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use waiaas_core::api::types::TxCancelResponse;
+use waiaas_core::api::types::{ConnectInfoResponse, TxCancelResponse};
 use waiaas_core::pipeline::Accepted;
 use waiaas_core::transactions::*;
 use waiaas_core::Caller;
@@ -192,7 +192,7 @@ async fn encode_calldata(State(s): State<AppState>, _session: Session, Body(b): 
 /// What this session can see and do, with a prompt that explains the rules to the model.
 #[utoipa::path(get, path = "/v1/connect-info", tag = "Discovery", operation_id = "getConnectInfo", security(("sessionAuth" = [])),
     responses((status = 200, description = "Session, wallets, policies, capabilities", body = ConnectInfoResponse)))]
-async fn connect_info(State(s): State<AppState>, session: Session, headers: HeaderMap) -> ApiResult<Json<Value>> {
+async fn connect_info(State(s): State<AppState>, session: Session, headers: HeaderMap) -> ApiResult<Json<ConnectInfoResponse>> {
     let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3100");
     let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
     Ok(Json(s.engine.connect_info(&session.ctx, &format!("{proto}://{host}")).await?))

@@ -139,7 +139,8 @@ pub async fn run(ctx: &Ctx, cmd: WalletCmd) -> CliResult {
             if ctx.json {
                 let mut d = detail.clone();
                 if let Some(n) = &networks {
-                    d["availableNetworks"] = n.get("availableNetworks").or_else(|| n.get("networks")).cloned().unwrap_or(Value::Null);
+                    // `WalletNetworks.availableNetworks` (waiaas_core::services::wallets).
+                    d["availableNetworks"] = n["availableNetworks"].clone();
                 }
                 output::json(&d);
                 return Ok(());
@@ -147,9 +148,8 @@ pub async fn run(ctx: &Ctx, cmd: WalletCmd) -> CliResult {
             println!("{}", output::bold(&s(&detail, "name")));
             let nets = networks
                 .as_ref()
-                .and_then(|n| n.get("availableNetworks").or_else(|| n.get("networks")))
-                .and_then(Value::as_array)
-                .map(|a| a.iter().map(|n| n.get("network").and_then(Value::as_str).or(n.as_str()).unwrap_or("").to_string()).collect::<Vec<_>>().join(", "))
+                .and_then(|n| n["availableNetworks"].as_array())
+                .map(|a| a.iter().map(|n| n["network"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(", "))
                 .unwrap_or_default();
             let owner = match detail.get("ownerAddress").and_then(Value::as_str) {
                 Some(a) => format!("{a} ({})", s(&detail, "ownerState")),
