@@ -226,10 +226,12 @@ impl Engine {
             let waited = self.now() - started;
             if waited >= budget {
                 let Some(tx) = self.inner.store.get_tx(id).await? else { return Ok(()) };
+                // Stored bytes here are ones the chain refused as stale (a rebuild was under way).
+                let sent = if tx.signed_tx.is_none() { "nothing was signed or sent" } else { "its earlier signed bytes can never land" };
                 let err = Error::new(
                     ErrorCode::CHAIN_ERROR,
                     format!(
-                        "The {} node kept failing for {waited} s before the broadcast ({attempts} attempts); nothing was signed or sent. Last error: {}",
+                        "The {} node kept failing for {waited} s before the broadcast ({attempts} attempts); {sent}. Last error: {}",
                         tx.network, e.error.message
                     ),
                 )
