@@ -36,9 +36,10 @@ pub const SECTIONS: &[&str] = &[
     "policy",
     "prices",
     "oracle",
-    // Ours: the Prometheus endpoint, EVM fee limits.
+    // Ours: the Prometheus endpoint, EVM fee limits, the transaction pipeline's retries.
     "metrics",
     "evm",
+    "pipeline",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -296,6 +297,25 @@ impl EvmConfig {
     }
 }
 
+/// `[pipeline]`: how the transaction pipeline rides out an unreachable or failing node.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PipelineConfig {
+    /// How long (seconds) a transaction keeps retrying transient node errors before its
+    /// broadcast (nonce, build, fee, simulation: timeouts, refused connections, 429/5xx),
+    /// with exponential backoff and jitter, before it fails with `CHAIN_ERROR` naming the
+    /// network and the last error. Nothing is signed or sent meanwhile. 0 = fail at the
+    /// first transient error. After the broadcast nothing fails on a transient error: the
+    /// stored bytes are re-sent until the chain answers.
+    pub transient_retry_sec: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig { transient_retry_sec: 120 }
+    }
+}
+
 /// `[oracle]`: network price oracles tried before the `[prices]` table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -362,6 +382,7 @@ pub struct Config {
     pub oracle: OracleConfig,
     pub metrics: MetricsConfig,
     pub evm: EvmConfig,
+    pub pipeline: PipelineConfig,
     /// Sections read by later features; kept so that an upstream config.toml loads.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Table>,
@@ -501,6 +522,9 @@ impl Config {
         }
         if !(0..=86_400).contains(&self.security.delay_grace_after_start_sec) {
             return Err(invalid("security.delay_grace_after_start_sec must be 0..86400".into()));
+        }
+        if self.pipeline.transient_retry_sec > 86_400 {
+            return Err(invalid("pipeline.transient_retry_sec must be 0..86400".into()));
         }
         Ok(())
     }
@@ -741,6 +765,18 @@ mod tests {
         assert!(e.message.contains("daemon.log_format"), "{}", e.message);
         let l = Config::from_toml("", &env(&[("WAIAAS_DAEMON_LOG_FORMAT", "json")])).unwrap();
         assert_eq!(l.config.daemon.log_format, "json");
+    }
+
+    #[test]
+    fn the_pipeline_retry_deadline_comes_from_config_and_is_range_checked() {
+        assert_eq!(Config::default().pipeline.transient_retry_sec, 120);
+        let l = Config::from_toml("[pipeline]\ntransient_retry_sec = 30\n", &[]).unwrap();
+        assert_eq!(l.config.pipeline.transient_retry_sec, 30);
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        let l = Config::from_toml("", &env(&[("WAIAAS_PIPELINE_TRANSIENT_RETRY_SEC", "0")])).unwrap();
+        assert_eq!(l.config.pipeline.transient_retry_sec, 0);
+        let e = Config::from_toml("[pipeline]\ntransient_retry_sec = 90000\n", &[]).unwrap_err();
+        assert!(e.message.contains("pipeline.transient_retry_sec"), "{}", e.message);
     }
 
     #[test]

@@ -259,7 +259,7 @@ impl Engine {
     }
 
     async fn native_balance(&self, w: &WalletRecord, net: Network) -> Result<BalanceView> {
-        let balance = self.adapter(net).balance(&w.public_key).await.map_err(Error::from)?;
+        let balance = self.adapter(net).balance(&w.public_key).await.map_err(|e| chain_read_error(net, e))?;
         let info = net.info();
         Ok(BalanceView {
             wallet_id: w.id.clone(),
@@ -510,9 +510,22 @@ impl Engine {
     }
 }
 
+/// A chain read that failed, as the caller sees it: the adapter's error (its message names
+/// the network and at most an endpoint's scheme, host and port, never an RPC URL's path,
+/// query or user info) with the network in `details`. An unreachable node is
+/// `CHAIN_ERROR` (502, retryable); a network without endpoints `ADAPTER_NOT_AVAILABLE` (503).
+pub(crate) fn chain_read_error(net: Network, e: crate::chain::ChainError) -> Error {
+    let err = e.error;
+    if err.details.is_some() {
+        return err;
+    }
+    err.with_details(serde_json::json!({"network": net.id()}))
+}
+
 impl Engine {
-    /// Dry run of a send: the policy decision with its explanation, and the fee and chain
-    /// simulation when the chain is reachable. Records nothing.
+    /// Dry run of a send: always the policy decision with its explanation; the fee, the
+    /// balance check and the chain simulation when the node answers, a `CHAIN_ERROR`
+    /// warning naming the network when it does not. Records nothing.
     pub async fn simulate_transaction(&self, ctx: &SessionCtx, body: serde_json::Value) -> Result<serde_json::Value> {
         let started = std::time::Instant::now();
         let requested_wallet = body.get("walletId").and_then(|v| v.as_str()).map(str::to_string);
@@ -541,9 +554,19 @@ impl Engine {
             None
         };
         let mut fee_amount: Option<u128> = None;
+        // The chain part degrades: a node that cannot be reached (or errs) turns into a
+        // warning naming the network, never into an error of the whole dry run.
+        let mut unreachable: Option<String> = None;
         let (fee, simulation) = match adapter.build(&w.public_key, &kind, None).await {
             Ok(u) => {
-                let sim = adapter.simulate(&w.public_key, &u).await.ok();
+                let sim = match adapter.simulate(&w.public_key, &u).await {
+                    Ok(s) => Some(s),
+                    Err(e) if e.class == crate::chain::ErrorClass::Transient => {
+                        unreachable.get_or_insert(e.error.message);
+                        None
+                    }
+                    Err(_) => None,
+                };
                 fee_amount = Some(u.fee.estimated_fee);
                 let fee_usd = native_usd.map(|p| u.fee.estimated_fee as f64 / 10f64.powi(info.native_decimals as i32) * p);
                 (
@@ -555,7 +578,12 @@ impl Engine {
                         .unwrap_or(serde_json::json!({"success": false, "logs": [], "unitsConsumed": null, "error": "simulation unavailable"})),
                 )
             }
-            Err(e) => (None, serde_json::json!({"success": false, "logs": [], "unitsConsumed": null, "error": e.error.message})),
+            Err(e) => {
+                if e.class == crate::chain::ErrorClass::Transient {
+                    unreachable.get_or_insert(e.error.message.clone());
+                }
+                (None, serde_json::json!({"success": false, "logs": [], "unitsConsumed": null, "error": e.error.message}))
+            }
         };
         // What the wallet's balances would become (upstream's dry-run shape), and the warnings
         // a caller should see before sending.
@@ -569,21 +597,31 @@ impl Engine {
                 TxKind::Batch { instructions } => (instructions.iter().map(|i| if let TxKind::Transfer { amount, .. } = i { *amount } else { 0 }).sum(), None),
                 TxKind::Approve { .. } => (0, None),
             };
-            let current = adapter.balance(&w.public_key).await.map_err(Error::from)?;
             let change = native_out.saturating_add(fee);
-            balance_changes.push(serde_json::json!({
-                "asset": "native", "symbol": info.native_symbol, "decimals": info.native_decimals, "currentBalance": current.to_string(),
-                "changeAmount": format!("-{change}"), "afterBalance": (current as i128 - change as i128).to_string(),
-            }));
-            if current < change {
-                warnings.push(serde_json::json!({"code": "INSUFFICIENT_BALANCE_WITH_FEE", "message": format!("balance {current} is less than amount + fee {change}"), "severity": "error"}));
+            match adapter.balance(&w.public_key).await {
+                Ok(current) => {
+                    balance_changes.push(serde_json::json!({
+                        "asset": "native", "symbol": info.native_symbol, "decimals": info.native_decimals, "currentBalance": current.to_string(),
+                        "changeAmount": format!("-{change}"), "afterBalance": (current as i128 - change as i128).to_string(),
+                    }));
+                    if current < change {
+                        warnings.push(serde_json::json!({"code": "INSUFFICIENT_BALANCE_WITH_FEE", "message": format!("balance {current} is less than amount + fee {change}"), "severity": "error"}));
+                    }
+                }
+                Err(e) => {
+                    unreachable.get_or_insert(e.error.message);
+                }
             }
             if let Some((t, amount)) = token {
-                let cur = adapter.token_balance(&w.public_key, &t.address).await.map_err(Error::from)?;
-                balance_changes.push(serde_json::json!({
-                    "asset": t.address, "symbol": t.symbol, "decimals": t.decimals, "currentBalance": cur.to_string(),
-                    "changeAmount": format!("-{amount}"), "afterBalance": (cur as i128 - amount as i128).to_string(),
-                }));
+                match adapter.token_balance(&w.public_key, &t.address).await {
+                    Ok(cur) => balance_changes.push(serde_json::json!({
+                        "asset": t.address, "symbol": t.symbol, "decimals": t.decimals, "currentBalance": cur.to_string(),
+                        "changeAmount": format!("-{amount}"), "afterBalance": (cur as i128 - amount as i128).to_string(),
+                    })),
+                    Err(e) => {
+                        unreachable.get_or_insert(e.error.message);
+                    }
+                }
             }
         }
         if d.downgraded {
@@ -594,7 +632,14 @@ impl Engine {
             crate::policy::Tier::Approval if d.allowed => warnings.push(serde_json::json!({"code": "APPROVAL_REQUIRED", "message": "The owner must approve this transaction", "severity": "warning"})),
             _ => {}
         }
-        if simulation["success"] != true {
+        if let Some(reason) = &unreachable {
+            // The policy decision above stands; what the chain would say is unknown.
+            // Upstream's warning shape ({code, message, severity}); CHAIN_ERROR is retryable.
+            warnings.push(serde_json::json!({
+                "code": "CHAIN_ERROR", "severity": "warning",
+                "message": format!("The {} node could not be asked, so the fee, the balance check and the simulation are incomplete (retry later): {reason}", net.id()),
+            }));
+        } else if simulation["success"] != true {
             warnings.push(serde_json::json!({"code": "SIMULATION_FAILED", "message": simulation["error"].clone(), "severity": "error"}));
         }
         let reason = d.decided_by.as_ref().map(|r| r.message.clone());

@@ -33,6 +33,8 @@ struct World {
     chain: Arc<ScriptedAdapter>,
     engine: Engine,
     wallet: String,
+    /// The wallet's address (the sender the scripted chain counts nonces for).
+    address: String,
     agent: SessionCtx,
 }
 
@@ -53,13 +55,14 @@ async fn world() -> World {
     let chain = Arc::new(ScriptedAdapter::new(waiaas_core::network::Network::parse("ethereum-sepolia").unwrap()));
     let engine = open(dir.path(), clock.clone(), chain.clone()).await;
     let create = CreateWallet { name: "scripted".into(), chain: Some("ethereum".into()), create_session: Some(false), ..Default::default() };
-    let wallet = engine.create_wallet(create).await.unwrap().wallet.id;
+    let created = engine.create_wallet(create).await.unwrap().wallet;
+    let (wallet, address) = (created.id, created.public_key);
     let rules = json!({"instant_max_usd": 1, "notify_max_usd": 1, "delay_max_usd": 1000, "delay_seconds": 60, "approval_timeout": 300});
     let policy = CreatePolicy { wallet_id: Some(wallet.clone()), policy_type: "SPENDING_LIMIT".into(), rules, ..Default::default() };
     engine.create_policy(policy).await.unwrap();
     let session = engine.create_session(CreateSession { wallet_id: Some(wallet.clone()), ..Default::default() }).await.unwrap();
     let agent = engine.authenticate(&session.token).await.unwrap();
-    World { dir, clock, chain, engine, wallet, agent }
+    World { dir, clock, chain, engine, wallet, address, agent }
 }
 
 impl World {
@@ -266,4 +269,134 @@ async fn a_delay_that_ran_out_while_down_gets_the_start_up_grace() {
     assert_eq!(engine.process_queue().await.unwrap(), 1);
     reaches(&engine, &id, "CONFIRMED").await;
     assert_eq!(chain.landed().len(), 1);
+}
+
+/// Waits (real time, at most 5 s) until `f` holds.
+async fn until(what: &str, f: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !f() {
+        assert!(tokio::time::Instant::now() < deadline, "waited 5 s for: {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// A send whose broadcast hangs (the process is killed while its signed bytes are on the
+/// way), then the "kill": the old engine's runner stays stuck in that broadcast forever and
+/// never writes again, and a new engine opens the same data dir and scripted chain.
+async fn killed_in_broadcast(w: World, lands: bool) -> (World, String, TxView) {
+    if lands {
+        w.chain.push_broadcast_hang_after_landing();
+    } else {
+        w.chain.push_broadcast_hang();
+    }
+    let id = w.send(SMALL).await;
+    until("the broadcast started", || w.chain.broadcast_calls() == 1).await;
+    let before = w.tx(&id).await;
+    assert_eq!((before.status.as_str(), before.nonce), ("EXECUTING", Some(0)), "signed and stored before the broadcast");
+    assert!(before.tx_hash.is_some());
+    let World { dir, clock, chain, engine, wallet, address, agent } = w;
+    assert_eq!(engine.stop_workers(tokio::time::Instant::now()).await, 1, "the runner is stuck in the broadcast");
+    let engine = open(dir.path(), clock.clone(), chain.clone()).await;
+    (World { dir, clock, chain, engine, wallet, address, agent }, id, before)
+}
+
+/// The interleaving of the crash-recovery failure (issue 15): a transaction signed and
+/// stored with nonce 0 was killed before its bytes reached the node; after the restart a
+/// new send took the nonce owner's lock before the recovery resumed the first one. The
+/// chain's pending count and the committed nonces both said 0, so the new send got nonce 0
+/// too, landed, and the recovered bytes were refused with `nonce too low` and FAILED. The
+/// stored bytes hold their nonce: the new send gets 1, and both land, each once.
+#[tokio::test]
+async fn a_transaction_killed_before_its_broadcast_keeps_its_nonce_across_the_restart() {
+    let (w, a, before) = killed_in_broadcast(world().await, false).await;
+    assert!(w.chain.landed().is_empty(), "nothing reached the chain before the kill");
+    // The restarted daemon takes a new send before it resumes the killed one.
+    let b = w.send(SMALL).await;
+    until("the new send is broadcast", || w.chain.broadcast_calls() == 2).await;
+    let tx_b = w.tx(&b).await;
+    assert_eq!(tx_b.nonce, Some(1), "the nonce held by the stored bytes is not handed out again");
+    assert_eq!(w.engine.recover().await.unwrap(), 2);
+    let tx_a = w.reaches(&a, "CONFIRMED").await;
+    let tx_b = w.reaches(&b, "CONFIRMED").await;
+    assert_eq!(tx_a.tx_hash, before.tx_hash, "the stored bytes landed, not a rebuilt transaction");
+    assert_eq!(tx_a.nonce, Some(0));
+    assert_eq!(w.chain.nonces_used(&w.address), vec![tx_a.tx_hash.unwrap(), tx_b.tx_hash.unwrap()], "nonce 0 then 1, each once");
+    assert_eq!(w.chain.landed().len(), 2);
+}
+
+/// The other side of a refused re-broadcast: the stored bytes did not land and their nonce
+/// was used by another transaction (here the key was used outside the daemon while it was
+/// down). Those bytes can never land, so the transaction is rebuilt with a fresh nonce
+/// from the chain and the store, and sent once; it is not FAILED.
+#[tokio::test]
+async fn stored_bytes_whose_nonce_was_used_meanwhile_are_rebuilt_with_a_fresh_nonce_not_failed() {
+    let (w, a, before) = killed_in_broadcast(world().await, false).await;
+    assert_eq!(w.chain.use_next_nonce_elsewhere(&w.address), 0);
+    assert_eq!(w.engine.recover().await.unwrap(), 1);
+    let tx = w.reaches(&a, "CONFIRMED").await;
+    assert_eq!(tx.nonce, Some(1), "a fresh nonce");
+    assert_ne!(tx.tx_hash, before.tx_hash, "rebuilt and signed again");
+    let used = w.chain.nonces_used(&w.address);
+    assert_eq!(used.len(), 2);
+    assert_eq!(used[1], tx.tx_hash.clone().unwrap());
+    assert!(!w.chain.landed().contains(&before.tx_hash.unwrap()), "the old bytes never landed");
+    assert_eq!(w.chain.landed().len(), 2, "the foreign transaction and the rebuilt one: the amount moved once");
+}
+
+/// Bytes that reached the chain just before the kill, on a node that does not report them
+/// at the first status check: re-sending them is refused as a used nonce, yet they are the
+/// very bytes that used it, so the transaction is SUBMITTED and confirmed, not rebuilt.
+#[tokio::test]
+async fn bytes_that_landed_before_the_kill_are_confirmed_even_if_the_node_reports_them_late() {
+    let (w, a, before) = killed_in_broadcast(world().await, true).await;
+    assert_eq!(w.chain.landed(), vec![before.tx_hash.clone().unwrap()]);
+    w.chain.push_status(Ok(TxStatus::NotFound));
+    assert_eq!(w.engine.recover().await.unwrap(), 1);
+    let tx = w.reaches(&a, "CONFIRMED").await;
+    assert_eq!(tx.tx_hash, before.tx_hash);
+    assert_eq!(w.chain.landed(), vec![before.tx_hash.unwrap()], "once");
+    // A new send after it takes the next nonce.
+    let b = w.send(SMALL).await;
+    assert_eq!(w.reaches(&b, "CONFIRMED").await.nonce, Some(1));
+}
+
+/// Issue 15 item 2: transient node errors before the broadcast (the nonce, the build, the
+/// simulation) are retried with backoff; the transaction goes through once the node answers.
+#[tokio::test]
+async fn transient_node_errors_before_the_broadcast_are_retried_not_failed() {
+    let w = world().await;
+    w.chain.push_nonce_error(ChainError::transient("all RPC endpoints failed for eth_getTransactionCount: connection refused"));
+    w.chain.push_build_error(ChainError::transient("HTTP 503"));
+    w.chain.push_simulation(Err(ChainError::transient("eth_call: request timed out")));
+    let id = w.send(SMALL).await;
+    let tx = w.reaches(&id, "CONFIRMED").await;
+    assert_eq!(w.chain.build_calls(), 3, "built again after the failed build and the failed simulation");
+    assert_eq!(w.chain.broadcast_calls(), 1);
+    assert_eq!(w.chain.landed(), vec![tx.tx_hash.unwrap()]);
+    assert_eq!(tx.nonce, Some(0));
+}
+
+/// A node that stays down before the broadcast: the transaction keeps retrying until
+/// `[pipeline] transient_retry_sec` (120 s by default) has passed on the engine's clock,
+/// then fails with a reason naming the network and the last error; nothing was signed or
+/// sent.
+#[tokio::test]
+async fn a_node_down_before_the_broadcast_fails_the_transaction_only_at_the_retry_deadline() {
+    let w = world().await;
+    for _ in 0..1000 {
+        w.chain.push_build_error(ChainError::transient("all RPC endpoints failed for eth_estimateGas: connection refused"));
+    }
+    let id = w.send(SMALL).await;
+    until("a second build attempt", || w.chain.build_calls() >= 2).await;
+    w.clock.advance(119);
+    until("a third build attempt", || w.chain.build_calls() >= 3).await;
+    let tx = w.tx(&id).await;
+    assert_eq!((tx.status.as_str(), tx.error.as_deref()), ("EXECUTING", None), "one second before the deadline it still retries");
+    w.clock.advance(1);
+    let tx = w.reaches(&id, "FAILED").await;
+    assert_eq!(tx.error_code.as_deref(), Some("CHAIN_ERROR"));
+    let error = tx.error.unwrap();
+    assert!(error.contains("ethereum-sepolia") && error.contains("nothing was signed or sent") && error.contains("connection refused"), "{error}");
+    assert!(tx.tx_hash.is_none());
+    assert_eq!(w.chain.broadcast_calls(), 0);
 }

@@ -277,3 +277,130 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
     drop(d);
     tokio::task::block_in_place(move || drop(node));
 }
+
+/// What the RPC proxy in front of anvil does.
+#[derive(Clone, Default)]
+struct ProxyRules {
+    /// Hold every `eth_sendRawTransaction` forever (the daemon is killed before its bytes arrive).
+    hold_broadcasts: bool,
+    /// Answer HTTP 503 to any request that mentions this transaction hash.
+    unavailable_for: Option<String>,
+}
+
+/// A JSON-RPC proxy on 127.0.0.1 in front of `upstream` that follows `rules`; returns its URL.
+async fn rpc_proxy(upstream: String, rules: std::sync::Arc<std::sync::Mutex<ProxyRules>>) -> String {
+    use axum::http::StatusCode;
+    let http = reqwest::Client::new();
+    let handler = move |body: String| {
+        let (http, upstream, rules) = (http.clone(), upstream.clone(), rules.clone());
+        async move {
+            let r = rules.lock().unwrap().clone();
+            if r.hold_broadcasts && body.contains("eth_sendRawTransaction") {
+                std::future::pending::<()>().await;
+            }
+            if r.unavailable_for.as_deref().is_some_and(|h| body.to_lowercase().contains(&h.to_lowercase())) {
+                return (StatusCode::SERVICE_UNAVAILABLE, String::new());
+            }
+            match http.post(&upstream).header("content-type", "application/json").body(body).send().await {
+                Ok(res) => (StatusCode::OK, res.text().await.unwrap_or_default()),
+                Err(_) => (StatusCode::BAD_GATEWAY, String::new()),
+            }
+        }
+    };
+    let app = axum::Router::new().route("/", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// The interleaving behind issue 15's crash-recovery failure, made deterministic on a real
+/// node: transaction A is signed and stored with nonce 0, and the daemon is SIGKILLed while
+/// its broadcast is on the way (the proxy holds it: anvil never sees the bytes). After the
+/// restart the node does not answer for A (its status check fails, so A waits for the
+/// background re-check) while a new send B takes the nonce owner's lock. B must not get
+/// nonce 0: A's stored bytes hold it. Then A is re-sent as the same bytes and both land,
+/// nonces 0 and 1, each once. (Before the fix B got nonce 0 and A ended FAILED with
+/// `nonce too low`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_after_a_restart_never_takes_the_nonce_of_stored_bytes_not_yet_broadcast() {
+    let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
+    let rules = std::sync::Arc::new(std::sync::Mutex::new(ProxyRules { hold_broadcasts: true, unavailable_for: None }));
+    let proxy = rpc_proxy(node.url.clone(), rules.clone()).await;
+    let opts = Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &proxy).env("WAIAAS_PRICES_ETH", "2000");
+    let mut d = Daemon::start(opts.clone());
+    let dir = d.dir.clone();
+    let _tmp = d.take_tmp();
+    let api = api_for(&d);
+    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "held", "chain": "ethereum"}))).await;
+    let addr = w.body["publicKey"].as_str().unwrap().to_string();
+    let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
+    tokio::task::block_in_place(|| node.fund(&addr, 10u128.pow(21)));
+    let to = DEV_ACCOUNTS[7];
+    let start_balance = tokio::task::block_in_place(|| hex_u128(&node.rpc("eth_getBalance", json!([to, "latest"]))));
+
+    // A: signed, stored, its broadcast held by the proxy; then the kill.
+    let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": to, "amount": "1111"}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let a = r.body["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let a_hash = loop {
+        let t = api.call("GET", &format!("/v1/transactions/{a}"), &token, None).await.body;
+        if let Some(h) = t["txHash"].as_str() {
+            assert_eq!((t["status"].as_str(), t["nonce"].as_i64()), (Some("EXECUTING"), Some(0)), "{t}");
+            break h.to_string();
+        }
+        assert!(Instant::now() < deadline, "A was never signed: {t}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Let the broadcast reach the proxy, where it hangs.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    unsafe { libc::kill(d.child.id() as i32, libc::SIGKILL) };
+    let _ = d.child.wait();
+    drop(d);
+    let count = |tag: &str| tokio::task::block_in_place(|| hex_u128(&node.rpc("eth_getTransactionCount", json!([addr, tag]))));
+    assert_eq!(count("pending"), 0, "the node never saw A");
+
+    // Restart with the node unavailable for A only; a new send B comes in meanwhile.
+    *rules.lock().unwrap() = ProxyRules { hold_broadcasts: false, unavailable_for: Some(a_hash.clone()) };
+    let d = Daemon::start_in(&dir, opts.clone()).unwrap_or_else(|e| panic!("restart: {e:?}"));
+    let api = api_for(&d);
+    let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": to, "amount": "2222"}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let b = r.body["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let b_nonce = loop {
+        let t = api.call("GET", &format!("/v1/transactions/{b}"), &token, None).await.body;
+        assert_ne!(t["status"], "FAILED", "{t}");
+        if t["txHash"].is_string() && ["SUBMITTED", "CONFIRMED"].contains(&t["status"].as_str().unwrap_or("")) {
+            break t["nonce"].as_i64();
+        }
+        assert!(Instant::now() < deadline, "B was never broadcast: {t}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(b_nonce, Some(1), "nonce 0 is held by A's stored bytes");
+
+    // The node answers for A again: the background re-check sends A's stored bytes.
+    rules.lock().unwrap().unavailable_for = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (id, nonce) in [(&a, 0), (&b, 1)] {
+        loop {
+            let t = api.call("GET", &format!("/v1/transactions/{id}"), &token, None).await.body;
+            assert_ne!(t["status"], "FAILED", "{t}");
+            if t["status"] == "CONFIRMED" {
+                assert_eq!(t["nonce"].as_i64(), Some(nonce), "{t}");
+                if id == &a {
+                    assert_eq!(t["txHash"].as_str(), Some(a_hash.as_str()), "A's stored bytes landed, not a rebuild");
+                }
+                break;
+            }
+            assert!(Instant::now() < deadline, "stuck: {t}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(count("latest"), 2, "the chain saw each transaction once");
+    let moved = tokio::task::block_in_place(|| hex_u128(&node.rpc("eth_getBalance", json!([to, "latest"])))) - start_balance;
+    assert_eq!(moved, 1111 + 2222, "every amount moved exactly once");
+    drop(d);
+    tokio::task::block_in_place(move || drop(node));
+}

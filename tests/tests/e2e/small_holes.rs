@@ -53,6 +53,8 @@ async fn rpc_keys_in_node_urls_never_reach_the_agent_or_the_log() {
             .env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &evm)
             .env("WAIAAS_RPC_SOLANA_DEVNET", &sol)
             .env("WAIAAS_PRICES_ETH", "2000")
+            // The pipeline gives an unreachable node 2 s before it fails the send.
+            .env("WAIAAS_PIPELINE_TRANSIENT_RETRY_SEC", "2")
             .env("WAIAAS_DAEMON_LOG_LEVEL", "debug"),
     );
     let api = Api::new(&d.base);

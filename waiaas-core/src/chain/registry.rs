@@ -12,6 +12,7 @@ pub fn make_adapter(network: Network, urls: Vec<String>, evm_fee_cap_wei: Option
 
 /// The adapter for `network` on an RPC client built by the caller (e.g. one that counts its calls).
 pub fn adapter_on(network: Network, rpc: RpcClient, evm_fee_cap_wei: Option<u128>) -> Arc<dyn ChainAdapter> {
+    let rpc = rpc.for_network(network.id());
     match network.chain() {
         Chain::Ethereum => Arc::new(super::evm::EvmAdapter::new(network, rpc, evm_fee_cap_wei)),
         Chain::Solana => Arc::new(super::solana::SolanaAdapter::new(network, rpc)),

@@ -1,6 +1,10 @@
 //! JSON-RPC 2.0 over HTTP with several endpoints per network: transport failures and
 //! HTTP 429/5xx are transient and fail over to the next endpoint (with a short backoff
 //! between rounds); JSON-RPC error objects are returned to the adapter to classify.
+//!
+//! Errors name the network (set by [`RpcClient::for_network`]) and, for a failed endpoint,
+//! only its scheme, host and port ([`redact::url`]): never the path, query or user info,
+//! where providers put API keys.
 
 use super::{ChainError, ChainResult};
 use crate::redact;
@@ -29,12 +33,29 @@ pub struct RpcClient {
     rounds: usize,
     /// Where calls are counted (none for adapters built outside an engine).
     metrics: Option<crate::metrics::RpcMetrics>,
+    /// The network id errors name (empty when unknown).
+    network: String,
 }
 
 impl RpcClient {
     pub fn new(urls: Vec<String>) -> RpcClient {
         let http = crate::http_client(Duration::from_secs(15), Duration::from_secs(3));
-        RpcClient { urls: Arc::new(urls), preferred: Arc::new(AtomicUsize::new(0)), http, rounds: 3, metrics: None }
+        RpcClient { urls: Arc::new(urls), preferred: Arc::new(AtomicUsize::new(0)), http, rounds: 3, metrics: None, network: String::new() }
+    }
+
+    /// Name `network` (its id, e.g. `ethereum-sepolia`) in this client's errors.
+    pub fn for_network(mut self, network: &str) -> RpcClient {
+        self.network = network.to_string();
+        self
+    }
+
+    /// `"<network>: "` for error messages (empty when the network is unknown).
+    fn prefix(&self) -> String {
+        if self.network.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", self.network)
+        }
     }
 
     /// Count this client's calls, failovers and latency under `metrics` (labelled with its network).
@@ -68,7 +89,7 @@ impl RpcClient {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let n = self.urls.len();
         if n == 0 {
-            return Err(ChainError::permanent(crate::ErrorCode::ADAPTER_NOT_AVAILABLE, "no RPC endpoint configured"));
+            return Err(ChainError::permanent(crate::ErrorCode::ADAPTER_NOT_AVAILABLE, format!("{}no RPC endpoint configured", self.prefix())));
         }
         let mut last = String::new();
         for round in 0..self.rounds {
@@ -103,14 +124,14 @@ impl RpcClient {
                 tracing::warn!(method, "RPC endpoint failed, trying the next: {last}");
             }
         }
-        Err(ChainError::transient(format!("all RPC endpoints failed for {method}: {last}")))
+        Err(ChainError::transient(format!("{}all RPC endpoints failed for {method}: {last}", self.prefix())))
     }
 
     /// Call and turn a node error into a transient chain error (for reads).
     pub async fn read(&self, method: &str, params: Value) -> ChainResult<Value> {
         match self.call(method, params).await? {
             Ok(v) => Ok(v),
-            Err(e) => Err(ChainError::transient(format!("{method}: RPC error {}: {}", e.code, e.message))),
+            Err(e) => Err(ChainError::transient(format!("{}{method}: RPC error {}: {}", self.prefix(), e.code, e.message))),
         }
     }
 }

@@ -11,8 +11,15 @@
 //!
 //! EVM nonces have one owner per (wallet, network): a lock held from nonce assignment to the
 //! end of the broadcast. The next nonce is max(the node's pending count, one past the
-//! highest nonce the store recorded as broadcast), so concurrent sends get contiguous
-//! nonces and a broadcast the node refused leaves no gap (its nonce is reused).
+//! highest nonce the store recorded as broadcast, one past every nonce held by another
+//! unfinished transaction's stored signed bytes), so concurrent sends get contiguous
+//! nonces, a transaction signed but killed before its broadcast keeps its nonce across a
+//! restart, and a broadcast the node refused leaves no gap (its nonce is reused).
+//! Stored bytes the node refuses as stale (their nonce used by another transaction) are
+//! rebuilt with a fresh nonce, never failed; bytes that did land are SUBMITTED.
+//!
+//! Before the broadcast a transient node error never fails a transaction at once: it is
+//! retried with backoff and jitter for `[pipeline] transient_retry_sec`.
 
 pub mod request;
 
@@ -198,7 +205,49 @@ impl Engine {
     }
 
     /// EXECUTING: build, simulate, sign, persist, broadcast (or finish a half-done broadcast).
+    ///
+    /// A transient node error before the broadcast (nonce, build, fee, simulation) does not
+    /// fail the transaction: the attempt is repeated with exponential backoff and jitter (the
+    /// nonce owner's lock is released meanwhile) until `[pipeline] transient_retry_sec` has
+    /// passed on the engine's clock, then it fails with `CHAIN_ERROR` naming the network and
+    /// the last error. Nothing was signed or sent by then. A stop leaves it EXECUTING for the
+    /// next start.
     async fn execute(&self, id: &str) -> Result<()> {
+        let started = self.now();
+        let budget = i64::try_from(self.inner.config.pipeline.transient_retry_sec).unwrap_or(i64::MAX);
+        let mut stop = self.inner.stop.subscribe();
+        let mut attempts: u32 = 0;
+        loop {
+            let e = match self.execute_once(id).await? {
+                Attempt::Done => return Ok(()),
+                Attempt::Transient(e) => e,
+            };
+            attempts += 1;
+            let waited = self.now() - started;
+            if waited >= budget {
+                let Some(tx) = self.inner.store.get_tx(id).await? else { return Ok(()) };
+                // Stored bytes here are ones the chain refused as stale (a rebuild was under way).
+                let sent = if tx.signed_tx.is_none() { "nothing was signed or sent" } else { "its earlier signed bytes can never land" };
+                let err = Error::new(
+                    ErrorCode::CHAIN_ERROR,
+                    format!(
+                        "The {} node kept failing for {waited} s before the broadcast ({attempts} attempts); {sent}. Last error: {}",
+                        tx.network, e.error.message
+                    ),
+                )
+                .with_details(serde_json::json!({"network": tx.network, "attempts": attempts, "retriedSeconds": waited}));
+                return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &err).await;
+            }
+            let wait = retry_backoff(attempts);
+            tracing::warn!(tx = %id, attempts, "transient node error before the broadcast, retrying in {} ms: {}", wait.as_millis(), e.error.message);
+            if !pause(&mut stop, wait).await {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One attempt of [`Engine::execute`] under the nonce owner's lock.
+    async fn execute_once(&self, id: &str) -> Result<Attempt> {
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         let network = Network::parse(&tx.network)?;
         let adapter = self.adapter(network);
@@ -207,15 +256,22 @@ impl Engine {
         // Re-read under the lock: another runner may have moved it.
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         if tx.status() != TxStatus::Executing {
-            return Ok(());
+            return Ok(Attempt::Done);
         }
+        // The nonce a rebuild may keep (see `assign_nonce`).
+        let mut own_nonce = tx.nonce.and_then(|n| u64::try_from(n).ok());
         if let (Some(raw), Some(hash)) = (tx.signed_tx.clone(), tx.tx_hash.clone()) {
             // Signed before: never rebuild while these bytes could still land.
-            return self.resume_broadcast(&tx, adapter.as_ref(), SignedTx { raw, hash }).await;
+            match self.resume_broadcast(&tx, adapter.as_ref(), SignedTx { raw, hash }).await? {
+                Resumed::Done => return Ok(Attempt::Done),
+                Resumed::Rebuild => {}
+            }
         }
+        let tier = tx.tier.as_deref();
+        let fail = |e: Error| async move { self.fail(id, TxStatus::Executing, tier, &e).await.map(|()| Attempt::Done) };
         let wallet = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| crate::engine::wallet_not_found(&tx.wallet_id))?;
         if let Err(e) = ensure_can_sign(&wallet) {
-            return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await;
+            return fail(e).await;
         }
         let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
         for attempt in 0..2 {
@@ -223,16 +279,17 @@ impl Engine {
                 Chain::Ethereum => {
                     let chain_next = match adapter.next_nonce(&wallet.public_key).await {
                         Ok(n) => n.unwrap_or(0),
-                        Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
+                        Err(e) if e.class == ErrorClass::Transient => return Ok(Attempt::Transient(e)),
+                        Err(e) => return fail(e.error).await,
                     };
-                    let stored = self.inner.store.next_nonce(&wallet.id, &tx.network).await?.unwrap_or(0);
-                    Some(chain_next.max(stored))
+                    Some(self.assign_nonce(&tx, chain_next, own_nonce).await?)
                 }
                 Chain::Solana => None,
             };
             let unsigned = match adapter.build(&wallet.public_key, &kind, nonce).await {
                 Ok(u) => u,
-                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
+                Err(e) if e.class == ErrorClass::Transient => return Ok(Attempt::Transient(e)),
+                Err(e) => return fail(e.error).await,
             };
             tracing::debug!(tx = %id, "built");
             match adapter.simulate(&wallet.public_key, &unsigned).await {
@@ -241,20 +298,23 @@ impl Engine {
                     let reason = sim.error.unwrap_or_else(|| "simulation failed".into());
                     let e =
                         Error::new(ErrorCode::SIMULATION_FAILED, format!("Simulation failed: {reason}")).with_details(serde_json::json!({"logs": sim.logs}));
-                    return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await;
+                    return fail(e).await;
                 }
-                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
+                Err(e) if e.class == ErrorClass::Transient => return Ok(Attempt::Transient(e)),
+                Err(e) => return fail(e.error).await,
             }
             let permit = match self.signing_permit(id, &wallet.id).await {
                 Ok(p) => p,
-                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await,
+                Err(e) => return fail(e).await,
             };
             let (a, u) = (adapter.clone(), unsigned.clone());
             let signed = match self.with_signing_key(permit, move |key| a.sign(&u, key)).await {
                 Ok(s) => s,
-                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e).await,
+                Err(e) => return fail(e).await,
             };
-            // Durable before the broadcast: the bytes, their hash and the nonce.
+            // Durable before the broadcast: the bytes, their hash and the nonce. From here on
+            // the nonce is held by these bytes (`assign_nonce` skips it) until they land or
+            // the transaction ends.
             let patch = TxPatch {
                 nonce: nonce.map(|n| n as i64),
                 unsigned_tx: Some(serde_json::to_vec(&unsigned).map_err(Error::internal_from)?),
@@ -263,17 +323,19 @@ impl Engine {
                 ..Default::default()
             };
             if !self.inner.store.patch_tx(id, TxStatus::Executing, &patch, self.now()).await? {
-                return Ok(());
+                return Ok(Attempt::Done);
             }
             tracing::debug!(tx = %id, "signed and stored");
             match self.broadcast_with_retry(adapter.as_ref(), &signed).await {
                 Ok(()) => {
                     tracing::debug!(tx = %id, "broadcast");
-                    return self.submitted(id, tx.tier.as_deref()).await;
+                    self.submitted(id, tx.tier.as_deref()).await?;
+                    return Ok(Attempt::Done);
                 }
                 Err(e) if e.class == ErrorClass::Stale && attempt == 0 => {
                     // Expired blockhash / nonce already used: these bytes can never land; build again.
                     tracing::info!(tx = %id, "stale transaction, rebuilding once: {}", e.error.message);
+                    own_nonce = nonce;
                     continue;
                 }
                 Err(e) if e.class == ErrorClass::Transient => {
@@ -281,12 +343,38 @@ impl Engine {
                     // used, and let the background check re-broadcast the same bytes.
                     self.inner.store.patch_tx(id, TxStatus::Executing, &TxPatch { commit_nonce: true, ..Default::default() }, self.now()).await?;
                     tracing::warn!(tx = %id, "broadcast not confirmed by any endpoint, will retry the same bytes: {}", e.error.message);
-                    return Ok(());
+                    return Ok(Attempt::Done);
                 }
-                Err(e) => return self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
+                Err(e) => return fail(e.error).await,
             }
         }
-        self.fail(id, TxStatus::Executing, tx.tier.as_deref(), &Error::new(ErrorCode::CHAIN_ERROR, "transaction went stale twice")).await
+        fail(Error::new(ErrorCode::CHAIN_ERROR, "transaction went stale twice")).await
+    }
+
+    /// The nonce of `tx` (EVM), under the nonce owner's lock. A rebuild keeps `own` (the
+    /// nonce its earlier bytes used) while the chain has not used it: the new bytes replace
+    /// the old ones, so at most one of them can land. Otherwise the next free nonce: the
+    /// highest of the chain's pending count, one past the highest nonce the store committed
+    /// as broadcast, and one past every nonce another unfinished transaction of the wallet
+    /// holds with stored signed bytes. The last one matters after a restart: a transaction
+    /// signed and stored but killed before (or while) it was broadcast holds its nonce
+    /// although neither the chain nor the committed nonces know it yet.
+    async fn assign_nonce(&self, tx: &TxRecord, chain_next: u64, own: Option<u64>) -> Result<u64> {
+        let held: Vec<u64> = self
+            .inner
+            .store
+            .txs_in_status(&[TxStatus::Executing, TxStatus::Submitted])
+            .await?
+            .into_iter()
+            .filter(|t| t.id != tx.id && t.wallet_id == tx.wallet_id && t.network == tx.network && t.signed_tx.is_some())
+            .filter_map(|t| t.nonce.and_then(|n| u64::try_from(n).ok()))
+            .collect();
+        if let Some(n) = own.filter(|n| *n >= chain_next && !held.contains(n)) {
+            return Ok(n);
+        }
+        let committed = self.inner.store.next_nonce(&tx.wallet_id, &tx.network).await?.unwrap_or(0);
+        let past_held = held.iter().max().map_or(0, |n| n + 1);
+        Ok(chain_next.max(committed).max(past_held))
     }
 
     async fn broadcast_with_retry(&self, adapter: &dyn ChainAdapter, signed: &SignedTx) -> std::result::Result<(), crate::chain::ChainError> {
@@ -305,13 +393,19 @@ impl Engine {
     }
 
     /// A transaction signed earlier (crash, or broadcast unconfirmed): ask the chain first.
-    async fn resume_broadcast(&self, tx: &TxRecord, adapter: &dyn ChainAdapter, signed: SignedTx) -> Result<()> {
+    /// Bytes the chain knows are SUBMITTED; bytes it does not know are sent again; bytes it
+    /// refuses as stale (EVM: their nonce was used by another transaction) and still does
+    /// not know can never land: they are rebuilt ([`Resumed::Rebuild`]), never failed.
+    async fn resume_broadcast(&self, tx: &TxRecord, adapter: &dyn ChainAdapter, signed: SignedTx) -> Result<Resumed> {
         match adapter.status(&signed.hash).await {
             Ok(ChainTxStatus::NotFound) => {}
-            Ok(_) => return self.submitted(&tx.id, tx.tier.as_deref()).await,
+            Ok(_) => {
+                self.submitted(&tx.id, tx.tier.as_deref()).await?;
+                return Ok(Resumed::Done);
+            }
             Err(e) => {
                 tracing::warn!(tx = %tx.id, "status check failed, will retry: {}", e.error.message);
-                return Ok(());
+                return Ok(Resumed::Done);
             }
         }
         let unsigned: Option<crate::chain::UnsignedTx> = tx.unsigned_tx.as_deref().and_then(|b| serde_json::from_slice(b).ok());
@@ -324,18 +418,24 @@ impl Engine {
                 if self.inner.store.transition_tx(&tx.id, &[TxStatus::Executing], TxStatus::Failed, &patch, self.now()).await? {
                     self.inner.metrics.transaction(TxStatus::Failed, tx.tier.as_deref());
                 }
-                return Ok(());
+                return Ok(Resumed::Done);
             }
         }
         match self.broadcast_with_retry(adapter, &signed).await {
-            Ok(()) => self.submitted(&tx.id, tx.tier.as_deref()).await,
-            Err(e) if e.class == ErrorClass::Transient => Ok(()),
-            // Re-broadcast refused for good (e.g. nonce used by these very bytes earlier).
+            Ok(()) => self.submitted(&tx.id, tx.tier.as_deref()).await?,
+            Err(e) if e.class == ErrorClass::Transient => {}
+            // Refused for good: ask the chain whether these very bytes landed meanwhile.
             Err(e) => match adapter.status(&signed.hash).await {
-                Ok(ChainTxStatus::NotFound) => self.fail(&tx.id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await,
-                _ => self.submitted(&tx.id, tx.tier.as_deref()).await,
+                Ok(ChainTxStatus::NotFound) if e.class == ErrorClass::Stale => {
+                    tracing::warn!(tx = %tx.id, nonce = ?tx.nonce, "the stored bytes can never land ({}): rebuilding", e.error.message);
+                    return Ok(Resumed::Rebuild);
+                }
+                Ok(ChainTxStatus::NotFound) => self.fail(&tx.id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await?,
+                Ok(_) => self.submitted(&tx.id, tx.tier.as_deref()).await?,
+                Err(s) => tracing::warn!(tx = %tx.id, "status check after a refused re-broadcast failed, will retry: {}", s.error.message),
             },
         }
+        Ok(Resumed::Done)
     }
 
     async fn submitted(&self, id: &str, tier: Option<&str>) -> Result<()> {
@@ -561,6 +661,32 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// What one attempt of [`Engine::execute`] left to do.
+enum Attempt {
+    /// Nothing: the transaction is SUBMITTED, FAILED, or left to the background check.
+    Done,
+    /// A transient node error before anything was signed and broadcast: try again later.
+    Transient(crate::chain::ChainError),
+}
+
+/// What resuming a stored signed transaction found.
+enum Resumed {
+    /// Nothing more to do now (SUBMITTED, finished, or left to the background check).
+    Done,
+    /// The stored bytes can never land: build the transaction again.
+    Rebuild,
+}
+
+/// The wait before retry `attempt` (1, 2, …) of a transient error before the broadcast:
+/// 100 ms doubling up to 10 s, each drawn at random from its upper half (jitter, so that
+/// many transactions waiting for one node do not come back in step).
+fn retry_backoff(attempt: u32) -> Duration {
+    use rand::Rng;
+    let ceiling = Duration::from_millis(100).saturating_mul(1u32 << attempt.saturating_sub(1).min(7)).min(Duration::from_secs(10));
+    let ms = u64::try_from(ceiling.as_millis()).unwrap_or(10_000);
+    Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms))
 }
 
 /// Wait `d` unless told to stop first; `false` once stopping.

@@ -41,6 +41,7 @@ pub const RANGES: &[(&str, f64, f64)] = &[
     ("security.nonce_ttl_sec", 30.0, 3600.0),
     ("security.owner_message_max_ttl_sec", 60.0, 86_400.0),
     ("security.delay_grace_after_start_sec", 0.0, 86_400.0),
+    ("pipeline.transient_retry_sec", 0.0, 86_400.0),
     ("policy.default_instant_max_usd", 0.0, 1e12),
     ("policy.default_notify_max_usd", 0.0, 1e12),
     ("policy.default_delay_max_usd", 0.0, 1e12),
