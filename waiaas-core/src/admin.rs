@@ -2,6 +2,7 @@
 //! reissue, MCP tokens (`<data>/mcp-tokens/<walletId>` + the MCP client snippet) and the
 //! agent prompt (a session plus the text that tells an agent what it may do).
 
+use crate::api::types::{AdminStatusResponse, AgentPromptResponse, McpTokenCreatedResponse, RecentTransaction, SessionReissuedResponse};
 use crate::engine::{wallet_not_found, Engine, SessionCtx};
 use crate::error::{Error, Result};
 use crate::services::sessions::CreateSession;
@@ -10,7 +11,7 @@ use serde_json::{json, Value};
 
 impl Engine {
     /// `GET /v1/admin/status`.
-    pub async fn admin_status(&self) -> Result<Value> {
+    pub async fn admin_status(&self) -> Result<AdminStatusResponse> {
         let store = &self.inner.store;
         let now = self.now();
         let wallets = store.list_wallets(None).await?;
@@ -28,43 +29,52 @@ impl Engine {
             }
         }
         let name_of = |id: &str| wallets.iter().find(|w| w.id == id).map(|w| w.name.clone());
-        let recent: Vec<Value> = recent
-            .iter()
-            .map(|t| {
-                json!({"id": t.id, "walletId": t.wallet_id, "walletName": name_of(&t.wallet_id), "type": t.tx_type, "status": t.status,
-                       "toAddress": t.to_address, "amount": t.amount, "formattedAmount": null, "amountUsd": t.amount_usd,
-                       "network": t.network, "txHash": t.tx_hash, "createdAt": t.created_at})
+        let recent_transactions = recent
+            .into_iter()
+            .map(|t| RecentTransaction {
+                wallet_name: name_of(&t.wallet_id),
+                id: t.id,
+                wallet_id: t.wallet_id,
+                tx_type: t.tx_type,
+                status: t.status,
+                to_address: t.to_address,
+                amount: t.amount,
+                formatted_amount: None,
+                amount_usd: t.amount_usd,
+                network: t.network,
+                tx_hash: t.tx_hash,
+                created_at: t.created_at,
             })
             .collect();
-        Ok(json!({
-            "status": "running",
-            "version": crate::VERSION,
-            "latestVersion": null,
-            "updateAvailable": false,
-            "uptime": self.inner.started.elapsed().as_secs(),
-            "walletCount": wallets.len(),
-            "activeSessionCount": sessions,
-            "killSwitchState": self.kill_switch_status().await?.state,
-            "adminTimeout": 900,
-            "timestamp": now,
-            "policyCount": policies,
-            "recentTxCount": recent_count,
-            "failedTxCount": failed_count,
-            "autoProvisioned": self.inner.data_dir.join("recovery.key").exists(),
-            "recentTransactions": recent,
-        }))
+        Ok(AdminStatusResponse {
+            status: "running".into(),
+            version: crate::VERSION.into(),
+            latest_version: None,
+            update_available: false,
+            uptime: self.inner.started.elapsed().as_secs(),
+            wallet_count: wallets.len() as u64,
+            active_session_count: sessions as u64,
+            kill_switch_state: self.kill_switch_status().await?.state,
+            admin_timeout: 900,
+            timestamp: now,
+            policy_count: policies as u64,
+            recent_tx_count: recent_count,
+            failed_tx_count: failed_count,
+            auto_provisioned: self.inner.data_dir.join("recovery.key").exists(),
+            recent_transactions,
+        })
     }
 
     /// `POST /v1/admin/sessions/{id}/reissue`: a new token for the session (the old one
     /// stops working at once).
-    pub async fn reissue_session(&self, id: &str) -> Result<Value> {
+    pub async fn reissue_session(&self, id: &str) -> Result<SessionReissuedResponse> {
         let r = self.rotate_session(id).await?;
-        Ok(json!({"token": r.token, "sessionId": r.id, "tokenIssuedCount": r.token_issued_count, "expiresAt": r.expires_at}))
+        Ok(SessionReissuedResponse { token: r.token, session_id: r.id, token_issued_count: r.token_issued_count, expires_at: r.expires_at })
     }
 
     /// `POST /v1/mcp/tokens`: an MCP session for a wallet, its token written to
     /// [`mcp_token_path`] (0600, atomically), and the MCP client configuration.
-    pub async fn create_mcp_token(&self, wallet_id: &str, expires_in: Option<i64>, base_url: &str) -> Result<Value> {
+    pub async fn create_mcp_token(&self, wallet_id: &str, expires_in: Option<i64>, base_url: &str) -> Result<McpTokenCreatedResponse> {
         if let Some(t) = expires_in {
             if !(300..=31_536_000).contains(&t) {
                 return Err(Error::validation("expiresIn", "must be 300..31536000 seconds"));
@@ -74,18 +84,18 @@ impl Engine {
         let created =
             self.create_session(CreateSession { wallet_id: Some(w.id.clone()), ttl: expires_in, source: Some("mcp".into()), ..Default::default() }).await?;
         let path = write_mcp_token(&self.inner.data_dir, &w.id, &created.token)?;
-        Ok(json!({
-            "walletId": w.id,
-            "walletName": w.name,
-            "tokenPath": path.to_string_lossy(),
-            "expiresAt": created.expires_at,
-            "claudeDesktopConfig": mcp_client_config("waiaas", &w.name, &w.id, &path, base_url),
-        }))
+        Ok(McpTokenCreatedResponse {
+            claude_desktop_config: mcp_client_config("waiaas", &w.name, &w.id, &path, base_url),
+            token_path: path.to_string_lossy().into_owned(),
+            wallet_id: w.id,
+            wallet_name: w.name,
+            expires_at: created.expires_at,
+        })
     }
 
     /// `POST /v1/admin/agent-prompt`: one session for the given wallets (all active ones when
     /// none are named) and the prompt that hands it to an agent.
-    pub async fn agent_prompt(&self, wallet_ids: Option<Vec<String>>, ttl: Option<i64>, base_url: &str) -> Result<Value> {
+    pub async fn agent_prompt(&self, wallet_ids: Option<Vec<String>>, ttl: Option<i64>, base_url: &str) -> Result<AgentPromptResponse> {
         let ids = match wallet_ids {
             Some(ids) if !ids.is_empty() => ids,
             Some(_) => return Err(Error::validation("walletIds", "must name at least one wallet")),
@@ -102,7 +112,7 @@ impl Engine {
             "WAIaaS wallet access for an AI agent.\nBase URL: {base_url}\nSession token (send as 'Authorization: Bearer <token>'): {}\n\n{rules}",
             created.token
         );
-        Ok(json!({"prompt": prompt, "walletCount": ids.len(), "sessionsCreated": 1, "sessionReused": false, "expiresAt": created.expires_at}))
+        Ok(AgentPromptResponse { prompt, wallet_count: ids.len() as u64, sessions_created: 1, session_reused: false, expires_at: created.expires_at })
     }
 }
 

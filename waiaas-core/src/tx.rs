@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// The upstream statuses (spec §4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TxStatus {
     #[default]
     Pending,
@@ -87,6 +88,7 @@ impl TxStatus {
 /// The 9 upstream transaction types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TxType {
     #[default]
     Transfer,

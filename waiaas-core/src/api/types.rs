@@ -221,3 +221,90 @@ pub struct ConnectDaemon {
     pub version: String,
     pub base_url: String,
 }
+
+/// `GET /v1/admin/status`: the operator's dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminStatusResponse {
+    /// `running`.
+    pub status: String,
+    pub version: String,
+    /// Always null (no update check).
+    pub latest_version: Option<String>,
+    pub update_available: bool,
+    /// Seconds since the engine started.
+    pub uptime: u64,
+    pub wallet_count: u64,
+    pub active_session_count: u64,
+    pub kill_switch_state: String,
+    pub admin_timeout: u64,
+    pub timestamp: i64,
+    pub policy_count: u64,
+    /// Transactions of the last 24 hours.
+    pub recent_tx_count: i64,
+    /// FAILED transactions of the last 24 hours.
+    pub failed_tx_count: i64,
+    /// Whether the data dir was provisioned with a generated recovery key.
+    pub auto_provisioned: bool,
+    /// The 10 latest transactions.
+    pub recent_transactions: Vec<RecentTransaction>,
+}
+
+/// A transaction of [`AdminStatusResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RecentTransaction {
+    pub id: String,
+    pub wallet_id: String,
+    pub wallet_name: Option<String>,
+    #[serde(rename = "type")]
+    pub tx_type: crate::tx::TxType,
+    pub status: crate::tx::TxStatus,
+    pub to_address: Option<String>,
+    pub amount: Option<String>,
+    /// Always null (upstream field).
+    pub formatted_amount: Option<String>,
+    pub amount_usd: Option<f64>,
+    pub network: String,
+    pub tx_hash: Option<String>,
+    pub created_at: i64,
+}
+
+/// `POST /v1/admin/sessions/{id}/reissue`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SessionReissuedResponse {
+    pub token: String,
+    pub session_id: String,
+    pub token_issued_count: i64,
+    pub expires_at: i64,
+}
+
+/// `POST /v1/mcp/tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct McpTokenCreatedResponse {
+    pub wallet_id: String,
+    pub wallet_name: String,
+    pub token_path: String,
+    pub expires_at: i64,
+    /// The `mcpServers` snippet for Claude Desktop.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub claude_desktop_config: serde_json::Value,
+}
+
+/// `POST /v1/admin/agent-prompt`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPromptResponse {
+    pub prompt: String,
+    pub wallet_count: u64,
+    pub sessions_created: u64,
+    pub session_reused: bool,
+    pub expires_at: i64,
+}

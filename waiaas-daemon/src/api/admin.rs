@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use waiaas_core::api::types::{AdminStatusResponse, AgentPromptResponse, McpTokenCreatedResponse, SessionReissuedResponse};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -39,29 +40,6 @@ async fn action_providers(_auth: super::extract::MasterOrSession) -> Json<Value>
     Json(json!({"providers": []}))
 }
 
-/// `GET /v1/admin/status` (doc only).
-#[derive(ToSchema)]
-#[schema(as = AdminStatusResponse)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct AdminStatus {
-    status: String,
-    version: String,
-    latest_version: Option<String>,
-    update_available: bool,
-    uptime: i64,
-    wallet_count: i64,
-    active_session_count: i64,
-    kill_switch_state: String,
-    admin_timeout: i64,
-    timestamp: i64,
-    policy_count: i64,
-    recent_tx_count: i64,
-    failed_tx_count: i64,
-    auto_provisioned: bool,
-    recent_transactions: Vec<Value>,
-}
-
 /// Settings by section (`{section: {key: string|bool}}`) plus `pending` (doc only).
 #[derive(ToSchema)]
 #[schema(as = SettingsResponse)]
@@ -83,41 +61,6 @@ struct SettingsUpdated {
     restart_required: bool,
 }
 
-/// `POST /v1/admin/sessions/{id}/reissue` answer (doc only).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct SessionReissued {
-    token: String,
-    session_id: String,
-    token_issued_count: i64,
-    expires_at: i64,
-}
-
-/// `POST /v1/mcp/tokens` answer (doc only).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct McpTokenCreated {
-    wallet_id: String,
-    wallet_name: Option<String>,
-    token_path: String,
-    expires_at: i64,
-    claude_desktop_config: Value,
-}
-
-/// `POST /v1/admin/agent-prompt` answer (doc only).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-struct AgentPromptCreated {
-    prompt: String,
-    wallet_count: i64,
-    sessions_created: i64,
-    session_reused: bool,
-    expires_at: i64,
-}
-
 /// `GET /v1/skills/{name}` answer (doc only).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -134,8 +77,8 @@ pub fn base_url(headers: &HeaderMap) -> String {
 }
 
 #[utoipa::path(get, path = "/v1/admin/status", tag = "Admin", operation_id = "getAdminStatus", summary = "Daemon status dashboard",
-    security(("masterAuth" = [])), responses((status = 200, description = "Status", body = AdminStatus)))]
-async fn status(State(s): State<AppState>, _m: Master) -> ApiResult<Json<Value>> {
+    security(("masterAuth" = [])), responses((status = 200, description = "Status", body = AdminStatusResponse)))]
+async fn status(State(s): State<AppState>, _m: Master) -> ApiResult<Json<AdminStatusResponse>> {
     Ok(Json(s.engine.admin_status().await?))
 }
 
@@ -169,8 +112,8 @@ async fn update_settings(State(s): State<AppState>, _m: Master, Body(b): Body<Se
 
 #[utoipa::path(post, path = "/v1/admin/sessions/{id}/reissue", tag = "Admin", operation_id = "reissueSession",
     summary = "A new token for a session (the old one stops working)", security(("masterAuth" = [])),
-    params(("id" = String, Path, description = "Session id")), responses((status = 200, description = "Reissued", body = SessionReissued)))]
-async fn reissue(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    params(("id" = String, Path, description = "Session id")), responses((status = 200, description = "Reissued", body = SessionReissuedResponse)))]
+async fn reissue(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<SessionReissuedResponse>> {
     Ok(Json(s.engine.reissue_session(&id).await?))
 }
 
@@ -186,8 +129,13 @@ struct McpToken {
 
 #[utoipa::path(post, path = "/v1/mcp/tokens", tag = "MCP", operation_id = "createMcpToken",
     summary = "An MCP session for a wallet, written to <data>/mcp-tokens/<walletId>, and the MCP client config", security(("masterAuth" = [])),
-    request_body = McpToken, responses((status = 201, description = "Created", body = McpTokenCreated)))]
-async fn mcp_token(State(s): State<AppState>, _m: Master, headers: HeaderMap, Body(b): Body<McpToken>) -> ApiResult<(StatusCode, Json<Value>)> {
+    request_body = McpToken, responses((status = 201, description = "Created", body = McpTokenCreatedResponse)))]
+async fn mcp_token(
+    State(s): State<AppState>,
+    _m: Master,
+    headers: HeaderMap,
+    Body(b): Body<McpToken>,
+) -> ApiResult<(StatusCode, Json<McpTokenCreatedResponse>)> {
     Ok((StatusCode::CREATED, Json(s.engine.create_mcp_token(&b.wallet_id, b.expires_in, &base_url(&headers)).await?)))
 }
 
@@ -203,8 +151,13 @@ struct AgentPrompt {
 
 #[utoipa::path(post, path = "/v1/admin/agent-prompt", tag = "Admin", operation_id = "createAgentPrompt",
     summary = "A session for the wallets and the prompt that hands it to an agent", security(("masterAuth" = [])),
-    request_body = AgentPrompt, responses((status = 201, description = "Created", body = AgentPromptCreated)))]
-async fn agent_prompt(State(s): State<AppState>, _m: Master, headers: HeaderMap, Body(b): Body<AgentPrompt>) -> ApiResult<(StatusCode, Json<Value>)> {
+    request_body = AgentPrompt, responses((status = 201, description = "Created", body = AgentPromptResponse)))]
+async fn agent_prompt(
+    State(s): State<AppState>,
+    _m: Master,
+    headers: HeaderMap,
+    Body(b): Body<AgentPrompt>,
+) -> ApiResult<(StatusCode, Json<AgentPromptResponse>)> {
     Ok((StatusCode::CREATED, Json(s.engine.agent_prompt(b.wallet_ids, b.ttl, &base_url(&headers)).await?)))
 }
 
