@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up the Python venv with the official MCP SDK that tests/tests/e2e/mcp.rs drives
 # (`~/.cache/waiaas/mcp-venv`, override with WAIAAS_CACHE_DIR). Idempotent; prints the
-# venv's python. The Rust test runs this itself when the venv is missing.
+# venv's python. scripts/install-test-tools.sh runs it before the tests.
 set -euo pipefail
 MCP_VERSION="${WAIAAS_MCP_PY_VERSION:-2.3.0}"
 CACHE="${WAIAAS_CACHE_DIR:-$HOME/.cache/waiaas}"

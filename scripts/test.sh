@@ -16,6 +16,8 @@ bash scripts/install-solana-validator.sh
 cargo fmt --all -- --check
 cargo build --workspace --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# What the tests drive (anvil, the MCP SDK venv, Chromium), installed once and cached.
+bash scripts/install-test-tools.sh
 bash scripts/cargo-test-parallel.sh
 # The host-language suites install the bindings as a user would (wheel into a fresh venv,
 # npm tarball into a fresh directory) and run against the same real local chains.

@@ -168,7 +168,7 @@ pub fn artifact(name: &str) -> Value {
 }
 
 /// The anvil binary: `WAIAAS_ANVIL_BIN`, else the cached npm install (installed now when missing).
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("WAIAAS_ANVIL_BIN") {
         return PathBuf::from(bin);
     }

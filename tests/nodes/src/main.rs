@@ -1,6 +1,7 @@
 //! `waiaas-testnodes anvil [chain-id]` / `waiaas-testnodes solana`: start a node, print one
 //! JSON line `{"rpc": "...", ...}` on stdout, and keep it running until stdin closes or
-//! SIGTERM. Used by the Python and Node test suites.
+//! SIGTERM. Used by the Python and Node test suites. `waiaas-testnodes install-anvil`
+//! installs anvil into the cache (what scripts/install-test-tools.sh runs before the tests).
 
 use std::io::Read;
 
@@ -14,6 +15,9 @@ fn main() {
             let _ = std::io::stdin().read_to_end(&mut Vec::new());
             drop(node);
         }
+        Some("install-anvil") => {
+            println!("{}", waiaas_testnodes::anvil::binary().display());
+        }
         Some("solana") => {
             let node = waiaas_testnodes::solana::Validator::start();
             println!("{}", serde_json::json!({"rpc": node.url}));
@@ -21,7 +25,7 @@ fn main() {
             drop(node);
         }
         _ => {
-            eprintln!("usage: waiaas-testnodes anvil [chain-id] | solana");
+            eprintln!("usage: waiaas-testnodes anvil [chain-id] | solana | install-anvil");
             std::process::exit(2);
         }
     }

@@ -26,11 +26,14 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// The venv's python (created by scripts/test-mcp.sh on first use).
+/// The venv's python with the MCP SDK (set up by scripts/install-test-tools.sh, through
+/// scripts/test-mcp.sh; tests install nothing themselves).
 fn python() -> PathBuf {
-    let out = Command::new("bash").arg(repo_root().join("scripts/test-mcp.sh")).output().expect("run scripts/test-mcp.sh");
-    assert!(out.status.success(), "scripts/test-mcp.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let cache =
+        std::env::var_os("WAIAAS_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/waiaas"));
+    let py = cache.join("mcp-venv/bin/python");
+    assert!(py.exists(), "{} is missing: run scripts/install-test-tools.sh (or scripts/test-mcp.sh) first", py.display());
+    py
 }
 
 /// Run one client scenario (see tests/mcp/client.py) and return its JSON report.

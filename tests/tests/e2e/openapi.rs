@@ -328,18 +328,10 @@ fn check_against_upstream(doc: &Value) {
     assert!(problems.is_empty(), "differences from upstream's document:\n{}", problems.join("\n"));
 }
 
-/// Debian's chromium, installed with apt-get when missing (as root); None if impossible.
+/// Chromium on the PATH (scripts/install-test-tools.sh installs Debian's package; tests
+/// install nothing themselves).
 fn chromium() -> Option<PathBuf> {
-    let find = || ["chromium", "chromium-browser"].iter().find_map(|b| which(b));
-    if let Some(p) = find() {
-        return Some(p);
-    }
-    if unsafe { libc::geteuid() } == 0 && which("apt-get").is_some() {
-        eprintln!("chromium missing: apt-get install -y chromium");
-        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
-        let _ = Command::new("apt-get").args(["install", "-y", "-qq", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive").status();
-    }
-    find()
+    ["chromium", "chromium-browser"].iter().find_map(|b| which(b))
 }
 
 fn which(bin: &str) -> Option<PathBuf> {
@@ -377,7 +369,7 @@ async fn reference_page_is_served_from_the_binary_and_renders_offline_in_chromiu
     assert!(gz_len < bytes.len() / 2, "gzip body {gz_len} bytes");
 
     let Some(chromium) = chromium() else {
-        println!("SKIPPED the headless Chromium rendering: chromium is not installed and could not be installed (apt-get)");
+        println!("SKIPPED the headless Chromium rendering: chromium is not installed (scripts/install-test-tools.sh installs it)");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The tools the test suite drives, installed (or found) once and cached, before any test runs:
+# tests install nothing themselves.
+#  - anvil (npm package @foundry-rs/anvil, pinned) into ~/.cache/waiaas/anvil;
+#  - the official MCP Python SDK in a venv, ~/.cache/waiaas/mcp-venv (scripts/test-mcp.sh);
+#  - Chromium for the API reference page's headless rendering (Debian's package, with
+#    apt-get as root; the test says SKIPPED when it cannot be had).
+# solana-test-validator has its own script (scripts/install-solana-validator.sh, ~30 min once).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo run --quiet --locked -p waiaas-testnodes --bin waiaas-testnodes -- install-anvil >/dev/null
+bash scripts/test-mcp.sh >/dev/null
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing chromium (apt-get)" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || echo "chromium could not be installed: its rendering test will say SKIPPED" >&2
+    else
+        echo "chromium is not installed and cannot be (not root or no apt-get): its rendering test will say SKIPPED" >&2
+    fi
+fi
