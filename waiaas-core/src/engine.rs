@@ -11,6 +11,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::notify::webhook::{CreateWebhook, WebhookView};
+use crate::services::notify::{AuditPage, AuditQuery, Notifier};
 use crate::services::owners::{NonceResponse, Owners};
 use crate::services::policies::{CreatePolicy, Policies, PolicyDeleted, PolicyPage, UpdatePolicy};
 use crate::services::sessions::{
@@ -111,6 +113,8 @@ pub(crate) struct Inner {
     pub policies: Policies,
     /// The owners service (owner registration and the proofs of owner actions).
     pub owners: Owners,
+    /// The notifications service (the audit log's readers: channels, webhooks, audit queries).
+    pub notifier: Notifier,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -273,6 +277,8 @@ impl Engine {
             config.security.owner_message_max_ttl_sec,
         )
         .await?;
+        let notifier =
+            Notifier::open(store.clone(), store.clone(), store.clone(), metrics.clone(), config.security.webhook_allow_private, clock.clone()).await?;
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -295,6 +301,7 @@ impl Engine {
                 sessions,
                 policies,
                 owners,
+                notifier,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
@@ -303,7 +310,6 @@ impl Engine {
                 adapter_factory,
             }),
         };
-        engine.init_notify_cursor().await?;
         Ok(engine)
     }
 
@@ -710,6 +716,36 @@ impl Engine {
         self.inner.wallets.networks(caller, id).await
     }
 
+    // --- notifications (services::notify)
+
+    /// Hand every event after the cursor to the channels that want it; returns how many
+    /// events were handed over.
+    pub async fn dispatch_events(&self) -> Result<usize> {
+        self.inner.notifier.dispatch_events().await
+    }
+
+    /// The audit log, newest first, with upstream's filters and id cursor.
+    pub async fn audit_logs(&self, q: AuditQuery) -> Result<AuditPage> {
+        self.inner.notifier.audit_logs(q).await
+    }
+
+    /// Register a webhook; the secret is returned only here.
+    pub async fn create_webhook(&self, req: CreateWebhook) -> Result<WebhookView> {
+        self.inner.notifier.create_webhook(req).await
+    }
+
+    pub async fn list_webhooks(&self) -> Result<Vec<WebhookView>> {
+        self.inner.notifier.list_webhooks().await
+    }
+
+    pub async fn delete_webhook(&self, id: &str) -> Result<()> {
+        self.inner.notifier.delete_webhook(id).await
+    }
+
+    pub async fn webhook_logs(&self, id: &str, status: Option<&str>, event_type: Option<&str>, limit: Option<i64>) -> Result<Vec<serde_json::Value>> {
+        self.inner.notifier.webhook_logs(id, status, event_type, limit).await
+    }
+
     // --- owners (services::owners)
 
     /// Issue a nonce for an owner signature (`GET /v1/nonce`): single use, valid
@@ -779,14 +815,6 @@ impl Engine {
     /// Decimals of a registered token, if it is registered.
     pub async fn registry_token(&self, network: crate::network::Network, address: &str) -> Result<Option<u8>> {
         self.inner.tokens.registered_decimals(network, address).await
-    }
-
-    /// Decimals of a token: the registry's, else the chain's (`token_info`). Never a caller's.
-    pub(crate) async fn token_decimals(&self, network: crate::network::Network, address: &str) -> Result<u8> {
-        match self.inner.tokens.registered_decimals(network, address).await? {
-            Some(d) => Ok(d),
-            None => Ok(self.adapter(network).token_info(address).await.map_err(Error::from)?.decimals),
-        }
     }
 
     /// Register a custom token.

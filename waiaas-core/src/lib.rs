@@ -43,7 +43,6 @@ pub mod mac;
 pub mod meaning;
 pub mod metrics;
 pub mod network;
-pub mod notify;
 pub mod pipeline;
 pub mod policy;
 pub mod price;
@@ -59,6 +58,8 @@ pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
 /// The kill switch's types, where the faces have always found them.
 pub use services::killswitch;
+/// The notifications' types, where the faces have always found them.
+pub use services::notify;
 /// The owners' types, where the faces have always found them.
 pub use services::owners as owner;
 /// The policies' types, where the faces have always found them.

@@ -7,12 +7,14 @@
 //! [`settings`] (runtime settings), [`signer`] (the one keystore gate, with the keystore
 //! inside it), [`tokens`] (the token registry), [`wallets`], [`sessions`] (and
 //! sessionAuth), [`policies`] (and the policy gate) and [`owners`] (owner registration and
-//! the proofs of owner actions). The rest of the engine (the transaction pipeline and
-//! queries, owner approvals, AutoStop, backups, notifications) is still written as
+//! the proofs of owner actions), [`notify`] (notification channels, webhooks, audit log
+//! queries). The rest of the engine (the transaction pipeline and queries, owner
+//! approvals, AutoStop, backups) is still written as
 //! `impl Engine` blocks in its own module and moves here one service at a time.
 
 pub mod audit;
 pub mod killswitch;
+pub mod notify;
 pub mod owners;
 pub mod policies;
 pub mod sessions;
