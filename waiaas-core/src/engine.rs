@@ -10,6 +10,7 @@ pub(crate) use crate::error::wallet_not_found;
 use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
+use crate::services::chains::Chains;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
 use crate::services::notify::webhook::{CreateWebhook, WebhookView};
 use crate::services::notify::{AuditPage, AuditQuery, Notifier};
@@ -89,8 +90,8 @@ pub(crate) struct Inner {
     pub master: Arc<MasterAuth>,
     pub started: Instant,
     pub schema_version: i64,
-    /// Chain adapters by network id.
-    pub adapters: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::chain::ChainAdapter>>>,
+    /// The chain adapters service.
+    pub chains: Chains,
     /// Nonce owners: one lock per (wallet, network).
     pub nonce_locks: std::sync::Mutex<NonceLocks>,
     /// Transactions a pipeline runner is driving in this process.
@@ -124,12 +125,10 @@ pub(crate) struct Inner {
     pub stop: tokio::sync::watch::Sender<bool>,
     /// What "now" is ([`Engine::now`]).
     pub clock: Arc<dyn crate::clock::Clock>,
-    /// Builds the chain adapter of a network (default: from the configured RPC endpoints).
-    pub adapter_factory: Option<AdapterFactory>,
 }
 
 /// Builds the chain adapter of a network: the seam under the pipeline ([`EngineBuilder::adapters`]).
-pub type AdapterFactory = Arc<dyn Fn(crate::network::Network) -> Arc<dyn crate::chain::ChainAdapter> + Send + Sync>;
+pub use crate::services::chains::AdapterFactory;
 
 /// Opens an engine with the parts a caller chooses; [`Engine::open`] takes the defaults.
 pub struct EngineBuilder {
@@ -279,6 +278,7 @@ impl Engine {
         .await?;
         let notifier =
             Notifier::open(store.clone(), store.clone(), store.clone(), metrics.clone(), config.security.webhook_allow_private, clock.clone()).await?;
+        let chains = Chains::new(&config, adapter_factory, metrics.clone());
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -289,7 +289,7 @@ impl Engine {
                 master,
                 started: Instant::now(),
                 schema_version,
-                adapters: Default::default(),
+                chains,
                 nonce_locks: Default::default(),
                 running: Default::default(),
                 oracles,
@@ -307,7 +307,6 @@ impl Engine {
                 workers: Default::default(),
                 stop: tokio::sync::watch::channel(false).0,
                 clock,
-                adapter_factory,
             }),
         };
         Ok(engine)
@@ -714,6 +713,13 @@ impl Engine {
 
     pub async fn wallet_networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
         self.inner.wallets.networks(caller, id).await
+    }
+
+    // --- chains (services::chains)
+
+    /// The adapter of a network (created on first use).
+    pub fn adapter(&self, network: crate::network::Network) -> Arc<dyn crate::chain::ChainAdapter> {
+        self.inner.chains.adapter(network)
     }
 
     // --- notifications (services::notify)

@@ -68,22 +68,6 @@ impl Engine {
         }
     }
 
-    /// The adapter of a network (created on first use).
-    pub fn adapter(&self, network: Network) -> Arc<dyn ChainAdapter> {
-        let mut map = self.inner.adapters.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(network.id().to_string())
-            .or_insert_with(|| {
-                if let Some(factory) = &self.inner.adapter_factory {
-                    return factory(network);
-                }
-                let configured = self.inner.config.rpc.get(network.info().rpc_key).map(String::as_str);
-                let rpc = crate::chain::rpc::RpcClient::new(network.rpc_urls(configured))
-                    .with_metrics(crate::metrics::RpcMetrics { metrics: self.inner.metrics.clone(), network: network.id().to_string() });
-                crate::chain::registry::adapter_on(network, rpc, self.inner.config.evm.max_fee_cap_wei())
-            })
-            .clone()
-    }
-
     /// Accept a send: validate, persist as PENDING, and run the pipeline in the background.
     /// A repeated `idempotency_key` for the wallet returns the first transaction instead.
     pub async fn send_transaction(&self, ctx: &SessionCtx, body: serde_json::Value, idempotency_key: Option<String>) -> Result<Accepted> {

@@ -3,7 +3,7 @@
 //! the handles of the services it calls. A service knows nothing of [`crate::Engine`], the
 //! facade that holds them all and delegates its public operations to them.
 //!
-//! Today: [`audit`] (the audit log), [`killswitch`] (the kill switch and its cascade),
+//! Today: [`audit`] (the audit log), [`chains`] (the chain adapter of each network), [`killswitch`] (the kill switch and its cascade),
 //! [`settings`] (runtime settings), [`signer`] (the one keystore gate, with the keystore
 //! inside it), [`tokens`] (the token registry), [`wallets`], [`sessions`] (and
 //! sessionAuth), [`policies`] (and the policy gate) and [`owners`] (owner registration and
@@ -13,6 +13,7 @@
 //! `impl Engine` blocks in its own module and moves here one service at a time.
 
 pub mod audit;
+pub mod chains;
 pub mod killswitch;
 pub mod notify;
 pub mod owners;
