@@ -5,7 +5,7 @@
 use crate::engine::{wallet_not_found, Engine, SessionCtx};
 use crate::error::{Error, Result};
 use crate::services::sessions::CreateSession;
-use crate::tx::TxStatus;
+use crate::store::tx::TxStatus;
 use serde_json::{json, Value};
 
 impl Engine {

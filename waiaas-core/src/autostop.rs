@@ -10,8 +10,8 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::tx::TxStatus;
 use crate::store::{WalletRecord, WalletStatus};
-use crate::tx::TxStatus;
 use serde_json::json;
 
 impl Engine {

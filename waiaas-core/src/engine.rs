@@ -424,7 +424,7 @@ impl Engine {
     /// in the queue by tier (DELAY, APPROVAL) and whether the kill switch is engaged.
     pub async fn render_metrics(&self) -> Result<String> {
         use crate::metrics::GaugeSnapshot;
-        let queued = self.inner.store.txs_in_status(&[crate::tx::TxStatus::Queued]).await?;
+        let queued = self.inner.store.txs_in_status(&[crate::store::tx::TxStatus::Queued]).await?;
         let depth = |tier: &str| queued.iter().filter(|t| t.tier.as_deref() == Some(tier)).count() as f64;
         let mut out = String::with_capacity(16 * 1024);
         self.inner.metrics.render_into(&mut out);
@@ -802,12 +802,12 @@ impl Engine {
 
     /// The policy gate of a PENDING row whose meaning to the evaluator is `kind` (sign-only
     /// rows give theirs; see `Engine::decide` for sends).
-    pub(crate) async fn decide_kind(&self, tx: &crate::tx::TxRecord, kind: &crate::chain::TxKind) -> Result<Option<crate::tx::TxStatus>> {
+    pub(crate) async fn decide_kind(&self, tx: &crate::store::tx::TxRecord, kind: &crate::chain::TxKind) -> Result<Option<crate::store::tx::TxStatus>> {
         self.inner.policies.decide_kind(tx, kind).await
     }
 
     /// The decision + reservation of a PENDING row for an already built intent.
-    pub(crate) async fn decide_intent(&self, tx: &crate::tx::TxRecord, intent: Intent) -> Result<Option<crate::tx::TxStatus>> {
+    pub(crate) async fn decide_intent(&self, tx: &crate::store::tx::TxRecord, intent: Intent) -> Result<Option<crate::store::tx::TxStatus>> {
         self.inner.policies.decide_intent(tx, intent).await
     }
 

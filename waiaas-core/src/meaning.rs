@@ -94,7 +94,7 @@ impl Engine {
     /// carries its token meaning), priced, then decided and reserved in one store
     /// transaction by the policies service. Returns the status it moved to (`None` if it
     /// was not PENDING).
-    pub(crate) async fn decide(&self, tx: &crate::tx::TxRecord) -> Result<Option<crate::tx::TxStatus>> {
+    pub(crate) async fn decide(&self, tx: &crate::store::tx::TxRecord) -> Result<Option<crate::store::tx::TxStatus>> {
         let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
         let view = self.policy_kind(Network::parse(&tx.network)?, &kind).await?;
         self.inner.policies.decide_kind(tx, &view).await

@@ -20,8 +20,8 @@ use crate::chain::{ChainAdapter, ErrorClass, SignedTx, TxKind, TxStatus as Chain
 use crate::engine::{ensure_can_sign, Engine, SessionCtx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{Chain, Network};
+use crate::store::tx::{TxPatch, TxRecord, TxStatus, TxType};
 use crate::store::WalletRecord;
-use crate::tx::{TxPatch, TxRecord, TxStatus, TxType};
 use request::{parse_send, Draft};
 use serde::Serialize;
 use std::sync::Arc;
