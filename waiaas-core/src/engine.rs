@@ -109,7 +109,7 @@ pub(crate) struct Inner {
     /// The wallets service.
     pub wallets: Arc<Wallets>,
     /// The sessions service (and sessionAuth).
-    pub sessions: Sessions,
+    pub sessions: Arc<Sessions>,
     /// The policies service (and the policy gate).
     pub policies: Policies,
     /// The owners service (owner registration and the proofs of owner actions).
@@ -250,21 +250,23 @@ impl Engine {
         let oracles = Arc::new(crate::price::OracleChain::from_config(&config));
         let metrics: Arc<crate::metrics::Metrics> = Default::default();
         let audit = Arc::new(Audit::new(store.clone(), clock.clone()));
-        let kill_switch =
-            Arc::new(KillSwitch::open(store.clone(), store.clone(), store.clone(), store.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
         let tokens = Tokens::new(store.clone(), clock.clone());
         let signer = Arc::new(Signer::new(keystore, password, store.clone(), store.clone()));
         let wallets = Arc::new(Wallets::new(store.clone(), signer.clone(), audit.clone(), clock.clone()));
-        let sessions = Sessions::open(
-            store.clone(),
-            store.clone(),
-            wallets.clone(),
-            config.security.session_ttl_min,
-            config.security.max_sessions_per_wallet,
-            audit.clone(),
-            clock.clone(),
-        )
-        .await?;
+        let sessions = Arc::new(
+            Sessions::open(
+                store.clone(),
+                store.clone(),
+                wallets.clone(),
+                config.security.session_ttl_min,
+                config.security.max_sessions_per_wallet,
+                audit.clone(),
+                clock.clone(),
+            )
+            .await?,
+        );
+        let kill_switch =
+            Arc::new(KillSwitch::open(store.clone(), store.clone(), wallets.clone(), sessions.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
         let policies = Policies::new(store.clone(), wallets.clone(), oracles.clone(), config.policy.settings(), metrics.clone(), audit.clone(), clock.clone());
         let owners = Owners::open(
             store.clone(),
