@@ -10,6 +10,7 @@ pub(crate) use crate::error::wallet_not_found;
 use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
+use crate::services::autostop::AutoStop;
 use crate::services::chains::Chains;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
 use crate::services::notify::webhook::{CreateWebhook, WebhookView};
@@ -116,6 +117,8 @@ pub(crate) struct Inner {
     pub owners: Owners,
     /// The notifications service (the audit log's readers: channels, webhooks, audit queries).
     pub notifier: Notifier,
+    /// The AutoStop rules.
+    pub autostop: AutoStop,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -281,6 +284,7 @@ impl Engine {
         let notifier =
             Notifier::open(store.clone(), store.clone(), store.clone(), metrics.clone(), config.security.webhook_allow_private, clock.clone()).await?;
         let chains = Chains::new(&config, adapter_factory, metrics.clone());
+        let autostop = AutoStop::new(store.clone(), wallets.clone(), sessions.clone(), audit.clone(), clock.clone(), config.security.clone());
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -304,6 +308,7 @@ impl Engine {
                 policies,
                 owners,
                 notifier,
+                autostop,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
@@ -715,6 +720,23 @@ impl Engine {
 
     pub async fn wallet_networks(&self, caller: &Caller<'_>, id: &str) -> Result<WalletNetworks> {
         self.inner.wallets.networks(caller, id).await
+    }
+
+    // --- AutoStop (services::autostop)
+
+    /// AutoStop's `consecutive_failures` rule, after transaction `tx_id` ended.
+    pub(crate) async fn autostop_after_failure(&self, tx_id: &str) -> Result<()> {
+        self.inner.autostop.after_failure(tx_id).await
+    }
+
+    /// AutoStop's `unusual_activity` rule, before wallet `w` requests another transaction.
+    pub(crate) async fn autostop_activity(&self, w: &WalletRecord) -> Result<()> {
+        self.inner.autostop.activity(w).await
+    }
+
+    /// AutoStop's `idle_timeout` rule: sessions idle for the timeout (notification only).
+    pub async fn autostop_idle_check(&self) -> Result<Vec<String>> {
+        self.inner.autostop.idle_check().await
     }
 
     // --- chains (services::chains)

@@ -32,7 +32,6 @@ pub mod admin;
 pub mod amount;
 pub mod approvals;
 pub mod auth;
-pub mod autostop;
 pub mod backup;
 pub mod chain;
 pub mod client;

@@ -309,6 +309,11 @@ impl Wallets {
         self.store.list_wallets(None).await
     }
 
+    /// Suspend wallet `id` with `reason` if it is ACTIVE (AutoStop); whether it was.
+    pub(crate) async fn suspend_if_active(&self, id: &str, reason: &str, now: i64) -> Result<bool> {
+        self.store.transition_wallet(id, WalletStatus::Active, WalletStatus::Suspended, Some(reason), now).await
+    }
+
     /// Suspend every ACTIVE wallet with `reason` (the kill switch); returns how many.
     pub(crate) async fn suspend_all_active(&self, reason: &str, now: i64) -> Result<usize> {
         let mut suspended = 0;
