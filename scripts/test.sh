@@ -14,6 +14,8 @@ bash scripts/install-solana-validator.sh
 # denied (the workspace lints deny unwrap/expect/panic outside tests). Clippy runs after the
 # build so that it reuses the build's proc-macros and build-script outputs.
 cargo fmt --all -- --check
+# No import cycles between the core's modules (nor hidden ones through impl Engine methods).
+python3 scripts/module-cycles.py --methods
 cargo build --workspace --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # What the tests drive (anvil, the MCP SDK venv, Chromium), installed once and cached.

@@ -6,7 +6,7 @@ use crate::api::types::{AdminStatusResponse, AgentPromptResponse, McpTokenCreate
 use crate::engine::{wallet_not_found, Engine, SessionCtx};
 use crate::error::{Error, Result};
 use crate::services::sessions::CreateSession;
-use crate::tx::TxStatus;
+use crate::store::tx::TxStatus;
 use serde_json::{json, Value};
 
 impl Engine {

@@ -7,7 +7,7 @@ use crate::api::types::{TxApproveResponse, TxRejectResponse};
 use crate::auth::owner::{OwnerAction, OwnerProof};
 use crate::engine::{wallet_not_found, Engine};
 use crate::error::{Error, ErrorCode, Result};
-use crate::tx::{TxPatch, TxStatus};
+use crate::store::tx::{TxPatch, TxStatus};
 use serde_json::{json, Value};
 
 impl Engine {

@@ -10,7 +10,11 @@ pub(crate) use crate::error::wallet_not_found;
 use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
+use crate::services::autostop::AutoStop;
+use crate::services::chains::Chains;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::notify::webhook::{CreateWebhook, WebhookView};
+use crate::services::notify::{AuditPage, AuditQuery, Notifier};
 use crate::services::owners::{NonceResponse, Owners};
 use crate::services::policies::{CreatePolicy, Policies, PolicyDeleted, PolicyPage, UpdatePolicy};
 use crate::services::sessions::{
@@ -87,8 +91,8 @@ pub(crate) struct Inner {
     pub master: Arc<MasterAuth>,
     pub started: Instant,
     pub schema_version: i64,
-    /// Chain adapters by network id.
-    pub adapters: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn crate::chain::ChainAdapter>>>,
+    /// The chain adapters service.
+    pub chains: Chains,
     /// Nonce owners: one lock per (wallet, network).
     pub nonce_locks: std::sync::Mutex<NonceLocks>,
     /// Transactions a pipeline runner is driving in this process.
@@ -106,11 +110,15 @@ pub(crate) struct Inner {
     /// The wallets service.
     pub wallets: Arc<Wallets>,
     /// The sessions service (and sessionAuth).
-    pub sessions: Sessions,
+    pub sessions: Arc<Sessions>,
     /// The policies service (and the policy gate).
     pub policies: Policies,
     /// The owners service (owner registration and the proofs of owner actions).
     pub owners: Owners,
+    /// The notifications service (the audit log's readers: channels, webhooks, audit queries).
+    pub notifier: Notifier,
+    /// The AutoStop rules.
+    pub autostop: AutoStop,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -120,12 +128,10 @@ pub(crate) struct Inner {
     pub stop: tokio::sync::watch::Sender<bool>,
     /// What "now" is ([`Engine::now`]).
     pub clock: Arc<dyn crate::clock::Clock>,
-    /// Builds the chain adapter of a network (default: from the configured RPC endpoints).
-    pub adapter_factory: Option<AdapterFactory>,
 }
 
 /// Builds the chain adapter of a network: the seam under the pipeline ([`EngineBuilder::adapters`]).
-pub type AdapterFactory = Arc<dyn Fn(crate::network::Network) -> Arc<dyn crate::chain::ChainAdapter> + Send + Sync>;
+pub use crate::services::chains::AdapterFactory;
 
 /// Opens an engine with the parts a caller chooses; [`Engine::open`] takes the defaults.
 pub struct EngineBuilder {
@@ -247,21 +253,23 @@ impl Engine {
         let oracles = Arc::new(crate::price::OracleChain::from_config(&config));
         let metrics: Arc<crate::metrics::Metrics> = Default::default();
         let audit = Arc::new(Audit::new(store.clone(), clock.clone()));
-        let kill_switch =
-            Arc::new(KillSwitch::open(store.clone(), store.clone(), store.clone(), store.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
         let tokens = Tokens::new(store.clone(), clock.clone());
         let signer = Arc::new(Signer::new(keystore, password, store.clone(), store.clone()));
         let wallets = Arc::new(Wallets::new(store.clone(), signer.clone(), audit.clone(), clock.clone()));
-        let sessions = Sessions::open(
-            store.clone(),
-            store.clone(),
-            wallets.clone(),
-            config.security.session_ttl_min,
-            config.security.max_sessions_per_wallet,
-            audit.clone(),
-            clock.clone(),
-        )
-        .await?;
+        let sessions = Arc::new(
+            Sessions::open(
+                store.clone(),
+                store.clone(),
+                wallets.clone(),
+                config.security.session_ttl_min,
+                config.security.max_sessions_per_wallet,
+                audit.clone(),
+                clock.clone(),
+            )
+            .await?,
+        );
+        let kill_switch =
+            Arc::new(KillSwitch::open(store.clone(), store.clone(), wallets.clone(), sessions.clone(), audit.clone(), metrics.clone(), clock.clone()).await?);
         let policies = Policies::new(store.clone(), wallets.clone(), oracles.clone(), config.policy.settings(), metrics.clone(), audit.clone(), clock.clone());
         let owners = Owners::open(
             store.clone(),
@@ -273,6 +281,10 @@ impl Engine {
             config.security.owner_message_max_ttl_sec,
         )
         .await?;
+        let notifier =
+            Notifier::open(store.clone(), store.clone(), store.clone(), metrics.clone(), config.security.webhook_allow_private, clock.clone()).await?;
+        let chains = Chains::new(&config, adapter_factory, metrics.clone());
+        let autostop = AutoStop::new(store.clone(), wallets.clone(), sessions.clone(), audit.clone(), clock.clone(), config.security.clone());
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -283,7 +295,7 @@ impl Engine {
                 master,
                 started: Instant::now(),
                 schema_version,
-                adapters: Default::default(),
+                chains,
                 nonce_locks: Default::default(),
                 running: Default::default(),
                 oracles,
@@ -295,15 +307,15 @@ impl Engine {
                 sessions,
                 policies,
                 owners,
+                notifier,
+                autostop,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
                 stop: tokio::sync::watch::channel(false).0,
                 clock,
-                adapter_factory,
             }),
         };
-        engine.init_notify_cursor().await?;
         Ok(engine)
     }
 
@@ -419,7 +431,7 @@ impl Engine {
     /// in the queue by tier (DELAY, APPROVAL) and whether the kill switch is engaged.
     pub async fn render_metrics(&self) -> Result<String> {
         use crate::metrics::GaugeSnapshot;
-        let queued = self.inner.store.txs_in_status(&[crate::tx::TxStatus::Queued]).await?;
+        let queued = self.inner.store.txs_in_status(&[crate::store::tx::TxStatus::Queued]).await?;
         let depth = |tier: &str| queued.iter().filter(|t| t.tier.as_deref() == Some(tier)).count() as f64;
         let mut out = String::with_capacity(16 * 1024);
         self.inner.metrics.render_into(&mut out);
@@ -715,6 +727,60 @@ impl Engine {
         self.inner.wallets.networks(caller, id).await
     }
 
+    // --- AutoStop (services::autostop)
+
+    /// AutoStop's `consecutive_failures` rule, after transaction `tx_id` ended.
+    pub(crate) async fn autostop_after_failure(&self, tx_id: &str) -> Result<()> {
+        self.inner.autostop.after_failure(tx_id).await
+    }
+
+    /// AutoStop's `unusual_activity` rule, before wallet `w` requests another transaction.
+    pub(crate) async fn autostop_activity(&self, w: &WalletRecord) -> Result<()> {
+        self.inner.autostop.activity(w).await
+    }
+
+    /// AutoStop's `idle_timeout` rule: sessions idle for the timeout (notification only).
+    pub async fn autostop_idle_check(&self) -> Result<Vec<String>> {
+        self.inner.autostop.idle_check().await
+    }
+
+    // --- chains (services::chains)
+
+    /// The adapter of a network (created on first use).
+    pub fn adapter(&self, network: crate::network::Network) -> Arc<dyn crate::chain::ChainAdapter> {
+        self.inner.chains.adapter(network)
+    }
+
+    // --- notifications (services::notify)
+
+    /// Hand every event after the cursor to the channels that want it; returns how many
+    /// events were handed over.
+    pub async fn dispatch_events(&self) -> Result<usize> {
+        self.inner.notifier.dispatch_events().await
+    }
+
+    /// The audit log, newest first, with upstream's filters and id cursor.
+    pub async fn audit_logs(&self, q: AuditQuery) -> Result<AuditPage> {
+        self.inner.notifier.audit_logs(q).await
+    }
+
+    /// Register a webhook; the secret is returned only here.
+    pub async fn create_webhook(&self, req: CreateWebhook) -> Result<WebhookView> {
+        self.inner.notifier.create_webhook(req).await
+    }
+
+    pub async fn list_webhooks(&self) -> Result<Vec<WebhookView>> {
+        self.inner.notifier.list_webhooks().await
+    }
+
+    pub async fn delete_webhook(&self, id: &str) -> Result<()> {
+        self.inner.notifier.delete_webhook(id).await
+    }
+
+    pub async fn webhook_logs(&self, id: &str, status: Option<&str>, event_type: Option<&str>, limit: Option<i64>) -> Result<Vec<serde_json::Value>> {
+        self.inner.notifier.webhook_logs(id, status, event_type, limit).await
+    }
+
     // --- owners (services::owners)
 
     /// Issue a nonce for an owner signature (`GET /v1/nonce`): single use, valid
@@ -765,12 +831,12 @@ impl Engine {
 
     /// The policy gate of a PENDING row whose meaning to the evaluator is `kind` (sign-only
     /// rows give theirs; see `Engine::decide` for sends).
-    pub(crate) async fn decide_kind(&self, tx: &crate::tx::TxRecord, kind: &crate::chain::TxKind) -> Result<Option<crate::tx::TxStatus>> {
+    pub(crate) async fn decide_kind(&self, tx: &crate::store::tx::TxRecord, kind: &crate::chain::TxKind) -> Result<Option<crate::store::tx::TxStatus>> {
         self.inner.policies.decide_kind(tx, kind).await
     }
 
     /// The decision + reservation of a PENDING row for an already built intent.
-    pub(crate) async fn decide_intent(&self, tx: &crate::tx::TxRecord, intent: Intent) -> Result<Option<crate::tx::TxStatus>> {
+    pub(crate) async fn decide_intent(&self, tx: &crate::store::tx::TxRecord, intent: Intent) -> Result<Option<crate::store::tx::TxStatus>> {
         self.inner.policies.decide_intent(tx, intent).await
     }
 
@@ -784,14 +850,6 @@ impl Engine {
     /// Decimals of a registered token, if it is registered.
     pub async fn registry_token(&self, network: crate::network::Network, address: &str) -> Result<Option<u8>> {
         self.inner.tokens.registered_decimals(network, address).await
-    }
-
-    /// Decimals of a token: the registry's, else the chain's (`token_info`). Never a caller's.
-    pub(crate) async fn token_decimals(&self, network: crate::network::Network, address: &str) -> Result<u8> {
-        match self.inner.tokens.registered_decimals(network, address).await? {
-            Some(d) => Ok(d),
-            None => Ok(self.adapter(network).token_info(address).await.map_err(Error::from)?.decimals),
-        }
     }
 
     /// Register a custom token.

@@ -1,13 +1,17 @@
 //! # waiaas-core
 //!
 //! Every behaviour of WAIaaS, the self-hosted wallet for AI agents: the encrypted keystore
-//! and the one signing gate ([`services::signer`]), master and session auth, the SQLite store, wallets
-//! and sessions, the policy engine ([`policy`], [`policies`]), the transaction pipeline
+//! and the one signing gate ([`services::signer`]), master and session auth, the SQLite store
+//! ([`store`], one sub-trait per service), wallets and sessions, the policy engine ([`policy`],
+//! the pure evaluator, and [`services::policies`], the gate), the transaction pipeline
 //! ([`pipeline`]: tiers, DELAY queue, owner approvals, broadcast, confirmation and crash
 //! recovery) on the EVM and Solana adapters ([`chain`]), owner control, the kill switch and
 //! AutoStop, notifications and webhooks, backups, metrics. The daemon, the bindings and a
-//! Rust agent all drive the same [`Engine`]; [`client`] is the one client interface,
-//! embedded or remote (see `examples/rust-agent`).
+//! Rust agent all drive the same [`Engine`], a facade over the [`services`]; [`client`] is
+//! the one client interface, embedded or remote (see `examples/rust-agent`).
+//!
+//! `scripts/module-cycles.py --methods` checks that no two modules of this crate depend on
+//! each other (imports, and calls of `impl Engine` methods defined elsewhere).
 //!
 //! [`Engine::builder`] takes another store, clock or chain-adapter factory; with the
 //! `test-utils` feature, [`clock::ManualClock`] and `chain::scripted::ScriptedAdapter` run
@@ -29,7 +33,6 @@ pub mod amount;
 pub mod api;
 pub mod approvals;
 pub mod auth;
-pub mod autostop;
 pub mod backup;
 pub mod chain;
 pub mod client;
@@ -44,7 +47,6 @@ pub mod mac;
 pub mod meaning;
 pub mod metrics;
 pub mod network;
-pub mod notify;
 pub mod pipeline;
 pub mod policy;
 pub mod price;
@@ -54,12 +56,13 @@ pub mod services;
 pub mod sign_gate;
 pub mod store;
 pub mod transactions;
-pub mod tx;
 
 pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
 /// The kill switch's types, where the faces have always found them.
 pub use services::killswitch;
+/// The notifications' types, where the faces have always found them.
+pub use services::notify;
 /// The owners' types, where the faces have always found them.
 pub use services::owners as owner;
 /// The policies' types, where the faces have always found them.
@@ -72,6 +75,8 @@ pub use services::signer::keystore;
 pub use services::tokens;
 /// The wallets' types, where the faces have always found them.
 pub use services::wallets;
+/// Transactions as stored (statuses, transition table, record), where the faces have always found them.
+pub use store::tx;
 
 /// Version reported by `/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -82,11 +82,19 @@ fn amount(op: &Operation) -> Result<u128> {
 }
 
 impl Engine {
+    /// Decimals of a token: the registry's, else the chain's (`token_info`). Never a caller's.
+    pub(crate) async fn token_decimals(&self, network: Network, address: &str) -> Result<u8> {
+        match self.inner.tokens.registered_decimals(network, address).await? {
+            Some(d) => Ok(d),
+            None => Ok(self.adapter(network).token_info(address).await.map_err(Error::from)?.decimals),
+        }
+    }
+
     /// The policy gate of a PENDING transaction: judged by what it does (a CONTRACT_CALL
     /// carries its token meaning), priced, then decided and reserved in one store
     /// transaction by the policies service. Returns the status it moved to (`None` if it
     /// was not PENDING).
-    pub(crate) async fn decide(&self, tx: &crate::tx::TxRecord) -> Result<Option<crate::tx::TxStatus>> {
+    pub(crate) async fn decide(&self, tx: &crate::store::tx::TxRecord) -> Result<Option<crate::store::tx::TxStatus>> {
         let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
         let view = self.policy_kind(Network::parse(&tx.network)?, &kind).await?;
         self.inner.policies.decide_kind(tx, &view).await

@@ -296,7 +296,7 @@ impl Metrics {
     }
 
     /// A transaction moved to `status`.
-    pub fn transaction(&self, status: crate::tx::TxStatus, tier: Option<&str>) {
+    pub fn transaction(&self, status: crate::store::tx::TxStatus, tier: Option<&str>) {
         self.transactions.inc(&[status.as_str(), tier.filter(|t| !t.is_empty()).unwrap_or("none")]);
     }
 
@@ -379,8 +379,8 @@ mod tests {
         m.observe_http("BREW", None, 404, 0.001);
         assert_eq!(m.http_requests.get(&["GET", "/v1/transactions/{id}", "200"]), 1);
         assert_eq!(m.http_requests.get(&["OTHER", "unmatched", "404"]), 1);
-        m.transaction(crate::tx::TxStatus::Confirmed, Some("INSTANT"));
-        m.transaction(crate::tx::TxStatus::Pending, None);
+        m.transaction(crate::store::tx::TxStatus::Confirmed, Some("INSTANT"));
+        m.transaction(crate::store::tx::TxStatus::Pending, None);
         assert_eq!(m.transactions.get(&["CONFIRMED", "INSTANT"]), 1);
         assert_eq!(m.transactions.get(&["PENDING", "none"]), 1);
         let mut out = String::new();

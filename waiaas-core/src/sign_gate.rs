@@ -9,8 +9,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::network::{Chain, Network};
 use crate::policy::Intent;
 use crate::services::signer::SigningPermit;
+use crate::store::tx::{TxPatch, TxRecord, TxStatus};
 use crate::store::WalletRecord;
-use crate::tx::{TxPatch, TxRecord, TxStatus};
 
 /// What a synchronous signature (sign-only, sign-message) is decided as.
 pub(crate) enum GateInput<'a> {

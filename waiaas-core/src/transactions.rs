@@ -6,8 +6,8 @@ use crate::chain::{MessageKind, Operation, TxKind};
 use crate::engine::{ensure_can_sign, Caller, Engine, SessionCtx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{Chain, Network};
+use crate::store::tx::{TxPatch, TxRecord, TxStatus, TxType};
 use crate::store::WalletRecord;
-use crate::tx::{TxPatch, TxRecord, TxStatus, TxType};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 

@@ -27,8 +27,8 @@ use crate::chain::{ChainAdapter, ErrorClass, SignedTx, TxKind, TxStatus as Chain
 use crate::engine::{ensure_can_sign, Engine, SessionCtx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{Chain, Network};
+use crate::store::tx::{TxPatch, TxRecord, TxStatus, TxType};
 use crate::store::WalletRecord;
-use crate::tx::{TxPatch, TxRecord, TxStatus, TxType};
 use request::{parse_send, Draft};
 use serde::Serialize;
 use std::sync::Arc;
@@ -73,22 +73,6 @@ impl Engine {
             }
             None => Network::parse(&wallet.network),
         }
-    }
-
-    /// The adapter of a network (created on first use).
-    pub fn adapter(&self, network: Network) -> Arc<dyn ChainAdapter> {
-        let mut map = self.inner.adapters.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(network.id().to_string())
-            .or_insert_with(|| {
-                if let Some(factory) = &self.inner.adapter_factory {
-                    return factory(network);
-                }
-                let configured = self.inner.config.rpc.get(network.info().rpc_key).map(String::as_str);
-                let rpc = crate::chain::rpc::RpcClient::new(network.rpc_urls(configured))
-                    .with_metrics(crate::metrics::RpcMetrics { metrics: self.inner.metrics.clone(), network: network.id().to_string() });
-                crate::chain::registry::adapter_on(network, rpc, self.inner.config.evm.max_fee_cap_wei())
-            })
-            .clone()
     }
 
     /// Accept a send: validate, persist as PENDING, and run the pipeline in the background.

@@ -6,7 +6,7 @@ use crate::chain::{AccountMetaReq, TokenInfo, TxKind};
 use crate::error::{Error, ErrorCode, Result};
 pub use crate::network::check_address;
 use crate::network::Chain;
-use crate::tx::TxType;
+use crate::store::tx::TxType;
 use base64::Engine as _;
 use serde_json::Value;
 

@@ -19,15 +19,18 @@
 //! Every change is audited, and so broadcast to the notification channels.
 //!
 //! [`KillSwitch`] is the service: it holds the key/value rows of its state and, for the
-//! cascade, the transaction, wallet and session rows it changes; owner signatures are checked
-//! by the caller (the engine) before they reach it.
+//! cascade, the wallets and sessions services and the transaction rows it cancels (there is
+//! no transactions service yet); owner signatures are checked by the caller (the engine)
+//! before they reach it.
 
 use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
 use crate::metrics::Metrics;
 use crate::services::audit::Audit;
-use crate::store::{KvStore, SessionStore, TxStore, WalletStatus, WalletStore};
-use crate::tx::{TxPatch, TxStatus};
+use crate::services::sessions::Sessions;
+use crate::services::wallets::Wallets;
+use crate::store::tx::{TxPatch, TxStatus};
+use crate::store::{KvStore, TxStore};
 use serde::Serialize;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,8 +54,8 @@ pub struct KillSwitchStatus {
 pub struct KillSwitch {
     kv: Arc<dyn KvStore>,
     txs: Arc<dyn TxStore>,
-    wallets: Arc<dyn WalletStore>,
-    sessions: Arc<dyn SessionStore>,
+    wallets: Arc<Wallets>,
+    sessions: Arc<Sessions>,
     audit: Arc<Audit>,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
@@ -65,8 +68,8 @@ impl KillSwitch {
     pub async fn open(
         kv: Arc<dyn KvStore>,
         txs: Arc<dyn TxStore>,
-        wallets: Arc<dyn WalletStore>,
-        sessions: Arc<dyn SessionStore>,
+        wallets: Arc<Wallets>,
+        sessions: Arc<Sessions>,
         audit: Arc<Audit>,
         metrics: Arc<Metrics>,
         clock: Arc<dyn Clock>,
@@ -144,7 +147,7 @@ impl KillSwitch {
         if !self.kv.kv_cas(KV_STATE, Some("SUSPENDED"), "LOCKED", now).await? {
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, "The kill switch changed concurrently; retry"));
         }
-        let revoked = self.sessions.revoke_all_sessions(now).await?;
+        let revoked = self.sessions.revoke_all(now).await?;
         self.audit.record("KILL_SWITCH_ESCALATED", actor, None, None, Some(serde_json::json!({"sessionsRevoked": revoked})), "critical", None).await;
         tracing::warn!(actor, revoked, "kill switch escalated to LOCKED");
         self.status().await
@@ -176,14 +179,7 @@ impl KillSwitch {
                 cancelled += 1;
             }
         }
-        let mut suspended = 0;
-        for w in self.wallets.list_wallets(None).await? {
-            if w.status == WalletStatus::Active
-                && self.wallets.transition_wallet(&w.id, WalletStatus::Active, WalletStatus::Suspended, Some(REASON), now).await?
-            {
-                suspended += 1;
-            }
-        }
+        let suspended = self.wallets.suspend_all_active(REASON, now).await?;
         self.audit
             .record(
                 "KILL_SWITCH_ACTIVATED",
@@ -214,7 +210,7 @@ impl KillSwitch {
             None | Some("ACTIVE") => return Err(Error::new(ErrorCode::KILL_SWITCH_NOT_ACTIVE, "The kill switch is not activated")),
             Some("SUSPENDED") => {}
             Some("LOCKED") => {
-                let any_owner = self.wallets.list_wallets(None).await?.iter().any(|w| w.owner_address.is_some());
+                let any_owner = self.wallets.all().await?.iter().any(|w| w.owner_address.is_some());
                 match owner {
                     Some(check) => {
                         let o = check().await?;
@@ -233,11 +229,7 @@ impl KillSwitch {
         if !self.kv.kv_cas(KV_STATE, current.as_deref(), "ACTIVE", now).await? {
             return Err(Error::new(ErrorCode::INVALID_STATE_TRANSITION, "The kill switch changed concurrently; retry"));
         }
-        for w in self.wallets.list_wallets(None).await? {
-            if w.status == WalletStatus::Suspended && w.suspension_reason.as_deref() == Some(REASON) {
-                self.wallets.transition_wallet(&w.id, WalletStatus::Suspended, WalletStatus::Active, None, now).await?;
-            }
-        }
+        self.wallets.resume_all_suspended_for(REASON, now).await?;
         self.engaged.store(false, Ordering::SeqCst);
         self.audit.record("KILL_SWITCH_RECOVERED", actor, None, None, None, "warning", None).await;
         self.status().await

@@ -18,8 +18,8 @@ use crate::policy::{self, Decision, Intent, PolicyRecord, PolicyType, PriceStatu
 use crate::price::{Asset, Lookup, OracleChain};
 use crate::services::audit::Audit;
 use crate::services::wallets::Wallets;
+use crate::store::tx::{TxPatch, TxRecord, TxStatus};
 use crate::store::{PolicyRow, PolicyStore, UsageRow};
-use crate::tx::{TxPatch, TxRecord, TxStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;

@@ -249,6 +249,16 @@ impl Sessions {
         Ok(now)
     }
 
+    /// Every unrevoked session row, newest first (AutoStop's idle rule).
+    pub(crate) async fn unrevoked(&self) -> Result<Vec<SessionRecord>> {
+        self.store.list_sessions(None).await
+    }
+
+    /// Revoke every live session (kill switch LOCKED); returns how many.
+    pub(crate) async fn revoke_all(&self, now: i64) -> Result<usize> {
+        self.store.revoke_all_sessions(now).await
+    }
+
     /// Mint a session for one or more wallets.
     pub async fn create(&self, req: CreateSession) -> Result<SessionCreated> {
         let mut ids: Vec<String> = vec![];

@@ -309,6 +309,33 @@ impl Wallets {
         self.store.list_wallets(None).await
     }
 
+    /// Suspend wallet `id` with `reason` if it is ACTIVE (AutoStop); whether it was.
+    pub(crate) async fn suspend_if_active(&self, id: &str, reason: &str, now: i64) -> Result<bool> {
+        self.store.transition_wallet(id, WalletStatus::Active, WalletStatus::Suspended, Some(reason), now).await
+    }
+
+    /// Suspend every ACTIVE wallet with `reason` (the kill switch); returns how many.
+    pub(crate) async fn suspend_all_active(&self, reason: &str, now: i64) -> Result<usize> {
+        let mut suspended = 0;
+        for w in self.store.list_wallets(None).await? {
+            if w.status == WalletStatus::Active && self.store.transition_wallet(&w.id, WalletStatus::Active, WalletStatus::Suspended, Some(reason), now).await?
+            {
+                suspended += 1;
+            }
+        }
+        Ok(suspended)
+    }
+
+    /// Resume every wallet suspended with `reason` (not those suspended for another reason).
+    pub(crate) async fn resume_all_suspended_for(&self, reason: &str, now: i64) -> Result<()> {
+        for w in self.store.list_wallets(None).await? {
+            if w.status == WalletStatus::Suspended && w.suspension_reason.as_deref() == Some(reason) {
+                self.store.transition_wallet(&w.id, WalletStatus::Suspended, WalletStatus::Active, None, now).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Load a wallet the caller may access.
     pub async fn record(&self, caller: &Caller<'_>, id: &str) -> Result<WalletRecord> {
         if let Caller::Session(ctx) = caller {

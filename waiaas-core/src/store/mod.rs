@@ -6,12 +6,13 @@
 //! transaction or a compare-and-swap `UPDATE ... WHERE <expected state>`.
 
 pub mod sqlite;
+pub mod tx;
 
 use crate::error::Result;
 use crate::network::{Chain, Environment};
-use crate::tx::{TxPatch, TxRecord, TxStatus};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use tx::{TxPatch, TxRecord, TxStatus};
 
 /// Wallet lifecycle states (upstream `WALLET_STATUSES` minus the transient ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,8 +20,8 @@ pub mod keystore;
 
 use crate::error::{wallet_not_found, Error, ErrorCode, Result};
 use crate::keys::SecretKey;
+use crate::store::tx::TxStatus;
 use crate::store::{TxStore, WalletRecord, WalletStatus, WalletStore};
-use crate::tx::TxStatus;
 use keystore::Keystore;
 use std::sync::{Arc, RwLock};
 use zeroize::Zeroizing;

@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::error::Error;
-use crate::tx::{TxPatch, TxRecord, TxStatus};
+use crate::store::tx::{TxPatch, TxRecord, TxStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

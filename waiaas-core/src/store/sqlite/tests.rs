@@ -1,7 +1,7 @@
 use super::*;
 use crate::network::{Chain, Environment};
+use crate::store::tx::{TxPatch, TxRecord, TxStatus};
 use crate::store::DecideFn;
-use crate::tx::{TxPatch, TxRecord, TxStatus};
 
 fn schema_of(c: &Connection) -> Vec<String> {
     let mut st = c.prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql,'') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").unwrap();
@@ -153,7 +153,7 @@ fn pending_tx(id: &str, wallet: &str, usd: f64) -> TxRecord {
         wallet_id: wallet.into(),
         chain: "solana".into(),
         network: "solana-devnet".into(),
-        tx_type: crate::tx::TxType::Transfer,
+        tx_type: crate::store::tx::TxType::Transfer,
         status: TxStatus::Pending,
         amount: Some("100".into()),
         amount_usd: Some(usd),

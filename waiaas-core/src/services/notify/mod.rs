@@ -1,7 +1,7 @@
 //! Notifications: every audit entry is an event, and the notification channels follow the
 //! audit log as their durable outbox.
 //!
-//! The dispatcher ([`Engine::dispatch_events`]) reads entries after a cursor kept in the
+//! The dispatcher ([`Notifier::dispatch_events`]) reads entries after a cursor kept in the
 //! store (`notify_cursor`), hands each to every channel that wants it, and moves the cursor
 //! only after the batch was handed over, so an event is delivered at least once even across
 //! a crash (delivery ids are stable: `<channel>:<audit id>`, receivers can drop duplicates).
@@ -16,15 +16,20 @@
 //!
 //! Channels implement [`NotificationChannel`]; outgoing webhooks ([`webhook`]) are the first.
 //! Telegram, Discord, Slack and the push relay plug in through the same trait.
+//!
+//! [`Notifier`] is the service: the audit log (read), the webhook rows, the key/value row of
+//! the cursor, metrics and the clock. It also answers `GET /v1/audit-logs` and manages the
+//! webhooks.
 
 pub mod target;
 pub mod webhook;
 
-use crate::engine::Engine;
+use crate::clock::Clock;
 use crate::error::Result;
-use crate::store::AuditEntry;
+use crate::metrics::Metrics;
 /// The filters of [`Engine::audit_logs`] (`GET /v1/audit-logs`).
 pub use crate::store::AuditQuery;
+use crate::store::{AuditEntry, AuditStore, KvStore, WebhookStore};
 use async_trait::async_trait;
 use serde::Serialize;
 use std::sync::Arc;
@@ -77,16 +82,38 @@ pub trait NotificationChannel: Send + Sync {
     async fn deliver(&self, event: &Event) -> Result<()>;
 }
 
-impl Engine {
+/// The notifications service.
+pub struct Notifier {
+    audit: Arc<dyn AuditStore>,
+    webhooks: Arc<dyn WebhookStore>,
+    kv: Arc<dyn KvStore>,
+    metrics: Arc<Metrics>,
+    /// `security.webhook_allow_private`.
+    allow_private: bool,
+    clock: Arc<dyn Clock>,
+}
+
+impl Notifier {
+    /// The service, with the cursor started at the current end of the log the first time.
+    pub async fn open(
+        audit: Arc<dyn AuditStore>,
+        webhooks: Arc<dyn WebhookStore>,
+        kv: Arc<dyn KvStore>,
+        metrics: Arc<Metrics>,
+        allow_private: bool,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Notifier> {
+        let n = Notifier { audit, webhooks, kv, metrics, allow_private, clock };
+        n.init_cursor().await?;
+        Ok(n)
+    }
+
     /// The channels configured now.
     async fn channels(&self) -> Result<Vec<Arc<dyn NotificationChannel>>> {
         let mut out: Vec<Arc<dyn NotificationChannel>> = vec![];
-        for w in self.inner.store.list_webhooks().await? {
+        for w in self.webhooks.list_webhooks().await? {
             if w.enabled {
-                out.push(Arc::new(
-                    webhook::WebhookChannel::new(self.inner.store.clone(), w, self.inner.config.security.webhook_allow_private)
-                        .with_metrics(self.inner.metrics.clone()),
-                ));
+                out.push(Arc::new(webhook::WebhookChannel::new(self.webhooks.clone(), w, self.allow_private).with_metrics(self.metrics.clone())));
             }
         }
         Ok(out)
@@ -95,12 +122,11 @@ impl Engine {
     /// Hand every event after the cursor to the channels that want it; returns how many
     /// events were processed. Deliveries of one batch run concurrently.
     pub async fn dispatch_events(&self) -> Result<usize> {
-        let store = &self.inner.store;
-        let cursor: i64 = match store.kv_get(KV_CURSOR).await? {
+        let cursor: i64 = match self.kv.kv_get(KV_CURSOR).await? {
             Some(c) => c.parse().unwrap_or(0),
             None => 0,
         };
-        let events = store.audit_after(cursor, BATCH).await?;
+        let events = self.audit.audit_after(cursor, BATCH).await?;
         let Some(last) = events.last().map(|e| e.id) else { return Ok(0) };
         let channels = self.channels().await?;
         let mut deliveries = tokio::task::JoinSet::new();
@@ -109,7 +135,7 @@ impl Engine {
             let e = Arc::new(Event::from(e));
             for c in &channels {
                 if c.wants(&e) {
-                    let (c, e, m) = (c.clone(), e.clone(), self.inner.metrics.clone());
+                    let (c, e, m) = (c.clone(), e.clone(), self.metrics.clone());
                     deliveries.spawn(async move {
                         match c.deliver(&e).await {
                             Ok(()) => m.notifications.inc(&[c.kind(), "delivered"]),
@@ -123,18 +149,17 @@ impl Engine {
             }
         }
         while deliveries.join_next().await.is_some() {}
-        store.kv_set(KV_CURSOR, &last.to_string(), self.now()).await?;
+        self.kv.kv_set(KV_CURSOR, &last.to_string(), self.clock.now()).await?;
         Ok(n)
     }
 
     /// Start the cursor at the current end of the log the first time (history is not replayed
     /// to channels created later).
-    pub(crate) async fn init_notify_cursor(&self) -> Result<()> {
-        let store = &self.inner.store;
-        if store.kv_get(KV_CURSOR).await?.is_none() {
-            let (latest, _) = store.query_audit(&AuditQuery { limit: 1, ..Default::default() }).await?;
+    async fn init_cursor(&self) -> Result<()> {
+        if self.kv.kv_get(KV_CURSOR).await?.is_none() {
+            let (latest, _) = self.audit.query_audit(&AuditQuery { limit: 1, ..Default::default() }).await?;
             let at = latest.first().map(|e| e.id).unwrap_or(0);
-            store.kv_cas(KV_CURSOR, None, &at.to_string(), self.now()).await?;
+            self.kv.kv_cas(KV_CURSOR, None, &at.to_string(), self.clock.now()).await?;
         }
         Ok(())
     }
@@ -151,7 +176,7 @@ pub struct AuditPage {
     pub total: Option<i64>,
 }
 
-impl Engine {
+impl Notifier {
     /// The audit log, newest first, with upstream's filters and id cursor.
     pub async fn audit_logs(&self, mut q: AuditQuery) -> Result<AuditPage> {
         if !(1..=200).contains(&q.limit) {
@@ -167,7 +192,7 @@ impl Engine {
         }
         let limit = q.limit;
         q.limit += 1;
-        let (mut rows, total) = self.inner.store.query_audit(&q).await?;
+        let (mut rows, total) = self.audit.query_audit(&q).await?;
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = if has_more { rows.last().map(|r| r.id) } else { None };

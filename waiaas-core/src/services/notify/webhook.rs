@@ -8,10 +8,10 @@
 //! and again at delivery on the resolved address ([`super::target`]); redirects are never
 //! followed (a 3xx is a failed delivery) and no proxy is used.
 
+use super::Notifier;
 use super::{target, Event, NotificationChannel};
-use crate::engine::Engine;
 use crate::error::{Error, ErrorCode, Result};
-use crate::store::{Store, WebhookLog, WebhookRecord};
+use crate::store::{WebhookLog, WebhookRecord, WebhookStore};
 use async_trait::async_trait;
 use hmac::Mac;
 use serde::Serialize;
@@ -65,7 +65,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 }
 
 pub struct WebhookChannel {
-    store: Arc<dyn Store>,
+    store: Arc<dyn WebhookStore>,
     hook: WebhookRecord,
     http: Option<reqwest::Client>,
     allow_private: bool,
@@ -74,7 +74,7 @@ pub struct WebhookChannel {
 
 impl WebhookChannel {
     /// `allow_private`: `security.webhook_allow_private`.
-    pub fn new(store: Arc<dyn Store>, hook: WebhookRecord, allow_private: bool) -> Self {
+    pub fn new(store: Arc<dyn WebhookStore>, hook: WebhookRecord, allow_private: bool) -> Self {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -231,14 +231,14 @@ pub struct CreateWebhook {
     pub description: Option<String>,
 }
 
-impl Engine {
+impl Notifier {
     /// Register a webhook; the secret is returned only here.
     pub async fn create_webhook(&self, req: CreateWebhook) -> Result<WebhookView> {
         let url = req.url.trim();
         if url.len() > 2048 || !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(url).is_err() {
             return Err(Error::validation("url", "must be an http(s) URL of at most 2048 characters"));
         }
-        target::check_url(url, self.inner.config.security.webhook_allow_private).await?;
+        target::check_url(url, self.allow_private).await?;
         for e in &req.events {
             if !EVENT_TYPES.contains(&e.as_str()) {
                 return Err(Error::validation("events", format!("unknown event type '{e}' (known: {})", EVENT_TYPES.join(", "))));
@@ -260,25 +260,25 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        self.inner.store.insert_webhook(&rec).await?;
+        self.webhooks.insert_webhook(&rec).await?;
         let mut view = WebhookView::from(&rec);
         view.secret = Some(rec.secret.clone());
         Ok(view)
     }
 
     pub async fn list_webhooks(&self) -> Result<Vec<WebhookView>> {
-        Ok(self.inner.store.list_webhooks().await?.iter().map(WebhookView::from).collect())
+        Ok(self.webhooks.list_webhooks().await?.iter().map(WebhookView::from).collect())
     }
 
     pub async fn delete_webhook(&self, id: &str) -> Result<()> {
-        if !self.inner.store.delete_webhook(id).await? {
+        if !self.webhooks.delete_webhook(id).await? {
             return Err(Error::new(ErrorCode::WEBHOOK_NOT_FOUND, format!("Webhook '{id}' not found")));
         }
         Ok(())
     }
 
     pub async fn webhook_logs(&self, id: &str, status: Option<&str>, event_type: Option<&str>, limit: Option<i64>) -> Result<Vec<serde_json::Value>> {
-        if !self.inner.store.list_webhooks().await?.iter().any(|w| w.id == id) {
+        if !self.webhooks.list_webhooks().await?.iter().any(|w| w.id == id) {
             return Err(Error::new(ErrorCode::WEBHOOK_NOT_FOUND, format!("Webhook '{id}' not found")));
         }
         if let Some(s) = status {
@@ -291,8 +291,7 @@ impl Engine {
             return Err(Error::validation("limit", "must be 1..100"));
         }
         Ok(self
-            .inner
-            .store
+            .webhooks
             .list_webhook_logs(id, status, event_type, limit)
             .await?
             .into_iter()
