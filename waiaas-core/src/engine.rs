@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
 use crate::services::autostop::AutoStop;
+use crate::services::backup::{BackupInfo, BackupList, Backups};
 use crate::services::chains::Chains;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
 use crate::services::notify::webhook::{CreateWebhook, WebhookView};
@@ -119,6 +120,8 @@ pub(crate) struct Inner {
     pub notifier: Notifier,
     /// The AutoStop rules.
     pub autostop: AutoStop,
+    /// The backups service.
+    pub backups: Backups,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -285,6 +288,7 @@ impl Engine {
             Notifier::open(store.clone(), store.clone(), store.clone(), metrics.clone(), config.security.webhook_allow_private, clock.clone()).await?;
         let chains = Chains::new(&config, adapter_factory, metrics.clone());
         let autostop = AutoStop::new(store.clone(), wallets.clone(), sessions.clone(), audit.clone(), clock.clone(), config.security.clone());
+        let backups = Backups::new(signer.clone(), store.clone(), audit.clone(), data_dir, &config);
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -309,6 +313,7 @@ impl Engine {
                 owners,
                 notifier,
                 autostop,
+                backups,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
@@ -737,6 +742,34 @@ impl Engine {
     /// AutoStop's `idle_timeout` rule: sessions idle for the timeout (notification only).
     pub async fn autostop_idle_check(&self) -> Result<Vec<String>> {
         self.inner.autostop.idle_check().await
+    }
+
+    // --- backups (services::backup)
+
+    /// `POST /v1/admin/backup`: a consistent snapshot of the database, `config.toml` and
+    /// every key file, encrypted with the master password (see [`Backups::create`]).
+    pub async fn create_backup(&self) -> Result<BackupInfo> {
+        self.inner.backups.create().await
+    }
+
+    /// Where this data dir's backups go.
+    pub fn backups_dir(&self) -> PathBuf {
+        self.inner.backups.dir().to_path_buf()
+    }
+
+    /// `[backup] retention_count`.
+    pub fn backup_retention_count(&self) -> u64 {
+        self.inner.backups.retention_count()
+    }
+
+    /// `GET /v1/admin/backups`: newest first, read from the plaintext metadata only.
+    pub async fn list_backups(&self) -> Result<Vec<BackupInfo>> {
+        self.inner.backups.list().await
+    }
+
+    /// The `GET /v1/admin/backups` body.
+    pub async fn backup_list(&self) -> Result<BackupList> {
+        self.inner.backups.page().await
     }
 
     // --- chains (services::chains)
