@@ -5,7 +5,8 @@
 //!
 //! Today: [`audit`] (the audit log), [`autostop`] (the AutoStop rules), [`backup`] (encrypted
 //! backups and their listing, restore and inspection), [`chains`] (the
-//! chain adapter of each network), [`killswitch`] (the kill switch and its cascade),
+//! chain adapter of each network), [`killswitch`] (the kill switch and its cascade), [`master`]
+//! (masterAuth and the master password change),
 //! [`notify`] (notification channels, webhooks, audit log queries), [`owners`] (owner
 //! registration and the proofs of owner actions), [`policies`] (policy administration and
 //! the policy gate), [`sessions`] (and sessionAuth), [`settings`] (runtime settings),
@@ -19,6 +20,7 @@ pub mod autostop;
 pub mod backup;
 pub mod chains;
 pub mod killswitch;
+pub mod master;
 pub mod notify;
 pub mod owners;
 pub mod policies;
