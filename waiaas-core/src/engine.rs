@@ -11,8 +11,10 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::policy::{Intent, PolicyRecord};
 use crate::services::audit::Audit;
 use crate::services::autostop::AutoStop;
+use crate::services::backup::{BackupInfo, BackupList, Backups};
 use crate::services::chains::Chains;
 use crate::services::killswitch::{KillSwitch, KillSwitchStatus};
+use crate::services::master::{Master, KV_MASTER_HASH};
 use crate::services::notify::webhook::{CreateWebhook, WebhookView};
 use crate::services::notify::{AuditPage, AuditQuery, Notifier};
 use crate::services::owners::{NonceResponse, Owners};
@@ -37,8 +39,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
-
-pub(crate) const KV_MASTER_HASH: &str = "master_password_hash";
 
 pub use crate::auth::{Caller, SessionCtx};
 
@@ -88,7 +88,8 @@ pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     /// The signer service: the keystore and the master password its files are encrypted with.
     pub signer: Arc<Signer>,
-    pub master: Arc<MasterAuth>,
+    /// The master password service (masterAuth, password change).
+    pub master: Master,
     pub started: Instant,
     pub schema_version: i64,
     /// The chain adapters service.
@@ -119,6 +120,8 @@ pub(crate) struct Inner {
     pub notifier: Notifier,
     /// The AutoStop rules.
     pub autostop: AutoStop,
+    /// The backups service.
+    pub backups: Backups,
     /// The address the daemon face bound (see [`Engine::owner_domain`]).
     pub listen_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Counters and histograms of this engine (`GET /metrics`).
@@ -285,6 +288,8 @@ impl Engine {
             Notifier::open(store.clone(), store.clone(), store.clone(), metrics.clone(), config.security.webhook_allow_private, clock.clone()).await?;
         let chains = Chains::new(&config, adapter_factory, metrics.clone());
         let autostop = AutoStop::new(store.clone(), wallets.clone(), sessions.clone(), audit.clone(), clock.clone(), config.security.clone());
+        let backups = Backups::new(signer.clone(), store.clone(), audit.clone(), data_dir, &config);
+        let master = Master::new(master, store.clone(), signer.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -309,6 +314,7 @@ impl Engine {
                 owners,
                 notifier,
                 autostop,
+                backups,
                 listen_addr: Default::default(),
                 metrics,
                 workers: Default::default(),
@@ -463,16 +469,7 @@ impl Engine {
     /// determines it). A counted wrong password is written to the audit log with the
     /// caller's address; refusals of a blocked source are not (they evaluate nothing).
     pub async fn verify_master(&self, password: &str, ip: Option<&str>) -> Result<()> {
-        match self.inner.master.check(password, ip.unwrap_or("unknown")).await {
-            Ok(()) => Ok(()),
-            Err(r) => {
-                if r.counted {
-                    let details = serde_json::json!({ "code": r.error.code.as_str() });
-                    self.audit("MASTER_AUTH_FAILED", "unknown", None, None, Some(details), "critical", ip).await;
-                }
-                Err(r.error)
-            }
-        }
+        self.inner.master.verify(password, ip).await
     }
 
     // --- sessions (services::sessions)
@@ -539,55 +536,10 @@ impl Engine {
     }
 
     /// Change the master password: every key file is re-encrypted next to the old one,
-    /// the new hash is committed, then the new files replace the old ones. A crash at any
-    /// point leaves every key openable with the password the store holds. Wallet creations
-    /// and backups wait for it (and it for them); refused while the kill switch is LOCKED.
+    /// the new hash is committed, then the new files replace the old ones (see
+    /// [`Master::change_password`]).
     pub async fn change_master_password(&self, new_password: &str) -> Result<usize> {
-        if new_password.chars().count() < 8 {
-            return Err(Error::validation("newPassword", "must be at least 8 characters"));
-        }
-        let _guard = self.inner.signer.rekey_lock().write().await;
-        self.ensure_not_escalated("changing the master password").await?;
-        let old = self.inner.signer.password()?;
-        let new = Zeroizing::new(new_password.to_string());
-        let ks = self.inner.signer.keystore().clone();
-        let (o, n) = (old.clone(), new.clone());
-        let staged = tokio::task::spawn_blocking(move || -> Result<(usize, String)> {
-            match ks.stage_rekey(o.as_bytes(), n.as_bytes()) {
-                Ok(count) => Ok((count, hash_password(&n)?)),
-                Err(e) => {
-                    let _ = ks.abort_rekey();
-                    Err(e)
-                }
-            }
-        })
-        .await
-        .map_err(Error::internal_from)?;
-        let (count, phc) = staged?;
-        let current = self.inner.store.kv_get(KV_MASTER_HASH).await?.ok_or_else(|| Error::internal("no master hash"))?;
-        if !self.inner.store.kv_cas(KV_MASTER_HASH, Some(&current), &phc, self.now()).await? {
-            let _ = self.inner.signer.keystore().abort_rekey();
-            return Err(Error::internal("master password hash changed concurrently"));
-        }
-        self.inner.signer.keystore().commit_rekey()?;
-        self.inner.master.replace(phc, &new)?;
-        self.inner.signer.set_password(new)?;
-        Ok(count)
-    }
-
-    /// Append to the audit log; a failing audit write is logged, never fatal to the caller.
-    #[allow(clippy::too_many_arguments)] // one audit row's columns
-    pub(crate) async fn audit(
-        &self,
-        event_type: &str,
-        actor: &str,
-        wallet_id: Option<&str>,
-        session_id: Option<&str>,
-        details: Option<serde_json::Value>,
-        severity: &str,
-        ip: Option<&str>,
-    ) {
-        self.inner.audit.record(event_type, actor, wallet_id, session_id, details, severity, ip).await
+        self.inner.master.change_password(new_password).await
     }
 
     /// Audit an action on one transaction.
@@ -616,11 +568,6 @@ impl Engine {
     /// The kill-switch gate of one declared operation (see `api`), for every face.
     pub fn admit(&self, op: crate::api::Op) -> Result<()> {
         self.inner.kill_switch.admit(op)
-    }
-
-    /// `SYSTEM_LOCKED` while the kill switch is LOCKED (master password and settings changes).
-    pub(crate) async fn ensure_not_escalated(&self, what: &str) -> Result<()> {
-        self.inner.kill_switch.ensure_not_escalated(what).await
     }
 
     /// An owner activates the kill switch with a signed `kill-switch:activate` message.
@@ -742,6 +689,34 @@ impl Engine {
     /// AutoStop's `idle_timeout` rule: sessions idle for the timeout (notification only).
     pub async fn autostop_idle_check(&self) -> Result<Vec<String>> {
         self.inner.autostop.idle_check().await
+    }
+
+    // --- backups (services::backup)
+
+    /// `POST /v1/admin/backup`: a consistent snapshot of the database, `config.toml` and
+    /// every key file, encrypted with the master password (see [`Backups::create`]).
+    pub async fn create_backup(&self) -> Result<BackupInfo> {
+        self.inner.backups.create().await
+    }
+
+    /// Where this data dir's backups go.
+    pub fn backups_dir(&self) -> PathBuf {
+        self.inner.backups.dir().to_path_buf()
+    }
+
+    /// `[backup] retention_count`.
+    pub fn backup_retention_count(&self) -> u64 {
+        self.inner.backups.retention_count()
+    }
+
+    /// `GET /v1/admin/backups`: newest first, read from the plaintext metadata only.
+    pub async fn list_backups(&self) -> Result<Vec<BackupInfo>> {
+        self.inner.backups.list().await
+    }
+
+    /// The `GET /v1/admin/backups` body.
+    pub async fn backup_list(&self) -> Result<BackupList> {
+        self.inner.backups.page().await
     }
 
     // --- chains (services::chains)

@@ -33,7 +33,6 @@ pub mod amount;
 pub mod api;
 pub mod approvals;
 pub mod auth;
-pub mod backup;
 pub mod chain;
 pub mod client;
 pub mod clock;
@@ -59,6 +58,8 @@ pub mod transactions;
 
 pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};
+/// Backups (create, list, restore, inspect), where the faces have always found them.
+pub use services::backup;
 /// The kill switch's types, where the faces have always found them.
 pub use services::killswitch;
 /// The notifications' types, where the faces have always found them.

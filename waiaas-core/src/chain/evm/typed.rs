@@ -353,7 +353,8 @@ mod tests {
         let t = std::time::Instant::now();
         let huge = json!({"types": types, "primaryType": "T0", "domain": {}, "message": {}});
         assert_eq!(check_caps(&huge).unwrap_err().code, crate::ErrorCode::ACTION_VALIDATION_FAILED);
-        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        // A bound that catches a hang or an exponential walk, not a benchmark (CI machines are loaded).
+        assert!(t.elapsed() < std::time::Duration::from_secs(15), "took {:?}", t.elapsed());
         // Within the type count but deeper than MAX_DEPTH.
         let mut types = serde_json::Map::new();
         for i in 0..20 {
@@ -376,6 +377,6 @@ mod tests {
         let wide = json!({"types": types, "primaryType": "T0", "domain": {}, "message": {}});
         let t = std::time::Instant::now();
         check_caps(&wide).unwrap();
-        assert!(t.elapsed() < std::time::Duration::from_millis(200));
+        assert!(t.elapsed() < std::time::Duration::from_secs(15), "took {:?}", t.elapsed());
     }
 }

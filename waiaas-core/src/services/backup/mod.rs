@@ -52,6 +52,43 @@ pub use list::{backups_dir, list_backups_in, prune_backups_in, retention_count, 
 pub use restore::{restore_backup, RestoreReport, RestoredWallet, UpstreamImport};
 
 /// `"WAIAAS\0\x01"`.
+/// The backups service: encrypted snapshots of the data dir (database, `config.toml`, key
+/// files) under the master password, and their listing. It holds the signer (the password
+/// and the lock that keeps a password change out of a running backup), the key/value rows
+/// (schema version), the audit log and the data dir's paths.
+pub struct Backups {
+    signer: std::sync::Arc<crate::services::signer::Signer>,
+    kv: std::sync::Arc<dyn crate::store::KvStore>,
+    audit: std::sync::Arc<crate::services::audit::Audit>,
+    data_dir: std::path::PathBuf,
+    /// The SQLite database file.
+    db_path: std::path::PathBuf,
+    /// Where the backups go.
+    dir: std::path::PathBuf,
+    /// `[backup] retention_count`.
+    retention: u64,
+}
+
+impl Backups {
+    pub fn new(
+        signer: std::sync::Arc<crate::services::signer::Signer>,
+        kv: std::sync::Arc<dyn crate::store::KvStore>,
+        audit: std::sync::Arc<crate::services::audit::Audit>,
+        data_dir: &std::path::Path,
+        config: &crate::config::Config,
+    ) -> Backups {
+        Backups {
+            signer,
+            kv,
+            audit,
+            data_dir: data_dir.to_path_buf(),
+            db_path: data_dir.join(&config.database.path),
+            dir: backups_dir(data_dir, config),
+            retention: retention_count(config),
+        }
+    }
+}
+
 pub const MAGIC: [u8; 8] = *b"WAIAAS\x00\x01";
 /// The only format version (upstream `BACKUP_FORMAT_VERSION`).
 pub const FORMAT_VERSION: u16 = 1;

@@ -4,7 +4,6 @@
 use super::format::{encode_entries, seal, Entry, Sealed};
 use super::time::{compact_ms, iso_ms, now_ms};
 use super::*;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use rand::RngCore;
 use rusqlite::{Connection, OpenFlags};
@@ -30,31 +29,32 @@ pub struct BackupInfo {
     pub file_count: u64,
 }
 
-impl Engine {
+impl Backups {
     /// `POST /v1/admin/backup`: a consistent snapshot of the database, `config.toml` and
     /// every key file, encrypted with the master password into
     /// `<data>/backups/backup-<UTC yyyymmdd-HHMMSSmmm>.waiaas-backup` (mode 0600, written
     /// atomically). Master password changes wait for it (and it for them).
-    pub async fn create_backup(&self) -> Result<BackupInfo> {
-        let _rekey = self.inner.signer.rekey_lock().read().await;
-        let password = self.inner.signer.password()?;
-        let schema_version = self.inner.store.schema_version().await?;
-        let data_dir = self.data_dir().to_path_buf();
-        let db_path = data_dir.join(&self.config().database.path);
-        let out_dir = self.backups_dir();
+    pub async fn create(&self) -> Result<BackupInfo> {
+        let _rekey = self.signer.rekey_lock().read().await;
+        let password = self.signer.password()?;
+        let schema_version = self.kv.schema_version().await?;
+        let data_dir = self.data_dir.clone();
+        let db_path = self.db_path.clone();
+        let out_dir = self.dir.clone();
         let info = tokio::task::spawn_blocking(move || write_backup(&data_dir, &db_path, &out_dir, &password, schema_version))
             .await
             .map_err(Error::internal_from)??;
-        self.audit(
-            "BACKUP_CREATED",
-            "master",
-            None,
-            None,
-            Some(serde_json::json!({ "filename": info.filename, "size": info.size, "fileCount": info.file_count })),
-            "info",
-            None,
-        )
-        .await;
+        self.audit
+            .record(
+                "BACKUP_CREATED",
+                "master",
+                None,
+                None,
+                Some(serde_json::json!({ "filename": info.filename, "size": info.size, "fileCount": info.file_count })),
+                "info",
+                None,
+            )
+            .await;
         Ok(info)
     }
 }

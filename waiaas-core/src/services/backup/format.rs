@@ -301,7 +301,7 @@ fn read_up_to(f: &mut fs::File, buf: &mut [u8]) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::time::{compact_ms, iso_ms};
+    use crate::services::backup::time::{compact_ms, iso_ms};
 
     #[test]
     fn header_round_trips_little_endian() {

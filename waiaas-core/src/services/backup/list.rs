@@ -4,7 +4,6 @@
 use super::format::read_head;
 use super::*;
 use crate::config::Config;
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -37,27 +36,27 @@ pub fn retention_count(config: &Config) -> u64 {
         .unwrap_or(DEFAULT_RETENTION_COUNT)
 }
 
-impl Engine {
+impl Backups {
     /// Where this data dir's backups go.
-    pub fn backups_dir(&self) -> PathBuf {
-        backups_dir(self.data_dir(), self.config())
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// `[backup] retention_count`.
-    pub fn backup_retention_count(&self) -> u64 {
-        retention_count(self.config())
+    pub fn retention_count(&self) -> u64 {
+        self.retention
     }
 
     /// `GET /v1/admin/backups`: newest first, read from the plaintext metadata only.
-    pub async fn list_backups(&self) -> Result<Vec<BackupInfo>> {
-        let dir = self.backups_dir();
+    pub async fn list(&self) -> Result<Vec<BackupInfo>> {
+        let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || list_backups_in(&dir)).await.map_err(Error::internal_from)?
     }
 
     /// The `GET /v1/admin/backups` body.
-    pub async fn backup_list(&self) -> Result<BackupList> {
-        let backups = self.list_backups().await?;
-        Ok(BackupList { total: backups.len() as u64, retention_count: self.backup_retention_count(), backups })
+    pub async fn page(&self) -> Result<BackupList> {
+        let backups = self.list().await?;
+        Ok(BackupList { total: backups.len() as u64, retention_count: self.retention, backups })
     }
 }
 
