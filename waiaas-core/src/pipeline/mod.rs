@@ -196,7 +196,7 @@ impl Engine {
     async fn run(&self, id: &str) -> Result<()> {
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         match tx.status() {
-            TxStatus::Pending => match self.decide(&tx).await? {
+            TxStatus::Pending => match self.decide_in_turn(&tx).await? {
                 // Allowed at INSTANT/NOTIFY: execute now. DELAY and APPROVAL wait QUEUED for
                 // their gate; denied ones are CANCELLED with the reason.
                 Some(TxStatus::Executing) => self.execute(id).await?,
@@ -222,7 +222,15 @@ impl Engine {
         Ok(())
     }
 
-    fn nonce_lock(&self, wallet_id: &str, network: &str) -> Arc<tokio::sync::Mutex<NonceOwner>> {
+    /// [`Engine::decide`] (policy and reservation, one store transaction) as one of the
+    /// wallet's [`PREPARE_AHEAD`] transactions decided or built at once.
+    async fn decide_in_turn(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
+        let slot = self.nonce_slot(&tx.wallet_id, &tx.network);
+        let _ahead = slot.ahead.acquire().await.map_err(Error::internal_from)?;
+        self.decide(tx).await
+    }
+
+    fn nonce_slot(&self, wallet_id: &str, network: &str) -> Arc<NonceSlot> {
         let mut locks = self.inner.nonce_locks.lock().unwrap_or_else(|e| e.into_inner());
         locks.entry((wallet_id.to_string(), network.to_string())).or_default().clone()
     }
@@ -288,7 +296,9 @@ impl Engine {
         }
         let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
         // Built and simulated before the lock (EVM: with a placeholder nonce, replaced under
-        // the lock by `with_nonce`).
+        // the lock by `with_nonce`), a few of the wallet's transactions at a time.
+        let slot = self.nonce_slot(&tx.wallet_id, &tx.network);
+        let ahead = slot.ahead.acquire().await.map_err(Error::internal_from)?;
         let mut prepared = None;
         if tx.signed_tx.is_none() {
             let placeholder = (wallet.chain == Chain::Ethereum).then_some(0);
@@ -298,13 +308,16 @@ impl Engine {
                 Err(Prepared::Failed(e)) => return fail(e).await,
             }
         }
-        let lock = self.nonce_lock(&tx.wallet_id, &tx.network);
-        let mut owner = lock.lock().await;
-        // Re-read under the lock: another runner may have moved it.
-        let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
-        if tx.status() != TxStatus::Executing {
-            return Ok(Attempt::Done);
-        }
+        // The permit of the first signing, before the lock (a rebuild takes another).
+        let mut permit = match self.signing_permit(id, &wallet.id).await {
+            Ok(p) => Some(p),
+            Err(e) => return fail(e).await,
+        };
+        // No re-read under the lock: this runner is the only one of the transaction in the
+        // process (`running`), so only it stores signed bytes, and every write below is
+        // conditional on the transaction still being EXECUTING.
+        drop(ahead);
+        let mut owner = slot.owner.lock().await;
         // The nonce a rebuild may keep (see `assign_nonce`).
         let mut own_nonce = tx.nonce.and_then(|n| u64::try_from(n).ok());
         if let (Some(raw), Some(hash)) = (tx.signed_tx.clone(), tx.tx_hash.clone()) {
@@ -347,9 +360,12 @@ impl Engine {
                     Err(Prepared::Failed(e)) => return fail(e).await,
                 },
             };
-            let permit = match self.signing_permit(id, &wallet.id).await {
-                Ok(p) => p,
-                Err(e) => return fail(e).await,
+            let permit = match permit.take() {
+                Some(p) => p,
+                None => match self.signing_permit(id, &wallet.id).await {
+                    Ok(p) => p,
+                    Err(e) => return fail(e).await,
+                },
             };
             let (a, u) = (adapter.clone(), unsigned.clone());
             let signed = match self.with_signing_key(permit, move |key| a.sign(&u, key)).await {
@@ -753,6 +769,26 @@ impl Engine {
 #[derive(Debug, Default)]
 pub(crate) struct NonceOwner {
     next: Option<u64>,
+}
+
+/// How many transactions of one (wallet, network) are decided (policy and reservation) or
+/// built and simulated at once. Their nonces, signatures and broadcasts are one at a time
+/// anyway (the nonce owner); more work ahead of them only crowds the store's writer and the
+/// node. Sends beyond it wait their turn in order.
+const PREPARE_AHEAD: usize = 16;
+
+/// The pipeline's per-(wallet, network) state: the nonce owner, and the turns to be decided
+/// or built ahead of it ([`PREPARE_AHEAD`]).
+#[derive(Debug)]
+pub(crate) struct NonceSlot {
+    owner: tokio::sync::Mutex<NonceOwner>,
+    ahead: tokio::sync::Semaphore,
+}
+
+impl Default for NonceSlot {
+    fn default() -> Self {
+        NonceSlot { owner: Default::default(), ahead: tokio::sync::Semaphore::new(PREPARE_AHEAD) }
+    }
 }
 
 /// A transaction's place in the engine's `running` set, taken by [`Engine::admit_send`]: given
