@@ -308,11 +308,16 @@ pub struct PipelineConfig {
     /// first transient error. After the broadcast nothing fails on a transient error: the
     /// stored bytes are re-sent until the chain answers.
     pub transient_retry_sec: u64,
+    /// How many transactions the engine's pipeline may drive at once (accepted and not yet
+    /// CONFIRMED, FAILED or waiting QUEUED). A send beyond it is refused at once with 503
+    /// `SEND_QUEUE_FULL` (retryable, `Retry-After`), nothing stored, instead of queueing
+    /// without bound.
+    pub max_in_flight: u64,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { transient_retry_sec: 120 }
+        PipelineConfig { transient_retry_sec: 120, max_in_flight: 1000 }
     }
 }
 
@@ -525,6 +530,9 @@ impl Config {
         }
         if self.pipeline.transient_retry_sec > 86_400 {
             return Err(invalid("pipeline.transient_retry_sec must be 0..86400".into()));
+        }
+        if !(1..=1_000_000).contains(&self.pipeline.max_in_flight) {
+            return Err(invalid("pipeline.max_in_flight must be 1..1000000".into()));
         }
         Ok(())
     }

@@ -178,7 +178,7 @@ impl EngineBuilder {
 }
 
 /// The nonce owner of each (wallet, network): held from nonce assignment to broadcast.
-pub(crate) type NonceLocks = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
+pub(crate) type NonceLocks = std::collections::HashMap<(String, String), Arc<crate::pipeline::NonceSlot>>;
 
 /// A handle to an open WAIaaS data dir. Cheap to clone.
 #[derive(Clone)]

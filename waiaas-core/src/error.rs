@@ -74,7 +74,7 @@ error_codes! {
     // SYSTEM
     KILL_SWITCH_ACTIVE = 409; KILL_SWITCH_NOT_ACTIVE = 409; KILL_SWITCH_ALREADY_ACTIVE = 409;
     INVALID_STATE_TRANSITION = 409; KEYSTORE_LOCKED = 503, r; CHAIN_NOT_SUPPORTED = 400; SHUTTING_DOWN = 503;
-    ADAPTER_NOT_AVAILABLE = 503, r; SKILL_NOT_FOUND = 404; SCHEMA_INCOMPATIBLE = 503; RATE_LIMITED = 429, r;
+    SEND_QUEUE_FULL = 503, r; ADAPTER_NOT_AVAILABLE = 503, r; SKILL_NOT_FOUND = 404; SCHEMA_INCOMPATIBLE = 503; RATE_LIMITED = 429, r;
     INTERNAL_ERROR = 500; VALIDATION_FAILED = 400; WC_NOT_CONFIGURED = 503; WC_SIGNING_FAILED = 502, r;
     // WALLET
     WALLET_NOT_FOUND = 404; WALLET_SUSPENDED = 409; WALLET_TERMINATED = 410; WALLET_NOT_TERMINATED = 409;
@@ -265,6 +265,9 @@ fn default_hint(code: ErrorCode) -> Option<&'static str> {
         WALLET_TERMINATED => "The wallet is terminated and can never sign again; create a new wallet.",
         SESSION_LIMIT_EXCEEDED => "Revoke an unused session of this wallet or raise security.max_sessions_per_wallet.",
         RATE_LIMITED => "Slow down and retry after the Retry-After delay.",
+        SEND_QUEUE_FULL => {
+            "The daemon has as many sends in flight as [pipeline] max_in_flight allows: retry after the Retry-After delay (with the same Idempotency-Key)."
+        }
         _ => return None,
     })
 }

@@ -20,6 +20,7 @@ mod gate_valuation;
 mod keys_at_rest;
 mod kill_switch;
 mod mcp;
+mod node_outage;
 mod openapi;
 mod operability;
 mod operator_lockout;

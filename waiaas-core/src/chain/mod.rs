@@ -230,6 +230,13 @@ pub trait ChainAdapter: Send + Sync + 'static {
     async fn next_nonce(&self, address: &str) -> ChainResult<Option<u64>>;
     /// Build an unsigned transaction from `from`; `nonce` is assigned by the nonce owner (EVM).
     async fn build(&self, from: &str, kind: &TxKind, nonce: Option<u64>) -> ChainResult<UnsignedTx>;
+    /// The same unsigned transaction with EVM nonce `nonce` instead of its own, so that it
+    /// can be built and simulated (fees, gas, dry run: nothing there depends on the nonce)
+    /// before the nonce owner hands out the nonce. `None` when the adapter cannot: the
+    /// caller builds it again with the nonce.
+    fn with_nonce(&self, _tx: &UnsignedTx, _nonce: u64) -> Option<UnsignedTx> {
+        None
+    }
     /// Dry-run; a failing simulation is `Ok(Simulation { success: false, .. })`.
     async fn simulate(&self, from: &str, tx: &UnsignedTx) -> ChainResult<Simulation>;
     /// Sign (pure; the key is lent by the signing gate for this call only).

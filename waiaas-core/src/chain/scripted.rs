@@ -206,6 +206,11 @@ impl ChainAdapter for ScriptedAdapter {
         let fee = FeeEstimate { estimated_fee: 21_000 * 1_000_000_000, gas_limit: Some(21_000), ..Default::default() };
         Ok(UnsignedTx { chain: self.network.chain(), network: self.network.id().to_string(), bytes: body, nonce, fee, last_valid_block_height: None })
     }
+    fn with_nonce(&self, tx: &UnsignedTx, nonce: u64) -> Option<UnsignedTx> {
+        let (from, kind, _): Body = serde_json::from_slice(&tx.bytes).ok()?;
+        let bytes = serde_json::to_vec(&(from, kind, Some(nonce))).ok()?;
+        Some(UnsignedTx { bytes, nonce: Some(nonce), ..tx.clone() })
+    }
     async fn simulate(&self, _from: &str, _tx: &UnsignedTx) -> ChainResult<Simulation> {
         self.with(|s| s.simulations.pop_front()).unwrap_or(Ok(Simulation { success: true, ..Default::default() }))
     }

@@ -110,12 +110,30 @@ impl Engine {
             updated_at: now,
             ..Default::default()
         };
+        let admitted = self.admit_send(&record.id)?;
         if let Some(existing) = self.inner.store.insert_tx(&record).await? {
             return Ok(Accepted { id: existing.id, status: existing.status.as_str().into() });
         }
         self.inner.metrics.transaction(TxStatus::Pending, None);
-        self.spawn_run(record.id.clone());
+        admitted.start();
         Ok(Accepted { id: record.id, status: record.status.as_str().into() })
+    }
+
+    /// A place for a new transaction `id` among the ones the pipeline drives, or 503
+    /// `SEND_QUEUE_FULL` (retryable, `retryAfter` 1 s) when `[pipeline] max_in_flight` are
+    /// already running: saturation answers at once instead of queueing without bound.
+    fn admit_send(&self, id: &str) -> Result<Admitted> {
+        let limit = usize::try_from(self.inner.config.pipeline.max_in_flight).unwrap_or(usize::MAX);
+        let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
+        if running.len() >= limit {
+            return Err(Error::new(
+                ErrorCode::SEND_QUEUE_FULL,
+                format!("{} transactions are in flight, the most this daemon drives at once ([pipeline] max_in_flight); nothing was stored", running.len()),
+            )
+            .with_details(serde_json::json!({"inFlight": running.len(), "maxInFlight": limit, "retryAfter": 1})));
+        }
+        running.insert(id.to_string());
+        Ok(Admitted { engine: self.clone(), id: Some(id.to_string()) })
     }
 
     /// Resolve token decimals (token registry, else the chain; a request's `token.decimals` is
@@ -137,6 +155,11 @@ impl Engine {
                 return;
             }
         }
+        self.spawn_runner(id);
+    }
+
+    /// Run `id`, already entered in `running`, and take it out when done.
+    fn spawn_runner(&self, id: String) {
         let engine = self.clone();
         tokio::spawn(async move {
             if let Err(e) = engine.run(&id).await {
@@ -157,7 +180,7 @@ impl Engine {
     async fn run(&self, id: &str) -> Result<()> {
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         match tx.status() {
-            TxStatus::Pending => match self.decide(&tx).await? {
+            TxStatus::Pending => match self.decide_in_turn(&tx).await? {
                 // Allowed at INSTANT/NOTIFY: execute now. DELAY and APPROVAL wait QUEUED for
                 // their gate; denied ones are CANCELLED with the reason.
                 Some(TxStatus::Executing) => self.execute(id).await?,
@@ -183,7 +206,15 @@ impl Engine {
         Ok(())
     }
 
-    fn nonce_lock(&self, wallet_id: &str, network: &str) -> Arc<tokio::sync::Mutex<()>> {
+    /// [`Engine::decide`] (policy and reservation, one store transaction) as one of the
+    /// wallet's [`PREPARE_AHEAD`] transactions decided or built at once.
+    async fn decide_in_turn(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
+        let slot = self.nonce_slot(&tx.wallet_id, &tx.network);
+        let _ahead = slot.ahead.acquire().await.map_err(Error::internal_from)?;
+        self.decide(tx).await
+    }
+
+    fn nonce_slot(&self, wallet_id: &str, network: &str) -> Arc<NonceSlot> {
         let mut locks = self.inner.nonce_locks.lock().unwrap_or_else(|e| e.into_inner());
         locks.entry((wallet_id.to_string(), network.to_string())).or_default().clone()
     }
@@ -230,18 +261,47 @@ impl Engine {
         }
     }
 
-    /// One attempt of [`Engine::execute`] under the nonce owner's lock.
+    /// One attempt of [`Engine::execute`]. A fresh transaction (nothing signed yet) is built
+    /// and simulated first, outside the nonce owner's lock (fees, gas and the dry run do not
+    /// depend on the nonce); under the lock it only gets its nonce, is signed, stored and
+    /// broadcast, so concurrent sends of one wallet queue for that short part only.
     async fn execute_once(&self, id: &str) -> Result<Attempt> {
-        let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
-        let network = Network::parse(&tx.network)?;
-        let adapter = self.adapter(network);
-        let lock = self.nonce_lock(&tx.wallet_id, &tx.network);
-        let _owner = lock.lock().await;
-        // Re-read under the lock: another runner may have moved it.
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         if tx.status() != TxStatus::Executing {
             return Ok(Attempt::Done);
         }
+        let network = Network::parse(&tx.network)?;
+        let adapter = self.adapter(network);
+        let tier = tx.tier.as_deref();
+        let fail = |e: Error| async move { self.fail(id, TxStatus::Executing, tier, &e).await.map(|()| Attempt::Done) };
+        let wallet = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| crate::engine::wallet_not_found(&tx.wallet_id))?;
+        if let Err(e) = ensure_can_sign(&wallet) {
+            return fail(e).await;
+        }
+        let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
+        // Built and simulated before the lock (EVM: with a placeholder nonce, replaced under
+        // the lock by `with_nonce`), a few of the wallet's transactions at a time.
+        let slot = self.nonce_slot(&tx.wallet_id, &tx.network);
+        let ahead = slot.ahead.acquire().await.map_err(Error::internal_from)?;
+        let mut prepared = None;
+        if tx.signed_tx.is_none() {
+            let placeholder = (wallet.chain == Chain::Ethereum).then_some(0);
+            match self.build_and_simulate(adapter.as_ref(), &wallet.public_key, &kind, placeholder).await {
+                Ok(u) => prepared = Some(u),
+                Err(Prepared::Transient(e)) => return Ok(Attempt::Transient(e)),
+                Err(Prepared::Failed(e)) => return fail(e).await,
+            }
+        }
+        // The permit of the first signing, before the lock (a rebuild takes another).
+        let mut permit = match self.signing_permit(id, &wallet.id).await {
+            Ok(p) => Some(p),
+            Err(e) => return fail(e).await,
+        };
+        // No re-read under the lock: this runner is the only one of the transaction in the
+        // process (`running`), so only it stores signed bytes, and every write below is
+        // conditional on the transaction still being EXECUTING.
+        drop(ahead);
+        let mut owner = slot.owner.lock().await;
         // The nonce a rebuild may keep (see `assign_nonce`).
         let mut own_nonce = tx.nonce.and_then(|n| u64::try_from(n).ok());
         if let (Some(raw), Some(hash)) = (tx.signed_tx.clone(), tx.tx_hash.clone()) {
@@ -251,45 +311,45 @@ impl Engine {
                 Resumed::Rebuild => {}
             }
         }
-        let tier = tx.tier.as_deref();
-        let fail = |e: Error| async move { self.fail(id, TxStatus::Executing, tier, &e).await.map(|()| Attempt::Done) };
-        let wallet = self.inner.store.get_wallet(&tx.wallet_id).await?.ok_or_else(|| crate::engine::wallet_not_found(&tx.wallet_id))?;
-        if let Err(e) = ensure_can_sign(&wallet) {
-            return fail(e).await;
-        }
-        let kind: TxKind = serde_json::from_str(&tx.request).map_err(|e| Error::internal(format!("stored request: {e}")))?;
         for attempt in 0..2 {
-            let nonce = match wallet.chain {
-                Chain::Ethereum => {
-                    let chain_next = match adapter.next_nonce(&wallet.public_key).await {
-                        Ok(n) => n.unwrap_or(0),
-                        Err(e) if e.class == ErrorClass::Transient => return Ok(Attempt::Transient(e)),
-                        Err(e) => return fail(e.error).await,
-                    };
-                    Some(self.assign_nonce(&tx, chain_next, own_nonce).await?)
-                }
-                Chain::Solana => None,
+            // Whatever happens below, the owner's remembered next nonce is only trusted
+            // again after a fresh nonce was broadcast.
+            let cached = owner.next.take();
+            let (nonce, fresh) = match wallet.chain {
+                Chain::Ethereum => match cached.filter(|_| own_nonce.is_none()) {
+                    Some(n) => (Some(n), true),
+                    None => {
+                        let chain_next = match adapter.next_nonce(&wallet.public_key).await {
+                            Ok(n) => n.unwrap_or(0),
+                            Err(e) if e.class == ErrorClass::Transient => return Ok(Attempt::Transient(e)),
+                            Err(e) => return fail(e.error).await,
+                        };
+                        let (n, kept_own) = self.assign_nonce(&tx, chain_next, own_nonce).await?;
+                        (Some(n), !kept_own)
+                    }
+                },
+                Chain::Solana => (None, false),
             };
-            let unsigned = match adapter.build(&wallet.public_key, &kind, nonce).await {
-                Ok(u) => u,
-                Err(e) if e.class == ErrorClass::Transient => return Ok(Attempt::Transient(e)),
-                Err(e) => return fail(e.error).await,
+            let renonced = match (prepared.take(), nonce) {
+                (Some(u), Some(n)) if u.nonce == Some(n) => Some(u),
+                (Some(u), Some(n)) => adapter.with_nonce(&u, n),
+                (u, None) => u,
+                (None, Some(_)) => None,
             };
-            tracing::debug!(tx = %id, "built");
-            match adapter.simulate(&wallet.public_key, &unsigned).await {
-                Ok(sim) if sim.success => {}
-                Ok(sim) => {
-                    let reason = sim.error.unwrap_or_else(|| "simulation failed".into());
-                    let e =
-                        Error::new(ErrorCode::SIMULATION_FAILED, format!("Simulation failed: {reason}")).with_details(serde_json::json!({"logs": sim.logs}));
-                    return fail(e).await;
-                }
-                Err(e) if e.class == ErrorClass::Transient => return Ok(Attempt::Transient(e)),
-                Err(e) => return fail(e.error).await,
-            }
-            let permit = match self.signing_permit(id, &wallet.id).await {
-                Ok(p) => p,
-                Err(e) => return fail(e).await,
+            let unsigned = match renonced {
+                Some(u) => u,
+                None => match self.build_and_simulate(adapter.as_ref(), &wallet.public_key, &kind, nonce).await {
+                    Ok(u) => u,
+                    Err(Prepared::Transient(e)) => return Ok(Attempt::Transient(e)),
+                    Err(Prepared::Failed(e)) => return fail(e).await,
+                },
+            };
+            let permit = match permit.take() {
+                Some(p) => p,
+                None => match self.signing_permit(id, &wallet.id).await {
+                    Ok(p) => p,
+                    Err(e) => return fail(e).await,
+                },
             };
             let (a, u) = (adapter.clone(), unsigned.clone());
             let signed = match self.with_signing_key(permit, move |key| a.sign(&u, key)).await {
@@ -313,6 +373,12 @@ impl Engine {
             match self.broadcast_with_retry(adapter.as_ref(), &signed).await {
                 Ok(()) => {
                     tracing::debug!(tx = %id, "broadcast");
+                    if fresh {
+                        owner.next = nonce.map(|n| n + 1);
+                    }
+                    // The bytes are stored and held (EXECUTING with a nonce): the next
+                    // owner of the lock need not wait for this write.
+                    drop(owner);
                     self.submitted(id, tx.tier.as_deref()).await?;
                     return Ok(Attempt::Done);
                 }
@@ -335,15 +401,44 @@ impl Engine {
         fail(Error::new(ErrorCode::CHAIN_ERROR, "transaction went stale twice")).await
     }
 
-    /// The nonce of `tx` (EVM), under the nonce owner's lock. A rebuild keeps `own` (the
-    /// nonce its earlier bytes used) while the chain has not used it: the new bytes replace
-    /// the old ones, so at most one of them can land. Otherwise the next free nonce: the
-    /// highest of the chain's pending count, one past the highest nonce the store committed
-    /// as broadcast, and one past every nonce another unfinished transaction of the wallet
-    /// holds with stored signed bytes. The last one matters after a restart: a transaction
-    /// signed and stored but killed before (or while) it was broadcast holds its nonce
-    /// although neither the chain nor the committed nonces know it yet.
-    async fn assign_nonce(&self, tx: &TxRecord, chain_next: u64, own: Option<u64>) -> Result<u64> {
+    /// Build `kind` from `from` with `nonce` and simulate it; a failed simulation or a
+    /// permanent node error fails the transaction, a transient one is retried.
+    async fn build_and_simulate(
+        &self,
+        adapter: &dyn ChainAdapter,
+        from: &str,
+        kind: &TxKind,
+        nonce: Option<u64>,
+    ) -> std::result::Result<crate::chain::UnsignedTx, Prepared> {
+        let unsigned = match adapter.build(from, kind, nonce).await {
+            Ok(u) => u,
+            Err(e) if e.class == ErrorClass::Transient => return Err(Prepared::Transient(e)),
+            Err(e) => return Err(Prepared::Failed(e.error)),
+        };
+        match adapter.simulate(from, &unsigned).await {
+            Ok(sim) if sim.success => Ok(unsigned),
+            Ok(sim) => {
+                let reason = sim.error.unwrap_or_else(|| "simulation failed".into());
+                Err(Prepared::Failed(
+                    Error::new(ErrorCode::SIMULATION_FAILED, format!("Simulation failed: {reason}")).with_details(serde_json::json!({"logs": sim.logs})),
+                ))
+            }
+            Err(e) if e.class == ErrorClass::Transient => Err(Prepared::Transient(e)),
+            Err(e) => Err(Prepared::Failed(e.error)),
+        }
+    }
+
+    /// The nonce of `tx` (EVM), under the nonce owner's lock, and whether it is `own`. A
+    /// rebuild keeps `own` (the nonce its earlier bytes used) while the chain has not used
+    /// it: the new bytes replace the old ones, so at most one of them can land. Otherwise the
+    /// next free nonce: the highest of the chain's pending count, one past the highest nonce
+    /// the store committed as broadcast, and one past every nonce another unfinished
+    /// transaction of the wallet holds with stored signed bytes. The last one matters after
+    /// a restart: a transaction signed and stored but killed before (or while) it was
+    /// broadcast holds its nonce although neither the chain nor the committed nonces know it
+    /// yet. (The owner remembers the next nonce after a fresh one it broadcast, see
+    /// [`NonceOwner`], and skips this while nothing else could have moved it.)
+    async fn assign_nonce(&self, tx: &TxRecord, chain_next: u64, own: Option<u64>) -> Result<(u64, bool)> {
         let held: Vec<u64> = self
             .inner
             .store
@@ -354,11 +449,11 @@ impl Engine {
             .filter_map(|t| t.nonce.and_then(|n| u64::try_from(n).ok()))
             .collect();
         if let Some(n) = own.filter(|n| *n >= chain_next && !held.contains(n)) {
-            return Ok(n);
+            return Ok((n, true));
         }
         let committed = self.inner.store.next_nonce(&tx.wallet_id, &tx.network).await?.unwrap_or(0);
         let past_held = held.iter().max().map_or(0, |n| n + 1);
-        Ok(chain_next.max(committed).max(past_held))
+        Ok((chain_next.max(committed).max(past_held), false))
     }
 
     async fn broadcast_with_retry(&self, adapter: &dyn ChainAdapter, signed: &SignedTx) -> std::result::Result<(), crate::chain::ChainError> {
@@ -645,6 +740,70 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// The nonce owner of one (wallet, network): its lock is held from nonce assignment to the
+/// end of the broadcast. `next` is the nonce after the last fresh nonce this process
+/// broadcast under it; it is forgotten on every other outcome (a refused, stale or
+/// unconfirmed broadcast, a failure, a rebuild that kept its own nonce, a restart), and the
+/// next nonce is then worked out again from the chain and the store ([`Engine::assign_nonce`]).
+/// While it is known nothing else can have used a nonce at or past it: every nonce this
+/// process hands out goes through this lock, and every held one was below it when it was
+/// worked out.
+#[derive(Debug, Default)]
+pub(crate) struct NonceOwner {
+    next: Option<u64>,
+}
+
+/// How many transactions of one (wallet, network) are decided (policy and reservation) or
+/// built and simulated at once. Their nonces, signatures and broadcasts are one at a time
+/// anyway (the nonce owner); more work ahead of them only crowds the store's writer and the
+/// node. Sends beyond it wait their turn in order.
+const PREPARE_AHEAD: usize = 16;
+
+/// The pipeline's per-(wallet, network) state: the nonce owner, and the turns to be decided
+/// or built ahead of it ([`PREPARE_AHEAD`]).
+#[derive(Debug)]
+pub(crate) struct NonceSlot {
+    owner: tokio::sync::Mutex<NonceOwner>,
+    ahead: tokio::sync::Semaphore,
+}
+
+impl Default for NonceSlot {
+    fn default() -> Self {
+        NonceSlot { owner: Default::default(), ahead: tokio::sync::Semaphore::new(PREPARE_AHEAD) }
+    }
+}
+
+/// A transaction's place in the engine's `running` set, taken by [`Engine::admit_send`]: given
+/// back on drop unless its runner [`Admitted::start`]s (an idempotent repeat, a failed insert).
+struct Admitted {
+    engine: Engine,
+    id: Option<String>,
+}
+
+impl Admitted {
+    fn start(mut self) {
+        if let Some(id) = self.id.take() {
+            self.engine.spawn_runner(id);
+        }
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.engine.inner.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        }
+    }
+}
+
+/// Why a transaction could not be built and simulated.
+enum Prepared {
+    /// A transient node error: try again later.
+    Transient(crate::chain::ChainError),
+    /// It can never go through as it is: fail it with this error.
+    Failed(Error),
 }
 
 /// What one attempt of [`Engine::execute`] left to do.

@@ -42,6 +42,7 @@ pub const RANGES: &[(&str, f64, f64)] = &[
     ("security.owner_message_max_ttl_sec", 60.0, 86_400.0),
     ("security.delay_grace_after_start_sec", 0.0, 86_400.0),
     ("pipeline.transient_retry_sec", 0.0, 86_400.0),
+    ("pipeline.max_in_flight", 1.0, 1_000_000.0),
     ("policy.default_instant_max_usd", 0.0, 1e12),
     ("policy.default_notify_max_usd", 0.0, 1e12),
     ("policy.default_delay_max_usd", 0.0, 1e12),

@@ -296,6 +296,20 @@ impl ChainAdapter for EvmAdapter {
         })
     }
 
+    fn with_nonce(&self, unsigned: &UnsignedTx, nonce: u64) -> Option<UnsignedTx> {
+        if unsigned.chain != Chain::Ethereum || unsigned.network != self.network.id() {
+            return None;
+        }
+        let bytes = match tx::decode_unsigned(&unsigned.bytes, self.chain_id().ok()?).ok()? {
+            TypedTransaction::Eip1559(mut t) => {
+                t.nonce = nonce;
+                t.encoded_for_signing()
+            }
+            _ => return None,
+        };
+        Some(UnsignedTx { bytes, nonce: Some(nonce), ..unsigned.clone() })
+    }
+
     async fn simulate(&self, from: &str, unsigned: &UnsignedTx) -> ChainResult<Simulation> {
         let from = parse_address("from", from)?;
         let tx = self.chain_id().and_then(|id| tx::decode_unsigned(&unsigned.bytes, id)).map_err(permanent)?;

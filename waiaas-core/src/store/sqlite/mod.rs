@@ -27,6 +27,13 @@ pub use schema::{migrate, LATEST_SCHEMA_VERSION, MIGRATIONS};
 struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
+    /// Turns at the writer, first come first served, taken before a blocking thread is:
+    /// under load (a thousand sends at once) writes queue here in order instead of parking
+    /// a blocking thread each on the (unfair) writer mutex, where one write could wait
+    /// behind any number of later ones.
+    write_turns: tokio::sync::Mutex<()>,
+    /// Turns at the readers (one per connection), first come first served, likewise.
+    read_turns: tokio::sync::Semaphore,
     next: AtomicUsize,
     sessions: SessionView,
 }
@@ -80,7 +87,14 @@ impl SqliteStore {
         migrate(&mut writer, LATEST_SCHEMA_VERSION)?;
         let readers = (0..4).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<Vec<_>>>()?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next: AtomicUsize::new(0), sessions: SessionView::default() }),
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                read_turns: tokio::sync::Semaphore::new(readers.len()),
+                readers,
+                write_turns: tokio::sync::Mutex::new(()),
+                next: AtomicUsize::new(0),
+                sessions: SessionView::default(),
+            }),
             path: path.to_path_buf(),
         })
     }
@@ -91,6 +105,7 @@ impl SqliteStore {
 
     async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         let inner = self.inner.clone();
+        let _turn = self.inner.read_turns.acquire().await.map_err(Error::internal_from)?;
         tokio::task::spawn_blocking(move || {
             let n = inner.readers.len();
             let start = inner.next.fetch_add(1, Ordering::Relaxed);
@@ -117,6 +132,7 @@ impl SqliteStore {
 
     async fn write<T: Send + 'static>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T> + Send + 'static) -> Result<T> {
         let inner = self.inner.clone();
+        let _turn = self.inner.write_turns.lock().await;
         tokio::task::spawn_blocking(move || {
             // A panic inside a closure rolls its transaction back on unwind; the connection stays usable.
             let mut c = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
