@@ -178,7 +178,7 @@ impl EngineBuilder {
 }
 
 /// The nonce owner of each (wallet, network): held from nonce assignment to broadcast.
-pub(crate) type NonceLocks = std::collections::HashMap<(String, String), Arc<crate::pipeline::NonceSlot>>;
+pub(crate) type NonceLocks = std::collections::HashMap<(String, String), Arc<crate::nonce::NonceSlot>>;
 
 /// A handle to an open WAIaaS data dir. Cheap to clone.
 #[derive(Clone)]

@@ -46,6 +46,7 @@ pub mod mac;
 pub mod meaning;
 pub mod metrics;
 pub mod network;
+pub mod nonce;
 pub mod pipeline;
 pub mod policy;
 pub mod price;
