@@ -122,11 +122,14 @@ async fn main() {
             confirm.push(t0.elapsed().as_secs_f64() * 1000.0);
         }
         println!(
-            "single sends: {single}; accept p50 {:.1} ms p99 {:.1} ms; send->CONFIRMED p50 {:.1} ms p99 {:.1} ms",
+            "single sends: {single}; accept p50 {:.1} ms p99 {:.1} ms; send->CONFIRMED p50 {:.1} ms p90 {:.1} ms p99 {:.1} ms max {:.1} ms; over 50 ms: {:?}",
             pct(&accept, 0.5),
             pct(&accept, 0.99),
             pct(&confirm, 0.5),
-            pct(&confirm, 0.99)
+            pct(&confirm, 0.9),
+            pct(&confirm, 0.99),
+            pct(&confirm, 1.0),
+            confirm.iter().enumerate().filter(|(_, c)| **c > 50.0).map(|(i, c)| format!("#{i}: {c:.0} ms")).collect::<Vec<_>>()
         );
     }
 

@@ -534,6 +534,38 @@ mod tests {
         assert_eq!(decode_symbol(&[1, 2]), None);
     }
 
+    /// The pipeline builds and simulates before the nonce owner hands out the nonce, then
+    /// puts the nonce in: the same transaction (to, value, data, gas, fees), only the nonce differs.
+    #[test]
+    fn with_nonce_changes_the_nonce_and_nothing_else() {
+        let a = adapter();
+        let tx = TxEip1559 {
+            chain_id: 11155111,
+            nonce: 0,
+            to: CallKind::Call(Address::repeat_byte(7)),
+            value: U256::from(5),
+            input: Bytes::from(vec![1, 2]),
+            gas_limit: 21_000,
+            max_fee_per_gas: 30,
+            max_priority_fee_per_gas: 2,
+            access_list: Default::default(),
+        };
+        let fee = FeeEstimate { estimated_fee: 630_000, gas_limit: Some(21_000), max_fee_per_gas: Some(30), max_priority_fee_per_gas: Some(2), ata_rent: None };
+        let unsigned = UnsignedTx {
+            chain: Chain::Ethereum,
+            network: "ethereum-sepolia".into(),
+            bytes: tx.encoded_for_signing(),
+            nonce: Some(0),
+            fee,
+            last_valid_block_height: None,
+        };
+        let moved = a.with_nonce(&unsigned, 42).unwrap();
+        assert_eq!(moved.nonce, Some(42));
+        assert_eq!(moved.fee, unsigned.fee);
+        assert_eq!(moved.bytes, TxEip1559 { nonce: 42, ..tx }.encoded_for_signing());
+        assert!(a.with_nonce(&UnsignedTx { network: "base-sepolia".into(), ..unsigned }, 1).is_none(), "another network's transaction");
+    }
+
     #[tokio::test]
     async fn batch_is_refused_and_the_network_must_match_to_sign() {
         let a = adapter();
