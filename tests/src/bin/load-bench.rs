@@ -1,7 +1,7 @@
 //! Load bench against a real anvil (not a test: it measures, it asserts nothing but the
 //! exactly-once outcome it reports). `scripts/bench-load.sh` runs it on a release build.
 //!
-//! `load-bench [--wallets W] [--per-wallet N] [--kills K] [--single S]`
+//! `load-bench [--wallets W] [--per-wallet N] [--kills K] [--single S] [--poll-ms P]`
 //!
 //! 1. `--single S` (default 50): S sequential sends from one wallet; accept latency (POST ->
 //!    201) and send-to-CONFIRMED latency, p50/p99.
@@ -93,6 +93,9 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (wallets, per_wallet, kills, single) =
         (arg(&args, "--wallets", 1), arg(&args, "--per-wallet", 300), arg(&args, "--kills", 0), arg(&args, "--single", 50));
+    // Pause between rounds of status polls of the concurrent sends (each round asks for
+    // every unfinished one): the polls cost the daemon CPU the sends compete for.
+    let poll_ms = arg(&args, "--poll-ms", 5) as u64;
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
     let url = node.url.clone();
     let http = reqwest::Client::new();
@@ -197,7 +200,7 @@ async fn main() {
                 *finals.entry(status).or_default() += 1;
             }
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(poll_ms)).await;
     }
     let all = started.elapsed().as_secs_f64();
     let mut gapless = true;
