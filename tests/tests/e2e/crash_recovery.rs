@@ -155,6 +155,10 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
     };
     let mut approved = vec![];
     let mut rejected = vec![];
+    // Approvals the owner leaves waiting to the end. The owner's decisions take turns across
+    // rounds (approve, reject, leave), so every seed ends with each of the three.
+    let mut kept: Vec<String> = vec![];
+    let mut decisions = 0usize;
     for (round, chunk) in plan.chunks(25).enumerate() {
         // A burst of sends in all tiers, killed at a random moment.
         let api = api_for(&d);
@@ -176,15 +180,21 @@ async fn mixed_tiers_survive_random_kills_without_double_sends_or_leaked_reserva
         d = restart(d);
         // The owner decides on some of the waiting approvals; killed right after.
         let api = api_for(&d);
-        let waiting: Vec<String> =
-            sent.iter().filter(|s| s.1 == "APPROVAL" && !approved.contains(&s.0) && !rejected.contains(&s.0)).map(|s| s.0.clone()).collect();
-        for (i, id) in waiting.iter().enumerate() {
+        let waiting: Vec<String> = sent
+            .iter()
+            .filter(|s| s.1 == "APPROVAL" && !approved.contains(&s.0) && !rejected.contains(&s.0) && !kept.contains(&s.0))
+            .map(|s| s.0.clone())
+            .collect();
+        for id in waiting.iter() {
             let t = api.wait_tx(&token, id, IN_FLIGHT, Duration::from_secs(20)).await;
             assert_eq!((t["status"].as_str(), t["tier"].as_str()), (Some("QUEUED"), Some("APPROVAL")), "{t}");
-            if i % 3 == 2 {
-                continue; // left waiting
+            let turn = decisions;
+            decisions += 1;
+            if turn % 3 == 2 {
+                kept.push(id.clone()); // left waiting to the end
+                continue;
             }
-            let reject = i % 3 == 1;
+            let reject = turn % 3 == 1;
             let action = if reject { OwnerAction::Reject(id.clone()) } else { OwnerAction::Approve(id.clone()) };
             let h = owner.headers(&api, &action).await;
             let verb = if reject { "reject" } else { "approve" };
