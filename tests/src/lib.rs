@@ -284,6 +284,54 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Wait until every transaction of `ids` is CONFIRMED (asserting none ever ends FAILED,
+    /// CANCELLED or EXPIRED, and all within `timeout`); returns their nonces, sorted.
+    pub async fn confirmed_nonces(&self, auth: &Auth, ids: &[String], timeout: std::time::Duration) -> Vec<i64> {
+        let deadline = Instant::now() + timeout;
+        let mut nonces = vec![];
+        for id in ids {
+            loop {
+                let r = self.call("GET", &format!("/v1/transactions/{id}"), auth, None).await;
+                let st = r.body["status"].as_str().unwrap_or("").to_string();
+                if st == "CONFIRMED" {
+                    nonces.push(r.body["nonce"].as_i64().unwrap());
+                    break;
+                }
+                assert!(!["FAILED", "CANCELLED", "EXPIRED"].contains(&st.as_str()), "{:?}", r.body);
+                assert!(Instant::now() < deadline, "stuck: {:?}", r.body);
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        nonces.sort();
+        nonces
+    }
+}
+
+/// A concrete URL path for a route template: ids become a UUID nobody has, a skill name one
+/// no skill has.
+pub fn concrete_path(template: &str) -> String {
+    template
+        .split('/')
+        .map(|seg| match seg {
+            "{name}" => "no-such-skill".to_string(),
+            s if s.starts_with('{') => "00000000-0000-4000-8000-000000000000".to_string(),
+            s => s.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The `p` quantile (0..=1, nearest rank) of `v`; NaN when `v` is empty. For the bench binaries.
+pub fn percentile(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
 /// Statuses a transaction leaves on its own (not waiting for a delay or an owner).
 pub const IN_FLIGHT: &[&str] = &["PENDING", "EXECUTING", "SUBMITTED"];
 /// Every non-terminal status.

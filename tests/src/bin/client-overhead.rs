@@ -16,11 +16,6 @@ use waiaas_core::client::{AdminApi, AgentApi, WalletQuery};
 use waiaas_e2e::*;
 use waiaas_testnodes::anvil::DEV_ACCOUNTS;
 
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
 /// A wallet (funded on the node) and an agent for it.
 async fn agent_of(admin: &dyn AdminApi, rpc: &str, make: &dyn Fn(String) -> Box<dyn AgentApi>) -> Box<dyn AgentApi> {
     let w = admin.create_wallet(json!({"name": "bench", "chain": "ethereum", "environment": "testnet"})).await.unwrap();
@@ -52,7 +47,7 @@ async fn measure(agent: &dyn AgentApi, op: &str, n: usize) -> (f64, f64) {
             t.push(us);
         }
     }
-    (pct(&mut t, 0.5), pct(&mut t, 0.9))
+    (percentile(&t, 0.5), percentile(&t, 0.9))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -26,15 +26,6 @@ use waiaas_e2e::*;
 
 const TO: &str = waiaas_testnodes::anvil::DEV_ACCOUNTS[1];
 
-fn pct(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
 fn arg(args: &[String], name: &str, default: usize) -> usize {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -126,12 +117,12 @@ async fn main() {
         }
         println!(
             "single sends: {single}; accept p50 {:.1} ms p99 {:.1} ms; send->CONFIRMED p50 {:.1} ms p90 {:.1} ms p99 {:.1} ms max {:.1} ms; over 50 ms: {:?}",
-            pct(&accept, 0.5),
-            pct(&accept, 0.99),
-            pct(&confirm, 0.5),
-            pct(&confirm, 0.9),
-            pct(&confirm, 0.99),
-            pct(&confirm, 1.0),
+            percentile(&accept, 0.5),
+            percentile(&accept, 0.99),
+            percentile(&confirm, 0.5),
+            percentile(&confirm, 0.9),
+            percentile(&confirm, 0.99),
+            percentile(&confirm, 1.0),
             confirm.iter().enumerate().filter(|(_, c)| **c > 50.0).map(|(i, c)| format!("#{i}: {c:.0} ms")).collect::<Vec<_>>()
         );
     }
@@ -210,11 +201,11 @@ async fn main() {
     let confirmed = finals.get("CONFIRMED").copied().unwrap_or(0);
     println!(
         "concurrent: {wallets} wallet(s) x {per_wallet} = {total} sends, {kills} kill(s); accepted in {accepted_all:.2} s (accept p50 {:.1} ms p99 {:.1} ms); all final in {all:.2} s; {confirmed} CONFIRMED, final statuses {finals:?}, {} not final; send->CONFIRMED p50 {:.0} ms p99 {:.0} ms; {:.0} tx/s; on-chain nonces exactly 0..{}: {gapless}",
-        pct(&accept, 0.5),
-        pct(&accept, 0.99),
+        percentile(&accept, 0.5),
+        percentile(&accept, 0.99),
         pending.len(),
-        pct(&confirm, 0.5),
-        pct(&confirm, 0.99),
+        percentile(&confirm, 0.5),
+        percentile(&confirm, 0.99),
         confirmed as f64 / all,
         per_wallet - 1
     );

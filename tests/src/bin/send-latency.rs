@@ -6,11 +6,6 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use waiaas_e2e::*;
 
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -56,6 +51,6 @@ async fn main() {
         confirm.push(t0.elapsed().as_secs_f64() * 1000.0);
     }
     println!("{chain}: {count} sequential transfers");
-    println!("  accept (201) ms: median {:.2}  p90 {:.2}", pct(&mut accept, 0.5), pct(&mut accept, 0.9));
-    println!("  send->CONFIRMED ms: median {:.2}  p90 {:.2}", pct(&mut confirm, 0.5), pct(&mut confirm, 0.9));
+    println!("  accept (201) ms: median {:.2}  p90 {:.2}", percentile(&accept, 0.5), percentile(&accept, 0.9));
+    println!("  send->CONFIRMED ms: median {:.2}  p90 {:.2}", percentile(&confirm, 0.5), percentile(&confirm, 0.9));
 }

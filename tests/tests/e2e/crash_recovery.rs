@@ -55,23 +55,8 @@ async fn killed_daemons_resume_without_loss_or_double_sends() {
     }
     // Every transaction reaches CONFIRMED after the restarts.
     let api = api_for(&d);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut nonces = vec![];
-    for id in &ids {
-        loop {
-            let r = api.call("GET", &format!("/v1/transactions/{id}"), &token, None).await;
-            let st = r.body["status"].as_str().unwrap_or("").to_string();
-            if st == "CONFIRMED" {
-                nonces.push(r.body["nonce"].as_i64().unwrap());
-                break;
-            }
-            assert!(!["FAILED", "CANCELLED", "EXPIRED"].contains(&st.as_str()), "{:?}", r.body);
-            assert!(Instant::now() < deadline, "stuck: {:?}", r.body);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    let nonces = api.confirmed_nonces(&token, &ids, Duration::from_secs(90)).await;
     assert!(resumed > 0, "the kills must hit transactions in flight for this test to mean anything");
-    nonces.sort();
     assert_eq!(nonces, (0..90).collect::<Vec<i64>>(), "contiguous, each once");
     let (count, balance) = tokio::task::block_in_place(|| {
         (hex_u128(&node.rpc("eth_getTransactionCount", json!([addr, "latest"]))), hex_u128(&node.rpc("eth_getBalance", json!([to, "latest"]))))

@@ -44,8 +44,7 @@ async fn kill_switch_stops_everything_and_recovers() {
     // Every declared operation answers as the core's table says: a Refused one is
     // SYSTEM_LOCKED before anything else (no credential sent), a Served one never is.
     for o in waiaas_core::api::OPERATIONS {
-        let path: String = o.path.split('/').map(|s| if s.starts_with('{') { "00000000-0000-4000-8000-000000000000" } else { s }).collect::<Vec<_>>().join("/");
-        let r = api.call(o.method, &path, &Auth::None, None).await;
+        let r = api.call(o.method, &concrete_path(o.path), &Auth::None, None).await;
         match o.when_locked {
             waiaas_core::api::WhenLocked::Refused => assert_eq!((r.status, r.code()), (503, "SYSTEM_LOCKED"), "{} {}", o.method, o.path),
             waiaas_core::api::WhenLocked::Served => assert_ne!(r.code(), "SYSTEM_LOCKED", "{} {} is declared served while locked", o.method, o.path),

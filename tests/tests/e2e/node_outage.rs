@@ -126,22 +126,7 @@ async fn sends_queued_while_the_node_is_stopped_for_10_s_all_confirm_exactly_onc
     assert!(unfinished >= 15, "the sends made while the node was down cannot have confirmed: {unfinished} unfinished");
     relay.open().await;
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut nonces = vec![];
-    for id in &ids {
-        loop {
-            let r = api.call("GET", &format!("/v1/transactions/{id}"), &token, None).await;
-            let st = r.body["status"].as_str().unwrap_or("").to_string();
-            if st == "CONFIRMED" {
-                nonces.push(r.body["nonce"].as_i64().unwrap());
-                break;
-            }
-            assert!(!["FAILED", "CANCELLED", "EXPIRED"].contains(&st.as_str()), "{:?}", r.body);
-            assert!(Instant::now() < deadline, "stuck after the node came back: {:?}", r.body);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    nonces.sort();
+    let nonces = api.confirmed_nonces(&token, &ids, Duration::from_secs(120)).await;
     assert_eq!(nonces, (0..30).collect::<Vec<i64>>(), "contiguous, each once");
     let (count, balance) = tokio::task::block_in_place(|| {
         (hex_u128(&node.rpc("eth_getTransactionCount", json!([addr, "latest"]))), hex_u128(&node.rpc("eth_getBalance", json!([to, "latest"]))))

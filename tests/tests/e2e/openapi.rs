@@ -31,18 +31,6 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
     out
 }
 
-/// A concrete URL path for a template: ids become a UUID nobody has.
-fn concrete(path: &str) -> String {
-    path.split('/')
-        .map(|seg| match seg {
-            "{name}" => "no-such-skill".to_string(),
-            s if s.starts_with('{') => "00000000-0000-4000-8000-000000000000".to_string(),
-            s => s.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 async fn get_doc(d: &Daemon) -> Value {
     let res = reqwest::get(d.url("/doc")).await.expect("GET /doc");
     assert_eq!(res.status(), 200);
@@ -91,7 +79,7 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served()
     // Every documented operation reaches a handler on the live daemon (no credentials: the
     // authenticated ones answer 401 in the error shape, never the fallback).
     for (method, path) in &documented {
-        let url = d.url(&concrete(path));
+        let url = d.url(&concrete_path(path));
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let res = http.request(m, &url).send().await.unwrap();
         let status = res.status().as_u16();
@@ -112,7 +100,7 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served()
         by_path.entry(p).or_default().insert(m.clone());
     }
     for (path, methods) in by_path {
-        let res = http.request(reqwest::Method::TRACE, d.url(&concrete(path))).send().await.unwrap();
+        let res = http.request(reqwest::Method::TRACE, d.url(&concrete_path(path))).send().await.unwrap();
         assert_eq!(res.status(), 405, "TRACE {path}");
         let allow: BTreeSet<String> =
             res.headers()["allow"].to_str().unwrap().split(',').map(|m| m.trim().to_string()).filter(|m| !(m == "HEAD" && methods.contains("GET"))).collect();

@@ -141,22 +141,23 @@ pub async fn call_admin(api: &dyn AdminApi, method: &str, a: CallArgs) -> Result
     }
 }
 
-/// The agent method names of the operation table, then the helpers: what a binding's agent
-/// class must offer.
-pub fn agent_methods() -> Vec<&'static str> {
-    let mut names: Vec<&str> = crate::api::OPERATIONS.iter().filter_map(|o| o.agent).collect();
-    names.extend(AGENT_HELPERS);
+/// The names of one client column of the operation table and `extra`, sorted, once each.
+fn method_names(column: fn(&crate::api::Operation) -> Option<&'static str>, extra: &[&'static str]) -> Vec<&'static str> {
+    let mut names: Vec<&str> = crate::api::OPERATIONS.iter().filter_map(column).chain(extra.iter().copied()).collect();
     names.sort_unstable();
     names.dedup();
     names
 }
 
+/// The agent method names of the operation table, then the helpers: what a binding's agent
+/// class must offer.
+pub fn agent_methods() -> Vec<&'static str> {
+    method_names(|o| o.agent, AGENT_HELPERS)
+}
+
 /// The operator method names of the operation table: what a binding's operator class must offer.
 pub fn admin_methods() -> Vec<&'static str> {
-    let mut names: Vec<&str> = crate::api::OPERATIONS.iter().filter_map(|o| o.admin).collect();
-    names.sort_unstable();
-    names.dedup();
-    names
+    method_names(|o| o.admin, &[])
 }
 
 #[cfg(test)]

@@ -366,7 +366,7 @@ impl AdminApi for EmbeddedAdmin {
     async fn activate_kill_switch(&self) -> Result<Value> {
         self.engine.admit(Op::ActivateKillSwitch)?;
         let st = self.engine.activate_kill_switch("master").await?;
-        to_json(KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at })
+        to_json(KillSwitchActivateResponse::from(st))
     }
 
     async fn recover_kill_switch(&self) -> Result<Value> {
@@ -420,7 +420,7 @@ impl AdminApi for EmbeddedAdmin {
     async fn owner_activate_kill_switch(&self, proof: OwnerProof) -> Result<Value> {
         self.engine.admit(Op::OwnerActivateKillSwitch)?;
         let st = self.engine.owner_activate_kill_switch(&proof).await?;
-        to_json(KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at })
+        to_json(KillSwitchActivateResponse::from(st))
     }
 
     fn owner_domain(&self) -> Option<String> {

@@ -50,6 +50,13 @@ pub struct KillSwitchStatus {
     pub activated_by: Option<String>,
 }
 
+impl From<KillSwitchStatus> for crate::api::types::KillSwitchActivateResponse {
+    /// The answer to an activation (operator's or owner's).
+    fn from(st: KillSwitchStatus) -> Self {
+        crate::api::types::KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at }
+    }
+}
+
 /// The kill switch service.
 pub struct KillSwitch {
     kv: Arc<dyn KvStore>,

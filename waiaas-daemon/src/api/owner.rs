@@ -80,5 +80,5 @@ async fn reject(State(s): State<AppState>, owner: Owner, Path(id): Path<String>)
     responses((status = 200, description = "SUSPENDED", body = KillSwitchActivateResponse)))]
 async fn kill_switch(State(s): State<AppState>, owner: Owner) -> ApiResult<Json<KillSwitchActivateResponse>> {
     let st = s.engine.owner_activate_kill_switch(&owner.proof).await?;
-    Ok(Json(KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at }))
+    Ok(Json(KillSwitchActivateResponse::from(st)))
 }

@@ -112,7 +112,7 @@ async fn kill_switch(State(s): State<AppState>) -> ApiResult<Json<waiaas_core::k
               (status = 409, description = "KILL_SWITCH_ACTIVE", body = crate::openapi::ErrorResponse)))]
 async fn activate(State(s): State<AppState>, _m: Master) -> ApiResult<Json<KillSwitchActivateResponse>> {
     let st = s.engine.activate_kill_switch("master").await?;
-    Ok(Json(KillSwitchActivateResponse { state: st.state, activated_at: st.activated_at }))
+    Ok(Json(KillSwitchActivateResponse::from(st)))
 }
 
 /// SUSPENDED → LOCKED: also revokes every session.
