@@ -1,9 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a benchmark: a broken setup should stop it")]
 //! Decision + reservation against SQLite: one `decide_tx` (read policies and usage windows,
 //! evaluate, write the reservation) in one IMMEDIATE transaction, on a wallet that already
-//! has a history of transactions.
+//! has a history of 0, 1,000 and 10,000 decided transactions within the usage windows (the
+//! measured row is deleted after each iteration, so the history stays at its size).
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use std::time::{Duration, Instant};
 use waiaas_core::network::{Chain, Environment};
 use waiaas_core::policy::{self, PolicyRecord, PolicySettings, PolicyType};
 use waiaas_core::store::prelude::*;
@@ -53,48 +55,73 @@ fn benches(c: &mut Criterion) {
         .with_to("0x0000000000000000000000000000000000000002")
         .with_value(1000, 1.0);
     let settings = PolicySettings::default();
+    let db = rusqlite::Connection::open(dir.path().join("bench.db")).unwrap();
+    let insert_history = |from: usize, to: usize| {
+        let mut st = db
+            .prepare(
+                "INSERT INTO transactions (id, wallet_id, chain, network, type, status, tier, amount, to_address, request, amount_usd, created_at, updated_at)
+                 VALUES (?1, 'w', 'ethereum', 'ethereum-sepolia', 'TRANSFER', 'CONFIRMED', 'INSTANT', '1000', '0x0000000000000000000000000000000000000002', '{}', 1.0, ?2, ?2)",
+            )
+            .unwrap();
+        for i in from..to {
+            st.execute(rusqlite::params![format!("h{i:08}"), now - (i as i64 % 80_000)]).unwrap();
+        }
+    };
+    let mut group = c.benchmark_group("decide_and_reserve (SQLite, 3 policies)");
+    group.sample_size(30).measurement_time(Duration::from_secs(5));
+    let mut have = 0;
     let mut n = 0u64;
-    c.bench_function("decide_and_reserve (SQLite, 3 policies, growing history)", |b| {
-        b.iter(|| {
-            n += 1;
-            let id = format!("t{n:012}");
-            let rec = TxRecord {
-                id: id.clone(),
-                wallet_id: "w".into(),
-                chain: "ethereum".into(),
-                network: "ethereum-sepolia".into(),
-                tx_type: waiaas_core::tx::TxType::Transfer,
-                status: waiaas_core::tx::TxStatus::Pending,
-                amount: Some("1000".into()),
-                request: "{}".into(),
-                created_at: now,
-                updated_at: now,
-                ..Default::default()
-            };
-            let (intent, settings) = (intent.clone(), settings.clone());
-            rt.block_on(async {
-                store.insert_tx(&rec).await.unwrap();
-                let st = store
-                    .decide_tx(
-                        &id,
-                        now,
-                        Box::new(move |r, rows, read_usage| {
-                            let policies = waiaas_core::policies::policy_records(rows.to_vec())?;
-                            let needs = policy::usage_needs(&policies, &r.wallet_id, &r.network);
-                            let usage = waiaas_core::policies::usage_of(read_usage(&needs.rate_windows)?);
-                            let d = policy::evaluate(&policies, &intent, &usage, &settings, now, false);
-                            Ok((
-                                if d.allowed { TxStatus::Executing } else { TxStatus::Cancelled },
-                                waiaas_core::tx::TxPatch { tier: Some(d.tier.as_str().into()), amount_usd: Some(1.0), ..Default::default() },
-                            ))
-                        }),
-                    )
-                    .await
-                    .unwrap();
-                assert_eq!(st, Some(TxStatus::Executing));
+    for history in [0usize, 1_000, 10_000] {
+        insert_history(have, history);
+        have = history;
+        group.bench_with_input(BenchmarkId::new("history", history), &history, |b, _| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    n += 1;
+                    let id = format!("t{n:012}");
+                    let rec = TxRecord {
+                        id: id.clone(),
+                        wallet_id: "w".into(),
+                        chain: "ethereum".into(),
+                        network: "ethereum-sepolia".into(),
+                        tx_type: waiaas_core::tx::TxType::Transfer,
+                        status: waiaas_core::tx::TxStatus::Pending,
+                        amount: Some("1000".into()),
+                        request: "{}".into(),
+                        created_at: now,
+                        updated_at: now,
+                        ..Default::default()
+                    };
+                    let (intent, settings) = (intent.clone(), settings.clone());
+                    rt.block_on(store.insert_tx(&rec)).unwrap();
+                    let t0 = Instant::now();
+                    let st = rt
+                        .block_on(store.decide_tx(
+                            &id,
+                            now,
+                            Box::new(move |r, rows, read_usage| {
+                                let policies = waiaas_core::policies::policy_records(rows.to_vec())?;
+                                let needs = policy::usage_needs(&policies, &r.wallet_id, &r.network);
+                                let usage = waiaas_core::policies::usage_of(read_usage(&needs.rate_windows)?);
+                                let d = policy::evaluate(&policies, &intent, &usage, &settings, now, false);
+                                Ok((
+                                    if d.allowed { TxStatus::Executing } else { TxStatus::Cancelled },
+                                    waiaas_core::tx::TxPatch { tier: Some(d.tier.as_str().into()), amount_usd: Some(1.0), ..Default::default() },
+                                ))
+                            }),
+                        ))
+                        .unwrap();
+                    spent += t0.elapsed();
+                    assert_eq!(st, Some(TxStatus::Executing));
+                    db.execute("DELETE FROM audit_log WHERE tx_id = ?1", [&id]).unwrap();
+                    db.execute("DELETE FROM transactions WHERE id = ?1", [&id]).unwrap();
+                }
+                spent
             })
-        })
-    });
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(reserve, benches);

@@ -611,6 +611,15 @@ impl Engine {
         self.inner.signer.with_key(permit, f).await
     }
 
+    /// [`Engine::with_signing_key`] for several permits of one wallet (see [`Signer::with_keys`]).
+    pub(crate) async fn with_signing_keys<T: Send + 'static>(
+        &self,
+        permits: Vec<SigningPermit>,
+        f: impl FnOnce(&crate::keys::SecretKey) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.inner.signer.with_keys(permits, f).await
+    }
+
     // --- wallets (services::wallets)
 
     /// Create a wallet: a new key in the keystore, the wallet row, and (by default) an

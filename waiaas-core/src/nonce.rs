@@ -1,6 +1,10 @@
 //! The per-(wallet, network) nonce state the engine keeps and the pipeline drives: the one
-//! owner that hands out nonces, and the turns to be decided or built ahead of it. A leaf
-//! module (plain data), so the engine can hold it without depending on the pipeline.
+//! owner that hands out nonces, the turns to be decided or built ahead of it, and the fresh
+//! transactions waiting for it. Plain data (no engine, no pipeline), so the engine can hold
+//! it without depending on the pipeline.
+
+use crate::chain::UnsignedTx;
+use crate::services::signer::SigningPermit;
 
 /// The nonce owner of one (wallet, network): its lock is held from nonce assignment to the
 /// end of the broadcast. `next` is the nonce after the last fresh nonce this process
@@ -16,21 +20,58 @@ pub(crate) struct NonceOwner {
 }
 
 /// How many transactions of one (wallet, network) are decided (policy and reservation) or
-/// built and simulated at once. Their nonces, signatures and broadcasts are one at a time
-/// anyway (the nonce owner); more work ahead of them only crowds the store's writer and the
-/// node. Sends beyond it wait their turn in order.
+/// built and simulated at once. Their nonces, signatures and broadcasts go through the nonce
+/// owner anyway (in batches of whatever waits at its lock); more work ahead of them only
+/// crowds the store's writer and the node. Sends beyond it wait their turn in order.
 const PREPARE_AHEAD: usize = 16;
 
-/// The pipeline's per-(wallet, network) state: the nonce owner, and the turns to be decided
-/// or built ahead of it ([`PREPARE_AHEAD`]).
+/// A fresh transaction (built and simulated, nothing signed) waiting for the nonce owner.
+/// Whoever takes the owner's lock next takes every waiting one and handles them as one
+/// batch: consecutive nonces, one key decryption, one store write, broadcasts in nonce order.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub(crate) id: String,
+    pub(crate) tier: Option<String>,
+    pub(crate) unsigned: UnsignedTx,
+    pub(crate) permit: SigningPermit,
+    /// How the batch left it; dropped unanswered (an internal error) means [`Handled::Again`].
+    pub(crate) done: tokio::sync::oneshot::Sender<Handled>,
+}
+
+/// How a batch left a [`Queued`] transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handled {
+    /// Its bytes are stored and the node took them: it is to be marked SUBMITTED.
+    Broadcast,
+    /// Nothing more to do here (FAILED, ended meanwhile, or left to the background check).
+    Done,
+    /// Not handled by the batch: run it again on its own.
+    Again,
+}
+
+/// The pipeline's per-(wallet, network) state: the nonce owner, the turns to be decided
+/// or built ahead of it ([`PREPARE_AHEAD`]), and the fresh transactions waiting for it.
 #[derive(Debug)]
 pub(crate) struct NonceSlot {
     pub(crate) owner: tokio::sync::Mutex<NonceOwner>,
     pub(crate) ahead: tokio::sync::Semaphore,
+    waiting: std::sync::Mutex<Vec<Queued>>,
+}
+
+impl NonceSlot {
+    /// Wait for the owner with `q` (before taking the owner's lock).
+    pub(crate) fn queue(&self, q: Queued) {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).push(q);
+    }
+
+    /// Every transaction waiting so far, in the order they came (under the owner's lock).
+    pub(crate) fn take_waiting(&self) -> Vec<Queued> {
+        std::mem::take(&mut *self.waiting.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 impl Default for NonceSlot {
     fn default() -> Self {
-        NonceSlot { owner: Default::default(), ahead: tokio::sync::Semaphore::new(PREPARE_AHEAD) }
+        NonceSlot { owner: Default::default(), ahead: tokio::sync::Semaphore::new(PREPARE_AHEAD), waiting: Default::default() }
     }
 }

@@ -440,3 +440,39 @@ async fn concurrent_sends_of_one_wallet_get_contiguous_nonces() {
     assert_eq!(w.chain.nonces_used(&w.address).len(), 20);
     assert_eq!(w.chain.landed().len(), 20);
 }
+
+/// Issue 15 item 5: fresh sends waiting for the nonce owner are signed, stored and broadcast
+/// as a batch. A broadcast the node refuses for good ends the batch there: that send FAILS,
+/// the sends behind it (signed and stored, never broadcast) forget their bytes and are built
+/// again, so the refused nonce is reused and no nonce is skipped.
+#[tokio::test]
+async fn a_refused_broadcast_inside_a_batch_leaves_no_nonce_gap() {
+    let w = world().await;
+    w.chain.push_broadcast_error(ChainError::permanent(ErrorCode::INSUFFICIENT_BALANCE, "insufficient funds for gas * price + value"));
+    let mut ids = vec![];
+    for _ in 0..20 {
+        ids.push(w.send(SMALL).await);
+    }
+    let (mut failed, mut nonces) = (vec![], vec![]);
+    for id in &ids {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let tx = loop {
+            let tx = w.tx(id).await;
+            if tx.status == "CONFIRMED" || tx.status == "FAILED" {
+                break tx;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{id} stayed {}", tx.status);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        match tx.status.as_str() {
+            "FAILED" => failed.push(tx),
+            _ => nonces.push(tx.nonce.unwrap()),
+        }
+    }
+    assert_eq!(failed.len(), 1, "exactly the refused one fails: {:?}", failed.iter().map(|t| (t.error.clone(), t.nonce)).collect::<Vec<_>>());
+    assert!(failed[0].error.as_deref().unwrap_or("").contains("insufficient funds"), "{:?}", failed[0].error);
+    nonces.sort();
+    assert_eq!(nonces, (0..19).collect::<Vec<i64>>(), "the refused nonce is reused, none skipped");
+    assert_eq!(w.chain.nonces_used(&w.address).len(), 19);
+    assert_eq!(w.chain.landed().len(), 19, "each of the others lands once");
+}

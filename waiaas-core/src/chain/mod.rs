@@ -140,6 +140,12 @@ pub struct UnsignedTx {
     pub fee: FeeEstimate,
     /// Solana: block height after which the blockhash is expired.
     pub last_valid_block_height: Option<u64>,
+    /// The node already ran this transaction's call while it was built (EVM: `eth_estimateGas`
+    /// succeeded for the same sender, target, value and data, and the balance covers value
+    /// and fee), so the pipeline's dry run would only repeat it. Never stored: a transaction
+    /// read back from the store is simulated again.
+    #[serde(skip)]
+    pub dry_run_passed: bool,
 }
 
 /// Signed bytes ready to broadcast, and the hash (EVM) or signature (Solana) they will have.

@@ -204,7 +204,15 @@ impl ChainAdapter for ScriptedAdapter {
         let body: Body = (from.to_string(), kind.clone(), nonce);
         let body = serde_json::to_vec(&body).map_err(|e| ChainError::permanent(ErrorCode::INTERNAL_ERROR, e.to_string()))?;
         let fee = FeeEstimate { estimated_fee: 21_000 * 1_000_000_000, gas_limit: Some(21_000), ..Default::default() };
-        Ok(UnsignedTx { chain: self.network.chain(), network: self.network.id().to_string(), bytes: body, nonce, fee, last_valid_block_height: None })
+        Ok(UnsignedTx {
+            chain: self.network.chain(),
+            network: self.network.id().to_string(),
+            bytes: body,
+            nonce,
+            fee,
+            last_valid_block_height: None,
+            dry_run_passed: false,
+        })
     }
     fn with_nonce(&self, tx: &UnsignedTx, nonce: u64) -> Option<UnsignedTx> {
         let (from, kind, _): Body = serde_json::from_slice(&tx.bytes).ok()?;

@@ -10,7 +10,9 @@
 //! - a confirmation timeout leaves the transaction SUBMITTED; a background check finishes it.
 //!
 //! EVM nonces have one owner per (wallet, network): a lock held from nonce assignment to the
-//! end of the broadcast. The next nonce is max(the node's pending count, one past the
+//! end of the broadcast. Fresh transactions waiting at the lock are handled by its next
+//! holder as one batch: consecutive nonces, one key decryption, one store write of all the
+//! signed bytes, broadcasts in nonce order. The next nonce is max(the node's pending count, one past the
 //! highest nonce the store recorded as broadcast, one past every nonce held by another
 //! unfinished transaction's stored signed bytes), so concurrent sends get contiguous
 //! nonces, a transaction signed but killed before its broadcast keeps its nonce across a
@@ -27,7 +29,7 @@ use crate::chain::{ChainAdapter, ErrorClass, SignedTx, TxKind, TxStatus as Chain
 use crate::engine::{ensure_can_sign, Engine, SessionCtx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{Chain, Network};
-use crate::nonce::NonceSlot;
+use crate::nonce::{Handled, NonceOwner, NonceSlot, Queued};
 use crate::store::tx::{TxPatch, TxRecord, TxStatus, TxType};
 use crate::store::WalletRecord;
 use request::{parse_send, Draft};
@@ -197,8 +199,17 @@ impl Engine {
         }
     }
 
+    /// FAILED without moving funds: the reservation is released and bytes that never landed
+    /// are forgotten (their hash names nothing on chain, and an identical transaction built
+    /// later with the same nonce would have the same hash).
     async fn fail(&self, id: &str, from: TxStatus, tier: Option<&str>, e: &Error) -> Result<()> {
-        let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+        let patch = TxPatch {
+            error: Some(e.message.clone()),
+            error_code: Some(e.code.as_str().into()),
+            release_reservation: true,
+            forget_signed: true,
+            ..Default::default()
+        };
         if self.inner.store.transition_tx(id, &[from], TxStatus::Failed, &patch, self.now()).await? {
             self.inner.metrics.transaction(TxStatus::Failed, tier);
             tracing::info!(tx = %id, code = %e.code, "transaction failed: {}", e.message);
@@ -233,9 +244,14 @@ impl Engine {
         let budget = i64::try_from(self.inner.config.pipeline.transient_retry_sec).unwrap_or(i64::MAX);
         let mut stop = self.inner.stop.subscribe();
         let mut attempts: u32 = 0;
+        let mut alone = false;
         loop {
-            let e = match self.execute_once(id).await? {
+            let e = match self.execute_once(id, alone).await? {
                 Attempt::Done => return Ok(()),
+                Attempt::Again => {
+                    alone = true;
+                    continue;
+                }
                 Attempt::Transient(e) => e,
             };
             attempts += 1;
@@ -265,8 +281,11 @@ impl Engine {
     /// One attempt of [`Engine::execute`]. A fresh transaction (nothing signed yet) is built
     /// and simulated first, outside the nonce owner's lock (fees, gas and the dry run do not
     /// depend on the nonce); under the lock it only gets its nonce, is signed, stored and
-    /// broadcast, so concurrent sends of one wallet queue for that short part only.
-    async fn execute_once(&self, id: &str) -> Result<Attempt> {
+    /// broadcast, so concurrent sends of one wallet queue for that short part only. A fresh
+    /// EVM transaction waits for the lock as [`Queued`], and whoever holds the lock handles
+    /// every waiting one as one batch ([`Engine::run_batch`]); `alone` skips that (a
+    /// transaction a batch handed back).
+    async fn execute_once(&self, id: &str, alone: bool) -> Result<Attempt> {
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         if tx.status() != TxStatus::Executing {
             return Ok(Attempt::Done);
@@ -301,6 +320,28 @@ impl Engine {
         // No re-read under the lock: this runner is the only one of the transaction in the
         // process (`running`), so only it stores signed bytes, and every write below is
         // conditional on the transaction still being EXECUTING.
+        if !alone && wallet.chain == Chain::Ethereum && tx.signed_tx.is_none() && tx.nonce.is_none() {
+            if let (Some(unsigned), Some(permit)) = (prepared.take(), permit.take()) {
+                let (done, handled) = tokio::sync::oneshot::channel();
+                slot.queue(Queued { id: id.to_string(), tier: tx.tier.clone(), unsigned, permit, done });
+                drop(ahead);
+                {
+                    let mut owner = slot.owner.lock().await;
+                    let batch = slot.take_waiting();
+                    if !batch.is_empty() {
+                        self.run_batch(&wallet, &tx.network, &adapter, &mut owner, batch).await;
+                    }
+                }
+                return Ok(match handled.await {
+                    Ok(Handled::Broadcast) => {
+                        self.submitted(id, tier).await?;
+                        Attempt::Done
+                    }
+                    Ok(Handled::Done) => Attempt::Done,
+                    Ok(Handled::Again) | Err(_) => Attempt::Again,
+                });
+            }
+        }
         drop(ahead);
         let mut owner = slot.owner.lock().await;
         // The nonce a rebuild may keep (see `assign_nonce`).
@@ -325,7 +366,7 @@ impl Engine {
                             Err(e) if e.class == ErrorClass::Transient => return Ok(Attempt::Transient(e)),
                             Err(e) => return fail(e.error).await,
                         };
-                        let (n, kept_own) = self.assign_nonce(&tx, chain_next, own_nonce).await?;
+                        let (n, kept_own) = self.assign_nonce(&tx.wallet_id, &tx.network, &tx.id, chain_next, own_nonce).await?;
                         (Some(n), !kept_own)
                     }
                 },
@@ -416,6 +457,9 @@ impl Engine {
             Err(e) if e.class == ErrorClass::Transient => return Err(Prepared::Transient(e)),
             Err(e) => return Err(Prepared::Failed(e.error)),
         };
+        if unsigned.dry_run_passed {
+            return Ok(unsigned);
+        }
         match adapter.simulate(from, &unsigned).await {
             Ok(sim) if sim.success => Ok(unsigned),
             Ok(sim) => {
@@ -439,22 +483,148 @@ impl Engine {
     /// broadcast holds its nonce although neither the chain nor the committed nonces know it
     /// yet. (The owner remembers the next nonce after a fresh one it broadcast, see
     /// [`NonceOwner`], and skips this while nothing else could have moved it.)
-    async fn assign_nonce(&self, tx: &TxRecord, chain_next: u64, own: Option<u64>) -> Result<(u64, bool)> {
+    async fn assign_nonce(&self, wallet_id: &str, network: &str, tx_id: &str, chain_next: u64, own: Option<u64>) -> Result<(u64, bool)> {
         let held: Vec<u64> = self
             .inner
             .store
             .txs_in_status(&[TxStatus::Executing, TxStatus::Submitted])
             .await?
             .into_iter()
-            .filter(|t| t.id != tx.id && t.wallet_id == tx.wallet_id && t.network == tx.network && t.signed_tx.is_some())
+            .filter(|t| t.id != tx_id && t.wallet_id == wallet_id && t.network == network && t.signed_tx.is_some())
             .filter_map(|t| t.nonce.and_then(|n| u64::try_from(n).ok()))
             .collect();
         if let Some(n) = own.filter(|n| *n >= chain_next && !held.contains(n)) {
             return Ok((n, true));
         }
-        let committed = self.inner.store.next_nonce(&tx.wallet_id, &tx.network).await?.unwrap_or(0);
+        let committed = self.inner.store.next_nonce(wallet_id, network).await?.unwrap_or(0);
         let past_held = held.iter().max().map_or(0, |n| n + 1);
         Ok((chain_next.max(committed).max(past_held), false))
+    }
+
+    /// The nonce owner's turn for the fresh EVM transactions waiting at its lock (`batch`, in
+    /// the order they came): consecutive nonces from the owner's next one, one key decryption
+    /// for all the signatures, one store write for all the signed bytes, then the broadcasts
+    /// one after the other in nonce order (the node sees no gap). The first broadcast that
+    /// does not go through ends the batch: that transaction is handled as it would be alone
+    /// (stale bytes: run again, which rebuilds them; a transient error: the bytes kept for the
+    /// background check; refused: FAILED), and the ones after it, never broadcast, forget
+    /// their bytes and run again alone, so no nonce is skipped. Each answer is sent as soon as
+    /// it is known; an internal error drops the unanswered ones, which then run again alone
+    /// (resuming from whatever the store holds, as after a crash).
+    async fn run_batch(&self, wallet: &WalletRecord, network: &str, adapter: &Arc<dyn ChainAdapter>, owner: &mut NonceOwner, batch: Vec<Queued>) {
+        let n = batch.len();
+        if let Err(e) = self.try_batch(wallet, network, adapter, owner, batch).await {
+            owner.next = None;
+            tracing::error!(wallet = %wallet.id, "batch of {n} transactions: {e}");
+        }
+    }
+
+    async fn try_batch(&self, wallet: &WalletRecord, network: &str, adapter: &Arc<dyn ChainAdapter>, owner: &mut NonceOwner, batch: Vec<Queued>) -> Result<()> {
+        struct Job {
+            id: String,
+            tier: Option<String>,
+            nonce: u64,
+            unsigned: crate::chain::UnsignedTx,
+            done: tokio::sync::oneshot::Sender<Handled>,
+        }
+        let again = |rest: Vec<tokio::sync::oneshot::Sender<Handled>>| {
+            for d in rest {
+                let _ = d.send(Handled::Again);
+            }
+        };
+        let base = match owner.next.take() {
+            Some(n) => n,
+            None => match adapter.next_nonce(&wallet.public_key).await {
+                Ok(chain_next) => self.assign_nonce(&wallet.id, network, "", chain_next.unwrap_or(0), None).await?.0,
+                // Alone, each retries a transient error or fails with the reason.
+                Err(_) => {
+                    again(batch.into_iter().map(|q| q.done).collect());
+                    return Ok(());
+                }
+            },
+        };
+        let (mut jobs, mut permits, mut rest) = (vec![], vec![], vec![]);
+        for q in batch {
+            let nonce = base + jobs.len() as u64;
+            let renonced = if q.unsigned.nonce == Some(nonce) { Some(q.unsigned) } else { adapter.with_nonce(&q.unsigned, nonce) };
+            match renonced.filter(|_| rest.is_empty()) {
+                Some(unsigned) => {
+                    permits.push(q.permit);
+                    jobs.push(Job { id: q.id, tier: q.tier, nonce, unsigned, done: q.done });
+                }
+                None => rest.push(q.done),
+            }
+        }
+        again(rest);
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let (a, unsigned) = (adapter.clone(), jobs.iter().map(|j| j.unsigned.clone()).collect::<Vec<_>>());
+        let signed = match self.with_signing_keys(permits, move |key| unsigned.iter().map(|u| a.sign(u, key)).collect::<Result<Vec<_>>>()).await {
+            Ok(s) => s,
+            Err(e) => {
+                for j in jobs {
+                    self.fail(&j.id, TxStatus::Executing, j.tier.as_deref(), &e).await?;
+                    let _ = j.done.send(Handled::Done);
+                }
+                return Ok(());
+            }
+        };
+        // Durable before any broadcast: every nonce is held by its stored bytes from here on.
+        let mut patches = vec![];
+        for (j, s) in jobs.iter().zip(&signed) {
+            let patch = TxPatch {
+                nonce: i64::try_from(j.nonce).ok(),
+                unsigned_tx: Some(serde_json::to_vec(&j.unsigned).map_err(Error::internal_from)?),
+                signed_tx: Some(s.raw.clone()),
+                tx_hash: Some(s.hash.clone()),
+                ..Default::default()
+            };
+            patches.push((j.id.clone(), patch));
+        }
+        let gone = self.inner.store.patch_txs(TxStatus::Executing, &patches, self.now()).await?;
+        if !gone.is_empty() {
+            // Some ended meanwhile: nothing was written; the others run again alone.
+            for j in jobs {
+                let _ = j.done.send(if gone.contains(&j.id) { Handled::Done } else { Handled::Again });
+            }
+            return Ok(());
+        }
+        let mut jobs = jobs.into_iter().zip(signed);
+        let mut sent = 0u64;
+        while let Some((j, s)) = jobs.next() {
+            let e = match self.broadcast_with_retry(adapter.as_ref(), &s).await {
+                Ok(()) => {
+                    sent += 1;
+                    let _ = j.done.send(Handled::Broadcast);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let handled = match e.class {
+                ErrorClass::Stale => Handled::Again,
+                ErrorClass::Transient => {
+                    self.inner.store.patch_tx(&j.id, TxStatus::Executing, &TxPatch { commit_nonce: true, ..Default::default() }, self.now()).await?;
+                    tracing::warn!(tx = %j.id, "broadcast not confirmed by any endpoint, will retry the same bytes: {}", e.error.message);
+                    Handled::Done
+                }
+                _ => {
+                    self.fail(&j.id, TxStatus::Executing, j.tier.as_deref(), &e.error).await?;
+                    Handled::Done
+                }
+            };
+            let _ = j.done.send(handled);
+            let forget = TxPatch { forget_signed: true, ..Default::default() };
+            let mut rest = vec![];
+            for (j, _) in jobs {
+                self.inner.store.patch_tx(&j.id, TxStatus::Executing, &forget, self.now()).await?;
+                rest.push(j.done);
+            }
+            again(rest);
+            return Ok(());
+        }
+        owner.next = Some(base + sent);
+        Ok(())
     }
 
     async fn broadcast_with_retry(&self, adapter: &dyn ChainAdapter, signed: &SignedTx) -> std::result::Result<(), crate::chain::ChainError> {
@@ -778,6 +948,8 @@ enum Prepared {
 enum Attempt {
     /// Nothing: the transaction is SUBMITTED, FAILED, or left to the background check.
     Done,
+    /// A batch handed it back ([`Handled::Again`]): run it again on its own.
+    Again,
     /// A transient node error before anything was signed and broadcast: try again later.
     Transient(crate::chain::ChainError),
 }

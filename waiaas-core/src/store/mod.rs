@@ -183,6 +183,9 @@ pub trait TxStore: Send + Sync + 'static {
     async fn transition_tx(&self, id: &str, from: &[TxStatus], to: TxStatus, patch: &TxPatch, now: i64) -> Result<bool>;
     /// Update fields without a status change, only while the row is in `status`.
     async fn patch_tx(&self, id: &str, status: TxStatus, patch: &TxPatch, now: i64) -> Result<bool>;
+    /// [`TxStore::patch_tx`] for several rows in one transaction, all or none: the ids of the
+    /// rows not in `status` (then nothing is written).
+    async fn patch_txs(&self, status: TxStatus, patches: &[(String, TxPatch)], now: i64) -> Result<Vec<String>>;
     /// All transactions in the given statuses (crash recovery, background checks).
     async fn txs_in_status(&self, statuses: &[TxStatus]) -> Result<Vec<TxRecord>>;
     /// The next nonce the store knows for (wallet, network): one past the highest used.

@@ -198,6 +198,9 @@ pub struct TxPatch {
     pub release_reservation: bool,
     /// Record that this transaction's nonce is used on its (wallet, network).
     pub commit_nonce: bool,
+    /// Forget signed bytes that were never broadcast (nonce, unsigned and signed bytes,
+    /// hash), so that the transaction is built again with a fresh nonce.
+    pub forget_signed: bool,
 }
 
 impl std::fmt::Display for TxStatus {

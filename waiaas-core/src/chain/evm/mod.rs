@@ -92,12 +92,19 @@ use serde_json::{json, Value};
 /// Gas limit of a transaction whose `eth_estimateGas` reverted (it fails simulation anyway).
 pub const FALLBACK_GAS_LIMIT: u64 = 1_000_000;
 
+/// How long the node's fees are reused for the next transactions. A burst of sends asks the
+/// node once instead of twice per transaction; `maxFeePerGas` is twice the base fee plus the
+/// tip, so fees a second old stay valid through several blocks of rising base fees.
+const FEES_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// [`ChainAdapter`] for one EVM network.
 #[derive(Clone)]
 pub struct EvmAdapter {
     network: Network,
     rpc: RpcClient,
     max_fee_cap_wei: Option<u128>,
+    /// The last fees read from the node, and when ([`FEES_FRESH_FOR`]).
+    fees_seen: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, (u128, u128))>>>,
 }
 
 /// Outcome of `eth_estimateGas`.
@@ -111,7 +118,7 @@ impl EvmAdapter {
     /// An adapter for `network` (an EVM network of the network table) over `rpc`.
     /// `max_fee_cap_wei` caps `maxFeePerGas`; `None` takes the node's fees as they come.
     pub fn new(network: Network, rpc: RpcClient, max_fee_cap_wei: Option<u128>) -> EvmAdapter {
-        EvmAdapter { network, rpc, max_fee_cap_wei }
+        EvmAdapter { network, rpc, max_fee_cap_wei, fees_seen: Default::default() }
     }
 
     /// The EIP-155 chain id of the network.
@@ -134,8 +141,19 @@ impl EvmAdapter {
         }
     }
 
-    /// `(maxFeePerGas, maxPriorityFeePerGas)` from the node, within the cap.
+    /// `(maxFeePerGas, maxPriorityFeePerGas)` from the node, within the cap; the same for
+    /// [`FEES_FRESH_FOR`] after they were read.
     async fn fees(&self) -> ChainResult<(u128, u128)> {
+        let seen = *self.fees_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, fees)) = seen.filter(|(at, _)| at.elapsed() < FEES_FRESH_FOR) {
+            return Ok(fees);
+        }
+        let fees = self.fees_from_node().await?;
+        *self.fees_seen.lock().unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), fees));
+        Ok(fees)
+    }
+
+    async fn fees_from_node(&self) -> ChainResult<(u128, u128)> {
         let (history, tip) =
             tokio::try_join!(self.rpc.read("eth_feeHistory", json!(["0x1", "latest", []])), self.rpc.read("eth_maxPriorityFeePerGas", json!([])),)?;
         // The last base fee of the history is the next block's.
@@ -266,6 +284,7 @@ impl ChainAdapter for EvmAdapter {
             Estimate::Reverted(_) | Estimate::InsufficientFunds => FALLBACK_GAS_LIMIT,
         };
         let fee = U256::from(tx.gas_limit) * U256::from(max_fee);
+        let dry_run_passed = matches!(estimate, Estimate::Gas(_));
         match estimate {
             Estimate::Gas(_) => {
                 if let Some(err) = check_funds(balance, value, fee) {
@@ -293,6 +312,7 @@ impl ChainAdapter for EvmAdapter {
                 ata_rent: None,
             },
             last_valid_block_height: None,
+            dry_run_passed,
         })
     }
 
@@ -558,6 +578,7 @@ mod tests {
             nonce: Some(0),
             fee,
             last_valid_block_height: None,
+            dry_run_passed: false,
         };
         let moved = a.with_nonce(&unsigned, 42).unwrap();
         assert_eq!(moved.nonce, Some(42));
@@ -581,6 +602,7 @@ mod tests {
             nonce: None,
             fee: FeeEstimate::default(),
             last_valid_block_height: None,
+            dry_run_passed: false,
         };
         let key = SecretKey::from_bytes(Chain::Ethereum, &[1u8; 32]).unwrap();
         assert_eq!(a.sign(&unsigned, &key).unwrap_err().code, ErrorCode::INVALID_TRANSACTION);

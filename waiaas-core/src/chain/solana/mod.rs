@@ -257,6 +257,7 @@ impl ChainAdapter for SolanaAdapter {
             nonce: None,
             fee: FeeEstimate { estimated_fee: u128::from(fee), ata_rent: (!plan.created_atas.is_empty()).then_some(plan.ata_rent), ..FeeEstimate::default() },
             last_valid_block_height: Some(last_valid_block_height),
+            dry_run_passed: false,
         })
     }
 

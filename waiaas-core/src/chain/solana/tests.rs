@@ -35,7 +35,15 @@ fn unsigned(ixs: &[Instruction], payer: &Pubkey) -> Vec<u8> {
 }
 
 fn unsigned_tx(bytes: Vec<u8>) -> UnsignedTx {
-    UnsignedTx { chain: Chain::Solana, network: "solana-devnet".into(), bytes, nonce: None, fee: FeeEstimate::default(), last_valid_block_height: Some(100) }
+    UnsignedTx {
+        chain: Chain::Solana,
+        network: "solana-devnet".into(),
+        bytes,
+        nonce: None,
+        fee: FeeEstimate::default(),
+        last_valid_block_height: Some(100),
+        dry_run_passed: false,
+    }
 }
 
 fn spl(decimals: u8) -> Token {

@@ -139,12 +139,26 @@ impl Signer {
     /// Decrypt the permitted wallet's key and hand it to `f` (on a blocking thread); the
     /// plaintext is zeroized when `f` returns. Only an ACTIVE wallet's key is ever decrypted.
     pub(crate) async fn with_key<T: Send + 'static>(&self, permit: SigningPermit, f: impl FnOnce(&SecretKey) -> Result<T> + Send + 'static) -> Result<T> {
+        self.with_keys(vec![permit], f).await
+    }
+
+    /// [`Signer::with_key`] for the permits of several transactions of one wallet (the nonce
+    /// owner signing a batch): one re-read of the wallet, one decryption.
+    pub(crate) async fn with_keys<T: Send + 'static>(
+        &self,
+        permits: Vec<SigningPermit>,
+        f: impl FnOnce(&SecretKey) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let Some(permit) = permits.first() else { return Err(Error::internal("no signing permit")) };
+        if permits.iter().any(|p| p.wallet_id != permit.wallet_id) {
+            return Err(Error::internal("signing permits of several wallets"));
+        }
         // Re-read: the wallet may have been suspended since the decision.
         let current = self.wallets.get_wallet(&permit.wallet_id).await?.ok_or_else(|| wallet_not_found(&permit.wallet_id))?;
         ensure_can_sign(&current)?;
         let ks = self.keystore.clone();
         let pw = self.password()?;
-        tokio::task::spawn_blocking(move || ks.with_secret(&permit, pw.as_bytes(), f)).await.map_err(Error::internal_from)?
+        tokio::task::spawn_blocking(move || ks.with_secret(&permits[0], pw.as_bytes(), f)).await.map_err(Error::internal_from)?
     }
 }
 

@@ -389,6 +389,28 @@ impl TxStore for SqliteStore {
         .await
     }
 
+    async fn patch_txs(&self, status: TxStatus, patches: &[(String, TxPatch)], now: i64) -> Result<Vec<String>> {
+        let patches = patches.to_vec();
+        self.write(move |tx| {
+            let mut gone = vec![];
+            {
+                let mut st = tx.prepare_cached("SELECT status FROM transactions WHERE id = ?1")?;
+                for (id, _) in &patches {
+                    if st.query_row([id], |r| r.get::<_, String>(0)).optional()?.as_deref() != Some(status.as_str()) {
+                        gone.push(id.clone());
+                    }
+                }
+            }
+            if gone.is_empty() {
+                for (id, patch) in &patches {
+                    apply_patch(tx, id, patch, now)?;
+                }
+            }
+            Ok(gone)
+        })
+        .await
+    }
+
     async fn txs_in_status(&self, statuses: &[TxStatus]) -> Result<Vec<TxRecord>> {
         let statuses = serde_json::to_string(&statuses.iter().map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default();
         self.read(move |c| {

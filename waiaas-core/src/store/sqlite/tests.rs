@@ -207,6 +207,32 @@ async fn a_crash_inside_the_decision_leaves_no_reservation_and_a_decision_counts
 }
 
 #[tokio::test]
+async fn usage_windows_count_each_row_by_its_age_and_skip_what_never_moved_funds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    store.insert_wallet(&wallet("a")).await.unwrap();
+    let now = 10_000_000;
+    for (id, age, usd, status, tier) in [
+        ("30s", 30, 1.0, TxStatus::Confirmed, Some("INSTANT")),
+        ("2h", 7_200, 2.0, TxStatus::Submitted, Some("NOTIFY")),
+        ("2d", 172_800, 4.0, TxStatus::Confirmed, Some("INSTANT")),
+        ("40d", 3_456_000, 8.0, TxStatus::Confirmed, Some("INSTANT")),
+        ("failed", 30, 16.0, TxStatus::Failed, Some("INSTANT")),
+        ("cancelled", 30, 32.0, TxStatus::Cancelled, Some("DELAY")),
+        ("undecided", 30, 64.0, TxStatus::Pending, None),
+    ] {
+        let t = TxRecord { status, tier: tier.map(str::to_string), created_at: now - age, updated_at: now - age, ..pending_tx(id, "a", usd) };
+        store.insert_tx(&t).await.unwrap();
+    }
+    let u = store.usage("a", "solana-devnet", None, &[60, 10_800, 90 * 86_400], now).await.unwrap();
+    assert_eq!(u.spent_usd_day, 3.0, "30s + 2h");
+    assert_eq!(u.spent_usd_month, 7.0, "30s + 2h + 2d");
+    assert_eq!(u.requests_in_window, vec![(60, 1), (10_800, 2), (90 * 86_400, 4)]);
+    let other = store.usage("b", "solana-devnet", None, &[60], now).await.unwrap();
+    assert_eq!((other.spent_usd_month, other.requests_in_window), (0.0, vec![(60, 0)]), "another wallet's rows never count");
+}
+
+#[tokio::test]
 async fn illegal_transitions_are_refused_not_applied() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).unwrap();

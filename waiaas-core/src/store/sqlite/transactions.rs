@@ -46,40 +46,53 @@ pub(super) fn tx_from_row(r: &Row) -> rusqlite::Result<TxRecord> {
 
 /// Usage windows of a wallet, excluding transaction `exclude` (the one being decided).
 /// Everything that passed the gate and has not ended without moving funds counts.
+/// One pass over the live rows of the longest window (index entries only:
+/// `idx_transactions_usage`), then the reserved amounts (`idx_transactions_reserved`).
 pub(super) fn usage_in(c: &Connection, wallet_id: &str, exclude: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<UsageRow> {
-    let live = "wallet_id = ?1 AND id != ?2 AND tier IS NOT NULL AND status NOT IN ('FAILED','CANCELLED','EXPIRED')";
-    let spent = |since: i64| -> rusqlite::Result<f64> {
-        c.query_row(
-            &format!("SELECT COALESCE(SUM(amount_usd), 0) FROM transactions WHERE {live} AND created_at >= ?3"),
-            params![wallet_id, exclude, since],
-            |r| r.get(0),
-        )
-    };
-    let mut requests = vec![];
+    const DAY: i64 = 86_400;
+    const MONTH: i64 = 2_592_000;
+    let ago = |w: u64| now.saturating_sub(i64::try_from(w).unwrap_or(i64::MAX));
+    let since = windows.iter().map(|w| ago(*w)).fold(now - MONTH, i64::min);
+    let mut sql = String::from(
+        "SELECT COALESCE(SUM(CASE WHEN created_at >= ?4 THEN amount_usd END), 0), COALESCE(SUM(CASE WHEN created_at >= ?5 THEN amount_usd END), 0)",
+    );
+    let mut args: Vec<rusqlite::types::Value> =
+        vec![wallet_id.to_string().into(), exclude.to_string().into(), since.into(), (now - DAY).into(), (now - MONTH).into()];
     for w in windows {
-        let n: i64 =
-            c.query_row(&format!("SELECT COUNT(*) FROM transactions WHERE {live} AND created_at > ?3"), params![wallet_id, exclude, now - *w as i64], |r| {
-                r.get(0)
-            })?;
-        requests.push((*w, n as u64));
+        args.push(ago(*w).into());
+        sql.push_str(&format!(", COUNT(CASE WHEN created_at > ?{} THEN 1 END)", args.len()));
     }
+    sql.push_str(
+        " FROM transactions INDEXED BY idx_transactions_usage WHERE wallet_id = ?1 AND created_at >= ?3 AND id != ?2
+          AND tier IS NOT NULL AND status NOT IN ('FAILED','CANCELLED','EXPIRED')",
+    );
+    let (spent_usd_day, spent_usd_month, requests_in_window) = c.prepare_cached(&sql)?.query_row(rusqlite::params_from_iter(args), |r| {
+        let mut counts = Vec::with_capacity(windows.len());
+        for (i, w) in windows.iter().enumerate() {
+            counts.push((*w, r.get::<_, i64>(2 + i)?.max(0) as u64));
+        }
+        Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?, counts))
+    })?;
     let mut reserved_raw: u128 = 0;
     let mut st = c.prepare_cached(
-        "SELECT amount FROM transactions WHERE wallet_id = ?1 AND id != ?2 AND tier IS NOT NULL AND network = ?3
-         AND status IN ('PENDING','QUEUED','EXECUTING','GAS_WAITING') AND token_address IS ?4",
+        "SELECT amount FROM transactions INDEXED BY idx_transactions_reserved WHERE wallet_id = ?1 AND network = ?3
+         AND status IN ('PENDING','QUEUED','EXECUTING','GAS_WAITING') AND token_address IS ?4 AND tier IS NOT NULL AND id != ?2",
     )?;
     for a in st.query_map(params![wallet_id, exclude, network, token], |r| r.get::<_, Option<String>>(0))? {
         reserved_raw = reserved_raw.saturating_add(a?.and_then(|v| v.parse::<u128>().ok()).unwrap_or(0));
     }
-    Ok(UsageRow { spent_usd_day: spent(now - 86_400)?, spent_usd_month: spent(now - 2_592_000)?, reserved_raw, requests_in_window: requests })
+    Ok(UsageRow { spent_usd_day, spent_usd_month, reserved_raw, requests_in_window })
 }
 
 /// Apply a patch (and the nonce commit) to a row inside a transaction.
 pub(super) fn apply_patch(tx: &rusqlite::Transaction, id: &str, p: &TxPatch, now: i64) -> Result<()> {
     tx.execute(
         "UPDATE transactions SET
-            tier = COALESCE(?2, tier), nonce = COALESCE(?3, nonce), unsigned_tx = COALESCE(?4, unsigned_tx),
-            signed_tx = COALESCE(?5, signed_tx), tx_hash = COALESCE(?6, tx_hash), error = COALESCE(?7, error),
+            tier = COALESCE(?2, tier),
+            nonce = CASE WHEN ?17 THEN NULL ELSE COALESCE(?3, nonce) END,
+            unsigned_tx = CASE WHEN ?17 THEN NULL ELSE COALESCE(?4, unsigned_tx) END,
+            signed_tx = CASE WHEN ?17 THEN NULL ELSE COALESCE(?5, signed_tx) END,
+            tx_hash = CASE WHEN ?17 THEN NULL ELSE COALESCE(?6, tx_hash) END, error = COALESCE(?7, error),
             error_code = COALESCE(?8, error_code), queued_at = COALESCE(?9, queued_at), executed_at = COALESCE(?10, executed_at),
             metadata = COALESCE(?11, metadata), amount_usd = COALESCE(?12, amount_usd),
             reserved_usd = CASE WHEN ?13 THEN 0 ELSE COALESCE(?15, reserved_usd) END, updated_at = ?14,
@@ -101,7 +114,8 @@ pub(super) fn apply_patch(tx: &rusqlite::Transaction, id: &str, p: &TxPatch, now
             p.release_reservation,
             now,
             p.reserved_usd,
-            p.decision
+            p.decision,
+            p.forget_signed
         ],
     )?;
     if p.commit_nonce {
