@@ -25,7 +25,7 @@ pub enum Delivery {
 
 /// The configured provider.
 pub enum Provider {
-    Fcm(Fcm),
+    Fcm(Box<Fcm>),
     Pushwoosh(Pushwoosh),
 }
 
@@ -51,7 +51,7 @@ impl Provider {
         match config.provider {
             super::config::ProviderKind::Fcm => {
                 let f = config.fcm.as_ref().ok_or_else(|| RelayError::config("[relay.push.fcm] is missing"))?;
-                Ok(Provider::Fcm(Fcm::new(f, client, retry)?))
+                Ok(Provider::Fcm(Box::new(Fcm::new(f, client, retry)?)))
             }
             super::config::ProviderKind::Pushwoosh => {
                 let p = config.pushwoosh.as_ref().ok_or_else(|| RelayError::config("[relay.push.pushwoosh] is missing"))?;

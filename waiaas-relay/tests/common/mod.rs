@@ -5,6 +5,7 @@
 //! speaking the providers' real request and response shapes. Either fake can be scripted to
 //! answer a queue of statuses first (5xx for retries, 401/403, ...).
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness: a failed step fails the test")]
 
 use axum::extract::{Path as AxPath, State};
 use axum::http::{HeaderMap, StatusCode};
