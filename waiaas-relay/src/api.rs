@@ -3,8 +3,7 @@
 //! on a 400, `Retry-After` on a 429). The access log names the route template, never the
 //! path (push tokens sit in paths).
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -15,6 +14,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::cors::{Any, CorsLayer};
 use waiaas_core::relay::{Relay, RelayError};
 
@@ -49,7 +49,6 @@ pub fn router(relay: Arc<Relay>) -> Router {
         HeaderName::from_static("x-api-key"),
         header::AUTHORIZATION,
     ]);
-    let limit = relay.config().server.max_body_bytes;
     Router::new()
         .route("/health", get(health))
         .route("/devices", post(register))
@@ -60,7 +59,6 @@ pub fn router(relay: Arc<Relay>) -> Router {
         .route("/v1/sign-response/{request_id}", get(wait_response))
         .fallback(|| async { ApiError(RelayError::not_found("Not Found")) })
         .layer(middleware::from_fn_with_state(relay.clone(), rate_limit))
-        .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(cors)
         .layer(middleware::from_fn(access_log))
         .with_state(relay)
@@ -91,15 +89,18 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The body as JSON (400 when it is not; 413 when over `max_body_bytes`).
-fn json_body(body: Result<Bytes, BytesRejection>) -> ApiResult<Value> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError(RelayError { status: 413, message: "Request body too large".into(), details: None, retry_after: None })
-        } else {
-            ApiError(RelayError::invalid(vec![RelayError::issue("invalid_body", &[], e.body_text())]))
-        }
-    })?;
+/// The body as JSON: at most `max_body_bytes` (413), within `body_read_timeout_secs` (408,
+/// so a client trickling its body cannot hold a connection), and JSON (400).
+async fn json_body(relay: &Relay, body: Body) -> ApiResult<Value> {
+    let server = &relay.config().server;
+    let error = |status: u16, message: &str| ApiError(RelayError { status, message: message.into(), details: None, retry_after: None });
+    let read = tokio::time::timeout(Duration::from_secs(server.body_read_timeout_secs.max(1)), axum::body::to_bytes(body, server.max_body_bytes)).await;
+    let bytes = match read {
+        Err(_) => return Err(error(408, "Request body not received in time")),
+        // The only read error with a limit set that a client causes on purpose: too large.
+        Ok(Err(_)) => return Err(error(413, "Request body too large")),
+        Ok(Ok(b)) => b,
+    };
     serde_json::from_slice(&bytes).map_err(|e| ApiError(RelayError::invalid(vec![RelayError::issue("invalid_json", &[], format!("Malformed JSON: {e}"))])))
 }
 
@@ -107,9 +108,9 @@ async fn health(State(relay): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(relay.health()?))
 }
 
-async fn register(State(relay): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+async fn register(State(relay): State<AppState>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
     relay.check_api_key(header(&headers, "x-api-key"))?;
-    let body = json_body(body)?;
+    let body = json_body(&relay, body).await?;
     Ok((StatusCode::CREATED, Json(relay.register(&body)?)).into_response())
 }
 
@@ -124,15 +125,15 @@ async fn unregister(State(relay): State<AppState>, headers: HeaderMap, Path(push
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn push(State(relay): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
+async fn push(State(relay): State<AppState>, headers: HeaderMap, body: Body) -> ApiResult<Json<Value>> {
     relay.check_daemon_key(header(&headers, "authorization"))?;
-    let body = json_body(body)?;
+    let body = json_body(&relay, body).await?;
     Ok(Json(relay.push(&body).await?))
 }
 
-async fn store_response(State(relay): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
+async fn store_response(State(relay): State<AppState>, headers: HeaderMap, body: Body) -> ApiResult<Json<Value>> {
     relay.check_api_key(header(&headers, "x-api-key"))?;
-    let body = json_body(body)?;
+    let body = json_body(&relay, body).await?;
     Ok(Json(relay.store_response(&body)?))
 }
 

@@ -3,10 +3,10 @@
 //! `/health` (exit 0 healthy, 1 not), for a container HEALTHCHECK.
 
 mod api;
+mod server;
 
 use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -89,7 +89,8 @@ async fn serve(config_path: PathBuf, db: PathBuf, debug: bool) -> Result<(), Str
     // Always printed: tests and supervisors wait for this line.
     println!("waiaas-relay ready on http://{bound} (PID: {})", std::process::id());
     let _ = std::io::stdout().flush();
-    let app = api::router(relay.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = api::router(relay.clone());
+    let header_timeout = Duration::from_secs(relay.config().server.header_read_timeout_secs.max(1));
     let stop = {
         let relay = relay.clone();
         async move {
@@ -99,11 +100,11 @@ async fn serve(config_path: PathBuf, db: PathBuf, debug: bool) -> Result<(), Str
             relay.shutdown();
         }
     };
-    let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+    server::serve(listener, app, header_timeout, stop).await;
     relay.shutdown();
     let _ = cleanup.await;
     tracing::info!("relay stopped");
-    served.map_err(|e| format!("server error: {e}"))
+    Ok(())
 }
 
 async fn wait_for_signal() {

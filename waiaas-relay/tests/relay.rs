@@ -501,3 +501,30 @@ async fn fcm_over_tls_through_a_local_terminator_trusted_by_ssl_cert_file() {
     assert!(msg.contains("certificate") || msg.contains("unknownissuer") || msg.contains("invalid peer"), "{msg}");
     assert_eq!(fcm.sends().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_headers_and_bodies() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let pw = FakePushwoosh::start().await;
+    let relay = start_relay(&config("header_read_timeout_secs = 1\nbody_read_timeout_secs = 1", &pushwoosh_block(&pw.api_url(), "")), &[], &[]);
+    let addr = relay.base.trim_start_matches("http://").to_string();
+    let read_all = |mut s: tokio::net::TcpStream| async move {
+        let mut buf = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await.expect("the relay keeps a slow client").ok();
+        String::from_utf8_lossy(&buf).to_string()
+    };
+    // Headers trickled and never finished: the connection is closed.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"POST /v1/push HTTP/1.1\r\nHost: relay\r\n").await.unwrap();
+    let started = Instant::now();
+    let answer = read_all(s).await;
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // A body that never arrives: 408.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"POST /v1/push HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"subscr").await.unwrap();
+    let answer = read_all(s).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("not received in time"), "{answer}");
+    assert_eq!(health(&relay).await["status"], "ok");
+}

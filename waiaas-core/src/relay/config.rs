@@ -43,6 +43,13 @@ pub struct ServerConfig {
     /// Largest request body, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// Seconds a client has to send its request headers (and an idle keep-alive connection
+    /// stays open); a slow-trickling client is disconnected after it.
+    #[serde(default = "default_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send its request body.
+    #[serde(default = "default_read_timeout")]
+    pub body_read_timeout_secs: u64,
     /// Seconds a stored sign response waits for the daemon's read (upstream: 300).
     #[serde(default = "default_response_ttl")]
     pub sign_response_ttl_secs: i64,
@@ -128,6 +135,9 @@ fn default_rate_limit() -> u32 {
 }
 fn default_max_body() -> usize {
     64 * 1024
+}
+fn default_read_timeout() -> u64 {
+    10
 }
 fn default_response_ttl() -> i64 {
     300
