@@ -97,5 +97,20 @@ fn main() {
         println!("  latency ms      p50 {:.2}  p90 {:.2}  p99 {:.2}", pct(0.50), pct(0.90), pct(0.99));
         println!("  relay VmRSS     idle {:.1} MiB, after load {:.1} MiB", idle as f64 / 1024.0, loaded as f64 / 1024.0);
         println!("  pushes the fake received: {}", pw.state.attempts.load(Ordering::SeqCst));
+        // The same load from wrk (a C load generator, lighter than the clients above) when installed.
+        if std::process::Command::new("wrk").arg("--version").output().is_ok() {
+            let dir = tempfile::tempdir().unwrap();
+            let lua = dir.path().join("push.lua");
+            let escaped = String::from_utf8(body.clone()).unwrap().replace('\\', "\\\\").replace('"', "\\\"");
+            std::fs::write(&lua, format!("wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = \"{escaped}\"\n")).unwrap();
+            let out = std::process::Command::new("wrk")
+                .args(["-t1", &format!("-c{concurrency}"), &format!("-d{secs}s"), "--latency", "-s", lua.to_str().unwrap(), &url])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let pick = |key: &str| text.lines().find(|l| l.trim_start().starts_with(key)).map(|l| l.trim().to_string()).unwrap_or_default();
+            println!("  wrk: {} | {} | p50 {} | p99 {}", pick("Requests/sec"), pick("Non-2xx"), pick("50%"), pick("99%"));
+            println!("  relay VmRSS     after wrk {:.1} MiB", rss_kib(pid) as f64 / 1024.0);
+        }
     });
 }

@@ -528,3 +528,31 @@ async fn slow_clients_are_cut_off_headers_and_bodies() {
     assert!(answer.contains("not received in time"), "{answer}");
     assert_eq!(health(&relay).await["status"], "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unread_response_expires_after_its_ttl() {
+    let pw = FakePushwoosh::start().await;
+    let relay = start_relay(&config("sign_response_ttl_secs = 1", &pushwoosh_block(&pw.api_url(), "")), &[], &[]);
+    let c = client();
+    let post = |action: &str| {
+        c.post(relay.url("/v1/sign-response")).header("X-API-Key", API_KEY).json(&json!({"requestId": REQ, "action": action, "signerAddress": "0x1"})).send()
+    };
+    assert_eq!(post("approve").await.unwrap().status(), 200);
+    assert_eq!(health(&relay).await["sign_responses"], 1);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(health(&relay).await["sign_responses"], 0);
+    let res = c.get(relay.url(&format!("/v1/sign-response/{REQ}?timeout=1"))).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    // Expired, so the request can be answered again (and read once).
+    assert_eq!(post("reject").await.unwrap().status(), 200);
+    let got: Value = c.get(relay.url(&format!("/v1/sign-response/{REQ}?timeout=1"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["action"], "reject");
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let text = include_str!("../config.example.toml");
+    let c = waiaas_core::relay::RelayConfig::parse(text, |_| None).unwrap();
+    assert_eq!(c.server.port, 3200);
+    assert_eq!(c.push.provider.as_str(), "pushwoosh");
+}
