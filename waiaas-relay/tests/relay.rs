@@ -408,8 +408,11 @@ async fn push_and_subscription_tokens_never_reach_the_logs() {
     assert_eq!(push(&relay, &dead_sub, "sign_request", json!({})).await.1["failed"], 1);
     assert_eq!(push(&relay, "no-such-subscription-token", "sign_request", json!({})).await.0, 404);
     fcm.state.send_script.push(503, json!({}));
-    fcm.state.send_script.push(403, json!({"error": {"status": "PERMISSION_DENIED"}}));
-    assert_eq!(push(&relay, &sub, "sign_request", json!({})).await.0, 502);
+    // A provider error that quotes the token: neither the log nor the answer repeats it.
+    fcm.state.send_script.push(403, json!({"error": {"status": "PERMISSION_DENIED", "message": format!("token {secret} is not allowed")}}));
+    let (code, body) = push(&relay, &sub, "sign_request", json!({})).await;
+    assert_eq!(code, 502);
+    assert!(!body.to_string().contains(secret) && body.to_string().contains("tok:"), "{body}");
     let res = c.delete(relay.url(&format!("/devices/{}", enc(secret)))).header("X-API-Key", API_KEY).send().await.unwrap();
     assert_eq!(res.status(), 204);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -425,6 +428,8 @@ async fn push_and_subscription_tokens_never_reach_the_logs() {
 async fn healthcheck_subcommand_and_invalid_config() {
     let pw = FakePushwoosh::start().await;
     let relay = start_relay(&config("", &pushwoosh_block(&pw.api_url(), "")), &[], &[]);
+    let out = std::process::Command::new(bin()).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("waiaas-relay {}", env!("CARGO_PKG_VERSION")));
     let out = std::process::Command::new(bin()).args(["healthcheck", "--url", &relay.base]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("healthy"));

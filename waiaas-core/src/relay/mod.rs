@@ -106,7 +106,8 @@ impl Relay {
     pub fn admit(&self, peer: std::net::IpAddr, forwarded_for: Option<&str>) -> Result<(), RelayError> {
         let ip = crate::ratelimit::client_ip(peer, forwarded_for, &self.config.server.trusted_proxies);
         self.limiter.check(&ip).map_err(|retry_after| {
-            tracing::warn!(client = %ip, "rate limit exceeded");
+            // Debug: a flood must not turn into a flood of log lines.
+            tracing::debug!(client = %ip, "rate limit exceeded");
             RelayError::rate_limited(retry_after)
         })
     }
@@ -180,8 +181,10 @@ impl Relay {
                 Ok(json!({ "status": "sent", "sent": 0, "failed": 1 }))
             }
             Err(e) => {
-                tracing::warn!(device = %device_ref, provider = self.provider.name(), "push failed: {e}");
-                Err(RelayError::provider(format!("push provider {} failed: {}", self.provider.name(), e.message)))
+                // A provider's error text could quote the token: never let it through.
+                let why = e.message.replace(&device.push_token, &device_ref);
+                tracing::warn!(device = %device_ref, provider = self.provider.name(), "push failed: {why}");
+                Err(RelayError::provider(format!("push provider {} failed: {why}", self.provider.name())))
             }
         }
     }
