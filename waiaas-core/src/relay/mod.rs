@@ -145,6 +145,7 @@ impl Relay {
     pub fn subscription_token(&self, push_token: &str) -> Result<Value, RelayError> {
         validate::push_token_param(push_token)?;
         match self.store.subscription_token(push_token)? {
+            // `null` for a device from an upstream file registered before tokens existed (as upstream).
             Some(t) => Ok(json!({ "subscription_token": t })),
             None => Err(RelayError::not_found("Device not found")),
         }

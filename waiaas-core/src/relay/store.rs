@@ -51,6 +51,12 @@ impl RelayStore {
     /// Open (or create) the file at `path`; `:memory:` for an in-memory store.
     pub fn open(path: &Path) -> Result<RelayStore, RelayError> {
         let conn = Connection::open(path).map_err(|e| RelayError::config(format!("cannot open the relay database {}: {e}", path.display())))?;
+        // Push tokens are personal data: owner-only (SQLite gives its -wal/-shm files the same mode).
+        #[cfg(unix)]
+        if path.is_file() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
@@ -81,7 +87,9 @@ impl RelayStore {
         Ok(token)
     }
 
-    pub fn subscription_token(&self, push_token: &str) -> Result<Option<String>, RelayError> {
+    /// `None`: no such device; `Some(None)`: a device registered before upstream had
+    /// subscription tokens (an upstream file), which gets one at its next registration.
+    pub fn subscription_token(&self, push_token: &str) -> Result<Option<Option<String>>, RelayError> {
         let conn = self.conn();
         Ok(conn.query_row("SELECT subscription_token FROM devices WHERE push_token = ?1", [push_token], |r| r.get(0)).optional()?)
     }
@@ -169,6 +177,37 @@ mod tests {
         assert!(s.delete_device("p1").unwrap());
         assert!(!s.delete_device("p1").unwrap());
         assert!(s.subscription_token("p1").unwrap().is_none());
+    }
+
+    #[test]
+    fn an_upstream_file_opens_and_its_old_rows_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.db");
+        let c = Connection::open(&path).unwrap();
+        // Upstream's schema (push-relay's device-registry.ts), with a row from before subscription tokens.
+        c.execute_batch(
+            "CREATE TABLE devices (push_token TEXT PRIMARY KEY, wallet_name TEXT NOT NULL,
+                platform TEXT NOT NULL CHECK (platform IN ('ios', 'android')), subscription_token TEXT,
+                created_at INTEGER NOT NULL DEFAULT (unixepoch()), updated_at INTEGER NOT NULL DEFAULT (unixepoch()));
+             CREATE UNIQUE INDEX idx_devices_subscription_token ON devices(subscription_token);
+             CREATE TABLE sign_responses (request_id TEXT PRIMARY KEY, response TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL);
+             INSERT INTO devices (push_token, wallet_name, platform) VALUES ('old', 'dcent', 'ios');
+             INSERT INTO devices (push_token, wallet_name, platform, subscription_token) VALUES ('up', 'dcent', 'android', 'a1b2c3d4');",
+        )
+        .unwrap();
+        drop(c);
+        let s = RelayStore::open(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(s.subscription_token("old").unwrap(), Some(None));
+        assert_eq!(s.upsert_device(&device("old"), "0123456789abcdef0123456789abcdef", 5).unwrap(), "0123456789abcdef0123456789abcdef");
+        // Upstream's 8-hex tokens stay valid (the daemons that hold them keep working).
+        assert_eq!(s.device_by_subscription("a1b2c3d4").unwrap().unwrap().push_token, "up");
+        assert_eq!(s.store_response("r", "x", 1, 300).unwrap(), Stored::Stored);
+        assert_eq!(s.take_response("r", 2).unwrap().as_deref(), Some("x"));
     }
 
     #[test]
