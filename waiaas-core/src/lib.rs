@@ -52,6 +52,7 @@ pub mod policy;
 pub mod price;
 pub mod ratelimit;
 pub mod redact;
+pub mod relay;
 pub mod services;
 pub mod sign_gate;
 pub mod store;
