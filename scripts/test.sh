@@ -27,6 +27,8 @@ bash scripts/test-python.sh -q
 bash scripts/test-node.sh
 # Upstream's own SDKs and MCP server (vendored in tests/compat/vendor) against our daemon.
 bash scripts/test-compat.sh
+# Upstream's wallet SDK (npm @waiaas/wallet-sdk 2.12.0, cached in ~/.cache/waiaas/wallet-sdk) against our push relay.
+bash waiaas-relay/tests/compat/run.sh
 # The container test (docker/ in a real dockerd) needs root and, unless docker.io is already
 # installed, apt-get. It reuses the suite's debug build (WAIAAS_DOCKER_PROFILE=debug) instead
 # of a release build; `bash scripts/test-docker.sh` alone tests the release binary.
