@@ -59,24 +59,6 @@ fn key_matches(given: Option<&str>, expected: &[u8; 32]) -> bool {
     given.is_some_and(|g| bool::from(digest(g).ct_eq(expected)))
 }
 
-/// The current time as JavaScript's `toISOString()` (`2026-12-06T21:32:46.123Z`).
-fn iso_now() -> String {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    let (secs, frac) = (ms.div_euclid(1000), ms.rem_euclid(1000));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = secs.div_euclid(86400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let rem = secs.rem_euclid(86400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 /// A fresh subscription token: 128 random bits as 32 hex characters (upstream: 32 bits).
 fn new_subscription_token() -> String {
     use rand::RngCore;
@@ -198,7 +180,7 @@ impl Relay {
             response["signature"] = json!(sig);
         }
         response["signerAddress"] = json!(r.signer_address);
-        response["signedAt"] = json!(iso_now());
+        response["signedAt"] = json!(crate::clock::iso_now());
         match self.store.store_response(&r.request_id, &response.to_string(), crate::now(), self.config.server.sign_response_ttl_secs)? {
             Stored::Stored => {
                 tracing::info!(request_id = %r.request_id, action = %r.action, "sign response stored");
@@ -289,7 +271,7 @@ mod tests {
         assert!(key_matches(Some("secret"), &k));
         assert!(!key_matches(Some("secreT"), &k));
         assert!(!key_matches(None, &k));
-        let iso = iso_now();
+        let iso = crate::clock::iso_now();
         assert_eq!(iso.len(), 24, "{iso}");
         assert!(iso.ends_with('Z') && iso.as_bytes()[10] == b'T');
     }

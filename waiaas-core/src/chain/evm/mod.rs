@@ -97,6 +97,9 @@ pub const FALLBACK_GAS_LIMIT: u64 = 1_000_000;
 /// tip, so fees a second old stay valid through several blocks of rising base fees.
 const FEES_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The last `(maxFeePerGas, maxPriorityFeePerGas)` read from the node, and when.
+type SeenFees = std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, (u128, u128))>>>;
+
 /// [`ChainAdapter`] for one EVM network.
 #[derive(Clone)]
 pub struct EvmAdapter {
@@ -104,7 +107,7 @@ pub struct EvmAdapter {
     rpc: RpcClient,
     max_fee_cap_wei: Option<u128>,
     /// The last fees read from the node, and when ([`FEES_FRESH_FOR`]).
-    fees_seen: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, (u128, u128))>>>,
+    fees_seen: SeenFees,
 }
 
 /// Outcome of `eth_estimateGas`.

@@ -1,22 +1,12 @@
 //! Time stamps of backups: ISO 8601 for the metadata, compact for file names (UTC).
 
-use crate::services::signer::keystore;
-
-pub(super) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+pub(super) use crate::clock::{iso_ms, now_ms};
 
 fn civil(ms: i64) -> (i64, u32, u32, i64, i64, i64, i64) {
     let secs = ms.div_euclid(1000);
-    let (y, m, d) = keystore::civil_from_days(secs.div_euclid(86400));
+    let (y, m, d) = crate::clock::civil_from_days(secs.div_euclid(86400));
     let rem = secs.rem_euclid(86400);
     (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60, ms.rem_euclid(1000))
-}
-
-/// `2026-11-26T17:34:19.961Z` (JavaScript's `toISOString`).
-pub(super) fn iso_ms(ms: i64) -> String {
-    let (y, mo, d, h, mi, s, f) = civil(ms);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{f:03}Z")
 }
 
 /// `20261126-173419961` (upstream's file name stamp; ours is UTC).

@@ -264,7 +264,7 @@ impl Keystore {
             curve: chain.curve().into(),
             public_key: public_key.clone(),
             crypto: encrypt(secret.bytes(), password)?,
-            metadata: KeystoreMetadata { name: wallet_id.into(), created_at: now_iso(), last_unlocked_at: None },
+            metadata: KeystoreMetadata { name: wallet_id.into(), created_at: crate::clock::iso_now(), last_unlocked_at: None },
         };
         let path = self.path(wallet_id);
         if path.exists() {
@@ -415,28 +415,6 @@ fn open_file_with(file: &KeystoreFile, password: &[u8], cache: Option<&KekCache>
         return Err(corrupt("key does not match publicKey"));
     }
     Ok(secret)
-}
-
-fn now_iso() -> String {
-    // RFC 3339 / ISO 8601 UTC with milliseconds, like JavaScript's toISOString().
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
-    let rem = secs.rem_euclid(86400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, now.subsec_millis())
-}
-
-/// Days since 1970-01-01 -> (year, month, day) (H. Hinnant's algorithm).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

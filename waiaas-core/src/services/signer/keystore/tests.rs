@@ -101,13 +101,6 @@ fn rekey_stages_then_commits_and_recovers() {
 }
 
 #[test]
-fn iso_dates() {
-    assert_eq!(civil_from_days(0), (1970, 1, 1));
-    assert_eq!(civil_from_days(20_418), (2025, 11, 26));
-    assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-}
-
-#[test]
 fn cached_kek_never_opens_a_key_for_a_wrong_password() {
     let dir = tempfile::tempdir().unwrap();
     let ks = Keystore::new(dir.path().join("keystore")).unwrap();
