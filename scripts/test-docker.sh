@@ -275,7 +275,7 @@ req() {
     local args=(-sS -m 10 -o "$T/body" -w '%{http_code}' -X "$m" -H 'Content-Type: application/json' "$@")
     [ -n "$body" ] && args+=(-d "$body")
     local code
-    code=$(curl "${args[@]}" "${BASE:-$URL}$path") || fail "curl $m $path failed"
+    code=$(curl "${args[@]}" "${BASE:-$URL}$path") || fail "curl $m ${BASE:-$URL}$path failed"
     echo "$code $(cat "$T/body")"
 }
 # The same against the relay's published port.
