@@ -17,12 +17,16 @@
 # (volume kept) -> up -> wallet and session still there -> down -v -> secrets overlay: the
 # password from a secret file, absent from `docker inspect`, /proc/1/environ and the logs ->
 # a one-off container on the compose network reaches http://daemon:3100/health.
+# The push relay (image `--target relay`, service push-relay under the "relay" profile) runs
+# alongside: healthy, /health from the host, uid 1001, a device registered through the
+# published port survives `compose restart push-relay` and down/up (its DB is in the named
+# volume), and with docker-compose.relay-secrets.yml its API key comes from a secret file.
 #
 # Exit status: 0 passed, 1 a check failed (the message says which), 77 skipped (not root, or
 # dockerd cannot start on this machine).
 # Environment: WAIAAS_DOCKER_PROFILE=release (default: what the builder stage compiles) or
 # debug (reuses the test suite's build; the image is then larger); WAIAAS_DOCKER_BIN=path to
-# use a binary as is.
+# use a binary as is (the relay: WAIAAS_DOCKER_RELAY_BIN, default waiaas-relay next to it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -57,7 +61,9 @@ DOCKER=/usr/bin/docker
 T=$(mktemp -d /tmp/waiaas-docker.XXXXXX)
 P="waiaastest$$"            # compose project name (and a prefix of everything it creates)
 CN="$P-daemon"              # the daemon's container name
+RCN="$P-relay"              # the relay's container name
 IMG="waiaas:test-$$"
+RIMG="waiaas-push-relay:test-$$"
 DOCKERD_PID=""
 COMPOSE_FILES=()
 HAD_DOCKER0=0
@@ -71,7 +77,11 @@ cleanup() {
             echo "--- daemon logs ---" >&2
             $DOCKER logs --tail 40 "$CN" >&2 2>&1
         fi
-        [ ${#COMPOSE_FILES[@]} -gt 0 ] && (cd "$T/proj" && docker-compose -p "$P" "${COMPOSE_FILES[@]}" down -v -t 1 --remove-orphans >/dev/null 2>&1)
+        if [ $rc -ne 0 ] && [ -n "$($DOCKER ps -aq --filter "name=$RCN" 2>/dev/null)" ]; then
+            echo "--- relay logs ---" >&2
+            $DOCKER logs --tail 40 "$RCN" >&2 2>&1
+        fi
+        [ ${#COMPOSE_FILES[@]} -gt 0 ] && (cd "$T/proj" && docker-compose -p "$P" --profile relay "${COMPOSE_FILES[@]}" down -v -t 1 --remove-orphans >/dev/null 2>&1)
         $DOCKER ps -aq | xargs -r $DOCKER rm -f >/dev/null 2>&1
         kill "$DOCKERD_PID" 2>/dev/null
         for _ in $(seq 1 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
@@ -147,29 +157,37 @@ $DOCKER import "$SLIM_TAR" debian:bookworm-slim >/dev/null || fail "docker impor
 
 # --- the binary and the image ---------------------------------------------------------------
 PROFILE=${WAIAAS_DOCKER_PROFILE:-release}
+BINS=(-p waiaas-daemon --bin waiaas -p waiaas-relay --bin waiaas-relay)
 if [ -n "${WAIAAS_DOCKER_BIN:-}" ]; then
     BIN=$WAIAAS_DOCKER_BIN
+    RBIN=${WAIAAS_DOCKER_RELAY_BIN:-$(dirname "$BIN")/waiaas-relay}
 else
     TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
     if [ "$PROFILE" = release ]; then
-        say "cargo build --release --locked -p waiaas-daemon --bin waiaas (as the builder stage does)"
-        cargo build --release --locked -p waiaas-daemon --bin waiaas
-        BIN=$TARGET_DIR/release/waiaas
+        say "cargo build --release --locked ${BINS[*]} (as the builder stage does)"
+        cargo build --release --locked "${BINS[@]}"
     else
-        cargo build --locked -p waiaas-daemon --bin waiaas
-        BIN=$TARGET_DIR/debug/waiaas
+        cargo build --locked "${BINS[@]}"
     fi
+    BIN=$TARGET_DIR/$PROFILE/waiaas
+    RBIN=$TARGET_DIR/$PROFILE/waiaas-relay
 fi
 [ -x "$BIN" ] || fail "no binary at $BIN"
-# A build context of its own: docker/prebuilt/waiaas, as the prebuilt stage reads it.
+[ -x "$RBIN" ] || fail "no relay binary at $RBIN"
+# A build context of its own: docker/prebuilt/{waiaas,waiaas-relay}, as the prebuilt stage
+# reads them.
 mkdir -p "$T/ctx/docker/prebuilt"
 cp "$BIN" "$T/ctx/docker/prebuilt/waiaas"
-if command -v strip >/dev/null; then strip "$T/ctx/docker/prebuilt/waiaas"; fi # as the builder stage does
+cp "$RBIN" "$T/ctx/docker/prebuilt/waiaas-relay"
+if command -v strip >/dev/null; then strip "$T/ctx/docker/prebuilt/waiaas" "$T/ctx/docker/prebuilt/waiaas-relay"; fi # as the builder stage does
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 B0=$(date +%s)
-DOCKER_BUILDKIT=1 $DOCKER build -q --network=host --build-arg BINARIES=prebuilt \
-    --build-arg REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+DOCKER_BUILDKIT=1 $DOCKER build -q --network=host --build-arg BINARIES=prebuilt --build-arg REVISION="$REV" \
     -f "$ROOT/docker/Dockerfile" -t "$IMG" "$T/ctx" >"$T/build.log" 2>&1 || { tail -30 "$T/build.log" >&2; fail "docker build failed"; }
-say "image built in $(($(date +%s) - B0)) s"
+B1=$(date +%s)
+DOCKER_BUILDKIT=1 $DOCKER build -q --network=host --build-arg BINARIES=prebuilt --build-arg REVISION="$REV" --target relay \
+    -f "$ROOT/docker/Dockerfile" -t "$RIMG" "$T/ctx" >"$T/build.log" 2>&1 || { tail -30 "$T/build.log" >&2; fail "docker build --target relay failed"; }
+say "images built in $((B1 - B0)) s (daemon) and $(($(date +%s) - B1)) s (relay)"
 
 # The image as specified.
 [ "$($DOCKER image inspect -f '{{.Config.User}}' "$IMG")" = "1001:1001" ] || fail "image user is not 1001:1001"
@@ -180,16 +198,43 @@ $DOCKER image inspect -f '{{json .Config.Env}}' "$IMG" | grep -q 'WAIAAS_DATA_DI
 $DOCKER image inspect -f '{{index .Config.Labels "org.opencontainers.image.title"}}' "$IMG" | grep -q waiaas || fail "OCI labels missing"
 $DOCKER run --rm --entrypoint /bin/sh "$IMG" -c '! command -v curl && ! command -v wget && test -s /etc/ssl/certs/ca-certificates.crt' >/dev/null ||
     fail "curl or wget in the image, or no CA bundle"
+# The relay image: same base, its own binary, entrypoint and healthcheck.
+[ "$($DOCKER image inspect -f '{{.Config.User}}' "$RIMG")" = "1001:1001" ] || fail "relay image user is not 1001:1001"
+$DOCKER image inspect -f '{{json .Config.ExposedPorts}}' "$RIMG" | grep -q '"3200/tcp"' || fail "relay image: 3200 not exposed"
+$DOCKER image inspect -f '{{json .Config.Healthcheck.Test}}' "$RIMG" | grep -q '"waiaas-relay","healthcheck"' || fail "relay HEALTHCHECK is not waiaas-relay healthcheck"
+$DOCKER image inspect -f '{{json .Config.Entrypoint}}' "$RIMG" | grep -q '"waiaas-relay"' || fail "relay entrypoint is not waiaas-relay"
+$DOCKER image inspect -f '{{json .Config.Volumes}}' "$RIMG" | grep -q '"/data"' || fail "relay image: /data is not a volume"
+for e in RELAY_CONFIG=/data/config.toml RELAY_DB=/data/relay.db RELAY_HOST=0.0.0.0; do
+    $DOCKER image inspect -f '{{json .Config.Env}}' "$RIMG" | grep -q "\"$e\"" || fail "relay image: $e not set"
+done
+$DOCKER image inspect -f '{{index .Config.Labels "org.opencontainers.image.title"}}' "$RIMG" | grep -qx waiaas-push-relay || fail "relay image: OCI title label"
 IMG_BYTES=$($DOCKER image inspect -f '{{.Size}}' "$IMG")
+RIMG_BYTES=$($DOCKER image inspect -f '{{.Size}}' "$RIMG")
 BASE_BYTES=$($DOCKER image inspect -f '{{.Size}}' debian:bookworm-slim)
 mb() { awk -v b="$1" 'BEGIN{printf "%.1f", b/1000000}'; }
 say "image $(mb "$IMG_BYTES") MB (base debian:bookworm-slim here $(mb "$BASE_BYTES") MB, ours on top $(mb $((IMG_BYTES - BASE_BYTES))) MB)"
+say "relay image $(mb "$RIMG_BYTES") MB (ours on top $(mb $((RIMG_BYTES - BASE_BYTES))) MB)"
 
 # --- compose --------------------------------------------------------------------------------
 # The shipped compose files, unchanged, in a project folder of their own (so its .env and
 # secrets/ never touch the repository), plus a test-only probe service.
 mkdir -p "$T/proj"
-cp docker/docker-compose.yml docker/docker-compose.secrets.yml docker/defaults.env "$T/proj/"
+cp docker/docker-compose.yml docker/docker-compose.secrets.yml docker/docker-compose.relay-secrets.yml docker/defaults.env "$T/proj/"
+# The relay's config, as an operator writes it from config.example.toml (the provider is
+# never called here: no push is sent).
+RELAY_KEY="relay-test-key-$$"
+cat >"$T/proj/relay.toml" <<EOC
+[relay.server]
+port = 3200
+host = "127.0.0.1"   # RELAY_HOST=0.0.0.0 of the image and the compose file wins
+api_key = "$RELAY_KEY"
+[relay.push]
+provider = "pushwoosh"
+[relay.push.pushwoosh]
+api_token = "test-token"
+application_code = "TEST-00000"
+EOC
+chown 1001:1001 "$T/proj/relay.toml" && chmod 600 "$T/proj/relay.toml"
 cat >"$T/proj/docker-compose.probe.yml" <<'EOC'
 services:
   probe:
@@ -201,22 +246,27 @@ services:
         condition: service_healthy
 EOC
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export WAIAAS_IMAGE="$IMG" WAIAAS_HOST_PORT="$PORT" WAIAAS_CONTAINER_NAME="$CN"
+export WAIAAS_RELAY_IMAGE="$RIMG" WAIAAS_RELAY_HOST_PORT="$RPORT" WAIAAS_RELAY_CONTAINER_NAME="$RCN"
 URL="http://127.0.0.1:$PORT"
+RURL="http://127.0.0.1:$RPORT"
 cd "$T/proj"
-compose() { docker-compose -p "$P" "${COMPOSE_FILES[@]}" "$@"; }
+# Every compose command with the relay's profile, so that up, restart and down include it.
+compose() { docker-compose -p "$P" --profile relay "${COMPOSE_FILES[@]}" "$@"; }
 
 now_ms() { date +%s%3N; }
-# Wait until the daemon container is healthy; print the seconds it took since $1 (ms).
+# Wait until a container ($2, default the daemon's) is healthy; print the seconds it took
+# since $1 (ms).
 wait_healthy() {
-    local since=$1 s
+    local since=$1 c=${2:-$CN} s
     for _ in $(seq 1 600); do
-        s=$($DOCKER inspect -f '{{.State.Health.Status}}' "$CN" 2>/dev/null || echo missing)
+        s=$($DOCKER inspect -f '{{.State.Health.Status}}' "$c" 2>/dev/null || echo missing)
         [ "$s" = healthy ] && { awk -v a="$since" -v b="$(now_ms)" 'BEGIN{printf "%.1f", (b-a)/1000}'; return 0; }
         [ "$s" = unhealthy ] && break
         sleep 0.1
     done
-    fail "daemon not healthy (last status: $s)"
+    fail "$c not healthy (last status: $s)"
 }
 # curl: `req METHOD PATH [JSON] [extra curl args]` prints "<status> <body>".
 req() {
@@ -225,8 +275,18 @@ req() {
     local args=(-sS -m 10 -o "$T/body" -w '%{http_code}' -X "$m" -H 'Content-Type: application/json' "$@")
     [ -n "$body" ] && args+=(-d "$body")
     local code
-    code=$(curl "${args[@]}" "$URL$path") || fail "curl $m $path failed"
+    code=$(curl "${args[@]}" "${BASE:-$URL}$path") || fail "curl $m ${BASE:-$URL}$path failed"
     echo "$code $(cat "$T/body")"
+}
+# The same against the relay's published port.
+rreq() { BASE=$RURL req "$@"; }
+# Wait until the relay answers GET /health on its published port (after a (re)start).
+wait_relay_up() {
+    for _ in $(seq 1 300); do
+        curl -sf -m 2 -o /dev/null "$RURL/health" && return 0
+        sleep 0.1
+    done
+    fail "the relay did not answer $RURL/health within 30 s"
 }
 json() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read().split(" ",1)[1]); print(eval("d"+sys.argv[1]))' "$1"; }
 
@@ -257,6 +317,28 @@ say "probe started after the daemon was healthy and reached http://daemon:3100/h
 # The process: uid 1001, /data owned by it.
 $DOCKER exec "$CN" sh -c 'grep -q "^Uid:[[:space:]]*1001" /proc/1/status' || fail "the daemon does not run as uid 1001"
 [ "$($DOCKER exec "$CN" stat -c '%u:%g' /data)" = "1001:1001" ] || fail "/data is not owned by 1001:1001"
+
+# The relay, started with the daemon: healthy through `waiaas-relay healthcheck`, /health
+# from the host (so it listens on 0.0.0.0 although relay.toml says 127.0.0.1), uid 1001, its
+# DB in the named volume: a device registered before `compose restart push-relay` is there after.
+RELAY_HEALTHY=$(wait_healthy "$U0" "$RCN")
+r=$(rreq GET /health "")
+[ "${r%% *}" = 200 ] && [ "$(echo "$r" | json "['status']")" = ok ] || fail "relay GET /health from the host: $r"
+$DOCKER exec "$RCN" sh -c 'grep -q "^Uid:[[:space:]]*1001" /proc/1/status' || fail "the relay does not run as uid 1001"
+$DOCKER inspect -f '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}' "$RCN" | grep -q "${P}_relay-data:/data" || fail "the volume relay-data is not at /data"
+PUSH_TOKEN="docker-push-token-$$"
+DEVICE="{\"walletName\":\"dcent\",\"pushToken\":\"$PUSH_TOKEN\",\"platform\":\"android\"}"
+r=$(rreq POST /devices "$DEVICE" -H "X-API-Key: wrong-key")
+[ "${r%% *}" = 401 ] || fail "relay POST /devices with a wrong X-API-Key was not refused: $r"
+r=$(rreq POST /devices "$DEVICE" -H "X-API-Key: $RELAY_KEY")
+[ "${r%% *}" = 201 ] || fail "relay POST /devices: $r"
+SUB=$(echo "$r" | json "['subscription_token']")
+[ "$($DOCKER exec "$RCN" stat -c '%u' /data/relay.db)" = 1001 ] || fail "no /data/relay.db owned by 1001 in the relay's volume"
+compose restart -t 10 push-relay >"$T/restart.log" 2>&1 || { cat "$T/restart.log" >&2; fail "compose restart push-relay"; }
+wait_relay_up
+r=$(rreq GET "/devices/$PUSH_TOKEN/subscription-token" "" -H "X-API-Key: $RELAY_KEY")
+[ "${r%% *}" = 200 ] && [ "$(echo "$r" | json "['subscription_token']")" = "$SUB" ] || fail "the relay lost the device across compose restart push-relay: $r"
+say "relay healthy in $RELAY_HEALTHY s; /health ok through 127.0.0.1:$RPORT; uid 1001; device kept across compose restart push-relay (relay.db in ${P}_relay-data)"
 
 # 2. The auto-provisioned master password.
 PW=$($DOCKER exec "$CN" cat /data/recovery.key) || fail "docker exec $CN cat /data/recovery.key"
@@ -298,8 +380,13 @@ r=$(req GET /v1/wallets "" -H "X-Master-Password: $PW")
 r=$(req GET /v1/wallet/address "" -H "Authorization: Bearer $TOKEN")
 [ "${r%% *}" = 200 ] && [ "$(echo "$r" | json "['address']")" = "$ADDRESS" ] || fail "the session is gone after down/up: $r"
 say "SIGTERM: exit 0 in $STOP_S s; down/up: wallet and session still there (healthy again in $RE_HEALTHY s)"
+wait_relay_up
+r=$(rreq GET "/devices/$PUSH_TOKEN/subscription-token" "" -H "X-API-Key: $RELAY_KEY")
+[ "${r%% *}" = 200 ] && [ "$(echo "$r" | json "['subscription_token']")" = "$SUB" ] || fail "the relay lost the device across down/up: $r"
+say "down/up: the relay's device still there"
 compose down -v -t 10 >/dev/null 2>&1 || fail "compose down -v"
 $DOCKER volume inspect "${P}_waiaas-data" >/dev/null 2>&1 && fail "compose down -v kept the volume"
+$DOCKER volume inspect "${P}_relay-data" >/dev/null 2>&1 && fail "compose down -v kept the relay's volume"
 
 # 5. Secrets overlay, with an optional .env: the password comes from a secret file.
 SECRET="s3cret-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
@@ -307,7 +394,10 @@ mkdir -p secrets
 (umask 077 && echo "$SECRET" >secrets/master_password.txt)
 chown 1001:1001 secrets/master_password.txt
 printf 'WAIAAS_ENV_FILE=.env\nWAIAAS_DAEMON_LOG_LEVEL=debug\nWAIAAS_SECURITY_MAX_SESSIONS_PER_WALLET=7\n' >.env
-COMPOSE_FILES=(-f docker-compose.yml -f docker-compose.secrets.yml)
+RSECRET="relay-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+(umask 077 && echo "$RSECRET" >secrets/relay_api_key.txt)
+chown 1001:1001 secrets/relay_api_key.txt
+COMPOSE_FILES=(-f docker-compose.yml -f docker-compose.secrets.yml -f docker-compose.relay-secrets.yml)
 U2=$(now_ms)
 compose up -d >"$T/up.log" 2>&1 || { cat "$T/up.log" >&2; fail "compose up -d with the secrets overlay"; }
 SECRETS_HEALTHY=$(wait_healthy "$U2")
@@ -328,13 +418,28 @@ grep -qF "$SECRET" "$T/environ" && fail "/proc/1/environ of the daemon holds the
 $DOCKER logs "$CN" >"$T/daemon.log" 2>&1
 grep -qF "$SECRET" "$T/daemon.log" && fail "the daemon's log (debug level) holds the master password"
 say "secrets overlay: password from /run/secrets, not in docker inspect, /proc/1/environ or the log (healthy in $SECRETS_HEALTHY s)"
+# The relay's API key from its secret file: it replaces relay.toml's, and shows nowhere.
+wait_relay_up
+r=$(rreq POST /devices "$DEVICE" -H "X-API-Key: $RSECRET")
+[ "${r%% *}" = 201 ] || fail "the relay's API key from the secret file was not accepted: $r"
+r=$(rreq POST /devices "$DEVICE" -H "X-API-Key: $RELAY_KEY")
+[ "${r%% *}" = 401 ] || fail "relay.toml's api_key still accepted although RELAY_API_KEY_FILE is set: $r"
+$DOCKER inspect "$RCN" >"$T/rinspect.json"
+grep -q "RELAY_API_KEY_FILE=/run/secrets/relay_api_key" "$T/rinspect.json" || fail "docker inspect does not show RELAY_API_KEY_FILE (wrong container?)"
+grep -qF "$RSECRET" "$T/rinspect.json" && fail "docker inspect shows the relay's API key"
+$DOCKER exec "$RCN" cat /proc/1/environ | tr '\0' '\n' | grep -qF "$RSECRET" && fail "/proc/1/environ of the relay holds its API key"
+$DOCKER logs "$RCN" 2>&1 | grep -qF "$RSECRET" && fail "the relay's log holds its API key"
+say "relay secrets overlay: API key from /run/secrets/relay_api_key (relay.toml's refused), not in docker inspect, /proc/1/environ or the log"
 
 # 6. A one-off container on the compose network reaches the daemon by its service name.
 NET=$($DOCKER inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$CN")
 OUT=$($DOCKER run --rm --network "$NET" --entrypoint waiaas "$IMG" --base-url http://daemon:3100 healthcheck 2>&1) ||
     fail "a one-off container on $NET could not reach http://daemon:3100/health: $OUT"
 say "one-off container on $NET: $OUT"
+OUT=$($DOCKER run --rm --network "$NET" "$RIMG" healthcheck --url http://push-relay:3200 2>&1) ||
+    fail "a one-off container on $NET could not reach http://push-relay:3200/health: $OUT"
+say "one-off container on $NET: $OUT"
 
 compose down -v -t 10 >/dev/null 2>&1 || fail "compose down -v (secrets)"
 cd "$ROOT"
-say "PASS in $(($(date +%s) - T0)) s: image $(mb "$IMG_BYTES") MB, compose up -> healthy $UP_HEALTHY s (again after down/up $RE_HEALTHY s, with secrets $SECRETS_HEALTHY s)"
+say "PASS in $(($(date +%s) - T0)) s: image $(mb "$IMG_BYTES") MB, relay image $(mb "$RIMG_BYTES") MB, compose up -> healthy $UP_HEALTHY s (relay $RELAY_HEALTHY s; daemon again after down/up $RE_HEALTHY s, with secrets $SECRETS_HEALTHY s)"

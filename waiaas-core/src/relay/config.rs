@@ -2,7 +2,10 @@
 //! `[relay.push.pushwoosh|fcm]`, `[relay.push.payload]`) plus our hardening keys, all
 //! optional. Keys upstream left stale in its example (`ntfy_server`, `*_topic_prefix`,
 //! `wallet_names`) are ignored, as upstream does. Environment overrides: `RELAY_API_KEY`,
-//! `RELAY_DAEMON_API_KEY`.
+//! `RELAY_DAEMON_API_KEY` (each also as `<NAME>_FILE=/path`: the key is that file's contents
+//! with one trailing line ending removed, for Docker secrets; setting both is an error, and
+//! errors name the variable and the path, never the contents) and `RELAY_HOST` (the listen
+//! address, `relay.server.host`; the container image sets `0.0.0.0`).
 
 use super::RelayError;
 use serde::Deserialize;
@@ -166,15 +169,19 @@ impl RelayConfig {
         RelayConfig::parse(&text, env)
     }
 
-    /// Parse `text` with `env` as the environment (`RELAY_API_KEY`, `RELAY_DAEMON_API_KEY`).
+    /// Parse `text` with `env` as the environment (`RELAY_API_KEY`, `RELAY_DAEMON_API_KEY`,
+    /// their `_FILE` forms, `RELAY_HOST`).
     pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<RelayConfig, RelayError> {
         let file: File = toml::from_str(text).map_err(|e| RelayError::config(format!("invalid config: {e}")))?;
         let mut c = file.relay;
-        if let Some(k) = env("RELAY_API_KEY") {
+        if let Some(k) = secret_from_env(&env, "RELAY_API_KEY")? {
             c.server.api_key = k;
         }
-        if let Some(k) = env("RELAY_DAEMON_API_KEY") {
+        if let Some(k) = secret_from_env(&env, "RELAY_DAEMON_API_KEY")? {
             c.server.daemon_api_key = Some(k);
+        }
+        if let Some(h) = env("RELAY_HOST") {
+            c.server.host = h;
         }
         c.server.daemon_api_key = c.server.daemon_api_key.filter(|k| !k.is_empty());
         c.validate()?;
@@ -206,6 +213,28 @@ impl RelayConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// `var` itself, or the contents of the file `<var>_FILE` names (one trailing line ending
+/// removed); both set is an error. Errors name the variable and the path, never the contents.
+fn secret_from_env(env: &impl Fn(&str) -> Option<String>, var: &str) -> Result<Option<String>, RelayError> {
+    let file_var = format!("{var}_FILE");
+    match (env(var), env(&file_var)) {
+        (Some(_), Some(_)) => Err(RelayError::config(format!("both {var} and {file_var} are set: set only one of them"))),
+        (Some(v), None) => Ok(Some(v)),
+        (None, None) => Ok(None),
+        (None, Some(path)) => {
+            let bytes = std::fs::read(&path).map_err(|e| RelayError::config(format!("{file_var}: cannot read {path}: {e}")))?;
+            let mut text = String::from_utf8(bytes).map_err(|_| RelayError::config(format!("{file_var}: {path} is not UTF-8 text")))?;
+            if text.ends_with('\n') {
+                text.pop();
+                if text.ends_with('\r') {
+                    text.pop();
+                }
+            }
+            Ok(Some(text))
+        }
     }
 }
 
@@ -250,6 +279,35 @@ sound = "alert"
         assert_eq!(c.push.payload.category_map["sign_request"]["sound"], "alert");
         let c = RelayConfig::parse(PUSHWOOSH, |k| (k == "RELAY_DAEMON_API_KEY").then(|| "d".to_string())).unwrap();
         assert_eq!(c.server.daemon_api_key.as_deref(), Some("d"));
+    }
+
+    #[test]
+    fn keys_from_files_and_host_from_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("api_key");
+        std::fs::write(&key, "from-file\n").unwrap();
+        let daemon = dir.path().join("daemon_key");
+        std::fs::write(&daemon, "daemon-from-file\r\n").unwrap();
+        let (key_s, daemon_s) = (key.to_str().unwrap().to_string(), daemon.to_str().unwrap().to_string());
+        let env = |vars: Vec<(&'static str, String)>| move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        let c = RelayConfig::parse(
+            PUSHWOOSH,
+            env(vec![("RELAY_API_KEY_FILE", key_s.clone()), ("RELAY_DAEMON_API_KEY_FILE", daemon_s.clone()), ("RELAY_HOST", "127.0.0.1".into())]),
+        )
+        .unwrap();
+        assert_eq!(c.server.api_key, "from-file");
+        assert_eq!(c.server.daemon_api_key.as_deref(), Some("daemon-from-file"));
+        assert_eq!(c.server.host, "127.0.0.1");
+        // The file alone is enough: no api_key in the config.
+        let c = RelayConfig::parse(&PUSHWOOSH.replace("api_key = \"k\"", ""), env(vec![("RELAY_API_KEY_FILE", key_s.clone())])).unwrap();
+        assert_eq!(c.server.api_key, "from-file");
+        // Both forms set: refused, naming both.
+        let e = RelayConfig::parse(PUSHWOOSH, env(vec![("RELAY_API_KEY", "inline".into()), ("RELAY_API_KEY_FILE", key_s)])).unwrap_err();
+        assert!(e.message.contains("RELAY_API_KEY and RELAY_API_KEY_FILE") && !e.message.contains("from-file"), "{}", e.message);
+        // An unreadable file: the variable and the path, never contents.
+        let missing = dir.path().join("missing").to_str().unwrap().to_string();
+        let e = RelayConfig::parse(PUSHWOOSH, env(vec![("RELAY_DAEMON_API_KEY_FILE", missing.clone())])).unwrap_err();
+        assert!(e.message.contains("RELAY_DAEMON_API_KEY_FILE") && e.message.contains(&missing), "{}", e.message);
     }
 
     #[test]
