@@ -13,7 +13,9 @@ export WAIAAS_BIN="$T/waiaas"
 if [ $# -gt 0 ]; then
     exec "$T/load-bench" "$@"
 fi
-"$T/load-bench" --single 50 --per-wallet 300
-"$T/load-bench" --single 0 --per-wallet 1000
-"$T/load-bench" --single 0 --wallets 20 --per-wallet 50
+# Status polls once a second: each round asks for every unfinished send, and faster rounds
+# take the daemon's CPU from the sends themselves ("on chain" is watched on the node).
+"$T/load-bench" --single 50 --per-wallet 300 --poll-ms 1000
+"$T/load-bench" --single 0 --per-wallet 1000 --poll-ms 1000
+"$T/load-bench" --single 0 --wallets 20 --per-wallet 50 --poll-ms 1000
 bash scripts/bench-daemon.sh 10
