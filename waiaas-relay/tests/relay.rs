@@ -9,6 +9,7 @@ use common::*;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use waiaas_testnodes::tls::{make_certs, terminator};
 
 const REQ: &str = "0190e0a4-4f5e-7c3a-9d2b-1a2b3c4d5e6f";
 

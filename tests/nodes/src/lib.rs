@@ -6,6 +6,7 @@
 
 pub mod anvil;
 pub mod solana;
+pub mod tls;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
