@@ -401,13 +401,7 @@ impl Engine {
             // Durable before the broadcast: the bytes, their hash and the nonce. From here on
             // the nonce is held by these bytes (`assign_nonce` skips it) until they land or
             // the transaction ends.
-            let patch = TxPatch {
-                nonce: nonce.map(|n| n as i64),
-                unsigned_tx: Some(serde_json::to_vec(&unsigned).map_err(Error::internal_from)?),
-                signed_tx: Some(signed.raw.clone()),
-                tx_hash: Some(signed.hash.clone()),
-                ..Default::default()
-            };
+            let patch = signed_bytes(nonce, &unsigned, &signed)?;
             if !self.inner.store.patch_tx(id, TxStatus::Executing, &patch, self.now()).await? {
                 return Ok(Attempt::Done);
             }
@@ -431,10 +425,7 @@ impl Engine {
                     continue;
                 }
                 Err(e) if e.class == ErrorClass::Transient => {
-                    // The node may or may not have it: keep the bytes, count the nonce as
-                    // used, and let the background check re-broadcast the same bytes.
-                    self.inner.store.patch_tx(id, TxStatus::Executing, &TxPatch { commit_nonce: true, ..Default::default() }, self.now()).await?;
-                    tracing::warn!(tx = %id, "broadcast not confirmed by any endpoint, will retry the same bytes: {}", e.error.message);
+                    self.keep_for_recheck(id, &e).await?;
                     return Ok(Attempt::Done);
                 }
                 Err(e) => return fail(e.error).await,
@@ -573,14 +564,7 @@ impl Engine {
         // Durable before any broadcast: every nonce is held by its stored bytes from here on.
         let mut patches = vec![];
         for (j, s) in jobs.iter().zip(&signed) {
-            let patch = TxPatch {
-                nonce: i64::try_from(j.nonce).ok(),
-                unsigned_tx: Some(serde_json::to_vec(&j.unsigned).map_err(Error::internal_from)?),
-                signed_tx: Some(s.raw.clone()),
-                tx_hash: Some(s.hash.clone()),
-                ..Default::default()
-            };
-            patches.push((j.id.clone(), patch));
+            patches.push((j.id.clone(), signed_bytes(Some(j.nonce), &j.unsigned, s)?));
         }
         let gone = self.inner.store.patch_txs(TxStatus::Executing, &patches, self.now()).await?;
         if !gone.is_empty() {
@@ -604,8 +588,7 @@ impl Engine {
             let handled = match e.class {
                 ErrorClass::Stale => Handled::Again,
                 ErrorClass::Transient => {
-                    self.inner.store.patch_tx(&j.id, TxStatus::Executing, &TxPatch { commit_nonce: true, ..Default::default() }, self.now()).await?;
-                    tracing::warn!(tx = %j.id, "broadcast not confirmed by any endpoint, will retry the same bytes: {}", e.error.message);
+                    self.keep_for_recheck(&j.id, &e).await?;
                     Handled::Done
                 }
                 _ => {
@@ -624,6 +607,14 @@ impl Engine {
             return Ok(());
         }
         owner.next = Some(base + sent);
+        Ok(())
+    }
+
+    /// A broadcast no endpoint confirmed: the node may or may not have the bytes. They are
+    /// kept, the nonce counts as used, and the background check re-broadcasts the same bytes.
+    async fn keep_for_recheck(&self, id: &str, e: &crate::chain::ChainError) -> Result<()> {
+        self.inner.store.patch_tx(id, TxStatus::Executing, &TxPatch { commit_nonce: true, ..Default::default() }, self.now()).await?;
+        tracing::warn!(tx = %id, "broadcast not confirmed by any endpoint, will retry the same bytes: {}", e.error.message);
         Ok(())
     }
 
@@ -945,6 +936,18 @@ enum Prepared {
 }
 
 /// What one attempt of [`Engine::execute`] left to do.
+/// The patch that stores signed bytes before their broadcast: from then on `nonce` is held by
+/// these bytes (`assign_nonce` skips it) until they land or the transaction ends.
+fn signed_bytes(nonce: Option<u64>, unsigned: &crate::chain::UnsignedTx, signed: &SignedTx) -> Result<TxPatch> {
+    Ok(TxPatch {
+        nonce: nonce.and_then(|n| i64::try_from(n).ok()),
+        unsigned_tx: Some(serde_json::to_vec(unsigned).map_err(Error::internal_from)?),
+        signed_tx: Some(signed.raw.clone()),
+        tx_hash: Some(signed.hash.clone()),
+        ..Default::default()
+    })
+}
+
 enum Attempt {
     /// Nothing: the transaction is SUBMITTED, FAILED, or left to the background check.
     Done,
