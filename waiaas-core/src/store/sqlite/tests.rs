@@ -395,3 +395,79 @@ async fn no_read_after_a_revoke_returns_sees_the_session_live() {
         }
     }
 }
+
+/// Group commit ([`Writer`]): writes that queue while the writer is busy share one store
+/// transaction, and each is still all or nothing: one that fails or panics leaves nothing,
+/// the others are all kept, every caller gets its own outcome only after the commit, and
+/// the store closes with its queue committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_sharing_a_commit_are_each_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = SqliteStore::open(&path).unwrap();
+    let put = |tx: &rusqlite::Transaction, k: &str| tx.execute("INSERT INTO key_value_store (key, value, updated_at) VALUES (?1, 'v', 1)", [k]).map(|_| ());
+    // The writer is busy with this one while the others queue behind it, so they are taken
+    // as one group.
+    let (started, wait_started) = std::sync::mpsc::channel();
+    let busy = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    put(tx, "busy")?;
+                    started.send(()).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+                .await
+        })
+    };
+    tokio::task::spawn_blocking(move || wait_started.recv().unwrap()).await.unwrap();
+    let mut writes = vec![];
+    for i in 0..100 {
+        let store = store.clone();
+        writes.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    put(tx, &format!("k{i}"))?;
+                    put(tx, &format!("k{i}-second"))?;
+                    match i % 10 {
+                        3 => Err(Error::internal("refused after writing")),
+                        7 => put(tx, "busy").map(|()| i).map_err(Error::from), // UNIQUE: fails after two rows were written
+                        #[allow(clippy::panic)]
+                        9 if i == 99 => panic!("a write that panics"),
+                        _ => Ok(i),
+                    }
+                })
+                .await
+        }));
+        // Let them queue in order.
+        tokio::task::yield_now().await;
+    }
+    // Nothing is visible before the group's commit.
+    let seen: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM key_value_store", [], |r| r.get(0))?)).await.unwrap();
+    assert_eq!(seen, 0, "nothing of the busy write or the queued ones is visible before they commit");
+    busy.await.unwrap().unwrap();
+    let mut kept = vec![];
+    for (i, w) in writes.into_iter().enumerate() {
+        let out = w.await.unwrap();
+        match i % 10 {
+            3 | 7 => assert!(out.is_err(), "write {i} must fail"),
+            9 if i == 99 => assert!(out.unwrap_err().message.contains("panicked"), "write {i}"),
+            _ => {
+                assert_eq!(out.unwrap(), i);
+                kept.push(format!("k{i}"));
+                kept.push(format!("k{i}-second"));
+            }
+        }
+    }
+    drop(store);
+    // Reopened: exactly the successful writes, both rows of each, none of the failed ones.
+    let c = Connection::open(&path).unwrap();
+    let mut st = c.prepare("SELECT key FROM key_value_store WHERE key != 'busy' ORDER BY key").unwrap();
+    let mut keys: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap();
+    kept.sort();
+    keys.sort();
+    assert_eq!(keys, kept);
+    assert_eq!(c.query_row("SELECT count(*) FROM key_value_store WHERE key = 'busy'", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+}
