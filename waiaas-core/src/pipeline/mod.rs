@@ -219,10 +219,10 @@ impl Engine {
     }
 
     /// [`Engine::decide`] (policy and reservation, one store transaction) as one of the
-    /// wallet's [`PREPARE_AHEAD`] transactions decided or built at once.
+    /// wallet's [`DECIDE_AHEAD`] transactions decided at once.
     async fn decide_in_turn(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
         let slot = self.nonce_slot(&tx.wallet_id, &tx.network);
-        let _ahead = slot.ahead.acquire().await.map_err(Error::internal_from)?;
+        let _ahead = slot.deciding.acquire().await.map_err(Error::internal_from)?;
         self.decide(tx).await
     }
 
@@ -302,7 +302,7 @@ impl Engine {
         // Built and simulated before the lock (EVM: with a placeholder nonce, replaced under
         // the lock by `with_nonce`), a few of the wallet's transactions at a time.
         let slot = self.nonce_slot(&tx.wallet_id, &tx.network);
-        let ahead = slot.ahead.acquire().await.map_err(Error::internal_from)?;
+        let ahead = slot.building.acquire().await.map_err(Error::internal_from)?;
         let mut prepared = None;
         if tx.signed_tx.is_none() {
             let placeholder = (wallet.chain == Chain::Ethereum).then_some(0);
@@ -325,14 +325,24 @@ impl Engine {
                 let (done, handled) = tokio::sync::oneshot::channel();
                 slot.queue(Queued { id: id.to_string(), tier: tx.tier.clone(), unsigned, permit, done });
                 drop(ahead);
-                {
-                    let mut owner = slot.owner.lock().await;
-                    let batch = slot.take_waiting();
-                    if !batch.is_empty() {
-                        self.run_batch(&wallet, &tx.network, &adapter, &mut owner, batch).await;
+                let mut handled = handled;
+                // Wait for the owner's lock to run the next batch, or for a batch run by
+                // whoever holds it to answer for this one, whichever comes first: a
+                // transaction already broadcast goes on at once instead of queueing for the
+                // lock behind the rest of its batch.
+                let answer = tokio::select! {
+                    biased;
+                    answer = &mut handled => answer,
+                    mut owner = slot.owner.lock() => {
+                        let batch = slot.take_waiting();
+                        if !batch.is_empty() {
+                            self.run_batch(&wallet, &tx.network, &adapter, &mut owner, batch).await;
+                        }
+                        drop(owner);
+                        handled.await
                     }
-                }
-                return Ok(match handled.await {
+                };
+                return Ok(match answer {
                     Ok(Handled::Broadcast) => {
                         self.submitted(id, tier).await?;
                         Attempt::Done
@@ -691,12 +701,16 @@ impl Engine {
     async fn confirm(&self, id: &str) -> Result<()> {
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         let Some(hash) = tx.tx_hash.clone() else { return Ok(()) };
-        let adapter = self.adapter(Network::parse(&tx.network)?);
+        let network = Network::parse(&tx.network)?;
+        let adapter = self.adapter(network);
         let deadline = tokio::time::Instant::now() + CONFIRM_WAIT;
         // Poll fast at first (local and fast chains), then back off to every 2 s.
         let mut wait = Duration::from_millis(20);
         loop {
-            match adapter.status(&hash).await {
+            let turn = self.inner.chains.status_turn(network).await;
+            let status = adapter.status(&hash).await;
+            drop(turn);
+            match status {
                 Ok(ChainTxStatus::Confirmed { .. }) => {
                     tracing::debug!(tx = %id, "confirmed");
                     let patch = TxPatch { executed_at: Some(self.now()), ..Default::default() };

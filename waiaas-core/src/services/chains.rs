@@ -26,11 +26,38 @@ pub struct Chains {
     /// `[evm]` fee cap, in wei.
     max_fee_cap_wei: Option<u128>,
     metrics: Arc<Metrics>,
+    /// Turns at a network's node for the pipeline's confirmation checks, by network id
+    /// ([`STATUS_CHECKS_AT_ONCE`]).
+    status_turns: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
+
+/// How many confirmation checks (receipt lookups) of sent transactions go to one network's
+/// node at once. A thousand sends in flight each wait for their receipt; unbounded, their
+/// lookups crowd the node and the daemon while later sends of the same wallet are still
+/// being broadcast. Each check holds its turn for one lookup only (not while it waits to
+/// look again).
+pub const STATUS_CHECKS_AT_ONCE: usize = 4;
 
 impl Chains {
     pub fn new(config: &Config, factory: Option<AdapterFactory>, metrics: Arc<Metrics>) -> Chains {
-        Chains { adapters: Mutex::default(), factory, rpc: config.rpc.clone(), max_fee_cap_wei: config.evm.max_fee_cap_wei(), metrics }
+        Chains {
+            adapters: Mutex::default(),
+            factory,
+            rpc: config.rpc.clone(),
+            max_fee_cap_wei: config.evm.max_fee_cap_wei(),
+            metrics,
+            status_turns: Mutex::default(),
+        }
+    }
+
+    /// A turn for one confirmation check at `network`'s node ([`STATUS_CHECKS_AT_ONCE`]).
+    /// (`None` only if the turns were closed, which they never are.)
+    pub async fn status_turn(&self, network: Network) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let turns = {
+            let mut map = self.status_turns.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(network.id().to_string()).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(STATUS_CHECKS_AT_ONCE))).clone()
+        };
+        turns.acquire_owned().await.ok()
     }
 
     /// The adapter of a network (created on first use).
