@@ -40,6 +40,8 @@ pub const SECTIONS: &[&str] = &[
     "metrics",
     "evm",
     "pipeline",
+    // Owner approvals through wallet apps and the push relay (upstream Admin Settings `signing_sdk.*`).
+    "signing_sdk",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -368,6 +370,56 @@ impl std::fmt::Debug for MetricsConfig {
     }
 }
 
+/// `[signing_sdk]`: owner approvals answered from a wallet app through the push relay
+/// (upstream's `signing_sdk.*` settings).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SigningSdkConfig {
+    /// Route approvals of wallets without an explicit `approval_method` to a signing-enabled
+    /// wallet app (a wallet registered with `approval_method = sdk_push` is routed regardless).
+    pub enabled: bool,
+    /// Minutes a sign request is valid (capped by the transaction's approval window).
+    pub request_expiry_min: u64,
+    /// `push_relay` (the only channel built) or `telegram`.
+    pub preferred_channel: String,
+    /// Notification events also go to wallet apps with `alerts_enabled`.
+    pub notifications_enabled: bool,
+    /// JSON array of upstream WalletLinkConfig (`[{name, universalLink: {base, signPath}}]`);
+    /// the `dcent` preset is built in.
+    pub wallets: String,
+    /// Deprecated upstream key, accepted and ignored.
+    pub preferred_wallet: String,
+    /// The relay's `relay.server.daemon_key`, sent as `Authorization: Bearer` on `/v1/push`
+    /// and the long poll (empty = none).
+    pub relay_daemon_token: String,
+}
+
+impl Default for SigningSdkConfig {
+    fn default() -> Self {
+        SigningSdkConfig {
+            enabled: false,
+            request_expiry_min: 30,
+            preferred_channel: "push_relay".into(),
+            notifications_enabled: true,
+            wallets: "[]".into(),
+            preferred_wallet: String::new(),
+            relay_daemon_token: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SigningSdkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningSdkConfig")
+            .field("enabled", &self.enabled)
+            .field("request_expiry_min", &self.request_expiry_min)
+            .field("preferred_channel", &self.preferred_channel)
+            .field("notifications_enabled", &self.notifications_enabled)
+            .field("relay_daemon_token", &if self.relay_daemon_token.is_empty() { "" } else { "<redacted>" })
+            .finish()
+    }
+}
+
 /// The daemon configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default)]
@@ -388,6 +440,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub evm: EvmConfig,
     pub pipeline: PipelineConfig,
+    pub signing_sdk: SigningSdkConfig,
     /// Sections read by later features; kept so that an upstream config.toml loads.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Table>,
@@ -475,6 +528,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
+        if !["push_relay", "telegram"].contains(&self.signing_sdk.preferred_channel.as_str()) {
+            return Err(invalid("signing_sdk.preferred_channel must be push_relay or telegram".into()));
+        }
+        if !serde_json::from_str::<serde_json::Value>(&self.signing_sdk.wallets).is_ok_and(|v| v.is_array()) {
+            return Err(invalid("signing_sdk.wallets must be a JSON array of wallet link configs".into()));
+        }
         if self.daemon.port != 0 && self.daemon.port < 1024 {
             return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
         }

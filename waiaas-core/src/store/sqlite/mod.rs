@@ -19,6 +19,7 @@ mod audit;
 mod queries;
 mod rows;
 mod schema;
+mod signing;
 mod transactions;
 
 use schema::open_conn;
