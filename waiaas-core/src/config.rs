@@ -658,9 +658,10 @@ fn setting_of(name: &str) -> Option<(String, String)> {
     if NOT_SETTINGS.contains(&name) {
         return None;
     }
-    let (section, key) = name.strip_prefix("WAIAAS_")?.split_once('_')?;
-    let section = section.to_ascii_lowercase();
-    SECTIONS.contains(&section.as_str()).then(|| (section, key.to_ascii_lowercase()))
+    // The longest section the name starts with (`signing_sdk` before a `signing`).
+    let rest = name.strip_prefix("WAIAAS_")?.to_ascii_lowercase();
+    let section = SECTIONS.iter().filter(|s| rest.len() > s.len() + 1 && rest.starts_with(*s) && rest.as_bytes()[s.len()] == b'_').max_by_key(|s| s.len())?;
+    Some((section.to_string(), rest[section.len() + 1..].to_string()))
 }
 
 /// Whether `section.key` is a key the config knows by name (fixed sections only).
@@ -993,6 +994,20 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 8, "read {seen} settings");
+    }
+
+    #[test]
+    fn a_section_with_an_underscore_is_read_from_the_environment_and_settings() {
+        assert_eq!(setting_of("WAIAAS_SIGNING_SDK_RELAY_DAEMON_TOKEN"), Some(("signing_sdk".into(), "relay_daemon_token".into())));
+        assert_eq!(setting_of("WAIAAS_DAEMON_PORT"), Some(("daemon".into(), "port".into())));
+        assert_eq!(setting_of("WAIAAS_SIGNING_SDK"), None);
+        let env = [("WAIAAS_SIGNING_SDK_ENABLED".to_string(), "true".to_string()), ("WAIAAS_SIGNING_SDK_REQUEST_EXPIRY_MIN".into(), "5".into())];
+        let c = Config::from_toml("", &env).unwrap().config;
+        assert!(c.signing_sdk.enabled);
+        assert_eq!(c.signing_sdk.request_expiry_min, 5);
+        let c = c.with_settings(&[("signing_sdk.notifications_enabled".into(), "false".into())]).unwrap();
+        assert!(!c.signing_sdk.notifications_enabled);
+        assert!(Config::default().with_settings(&[("signing_sdk.preferred_channel".into(), "carrier_pigeon".into())]).is_err());
     }
 
     #[test]

@@ -296,6 +296,9 @@ impl Engine {
         let wallet_type = wallet_type.map(str::trim).filter(|t| !t.is_empty());
         if let Some(t) = wallet_type {
             check_name("wallet_type", t)?;
+            if t != DCENT && !self.inner.store.list_wallet_apps().await?.iter().any(|a| a.wallet_type == t) {
+                return Err(Error::validation("wallet_type", format!("must be 'dcent' or the wallet type of a wallet app, not '{t}'")));
+            }
         }
         let mut warning = None;
         let method = match (wallet_type, method) {

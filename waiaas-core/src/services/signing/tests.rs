@@ -1,4 +1,5 @@
 use super::*;
+use crate::auth::owner::tests::personal_sign;
 use crate::store::sqlite::SqliteStore;
 use crate::store::SigningStore;
 
@@ -78,20 +79,7 @@ fn the_push_payload_is_flat_strings_and_the_link_carries_the_request() {
 
 #[test]
 fn universal_links_come_from_the_settings_or_the_dcent_preset() {
-    let app = |name: &str, ty: &str| WalletAppRecord {
-        id: "a".into(),
-        name: name.into(),
-        display_name: "A".into(),
-        wallet_type: ty.into(),
-        signing_enabled: true,
-        alerts_enabled: false,
-        sign_topic: None,
-        notify_topic: None,
-        subscription_token: None,
-        push_relay_url: None,
-        created_at: 0,
-        updated_at: 0,
-    };
+    let app = |name: &str, ty: &str| app("a", name, ty);
     assert_eq!(universal_link("[]", &app("dcent", "dcent")), Some(("https://link.dcentwallet.com".into(), "/waiaas/sign".into())));
     assert_eq!(universal_link("[]", &app("other", "other")), None);
     let cfg = r#"[{"name":"other","displayName":"O","universalLink":{"base":"https://o.example","signPath":"/s"}}]"#;
@@ -102,14 +90,6 @@ fn evm_key(seed: u8) -> (k256::ecdsa::SigningKey, String) {
     let key = k256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
     let addr = alloy_primitives::Address::from_private_key(&key).to_checksum(None);
     (key, addr)
-}
-
-fn personal_sign(key: &k256::ecdsa::SigningKey, text: &str) -> String {
-    let hash = alloy_primitives::eip191_hash_message(text.as_bytes());
-    let (sig, rec) = key.sign_prehash_recoverable(hash.as_slice()).unwrap();
-    let mut out = sig.to_bytes().to_vec();
-    out.push(27 + rec.to_byte());
-    format!("0x{}", hex::encode(out))
 }
 
 fn row(owner: &str, message: &str) -> SignRequestRecord {
@@ -239,22 +219,7 @@ async fn a_sign_request_is_stored_once_per_transaction_and_resolved_once() {
     use crate::store::{TxStore, WalletStore};
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).unwrap();
-    let w = WalletRecord {
-        id: "w-1".into(),
-        name: "w".into(),
-        chain: Chain::Ethereum,
-        environment: crate::network::Environment::Testnet,
-        network: "ethereum-sepolia".into(),
-        public_key: "0x0000000000000000000000000000000000000001".into(),
-        status: crate::store::WalletStatus::Active,
-        owner_address: None,
-        owner_verified: false,
-        monitor_incoming: false,
-        created_at: 1,
-        updated_at: 1,
-        suspended_at: None,
-        suspension_reason: None,
-    };
+    let w = crate::store::sqlite::tests::wallet("w-1");
     store.insert_wallet(&w).await.unwrap();
     let tx = crate::store::tx::TxRecord {
         id: "tx-1".into(),

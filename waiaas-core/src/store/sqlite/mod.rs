@@ -148,4 +148,4 @@ impl SqliteStore {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
