@@ -12,20 +12,19 @@
 //! between the push and the answer approves exactly once; the same loop for a Solana owner
 //! (base58 signature). Skipped, saying so, when node/npm are not installed.
 
-#[path = "../../../waiaas-relay/tests/common/fakes.rs"]
+#[path = "../../../waiaas-relay/tests/common/shared.rs"]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod fakes;
+mod relay_harness;
 
 use super::owner_control::{approval_wallet, queued, send, Node};
+use relay_harness::API_KEY as RELAY_API_KEY;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use waiaas_core::auth::owner::OwnerAction;
 use waiaas_e2e::*;
 
-const RELAY_API_KEY: &str = "phone-test-app-key";
 const DAEMON_KEY: &str = "phone-test-daemon-key-0123456789";
 
 /// The wallet SDK's cache dir (installed by `install.sh`), or `None` (with the reason printed)
@@ -52,59 +51,19 @@ fn phone(sdk: &PathBuf, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("phone {args:?} printed {:?}: {e}", String::from_utf8_lossy(&out.stdout)))
 }
 
-/// The relay binary with FCM (the fake) and a daemon key; killed on drop.
+/// The relay binary with FCM (the fake) and a daemon key; stopped on drop.
 struct Relay {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-    _sa: fakes::ServiceAccount,
-    fcm: fakes::FakeFcm,
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    proc: relay_harness::RelayProc,
+    _sa: relay_harness::ServiceAccount,
+    fcm: relay_harness::FakeFcm,
 }
 
 async fn relay() -> Relay {
-    let (fcm, sa) = fakes::fcm_with_account().await;
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[relay.server]\nport = 0\nhost = \"127.0.0.1\"\napi_key = \"{RELAY_API_KEY}\"\ndaemon_key = \"{DAEMON_KEY}\"\n\
-             [relay.push]\nprovider = \"fcm\"\n[relay.push.fcm]\nproject_id = \"{}\"\nservice_account_key_path = \"{}\"\napi_base_url = \"{}\"\n",
-            fakes::PROJECT,
-            sa.json_path.display(),
-            fcm.base
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new(workspace_bin("waiaas-relay", "WAIAAS_RELAY_BIN"))
-        .env("RELAY_CONFIG", &cfg)
-        .env("RELAY_DB", dir.path().join("relay.db"))
-        .env_remove("RELAY_API_KEY")
-        .env_remove("RELAY_DAEMON_API_KEY")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("relay.log")).unwrap())
-        .spawn()
-        .expect("spawn waiaas-relay");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("waiaas-relay ready on ") {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(20))
-        .unwrap_or_else(|_| panic!("relay did not start: {}", std::fs::read_to_string(dir.path().join("relay.log")).unwrap_or_default()));
-    Relay { child, base, _dir: dir, _sa: sa, fcm }
+    let (fcm, sa) = relay_harness::fcm_with_account().await;
+    let config = relay_harness::config(&format!("daemon_key = \"{DAEMON_KEY}\""), &relay_harness::fcm_block(&sa.json_path, &fcm.base, ""));
+    let bin = workspace_bin("waiaas-relay", "WAIAAS_RELAY_BIN");
+    let proc = tokio::task::block_in_place(|| relay_harness::start_relay_at(&bin, &config, &[], &[]));
+    Relay { proc, _sa: sa, fcm }
 }
 
 impl Relay {
@@ -120,8 +79,7 @@ impl Relay {
             }
             if Instant::now() > deadline {
                 let log = api.call("GET", &format!("/v1/audit-logs?tx_id={tx_id}&limit=50"), &Api::master(), None).await;
-                let relay_log = std::fs::read_to_string(self._dir.path().join("relay.log")).unwrap_or_default();
-                panic!("no push for {tx_id}; FCM got {:?}; audit {:?}; relay log {relay_log}", self.fcm.sends(), log.body);
+                panic!("no push for {tx_id}; FCM got {:?}; audit {:?}; relay log {}", self.fcm.sends(), log.body, self.proc.log_text());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -134,7 +92,7 @@ impl Relay {
 /// The phone's device on the relay and the wallet app carrying its subscription token.
 async fn pair_phone(api: &Api, relay: &Relay, sdk: &PathBuf) {
     let push_token = format!("fcm-device-{}", waiaas_core::new_id());
-    let reg = phone(sdk, &["register", &relay.base, RELAY_API_KEY, &push_token]);
+    let reg = phone(sdk, &["register", &relay.proc.base, RELAY_API_KEY, &push_token]);
     let sub = reg["subscriptionToken"].as_str().expect("subscription token").to_string();
     let created = api
         .call("POST", "/v1/admin/wallet-apps", &Api::master(), Some(json!({"name": "dcent", "display_name": "D'CENT Wallet", "wallet_type": "dcent"})))
@@ -147,8 +105,9 @@ async fn pair_phone(api: &Api, relay: &Relay, sdk: &PathBuf) {
             apps.body["apps"].as_array().unwrap().iter().find(|a| a["name"] == "dcent").unwrap()["id"].as_str().unwrap().to_string()
         }
     };
-    let r =
-        api.call("PUT", &format!("/v1/admin/wallet-apps/{id}"), &Api::master(), Some(json!({"subscription_token": sub, "push_relay_url": relay.base}))).await;
+    let r = api
+        .call("PUT", &format!("/v1/admin/wallet-apps/{id}"), &Api::master(), Some(json!({"subscription_token": sub, "push_relay_url": relay.proc.base})))
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["app"]["signing_enabled"], true);
     assert_eq!(r.body["app"]["subscription_token"], sub.as_str());
@@ -256,9 +215,32 @@ async fn the_owner_approves_and_rejects_from_the_phone_and_forgeries_and_replays
     assert_eq!(req["metadata"]["from"], addr.as_str());
     assert_eq!(req["caip2ChainId"], "eip155:11155111");
     assert!(req["message"].as_str().unwrap().contains(&format!("Transaction: {tx}\n")));
+    // Alerts too from now on (upstream's `notification` payload), and a test notification.
+    let app_id = listed.body["apps"][0]["id"].as_str().unwrap().to_string();
+    let r = api.call("PUT", &format!("{apps}/{app_id}"), &Api::master(), Some(json!({"alerts_enabled": true}))).await;
+    assert_eq!(r.body["app"]["alerts_enabled"], true, "{:?}", r.body);
+    let t = api.call("POST", &format!("{apps}/{app_id}/test-notification"), &Api::master(), None).await;
+    assert_eq!((t.status, t.body.clone()), (200, json!({"success": true})));
+    assert!(relay.fcm.sends().iter().any(|s| s["message"]["data"]["eventType"] == "TEST"), "{:?}", relay.fcm.sends());
     assert_eq!(answer(&sdk, &req, "approve", &owner, &owner.address())["sent"], true);
     let t = api.wait_tx(&agent, &tx, &["QUEUED", "PENDING", "EXECUTING", "SUBMITTED"], Duration::from_secs(60)).await;
     assert_eq!(t["status"], "CONFIRMED", "{t}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let alert = loop {
+        let found = relay.fcm.sends().into_iter().find(|s| s["message"]["data"]["eventType"] == "TX_CONFIRMED");
+        if let Some(a) = found {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "no TX_CONFIRMED alert: {:?}", relay.fcm.sends());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let data = &alert["message"]["data"];
+    assert_eq!(
+        (data["walletId"].as_str(), data["walletName"].as_str(), data["category"].as_str()),
+        (Some(wallet.as_str()), Some("w"), Some("transaction")),
+        "{data}"
+    );
+    assert_eq!(alert["message"]["android"]["priority"], "NORMAL", "alerts are normal priority");
     let approved = audit(&api, &tx, "TX_APPROVED").await;
     assert_eq!(approved.len(), 1, "{approved:?}");
     assert_eq!(approved[0]["actor"], format!("owner:{} via sdk_push", owner.address()));

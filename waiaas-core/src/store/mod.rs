@@ -256,8 +256,9 @@ pub trait WebhookStore: Send + Sync + 'static {
 }
 
 /// A wallet app (upstream `wallet_apps`): the owner's wallet on a phone, reached through a
-/// push relay.
-#[derive(Debug, Clone, PartialEq)]
+/// push relay. Serialized as upstream's `WalletApp` fields (snake_case).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletAppRecord {
     pub id: String,
     pub name: String,

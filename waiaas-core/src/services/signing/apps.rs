@@ -25,20 +25,10 @@ pub struct WalletAppUser {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalletAppView {
-    pub id: String,
-    pub name: String,
-    pub display_name: String,
-    pub wallet_type: String,
-    pub signing_enabled: bool,
-    pub alerts_enabled: bool,
-    pub sign_topic: Option<String>,
-    pub notify_topic: Option<String>,
-    pub subscription_token: Option<String>,
-    pub push_relay_url: Option<String>,
+    #[serde(flatten)]
+    pub app: WalletAppRecord,
     /// Wallets whose approvals route to this app's wallet type.
     pub used_by: Vec<WalletAppUser>,
-    pub created_at: i64,
-    pub updated_at: i64,
 }
 
 /// `GET /v1/admin/wallet-apps`.
@@ -151,21 +141,7 @@ impl Engine {
             .filter(|(_, r)| r.wallet_type.as_deref() == Some(a.wallet_type.as_str()))
             .filter_map(|(id, _)| names.iter().find(|(wid, _)| wid == id).map(|(id, name)| WalletAppUser { id: id.clone(), label: name.clone() }))
             .collect();
-        WalletAppView {
-            id: a.id,
-            name: a.name,
-            display_name: a.display_name,
-            wallet_type: a.wallet_type,
-            signing_enabled: a.signing_enabled,
-            alerts_enabled: a.alerts_enabled,
-            sign_topic: a.sign_topic,
-            notify_topic: a.notify_topic,
-            subscription_token: a.subscription_token,
-            push_relay_url: a.push_relay_url,
-            used_by,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-        }
+        WalletAppView { app: a, used_by }
     }
 
     async fn wallet_app_views(&self, apps: Vec<WalletAppRecord>) -> Result<Vec<WalletAppView>> {

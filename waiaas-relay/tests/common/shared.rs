@@ -1,10 +1,11 @@
-//! Local fakes of FCM HTTP v1 (an OAuth token endpoint that verifies the service account's
+//! The relay process (any `waiaas-relay` binary, started with a config written for the test)
+//! and local fakes of FCM HTTP v1 (an OAuth token endpoint that verifies the service account's
 //! RS256 JWT with the public half of a key the test generated, and `messages:send`) and
 //! Pushwoosh (`createMessage`), speaking the providers' real request and response shapes.
 //! Either fake can be scripted to answer a queue of statuses first (5xx for retries,
 //! 401/403, ...). Used by the relay's tests and bench (through `common`) and by the daemon's
-//! end-to-end phone approvals (`tests/tests/e2e/phone_approval.rs`, by path): nothing here
-//! names the relay binary.
+//! end-to-end phone approvals (`tests/tests/e2e/phone_approval.rs`, by path), so nothing here
+//! names a crate's own binary.
 #![allow(dead_code)]
 
 use axum::extract::{Path as AxPath, State};
@@ -16,13 +17,105 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::collections::{HashSet, VecDeque};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub const PROJECT: &str = "waiaas-test";
 pub const CLIENT_EMAIL: &str = "relay@waiaas-test.iam.gserviceaccount.com";
+
+pub const API_KEY: &str = "test-relay-api-key";
+
+/// A running relay process; killed on drop.
+pub struct RelayProc {
+    pub child: Child,
+    pub base: String,
+    pub log: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for RelayProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RelayProc {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+    /// Everything the relay logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Start the relay binary `bin` with `config` (the whole config.toml) and extra environment;
+/// waits for its ready line.
+pub fn start_relay_at(bin: &Path, config: &str, env: &[(&str, &str)], args: &[&str]) -> RelayProc {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let log = dir.path().join("relay.log");
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .env("RELAY_CONFIG", &cfg)
+        .env("RELAY_DB", dir.path().join("relay.db"))
+        .env_remove("RELAY_API_KEY")
+        .env_remove("RELAY_DAEMON_API_KEY")
+        .env_remove("RELAY_API_KEY_FILE")
+        .env_remove("RELAY_DAEMON_API_KEY_FILE")
+        .env_remove("RELAY_HOST")
+        .env_remove("DEBUG")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("waiaas-relay ready on ") {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+            }
+        }
+    });
+    let base = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(b) => b,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the relay did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
+    };
+    RelayProc { child, base, log, dir }
+}
+
+/// A config.toml: `provider` block (from [`fcm_block`] / [`pushwoosh_block`]) and extra
+/// `[relay.server]` lines.
+pub fn config(server_extra: &str, push_block: &str) -> String {
+    format!("[relay.server]\nport = 0\nhost = \"127.0.0.1\"\napi_key = \"{API_KEY}\"\n{server_extra}\n{push_block}\n")
+}
+
+pub fn fcm_block(sa_path: &Path, api_base: &str, extra: &str) -> String {
+    format!(
+        "[relay.push]\nprovider = \"fcm\"\nmax_retries = 3\nretry_base_ms = 20\ntimeout_secs = 5\n{extra}\n[relay.push.fcm]\nproject_id = \"{PROJECT}\"\nservice_account_key_path = \"{}\"\napi_base_url = \"{api_base}\"\n",
+        sa_path.display()
+    )
+}
+
+pub fn pushwoosh_block(api_url: &str, extra: &str) -> String {
+    format!(
+        "[relay.push]\nprovider = \"pushwoosh\"\nmax_retries = 3\nretry_base_ms = 20\ntimeout_secs = 5\n\n[relay.push.pushwoosh]\napi_token = \"pw-token\"\napplication_code = \"ABCDE-12345\"\napi_url = \"{api_url}\"\n{extra}\n"
+    )
+}
 
 // ------------------------------------------------------------------------------------------
 // Scripted answers
