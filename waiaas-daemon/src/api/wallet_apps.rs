@@ -41,8 +41,9 @@ async fn create(State(s): State<AppState>, _m: Master, Body(b): Body<CreateWalle
     Ok((StatusCode::CREATED, Json(s.engine.create_wallet_app(b).await?)))
 }
 
-/// Change a wallet app (its subscription token, relay URL, signing and alerts); enabling
-/// signing disables it on the other apps of the same wallet type.
+/// Change a wallet app: subscription token, relay URL, signing, alerts.
+///
+/// Enabling signing disables it on the other apps of the same wallet type.
 #[utoipa::path(put, path = "/v1/admin/wallet-apps/{id}", tag = "Wallet Apps", operation_id = "updateWalletApp", security(("masterAuth" = [])),
     params(("id" = String, Path, description = "Wallet app id")), request_body = UpdateWalletApp,
     responses((status = 200, description = "Updated", body = WalletAppResponse),
@@ -60,8 +61,9 @@ async fn remove(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -
     Ok(Json(s.engine.delete_wallet_app(&id).await?))
 }
 
-/// Push a test notification to the wallet app through its relay (the outcome is in the
-/// answer, always HTTP 200).
+/// Push a test notification to the wallet app through its relay.
+///
+/// The outcome is in the answer (always HTTP 200).
 #[utoipa::path(post, path = "/v1/admin/wallet-apps/{id}/test-notification", tag = "Wallet Apps", operation_id = "testWalletAppNotification",
     security(("masterAuth" = [])), params(("id" = String, Path, description = "Wallet app id")),
     responses((status = 200, description = "Outcome", body = WalletAppTestResult),

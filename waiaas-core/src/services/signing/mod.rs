@@ -221,6 +221,9 @@ pub fn check_answer(row: &SignRequestRecord, chain: Chain, owner: Option<&str>, 
     if resp.request_id.trim() != row.request_id {
         return Err(Error::new(ErrorCode::INVALID_SIGN_RESPONSE, "The response is for another sign request"));
     }
+    if row.status == "EXPIRED" {
+        return Err(Error::new(ErrorCode::SIGN_REQUEST_EXPIRED, format!("Sign request '{}' expired", row.request_id)));
+    }
     if row.status != "PENDING" {
         return Err(Error::new(ErrorCode::SIGN_REQUEST_ALREADY_PROCESSED, format!("Sign request '{}' is already {}", row.request_id, row.status)));
     }
