@@ -40,6 +40,8 @@ pub const SECTIONS: &[&str] = &[
     "metrics",
     "evm",
     "pipeline",
+    // Owner approvals through wallet apps and the push relay (upstream Admin Settings `signing_sdk.*`).
+    "signing_sdk",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -368,6 +370,56 @@ impl std::fmt::Debug for MetricsConfig {
     }
 }
 
+/// `[signing_sdk]`: owner approvals answered from a wallet app through the push relay
+/// (upstream's `signing_sdk.*` settings).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SigningSdkConfig {
+    /// Route approvals of wallets without an explicit `approval_method` to a signing-enabled
+    /// wallet app (a wallet registered with `approval_method = sdk_push` is routed regardless).
+    pub enabled: bool,
+    /// Minutes a sign request is valid (capped by the transaction's approval window).
+    pub request_expiry_min: u64,
+    /// `push_relay` (the only channel built) or `telegram`.
+    pub preferred_channel: String,
+    /// Notification events also go to wallet apps with `alerts_enabled`.
+    pub notifications_enabled: bool,
+    /// JSON array of upstream WalletLinkConfig (`[{name, universalLink: {base, signPath}}]`);
+    /// the `dcent` preset is built in.
+    pub wallets: String,
+    /// Deprecated upstream key, accepted and ignored.
+    pub preferred_wallet: String,
+    /// The relay's `relay.server.daemon_key`, sent as `Authorization: Bearer` on `/v1/push`
+    /// and the long poll (empty = none).
+    pub relay_daemon_token: String,
+}
+
+impl Default for SigningSdkConfig {
+    fn default() -> Self {
+        SigningSdkConfig {
+            enabled: false,
+            request_expiry_min: 30,
+            preferred_channel: "push_relay".into(),
+            notifications_enabled: true,
+            wallets: "[]".into(),
+            preferred_wallet: String::new(),
+            relay_daemon_token: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SigningSdkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningSdkConfig")
+            .field("enabled", &self.enabled)
+            .field("request_expiry_min", &self.request_expiry_min)
+            .field("preferred_channel", &self.preferred_channel)
+            .field("notifications_enabled", &self.notifications_enabled)
+            .field("relay_daemon_token", &if self.relay_daemon_token.is_empty() { "" } else { "<redacted>" })
+            .finish()
+    }
+}
+
 /// The daemon configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default)]
@@ -388,6 +440,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub evm: EvmConfig,
     pub pipeline: PipelineConfig,
+    pub signing_sdk: SigningSdkConfig,
     /// Sections read by later features; kept so that an upstream config.toml loads.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Table>,
@@ -475,6 +528,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
+        if !["push_relay", "telegram"].contains(&self.signing_sdk.preferred_channel.as_str()) {
+            return Err(invalid("signing_sdk.preferred_channel must be push_relay or telegram".into()));
+        }
+        if !serde_json::from_str::<serde_json::Value>(&self.signing_sdk.wallets).is_ok_and(|v| v.is_array()) {
+            return Err(invalid("signing_sdk.wallets must be a JSON array of wallet link configs".into()));
+        }
         if self.daemon.port != 0 && self.daemon.port < 1024 {
             return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
         }
@@ -599,9 +658,10 @@ fn setting_of(name: &str) -> Option<(String, String)> {
     if NOT_SETTINGS.contains(&name) {
         return None;
     }
-    let (section, key) = name.strip_prefix("WAIAAS_")?.split_once('_')?;
-    let section = section.to_ascii_lowercase();
-    SECTIONS.contains(&section.as_str()).then(|| (section, key.to_ascii_lowercase()))
+    // The longest section the name starts with (`signing_sdk` before a `signing`).
+    let rest = name.strip_prefix("WAIAAS_")?.to_ascii_lowercase();
+    let section = SECTIONS.iter().filter(|s| rest.len() > s.len() + 1 && rest.starts_with(*s) && rest.as_bytes()[s.len()] == b'_').max_by_key(|s| s.len())?;
+    Some((section.to_string(), rest[section.len() + 1..].to_string()))
 }
 
 /// Whether `section.key` is a key the config knows by name (fixed sections only).
@@ -934,6 +994,20 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 8, "read {seen} settings");
+    }
+
+    #[test]
+    fn a_section_with_an_underscore_is_read_from_the_environment_and_settings() {
+        assert_eq!(setting_of("WAIAAS_SIGNING_SDK_RELAY_DAEMON_TOKEN"), Some(("signing_sdk".into(), "relay_daemon_token".into())));
+        assert_eq!(setting_of("WAIAAS_DAEMON_PORT"), Some(("daemon".into(), "port".into())));
+        assert_eq!(setting_of("WAIAAS_SIGNING_SDK"), None);
+        let env = [("WAIAAS_SIGNING_SDK_ENABLED".to_string(), "true".to_string()), ("WAIAAS_SIGNING_SDK_REQUEST_EXPIRY_MIN".into(), "5".into())];
+        let c = Config::from_toml("", &env).unwrap().config;
+        assert!(c.signing_sdk.enabled);
+        assert_eq!(c.signing_sdk.request_expiry_min, 5);
+        let c = c.with_settings(&[("signing_sdk.notifications_enabled".into(), "false".into())]).unwrap();
+        assert!(!c.signing_sdk.notifications_enabled);
+        assert!(Config::default().with_settings(&[("signing_sdk.preferred_channel".into(), "carrier_pigeon".into())]).is_err());
     }
 
     #[test]

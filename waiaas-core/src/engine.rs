@@ -131,6 +131,8 @@ pub(crate) struct Inner {
     pub stop: tokio::sync::watch::Sender<bool>,
     /// What "now" is ([`Engine::now`]).
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Owner approvals through wallet apps: the relay client and the requests being polled.
+    pub signing: crate::services::signing::SigningState,
 }
 
 /// Builds the chain adapter of a network: the seam under the pipeline ([`EngineBuilder::adapters`]).
@@ -320,8 +322,10 @@ impl Engine {
                 workers: Default::default(),
                 stop: tokio::sync::watch::channel(false).0,
                 clock,
+                signing: Default::default(),
             }),
         };
+        crate::services::signing::register(&engine.inner);
         Ok(engine)
     }
 
@@ -643,7 +647,10 @@ impl Engine {
     }
 
     pub async fn get_wallet(&self, caller: &Caller<'_>, id: &str) -> Result<WalletDetail> {
-        self.inner.wallets.detail(caller, id).await
+        let mut d = self.inner.wallets.detail(caller, id).await?;
+        let route = self.approval_route(id).await?;
+        (d.approval_method, d.wallet_type) = (route.approval_method, route.wallet_type);
+        Ok(d)
     }
 
     /// The wallet a session-scoped operation acts on: the requested one (which must be

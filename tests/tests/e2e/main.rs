@@ -25,6 +25,7 @@ mod openapi;
 mod operability;
 mod operator_lockout;
 mod owner_control;
+mod phone_approval;
 mod policy_gate;
 mod rate_limits;
 mod response_shapes;

@@ -11,19 +11,19 @@ use waiaas_core::auth::owner::OwnerAction;
 use waiaas_e2e::*;
 use waiaas_testnodes::anvil::DEV_ACCOUNTS;
 
-struct Node(Option<waiaas_testnodes::anvil::Anvil>);
+pub(crate) struct Node(Option<waiaas_testnodes::anvil::Anvil>);
 impl Node {
-    fn start() -> Node {
+    pub(crate) fn start() -> Node {
         Node(Some(tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111))))
     }
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.0.as_ref().unwrap().url.clone()
     }
     fn fund(&self, a: &str) {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().fund(a, 1_000_000_000_000_000_000_000))
     }
     /// Transactions the node has seen from `addr` (its nonce).
-    fn sent_by(&self, addr: &str) -> u64 {
+    pub(crate) fn sent_by(&self, addr: &str) -> u64 {
         let v = tokio::task::block_in_place(|| self.0.as_ref().unwrap().rpc("eth_getTransactionCount", json!([addr, "latest"])));
         u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
     }
@@ -47,7 +47,7 @@ fn daemon(node: &Node, extra: &[(&str, &str)]) -> Daemon {
 }
 
 /// An EVM wallet with a session, funded, whose $10 sends need APPROVAL (timeout given).
-async fn approval_wallet(api: &Api, node: &Node, approval_timeout: u64) -> (String, String, Auth) {
+pub(crate) async fn approval_wallet(api: &Api, node: &Node, approval_timeout: u64) -> (String, String, Auth) {
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "w", "chain": "ethereum"}))).await;
     assert_eq!(w.status, 201, "{:?}", w.body);
     let id = w.body["id"].as_str().unwrap().to_string();
@@ -67,13 +67,13 @@ async fn approval_wallet(api: &Api, node: &Node, approval_timeout: u64) -> (Stri
     (id, addr, Auth::Session(w.body["session"]["token"].as_str().unwrap().into()))
 }
 
-async fn send(api: &Api, auth: &Auth) -> String {
+pub(crate) async fn send(api: &Api, auth: &Auth) -> String {
     let r = api.call("POST", "/v1/transactions/send", auth, Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[5], "amount": TEN_USD_WEI}))).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     r.body["id"].as_str().unwrap().to_string()
 }
 
-async fn queued(api: &Api, auth: &Auth, id: &str) -> Value {
+pub(crate) async fn queued(api: &Api, auth: &Auth, id: &str) -> Value {
     let t = api.wait_tx(auth, id, IN_FLIGHT, Duration::from_secs(20)).await;
     assert_eq!(t["status"], "QUEUED", "{t}");
     t

@@ -191,6 +191,11 @@ operations! {
     ListActionProviders: "listActionProviders", GET "/v1/actions/providers", MasterOrSession, Refused, agent [], admin [], mcp [];
     CreateBackup: "createBackup", POST "/v1/admin/backup", Master, Served, agent [], admin [create_backup], mcp [];
     ListBackups: "listBackups", GET "/v1/admin/backups", Master, Served, agent [], admin [list_backups], mcp [];
+    ListWalletApps: "listWalletApps", GET "/v1/admin/wallet-apps", Master, Served, agent [], admin [], mcp [];
+    CreateWalletApp: "createWalletApp", POST "/v1/admin/wallet-apps", Master, Served, agent [], admin [], mcp [];
+    UpdateWalletApp: "updateWalletApp", PUT "/v1/admin/wallet-apps/{id}", Master, Served, agent [], admin [], mcp [];
+    DeleteWalletApp: "deleteWalletApp", DELETE "/v1/admin/wallet-apps/{id}", Master, Served, agent [], admin [], mcp [];
+    TestWalletAppNotification: "testWalletAppNotification", POST "/v1/admin/wallet-apps/{id}/test-notification", Master, Served, agent [], admin [], mcp [];
     GetOpenApiDocument: "getOpenApiDocument", GET "/doc", Public, Refused, agent [], admin [], mcp [];
     GetApiReference: "getApiReference", GET "/reference", Public, Refused, agent [], admin [], mcp [];
     GetApiReferenceScript: "getApiReferenceScript", GET "/reference/standalone.js", Public, Refused, agent [], admin [], mcp [];

@@ -350,7 +350,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -382,7 +382,7 @@ mod tests {
         (key, addr)
     }
 
-    fn personal_sign(key: &k256::ecdsa::SigningKey, text: &str) -> String {
+    pub(crate) fn personal_sign(key: &k256::ecdsa::SigningKey, text: &str) -> String {
         let hash = alloy_primitives::eip191_hash_message(text.as_bytes());
         let (sig, rec) = key.sign_prehash_recoverable(hash.as_slice()).unwrap();
         let mut out = sig.to_bytes().to_vec();

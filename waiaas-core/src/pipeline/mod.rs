@@ -990,7 +990,7 @@ fn retry_backoff(attempt: u32) -> Duration {
 }
 
 /// Wait `d` unless told to stop first; `false` once stopping.
-async fn pause(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
+pub(crate) async fn pause(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
     if *stop.borrow() {
         return false;
     }

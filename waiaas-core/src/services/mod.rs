@@ -27,5 +27,6 @@ pub mod policies;
 pub mod sessions;
 pub mod settings;
 pub mod signer;
+pub mod signing;
 pub mod tokens;
 pub mod wallets;

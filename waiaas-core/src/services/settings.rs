@@ -50,6 +50,7 @@ pub const RANGES: &[(&str, f64, f64)] = &[
     ("policy.default_approval_timeout", 60.0, 604_800.0),
     ("oracle.cache_ttl_seconds", 1.0, 86_400.0),
     ("oracle.max_age_seconds", 1.0, 604_800.0),
+    ("signing_sdk.request_expiry_min", 1.0, 10_080.0),
 ];
 
 /// The stored settings, oldest first.

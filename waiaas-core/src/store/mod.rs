@@ -255,11 +255,92 @@ pub trait WebhookStore: Send + Sync + 'static {
     async fn list_webhook_logs(&self, webhook_id: &str, status: Option<&str>, event_type: Option<&str>, limit: i64) -> Result<Vec<WebhookLog>>;
 }
 
+/// A wallet app (upstream `wallet_apps`): the owner's wallet on a phone, reached through a
+/// push relay. Serialized as upstream's `WalletApp` fields (snake_case).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WalletAppRecord {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    /// `''` when the app is of no preset type.
+    pub wallet_type: String,
+    pub signing_enabled: bool,
+    pub alerts_enabled: bool,
+    pub sign_topic: Option<String>,
+    pub notify_topic: Option<String>,
+    pub subscription_token: Option<String>,
+    pub push_relay_url: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// How a wallet's owner answers approvals (`PUT /v1/wallets/{id}/owner` `approval_method`,
+/// `wallet_type`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApprovalRoute {
+    pub approval_method: Option<String>,
+    pub wallet_type: Option<String>,
+}
+
+/// A sign request sent to the owner's wallet app (durable: its answer is checked against
+/// this row, across restarts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignRequestRecord {
+    pub request_id: String,
+    pub tx_id: String,
+    pub wallet_id: String,
+    /// `sdk_push`.
+    pub channel: String,
+    pub app_id: Option<String>,
+    /// The relay the answer is polled from.
+    pub relay_url: Option<String>,
+    /// The exact text the owner signs.
+    pub message: String,
+    pub signer_address: String,
+    pub caip2: String,
+    pub expires_at: i64,
+    /// `PENDING`, `APPROVED`, `REJECTED`, `EXPIRED` or `FAILED`.
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// Wallet apps, approval routes and sign requests.
+#[async_trait]
+pub trait SigningStore: Send + Sync + 'static {
+    /// Insert an app; `false` when the name is taken. Signing is enabled only if
+    /// `a.signing_enabled` and no other app of the same wallet type has it (one transaction).
+    async fn insert_wallet_app(&self, a: &WalletAppRecord) -> Result<bool>;
+    async fn list_wallet_apps(&self) -> Result<Vec<WalletAppRecord>>;
+    async fn get_wallet_app(&self, id: &str) -> Result<Option<WalletAppRecord>>;
+    /// Write every field of `a`; enabling signing disables it on the other apps of the same
+    /// wallet type in the same transaction. `false` if the app is gone.
+    async fn update_wallet_app(&self, a: &WalletAppRecord) -> Result<bool>;
+    async fn delete_wallet_app(&self, id: &str) -> Result<bool>;
+    /// Set (or clear) a wallet's approval route.
+    async fn set_approval_route(&self, wallet_id: &str, route: &ApprovalRoute, now: i64) -> Result<()>;
+    /// Every wallet's approval route (wallet id, route).
+    async fn approval_routes(&self) -> Result<Vec<(String, ApprovalRoute)>>;
+    /// Insert a sign request unless one exists for the same (transaction, channel): then
+    /// nothing is written and the existing row is returned.
+    async fn insert_sign_request(&self, r: &SignRequestRecord) -> Result<Option<SignRequestRecord>>;
+    async fn get_sign_request(&self, request_id: &str) -> Result<Option<SignRequestRecord>>;
+    /// `from` -> `to` (compare-and-swap: `false` when the request was not in `from`).
+    async fn resolve_sign_request(&self, request_id: &str, from: &str, to: &str, error: Option<&str>, now: i64) -> Result<bool>;
+    /// Every PENDING request.
+    async fn pending_sign_requests(&self) -> Result<Vec<SignRequestRecord>>;
+}
+
 /// The whole store: every sub-trait. An implementation implements the sub-traits; a service
 /// holds only the one it needs (e.g. `Arc<dyn SessionStore>`), the engine holds the whole.
-pub trait Store: KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore {}
+pub trait Store: KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + SigningStore {}
 
-impl<T: KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + ?Sized> Store for T {}
+impl<T: KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + SigningStore + ?Sized> Store
+    for T
+{
+}
 
 /// Every sub-trait, for callers that use the methods of a whole [`Store`]: `use crate::store::prelude::*;`.
 pub mod prelude {
@@ -268,6 +349,7 @@ pub mod prelude {
     pub use super::OwnerStore as _;
     pub use super::PolicyStore as _;
     pub use super::SessionStore as _;
+    pub use super::SigningStore as _;
     pub use super::TokenStore as _;
     pub use super::TxStore as _;
     pub use super::WalletStore as _;

@@ -12,6 +12,7 @@ mod sessions;
 mod system;
 mod tokens;
 mod transactions;
+mod wallet_apps;
 mod wallets;
 
 pub use extract::{ApiError, ApiResult};
@@ -77,6 +78,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(admin::routes())
         .merge(backup::routes())
+        .merge(wallet_apps::routes())
         .merge(crate::openapi::routes())
 }
 

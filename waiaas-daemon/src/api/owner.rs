@@ -21,10 +21,14 @@ struct SetOwner {
     /// EVM (0x…, checksummed on save) or Solana (base58) address of the owner.
     #[schema(min_length = 1)]
     owner_address: String,
-    /// Only `rest` (the owner calls the approve/reject routes) is available.
-    #[schema(pattern = "^rest$")]
+    /// How the owner answers approvals: `sdk_push` (a wallet app through the push relay) or
+    /// `rest` (the owner calls the approve/reject routes); `sdk_telegram`, `walletconnect` and
+    /// `telegram_bot` are accepted as upstream and answered through REST.
+    #[schema(pattern = "^(sdk_push|sdk_telegram|walletconnect|telegram_bot|rest)$")]
     approval_method: Option<String>,
-    #[allow(dead_code)]
+    /// `dcent`: the D'CENT preset (approvals through `sdk_push`, a signing-enabled `dcent`
+    /// wallet app).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]*$", max_length = 64)]
     wallet_type: Option<String>,
 }
 
@@ -35,14 +39,7 @@ struct SetOwner {
     responses((status = 200, description = "Owner registered", body = WalletOwnerResponse),
               (status = 409, description = "OWNER_ALREADY_CONNECTED (verified owners are fixed)", body = crate::openapi::ErrorResponse)))]
 async fn set_owner(State(s): State<AppState>, _m: Master, Path(id): Path<String>, Body(b): Body<SetOwner>) -> ApiResult<Json<WalletOwnerResponse>> {
-    if let Some(m) = b.approval_method.as_deref() {
-        if m != "rest" {
-            return Err(
-                waiaas_core::Error::validation("approval_method", "only 'rest' (the owner calls POST /v1/transactions/{id}/approve) is available").into()
-            );
-        }
-    }
-    Ok(Json(s.engine.set_owner(&id, &b.owner_address).await?))
+    Ok(Json(s.engine.register_owner(&id, &b.owner_address, b.approval_method.as_deref(), b.wallet_type.as_deref()).await?))
 }
 
 /// The owner proves their key: GRACE → LOCKED (`Request ID: verify:<walletId>`).

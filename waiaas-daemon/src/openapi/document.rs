@@ -72,6 +72,7 @@ pub fn base() -> OpenApi {
             ("Owner", "Actions of a wallet owner"),
             ("Admin", "Operator: kill switch, secrets, audit log"),
             ("Webhooks", "Signed notifications of audit events"),
+            ("Wallet Apps", "The owner's wallet app on a phone, reached through the push relay (approvals and alerts)"),
             ("Actions", "Action providers"),
             ("MCP", "Session tokens for MCP clients"),
             ("Skills", "Guides for agents, shipped in the binary"),

@@ -7,13 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 version="${WALLET_SDK_VERSION:-2.12.0}"
-cache="${WAIAAS_CACHE:-$HOME/.cache/waiaas}/wallet-sdk/$version"
-command -v node >/dev/null || { echo "node is required"; exit 1; }
-if [ ! -f "$cache/node_modules/@waiaas/wallet-sdk/package.json" ]; then
-    mkdir -p "$cache"
-    [ -f "$cache/package.json" ] || echo '{"name":"waiaas-wallet-sdk-cache","private":true}' > "$cache/package.json"
-    (cd "$cache" && npm install --no-audit --no-fund --silent "@waiaas/wallet-sdk@$version")
-fi
+cache="$("$here/install.sh")"
 bin="${WAIAAS_RELAY_BIN:-}"
 if [ -z "$bin" ]; then
     (cd "$root" && cargo build -q -p waiaas-relay --locked)

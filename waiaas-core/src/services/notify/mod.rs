@@ -91,6 +91,9 @@ pub struct Notifier {
     /// `security.webhook_allow_private`.
     allow_private: bool,
     clock: Arc<dyn Clock>,
+    /// Channels other services add ([`Notifier::add_channel`]): the wallet apps' sign requests
+    /// and alerts.
+    extra: std::sync::RwLock<Vec<Arc<dyn NotificationChannel>>>,
 }
 
 impl Notifier {
@@ -103,14 +106,19 @@ impl Notifier {
         allow_private: bool,
         clock: Arc<dyn Clock>,
     ) -> Result<Notifier> {
-        let n = Notifier { audit, webhooks, kv, metrics, allow_private, clock };
+        let n = Notifier { audit, webhooks, kv, metrics, allow_private, clock, extra: Default::default() };
         n.init_cursor().await?;
         Ok(n)
     }
 
+    /// Add a channel that takes events from now on (next batch).
+    pub fn add_channel(&self, channel: Arc<dyn NotificationChannel>) {
+        self.extra.write().unwrap_or_else(|e| e.into_inner()).push(channel);
+    }
+
     /// The channels configured now.
     async fn channels(&self) -> Result<Vec<Arc<dyn NotificationChannel>>> {
-        let mut out: Vec<Arc<dyn NotificationChannel>> = vec![];
+        let mut out: Vec<Arc<dyn NotificationChannel>> = self.extra.read().unwrap_or_else(|e| e.into_inner()).clone();
         for w in self.webhooks.list_webhooks().await? {
             if w.enabled {
                 out.push(Arc::new(webhook::WebhookChannel::new(self.webhooks.clone(), w, self.allow_private).with_metrics(self.metrics.clone())));

@@ -20,6 +20,7 @@ mod audit;
 mod queries;
 mod rows;
 mod schema;
+mod signing;
 mod transactions;
 
 use schema::open_conn;
@@ -256,4 +257,4 @@ impl SqliteStore {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

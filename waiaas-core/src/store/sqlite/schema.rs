@@ -181,6 +181,50 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         CREATE INDEX idx_transactions_reserved ON transactions(wallet_id, network, status, token_address, tier, amount, id);
         "#,
     ),
+    (
+        "owner approvals through wallet apps: wallet apps, approval routes, sign requests",
+        r#"
+        CREATE TABLE wallet_apps (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            wallet_type TEXT NOT NULL DEFAULT '',
+            signing_enabled INTEGER NOT NULL DEFAULT 0,
+            alerts_enabled INTEGER NOT NULL DEFAULT 0,
+            sign_topic TEXT,
+            notify_topic TEXT,
+            subscription_token TEXT,
+            push_relay_url TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX idx_wallet_apps_signing ON wallet_apps(wallet_type) WHERE signing_enabled = 1;
+        CREATE TABLE wallet_approval_routes (
+            wallet_id TEXT PRIMARY KEY REFERENCES wallets(id) ON DELETE CASCADE,
+            approval_method TEXT CHECK (approval_method IS NULL OR approval_method IN ('sdk_push','sdk_telegram','walletconnect','telegram_bot','rest')),
+            wallet_type TEXT,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE sign_requests (
+            request_id TEXT PRIMARY KEY,
+            tx_id TEXT NOT NULL REFERENCES transactions(id) ON DELETE CASCADE,
+            wallet_id TEXT NOT NULL REFERENCES wallets(id) ON DELETE CASCADE,
+            channel TEXT NOT NULL,
+            app_id TEXT,
+            relay_url TEXT,
+            message TEXT NOT NULL,
+            signer_address TEXT NOT NULL,
+            caip2 TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('PENDING','APPROVED','REJECTED','EXPIRED','FAILED')),
+            error TEXT,
+            created_at INTEGER NOT NULL,
+            resolved_at INTEGER
+        );
+        CREATE UNIQUE INDEX idx_sign_requests_tx ON sign_requests(tx_id, channel);
+        CREATE INDEX idx_sign_requests_status ON sign_requests(status, expires_at);
+        "#,
+    ),
 ];
 
 pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -41,7 +41,7 @@ fn newer_schema_is_refused() {
     assert_eq!(migrate(&mut c, LATEST_SCHEMA_VERSION).unwrap_err().code, crate::error::ErrorCode::SCHEMA_INCOMPATIBLE);
 }
 
-fn wallet(id: &str) -> WalletRecord {
+pub(crate) fn wallet(id: &str) -> WalletRecord {
     WalletRecord {
         id: id.into(),
         name: format!("w-{id}"),
