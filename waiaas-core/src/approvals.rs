@@ -42,7 +42,7 @@ impl Engine {
     }
 
     /// The owner's decision on `tx_id`, already proven through `channel` (a sign request
-    /// answered from the owner's wallet app, [`crate::services::signing`]): the same
+    /// answered from the owner's wallet app, [`crate::signing_sdk`]): the same
     /// decision as the REST routes, audited with the actor `owner:<addr> via <channel>`.
     pub(crate) async fn owner_decision_via(&self, tx_id: &str, owner: &str, approve: bool, channel: &str) -> Result<i64> {
         let (tx, w) = self.tx_and_wallet(tx_id).await?;

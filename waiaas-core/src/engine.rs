@@ -325,7 +325,6 @@ impl Engine {
                 signing: Default::default(),
             }),
         };
-        crate::services::signing::register(&engine.inner);
         Ok(engine)
     }
 
@@ -644,6 +643,11 @@ impl Engine {
     /// Load a wallet the caller may access.
     pub async fn wallet_record(&self, caller: &Caller<'_>, id: &str) -> Result<WalletRecord> {
         self.inner.wallets.record(caller, id).await
+    }
+
+    /// A wallet's approval route (empty when none was registered).
+    pub async fn approval_route(&self, wallet_id: &str) -> Result<crate::store::ApprovalRoute> {
+        Ok(self.inner.store.approval_routes().await?.into_iter().find(|(id, _)| id == wallet_id).map(|(_, r)| r).unwrap_or_default())
     }
 
     pub async fn get_wallet(&self, caller: &Caller<'_>, id: &str) -> Result<WalletDetail> {

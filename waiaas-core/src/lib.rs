@@ -55,6 +55,7 @@ pub mod redact;
 pub mod relay;
 pub mod services;
 pub mod sign_gate;
+pub mod signing_sdk;
 pub mod store;
 pub mod transactions;
 

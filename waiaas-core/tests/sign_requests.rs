@@ -15,9 +15,9 @@ use waiaas_core::chain::ChainAdapter;
 use waiaas_core::clock::ManualClock;
 use waiaas_core::config::Config;
 use waiaas_core::policies::CreatePolicy;
-use waiaas_core::services::signing::apps::UpdateWalletApp;
-use waiaas_core::services::signing::SignResponse;
 use waiaas_core::sessions::CreateSession;
+use waiaas_core::signing_sdk::apps::UpdateWalletApp;
+use waiaas_core::signing_sdk::SignResponse;
 use waiaas_core::wallets::CreateWallet;
 use waiaas_core::{Caller, Engine, ErrorCode};
 

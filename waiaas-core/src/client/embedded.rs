@@ -108,7 +108,11 @@ pub async fn open_embedded(data_dir: &Path, master_password: &str) -> Result<Eng
         Ok(n) => tracing::info!("resuming {n} unfinished transactions"),
         Err(e) => tracing::error!("transaction recovery failed: {e}"),
     }
+    engine.enable_sign_requests();
     engine.start_workers();
+    if let Err(e) = engine.resume_sign_requests().await {
+        tracing::error!("sign request recovery failed: {e}");
+    }
     open.insert(canonical, Opened { engine: engine.clone(), _lock: lock });
     Ok(engine)
 }

@@ -1,6 +1,6 @@
 //! Wallet apps (`/v1/admin/wallet-apps*`): the owner's wallet on a phone, reached through the
 //! push relay. Master only (upstream served them without auth). The core does the work
-//! (`waiaas_core::services::signing::apps`).
+//! (`waiaas_core::signing_sdk::apps`).
 
 use super::extract::{ApiResult, Body, Master};
 use super::AppState;
@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use waiaas_core::services::signing::apps::{CreateWalletApp, UpdateWalletApp, WalletAppList, WalletAppResponse, WalletAppTestResult};
+use waiaas_core::signing_sdk::apps::{CreateWalletApp, UpdateWalletApp, WalletAppList, WalletAppResponse, WalletAppTestResult};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(update, remove)).routes(routes!(test_notification))

@@ -122,6 +122,7 @@ pub async fn start(dir: &Path, log_level: Option<String>, password_file: Option<
         Ok(n) => tracing::info!("resuming {n} unfinished transactions"),
         Err(e) => tracing::error!("transaction recovery failed: {e}"),
     }
+    engine.enable_sign_requests();
     engine.start_workers();
     match engine.resume_sign_requests().await {
         Ok(0) => {}

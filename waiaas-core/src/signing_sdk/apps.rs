@@ -299,12 +299,6 @@ impl Engine {
         out.warning = warning;
         Ok(out)
     }
-
-    /// A wallet's approval route (empty when none was registered).
-    pub async fn approval_route(&self, wallet_id: &str) -> Result<ApprovalRoute> {
-        Ok(self.inner.store.approval_routes().await?.into_iter().find(|(id, _)| id == wallet_id).map(|(_, r)| r).unwrap_or_default())
-    }
-
     /// The `dcent` wallet app exists with signing enabled.
     async fn ensure_dcent_app(&self) -> Result<()> {
         let apps = self.inner.store.list_wallet_apps().await?;

@@ -47,20 +47,6 @@ const POLL_TIMEOUT_SECS: i64 = 30;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The parts of the engine this feature keeps: an HTTP client for the relay and the requests
-/// a worker is polling in this process.
-pub(crate) struct SigningState {
-    http: reqwest::Client,
-    polling: std::sync::Mutex<std::collections::HashSet<String>>,
-}
-
-impl Default for SigningState {
-    fn default() -> Self {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        SigningState { http, polling: Default::default() }
-    }
-}
-
 /// Upstream's `SignRequest` (signing protocol v1).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -645,10 +631,20 @@ impl NotificationChannel for SignRequestChannel {
     }
 }
 
-/// Register the channels of this feature with the engine's notifier.
-pub(crate) fn register(inner: &Arc<crate::engine::Inner>) {
-    inner.notifier.add_channel(Arc::new(SignRequestChannel { engine: Arc::downgrade(inner) }));
-    inner.notifier.add_channel(Arc::new(apps::AlertChannel { engine: Arc::downgrade(inner) }));
+impl Engine {
+    /// Turn sign requests and wallet-app alerts on: their notification channels join the
+    /// engine's notifier (once; later calls do nothing). Call it before
+    /// [`Engine::start_workers`], so the notifier's first dispatch already hands
+    /// `TX_APPROVAL_REQUIRED` to the sign-request channel; then
+    /// [`Engine::resume_sign_requests`] restarts the long polls of pending requests.
+    pub fn enable_sign_requests(&self) {
+        if self.inner.signing.enabled.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let inner = &self.inner;
+        inner.notifier.add_channel(Arc::new(SignRequestChannel { engine: Arc::downgrade(inner) }));
+        inner.notifier.add_channel(Arc::new(apps::AlertChannel { engine: Arc::downgrade(inner) }));
+    }
 }
 
 #[cfg(test)]
