@@ -370,7 +370,9 @@ impl Engine {
             message: test_sign_message(&a.display_name, &request_id),
             display_message: format!("Test sign request for {}", a.display_name),
             metadata: SignRequestMetadata {
-                tx_id: format!("test-{}", request_id.chars().take(8).collect::<String>()),
+                // The SDK wants a uuid (upstream's `test-…` fails its own SDK's check): the
+                // request's own id, which is no transaction's.
+                tx_id: request_id.clone(),
                 tx_type: "SIGN".into(),
                 from: signer,
                 to: to.into(),
