@@ -10,7 +10,9 @@
 //! CANCELLED; an answer signed by another key is refused and the transaction keeps waiting; a
 //! replayed answer moves money once; an expired request does nothing; the daemon restarted
 //! between the push and the answer approves exactly once; the same loop for a Solana owner
-//! (base58 signature). Skipped, saying so, when node/npm are not installed.
+//! (base58 signature); the operator's test sign request (`test-sign-request`: answered and
+//! verified, another key not verified, a timeout, 401/404/400) decides nothing. Skipped,
+//! saying so, when node/npm are not installed.
 
 #[path = "../../../waiaas-relay/tests/common/shared.rs"]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

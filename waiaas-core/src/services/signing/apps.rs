@@ -1,7 +1,8 @@
 //! Wallet apps (`/v1/admin/wallet-apps*`, master only: upstream left them unauthenticated):
 //! the owner's wallet on a phone, its relay URL and the subscription token the operator
 //! copies from the app; owner registration's approval route and the `dcent` preset; and the
-//! alerts channel (every notification event to the apps with `alerts_enabled`).
+//! alerts channel (every notification event to the apps with `alerts_enabled`); the test
+//! notification and the test sign request (verified, deciding nothing).
 //! Shapes are upstream's, in snake_case.
 
 use super::{push_payload, universal_link, universal_link_url, Engine, SignRequest, SignRequestMetadata, SignResponse, APPROVAL_METHODS, CHANNEL_PUSH};
