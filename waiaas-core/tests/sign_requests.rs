@@ -16,7 +16,7 @@ use waiaas_core::clock::ManualClock;
 use waiaas_core::config::Config;
 use waiaas_core::policies::CreatePolicy;
 use waiaas_core::sessions::CreateSession;
-use waiaas_core::signing_sdk::apps::UpdateWalletApp;
+use waiaas_core::signing_sdk::apps::{TestSignRequestBody, UpdateWalletApp};
 use waiaas_core::signing_sdk::SignResponse;
 use waiaas_core::wallets::CreateWallet;
 use waiaas_core::{Caller, Engine, ErrorCode};
@@ -144,4 +144,125 @@ async fn an_answer_is_used_once_even_when_two_arrive_together_and_not_after_expi
     let late = SignResponse { request_id: request2, ..answer("approve", sign(&key, &message2)) };
     assert_eq!(engine.answer_sign_request(&late).await.unwrap_err().code, ErrorCode::SIGN_REQUEST_EXPIRED);
     assert_eq!(engine.get_transaction(&Caller::Master, &tx2).await.unwrap().status, "QUEUED");
+}
+
+/// A stand-in relay that hands back the answers the test puts in `answers` (by request id),
+/// else 204 after a short wait.
+async fn answering_relay() -> (String, Arc<Mutex<Vec<Value>>>, Arc<Mutex<std::collections::HashMap<String, Value>>>) {
+    let pushes: Arc<Mutex<Vec<Value>>> = Default::default();
+    let answers: Arc<Mutex<std::collections::HashMap<String, Value>>> = Default::default();
+    let (seen, held) = (pushes.clone(), answers.clone());
+    let app = Router::new()
+        .route(
+            "/v1/push",
+            post(move |Json(body): Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(body);
+                    Json(json!({"status": "sent", "sent": 1, "failed": 0}))
+                }
+            }),
+        )
+        .route(
+            "/v1/sign-response/{id}",
+            get(move |axum::extract::Path(id): axum::extract::Path<String>| {
+                let held = held.clone();
+                async move {
+                    use axum::response::IntoResponse;
+                    if let Some(a) = held.lock().unwrap().remove(&id) {
+                        return Json(a).into_response();
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    axum::http::StatusCode::NO_CONTENT.into_response()
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, pushes, answers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_sign_request_is_answered_and_verified_and_decides_no_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Arc::new(ScriptedAdapter::new(waiaas_core::network::Network::parse("ethereum-sepolia").unwrap()));
+    let factory = {
+        let chain = chain.clone();
+        move |_network| chain.clone() as Arc<dyn ChainAdapter>
+    };
+    let config = Config::from_toml("[oracle]\nenabled = false\n[prices]\neth = 2000\n", &[]).unwrap().config;
+    let engine = Engine::builder(dir.path(), config).adapters(Arc::new(factory)).open("test-sign-password").await.unwrap();
+    let create = CreateWallet { name: "phone".into(), chain: Some("ethereum".into()), create_session: Some(false), ..Default::default() };
+    let wallet = engine.create_wallet(create).await.unwrap().wallet.id;
+    let rules = json!({"instant_max_usd": 1, "notify_max_usd": 1, "delay_max_usd": 1000, "delay_seconds": 60, "approval_timeout": 300});
+    engine.create_policy(CreatePolicy { wallet_id: Some(wallet.clone()), policy_type: "SPENDING_LIMIT".into(), rules, ..Default::default() }).await.unwrap();
+    let session = engine.create_session(CreateSession { wallet_id: Some(wallet.clone()), ..Default::default() }).await.unwrap();
+    let agent = engine.authenticate(&session.token).await.unwrap();
+    let key = k256::ecdsa::SigningKey::from_slice(&[0x63; 32]).unwrap();
+    let owner = alloy_primitives::Address::from_private_key(&key).to_checksum(None);
+    let (relay, pushes, answers) = answering_relay().await;
+    engine.register_owner(&wallet, &owner, None, Some("dcent")).await.unwrap();
+    let app = engine.list_wallet_apps().await.unwrap().apps.remove(0).app;
+    let body = |timeout: u64| TestSignRequestBody { owner_address: Some(owner.clone()), timeout_seconds: Some(timeout) };
+    // Without a device: a failure in the answer; bad input and unknown apps are errors.
+    let r = engine.test_wallet_app_sign_request(&app.id, body(5)).await.unwrap();
+    assert!(!r.success && r.error.is_some(), "{r:?}");
+    assert_eq!(engine.test_wallet_app_sign_request(&app.id, body(0)).await.unwrap_err().code, ErrorCode::ACTION_VALIDATION_FAILED);
+    assert_eq!(engine.test_wallet_app_sign_request("nope", body(5)).await.unwrap_err().code, ErrorCode::WALLET_APP_NOT_FOUND);
+    let update = UpdateWalletApp { subscription_token: Some("sub-1".into()), push_relay_url: Some(relay.clone()), ..Default::default() };
+    engine.update_wallet_app(&app.id, update).await.unwrap();
+
+    // A transaction waits for the owner, with its own sign request.
+    let tx = engine
+        .send_transaction(&agent, json!({"type": "TRANSFER", "to": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "amount": LARGE}), None)
+        .await
+        .unwrap()
+        .id;
+    for _ in 0..500 {
+        if engine.get_transaction(&Caller::Master, &tx).await.unwrap().status == "QUEUED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let tx_request = engine.request_owner_signature(&tx).await.unwrap().expect("a sign request");
+
+    // The test request: the owner approves it, signed; the answer verifies.
+    let phone = async {
+        for _ in 0..200 {
+            let push = pushes.lock().unwrap().iter().find(|p| p["payload"]["title"] == "WAIaaS Test Sign Request").cloned();
+            if let Some(p) = push {
+                let (id, message) = (p["payload"]["requestId"].as_str().unwrap().to_string(), p["payload"]["message"].as_str().unwrap().to_string());
+                let answer = json!({"version": "1", "requestId": id, "action": "approve", "signature": sign(&key, &message), "signerAddress": owner});
+                answers.lock().unwrap().insert(id.clone(), answer);
+                return id;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no test push: {:?}", pushes.lock().unwrap());
+    };
+    let (r, test_id) = tokio::join!(engine.test_wallet_app_sign_request(&app.id, body(10)), phone);
+    let r = r.unwrap();
+    assert!(r.success, "{r:?}");
+    let res = r.result.unwrap();
+    assert_eq!((res.action.as_str(), res.verified, res.signer_address.as_str()), ("approve", true, owner.as_str()));
+    assert_ne!(test_id, tx_request);
+    // It decided nothing: the test id is no sign request, the transaction still waits and
+    // its own request still takes the owner's answer.
+    let replayed =
+        SignResponse { version: None, request_id: test_id, action: "approve".into(), signature: res.signature, signer_address: owner.clone(), signed_at: None };
+    assert_eq!(engine.answer_sign_request(&replayed).await.unwrap_err().code, ErrorCode::SIGN_REQUEST_NOT_FOUND);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(engine.get_transaction(&Caller::Master, &tx).await.unwrap().status, "QUEUED");
+    assert_eq!(chain.broadcast_calls(), 0);
+    let message =
+        pushes.lock().unwrap().iter().find(|p| p["payload"]["requestId"] == tx_request.as_str()).unwrap()["payload"]["message"].as_str().unwrap().to_string();
+    let real = SignResponse { request_id: tx_request, signature: Some(sign(&key, &message)), ..replayed };
+    assert_eq!(engine.answer_sign_request(&real).await.unwrap().status, "APPROVED");
+
+    // Nobody answers: a timeout after the wait asked.
+    let started = std::time::Instant::now();
+    let r = engine.test_wallet_app_sign_request(&app.id, body(1)).await.unwrap();
+    assert_eq!((r.success, r.timeout), (false, Some(true)), "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }

@@ -10,7 +10,9 @@
 //! CANCELLED; an answer signed by another key is refused and the transaction keeps waiting; a
 //! replayed answer moves money once; an expired request does nothing; the daemon restarted
 //! between the push and the answer approves exactly once; the same loop for a Solana owner
-//! (base58 signature). Skipped, saying so, when node/npm are not installed.
+//! (base58 signature); the operator's test sign request (`test-sign-request`: answered and
+//! verified, another key not verified, a timeout, 401/404/400) decides nothing. Skipped,
+//! saying so, when node/npm are not installed.
 
 #[path = "../../../waiaas-relay/tests/common/shared.rs"]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -380,4 +382,102 @@ async fn a_solana_owner_approves_from_the_phone_with_a_base58_signature() {
     let balance = tokio::task::block_in_place(|| sol.rpc("getBalance", json!([to, {"commitment": "confirmed"}]))["value"].as_u64().unwrap());
     assert_eq!(balance, 100_000_000);
     assert_eq!(audit(&api, &tx, "TX_APPROVED").await[0]["actor"], format!("owner:{} via sdk_push", owner.address()));
+}
+
+/// The test sign requests FCM received (their request ids), in order.
+fn test_pushes(relay: &Relay) -> Vec<Value> {
+    relay.fcm.sends().into_iter().filter(|s| s["message"]["data"]["title"] == "WAIaaS Test Sign Request").collect()
+}
+
+/// The next test sign request pushed after `seen` of them, as the phone reads it.
+async fn next_test_push(relay: &Relay, sdk: &PathBuf, seen: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(push) = test_pushes(relay).get(seen) {
+            let link = push["message"]["data"]["universalLinkUrl"].as_str().expect("universalLinkUrl");
+            let req = phone(sdk, &["parse", link]);
+            assert_eq!(req["message"], push["message"]["data"]["message"], "the link and the flat payload carry the same message");
+            return req;
+        }
+        assert!(Instant::now() < deadline, "no test sign request pushed: {:?}; relay log {}", relay.fcm.sends(), relay.proc.log_text());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_tests_the_signing_loop_and_it_decides_nothing() {
+    let Some(sdk) = wallet_sdk() else { return };
+    let relay = relay().await;
+    let d = Daemon::start(Options::default().env("WAIAAS_SIGNING_SDK_RELAY_DAEMON_TOKEN", DAEMON_KEY));
+    let api = Api::new(&d.base);
+    let apps = "/v1/admin/wallet-apps";
+    // Unknown app, no auth, bad bodies; an app without a device is a failure in the answer.
+    let unknown = format!("{apps}/{}/test-sign-request", waiaas_core::new_id());
+    let r = api.call("POST", &unknown, &Api::master(), None).await;
+    assert_eq!((r.status, r.code()), (404, "WALLET_APP_NOT_FOUND"), "{:?}", r.body);
+    let bare = api.call("POST", apps, &Api::master(), Some(json!({"name": "bare", "display_name": "Bare"}))).await;
+    let bare = format!("{apps}/{}/test-sign-request", bare.body["app"]["id"].as_str().unwrap());
+    assert_eq!(api.call("POST", &bare, &Auth::None, None).await.status, 401);
+    for bad in [json!({"nope": 1}), json!({"timeoutSeconds": 0}), json!({"ownerAddress": "not an address"})] {
+        let r = api.call("POST", &bare, &Api::master(), Some(bad.clone())).await;
+        assert_eq!((r.status, r.code()), (400, "ACTION_VALIDATION_FAILED"), "{bad}: {:?}", r.body);
+    }
+    let r = api.call("POST", &bare, &Api::master(), None).await;
+    assert_eq!((r.status, r.body["success"].clone()), (200, json!(false)), "{:?}", r.body);
+    assert!(r.body["error"].as_str().unwrap().contains("subscription_token"), "{:?}", r.body);
+
+    pair_phone(&api, &relay, &sdk).await;
+    let listed = api.call("GET", apps, &Api::master(), None).await;
+    let app = listed.body["apps"].as_array().unwrap().iter().find(|a| a["name"] == "dcent").unwrap()["id"].as_str().unwrap().to_string();
+    let path = format!("{apps}/{app}/test-sign-request");
+    let owner = OwnerKey::evm(0x55);
+    let ask = |body: Value| {
+        let (api, path) = (api.clone(), path.clone());
+        tokio::spawn(async move { api.call("POST", &path, &Api::master(), Some(body)).await })
+    };
+
+    // The owner's phone answers: success, upstream's fields, and the signature verifies.
+    let call = ask(json!({"ownerAddress": owner.address()}));
+    let req = next_test_push(&relay, &sdk, 0).await;
+    assert_eq!(req["signerAddress"], owner.address().as_str());
+    assert_eq!(req["metadata"]["txId"], req["requestId"], "no transaction's id");
+    assert!(req["message"].as_str().unwrap().starts_with("WAIaaS Test Sign Request for D'CENT Wallet\n"), "{req}");
+    let started = Instant::now();
+    assert_eq!(answer(&sdk, &req, "approve", &owner, &owner.address())["sent"], true);
+    let r = call.await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(15), "the wait ends when the relay answers");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["success"], true, "{:?}", r.body);
+    let res = &r.body["result"];
+    assert_eq!(
+        (res["action"].clone(), res["signerAddress"].clone(), res["verified"].clone()),
+        (json!("approve"), json!(owner.address()), json!(true)),
+        "{res}"
+    );
+    assert_eq!(res["signature"], owner.sign(req["message"].as_str().unwrap()).as_str());
+
+    // Another key claiming the owner's address: answered, but it does not verify.
+    let call = ask(json!({"ownerAddress": owner.address()}));
+    let req = next_test_push(&relay, &sdk, 1).await;
+    assert_eq!(answer(&sdk, &req, "reject", &OwnerKey::evm(0x56), &owner.address())["sent"], true);
+    let r = call.await.unwrap();
+    assert_eq!((r.status, r.body["success"].clone()), (200, json!(true)), "{:?}", r.body);
+    assert_eq!((r.body["result"]["action"].clone(), r.body["result"]["verified"].clone()), (json!("reject"), json!(false)), "{:?}", r.body);
+    assert!(r.body["result"]["verifyError"].is_string(), "{:?}", r.body);
+
+    // Nobody answers: a timeout, after the shortened wait.
+    let started = Instant::now();
+    let r = ask(json!({"timeoutSeconds": 2})).await.unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((r.body["success"].clone(), r.body["timeout"].clone()), (json!(false), json!(true)), "{:?}", r.body);
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(test_pushes(&relay).len(), 3);
+
+    // Nothing was decided or stored as a transaction's sign request.
+    for event in ["TX_APPROVED", "TX_REJECTED", "OWNER_AUTH_FAILED", "SIGN_REQUEST_SENT"] {
+        let a = api.call("GET", &format!("/v1/audit-logs?event_type={event}&limit=5"), &Api::master(), None).await;
+        assert_eq!(a.body["data"], json!([]), "{event}: {:?}", a.body);
+    }
+    let a = api.call("GET", "/v1/audit-logs?event_type=WALLET_APP_TEST_SIGN_REQUEST&limit=5", &Api::master(), None).await;
+    assert_eq!(a.body["data"].as_array().unwrap().len(), 2, "{:?}", a.body);
 }

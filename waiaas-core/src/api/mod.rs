@@ -196,6 +196,7 @@ operations! {
     UpdateWalletApp: "updateWalletApp", PUT "/v1/admin/wallet-apps/{id}", Master, Served, agent [], admin [], mcp [];
     DeleteWalletApp: "deleteWalletApp", DELETE "/v1/admin/wallet-apps/{id}", Master, Served, agent [], admin [], mcp [];
     TestWalletAppNotification: "testWalletAppNotification", POST "/v1/admin/wallet-apps/{id}/test-notification", Master, Served, agent [], admin [], mcp [];
+    TestWalletAppSignRequest: "testWalletAppSignRequest", POST "/v1/admin/wallet-apps/{id}/test-sign-request", Master, Served, agent [], admin [], mcp [];
     GetOpenApiDocument: "getOpenApiDocument", GET "/doc", Public, Refused, agent [], admin [], mcp [];
     GetApiReference: "getApiReference", GET "/reference", Public, Refused, agent [], admin [], mcp [];
     GetApiReferenceScript: "getApiReferenceScript", GET "/reference/standalone.js", Public, Refused, agent [], admin [], mcp [];

@@ -1,17 +1,21 @@
 //! Wallet apps (`/v1/admin/wallet-apps*`, master only: upstream left them unauthenticated):
 //! the owner's wallet on a phone, its relay URL and the subscription token the operator
 //! copies from the app; owner registration's approval route and the `dcent` preset; and the
-//! alerts channel (every notification event to the apps with `alerts_enabled`).
+//! alerts channel (every notification event to the apps with `alerts_enabled`); the test
+//! notification and the test sign request (verified, deciding nothing).
 //! Shapes are upstream's, in snake_case.
 
-use super::{Engine, APPROVAL_METHODS, CHANNEL_PUSH};
+use super::{push_payload, universal_link, universal_link_url, Engine, SignRequest, SignRequestMetadata, SignResponse, APPROVAL_METHODS, CHANNEL_PUSH};
+use crate::auth::owner::{normalize_owner_address, verify_signature};
 use crate::error::{Error, ErrorCode, Result};
+use crate::network::{Chain, Environment, Network};
 use crate::services::notify::{Event, NotificationChannel};
 use crate::store::{ApprovalRoute, WalletAppRecord};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::sync::Weak;
+use std::time::Duration;
 
 /// A wallet using an app (`used_by`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -84,6 +88,83 @@ pub struct WalletAppTestResult {
     pub success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// `POST /v1/admin/wallet-apps/{id}/test-sign-request` body (upstream's `ownerAddress`, and
+/// how long to wait).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TestSignRequestBody {
+    /// The address asked to sign, EVM (`0x…`) or Solana (base58); default: the zero EVM
+    /// address (upstream), and then any signer's signature of the message verifies.
+    pub owner_address: Option<String>,
+    /// Seconds to wait for the answer, 1 to 120 (default 30).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 120))]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// `POST /v1/admin/wallet-apps/{id}/test-sign-request` (always HTTP 200 once the app exists).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WalletAppTestSignResult {
+    pub success: bool,
+    /// `true` when nothing answered in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<TestSignAnswer>,
+}
+
+/// The wallet app's answer to a test sign request (upstream's fields, plus the verification).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TestSignAnswer {
+    /// `approve` or `reject` (either proves the loop; nothing is decided).
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    pub signer_address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
+    /// The signature covers the test message and was made by `signerAddress`, which is the
+    /// address asked (when one was).
+    pub verified: bool,
+    /// Why it did not verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_error: Option<String>,
+}
+
+/// The default wait of a test sign request (upstream: 30 s).
+pub const TEST_SIGN_WAIT_SECS: u64 = 30;
+const ZERO_EVM: &str = "0x0000000000000000000000000000000000000000";
+
+/// The chain of an owner address and its normalised form.
+fn address_chain(address: &str) -> Option<(Chain, String)> {
+    [Chain::Ethereum, Chain::Solana].into_iter().find_map(|c| normalize_owner_address(c, address.trim()).ok().map(|a| (c, a)))
+}
+
+/// The text a test sign request asks to sign (upstream's, with the request id as nonce).
+pub fn test_sign_message(app_display_name: &str, request_id: &str) -> String {
+    format!("WAIaaS Test Sign Request for {app_display_name}\nThis is a connectivity test. Approve or reject to verify the signing flow.\nNonce: {request_id}")
+}
+
+/// Whether an answer to the test request `req` verifies: it is for that request, signed (the
+/// owner's signature check: EIP-191, or Ed25519 base64/base58) over its message by
+/// `signerAddress`, and that is the address asked when one was (`asked`).
+pub fn verify_test_answer(req: &SignRequest, asked: bool, resp: &SignResponse) -> std::result::Result<(), String> {
+    if resp.request_id.trim() != req.request_id {
+        return Err("the answer is for another request".into());
+    }
+    let (chain, signer) = address_chain(&resp.signer_address).ok_or("signerAddress is not an EVM or Solana address")?;
+    if asked && address_chain(&req.signer_address).map(|(_, a)| a) != Some(signer.clone()) {
+        return Err("signerAddress is not the address asked".into());
+    }
+    let signature = resp.signature.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or("the answer has no signature")?;
+    verify_signature(chain, &signer, &req.message, signature).map_err(|e| e.message)
 }
 
 fn check_name(field: &str, v: &str) -> Result<()> {
@@ -249,6 +330,98 @@ impl Engine {
         Ok(match self.relay_push(url, token, "notification", payload).await {
             Ok(()) => WalletAppTestResult { success: true, error: None },
             Err(e) => WalletAppTestResult { success: false, error: Some(e.message) },
+        })
+    }
+
+    /// `POST /v1/admin/wallet-apps/{id}/test-sign-request`: a test sign request pushed
+    /// through the app's relay, then the relay long-polled (the sign requests' own push and
+    /// poll) until the app answers or `timeoutSeconds` pass. The answer is reported with
+    /// whether its signature verifies, and decides nothing: the request is stored nowhere, so
+    /// no transaction's sign request can be answered by it. Failures are in the answer.
+    pub async fn test_wallet_app_sign_request(&self, id: &str, body: TestSignRequestBody) -> Result<WalletAppTestSignResult> {
+        let wait = body.timeout_seconds.unwrap_or(TEST_SIGN_WAIT_SECS);
+        if !(1..=120).contains(&wait) {
+            return Err(Error::validation("timeoutSeconds", "must be from 1 to 120"));
+        }
+        let asked = match opt_text("ownerAddress", body.owner_address, 128)? {
+            Some(a) => Some(address_chain(&a).ok_or_else(|| Error::validation("ownerAddress", "must be an EVM (0x…) or Solana (base58) address"))?),
+            None => None,
+        };
+        let a = self.inner.store.get_wallet_app(id).await?.ok_or_else(|| Self::wallet_app_not_found(id))?;
+        let failed = |error: String, timeout: Option<bool>| Ok(WalletAppTestSignResult { success: false, timeout, error: Some(error), result: None });
+        if !a.signing_enabled {
+            return failed("Signing is disabled for this app".into(), None);
+        }
+        let (Some(url), Some(token)) = (a.push_relay_url.as_deref(), a.subscription_token.as_deref()) else {
+            return failed("The app needs a push_relay_url and a subscription_token".into(), None);
+        };
+        let (chain, signer) = asked.clone().unwrap_or((Chain::Ethereum, ZERO_EVM.to_string()));
+        let network = Network::default_for(chain, Environment::Mainnet);
+        let request_id = crate::new_id();
+        let to = match chain {
+            Chain::Ethereum => ZERO_EVM,
+            Chain::Solana => "11111111111111111111111111111111",
+        };
+        let req = SignRequest {
+            version: "1".into(),
+            request_id: request_id.clone(),
+            caip2_chain_id: network.info().caip2.to_string(),
+            network_name: network.id().to_string(),
+            signer_address: signer.clone(),
+            message: test_sign_message(&a.display_name, &request_id),
+            display_message: format!("Test sign request for {}", a.display_name),
+            metadata: SignRequestMetadata {
+                // The SDK wants a uuid (upstream's `test-…` fails its own SDK's check): the
+                // request's own id, which is no transaction's.
+                tx_id: request_id.clone(),
+                tx_type: "SIGN".into(),
+                from: signer,
+                to: to.into(),
+                amount: None,
+                symbol: None,
+                policy_tier: "APPROVAL".into(),
+            },
+            response_channel: json!({"type": "push_relay", "pushRelayUrl": url, "requestId": request_id}),
+            expires_at: crate::clock::iso_ms((self.now() + wait as i64) * 1000),
+        };
+        let link = universal_link(&self.config().signing_sdk.wallets, &a).map(|(base, path)| universal_link_url(&base, &path, &req));
+        let mut payload = push_payload(&req, link);
+        payload.insert("title".into(), "WAIaaS Test Sign Request".into());
+        if let Err(e) = self.relay_push(url, token, "sign_request", payload).await {
+            return failed(e.message, None);
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+        let mut stop = self.inner.stop.subscribe();
+        let resp = loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).as_secs();
+            if left == 0 {
+                return failed(format!("No response within {wait} seconds"), Some(true));
+            }
+            let polled = tokio::select! {
+                r = self.poll_relay(url, &request_id, left.min(super::POLL_TIMEOUT_SECS as u64) as i64) => r,
+                _ = stop.changed() => return failed("The daemon is stopping".into(), None),
+            };
+            match polled {
+                Ok(Some(resp)) => break resp,
+                Ok(None) => {}
+                Err(e) => return failed(e.message, None),
+            }
+        };
+        let verified = verify_test_answer(&req, asked.is_some(), &resp);
+        let details = json!({"id": a.id, "requestId": request_id, "action": resp.action, "verified": verified.is_ok()});
+        self.inner.audit.record("WALLET_APP_TEST_SIGN_REQUEST", "master", None, None, Some(details), "info", None).await;
+        Ok(WalletAppTestSignResult {
+            success: true,
+            timeout: None,
+            error: None,
+            result: Some(TestSignAnswer {
+                action: resp.action,
+                signature: resp.signature,
+                signer_address: resp.signer_address,
+                signed_at: resp.signed_at,
+                verified: verified.is_ok(),
+                verify_error: verified.err(),
+            }),
         })
     }
 

@@ -588,10 +588,15 @@ impl Engine {
         Ok(false)
     }
 
-    /// One long poll: `Some` answer, `None` for a 204.
     async fn poll_relay_once(&self, row: &SignRequestRecord, timeout: i64) -> Result<Option<SignResponse>> {
         let base = row.relay_url.as_deref().ok_or_else(|| Error::internal("sign request without a relay URL"))?;
-        let url = relay_endpoint(base, &format!("/v1/sign-response/{}?timeout={timeout}", crate::api::segment(&row.request_id)))?;
+        self.poll_relay(base, &row.request_id, timeout).await
+    }
+
+    /// One long poll of the relay at `base` for the answer to `request_id` (`timeout`
+    /// seconds): `Some` answer, `None` for a 204.
+    pub(crate) async fn poll_relay(&self, base: &str, request_id: &str, timeout: i64) -> Result<Option<SignResponse>> {
+        let url = relay_endpoint(base, &format!("/v1/sign-response/{}?timeout={timeout}", crate::api::segment(request_id)))?;
         let rb = self.inner.signing.http.get(&url).timeout(Duration::from_secs(timeout as u64 + 10));
         let resp =
             self.signing_bearer(rb).send().await.map_err(|e| Error::new(ErrorCode::NETWORK_ERROR, format!("push relay unreachable: {}", e.without_url())))?;

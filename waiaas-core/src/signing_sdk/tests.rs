@@ -249,3 +249,57 @@ async fn a_sign_request_is_stored_once_per_transaction_and_resolved_once() {
     assert_eq!(done.resolved_at, Some(5));
     assert!(!store.resolve_sign_request(&r.request_id, "PENDING", "EXPIRED", None, 6).await.unwrap());
 }
+
+fn test_request(signer: &str) -> SignRequest {
+    let id = "0190ffff-0000-7000-8000-0000000000aa";
+    SignRequest { request_id: id.into(), signer_address: signer.into(), message: apps::test_sign_message("D'CENT Wallet", id), ..request() }
+}
+
+fn test_answer(req: &SignRequest, signature: Option<String>, signer: &str) -> SignResponse {
+    SignResponse {
+        version: Some("1".into()),
+        request_id: req.request_id.clone(),
+        action: "approve".into(),
+        signature,
+        signer_address: signer.into(),
+        signed_at: None,
+    }
+}
+
+#[test]
+fn a_test_answer_verifies_only_when_the_signer_signed_the_test_message() {
+    use apps::verify_test_answer;
+    let (key, owner) = evm_key(7);
+    let req = test_request(&owner);
+    assert!(req.message.starts_with("WAIaaS Test Sign Request for D'CENT Wallet\n"), "{}", req.message);
+    assert!(req.message.ends_with(&format!("Nonce: {}", req.request_id)));
+    let sig = personal_sign(&key, &req.message);
+    assert_eq!(verify_test_answer(&req, true, &test_answer(&req, Some(sig.clone()), &owner.to_lowercase())), Ok(()));
+    // Another key: naming itself (not the address asked) or naming the owner (no match).
+    let (other, other_addr) = evm_key(8);
+    let forged = personal_sign(&other, &req.message);
+    assert!(verify_test_answer(&req, true, &test_answer(&req, Some(forged.clone()), &other_addr)).unwrap_err().contains("address asked"));
+    assert!(verify_test_answer(&req, true, &test_answer(&req, Some(forged.clone()), &owner)).is_err());
+    // No address asked (upstream's zero address): any signer's own signature verifies.
+    let anyone = test_request("0x0000000000000000000000000000000000000000");
+    let forged_any = personal_sign(&other, &anyone.message);
+    assert_eq!(verify_test_answer(&anyone, false, &test_answer(&anyone, Some(forged_any), &other_addr)), Ok(()));
+    // Another text, no signature, another request.
+    let elsewhere = personal_sign(&key, "WAIaaS Test Sign Request for X");
+    assert!(verify_test_answer(&req, true, &test_answer(&req, Some(elsewhere), &owner)).is_err());
+    assert!(verify_test_answer(&req, true, &test_answer(&req, None, &owner)).unwrap_err().contains("no signature"));
+    let mut other_req = test_answer(&req, Some(sig), &owner);
+    other_req.request_id = "0190ffff-0000-7000-8000-0000000000bb".into();
+    assert!(verify_test_answer(&req, true, &other_req).unwrap_err().contains("another request"));
+    // Solana: Ed25519 in base64 or base58.
+    use ed25519_dalek::Signer;
+    let sk = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]);
+    let sol = bs58::encode(sk.verifying_key().to_bytes()).into_string();
+    let sreq = test_request(&sol);
+    let raw = sk.sign(sreq.message.as_bytes()).to_bytes();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+    assert_eq!(verify_test_answer(&sreq, true, &test_answer(&sreq, Some(b64), &sol)), Ok(()));
+    assert_eq!(verify_test_answer(&sreq, true, &test_answer(&sreq, Some(bs58::encode(raw).into_string()), &sol)), Ok(()));
+    let bad = ed25519_dalek::SigningKey::from_bytes(&[6u8; 32]).sign(sreq.message.as_bytes()).to_bytes();
+    assert!(verify_test_answer(&sreq, true, &test_answer(&sreq, Some(bs58::encode(bad).into_string()), &sol)).is_err());
+}

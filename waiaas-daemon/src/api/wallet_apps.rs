@@ -11,10 +11,12 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use waiaas_core::signing_sdk::apps::{CreateWalletApp, UpdateWalletApp, WalletAppList, WalletAppResponse, WalletAppTestResult};
+use waiaas_core::signing_sdk::apps::{
+    CreateWalletApp, TestSignRequestBody, UpdateWalletApp, WalletAppList, WalletAppResponse, WalletAppTestResult, WalletAppTestSignResult,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(update, remove)).routes(routes!(test_notification))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(update, remove)).routes(routes!(test_notification)).routes(routes!(test_sign_request))
 }
 
 /// `DELETE /v1/admin/wallet-apps/{id}` answer (doc only).
@@ -70,4 +72,22 @@ async fn remove(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -
               (status = 404, description = "WALLET_APP_NOT_FOUND", body = crate::openapi::ErrorResponse)))]
 async fn test_notification(State(s): State<AppState>, _m: Master, Path(id): Path<String>) -> ApiResult<Json<WalletAppTestResult>> {
     Ok(Json(s.engine.test_wallet_app_notification(&id).await?))
+}
+
+/// Push a test sign request to the wallet app and wait for its answer (30 s by default).
+///
+/// Nothing is approved or rejected: the answer is reported, with whether its signature of the
+/// test message verifies. The outcome is in the answer (HTTP 200).
+#[utoipa::path(post, path = "/v1/admin/wallet-apps/{id}/test-sign-request", tag = "Wallet Apps", operation_id = "testWalletAppSignRequest",
+    security(("masterAuth" = [])), params(("id" = String, Path, description = "Wallet app id")), request_body = TestSignRequestBody,
+    responses((status = 200, description = "Outcome", body = WalletAppTestSignResult),
+              (status = 400, description = "ACTION_VALIDATION_FAILED", body = crate::openapi::ErrorResponse),
+              (status = 404, description = "WALLET_APP_NOT_FOUND", body = crate::openapi::ErrorResponse)))]
+async fn test_sign_request(
+    State(s): State<AppState>,
+    _m: Master,
+    Path(id): Path<String>,
+    Body(b): Body<TestSignRequestBody>,
+) -> ApiResult<Json<WalletAppTestSignResult>> {
+    Ok(Json(s.engine.test_wallet_app_sign_request(&id, b).await?))
 }
