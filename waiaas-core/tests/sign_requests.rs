@@ -25,30 +25,9 @@ use waiaas_core::{Caller, Engine, ErrorCode};
 const LARGE: &str = "1000000000000000000";
 
 async fn stand_in_relay() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let pushes: Arc<Mutex<Vec<Value>>> = Default::default();
-    let seen = pushes.clone();
-    let app = Router::new()
-        .route(
-            "/v1/push",
-            post(move |Json(body): Json<Value>| {
-                let seen = seen.clone();
-                async move {
-                    seen.lock().unwrap().push(body);
-                    Json(json!({"status": "sent", "sent": 1, "failed": 0}))
-                }
-            }),
-        )
-        .route(
-            "/v1/sign-response/{id}",
-            get(|| async {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                axum::http::StatusCode::NO_CONTENT
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, pushes)
+    // No answer is ever held here: every long poll gets 204 after a short wait.
+    let (url, pushes, _answers) = answering_relay().await;
+    (url, pushes)
 }
 
 fn sign(key: &k256::ecdsa::SigningKey, text: &str) -> String {
