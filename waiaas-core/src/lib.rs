@@ -56,6 +56,7 @@ pub mod relay;
 pub mod services;
 pub mod sign_gate;
 pub mod signing_sdk;
+pub mod startup;
 pub mod store;
 pub mod transactions;
 

@@ -103,16 +103,7 @@ pub async fn open_embedded(data_dir: &Path, master_password: &str) -> Result<Eng
     }
     let lock = DataDirLock::acquire(&canonical)?;
     let engine = Engine::open(&canonical, loaded.config, master_password).await?;
-    match engine.recover().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!("resuming {n} unfinished transactions"),
-        Err(e) => tracing::error!("transaction recovery failed: {e}"),
-    }
-    engine.enable_sign_requests();
-    engine.start_workers();
-    if let Err(e) = engine.resume_sign_requests().await {
-        tracing::error!("sign request recovery failed: {e}");
-    }
+    engine.start_background().await;
     open.insert(canonical, Opened { engine: engine.clone(), _lock: lock });
     Ok(engine)
 }

@@ -117,18 +117,7 @@ pub async fn start(dir: &Path, log_level: Option<String>, password_file: Option<
     waiaas_core::datadir::write_atomic(&addr_file, bound.to_string().as_bytes())?;
 
     let shutdown = Arc::new(Notify::new());
-    match engine.recover().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!("resuming {n} unfinished transactions"),
-        Err(e) => tracing::error!("transaction recovery failed: {e}"),
-    }
-    engine.enable_sign_requests();
-    engine.start_workers();
-    match engine.resume_sign_requests().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!("polling the push relay again for {n} pending sign requests"),
-        Err(e) => tracing::error!("sign request recovery failed: {e}"),
-    }
+    engine.start_background().await;
     let app = router(AppState::new(engine.clone(), shutdown.clone()));
     // Always printed (whatever the log level): scripts and supervisors wait for this line.
     println!("WAIaaS daemon ready on http://{bound} (PID: {})", std::process::id());

@@ -1,0 +1,25 @@
+//! Starting an opened engine's background work: one sequence for the daemon and the
+//! embedded engine.
+
+use crate::engine::Engine;
+
+impl Engine {
+    /// Resume the unfinished transactions, turn sign requests on (their channels join the
+    /// notifier before its first dispatch), start the workers, then restart the long polls of
+    /// pending sign requests. A failed recovery is logged, not fatal: the workers' periodic
+    /// checks pick the transactions up again.
+    pub async fn start_background(&self) {
+        match self.recover().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("resuming {n} unfinished transactions"),
+            Err(e) => tracing::error!("transaction recovery failed: {e}"),
+        }
+        self.enable_sign_requests();
+        self.start_workers();
+        match self.resume_sign_requests().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("polling the push relay again for {n} pending sign requests"),
+            Err(e) => tracing::error!("sign request recovery failed: {e}"),
+        }
+    }
+}
