@@ -35,26 +35,46 @@ fn sign(key: &k256::ecdsa::SigningKey, text: &str) -> String {
     format!("0x{}{:02x}", hex::encode(sig.to_bytes()), 27 + rec.to_byte())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_is_used_once_even_when_two_arrive_together_and_not_after_expiry() {
+/// An engine on a scripted chain with a wallet whose sends above 1 USD wait for the owner's
+/// approval (up to 300 s), an agent session, and the owner's key (from `seed`).
+struct Phone {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    chain: Arc<ScriptedAdapter>,
+    wallet: String,
+    agent: waiaas_core::SessionCtx,
+    key: k256::ecdsa::SigningKey,
+    owner: String,
+}
+
+async fn phone(clock: Option<Arc<ManualClock>>, seed: u8) -> Phone {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
     let chain = Arc::new(ScriptedAdapter::new(waiaas_core::network::Network::parse("ethereum-sepolia").unwrap()));
     let factory = {
         let chain = chain.clone();
         move |_network| chain.clone() as Arc<dyn ChainAdapter>
     };
     let config = Config::from_toml("[oracle]\nenabled = false\n[prices]\neth = 2000\n", &[]).unwrap().config;
-    let engine = Engine::builder(dir.path(), config).clock(clock.clone()).adapters(Arc::new(factory)).open("sign-request-password").await.unwrap();
+    let mut builder = Engine::builder(dir.path(), config).adapters(Arc::new(factory));
+    if let Some(clock) = clock {
+        builder = builder.clock(clock);
+    }
+    let engine = builder.open("sign-request-password").await.unwrap();
     let create = CreateWallet { name: "phone".into(), chain: Some("ethereum".into()), create_session: Some(false), ..Default::default() };
     let wallet = engine.create_wallet(create).await.unwrap().wallet.id;
     let rules = json!({"instant_max_usd": 1, "notify_max_usd": 1, "delay_max_usd": 1000, "delay_seconds": 60, "approval_timeout": 300});
     engine.create_policy(CreatePolicy { wallet_id: Some(wallet.clone()), policy_type: "SPENDING_LIMIT".into(), rules, ..Default::default() }).await.unwrap();
     let session = engine.create_session(CreateSession { wallet_id: Some(wallet.clone()), ..Default::default() }).await.unwrap();
     let agent = engine.authenticate(&session.token).await.unwrap();
-
-    let key = k256::ecdsa::SigningKey::from_slice(&[0x61; 32]).unwrap();
+    let key = k256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
     let owner = alloy_primitives::Address::from_private_key(&key).to_checksum(None);
+    Phone { _dir: dir, engine, chain, wallet, agent, key, owner }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_is_used_once_even_when_two_arrive_together_and_not_after_expiry() {
+    let clock = Arc::new(ManualClock::default());
+    let Phone { _dir, engine, chain, wallet, agent, key, owner } = phone(Some(clock.clone()), 0x61).await;
     let (relay, pushes) = stand_in_relay().await;
     // Bad values store nothing.
     assert_eq!(engine.register_owner(&wallet, &owner, Some("fax"), None).await.unwrap_err().code, ErrorCode::ACTION_VALIDATION_FAILED);
@@ -164,22 +184,8 @@ async fn answering_relay() -> (String, Arc<Mutex<Vec<Value>>>, Arc<Mutex<std::co
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_sign_request_is_answered_and_verified_and_decides_no_transaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain = Arc::new(ScriptedAdapter::new(waiaas_core::network::Network::parse("ethereum-sepolia").unwrap()));
-    let factory = {
-        let chain = chain.clone();
-        move |_network| chain.clone() as Arc<dyn ChainAdapter>
-    };
-    let config = Config::from_toml("[oracle]\nenabled = false\n[prices]\neth = 2000\n", &[]).unwrap().config;
-    let engine = Engine::builder(dir.path(), config).adapters(Arc::new(factory)).open("test-sign-password").await.unwrap();
-    let create = CreateWallet { name: "phone".into(), chain: Some("ethereum".into()), create_session: Some(false), ..Default::default() };
-    let wallet = engine.create_wallet(create).await.unwrap().wallet.id;
-    let rules = json!({"instant_max_usd": 1, "notify_max_usd": 1, "delay_max_usd": 1000, "delay_seconds": 60, "approval_timeout": 300});
-    engine.create_policy(CreatePolicy { wallet_id: Some(wallet.clone()), policy_type: "SPENDING_LIMIT".into(), rules, ..Default::default() }).await.unwrap();
-    let session = engine.create_session(CreateSession { wallet_id: Some(wallet.clone()), ..Default::default() }).await.unwrap();
-    let agent = engine.authenticate(&session.token).await.unwrap();
-    let key = k256::ecdsa::SigningKey::from_slice(&[0x63; 32]).unwrap();
-    let owner = alloy_primitives::Address::from_private_key(&key).to_checksum(None);
+    // The real clock: the test request's wait runs on it.
+    let Phone { _dir, engine, chain, wallet, agent, key, owner } = phone(None, 0x63).await;
     let (relay, pushes, answers) = answering_relay().await;
     engine.register_owner(&wallet, &owner, None, Some("dcent")).await.unwrap();
     let app = engine.list_wallet_apps().await.unwrap().apps.remove(0).app;
