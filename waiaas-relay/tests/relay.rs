@@ -538,14 +538,17 @@ async fn slow_clients_are_cut_off_headers_and_bodies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unread_response_expires_after_its_ttl() {
     let pw = FakePushwoosh::start().await;
-    let relay = start_relay(&config("sign_response_ttl_secs = 1", &pushwoosh_block(&pw.api_url(), "")), &[], &[]);
+    // Expiry is kept in whole seconds (upstream's relay.db): with a TTL of 1 s, a response
+    // stored late in one second would already count as expired in the next, so the "still
+    // there" check right after the post could race the clock. 2 s leaves it at least 1 s.
+    let relay = start_relay(&config("sign_response_ttl_secs = 2", &pushwoosh_block(&pw.api_url(), "")), &[], &[]);
     let c = client();
     let post = |action: &str| {
         c.post(relay.url("/v1/sign-response")).header("X-API-Key", API_KEY).json(&json!({"requestId": REQ, "action": action, "signerAddress": "0x1"})).send()
     };
     assert_eq!(post("approve").await.unwrap().status(), 200);
     assert_eq!(health(&relay).await["sign_responses"], 1);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(health(&relay).await["sign_responses"], 0);
     let res = c.get(relay.url(&format!("/v1/sign-response/{REQ}?timeout=1"))).send().await.unwrap();
     assert_eq!(res.status(), 204);
