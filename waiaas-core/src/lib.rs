@@ -34,6 +34,7 @@ pub mod api;
 pub mod approvals;
 pub mod auth;
 pub mod chain;
+pub mod channels;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -5,7 +5,8 @@ use crate::engine::Engine;
 
 impl Engine {
     /// Resume the unfinished transactions, turn sign requests on (their channels join the
-    /// notifier before its first dispatch), start the workers, then restart the long polls of
+    /// notifier before its first dispatch), start the workers and the notification channels'
+    /// outbox workers, then restart the long polls of
     /// pending sign requests. A failed recovery is logged, not fatal: the workers' periodic
     /// checks pick the transactions up again.
     pub async fn start_background(&self) {
@@ -16,6 +17,7 @@ impl Engine {
         }
         self.enable_sign_requests();
         self.start_workers();
+        self.start_channels();
         match self.resume_sign_requests().await {
             Ok(0) => {}
             Ok(n) => tracing::info!("polling the push relay again for {n} pending sign requests"),

@@ -402,7 +402,7 @@ impl Engine {
     }
 
     /// Type, parties and human amount of a transaction, for the owner's message.
-    async fn tx_summary(&self, tx: &crate::store::tx::TxRecord, w: &WalletRecord) -> TxSummary {
+    pub(crate) async fn tx_summary(&self, tx: &crate::store::tx::TxRecord, w: &WalletRecord) -> TxSummary {
         let network = Network::parse(&tx.network).ok();
         let (mut amount, mut symbol) = (None, None);
         if let (Some(raw), Some(n)) = (tx.amount.as_deref().and_then(|a| a.parse::<u128>().ok()), network) {

@@ -333,12 +333,87 @@ pub trait SigningStore: Send + Sync + 'static {
     async fn pending_sign_requests(&self) -> Result<Vec<SignRequestRecord>>;
 }
 
+/// One attempt to deliver an event to a notification channel (upstream `notification_logs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationLog {
+    pub id: String,
+    pub event_type: String,
+    pub wallet_id: Option<String>,
+    /// `telegram`, `discord`, `slack` or `email`.
+    pub channel: String,
+    /// `sent` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    /// The text delivered (title and body).
+    pub message: Option<String>,
+    /// `<channel>:<audit id>`: the same for every attempt and redelivery of one event.
+    pub delivery_id: Option<String>,
+    pub attempt: i64,
+    pub created_at: i64,
+}
+
+/// `GET /v1/admin/notifications/log` filters (newest first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NotificationLogQuery {
+    pub channel: Option<String>,
+    pub status: Option<String>,
+    pub event_type: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A chat that talked to the Telegram bot (upstream `telegram_users`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TelegramUser {
+    pub chat_id: String,
+    pub username: Option<String>,
+    /// `PENDING`, `ADMIN` or `READONLY`.
+    pub role: String,
+    pub registered_at: i64,
+    pub approved_at: Option<i64>,
+}
+
+/// The notification channels' delivery log and the Telegram bot's users.
+#[async_trait]
+pub trait ChannelStore: Send + Sync + 'static {
+    async fn insert_notification_log(&self, l: &NotificationLog) -> Result<()>;
+    /// The page asked for and the total matching the filters.
+    async fn query_notification_logs(&self, q: &NotificationLogQuery) -> Result<(Vec<NotificationLog>, i64)>;
+    /// Register a chat as PENDING; an existing row is kept as it is. Returns the row.
+    async fn register_telegram_user(&self, chat_id: &str, username: Option<&str>, now: i64) -> Result<TelegramUser>;
+    async fn get_telegram_user(&self, chat_id: &str) -> Result<Option<TelegramUser>>;
+    async fn list_telegram_users(&self) -> Result<Vec<TelegramUser>>;
+    /// Set a registered chat's role; `false` when the chat is unknown.
+    async fn set_telegram_role(&self, chat_id: &str, role: &str, now: i64) -> Result<bool>;
+    async fn delete_telegram_user(&self, chat_id: &str) -> Result<bool>;
+}
+
 /// The whole store: every sub-trait. An implementation implements the sub-traits; a service
 /// holds only the one it needs (e.g. `Arc<dyn SessionStore>`), the engine holds the whole.
-pub trait Store: KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + SigningStore {}
+pub trait Store:
+    KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + SigningStore + ChannelStore
+{
+}
 
-impl<T: KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + SigningStore + ?Sized> Store
-    for T
+impl<
+        T: KvStore
+            + WalletStore
+            + SessionStore
+            + TxStore
+            + TokenStore
+            + PolicyStore
+            + OwnerStore
+            + AuditStore
+            + WebhookStore
+            + SigningStore
+            + ChannelStore
+            + ?Sized,
+    > Store for T
 {
 }
 

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 mod audit;
+mod channels;
 mod queries;
 mod rows;
 mod schema;

@@ -225,6 +225,32 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         CREATE INDEX idx_sign_requests_status ON sign_requests(status, expires_at);
         "#,
     ),
+    (
+        "notification channels: delivery log, Telegram bot users",
+        r#"
+        CREATE TABLE notification_logs (
+            id TEXT PRIMARY KEY,
+            event_type TEXT NOT NULL,
+            wallet_id TEXT,
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('sent','failed')),
+            error TEXT,
+            message TEXT,
+            delivery_id TEXT,
+            attempt INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_notification_logs_created ON notification_logs(created_at);
+        CREATE INDEX idx_notification_logs_channel ON notification_logs(channel, created_at);
+        CREATE TABLE telegram_users (
+            chat_id TEXT PRIMARY KEY,
+            username TEXT,
+            role TEXT NOT NULL CHECK (role IN ('PENDING','ADMIN','READONLY')),
+            registered_at INTEGER NOT NULL,
+            approved_at INTEGER
+        );
+        "#,
+    ),
 ];
 
 pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
