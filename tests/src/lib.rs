@@ -6,6 +6,7 @@
 //! test command does).
 
 pub mod evm;
+pub mod fakes;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

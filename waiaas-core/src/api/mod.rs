@@ -197,6 +197,12 @@ operations! {
     DeleteWalletApp: "deleteWalletApp", DELETE "/v1/admin/wallet-apps/{id}", Master, Served, agent [], admin [], mcp [];
     TestWalletAppNotification: "testWalletAppNotification", POST "/v1/admin/wallet-apps/{id}/test-notification", Master, Served, agent [], admin [], mcp [];
     TestWalletAppSignRequest: "testWalletAppSignRequest", POST "/v1/admin/wallet-apps/{id}/test-sign-request", Master, Served, agent [], admin [], mcp [];
+    GetNotificationStatus: "getNotificationStatus", GET "/v1/admin/notifications/status", Master, Served, agent [], admin [], mcp [];
+    TestNotification: "testNotification", POST "/v1/admin/notifications/test", Master, Served, agent [], admin [], mcp [];
+    ListNotificationLog: "listNotificationLog", GET "/v1/admin/notifications/log", Master, Served, agent [], admin [], mcp [];
+    ListTelegramUsers: "listTelegramUsers", GET "/v1/admin/telegram-users", Master, Served, agent [], admin [], mcp [];
+    UpdateTelegramUser: "updateTelegramUser", PUT "/v1/admin/telegram-users/{chatId}", Master, Served, agent [], admin [], mcp [];
+    DeleteTelegramUser: "deleteTelegramUser", DELETE "/v1/admin/telegram-users/{chatId}", Master, Served, agent [], admin [], mcp [];
     GetOpenApiDocument: "getOpenApiDocument", GET "/doc", Public, Refused, agent [], admin [], mcp [];
     GetApiReference: "getApiReference", GET "/reference", Public, Refused, agent [], admin [], mcp [];
     GetApiReferenceScript: "getApiReferenceScript", GET "/reference/standalone.js", Public, Refused, agent [], admin [], mcp [];

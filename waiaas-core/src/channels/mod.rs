@@ -364,12 +364,18 @@ pub struct NotificationLogPage {
 /// `GET /v1/admin/notifications/log` query.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NotificationLogParams {
+    /// 1-based, default 1.
     pub page: Option<i64>,
+    /// 1..100, default 20.
     pub page_size: Option<i64>,
+    /// `telegram`, `discord`, `slack` or `email`.
     pub channel: Option<String>,
+    /// `sent` or `failed`.
     pub status: Option<String>,
+    /// Upstream's event name, e.g. `TX_CONFIRMED`.
     pub event_type: Option<String>,
     /// Unix seconds, inclusive.
     pub since: Option<i64>,

@@ -5,11 +5,13 @@ mod admin;
 mod audit;
 mod backup;
 mod extract;
+mod notifications;
 mod owner;
 mod policies;
 pub mod server;
 mod sessions;
 mod system;
+mod telegram_users;
 mod tokens;
 mod transactions;
 mod wallet_apps;
@@ -79,6 +81,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(backup::routes())
         .merge(wallet_apps::routes())
+        .merge(notifications::routes())
+        .merge(telegram_users::routes())
         .merge(crate::openapi::routes())
 }
 

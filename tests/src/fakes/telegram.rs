@@ -1,0 +1,1 @@
+//! A fake Telegram Bot API (filled in by the Telegram bot work).
