@@ -607,7 +607,7 @@ pub(crate) fn public_authority(url: &str) -> Option<String> {
 /// Whether a setting's key names a secret (password, secret, token, API key, private key):
 /// its value is never shown.
 pub(crate) fn is_secret(key: &str) -> bool {
-    ["password", "secret", "token", "api_key", "apikey", "private"].iter().any(|s| key.contains(s))
+    ["password", "secret", "token", "api_key", "apikey", "private", "webhook_url"].iter().any(|s| key.contains(s))
 }
 
 /// Secret settings a face took out of the process environment at start

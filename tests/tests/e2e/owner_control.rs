@@ -19,7 +19,7 @@ impl Node {
     pub(crate) fn url(&self) -> String {
         self.0.as_ref().unwrap().url.clone()
     }
-    fn fund(&self, a: &str) {
+    pub(crate) fn fund(&self, a: &str) {
         tokio::task::block_in_place(|| self.0.as_ref().unwrap().fund(a, 1_000_000_000_000_000_000_000))
     }
     /// Transactions the node has seen from `addr` (its nonce).

@@ -480,6 +480,10 @@ impl Engine {
         let n = events.len();
         let mut moved = cursor;
         for e in events {
+            if *stop.borrow() {
+                // Stopping: what is left is delivered after the restart.
+                break;
+            }
             let event = Event::from(e);
             if let Some(t) = templates.for_event(&event, cfg) {
                 let m = self.message(channel.kind(), &event, t).await;
