@@ -36,6 +36,9 @@ pub mod slack;
 pub mod telegram;
 pub mod templates;
 
+#[allow(unused_imports)] // for the channels that read their own keys (email)
+pub(crate) use crate::config::setting;
+pub use crate::config::ChannelsConfig;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -55,116 +58,6 @@ const BATCH: i64 = 100;
 /// The longest wait between two attempts, whatever a provider asks.
 const MAX_WAIT: Duration = Duration::from_secs(300);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// `[notifications]` and `[telegram]` as the channels read them.
-#[derive(Clone, Default)]
-pub struct ChannelsConfig {
-    pub enabled: bool,
-    pub telegram_bot_token: String,
-    pub telegram_chat_id: String,
-    pub telegram_api_base_url: String,
-    pub discord_webhook_url: String,
-    pub slack_webhook_url: String,
-    pub rate_limit_rpm: u32,
-    pub notify_events: Vec<String>,
-    pub notify_categories: Vec<String>,
-    pub locale: String,
-    pub templates_file: String,
-    pub max_attempts: u32,
-    pub retry_base_ms: u64,
-    /// `security.webhook_allow_private`.
-    pub allow_private: bool,
-}
-
-impl std::fmt::Debug for ChannelsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = |s: &str| if s.is_empty() { "" } else { "<set>" };
-        f.debug_struct("ChannelsConfig")
-            .field("enabled", &self.enabled)
-            .field("telegram_bot_token", &set(&self.telegram_bot_token))
-            .field("telegram_chat_id", &self.telegram_chat_id)
-            .field("discord_webhook_url", &set(&self.discord_webhook_url))
-            .field("slack_webhook_url", &set(&self.slack_webhook_url))
-            .field("rate_limit_rpm", &self.rate_limit_rpm)
-            .finish()
-    }
-}
-
-/// A key of a flat config section as text (`""` when absent).
-pub(crate) fn setting(config: &Config, section: &str, key: &str) -> String {
-    match config.other.get(section).and_then(|t| t.get(key)) {
-        Some(toml::Value::String(s)) => s.trim().to_string(),
-        Some(toml::Value::Integer(i)) => i.to_string(),
-        Some(toml::Value::Float(f)) => f.to_string(),
-        Some(toml::Value::Boolean(b)) => b.to_string(),
-        Some(toml::Value::Array(a)) => serde_json::to_string(a).unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-/// A JSON array of strings given as text (`'["a","b"]'`) or as a TOML array; `""` = none.
-fn string_list(field: &str, raw: &str) -> Result<Vec<String>> {
-    if raw.is_empty() {
-        return Ok(vec![]);
-    }
-    serde_json::from_str::<Vec<String>>(raw).map_err(|_| Error::validation(field, "must be a JSON array of strings"))
-}
-
-fn number<T: std::str::FromStr>(field: &str, raw: &str, default: T) -> Result<T> {
-    if raw.is_empty() {
-        return Ok(default);
-    }
-    raw.parse().map_err(|_| Error::validation(field, "must be a whole number"))
-}
-
-impl ChannelsConfig {
-    pub fn from_config(c: &Config) -> Result<ChannelsConfig> {
-        let n = |k: &str| setting(c, "notifications", k);
-        let mut token = n("telegram_bot_token");
-        if token.is_empty() {
-            token = setting(c, "telegram", "bot_token");
-        }
-        let base = setting(c, "telegram", "api_base_url");
-        let cfg = ChannelsConfig {
-            enabled: n("enabled") == "true",
-            telegram_bot_token: token,
-            telegram_chat_id: n("telegram_chat_id"),
-            telegram_api_base_url: if base.is_empty() { "https://api.telegram.org".into() } else { base.trim_end_matches('/').to_string() },
-            discord_webhook_url: n("discord_webhook_url"),
-            slack_webhook_url: n("slack_webhook_url"),
-            rate_limit_rpm: number("notifications.rate_limit_rpm", &n("rate_limit_rpm"), 20)?,
-            notify_events: string_list("notifications.notify_events", &n("notify_events"))?,
-            notify_categories: string_list("notifications.notify_categories", &n("notify_categories"))?,
-            locale: if n("locale").is_empty() { "en".into() } else { n("locale") },
-            templates_file: n("templates_file"),
-            max_attempts: number("notifications.max_attempts", &n("max_attempts"), 6u32)?.clamp(1, 20),
-            retry_base_ms: number("notifications.retry_base_ms", &n("retry_base_ms"), 1000u64)?.clamp(1, 60_000),
-            allow_private: c.security.webhook_allow_private,
-        };
-        for (field, url) in [("notifications.discord_webhook_url", &cfg.discord_webhook_url), ("notifications.slack_webhook_url", &cfg.slack_webhook_url)] {
-            if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(Error::validation(field, "must be an http(s) URL"));
-            }
-        }
-        Ok(cfg)
-    }
-
-    /// Whether channel `kind` has what it needs to deliver (the global switch aside).
-    pub fn configured(&self, kind: &str, config: &Config) -> bool {
-        match kind {
-            "telegram" => !self.telegram_bot_token.is_empty() && !self.telegram_chat_id.is_empty(),
-            "discord" => !self.discord_webhook_url.is_empty(),
-            "slack" => !self.slack_webhook_url.is_empty(),
-            "email" => email_configured(config),
-            _ => false,
-        }
-    }
-}
-
-/// Whether `[notifications] smtp_host` and a recipient are set.
-fn email_configured(config: &Config) -> bool {
-    !setting(config, "notifications", "smtp_host").is_empty() && !setting(config, "notifications", "smtp_to").is_empty()
-}
 
 /// A button under a message (rendered by channels that have buttons: Telegram).
 #[derive(Debug, Clone, PartialEq)]

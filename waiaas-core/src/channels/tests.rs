@@ -129,3 +129,34 @@ fn backoff_doubles_with_jitter_and_is_capped() {
     }
     assert_eq!(backoff(60_000, 20), MAX_WAIT);
 }
+
+#[test]
+fn bad_notification_settings_are_refused_where_they_are_given() {
+    let base = Config::default();
+    for (key, value, says) in [
+        ("notifications.rate_limit_rpm", "abc", "notifications.rate_limit_rpm"),
+        ("notifications.notify_events", "TX_CONFIRMED", "notifications.notify_events"),
+        ("notifications.notify_categories", "[1, 2]", "notifications.notify_categories"),
+        ("notifications.discord_webhook_url", "ftp://example.com/hook", "notifications.discord_webhook_url"),
+    ] {
+        let e = base.with_settings(&[(key.to_string(), value.to_string())]).unwrap_err();
+        assert!(e.message.contains(says), "{key}={value}: {}", e.message);
+    }
+    let ok = base
+        .with_settings(&[
+            ("notifications.enabled".into(), "true".into()),
+            ("notifications.notify_events".into(), r#"["TX_CONFIRMED"]"#.into()),
+            ("notifications.rate_limit_rpm".into(), "5".into()),
+        ])
+        .unwrap();
+    let c = ChannelsConfig::from_config(&ok).unwrap();
+    assert!(c.enabled && c.rate_limit_rpm == 5 && c.notify_events == vec!["TX_CONFIRMED".to_string()]);
+    // A config file is checked at load too.
+    let e = Config::from_toml("[notifications]\nenabled = true\nnotify_categories = \"policy\"\n", &[]).unwrap_err();
+    assert!(e.message.contains("notifications.notify_categories"), "{}", e.message);
+    // The bot token is found under either upstream key, and never shown by Debug.
+    let l = Config::from_toml("[telegram]\nbot_token = \"123:secret-token\"\n", &[]).unwrap();
+    let c = ChannelsConfig::from_config(&l.config).unwrap();
+    assert_eq!(c.telegram_bot_token, "123:secret-token");
+    assert!(!format!("{c:?}").contains("secret-token"));
+}
