@@ -434,7 +434,8 @@ pub struct ChannelsConfig {
     pub notify_categories: Vec<String>,
     pub locale: String,
     pub templates_file: String,
-    pub max_attempts: u32,
+    /// Seconds an event is retried for (network errors, 5xx, 429) before it is given up.
+    pub max_event_age_sec: u64,
     pub retry_base_ms: u64,
     /// `security.webhook_allow_private`.
     pub allow_private: bool,
@@ -501,7 +502,7 @@ impl ChannelsConfig {
             notify_categories: string_list("notifications.notify_categories", &n("notify_categories"))?,
             locale: if n("locale").is_empty() { "en".into() } else { n("locale") },
             templates_file: n("templates_file"),
-            max_attempts: number("notifications.max_attempts", &n("max_attempts"), 6u32)?.clamp(1, 20),
+            max_event_age_sec: number("notifications.max_event_age_sec", &n("max_event_age_sec"), 86_400u64)?,
             retry_base_ms: number("notifications.retry_base_ms", &n("retry_base_ms"), 1000u64)?.clamp(1, 60_000),
             allow_private: c.security.webhook_allow_private,
         };

@@ -60,6 +60,10 @@ impl ChatHook {
     pub fn script(&self, answers: impl IntoIterator<Item = Scripted>) {
         self.state.script.lock().unwrap().extend(answers);
     }
+    /// Forget the answers scripted and not yet given.
+    pub fn clear_script(&self) {
+        self.state.script.lock().unwrap().clear();
+    }
     /// Wait this long before answering each request.
     pub fn set_delay(&self, d: Duration) {
         self.state.delay_ms.store(d.as_millis() as u64, Ordering::SeqCst);

@@ -156,16 +156,47 @@ async fn retry_after_is_honoured_5xx_is_retried_and_other_4xx_is_not() {
     let rows = log_rows(&api, "slack").await;
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert!(rows[0]["status"] == "failed" && rows[0]["error"].as_str().unwrap().starts_with("400"), "{rows:#?}");
-    // A 503 is retried.
-    h.slack.script([Scripted::Status(503)]);
+    // A 5xx is retried, with backoff, until it goes through.
+    h.slack.script([Scripted::Status(503), Scripted::Status(502), Scripted::Status(500), Scripted::Status(503)]);
     let r = api.call("POST", "/v1/admin/kill-switch/escalate", &Api::master(), None).await;
     assert!(r.status < 300, "{:?}", r.body);
-    until(&h.slack, "slack after a 503", |r| r.iter().any(|v| slack_text(v).starts_with("Kill Switch Locked"))).await;
-    assert_eq!(h.slack.requests(), 3);
+    until(&h.slack, "slack after four 5xx", |r| r.iter().any(|v| slack_text(v).starts_with("Kill Switch Locked"))).await;
+    assert_eq!(h.slack.requests(), 6);
     // No secret in any log row: the webhook URLs carry their tokens.
     let all = api.call("GET", "/v1/admin/notifications/log?pageSize=100", &Api::master(), None).await;
     let text = all.body.to_string();
     assert!(!text.contains("discord-webhook-token") && !text.contains("slack-webhook-secret"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_down_holds_its_events_until_they_are_too_old_and_the_others_go_on() {
+    let h = hooks().await;
+    let d = Daemon::start(options(None, &h).env("WAIAAS_NOTIFICATIONS_MAX_EVENT_AGE_SEC", "3"));
+    let api = Api::new(&d.base);
+    // Slack is down (503 on every attempt) for longer than an event may wait.
+    h.slack.script(std::iter::repeat_n(Scripted::Status(503), 1000));
+    let r = api.call("POST", "/v1/admin/kill-switch", &Api::master(), None).await;
+    assert!(r.status < 300, "{:?}", r.body);
+    // Discord is not held up by slack.
+    until(&h.discord, "discord while slack is down", |r| r.iter().any(|v| discord_text(v).starts_with("Kill Switch Activated"))).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while log_rows(&api, "slack").await.len() < 3 {
+        assert!(Instant::now() < deadline, "slack is retried while down");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The outage ends after the event is older than max_event_age_sec: it was given up, and
+    // the next event goes through.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    h.slack.clear_script();
+    let r = api.call("POST", "/v1/admin/kill-switch/escalate", &Api::master(), None).await;
+    assert!(r.status < 300, "{:?}", r.body);
+    until(&h.slack, "slack after the outage", |r| r.iter().any(|v| slack_text(v).starts_with("Kill Switch Locked"))).await;
+    let received: Vec<String> = h.slack.received().iter().map(slack_text).collect();
+    assert!(!received.iter().any(|t| t.starts_with("Kill Switch Activated")), "given up, not delivered late: {received:?}");
+    let rows = log_rows(&api, "slack").await;
+    let activated: Vec<&Value> = rows.iter().filter(|r| r["eventType"] == "KILL_SWITCH_ACTIVATED").collect();
+    assert!(activated.len() >= 3 && activated.iter().all(|r| r["status"] == "failed"), "{rows:#?}");
+    assert!(rows.iter().any(|r| r["eventType"] == "KILL_SWITCH_ESCALATED" && r["status"] == "sent"), "{rows:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

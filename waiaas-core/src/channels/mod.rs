@@ -12,7 +12,10 @@
 //! Delivery: a token bucket of `notifications.rate_limit_rpm` per channel (an event waits for
 //! a token; upstream drops it); retries with exponential backoff and jitter on network errors
 //! and 5xx, and on 429 after the provider's `retry_after` / `Retry-After`; no retry on other
-//! 4xx; at most `notifications.max_attempts` attempts. Every attempt is a row of the
+//! 4xx. A channel that is down holds its next event and tries it again and again (backoff up
+//! to a minute), so an outage loses nothing and keeps the order, until the event is older than
+//! `notifications.max_event_age_sec` (a day by default): then it is given up and the channel
+//! moves on. Every attempt is a row of the
 //! notification log (`GET /v1/admin/notifications/log`). The delivery id
 //! `<channel>:<audit id>` is the same for every attempt and redelivery of an event, and
 //! travels with the message (Discord/Slack footer, an email's `Message-ID`), so a receiver
@@ -26,7 +29,7 @@
 //! Configuration (`[notifications]`, `[telegram]`; read at start like every setting):
 //! `enabled`, `telegram_bot_token` (or `telegram.bot_token`), `telegram_chat_id`,
 //! `discord_webhook_url`, `slack_webhook_url`, `smtp_*` (see [`email`]), `rate_limit_rpm`,
-//! `notify_events`, `notify_categories`, `locale`, `templates_file`, `max_attempts`,
+//! `notify_events`, `notify_categories`, `locale`, `templates_file`, `max_event_age_sec`,
 //! `retry_base_ms`; `telegram.api_base_url` (default `https://api.telegram.org`). Targets
 //! are checked like webhook targets ([`crate::services::notify::target`]): loopback and
 //! private addresses only with `security.webhook_allow_private`.
@@ -57,6 +60,8 @@ pub const KINDS: &[&str] = &["telegram", "discord", "slack", "email"];
 const BATCH: i64 = 100;
 /// The longest wait between two attempts, whatever a provider asks.
 const MAX_WAIT: Duration = Duration::from_secs(300);
+/// The longest backoff between two attempts of our own choosing.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A button under a message (rendered by channels that have buttons: Telegram).
@@ -205,11 +210,12 @@ async fn wait_or_stop(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration
     }
 }
 
-/// The backoff before attempt `n + 1` (n ≥ 1): base·2^(n-1), plus up to half of it as jitter.
+/// The backoff before attempt `n + 1` (n ≥ 1): base·2^(n-1), plus up to half of it as
+/// jitter, at most [`MAX_BACKOFF`].
 fn backoff(base_ms: u64, n: u32) -> Duration {
     let d = base_ms.saturating_mul(1u64 << (n - 1).min(16));
     let jitter = rand::random::<u64>() % (d / 2 + 1);
-    Duration::from_millis(d + jitter).min(MAX_WAIT)
+    Duration::from_millis(d.saturating_add(jitter)).min(MAX_BACKOFF)
 }
 
 /// `GET /v1/admin/notifications/status`.
@@ -405,7 +411,9 @@ impl Engine {
         stop: &mut tokio::sync::watch::Receiver<bool>,
     ) -> bool {
         let metrics = &self.inner.metrics;
-        for n in 1..=cfg.max_attempts {
+        let mut n = 0u32;
+        loop {
+            n += 1;
             let wait = limit.take();
             if !wait.is_zero() && !wait_or_stop(stop, wait).await {
                 return false;
@@ -424,17 +432,20 @@ impl Engine {
                 }
                 Attempt::Retry { error, after } => (error, after),
             };
-            if n == cfg.max_attempts {
+            let wait = after.unwrap_or_else(|| backoff(cfg.retry_base_ms, n));
+            let age = self.now().saturating_sub(m.timestamp).max(0) as u64;
+            if age.saturating_add(wait.as_secs()) > cfg.max_event_age_sec {
                 metrics.notifications.inc(&[channel.kind(), "failed"]);
-                tracing::warn!(channel = channel.kind(), event = %m.event_type, delivery = %m.delivery_id, attempts = n, "notification not delivered: {error}");
+                tracing::warn!(channel = channel.kind(), event = %m.event_type, delivery = %m.delivery_id, attempts = n, "notification given up (older than notifications.max_event_age_sec): {error}");
                 return true;
             }
-            let wait = after.unwrap_or_else(|| backoff(cfg.retry_base_ms, n));
+            if n == 1 {
+                tracing::warn!(channel = channel.kind(), event = %m.event_type, delivery = %m.delivery_id, "notification not delivered, retrying: {error}");
+            }
             if !wait_or_stop(stop, wait).await {
                 return false;
             }
         }
-        true
     }
 
     async fn log_attempt(&self, kind: &str, m: &Message, attempt: u32, outcome: &Attempt) {

@@ -127,7 +127,8 @@ fn backoff_doubles_with_jitter_and_is_capped() {
         let base = 1000 << (n - 1);
         assert!(d >= base && d <= base + base / 2, "attempt {n}: {d}");
     }
-    assert_eq!(backoff(60_000, 20), MAX_WAIT);
+    assert_eq!(backoff(1000, 20), MAX_BACKOFF);
+    assert_eq!(backoff(60_000, 1), MAX_BACKOFF);
 }
 
 #[test]
