@@ -507,7 +507,7 @@ impl ChannelsConfig {
             allow_private: c.security.webhook_allow_private,
         };
         for (field, url) in [("notifications.discord_webhook_url", &cfg.discord_webhook_url), ("notifications.slack_webhook_url", &cfg.slack_webhook_url)] {
-            if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+            if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(Error::validation(field, "must be an http(s) URL"));
             }
         }

@@ -295,7 +295,7 @@ impl Engine {
             "telegram" => Arc::new(telegram::TelegramChannel::new(cfg, Arc::downgrade(&self.inner))?),
             "discord" => Arc::new(discord::DiscordChannel::new(cfg)?),
             "slack" => Arc::new(slack::SlackChannel::new(cfg)?),
-            "email" => return Ok(email_channel(self.config())?),
+            "email" => return email_channel(self.config()),
             _ => return Ok(None),
         }))
     }
@@ -569,7 +569,7 @@ impl Engine {
         let cfg = self.channels_config()?;
         let kinds: Vec<&str> = match channel {
             Some(c) if KINDS.contains(&c) => vec![c],
-            Some(_) => return Err(Error::validation("channel", &format!("must be one of {}", KINDS.join(", ")))),
+            Some(_) => return Err(Error::validation("channel", format!("must be one of {}", KINDS.join(", ")))),
             None => KINDS.iter().copied().filter(|k| cfg.configured(k, self.config())).collect(),
         };
         let templates = templates::Templates::load(&cfg)?;
@@ -621,7 +621,7 @@ impl Engine {
         }
         if let Some(c) = &p.channel {
             if !KINDS.contains(&c.as_str()) {
-                return Err(Error::validation("channel", &format!("must be one of {}", KINDS.join(", "))));
+                return Err(Error::validation("channel", format!("must be one of {}", KINDS.join(", "))));
             }
         }
         let q = NotificationLogQuery {

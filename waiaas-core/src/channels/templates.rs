@@ -34,7 +34,7 @@ pub struct Templates {
 }
 
 fn parse(what: &str, text: &str) -> Result<HashMap<String, Template>> {
-    serde_json::from_str(text).map_err(|e| Error::validation("notifications.templates_file", &format!("{what} does not parse: {e}")))
+    serde_json::from_str(text).map_err(|e| Error::validation("notifications.templates_file", format!("{what} does not parse: {e}")))
 }
 
 impl Templates {
@@ -43,7 +43,7 @@ impl Templates {
         let mut by_event = parse("the built-in template set", EN)?;
         if !cfg.templates_file.is_empty() {
             let text = std::fs::read_to_string(&cfg.templates_file)
-                .map_err(|e| Error::validation("notifications.templates_file", &format!("{} cannot be read: {e}", cfg.templates_file)))?;
+                .map_err(|e| Error::validation("notifications.templates_file", format!("{} cannot be read: {e}", cfg.templates_file)))?;
             by_event.extend(parse(&cfg.templates_file, &text)?);
         }
         Ok(Templates { by_event })
@@ -69,7 +69,7 @@ impl Templates {
             return cfg.notify_events.iter().any(|e| *e == t.event || *e == event.event_type).then_some(t);
         }
         if !cfg.notify_categories.is_empty() {
-            return cfg.notify_categories.iter().any(|c| *c == t.category).then_some(t);
+            return cfg.notify_categories.contains(&t.category).then_some(t);
         }
         Some(t)
     }
