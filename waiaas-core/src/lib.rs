@@ -60,6 +60,7 @@ pub mod signing_sdk;
 pub mod startup;
 pub mod store;
 pub mod transactions;
+pub mod x402;
 
 pub use engine::{Caller, Engine, Health, SessionCtx};
 pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,5 @@
+//! x402: paying for HTTP resources (issue "x402"). Built so far: the v2 wire format, the
+//! choice of what to pay and the EIP-3009 authorization ([`protocol`]). Not yet: the fetch
+//! route, the policy decision and reservation of the payment, the Solana signer, recording.
+
+pub mod protocol;
