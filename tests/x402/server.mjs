@@ -85,7 +85,6 @@ const facilitator = new coreFacilitator.x402Facilitator();
 // The real chain, and the "wrong" network /wrong-chain advertises (a resource server only offers
 // what its facilitator supports); a payment for the wrong network would fail verification here.
 facilitator.register([network, wrongNetwork], new evmFacilitator.ExactEvmScheme(signer));
-
 // What the facilitator saw, for tests that must prove nothing was (or something was) settled.
 const journal = { verify: [], settle: [] };
 
@@ -96,7 +95,18 @@ for (const op of ["verify", "settle"]) {
   facApp.post(`/${op}`, async (req, res) => {
     const { paymentPayload, paymentRequirements } = req.body ?? {};
     try {
-      const result = await facilitator[op](paymentPayload, paymentRequirements);
+      // /settle-fails: the payment verifies and the handler runs, then settlement fails the way an
+      // on-chain failure is reported (a SettleResponse with success false), without a transaction.
+      const result =
+        op === "settle" && pathOf(paymentPayload?.resource?.url) === "/settle-fails"
+          ? {
+              success: false,
+              errorReason: "test_facilitator_refuses_settlement",
+              transaction: "",
+              network: paymentRequirements?.network,
+              payer: paymentPayload?.payload?.authorization?.from,
+            }
+          : await facilitator[op](paymentPayload, paymentRequirements);
       journal[op].push({ paymentPayload, paymentRequirements, result });
       log(op, JSON.stringify(result));
       res.json(result);
@@ -118,8 +128,7 @@ const resourceServer = new x402Express.x402ResourceServer(new coreServer.HTTPFac
 // /always-402 takes a payment signature and still answers 402 (the payment is refused before
 // it reaches the facilitator, so nothing settles).
 resourceServer.onBeforeVerify(async (ctx) => {
-  const url = ctx.paymentPayload?.resource?.url ?? "";
-  if (new URL(url, "http://x").pathname === "/always-402") {
+  if (pathOf(ctx.paymentPayload?.resource?.url) === "/always-402") {
     return { abort: true, reason: "test_server_refuses_payment", message: "this route never accepts a payment" };
   }
 });
@@ -137,6 +146,7 @@ const routes = {
   "POST /paid": paid(option1(token1), "premium data (POST, echoes the body)"),
   "GET /always-402": paid(option1(token1), "answers 402 even to a payment"),
   "GET /error-500": paid(option1(token1), "answers 500 after a valid payment (not settled)"),
+  "GET /settle-fails": paid(option1(token1), "verifies the payment, then its settlement fails"),
   "GET /wrong-chain": paid({ ...option1(token1), network: wrongNetwork }, "payable only on another network"),
 };
 if (token2) {
@@ -165,6 +175,7 @@ app.get("/paid-alt", (_req, res) => res.json({ ok: true, data: "premium-alt" }))
 app.get("/paid-choice", (_req, res) => res.json({ ok: true, data: "premium-choice" }));
 app.get("/always-402", (_req, res) => res.json({ ok: true, data: "unreachable" }));
 app.get("/error-500", (_req, res) => res.status(500).json({ ok: false, error: "resource failed" }));
+app.get("/settle-fails", (_req, res) => res.json({ ok: true, data: "never delivered" }));
 app.get("/wrong-chain", (_req, res) => res.json({ ok: true, data: "wrong-chain" }));
 
 const server = await listen(app, host, port);
@@ -189,6 +200,14 @@ process.stdin.on("data", () => {});
 process.stdin.on("end", () => process.exit(0));
 process.stdin.on("close", () => process.exit(0));
 process.stdin.resume();
+
+function pathOf(url) {
+  try {
+    return new URL(url ?? "", "http://x").pathname;
+  } catch {
+    return "";
+  }
+}
 
 function listen(app, host, port) {
   return new Promise((resolve, reject) => {
