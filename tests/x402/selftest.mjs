@@ -194,6 +194,55 @@ check((await pub.getBalance({ address: payer.address })) === 0n, "the payer stil
   check(r.status === 402 && (await tUsd.balanceOf(PAY_TO)) === before, "a replayed PAYMENT-SIGNATURE gets 402 and moves nothing", capture.replay.paymentRequired?.error);
 }
 
+// A hand-built payment, as a non-JS client (the WAIaaS daemon) would make it: EIP-712
+// TransferWithAuthorization signed with viem, PAYMENT-SIGNATURE = base64(JSON) with only the
+// fields below. Probes what the server tolerates.
+async function handBuilt(path, { resource, mutateAccepted, omitResource } = {}) {
+  const r0 = await fetch(`${base}${path}`);
+  const pr = unb64json(r0.headers.get("payment-required"));
+  const req = pr.accepts[0];
+  const now = Math.floor(Date.now() / 1000);
+  const authorization = {
+    from: payer.address,
+    to: req.payTo,
+    value: req.amount,
+    validAfter: "0",
+    validBefore: String(now + Math.min(req.maxTimeoutSeconds, 300)),
+    nonce: viem.toHex(crypto.getRandomValues(new Uint8Array(32))),
+  };
+  const signature = await payer.signTypedData({
+    domain: { name: req.extra.name, version: req.extra.version, chainId: Number(req.network.split(":")[1]), verifyingContract: req.asset },
+    types: d.evm.authorizationTypes,
+    primaryType: "TransferWithAuthorization",
+    message: { ...authorization, value: BigInt(authorization.value), validAfter: 0n, validBefore: BigInt(authorization.validBefore) },
+  });
+  const accepted = mutateAccepted ? mutateAccepted({ ...req }) : req;
+  const payload = { x402Version: 2, ...(omitResource ? {} : { resource: resource ?? { url: `${base}${path}` } }), accepted, payload: { signature, authorization } };
+  const before = await tUsd.balanceOf(PAY_TO);
+  const r = await fetch(`${base}${path}`, { headers: { "PAYMENT-SIGNATURE": Buffer.from(JSON.stringify(payload)).toString("base64") } });
+  const h = Object.fromEntries(r.headers.entries());
+  return {
+    sent: payload,
+    status: r.status,
+    paid: (await tUsd.balanceOf(PAY_TO)) - before,
+    paymentResponse: h["payment-response"] ? unb64json(h["payment-response"]) : null,
+    error: h["payment-required"] ? unb64json(h["payment-required"]).error : null,
+    body: await r.text(),
+  };
+}
+{
+  const a = await handBuilt("/paid");
+  capture.handBuilt = a;
+  check(a.status === 200 && a.paid === PRICE6 && a.paymentResponse?.success, "a hand-built PAYMENT-SIGNATURE (resource {url} only, accepted = the offered requirement verbatim) is paid", { status: a.status, error: a.error });
+  const b = await handBuilt("/paid", { omitResource: true });
+  check(b.status === 200 && b.paid === PRICE6, "...also without `resource`", { status: b.status, error: b.error });
+  const c = await handBuilt("/paid", { mutateAccepted: (x) => ({ ...x, asset: x.asset.toLowerCase(), payTo: x.payTo.toLowerCase() }) });
+  capture.lowercaseAccepted = { status: c.status, error: c.error, body: c.body };
+  check(c.status === 402 && c.paid === 0n, "...but `accepted` with lowercased addresses does not match the offer (string comparison): 402", { status: c.status, error: c.error });
+  const e = await handBuilt("/paid", { mutateAccepted: (x) => ({ ...x, extra: { ...x.extra, foo: "bar" } }) });
+  check(e.status === 200 && e.paid === PRICE6, "...extra fields added to `accepted.extra` are tolerated", { status: e.status, error: e.error });
+}
+
 // second token, 18 decimals
 {
   const before = await tDai.balanceOf(PAY_TO);
@@ -270,7 +319,7 @@ check((await pub.getBalance({ address: payer.address })) === 0n, "the payer stil
   capture.facilitatorSettleResult = j.settle[0]?.result ?? null;
   capture.facilitatorVerifyResult = j.verify[0]?.result ?? null;
   const ok = j.settle.filter((s) => s.result?.success);
-  check(ok.length === 3, "the facilitator settled exactly the 3 paid requests", j.settle.map((s) => s.result?.success ?? s.error));
+  check(ok.length === 6, "the facilitator settled exactly the 6 paid requests", j.settle.map((s) => s.result?.success ?? s.error));
 }
 
 {
