@@ -100,6 +100,51 @@ check(
   "token version() is \"2\" and DOMAIN_SEPARATOR() is the EIP-712 domain hash",
 );
 
+// ---------------------------------------------------------------- token paths the facilitator does not use
+{
+  const funder = deployer;
+  const other = viemAccounts.privateKeyToAccount(viemAccounts.generatePrivateKey());
+  const payeeKey = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"; // anvil #1
+  const payee = viemAccounts.privateKeyToAccount(payeeKey);
+  const payeeWallet = viem.createWalletClient({ account: payee, chain, transport: viem.http(rpcUrl) });
+  await pub.waitForTransactionReceipt({ hash: await funder.writeContract({ address: usd, abi: artifact.abi, functionName: "transfer", args: [other.address, 1000n] }) });
+  const domain = { name: "Test USD Coin", version: "2", chainId: 31337, verifyingContract: usd };
+  const fields = [
+    { name: "from", type: "address" }, { name: "to", type: "address" }, { name: "value", type: "uint256" },
+    { name: "validAfter", type: "uint256" }, { name: "validBefore", type: "uint256" }, { name: "nonce", type: "bytes32" },
+  ];
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const auth = (to, value, validBefore = now + 600n) => ({ from: other.address, to, value, validAfter: 0n, validBefore, nonce: viem.toHex(crypto.getRandomValues(new Uint8Array(32))) });
+  const sign = (primaryType, message) => other.signTypedData({ domain, types: { [primaryType]: fields }, primaryType, message });
+  const args = (m) => [m.from, m.to, m.value, m.validAfter, m.validBefore, m.nonce];
+  const reverts = async (fn) => {
+    try { await fn(); return undefined; } catch (e) { return (e.shortMessage ?? e.message).split("\n").find((l) => /FiatTokenV2/.test(l)) ?? e.shortMessage ?? e.message; }
+  };
+  // bytes-signature overload, submitted by a third party
+  const m1 = auth(payee.address, 100n);
+  const sig1 = await sign("TransferWithAuthorization", m1);
+  await pub.waitForTransactionReceipt({ hash: await funder.writeContract({ address: usd, abi: artifact.abi, functionName: "transferWithAuthorization", args: [...args(m1), sig1] }) });
+  check((await tUsd.authorizationState(other.address, m1.nonce)) && (await tUsd.balanceOf(other.address)) === 900n, "token: transferWithAuthorization(..., bytes signature) works");
+  check(/used or canceled/.test(await reverts(() => pub.simulateContract({ account: funder.account, address: usd, abi: artifact.abi, functionName: "transferWithAuthorization", args: [...args(m1), sig1] }))), "token: a used nonce reverts 'authorization is used or canceled'");
+  // receiveWithAuthorization: only the payee may submit
+  const m2 = auth(payee.address, 100n);
+  const sig2 = viem.parseSignature(await sign("ReceiveWithAuthorization", m2));
+  const rArgs = [...args(m2), Number(sig2.v), sig2.r, sig2.s];
+  check(/caller must be the payee/.test(await reverts(() => pub.simulateContract({ account: funder.account, address: usd, abi: artifact.abi, functionName: "receiveWithAuthorization", args: rArgs }))), "token: receiveWithAuthorization by someone else reverts");
+  await pub.waitForTransactionReceipt({ hash: await payeeWallet.writeContract({ address: usd, abi: artifact.abi, functionName: "receiveWithAuthorization", args: rArgs }) });
+  check((await tUsd.balanceOf(other.address)) === 800n, "token: receiveWithAuthorization by the payee works");
+  // expired, wrong signer, cancel
+  const m3 = auth(payee.address, 1n, now - 10n);
+  check(/expired/.test(await reverts(async () => pub.simulateContract({ account: funder.account, address: usd, abi: artifact.abi, functionName: "transferWithAuthorization", args: [...args(m3), await sign("TransferWithAuthorization", m3)] }))), "token: an expired authorization reverts 'authorization is expired'");
+  const m4 = auth(payee.address, 1n);
+  const wrong = await payee.signTypedData({ domain, types: { TransferWithAuthorization: fields }, primaryType: "TransferWithAuthorization", message: m4 });
+  check(/invalid signature/.test(await reverts(() => pub.simulateContract({ account: funder.account, address: usd, abi: artifact.abi, functionName: "transferWithAuthorization", args: [...args(m4), wrong] }))), "token: a signature by someone else reverts 'invalid signature'");
+  const cancel = await other.signTypedData({ domain, types: { CancelAuthorization: [{ name: "authorizer", type: "address" }, { name: "nonce", type: "bytes32" }] }, primaryType: "CancelAuthorization", message: { authorizer: other.address, nonce: m4.nonce } });
+  await pub.waitForTransactionReceipt({ hash: await funder.writeContract({ address: usd, abi: artifact.abi, functionName: "cancelAuthorization", args: [other.address, m4.nonce, cancel] }) });
+  const m4sig = await sign("TransferWithAuthorization", m4);
+  check((await tUsd.authorizationState(other.address, m4.nonce)) && /used or canceled/.test(await reverts(() => pub.simulateContract({ account: funder.account, address: usd, abi: artifact.abi, functionName: "transferWithAuthorization", args: [...args(m4), m4sig] }))), "token: a canceled authorization can no longer be used");
+}
+
 // ---------------------------------------------------------------- server
 const srv = await startChild(
   process.execPath,
