@@ -242,7 +242,7 @@ impl FakeTelegram {
 
     /// Accepted messages to `chat`.
     pub fn sent_to(&self, chat: &str) -> Vec<Value> {
-        self.sent().into_iter().filter(|m| m["chat_id"].as_str() == Some(chat) || m["chat_id"].to_string() == chat).collect()
+        self.sent().into_iter().filter(|m| m["chat_id"].as_str() == Some(chat) || m["chat_id"].as_i64().is_some_and(|c| c.to_string() == chat)).collect()
     }
 
     /// Refused `sendMessage` calls: body, status, description.
