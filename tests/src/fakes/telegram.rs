@@ -35,6 +35,8 @@ struct Inner {
     callback_answers: Vec<Value>,
     offsets: Vec<i64>,
     fail_sends: u32,
+    /// Calls with a wrong token, by method.
+    unauthorized: Vec<String>,
 }
 
 struct State {
@@ -117,6 +119,7 @@ async fn handle(state: Arc<State>, uri: Uri, body: Bytes) -> Response {
     let path = uri.path().trim_start_matches('/');
     let Some((bot, method)) = path.split_once('/') else { return error(404, "Not Found") };
     if bot.strip_prefix("bot") != Some(state.token.as_str()) {
+        state.inner.lock().unwrap().unauthorized.push(method.to_string());
         return error(401, "Unauthorized");
     }
     let body: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(&body).unwrap_or(json!({})) };
@@ -252,6 +255,11 @@ impl FakeTelegram {
 
     pub fn callback_answers(&self) -> Vec<Value> {
         self.state.inner.lock().unwrap().callback_answers.clone()
+    }
+
+    /// The methods called with a wrong token, in order.
+    pub fn unauthorized(&self) -> Vec<String> {
+        self.state.inner.lock().unwrap().unauthorized.clone()
     }
 
     /// The `offset` of every `getUpdates` call, in order.

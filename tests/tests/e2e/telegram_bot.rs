@@ -10,7 +10,8 @@
 //! nothing on chain, the reservation released, audited as `telegram:<chatId>`); a 429 on
 //! `sendMessage` is retried after `retry_after` and the notification delivered once;
 //! `/killswitch` + Yes activates the kill switch; a restart neither replays handled updates
-//! (the offset is stored) nor loses new ones. With `approval_method = sdk_telegram`: the
+//! (the offset is stored) nor loses new ones; a token the API refuses (401) stops the bot
+//! with an error log that does not carry the token. With `approval_method = sdk_telegram`: the
 //! approval notification carries an Open in Wallet link to the stored sign request, a
 //! `/sign_response` with another key's signature is refused and the transaction keeps
 //! waiting, the owner's signed answer confirms it on anvil, a replay is refused.
@@ -346,4 +347,29 @@ async fn sdk_telegram_approval_open_in_wallet_and_sign_response() {
     ask(&tg, ADMIN, &format!("/sign_response {good}"), "Refused (SIGN_REQUEST_ALREADY_PROCESSED)").await;
     assert_eq!(node.sent_by(&addr), 1);
     assert!(tg.refused().is_empty(), "every message parsed as MarkdownV2: {:?}", tg.refused());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_stops_the_bot_with_an_error_and_the_token_is_never_logged() {
+    let tg = FakeTelegram::start(TOKEN).await;
+    let wrong = "999999:wrong-token-XYZ";
+    let o = opts("http://127.0.0.1:9", &tg).env("WAIAAS_TELEGRAM_BOT_TOKEN", wrong);
+    let d = Daemon::start(o);
+    let deadline = Instant::now() + WAIT;
+    let mut log = d.startup_log.clone();
+    while !log.contains("telegram bot stopped") {
+        assert!(Instant::now() < deadline, "no stop logged:\n{log}");
+        if let Ok(line) = d.log.recv_timeout(Duration::from_millis(100)) {
+            log.push_str(&line);
+            log.push('\n');
+        }
+    }
+    assert!(log.contains("401"), "{log}");
+    // Stopped for good: one getUpdates, not a retry loop.
+    assert_eq!(tg.unauthorized(), vec!["getUpdates".to_string()]);
+    assert!(tg.offsets().is_empty());
+    while let Ok(line) = d.log.try_recv() {
+        log.push_str(&line);
+    }
+    assert!(!log.contains("wrong-token"), "the token is never logged:\n{log}");
 }
