@@ -10,7 +10,9 @@
 //! stop the bot with an error log. The token is in every URL: no error carries a URL.
 //!
 //! Roles (`telegram_users`): `/start` registers the chat as `PENDING`; the operator sets
-//! `ADMIN` or `READONLY` (`PUT /v1/admin/telegram-users/{chatId}`).
+//! `ADMIN` or `READONLY` (`PUT /v1/admin/telegram-users/{chatId}`). A role belongs to a chat
+//! (upstream's rule): commands and buttons are judged by the chat they come from, so a group
+//! granted a role grants it to every member — grant private chats.
 //! - everyone: `/start`, `/help`;
 //! - `READONLY` and `ADMIN`: `/status` (kill switch, wallets, approvals waiting), `/wallets`;
 //! - `ADMIN`: `/pending` (QUEUED transactions, DELAY and APPROVAL, each with a Cancel
