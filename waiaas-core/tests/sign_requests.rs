@@ -258,7 +258,6 @@ async fn a_test_sign_request_is_answered_and_verified_and_decides_no_transaction
 /// other (the owner's signature of the stored message).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sdk_telegram_request_is_stored_once_and_linked_only_through_a_wallet_app() {
-    use waiaas_core::store::SigningStore;
     let Phone { _dir, engine, wallet, agent, key, owner, .. } = phone(None, 0x63).await;
     let registered = engine.register_owner(&wallet, &owner, Some("sdk_telegram"), None).await.unwrap();
     assert_eq!(registered.approval_method.as_deref(), Some("sdk_telegram"));
