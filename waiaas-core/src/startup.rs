@@ -18,6 +18,7 @@ impl Engine {
         self.enable_sign_requests();
         self.start_workers();
         self.start_channels();
+        self.start_telegram_bot();
         match self.resume_sign_requests().await {
             Ok(0) => {}
             Ok(n) => tracing::info!("polling the push relay again for {n} pending sign requests"),

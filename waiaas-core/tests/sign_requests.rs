@@ -251,3 +251,67 @@ async fn a_test_sign_request_is_answered_and_verified_and_decides_no_transaction
     assert_eq!((r.success, r.timeout), (false, Some(true)), "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }
+
+/// `sdk_telegram`: the request the Telegram notification carries is stored once per
+/// transaction (a redelivered notification shows the same one), has a universal link only
+/// when the wallet's app has one, is never polled from a relay, and is answered like any
+/// other (the owner's signature of the stored message).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sdk_telegram_request_is_stored_once_and_linked_only_through_a_wallet_app() {
+    let Phone { _dir, engine, wallet, agent, key, owner, .. } = phone(None, 0x63).await;
+    let registered = engine.register_owner(&wallet, &owner, Some("sdk_telegram"), None).await.unwrap();
+    assert_eq!(registered.approval_method.as_deref(), Some("sdk_telegram"));
+    let send = || async {
+        let id = engine
+            .send_transaction(&agent, json!({"type": "TRANSFER", "to": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "amount": LARGE}), None)
+            .await
+            .unwrap()
+            .id;
+        for _ in 0..500 {
+            if engine.get_transaction(&Caller::Master, &id).await.unwrap().status == "QUEUED" {
+                return id;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{id} never queued");
+    };
+    // No wallet app: no link, the request id is what the message shows.
+    let tx = send().await;
+    let req = engine.telegram_sign_request(&tx).await.unwrap().expect("a telegram sign request");
+    assert_eq!(req.url, None);
+    assert_eq!(engine.telegram_sign_request(&tx).await.unwrap(), Some(req.clone()), "the notification again: the same request");
+    assert_eq!(engine.request_owner_signature(&tx).await.unwrap(), None, "not routed to the push relay");
+    assert_eq!(engine.resume_sign_requests().await.unwrap(), 0, "nothing to poll for a Telegram request");
+    let row = engine.store().get_sign_request(&req.request_id).await.unwrap().unwrap();
+    assert_eq!((row.channel.as_str(), row.relay_url.clone()), ("sdk_telegram", None));
+    let answer = SignResponse {
+        version: Some("1".into()),
+        request_id: req.request_id.clone(),
+        action: "approve".into(),
+        signature: Some(sign(&key, &row.message)),
+        signer_address: owner.clone(),
+        signed_at: None,
+    };
+    assert_eq!(engine.answer_sign_request(&answer).await.unwrap().status, "APPROVED");
+    assert_eq!(engine.telegram_sign_request(&tx).await.unwrap(), None, "answered: nothing more to show");
+
+    // With the D'CENT app (signing enabled, no relay needed): an Open in Wallet link carrying
+    // the stored request.
+    let create = waiaas_core::signing_sdk::apps::CreateWalletApp {
+        name: "dcent".into(),
+        display_name: "D'CENT Wallet".into(),
+        wallet_type: Some("dcent".into()),
+        ..Default::default()
+    };
+    engine.create_wallet_app(create).await.unwrap();
+    let tx2 = send().await;
+    let req2 = engine.telegram_sign_request(&tx2).await.unwrap().unwrap();
+    let url = req2.url.clone().expect("a universal link");
+    let data = url.strip_prefix("https://link.dcentwallet.com/waiaas/sign?data=").unwrap();
+    use base64::Engine as _;
+    let linked: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(data).unwrap()).unwrap();
+    let row2 = engine.store().get_sign_request(&req2.request_id).await.unwrap().unwrap();
+    assert_eq!((linked["requestId"].as_str(), linked["message"].as_str()), (Some(req2.request_id.as_str()), Some(row2.message.as_str())));
+    assert_eq!(linked["responseChannel"]["type"], "telegram");
+    assert_eq!(engine.telegram_sign_request(&tx2).await.unwrap().map(|r| r.url), Some(Some(url)), "the same link again");
+}

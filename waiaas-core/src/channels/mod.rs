@@ -34,6 +34,7 @@
 //! are checked like webhook targets ([`crate::services::notify::target`]): loopback and
 //! private addresses only with `security.webhook_allow_private`.
 
+pub mod bot;
 pub mod discord;
 pub mod slack;
 pub mod telegram;

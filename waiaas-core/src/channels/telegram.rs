@@ -5,7 +5,10 @@
 //! The message (upstream's layout): `*title*`, a blank line, the body, then for wallet events
 //! `name (id first 6…last 4)` and `address first 4…last 4 · network`, the time (ISO 8601)
 //! and the delivery id; every part escaped for MarkdownV2. DELAY notifications carry a
-//! **Cancel** button (`cancel:<txId>`, answered by the bot).
+//! **Cancel** button (`cancel:<txId>`, answered by the bot); the `TX_APPROVAL_REQUIRED` of a
+//! wallet whose approvals go to `sdk_telegram` carries its stored sign request (id, expiry,
+//! and an **Open in Wallet** button when the wallet app has a universal link), answered with
+//! `/sign_response` in the chat ([`super::bot`]).
 //!
 //! The bot token is part of every URL: errors are reported without the URL.
 
@@ -136,7 +139,6 @@ pub struct TelegramChannel {
     api: BotApi,
     chat_id: String,
     /// The engine (weakly: it owns the workers that own this channel).
-    #[allow(dead_code)]
     engine: Weak<crate::engine::Inner>,
 }
 
@@ -156,6 +158,36 @@ impl Channel for TelegramChannel {
         "telegram"
     }
     async fn send(&self, m: &Message) -> Attempt {
-        self.api.send_message(&self.chat_id, &render(m), keyboard(m)).await
+        let m = match self.with_sign_request(m).await {
+            Ok(m) => m,
+            // The store failed: worth another attempt (the message without its request would
+            // leave the owner no way to answer).
+            Err(e) => return Attempt::Retry { error: format!("sign request: {}", e.message), after: None },
+        };
+        self.api.send_message(&self.chat_id, &render(&m), keyboard(&m)).await
+    }
+}
+
+impl TelegramChannel {
+    /// `m`, and for the `TX_APPROVAL_REQUIRED` of a wallet whose approvals go to
+    /// `sdk_telegram`: the stored sign request's id, how to answer, and an **Open in Wallet**
+    /// button to the wallet app's universal link (when the app has one).
+    async fn with_sign_request(&self, m: &Message) -> Result<Message> {
+        let mut m = m.clone();
+        let (Some(tx_id), Some(inner)) = (m.tx_id.clone(), self.engine.upgrade()) else { return Ok(m) };
+        if m.event_type != "TX_APPROVAL_REQUIRED" {
+            return Ok(m);
+        }
+        let engine = crate::engine::Engine { inner };
+        let Some(req) = engine.telegram_sign_request(&tx_id).await? else { return Ok(m) };
+        let how = match &req.url {
+            Some(_) => "Open it in your wallet and sign: the wallet answers here with /sign_response",
+            None => "Sign its message with the owner key in your wallet and answer here with /sign_response <base64url SignResponse>",
+        };
+        m.body.push_str(&format!("\n\nSign request: {}\nExpires: {}\n{how}", req.request_id, crate::clock::iso_ms(req.expires_at * 1000)));
+        if let Some(url) = req.url {
+            m.actions.push(Action::OpenUrl { label: "Open in Wallet".into(), url });
+        }
+        Ok(m)
     }
 }

@@ -15,12 +15,17 @@
 //!    request ([`crate::Engine::resume_sign_requests`]). Workers stop with the engine's other
 //!    workers.
 //!
+//! `sdk_telegram` (upstream's Telegram signing channel): no push; the Telegram notification
+//! of `TX_APPROVAL_REQUIRED` carries the stored request as an "Open in Wallet" link
+//! ([`crate::Engine::telegram_sign_request`]) and the owner's wallet answers with
+//! `/sign_response <base64url(SignResponse)>` in the bot's chat (`channels::bot`).
+//!
 //! Every answer is checked here ([`check_answer`]), for reject as for approve: the wallet
 //! has an owner, the signer is that owner, the signature (EIP-191 for EVM, Ed25519 base64 or
 //! base58 for Solana) covers the **stored** message, and the request is unexpired and
 //! unused. The request is then claimed (PENDING → APPROVED|REJECTED, a compare-and-swap, so a
 //! replay gets `SIGN_REQUEST_ALREADY_PROCESSED`) and the same decision as `POST
-//! /v1/transactions/{id}/approve|reject` runs, audited as `owner:<addr> via sdk_push`.
+//! /v1/transactions/{id}/approve|reject` runs, audited as `owner:<addr> via sdk_push` (or `via sdk_telegram`).
 
 pub mod apps;
 
@@ -39,6 +44,8 @@ use std::time::Duration;
 
 /// The channel of requests pushed through the relay to a wallet app.
 pub const CHANNEL_PUSH: &str = "sdk_push";
+/// The channel of requests shown in the Telegram chat (answered with `/sign_response`).
+pub const CHANNEL_TELEGRAM: &str = "sdk_telegram";
 /// Upstream's approval methods (`PUT /v1/wallets/{id}/owner` `approval_method`).
 pub const APPROVAL_METHODS: &[&str] = &["sdk_push", "sdk_telegram", "walletconnect", "telegram_bot", "rest"];
 /// The long poll's `timeout` (upstream: 30 s).
@@ -76,6 +83,41 @@ pub struct SignRequestMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
     pub policy_tier: String,
+}
+
+/// The sign request an `sdk_telegram` approval notification carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelegramSignRequest {
+    pub request_id: String,
+    /// The wallet app's universal link carrying the request, when the app has one.
+    pub url: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// The `SignRequest` of a stored request (its exact message, signer and expiry) for a
+/// transaction summarised by `s`, answered through `response_channel`.
+fn sign_request_of(row: &SignRequestRecord, s: &TxSummary, response_channel: Value) -> SignRequest {
+    SignRequest {
+        version: "1".into(),
+        request_id: row.request_id.clone(),
+        caip2_chain_id: row.caip2.clone(),
+        network_name: s.network.clone(),
+        signer_address: row.signer_address.clone(),
+        message: row.message.clone(),
+        display_message: display_message(s),
+        metadata: SignRequestMetadata {
+            tx_id: row.tx_id.clone(),
+            tx_type: s.tx_type.clone(),
+            from: s.from.clone(),
+            to: s.to.clone(),
+            amount: s.amount.clone(),
+            symbol: s.symbol.clone(),
+            policy_tier: "APPROVAL".into(),
+        },
+        response_channel,
+        expires_at: crate::clock::iso_ms(row.expires_at * 1000),
+    }
 }
 
 /// Upstream's `SignResponse` as the relay hands it back.
@@ -282,29 +324,49 @@ impl Engine {
         Err(Error::new(ErrorCode::NETWORK_ERROR, format!("push relay answered {}: {}", status.as_u16(), reason.chars().take(200).collect::<String>())))
     }
 
+    /// A wallet's approval route (`approval_method`, `wallet_type`), default when unset.
+    async fn route_of(&self, wallet_id: &str) -> Result<crate::store::ApprovalRoute> {
+        Ok(self.inner.store.approval_routes().await?.into_iter().find(|(id, _)| id == wallet_id).map(|(_, r)| r).unwrap_or_default())
+    }
+
+    /// Whether `route` sends approvals through `channel` (`sdk_push` or `sdk_telegram`): its
+    /// `approval_method`, or unset with `signing_sdk.enabled` and the matching
+    /// `signing_sdk.preferred_channel` (`push_relay` or `telegram`).
+    fn routes_to(&self, route: &crate::store::ApprovalRoute, channel: &str) -> bool {
+        let sdk = &self.config().signing_sdk;
+        match route.approval_method.as_deref() {
+            Some(m) => m == channel,
+            None => sdk.enabled && sdk.preferred_channel == if channel == CHANNEL_PUSH { "push_relay" } else { "telegram" },
+        }
+    }
+
+    /// The signing-enabled wallet app of `route`'s `wallet_type` (without one: the only
+    /// signing-enabled app), if any.
+    async fn signing_app(&self, route: &crate::store::ApprovalRoute) -> Result<Option<WalletAppRecord>> {
+        let signing: Vec<WalletAppRecord> = self.inner.store.list_wallet_apps().await?.into_iter().filter(|a| a.signing_enabled).collect();
+        Ok(match route.wallet_type.as_deref() {
+            Some(t) => signing.into_iter().find(|a| a.wallet_type == t),
+            None if signing.len() == 1 => signing.into_iter().next(),
+            None => None,
+        })
+    }
+
     /// The wallet app a wallet's approvals go to, if any: the wallet's `approval_method` is
     /// `sdk_push` (or unset with `signing_sdk.enabled`), and a signing-enabled app of the
     /// wallet's `wallet_type` (without one: the only signing-enabled app) has a subscription
     /// token and a relay URL.
     async fn approval_app(&self, w: &WalletRecord) -> Result<Option<WalletAppRecord>> {
-        let route = self.inner.store.approval_routes().await?.into_iter().find(|(id, _)| *id == w.id).map(|(_, r)| r).unwrap_or_default();
-        match route.approval_method.as_deref() {
-            Some(CHANNEL_PUSH) => {}
-            None if self.config().signing_sdk.enabled && self.config().signing_sdk.preferred_channel == "push_relay" => {}
-            _ => return Ok(None),
+        let route = self.route_of(&w.id).await?;
+        if !self.routes_to(&route, CHANNEL_PUSH) {
+            return Ok(None);
         }
-        let signing: Vec<WalletAppRecord> = self.inner.store.list_wallet_apps().await?.into_iter().filter(|a| a.signing_enabled).collect();
-        let app = match route.wallet_type.as_deref() {
-            Some(t) => signing.into_iter().find(|a| a.wallet_type == t),
-            None if signing.len() == 1 => signing.into_iter().next(),
-            None => None,
-        };
+        let app = self.signing_app(&route).await?;
         Ok(app.filter(|a| a.subscription_token.is_some() && a.push_relay_url.is_some()))
     }
 
-    /// A transaction entered APPROVAL: store and push a sign request when its wallet routes
-    /// to a wallet app; returns the request id (an existing one when the event came twice).
-    pub async fn request_owner_signature(&self, tx_id: &str) -> Result<Option<String>> {
+    /// The transaction `tx_id` if it waits for its owner's approval: QUEUED for APPROVAL, of a
+    /// wallet with an owner. With the wallet, the owner and the transaction's metadata.
+    async fn awaiting_owner(&self, tx_id: &str) -> Result<Option<(crate::store::tx::TxRecord, WalletRecord, String, Value)>> {
         let Some(tx) = self.inner.store.get_tx(tx_id).await? else { return Ok(None) };
         if tx.status() != TxStatus::Queued {
             return Ok(None);
@@ -316,38 +378,59 @@ impl Engine {
         let Some(w) = self.inner.store.get_wallet(&tx.wallet_id).await? else { return Ok(None) };
         // No owner: the transaction never reached APPROVAL through the policy (it needs one).
         let Some(owner) = w.owner_address.clone() else { return Ok(None) };
-        let Some(app) = self.approval_app(&w).await? else { return Ok(None) };
-        let (Some(token), Some(relay_url)) = (app.subscription_token.clone(), app.push_relay_url.clone()) else { return Ok(None) };
-        let network = Network::parse(&tx.network).ok();
-        let info = network.map(|n| n.info());
+        Ok(Some((tx, w, owner, meta)))
+    }
+
+    /// A new PENDING sign request row for `tx` on `channel`: the exact message the owner
+    /// signs, expiring with `signing_sdk.request_expiry_min` or the approval window, whichever
+    /// ends first (`None` when that is already over). With the transaction's summary.
+    async fn new_sign_request(
+        &self,
+        tx: &crate::store::tx::TxRecord,
+        w: &WalletRecord,
+        owner: &str,
+        meta: &Value,
+        channel: &str,
+        app: Option<&WalletAppRecord>,
+    ) -> Option<(SignRequestRecord, TxSummary)> {
         let now = self.now();
         let mut expires_at = now + self.config().signing_sdk.request_expiry_min as i64 * 60;
         if let Some(e) = meta.get("approvalExpiresAt").and_then(Value::as_i64) {
             expires_at = expires_at.min(e);
         }
         if expires_at <= now {
-            return Ok(None);
+            return None;
         }
         let request_id = crate::new_id();
-        let summary = self.tx_summary(&tx, &w).await;
+        let summary = self.tx_summary(tx, w).await;
         let message = sign_message(&summary, &request_id, &crate::clock::iso_ms(now * 1000));
-        let caip2 = info.map(|i| i.caip2.to_string()).unwrap_or_default();
+        let caip2 = Network::parse(&tx.network).ok().map(|n| n.info().caip2.to_string()).unwrap_or_default();
         let row = SignRequestRecord {
-            request_id: request_id.clone(),
+            request_id,
             tx_id: tx.id.clone(),
             wallet_id: w.id.clone(),
-            channel: CHANNEL_PUSH.into(),
-            app_id: Some(app.id.clone()),
-            relay_url: Some(relay_url.clone()),
-            message: message.clone(),
-            signer_address: owner.clone(),
-            caip2: caip2.clone(),
+            channel: channel.into(),
+            app_id: app.map(|a| a.id.clone()),
+            relay_url: app.and_then(|a| a.push_relay_url.clone()).filter(|_| channel == CHANNEL_PUSH),
+            message,
+            signer_address: owner.to_string(),
+            caip2,
             expires_at,
             status: "PENDING".into(),
             error: None,
             created_at: now,
             resolved_at: None,
         };
+        Some((row, summary))
+    }
+
+    /// A transaction entered APPROVAL: store and push a sign request when its wallet routes
+    /// to a wallet app; returns the request id (an existing one when the event came twice).
+    pub async fn request_owner_signature(&self, tx_id: &str) -> Result<Option<String>> {
+        let Some((tx, w, owner, meta)) = self.awaiting_owner(tx_id).await? else { return Ok(None) };
+        let Some(app) = self.approval_app(&w).await? else { return Ok(None) };
+        let (Some(token), Some(relay_url)) = (app.subscription_token.clone(), app.push_relay_url.clone()) else { return Ok(None) };
+        let Some((row, summary)) = self.new_sign_request(&tx, &w, &owner, &meta, CHANNEL_PUSH, Some(&app)).await else { return Ok(None) };
         if let Some(existing) = self.inner.store.insert_sign_request(&row).await? {
             // The event came again (at-least-once delivery): nothing is pushed twice.
             if existing.status == "PENDING" {
@@ -355,26 +438,8 @@ impl Engine {
             }
             return Ok(Some(existing.request_id));
         }
-        let req = SignRequest {
-            version: "1".into(),
-            request_id: request_id.clone(),
-            caip2_chain_id: caip2,
-            network_name: summary.network.clone(),
-            signer_address: owner,
-            message,
-            display_message: display_message(&summary),
-            metadata: SignRequestMetadata {
-                tx_id: tx.id.clone(),
-                tx_type: summary.tx_type.clone(),
-                from: summary.from.clone(),
-                to: summary.to.clone(),
-                amount: summary.amount.clone(),
-                symbol: summary.symbol.clone(),
-                policy_tier: "APPROVAL".into(),
-            },
-            response_channel: json!({"type": "push_relay", "pushRelayUrl": relay_url, "requestId": request_id}),
-            expires_at: crate::clock::iso_ms(expires_at * 1000),
-        };
+        let request_id = row.request_id.clone();
+        let req = sign_request_of(&row, &summary, json!({"type": "push_relay", "pushRelayUrl": relay_url, "requestId": request_id}));
         let link = universal_link(&self.config().signing_sdk.wallets, &app).map(|(base, path)| universal_link_url(&base, &path, &req));
         let mut pushed = Err(Error::internal("not pushed"));
         for wait in [0u64, 1, 2] {
@@ -384,7 +449,7 @@ impl Engine {
                 break;
             }
         }
-        let details = json!({"requestId": request_id, "channel": CHANNEL_PUSH, "app": app.name, "expiresAt": expires_at});
+        let details = json!({"requestId": request_id, "channel": CHANNEL_PUSH, "app": app.name, "expiresAt": row.expires_at});
         match pushed {
             Ok(()) => {
                 self.audit_tx("SIGN_REQUEST_SENT", "system", &w.id, &tx.id, Some(details), "info").await;
@@ -399,6 +464,37 @@ impl Engine {
                 Err(e)
             }
         }
+    }
+
+    /// A transaction entered APPROVAL and its wallet routes to `sdk_telegram`: the sign
+    /// request the Telegram notification carries (stored first, one per transaction and
+    /// channel, so a redelivered notification shows the same request), with the wallet
+    /// app's universal link when the wallet's app has one. The owner's wallet answers with
+    /// `/sign_response <base64url(SignResponse)>` in the bot's chat, checked by
+    /// [`Engine::answer_sign_request`] like a relay answer. `None` when the transaction does
+    /// not wait for an `sdk_telegram` approval, or its request was already answered.
+    pub async fn telegram_sign_request(&self, tx_id: &str) -> Result<Option<TelegramSignRequest>> {
+        let Some((tx, w, owner, meta)) = self.awaiting_owner(tx_id).await? else { return Ok(None) };
+        let route = self.route_of(&w.id).await?;
+        if !self.routes_to(&route, CHANNEL_TELEGRAM) {
+            return Ok(None);
+        }
+        let app = self.signing_app(&route).await?;
+        let Some((row, summary)) = self.new_sign_request(&tx, &w, &owner, &meta, CHANNEL_TELEGRAM, app.as_ref()).await else { return Ok(None) };
+        let (row, created) = match self.inner.store.insert_sign_request(&row).await? {
+            Some(existing) => (existing, false),
+            None => (row, true),
+        };
+        if row.status != "PENDING" {
+            return Ok(None);
+        }
+        let req = sign_request_of(&row, &summary, json!({"type": "telegram", "requestId": row.request_id}));
+        let url = app.as_ref().and_then(|a| universal_link(&self.config().signing_sdk.wallets, a)).map(|(base, path)| universal_link_url(&base, &path, &req));
+        if created {
+            let details = json!({"requestId": row.request_id, "channel": CHANNEL_TELEGRAM, "app": app.map(|a| a.name), "expiresAt": row.expires_at});
+            self.audit_tx("SIGN_REQUEST_SENT", "system", &w.id, &tx.id, Some(details), "info").await;
+        }
+        Ok(Some(TelegramSignRequest { request_id: row.request_id, url, expires_at: row.expires_at }))
     }
 
     /// Type, parties and human amount of a transaction, for the owner's message.
@@ -482,6 +578,8 @@ impl Engine {
         for row in self.inner.store.pending_sign_requests().await? {
             if row.expires_at <= self.now() {
                 self.expire_sign_request(&row).await;
+            } else if row.relay_url.is_none() {
+                // Answered in the Telegram chat (`sdk_telegram`): nothing to poll.
             } else if self.spawn_sign_poller(row) {
                 n += 1;
             }
