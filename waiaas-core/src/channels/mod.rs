@@ -32,6 +32,7 @@
 //! private addresses only with `security.webhook_allow_private`.
 
 pub mod discord;
+pub mod email;
 pub mod slack;
 pub mod telegram;
 pub mod templates;
@@ -731,8 +732,8 @@ impl Engine {
 }
 
 /// The email channel, when built (see `email`).
-fn email_channel(_config: &Config) -> Result<Option<Arc<dyn Channel>>> {
-    Ok(None)
+fn email_channel(config: &Config) -> Result<Option<Arc<dyn Channel>>> {
+    Ok(email::EmailChannel::from_config(config)?.map(|c| Arc::new(c) as Arc<dyn Channel>))
 }
 
 #[cfg(test)]
