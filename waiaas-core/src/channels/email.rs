@@ -258,8 +258,10 @@ impl EmailChannel {
             match self.transport(ip).send(mail.clone()).await {
                 Ok(_) => return Attempt::Sent,
                 Err(e) => {
-                    // Nothing was said yet (no reply, no TLS, no client-side refusal): the
-                    // next address of the host may answer.
+                    // A connection or network error (no SMTP reply, no TLS or client-side
+                    // refusal): the host's next address may answer. (Should the connection
+                    // have broken after the data went out, the mail may arrive twice, with the
+                    // same Message-ID, as after any retry.)
                     let unreachable = e.status().is_none() && !e.is_tls() && !e.is_client() && !e.is_response();
                     last = Some(e);
                     if !unreachable {
