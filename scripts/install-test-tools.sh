@@ -3,6 +3,8 @@
 # tests install nothing themselves.
 #  - anvil (npm package @foundry-rs/anvil, pinned) into ~/.cache/waiaas/anvil;
 #  - the official MCP Python SDK in a venv, ~/.cache/waiaas/mcp-venv (scripts/test-mcp.sh);
+#  - aiosmtpd (pinned) in a venv, ~/.cache/waiaas/smtp-venv: the real SMTP server
+#    (tests/fixtures/smtp_server.py) of the email channel's test;
 #  - Chromium for the API reference page's headless rendering (Debian's package, with
 #    apt-get as root; the test says SKIPPED when it cannot be had).
 # solana-test-validator has its own script (scripts/install-solana-validator.sh, ~30 min once).
@@ -10,6 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo run --quiet --locked -p waiaas-testnodes --bin waiaas-testnodes -- install-anvil >/dev/null
 bash scripts/test-mcp.sh >/dev/null
+SMTP_VENV="${WAIAAS_CACHE_DIR:-$HOME/.cache/waiaas}/smtp-venv"
+if ! "$SMTP_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('aiosmtpd') != '1.4.6')" 2>/dev/null; then
+    python3 -m venv "$SMTP_VENV" >&2
+    "$SMTP_VENV/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6" >&2
+fi
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing chromium (apt-get)" >&2

@@ -36,6 +36,7 @@
 
 pub mod bot;
 pub mod discord;
+pub mod email;
 pub mod slack;
 pub mod telegram;
 pub mod templates;
@@ -640,8 +641,8 @@ impl Engine {
 }
 
 /// The email channel, when built (see `email`).
-fn email_channel(_config: &Config) -> Result<Option<Arc<dyn Channel>>> {
-    Ok(None)
+fn email_channel(config: &Config) -> Result<Option<Arc<dyn Channel>>> {
+    Ok(email::EmailChannel::from_config(config)?.map(|c| Arc::new(c) as Arc<dyn Channel>))
 }
 
 #[cfg(test)]
