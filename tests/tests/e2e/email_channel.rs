@@ -166,7 +166,10 @@ async fn mails_go_out_over_starttls_with_auth_from_the_test_route_and_the_outbox
     assert!(delivery.starts_with("email:test-"), "{delivery}");
     let h = &mail["headers"];
     assert_eq!(h["Subject"], "[WAIaaS] Test Notification");
-    assert_eq!(h["Message-ID"], format!("<{}@waiaas>", delivery.replace(':', ".")));
+    // The Message-ID: the delivery id at this installation's id (kept in the store).
+    let db = rusqlite::Connection::open_with_flags(d.dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let install: String = db.query_row("SELECT value FROM key_value_store WHERE key = 'notify_install_id'", [], |r| r.get(0)).unwrap();
+    assert_eq!(h["Message-ID"], format!("<{}@{install}.waiaas>", delivery.replace(':', ".")));
     assert_eq!(h["X-WAIaaS-Delivery"], delivery);
     assert_eq!(h["X-WAIaaS-Event"], "TX_CONFIRMED", "upstream's event of the test message");
     let body = mail["body"].as_str().unwrap().replace("\r\n", "\n");
@@ -175,7 +178,6 @@ async fn mails_go_out_over_starttls_with_auth_from_the_test_route_and_the_outbox
 
     // (b) A real event through the outbox: the kill switch is a broadcast. The worker starts
     // from the latest event when it first runs: wait until it has (its cursor is stored).
-    let db = rusqlite::Connection::open_with_flags(d.dir.join("data/waiaas.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while db.query_row("SELECT count(*) FROM key_value_store WHERE key = 'notify_cursor:email'", [], |r| r.get::<_, i64>(0)).unwrap() == 0 {
         assert!(Instant::now() < deadline, "the email outbox worker did not start");
@@ -195,7 +197,7 @@ async fn mails_go_out_over_starttls_with_auth_from_the_test_route_and_the_outbox
     assert_eq!(h["X-WAIaaS-Event"], "KILL_SWITCH_ACTIVATED");
     let delivery = h["X-WAIaaS-Delivery"].as_str().unwrap();
     let audit_id: i64 = delivery.strip_prefix("email:").and_then(|id| id.parse().ok()).unwrap_or_else(|| panic!("{delivery}"));
-    assert_eq!(h["Message-ID"], format!("<email.{audit_id}@waiaas>"));
+    assert_eq!(h["Message-ID"], format!("<email.{audit_id}@{install}.waiaas>"));
     let body = mail["body"].as_str().unwrap().replace("\r\n", "\n");
     assert!(body.starts_with("Every session is revoked and every wallet suspended"), "{body}");
     assert!(body.contains("\n\nEvent: KILL_SWITCH_ACTIVATED\nTime: "), "{body}");

@@ -24,9 +24,10 @@
 //! the name).
 //!
 //! The mail: `Subject: [WAIaaS] <title>`, the body, a blank line, the fields as
-//! `Label: value` lines and the event's time; `Message-ID: <DELIVERY@waiaas>` (the delivery
-//! id with `:` as `.`, the same for every attempt at an event, so a redelivery after a crash
-//! reads as the same mail), `X-WAIaaS-Event` and `X-WAIaaS-Delivery`.
+//! `Label: value` lines and the event's time; `Message-ID: <DELIVERY@INSTALLATION.waiaas>`
+//! (the delivery id with `:` as `.`, the same for every attempt at an event, so a redelivery
+//! after a crash reads as the same mail; the installation's id keeps two installations'
+//! mails apart), `X-WAIaaS-Event` and `X-WAIaaS-Delivery`.
 //!
 //! Outcomes: network, connection and TLS errors, timeouts (10 s per step) and transient
 //! (4xx) replies are retried; permanent (5xx) replies, and client-side refusals (the server
@@ -316,11 +317,14 @@ pub fn subject(m: &Message) -> String {
     format!("[WAIaaS] {}", m.title)
 }
 
-/// `<DELIVERY@waiaas>`: the delivery id with `:` (and anything else a Message-ID cannot
-/// hold) as `.`.
+/// `<DELIVERY@ORIGIN.waiaas>`: the delivery id and the installation's id, each with `:` (and
+/// anything else a Message-ID cannot hold) as `.`. Stable for an event (a redelivery is
+/// recognisable), distinct across installations (a mail server that drops repeated ids
+/// never drops another installation's alert).
 pub fn message_id(m: &Message) -> String {
-    let id: String = m.delivery_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '.' }).collect();
-    format!("<{}@waiaas>", id.trim_matches('.'))
+    let clean =
+        |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '.' }).collect::<String>().trim_matches('.').to_string();
+    format!("<{}@{}.waiaas>", clean(&m.delivery_id), clean(&m.origin))
 }
 
 /// A header value as printable ASCII on one line.
@@ -407,6 +411,7 @@ Fv5KX/7STeOFtiaRscLHRmHu5YdW
     fn message() -> Message {
         Message {
             delivery_id: "email:7".into(),
+            origin: "0194f1c2-0000-7000-8000-000000000001".into(),
             audit_id: 7,
             event_type: "TX_QUEUED".into(),
             event: "TX_QUEUED".into(),
@@ -521,8 +526,12 @@ Fv5KX/7STeOFtiaRscLHRmHu5YdW
         let c = channel(&[("smtp_to", "\"a@example.com, b@example.org\"")], false).unwrap().unwrap();
         let m = message();
         assert_eq!(subject(&m), "[WAIaaS] Transaction Delayed");
-        assert_eq!(message_id(&m), "<email.7@waiaas>");
-        assert_eq!(message_id(&Message { delivery_id: "email:test-0194f1c2-aaaa".into(), ..message() }), "<email.test-0194f1c2-aaaa@waiaas>");
+        assert_eq!(message_id(&m), "<email.7@0194f1c2-0000-7000-8000-000000000001.waiaas>");
+        assert_eq!(
+            message_id(&Message { delivery_id: "email:test-0194f1c2-aaaa".into(), ..message() }),
+            "<email.test-0194f1c2-aaaa@0194f1c2-0000-7000-8000-000000000001.waiaas>"
+        );
+        assert_ne!(message_id(&m), message_id(&Message { origin: "another-installation".into(), ..message() }), "two installations never share an id");
         assert_eq!(text(&m), "TRANSFER of 0.5 ETH to 0xabc.\nDelay: 60s\n\nWallet: ops-wallet\nNetwork: ethereum-sepolia\nTime: 2023-11-14T22:13:20.000Z\n");
         let raw = String::from_utf8(c.render(&m).unwrap().formatted()).unwrap().replace("\r\n", "\n");
         let (head, body) = raw.split_once("\n\n").unwrap();
@@ -531,7 +540,7 @@ Fv5KX/7STeOFtiaRscLHRmHu5YdW
             "From: WAIaaS <alerts@example.com>",
             "To: a@example.com, b@example.org",
             "Subject: [WAIaaS] Transaction Delayed",
-            "Message-ID: <email.7@waiaas>",
+            "Message-ID: <email.7@0194f1c2-0000-7000-8000-000000000001.waiaas>",
             "X-WAIaaS-Event: TX_QUEUED",
             "X-WAIaaS-Delivery: email:7",
             "Date: Tue, 14 Nov 2023 22:13:20 +0000",
@@ -611,7 +620,12 @@ Fv5KX/7STeOFtiaRscLHRmHu5YdW
         let seen = seen.lock().unwrap().clone();
         assert!(seen.contains(&"MAIL FROM:<alerts@example.com>".to_string()), "{seen:?}");
         assert!(seen.contains(&"RCPT TO:<ops@example.com>".to_string()), "{seen:?}");
-        for h in ["Subject: [WAIaaS] Transaction Delayed", "Message-ID: <email.7@waiaas>", "X-WAIaaS-Delivery: email:7", "Wallet: ops-wallet"] {
+        for h in [
+            "Subject: [WAIaaS] Transaction Delayed",
+            "Message-ID: <email.7@0194f1c2-0000-7000-8000-000000000001.waiaas>",
+            "X-WAIaaS-Delivery: email:7",
+            "Wallet: ops-wallet",
+        ] {
             assert!(seen.iter().any(|l| l == h), "{h} in {seen:?}");
         }
     }

@@ -41,7 +41,6 @@ pub mod slack;
 pub mod telegram;
 pub mod templates;
 
-#[allow(unused_imports)] // for the channels that read their own keys (email)
 pub(crate) use crate::config::setting;
 pub use crate::config::ChannelsConfig;
 use crate::config::Config;
@@ -80,6 +79,9 @@ pub enum Action {
 pub struct Message {
     /// `<channel>:<audit id>`.
     pub delivery_id: String,
+    /// This installation's id (random, made once, kept in the store): with the delivery id,
+    /// unique across installations (an email's `Message-ID`).
+    pub origin: String,
     pub audit_id: i64,
     /// Our event type (the audit event).
     pub event_type: String,
@@ -541,6 +543,7 @@ impl Engine {
         }
         Message {
             delivery_id: format!("{kind}:{}", event.id),
+            origin: self.install_id().await,
             audit_id: event.id,
             event_type: event.event_type.clone(),
             event: t.event.clone(),
@@ -556,6 +559,19 @@ impl Engine {
             fields,
             actions,
         }
+    }
+
+    /// This installation's id, made at first use (`notify_install_id`): audit ids start
+    /// again in a new data dir, so they alone do not tell two installations' mails apart.
+    async fn install_id(&self) -> String {
+        const KEY: &str = "notify_install_id";
+        let store = &self.inner.store;
+        if let Ok(Some(id)) = store.kv_get(KEY).await {
+            return id;
+        }
+        let fresh = crate::new_id();
+        let _ = store.kv_cas(KEY, None, &fresh, self.now()).await;
+        store.kv_get(KEY).await.ok().flatten().unwrap_or(fresh)
     }
 
     /// `GET /v1/admin/notifications/status`.

@@ -18,6 +18,7 @@ fn event(event_type: &str, details: Value) -> Event {
 fn message() -> Message {
     Message {
         delivery_id: "telegram:7".into(),
+        origin: "0194f1c2-0000-7000-8000-000000000001".into(),
         audit_id: 7,
         event_type: "TX_QUEUED".into(),
         event: "TX_QUEUED".into(),
