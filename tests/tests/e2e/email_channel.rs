@@ -19,8 +19,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use waiaas_e2e::*;
 
-const SMTP_USER: &str = "waiaas-alerts";
-const SMTP_PASSWORD: &str = "smtp-Pa55-e2e-Zq83x";
+pub(crate) const SMTP_USER: &str = "waiaas-alerts";
+pub(crate) const SMTP_PASSWORD: &str = "smtp-Pa55-e2e-Zq83x";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -37,15 +37,15 @@ fn python() -> PathBuf {
 }
 
 /// A running tests/fixtures/smtp_server.py. Killed on drop.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     log: PathBuf,
 }
 
 impl SmtpServer {
     /// On a free port of 127.0.0.1, with the certificate `make_certs` left in `certs`.
-    fn start(certs: &Path, implicit_tls: bool) -> SmtpServer {
+    pub(crate) fn start(certs: &Path, implicit_tls: bool) -> SmtpServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = certs.join(format!("mails-{port}.jsonl"));
         let mut c = Command::new(python());
@@ -62,7 +62,7 @@ impl SmtpServer {
     }
 
     /// Every mail received so far, oldest first.
-    fn mails(&self) -> Vec<Value> {
+    pub(crate) fn mails(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 

@@ -1,18 +1,22 @@
-//! Notification channels for people, over real sockets: the `waiaas` daemon, anvil, and local
-//! Discord and Slack webhooks that speak those services' protocol (`waiaas_e2e::fakes`).
+//! Notification channels for people, over real sockets: the `waiaas` daemon, anvil, a local
+//! Telegram Bot API and Discord and Slack webhooks that speak those services' protocol
+//! (`waiaas_e2e::fakes`), and a real SMTP server (aiosmtpd, STARTTLS and AUTH; see
+//! `email_channel.rs`).
 //!
-//! Checked: a NOTIFY send reaches every channel exactly once (not only the first that
-//! succeeds, as upstream); a provider's 429 is retried after its `Retry-After`, a 5xx is
+//! Checked: a NOTIFY send reaches all four channels exactly once each (not only the first
+//! that succeeds, as upstream); a provider's 429 is retried after its `Retry-After`, a 5xx is
 //! retried, a 4xx is not, and every attempt is in `GET /v1/admin/notifications/log` under one
 //! delivery id; the admin routes (status, test, log) answer upstream's shapes and refuse bad
 //! input; the daemon stopped (SIGTERM) and killed (SIGKILL) in the middle of a burst of 50
-//! events delivers every event to every channel afterwards, a redelivery carrying the same
-//! delivery id.
+//! events delivers every event to all four channels afterwards, a redelivery carrying the
+//! same delivery id.
 
+use super::email_channel::{SmtpServer, SMTP_PASSWORD, SMTP_USER};
 use super::owner_control::Node;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
+use waiaas_e2e::fakes::telegram::FakeTelegram;
 use waiaas_e2e::fakes::webhooks::{discord_delivery, discord_hook, slack_delivery, slack_hook, ChatHook, Scripted};
 use waiaas_e2e::*;
 use waiaas_testnodes::anvil::DEV_ACCOUNTS;
@@ -45,6 +49,91 @@ fn options(node: Option<&Node>, h: &Hooks) -> Options {
     o
 }
 
+const TG_TOKEN: &str = "424242:all-channels-token";
+const TG_CHAT: &str = "-100777";
+
+/// All four channels: the webhooks, a Telegram Bot API and an SMTP server with its CA.
+struct AllFour {
+    hooks: Hooks,
+    tg: FakeTelegram,
+    smtp: SmtpServer,
+    certs: tempfile::TempDir,
+}
+
+async fn all_four() -> AllFour {
+    let certs = tempfile::tempdir().unwrap();
+    waiaas_testnodes::tls::make_certs(certs.path());
+    let smtp = SmtpServer::start(certs.path(), false);
+    AllFour { hooks: hooks().await, tg: FakeTelegram::start(TG_TOKEN).await, smtp, certs }
+}
+
+impl AllFour {
+    fn options(&self, node: Option<&Node>) -> Options {
+        options(node, &self.hooks)
+            .env("WAIAAS_TELEGRAM_BOT_TOKEN", TG_TOKEN)
+            .env("WAIAAS_TELEGRAM_API_BASE_URL", &self.tg.base)
+            .env("WAIAAS_NOTIFICATIONS_TELEGRAM_CHAT_ID", TG_CHAT)
+            .env("WAIAAS_NOTIFICATIONS_SMTP_HOST", "127.0.0.1")
+            .env("WAIAAS_NOTIFICATIONS_SMTP_PORT", &self.smtp.port.to_string())
+            .env("WAIAAS_NOTIFICATIONS_SMTP_USERNAME", SMTP_USER)
+            .env("WAIAAS_NOTIFICATIONS_SMTP_PASSWORD", SMTP_PASSWORD)
+            .env("WAIAAS_NOTIFICATIONS_SMTP_FROM", "alerts@waiaas.test")
+            .env("WAIAAS_NOTIFICATIONS_SMTP_TO", "ops@example.com")
+            .env("WAIAAS_NOTIFICATIONS_SMTP_CA_FILE", self.certs.path().join("ca.pem").to_str().unwrap())
+    }
+
+    /// (title line, delivery id) of every Telegram notification to the chat.
+    fn telegram(&self) -> Vec<(String, String)> {
+        self.tg
+            .sent_to(TG_CHAT)
+            .iter()
+            .map(|m| {
+                let text = m["text"].as_str().unwrap_or_default().replace('\\', "");
+                let title = text.lines().next().unwrap_or_default().trim_matches('*').to_string();
+                let delivery = text.lines().last().unwrap_or_default().trim_matches('_').trim_start_matches("ref ").to_string();
+                (format!("{title}\n{text}"), delivery)
+            })
+            .collect()
+    }
+
+    /// (subject and body, delivery id) of every mail.
+    fn email(&self) -> Vec<(String, String)> {
+        self.smtp
+            .mails()
+            .iter()
+            .map(|m| {
+                let subject = m["headers"]["Subject"].as_str().unwrap_or_default().trim_start_matches("[WAIaaS] ").to_string();
+                let body = m["body"].as_str().unwrap_or_default().replace("\r\n", "\n");
+                (format!("{subject}\n{body}"), m["headers"]["X-WAIaaS-Delivery"].as_str().unwrap_or_default().to_string())
+            })
+            .collect()
+    }
+
+    /// (text, delivery id) of what each channel received, by channel.
+    fn by_channel(&self) -> Vec<(&'static str, Vec<(String, String)>)> {
+        vec![
+            ("telegram", self.telegram()),
+            ("discord", self.hooks.discord.received().iter().map(|v| (discord_text(v), discord_delivery(v))).collect()),
+            ("slack", self.hooks.slack.received().iter().map(|v| (slack_text(v), slack_delivery(v))).collect()),
+            ("email", self.email()),
+        ]
+    }
+
+    /// Wait until every channel received something `pred` accepts.
+    async fn until_all(&self, what: &str, pred: impl Fn(&[(String, String)]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let got = self.by_channel();
+            if got.iter().all(|(_, msgs)| pred(msgs)) {
+                return;
+            }
+            let missing: Vec<_> = got.iter().filter(|(_, m)| !pred(m)).map(|(c, m)| (c, m.len())).collect();
+            assert!(Instant::now() < deadline, "{what}: not on every channel in 40 s; missing on {missing:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// Wait until `pred` holds for what `hook` received.
 async fn until(hook: &ChatHook, what: &str, pred: impl Fn(&[Value]) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -67,11 +156,13 @@ fn slack_text(v: &Value) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notify_send_reaches_every_channel_exactly_once() {
+async fn a_notify_send_reaches_all_four_channels_exactly_once_each() {
     let node = Node::start();
-    let h = hooks().await;
-    let d = Daemon::start(options(Some(&node), &h));
+    let all = all_four().await;
+    let d = Daemon::start(all.options(Some(&node)));
     let api = Api::new(&d.base);
+    let status = api.call("GET", "/v1/admin/notifications/status", &Api::master(), None).await;
+    assert!(status.body["channels"].as_array().unwrap().iter().all(|c| c["enabled"] == true), "{:?}", status.body);
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "ops-wallet", "chain": "ethereum"}))).await;
     assert_eq!(w.status, 201, "{:?}", w.body);
     let (wallet, addr) = (w.body["id"].as_str().unwrap().to_string(), w.body["publicKey"].as_str().unwrap().to_string());
@@ -93,34 +184,32 @@ async fn a_notify_send_reaches_every_channel_exactly_once() {
     assert_eq!(t["status"], "CONFIRMED", "{t}");
     assert_eq!(t["tier"], "NOTIFY", "{t}");
 
-    // Both channels get the NOTIFY message and, after it, the confirmation.
+    // Every channel gets the NOTIFY message and, after it, the confirmation.
     let requested = |text: &str| text.starts_with("Transaction Requested\n") && text.contains(&tx);
     let confirmed = |text: &str| text.starts_with("Transaction Confirmed\n");
-    until(&h.discord, "discord confirmation", |r| r.iter().any(|v| confirmed(&discord_text(v)))).await;
-    until(&h.slack, "slack confirmation", |r| r.iter().any(|v| confirmed(&slack_text(v)))).await;
-    let d_msgs: Vec<String> = h.discord.received().iter().map(discord_text).collect();
-    let s_msgs: Vec<String> = h.slack.received().iter().map(slack_text).collect();
-    assert_eq!(d_msgs.iter().filter(|m| requested(m)).count(), 1, "{d_msgs:#?}");
-    assert_eq!(s_msgs.iter().filter(|m| requested(m)).count(), 1, "{s_msgs:#?}");
-    let d_req = h.discord.received().into_iter().find(|v| requested(&discord_text(v))).unwrap();
-    assert!(discord_text(&d_req).contains("0.005 ETH"), "the amount in the native unit: {d_req}");
-    assert!(discord_text(&d_req).contains("Tier: NOTIFY"), "{d_req}");
+    all.until_all("the confirmation", |m| m.iter().any(|(t, _)| confirmed(t))).await;
+    for (channel, msgs) in all.by_channel() {
+        let notify: Vec<&(String, String)> = msgs.iter().filter(|(t, _)| requested(t)).collect();
+        assert_eq!(notify.len(), 1, "{channel}: {msgs:#?}");
+        assert!(notify[0].0.contains("0.005 ETH") && notify[0].0.contains("Tier: NOTIFY"), "{channel}: the amount in ETH and the tier: {}", notify[0].0);
+        assert!(notify[0].1.starts_with(&format!("{channel}:")), "{channel}: {:?}", notify[0].1);
+        // The INSTANT tier notifies nobody; every delivery id arrives once per channel.
+        let ids: Vec<&String> = msgs.iter().map(|(_, id)| id).collect();
+        let unique: HashSet<&&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{channel} got a delivery twice: {ids:?}");
+    }
+    let d_req = all.hooks.discord.received().into_iter().find(|v| requested(&discord_text(v))).unwrap();
     let fields: Vec<(&str, &str)> =
         d_req["embeds"][0]["fields"].as_array().unwrap().iter().map(|f| (f["name"].as_str().unwrap(), f["value"].as_str().unwrap())).collect();
     assert!(fields.contains(&("Wallet", "ops-wallet")) && fields.contains(&("Network", "ethereum-sepolia")), "{fields:?}");
-    // The INSTANT tier notifies nobody; every delivery id arrives once per channel.
-    for (name, ids) in
-        [("discord", h.discord.received().iter().map(discord_delivery).collect::<Vec<_>>()), ("slack", h.slack.received().iter().map(slack_delivery).collect())]
-    {
-        let unique: HashSet<&String> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "{name} got a delivery twice: {ids:?}");
-        assert!(ids.iter().all(|i| i.starts_with(&format!("{name}:"))), "{ids:?}");
-    }
+    assert!(all.tg.refused().is_empty(), "every Telegram message was valid MarkdownV2: {:?}", all.tg.refused());
     // The delivery log has one `sent` row per delivery.
-    let log = api.call("GET", "/v1/admin/notifications/log?channel=slack&status=sent&pageSize=100", &Api::master(), None).await;
-    assert_eq!(log.status, 200, "{:?}", log.body);
-    assert_eq!(log.body["total"].as_i64().unwrap() as usize, h.slack.received().len(), "{:?}", log.body);
-    assert!(log.body["logs"].as_array().unwrap().iter().any(|l| l["eventType"] == "TX_REQUESTED" && l["walletId"] == wallet.as_str()), "{:?}", log.body);
+    for (channel, msgs) in all.by_channel() {
+        let log = api.call("GET", &format!("/v1/admin/notifications/log?channel={channel}&status=sent&pageSize=100"), &Api::master(), None).await;
+        assert_eq!(log.status, 200, "{:?}", log.body);
+        assert_eq!(log.body["total"].as_i64().unwrap() as usize, msgs.len(), "{channel}: {:?}", log.body);
+        assert!(log.body["logs"].as_array().unwrap().iter().any(|l| l["eventType"] == "TX_REQUESTED" && l["walletId"] == wallet.as_str()), "{:?}", log.body);
+    }
 }
 
 /// Rows of the delivery log for one channel, oldest first.
@@ -269,44 +358,42 @@ fn counts(ids: impl Iterator<Item = String>) -> HashMap<String, usize> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_in_the_middle_of_a_burst_loses_nothing() {
-    let h = hooks().await;
+async fn a_restart_in_the_middle_of_a_burst_loses_nothing_on_any_channel() {
+    let all = all_four().await;
     // Slow receivers (30 ms an answer), so that the stops land mid-burst.
-    h.discord.set_delay(Duration::from_millis(30));
-    h.slack.set_delay(Duration::from_millis(30));
-    let opts = options(None, &h);
+    all.hooks.discord.set_delay(Duration::from_millis(30));
+    all.hooks.slack.set_delay(Duration::from_millis(30));
+    let opts = all.options(None);
     let mut d = Daemon::start(opts.clone());
     let dir = d.dir.clone();
     let _tmp = d.take_tmp();
     let api = Api::new(&d.base);
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "burst", "chain": "ethereum"}))).await;
     let wallet = w.body["id"].as_str().unwrap().to_string();
-    // Wait for the wallet's own session event, so that the burst below is all there is.
-    until(&h.discord, "the wallet's session", |r| !r.is_empty()).await;
-    until(&h.slack, "the wallet's session", |r| !r.is_empty()).await;
-    let before = (h.discord.received().len(), h.slack.received().len());
-    let earlier: HashSet<String> = h.discord.received().iter().map(discord_delivery).chain(h.slack.received().iter().map(slack_delivery)).collect();
+    // Wait for the wallet's own session event everywhere, so that the burst below is all there is.
+    all.until_all("the wallet's session", |m| !m.is_empty()).await;
+    let earlier: HashSet<String> = all.by_channel().into_iter().flat_map(|(_, m)| m.into_iter().map(|(_, id)| id)).collect();
+    let before = all.hooks.discord.received().len();
     for i in 0..50 {
         let r = api.call("POST", "/v1/sessions", &Api::master(), Some(json!({"walletId": wallet}))).await;
         assert_eq!(r.status, 201, "session {i}: {:?}", r.body);
     }
     // Stop gracefully while deliveries are under way, then kill while they are again.
-    until(&h.discord, "the first of the burst", |r| r.len() >= before.0 + 5).await;
+    until(&all.hooks.discord, "the first of the burst", |r| r.len() >= before + 5).await;
     let status = d.stop();
     assert!(status.success(), "{status:?}");
     let mut d = Daemon::start_in(&dir, opts.clone()).unwrap_or_else(|e| panic!("restart: {e:?}"));
-    until(&h.discord, "more of the burst", |r| r.len() >= before.0 + 25).await;
+    until(&all.hooks.discord, "more of the burst", |r| r.len() >= before + 25).await;
     unsafe { libc::kill(d.child.id() as i32, libc::SIGKILL) };
     let _ = d.child.wait();
     let d = Daemon::start_in(&dir, opts).unwrap_or_else(|e| panic!("restart: {e:?}"));
     let _api = Api::new(&d.base);
-    let burst = |text: &str, id: &String| text.starts_with("Session Created\n") && !earlier.contains(id);
-    let on_discord = |r: &[Value]| counts(r.iter().filter(|v| burst(&discord_text(v), &discord_delivery(v))).map(discord_delivery));
-    let on_slack = |r: &[Value]| counts(r.iter().filter(|v| burst(&slack_text(v), &slack_delivery(v))).map(slack_delivery));
-    until(&h.discord, "the whole burst on discord", |r| on_discord(r).len() >= 50).await;
-    until(&h.slack, "the whole burst on slack", |r| on_slack(r).len() >= 50).await;
+    let burst =
+        |msgs: &[(String, String)]| counts(msgs.iter().filter(|(t, id)| t.starts_with("Session Created\n") && !earlier.contains(id)).map(|(_, id)| id.clone()));
+    all.until_all("the whole burst", |m| burst(m).len() >= 50).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for (name, ids) in [("discord", on_discord(&h.discord.received())), ("slack", on_slack(&h.slack.received()))] {
+    for (name, msgs) in all.by_channel() {
+        let ids = burst(&msgs);
         assert_eq!(ids.len(), 50, "{name}: every event of the burst, each under its own delivery id: {ids:?}");
         // At least once: only the delivery in flight at the SIGKILL may come twice (the stop
         // on SIGTERM finishes the delivery in hand and keeps the rest for the restart).
