@@ -137,6 +137,7 @@ async fn telegram_bot_roles_cancel_button_killswitch_429_and_restart() {
     }
     let r = api.call("PUT", "/v1/admin/telegram-users/999", &Api::master(), Some(json!({"role": "ADMIN"}))).await;
     assert_eq!(r.status, 404, "{:?}", r.body);
+    assert_eq!(r.code(), "TELEGRAM_USER_NOT_FOUND");
     let r = api.call("PUT", &path, &Auth::None, Some(json!({"role": "ADMIN"}))).await;
     assert_eq!(r.status, 401);
     assert_eq!(api.call("GET", "/v1/admin/telegram-users", &Api::master(), None).await.body["users"][0]["role"], "PENDING", "refused changes changed nothing");

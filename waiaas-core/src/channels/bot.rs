@@ -134,7 +134,7 @@ fn chat_id(raw: &str) -> Result<i64> {
 
 /// Upstream had no code of its own for an unknown chat; `WALLET_NOT_FOUND` is its 404.
 fn user_not_found(chat: i64) -> Error {
-    Error::new(ErrorCode::WALLET_NOT_FOUND, format!("Telegram user '{chat}' not found"))
+    Error::new(ErrorCode::TELEGRAM_USER_NOT_FOUND, format!("Telegram user '{chat}' not found"))
 }
 
 /// The `SignResponse` of `/sign_response <arg>`: base64url (padded or not) of its JSON.
