@@ -20,7 +20,10 @@ async fn main() {
         let url = n.url.clone();
         (Box::new(n), "WAIAAS_RPC_SOLANA_DEVNET", url, "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T", json!({"name": "lat", "chain": "solana"}))
     };
-    let d = Daemon::start(Options::default().env(rpc_env, &rpc).env("WAIAAS_DAEMON_LOG_LEVEL", "warn"));
+    // Priced, so that the sends are INSTANT (an unpriced value waits for a delay or an owner).
+    let d = Daemon::start(
+        Options::default().env(rpc_env, &rpc).env("WAIAAS_DAEMON_LOG_LEVEL", "warn").env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_PRICES_SOL", "150"),
+    );
     let api = Api::new(&d.base);
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(create)).await;
     let addr = w.body["publicKey"].as_str().unwrap().to_string();
