@@ -71,6 +71,22 @@ async fn phone(clock: Option<Arc<ManualClock>>, seed: u8) -> Phone {
     Phone { _dir: dir, engine, chain, wallet, agent, key, owner }
 }
 
+/// A send that needs the owner's approval, once it is QUEUED; its id.
+async fn queued_send(engine: &Engine, agent: &waiaas_core::SessionCtx) -> String {
+    let id = engine
+        .send_transaction(agent, json!({"type": "TRANSFER", "to": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "amount": LARGE}), None)
+        .await
+        .unwrap()
+        .id;
+    for _ in 0..500 {
+        if engine.get_transaction(&Caller::Master, &id).await.unwrap().status == "QUEUED" {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("{id} never queued");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_is_used_once_even_when_two_arrive_together_and_not_after_expiry() {
     let clock = Arc::new(ManualClock::default());
@@ -85,20 +101,7 @@ async fn an_answer_is_used_once_even_when_two_arrive_together_and_not_after_expi
     let update = UpdateWalletApp { subscription_token: Some("sub-1".into()), push_relay_url: Some(relay.clone()), ..Default::default() };
     engine.update_wallet_app(&app.id, update).await.unwrap();
 
-    let send = || async {
-        let id = engine
-            .send_transaction(&agent, json!({"type": "TRANSFER", "to": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "amount": LARGE}), None)
-            .await
-            .unwrap()
-            .id;
-        for _ in 0..500 {
-            if engine.get_transaction(&Caller::Master, &id).await.unwrap().status == "QUEUED" {
-                return id;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("{id} never queued");
-    };
+    let send = || queued_send(&engine, &agent);
     let tx = send().await;
     let request = engine.request_owner_signature(&tx).await.unwrap().expect("a sign request");
     assert_eq!(engine.request_owner_signature(&tx).await.unwrap(), Some(request.clone()), "the event again: the same request");
@@ -261,20 +264,7 @@ async fn an_sdk_telegram_request_is_stored_once_and_linked_only_through_a_wallet
     let Phone { _dir, engine, wallet, agent, key, owner, .. } = phone(None, 0x63).await;
     let registered = engine.register_owner(&wallet, &owner, Some("sdk_telegram"), None).await.unwrap();
     assert_eq!(registered.approval_method.as_deref(), Some("sdk_telegram"));
-    let send = || async {
-        let id = engine
-            .send_transaction(&agent, json!({"type": "TRANSFER", "to": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "amount": LARGE}), None)
-            .await
-            .unwrap()
-            .id;
-        for _ in 0..500 {
-            if engine.get_transaction(&Caller::Master, &id).await.unwrap().status == "QUEUED" {
-                return id;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("{id} never queued");
-    };
+    let send = || queued_send(&engine, &agent);
     // No wallet app: no link, the request id is what the message shows.
     let tx = send().await;
     let req = engine.telegram_sign_request(&tx).await.unwrap().expect("a telegram sign request");

@@ -168,15 +168,7 @@ async fn a_notify_send_reaches_all_four_channels_exactly_once_each() {
     let (wallet, addr) = (w.body["id"].as_str().unwrap().to_string(), w.body["publicKey"].as_str().unwrap().to_string());
     let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
     node.fund(&addr);
-    let p = api
-        .call(
-            "POST",
-            "/v1/policies",
-            &Api::master(),
-            Some(json!({"walletId": wallet, "type": "SPENDING_LIMIT", "rules": {"instant_max_usd": 1, "notify_max_usd": 100, "delay_max_usd": 1000, "delay_seconds": 60}})),
-        )
-        .await;
-    assert_eq!(p.status, 201, "{:?}", p.body);
+    api.create_policy(&wallet, "SPENDING_LIMIT", json!({"instant_max_usd": 1, "notify_max_usd": 100, "delay_max_usd": 1000, "delay_seconds": 60})).await;
     let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[5], "amount": TEN_USD_WEI}))).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let tx = r.body["id"].as_str().unwrap().to_string();

@@ -359,7 +359,6 @@ impl Channel for EmailChannel {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Action;
     use super::*;
     use base64::Engine as _;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -408,24 +407,13 @@ Fv5KX/7STeOFtiaRscLHRmHu5YdW
         (issue["path"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join("."), issue["message"].as_str().unwrap().to_string())
     }
 
+    /// The channels' test message, as the email channel's delivery.
     fn message() -> Message {
         Message {
             delivery_id: "email:7".into(),
-            origin: "0194f1c2-0000-7000-8000-000000000001".into(),
-            audit_id: 7,
-            event_type: "TX_QUEUED".into(),
-            event: "TX_QUEUED".into(),
-            category: "transaction".into(),
-            title: "Transaction Delayed".into(),
-            body: "TRANSFER of 0.5 ETH to 0xabc.\nDelay: 60s".into(),
             wallet_id: Some("w1".into()),
-            wallet_name: Some("ops-wallet".into()),
-            wallet_address: Some("0x1234567890abcdef1234567890abcdef12345678".into()),
-            network: Some("ethereum-sepolia".into()),
-            tx_id: Some("tx1".into()),
-            timestamp: 1_700_000_000,
             fields: vec![("Wallet".into(), "ops-wallet".into()), ("Network".into(), "ethereum-sepolia".into())],
-            actions: vec![Action::Cancel { tx_id: "tx1".into() }],
+            ..crate::channels::tests::message()
         }
     }
 

@@ -15,7 +15,8 @@ fn event(event_type: &str, details: Value) -> Event {
     }
 }
 
-fn message() -> Message {
+/// A DELAY notification of a wallet, as the channels render it (also the email tests').
+pub(crate) fn message() -> Message {
     Message {
         delivery_id: "telegram:7".into(),
         origin: "0194f1c2-0000-7000-8000-000000000001".into(),
