@@ -205,7 +205,7 @@ impl Engine {
                 Err(e) => {
                     tracing::warn!("telegram bot: offset not read: {e}");
                     errors = errors.saturating_add(1);
-                    if !super::wait_or_stop(&mut stop, bot_backoff(errors)).await {
+                    if !crate::pipeline::pause(&mut stop, bot_backoff(errors)).await {
                         return;
                     }
                     continue;
@@ -238,7 +238,7 @@ impl Engine {
                 Err((_, msg)) => {
                     errors = errors.saturating_add(1);
                     tracing::warn!(errors, "telegram bot: getUpdates failed: {msg}");
-                    if !super::wait_or_stop(&mut stop, bot_backoff(errors)).await {
+                    if !crate::pipeline::pause(&mut stop, bot_backoff(errors)).await {
                         return;
                     }
                 }

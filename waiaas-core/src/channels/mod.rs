@@ -46,6 +46,7 @@ pub use crate::config::ChannelsConfig;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::pipeline::pause;
 use crate::services::notify::{target, Event};
 use crate::store::{AuditQuery, NotificationLog, NotificationLogQuery};
 use async_trait::async_trait;
@@ -130,16 +131,9 @@ pub trait Channel: Send + Sync {
     async fn send(&self, m: &Message) -> Attempt;
 }
 
-/// The HTTP client of the channels: target addresses checked on every connection like
-/// webhooks', no redirects, no proxy, a 10 s timeout.
+/// The HTTP client of the channels: the webhooks' ([`target::guarded_client`]), 10 s a request.
 pub(crate) fn http_client(allow_private: bool) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(HTTP_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .dns_resolver(Arc::new(target::GuardedResolver { allow_private }))
-        .build()
-        .map_err(Error::internal_from)
+    target::guarded_client(allow_private, HTTP_TIMEOUT)
 }
 
 /// POST `body` as JSON and classify the answer. Errors never carry the URL (webhook URLs
@@ -200,17 +194,6 @@ impl RateLimit {
         } else {
             Duration::from_secs_f64((1.0 - self.tokens) / per_sec)
         }
-    }
-}
-
-/// Sleep `d`, or return `false` at once when the engine stops.
-async fn wait_or_stop(stop: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
-    if *stop.borrow() {
-        return false;
-    }
-    tokio::select! {
-        _ = tokio::time::sleep(d) => true,
-        _ = stop.changed() => false,
     }
 }
 
@@ -348,7 +331,7 @@ impl Engine {
                             Duration::from_secs(1)
                         }
                     };
-                    if !wait_or_stop(&mut stop, wait).await {
+                    if !pause(&mut stop, wait).await {
                         break;
                     }
                 }
@@ -419,7 +402,7 @@ impl Engine {
         loop {
             n += 1;
             let wait = limit.take();
-            if !wait.is_zero() && !wait_or_stop(stop, wait).await {
+            if !wait.is_zero() && !pause(stop, wait).await {
                 return false;
             }
             let outcome = channel.send(m).await;
@@ -446,7 +429,7 @@ impl Engine {
             if n == 1 {
                 tracing::warn!(channel = channel.kind(), event = %m.event_type, delivery = %m.delivery_id, "notification not delivered, retrying: {error}");
             }
-            if !wait_or_stop(stop, wait).await {
+            if !pause(stop, wait).await {
                 return false;
             }
         }

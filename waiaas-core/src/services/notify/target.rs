@@ -188,6 +188,19 @@ impl reqwest::dns::Resolve for GuardedResolver {
     }
 }
 
+/// An HTTP client for targets an operator configured (webhooks, notification channels):
+/// every address checked on connection ([`GuardedResolver`]), no redirects (a 3xx is an
+/// answer, not a hop to an unchecked place), no proxy, `timeout` per request.
+pub fn guarded_client(allow_private: bool, timeout: std::time::Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(std::sync::Arc::new(GuardedResolver { allow_private }))
+        .build()
+        .map_err(Error::internal_from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

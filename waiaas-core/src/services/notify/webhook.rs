@@ -75,13 +75,7 @@ pub struct WebhookChannel {
 impl WebhookChannel {
     /// `allow_private`: `security.webhook_allow_private`.
     pub fn new(store: Arc<dyn WebhookStore>, hook: WebhookRecord, allow_private: bool) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(target::GuardedResolver { allow_private }))
-            .build()
-            .ok();
+        let http = target::guarded_client(allow_private, TIMEOUT).ok();
         WebhookChannel { store, hook, http, allow_private, metrics: None }
     }
 
