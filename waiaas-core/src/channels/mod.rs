@@ -48,7 +48,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::pipeline::pause;
 use crate::services::notify::{target, Event};
-use crate::store::{AuditQuery, NotificationLog, NotificationLogQuery};
+use crate::store::{NotificationLog, NotificationLogQuery};
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -356,9 +356,7 @@ impl Engine {
             Some(c) => c.parse::<i64>().unwrap_or(0),
             None => {
                 // First start of this channel: from now on (history is not replayed).
-                let (latest, _) = store.query_audit(&AuditQuery { limit: 1, ..Default::default() }).await?;
-                let at = latest.first().map(|e| e.id).unwrap_or(0);
-                store.kv_cas(&key, None, &at.to_string(), self.now()).await?;
+                crate::services::notify::start_cursor(store.as_ref(), store.as_ref(), &key, self.now()).await?;
                 return Ok(0);
             }
         };

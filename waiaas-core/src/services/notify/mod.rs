@@ -164,13 +164,19 @@ impl Notifier {
     /// Start the cursor at the current end of the log the first time (history is not replayed
     /// to channels created later).
     async fn init_cursor(&self) -> Result<()> {
-        if self.kv.kv_get(KV_CURSOR).await?.is_none() {
-            let (latest, _) = self.audit.query_audit(&AuditQuery { limit: 1, ..Default::default() }).await?;
-            let at = latest.first().map(|e| e.id).unwrap_or(0);
-            self.kv.kv_cas(KV_CURSOR, None, &at.to_string(), self.clock.now()).await?;
-        }
-        Ok(())
+        start_cursor(self.audit.as_ref(), self.kv.as_ref(), KV_CURSOR, self.clock.now()).await
     }
+}
+
+/// Start the audit-log cursor kept under `key` at the current end of the log, unless it is
+/// there already (a reader of the log as an outbox starts from now, not from history).
+pub(crate) async fn start_cursor(audit: &dyn AuditStore, kv: &dyn KvStore, key: &str, now: i64) -> Result<()> {
+    if kv.kv_get(key).await?.is_none() {
+        let (latest, _) = audit.query_audit(&AuditQuery { limit: 1, ..Default::default() }).await?;
+        let at = latest.first().map(|e| e.id).unwrap_or(0);
+        kv.kv_cas(key, None, &at.to_string(), now).await?;
+    }
+    Ok(())
 }
 
 /// `GET /v1/audit-logs` answer.
