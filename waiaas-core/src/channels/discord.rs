@@ -1,10 +1,8 @@
-//! Discord: an incoming-webhook POST with one embed (upstream's layout: title, the body as
+//! Discord: the body of an incoming-webhook POST ([`super::JsonWebhook`]): one embed (upstream's layout: title, the body as
 //! description, colour by event, a field per wallet detail), the delivery id as footer.
 //! Buttons are not rendered (upstream rendered the Telegram keyboard as a field).
 
-use super::{http_client, post_json, Attempt, Channel, ChannelsConfig, Message};
-use crate::error::Result;
-use async_trait::async_trait;
+use super::Message;
 use serde_json::{json, Value};
 
 /// Upstream's colours: red for kill switch, AutoStop and suspension; orange for failures,
@@ -34,25 +32,4 @@ pub fn render(m: &Message) -> Value {
             "timestamp": crate::clock::iso_ms(m.timestamp * 1000),
         }]
     })
-}
-
-pub struct DiscordChannel {
-    http: reqwest::Client,
-    url: String,
-}
-
-impl DiscordChannel {
-    pub fn new(cfg: &ChannelsConfig) -> Result<DiscordChannel> {
-        Ok(DiscordChannel { http: http_client(cfg.allow_private)?, url: cfg.discord_webhook_url.clone() })
-    }
-}
-
-#[async_trait]
-impl Channel for DiscordChannel {
-    fn kind(&self) -> &'static str {
-        "discord"
-    }
-    async fn send(&self, m: &Message) -> Attempt {
-        post_json(&self.http, &self.url, &render(m)).await
-    }
 }
