@@ -1,6 +1,7 @@
-//! Discord: the body of an incoming-webhook POST ([`super::JsonWebhook`]): one embed (upstream's layout: title, the body as
-//! description, colour by event, a field per wallet detail), the delivery id as footer.
-//! Buttons are not rendered (upstream rendered the Telegram keyboard as a field).
+//! Discord: the body of an incoming-webhook POST ([`super::JsonWebhook`]): one embed
+//! (upstream's layout: title, the body as description, colour by event, a field per wallet
+//! detail), the delivery id as footer. Buttons are not rendered (upstream rendered the
+//! Telegram keyboard as a field).
 
 use super::Message;
 use serde_json::{json, Value};

@@ -1,5 +1,6 @@
-//! Slack: the body of an incoming-webhook POST ([`super::JsonWebhook`]): one attachment (upstream's layout: `[WAIaaS] title`,
-//! the body as text, colour by event, short fields), the delivery id as footer.
+//! Slack: the body of an incoming-webhook POST ([`super::JsonWebhook`]): one attachment
+//! (upstream's layout: `[WAIaaS] title`, the body as text, colour by event, short fields),
+//! the delivery id as footer.
 
 use super::Message;
 use serde_json::{json, Value};
