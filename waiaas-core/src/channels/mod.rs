@@ -192,6 +192,15 @@ impl Channel for JsonWebhook {
     }
 }
 
+/// One channel's outbox worker: what it delivers with, and this installation's id (read once).
+struct Outbox {
+    channel: Arc<dyn Channel>,
+    cfg: ChannelsConfig,
+    templates: Arc<templates::Templates>,
+    origin: String,
+    limit: RateLimit,
+}
+
 /// A token bucket of `rpm` per minute (burst `rpm`); 0 = unlimited.
 pub(crate) struct RateLimit {
     rpm: u32,
@@ -346,13 +355,14 @@ impl Engine {
             let (engine, cfg, templates) = (self.clone(), cfg.clone(), templates.clone());
             let mut stop = self.inner.stop.subscribe();
             handles.push(tokio::spawn(async move {
-                let mut limit = RateLimit::new(cfg.rate_limit_rpm);
+                let origin = engine.install_id().await;
+                let mut outbox = Outbox { limit: RateLimit::new(cfg.rate_limit_rpm), channel, cfg, templates, origin };
                 loop {
-                    let wait = match engine.outbox_round(channel.as_ref(), &cfg, &templates, &mut limit, &mut stop).await {
+                    let wait = match engine.outbox_round(&mut outbox, &mut stop).await {
                         Ok(0) => Duration::from_millis(250),
                         Ok(_) => Duration::ZERO,
                         Err(e) => {
-                            tracing::warn!(channel = channel.kind(), "notification round failed: {e}");
+                            tracing::warn!(channel = outbox.channel.kind(), "notification round failed: {e}");
                             Duration::from_secs(1)
                         }
                     };
@@ -367,14 +377,8 @@ impl Engine {
 
     /// One round of a channel's outbox: the events after its cursor, each delivered (with
     /// retries) before the cursor moves past it. Returns how many events were read.
-    async fn outbox_round(
-        &self,
-        channel: &dyn Channel,
-        cfg: &ChannelsConfig,
-        templates: &templates::Templates,
-        limit: &mut RateLimit,
-        stop: &mut tokio::sync::watch::Receiver<bool>,
-    ) -> Result<usize> {
+    async fn outbox_round(&self, o: &mut Outbox, stop: &mut tokio::sync::watch::Receiver<bool>) -> Result<usize> {
+        let channel = o.channel.as_ref();
         let store = &self.inner.store;
         let key = format!("notify_cursor:{}", channel.kind());
         let cursor = match store.kv_get(&key).await? {
@@ -394,9 +398,9 @@ impl Engine {
                 break;
             }
             let event = Event::from(e);
-            if let Some(t) = templates.for_event(&event, cfg) {
-                let m = self.message(channel.kind(), &event, t).await;
-                if !self.deliver(channel, &m, cfg, limit, stop).await {
+            if let Some(t) = o.templates.for_event(&event, &o.cfg) {
+                let m = self.message(channel.kind(), &event, t, &o.origin).await;
+                if !self.deliver(channel, &m, &o.cfg, &mut o.limit, stop).await {
                     // Stopping: the event is delivered again after the restart.
                     break;
                 }
@@ -482,7 +486,8 @@ impl Engine {
 
     /// Render `event` with template `t` for channel `kind`: the wallet's name, address and
     /// network, the transaction's type, amount and recipient, and the event's details.
-    pub(crate) async fn message(&self, kind: &str, event: &Event, t: &Template) -> Message {
+    /// `origin`: this installation's id ([`Engine::install_id`]).
+    pub(crate) async fn message(&self, kind: &str, event: &Event, t: &Template, origin: &str) -> Message {
         let store = &self.inner.store;
         let mut vars: Vec<(&str, String)> = vec![("actor", event.actor.clone()), ("channel", kind.to_string())];
         let d = &event.details;
@@ -549,7 +554,7 @@ impl Engine {
         }
         Message {
             delivery_id: format!("{kind}:{}", event.id),
-            origin: self.install_id().await,
+            origin: origin.to_string(),
             audit_id: event.id,
             event_type: event.event_type.clone(),
             event: t.event.clone(),
@@ -598,6 +603,7 @@ impl Engine {
         };
         let templates = templates::Templates::load(&cfg)?;
         let t = templates.get("NOTIFICATION_TEST").ok_or_else(|| Error::internal("no NOTIFICATION_TEST template"))?;
+        let origin = self.install_id().await;
         let mut results = vec![];
         for kind in kinds {
             let Some(ch) = self.channel(kind, &cfg)? else {
@@ -615,7 +621,7 @@ impl Engine {
                 severity: "info".into(),
                 details: json!({}),
             };
-            let mut m = self.message(kind, &event, t).await;
+            let mut m = self.message(kind, &event, t, &origin).await;
             m.delivery_id = format!("{kind}:test-{}", crate::new_id());
             m.wallet_id = Some("admin-test".into());
             let outcome = ch.send(&m).await;
