@@ -4,3 +4,11 @@
 
 pub mod telegram;
 pub mod webhooks;
+
+/// Serve `app` on a free port of 127.0.0.1 for the rest of the test's runtime; its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}

@@ -184,9 +184,7 @@ impl FakeTelegram {
         let state = Arc::new(State { token: token.to_string(), inner: Mutex::new(Inner { next_update_id: 1000, ..Default::default() }) });
         let s = state.clone();
         let app = axum::Router::new().fallback(move |uri: Uri, body: Bytes| handle(s.clone(), uri, body));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let base = super::serve(app).await;
         FakeTelegram { base, token: token.to_string(), state }
     }
 

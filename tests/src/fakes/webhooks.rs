@@ -9,6 +9,7 @@
 //! A test scripts the next answers ([`ChatHook::script`]), slows every answer down
 //! ([`ChatHook::set_delay`]) and reads what was delivered ([`ChatHook::received`]).
 
+use super::serve;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -68,13 +69,6 @@ impl ChatHook {
     pub fn set_delay(&self, d: Duration) {
         self.state.delay_ms.store(d.as_millis() as u64, Ordering::SeqCst);
     }
-}
-
-async fn serve(app: Router) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    format!("http://{addr}")
 }
 
 /// Take the scripted answer, after the configured delay.
