@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 import waiaas
-from conftest import DEV_ACCOUNTS, ETH, PASSWORD, REPO, Anvil, Daemon
+from conftest import DEV_ACCOUNTS, ETH, PASSWORD, REPO, Anvil, Daemon, stop_by_stdin
 from test_declared_types import problems
 from waiaas import types as T
 
@@ -72,13 +72,7 @@ class X402Server:
         return self.ready["url"] + path
 
     def stop(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_by_stdin(self.proc)
 
 
 @pytest.fixture(scope="module")
