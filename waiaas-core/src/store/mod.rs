@@ -5,6 +5,7 @@
 //! guards an invariant (session caps, state transitions, token rotation) is one store
 //! transaction or a compare-and-swap `UPDATE ... WHERE <expected state>`.
 
+pub mod postgres;
 pub mod sqlite;
 pub mod tx;
 
