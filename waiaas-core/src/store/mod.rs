@@ -534,3 +534,20 @@ pub trait Decide: Send {
 }
 
 pub type DecideFn = Box<dyn Decide>;
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A decision that needs no request-count window and answers `f(row, usage)`.
+    pub(crate) struct Fixed<F>(pub F);
+
+    impl<F: FnOnce(&TxRecord, UsageRow) -> Result<(TxStatus, TxPatch)> + Send> Decide for Fixed<F> {
+        fn windows(&mut self, _row: &TxRecord, _policies: &[PolicyRow]) -> Result<Vec<u64>> {
+            Ok(vec![])
+        }
+        fn decide(self: Box<Self>, row: &TxRecord, usage: UsageRow) -> Result<(TxStatus, TxPatch)> {
+            (self.0)(row, usage)
+        }
+    }
+}

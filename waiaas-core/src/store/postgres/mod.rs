@@ -19,6 +19,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
 mod schema;
+mod transactions;
 pub use schema::{LATEST_SCHEMA_VERSION, MIGRATIONS};
 
 impl From<tokio_postgres::Error> for Error {

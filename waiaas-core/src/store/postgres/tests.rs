@@ -6,6 +6,8 @@
 
 use super::*;
 use crate::store::sqlite::SqliteStore;
+use crate::store::test_support::Fixed;
+use crate::store::tx::{TxPatch, TxRecord, TxStatus, TxType};
 use waiaas_testnodes::postgres::Postgres;
 
 fn wallet(id: &str, key: &str) -> WalletRecord {
@@ -118,11 +120,136 @@ async fn suite(s: &(impl KvStore + WalletStore + SessionStore)) {
     assert!(s.list_sessions(None).await.unwrap().is_empty());
 }
 
+fn pending(id: &str, wallet: &str, usd: f64, key: Option<&str>) -> TxRecord {
+    TxRecord {
+        id: id.into(),
+        wallet_id: wallet.into(),
+        chain: "ethereum".into(),
+        network: "ethereum-sepolia".into(),
+        tx_type: TxType::Transfer,
+        status: TxStatus::Pending,
+        amount: Some("100".into()),
+        amount_usd: Some(usd),
+        request: "{}".into(),
+        idempotency_key: key.map(str::to_string),
+        created_at: 100,
+        updated_at: 100,
+        ..Default::default()
+    }
+}
+
+/// Allow at INSTANT while the day's spend plus this row stays within `budget` USD, else deny.
+fn within(budget: f64) -> DecideFn {
+    Box::new(Fixed(move |row: &TxRecord, u: UsageRow| {
+        let usd = row.amount_usd.unwrap_or_default();
+        Ok(if u.spent_usd_day + usd <= budget {
+            (TxStatus::Executing, TxPatch { tier: Some("INSTANT".into()), reserved_usd: Some(usd), decision: Some("{}".into()), ..Default::default() })
+        } else {
+            (
+                TxStatus::Cancelled,
+                TxPatch {
+                    error: Some("over budget".into()),
+                    error_code: Some("SPENDING_LIMIT_EXCEEDED".into()),
+                    decision: Some("{}".into()),
+                    ..Default::default()
+                },
+            )
+        })
+    }))
+}
+
+/// Transactions, the decision, policies and the audit log, on both backends. Needs wallet
+/// `w1` (from [`suite`]).
+async fn tx_suite(s: &(impl TxStore + PolicyStore + AuditStore)) {
+    let now = 200;
+    // Idempotency: the second insert with the same key answers the first row.
+    assert_eq!(s.insert_tx(&pending("t1", "w1", 10.0, Some("k1"))).await.unwrap(), None);
+    let again = s.insert_tx(&pending("t1b", "w1", 99.0, Some("k1"))).await.unwrap().expect("the first row");
+    assert_eq!((again.id.as_str(), again.amount_usd), ("t1", Some(10.0)));
+    assert_eq!(s.get_tx("t1b").await.unwrap(), None);
+    for (id, usd) in [("t2", 10.0), ("t3", 15.0)] {
+        s.insert_tx(&pending(id, "w1", usd, None)).await.unwrap();
+    }
+
+    // The decision: a panic writes nothing; a decision counts once; the next one sees it.
+    let boom: DecideFn = Box::new(Fixed(|_: &TxRecord, _| panic!("killed inside the decision")));
+    assert!(s.decide_tx("t1", now, boom).await.is_err());
+    assert_eq!(s.get_tx("t1").await.unwrap().unwrap().status, TxStatus::Pending);
+    assert_eq!(s.decide_tx("t1", now, within(20.0)).await.unwrap(), Some(TxStatus::Executing));
+    assert_eq!(s.decide_tx("t1", now, within(20.0)).await.unwrap(), None, "no longer PENDING");
+    assert_eq!(s.decide_tx("t2", now, within(20.0)).await.unwrap(), Some(TxStatus::Executing));
+    assert_eq!(s.decide_tx("t3", now, within(20.0)).await.unwrap(), Some(TxStatus::Cancelled), "$35 > $20");
+    let u = s.usage("w1", "ethereum-sepolia", None, &[60, 3600], now).await.unwrap();
+    assert_eq!((u.spent_usd_day, u.reserved_raw, u.requests_in_window), (20.0, 200, vec![(60, 0), (3600, 2)]));
+
+    // Status changes: legal ones with their patch and nonce commit, illegal ones refused.
+    assert!(s.transition_tx("t1", &[TxStatus::Pending, TxStatus::Queued], TxStatus::Cancelled, &TxPatch::default(), now).await.is_ok());
+    assert!(s.transition_tx("t1", &[TxStatus::Confirmed], TxStatus::Pending, &TxPatch::default(), now).await.is_err(), "illegal");
+    let sent = TxPatch { nonce: Some(7), tx_hash: Some("0xabc".into()), commit_nonce: true, ..Default::default() };
+    assert!(s.transition_tx("t1", &[TxStatus::Executing], TxStatus::Submitted, &sent, now + 1).await.unwrap());
+    assert!(!s.transition_tx("t1", &[TxStatus::Executing], TxStatus::Submitted, &sent, now + 1).await.unwrap(), "compare-and-set");
+    assert_eq!(s.next_nonce("w1", "ethereum-sepolia").await.unwrap(), Some(8));
+    let t1 = s.get_tx("t1").await.unwrap().unwrap();
+    assert_eq!((t1.status, t1.nonce, t1.tx_hash.as_deref(), t1.updated_at), (TxStatus::Submitted, Some(7), Some("0xabc"), now + 1));
+    // A release: FAILED without moving funds gives the budget back.
+    let release = TxPatch { release_reservation: true, signed_tx: Some(vec![1, 2]), ..Default::default() };
+    assert!(s.transition_tx("t2", &[TxStatus::Executing], TxStatus::Failed, &release, now + 2).await.unwrap());
+    assert_eq!(s.usage("w1", "ethereum-sepolia", None, &[], now).await.unwrap().spent_usd_day, 10.0);
+    assert_eq!(s.get_tx("t2").await.unwrap().unwrap().signed_tx, Some(vec![1, 2]), "bytes round-trip");
+    // Patches: one row, and all-or-nothing over several.
+    assert!(s.patch_tx("t1", TxStatus::Submitted, &TxPatch { metadata: Some("{\"m\":1}".into()), ..Default::default() }, now + 3).await.unwrap());
+    assert!(!s.patch_tx("t1", TxStatus::Executing, &TxPatch::default(), now + 3).await.unwrap());
+    let gone = s.patch_txs(TxStatus::Submitted, &[("t1".into(), TxPatch::default()), ("t2".into(), TxPatch::default())], now + 4).await.unwrap();
+    assert_eq!(gone, ["t2"]);
+    assert_eq!(s.get_tx("t1").await.unwrap().unwrap().updated_at, now + 3, "nothing written when one is gone");
+    // Lists.
+    let ids = |v: Vec<TxRecord>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.txs_in_status(&[TxStatus::Submitted, TxStatus::Failed]).await.unwrap()), ["t1", "t2"]);
+    assert_eq!(ids(s.list_txs(&["w1".into()], None, None, 10).await.unwrap()), ["t3", "t2", "t1"]);
+    assert_eq!(ids(s.list_txs(&["w1".into()], Some(&[TxStatus::Cancelled]), None, 10).await.unwrap()), ["t3"]);
+    assert_eq!(ids(s.list_txs(&["w1".into()], None, Some("t3"), 1).await.unwrap()), ["t2"]);
+    assert_eq!(s.count_txs_since("w1", 100).await.unwrap(), 3);
+
+    // The audit log holds each change, written with it.
+    let (entries, total) = s.query_audit(&AuditQuery { tx_id: Some("t1".into()), limit: 10, include_total: true, ..Default::default() }).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), ["TX_SUBMITTED", "TX_REQUESTED"]);
+    assert_eq!(total, Some(2));
+    let denied = s.query_audit(&AuditQuery { event_type: Some("POLICY_DENIED".into()), limit: 10, ..Default::default() }).await.unwrap().0;
+    assert_eq!(denied.len(), 1);
+    let all = s.audit_after(0, 100).await.unwrap();
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(s.audit_after(all[1].id, 1).await.unwrap()[0].id, all[2].id);
+
+    // Policies: global and the wallet's, by priority.
+    let policy = |id: &str, wallet: Option<&str>, priority: i64| PolicyRow {
+        id: id.into(),
+        wallet_id: wallet.map(str::to_string),
+        policy_type: "SPENDING_LIMIT".into(),
+        rules: serde_json::json!({"instant_max_usd": 1}),
+        priority,
+        enabled: true,
+        network: None,
+        created_at: 1,
+        updated_at: 1,
+    };
+    s.insert_policy(&policy("p1", None, 1)).await.unwrap();
+    s.insert_policy(&policy("p2", Some("w1"), 5)).await.unwrap();
+    let listed: Vec<String> = s.list_policies(Some("w1")).await.unwrap().into_iter().map(|p| p.id).collect();
+    assert_eq!(listed, ["p2", "p1"]);
+    let mut p2 = s.get_policy("p2").await.unwrap().unwrap();
+    p2.enabled = false;
+    assert!(s.update_policy(&p2).await.unwrap());
+    assert!(!s.get_policy("p2").await.unwrap().unwrap().enabled);
+    assert!(s.delete_policy("p2").await.unwrap());
+    assert!(!s.delete_policy("p2").await.unwrap());
+}
+
 #[tokio::test]
 async fn sqlite_passes_the_shared_store_suite() {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(&dir.path().join("waiaas.db")).unwrap();
     suite(&s).await;
+    tx_suite(&s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,6 +262,22 @@ async fn postgres_passes_the_shared_store_suite_and_replicas_see_each_other_at_o
     let versions = tokio::task::block_in_place(|| pg.psql("waiaas_suite", "SELECT COUNT(*), MAX(version) FROM schema_version"));
     assert_eq!(versions, format!("{LATEST_SCHEMA_VERSION}|{LATEST_SCHEMA_VERSION}"));
     suite(&a).await;
+    tx_suite(&a).await;
+    // Decisions of one wallet on two replicas see each other's reservations: 12 × $10 against
+    // a $50 budget, decided concurrently through both stores, allow exactly 5.
+    for i in 0..12 {
+        a.insert_tx(&TxRecord { created_at: 300, ..pending(&format!("b{i}"), "w2", 10.0, None) }).await.unwrap();
+    }
+    let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(b));
+    let racers: Vec<_> = (0..12)
+        .map(|i| {
+            let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { s.decide_tx(&format!("b{i}"), 300, within(50.0)).await.unwrap() })
+        })
+        .collect();
+    let decided = futures_join(racers.into_iter()).await;
+    assert_eq!(decided.iter().filter(|d| **d == Some(TxStatus::Executing)).count(), 5, "{decided:?}");
+    assert_eq!(a.usage("w2", "ethereum-sepolia", None, &[], 300).await.unwrap().spent_usd_day, 50.0);
     // What one replica writes, the other reads on its next call (no cache).
     assert!(b.get_session("s6").await.unwrap().unwrap().revoked_at.is_some());
     assert_eq!(b.insert_session(&session("s7", &["w1"]), 5, 40).await.unwrap(), SessionInsert::Inserted);
@@ -151,7 +294,6 @@ async fn postgres_passes_the_shared_store_suite_and_replicas_see_each_other_at_o
     });
     let outcomes = futures_join(racers).await;
     assert_eq!(outcomes.iter().filter(|o| **o == SessionInsert::Inserted).count(), 3, "{outcomes:?}");
-    drop((a, b));
 }
 
 async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::network::{Chain, Environment};
+use crate::store::test_support::Fixed;
 use crate::store::tx::{TxPatch, TxRecord, TxStatus};
 use crate::store::DecideFn;
 
@@ -161,18 +162,6 @@ fn pending_tx(id: &str, wallet: &str, usd: f64) -> TxRecord {
         created_at: crate::now(),
         updated_at: crate::now(),
         ..Default::default()
-    }
-}
-
-/// A decision that needs no request-count window and answers `f(row, usage)`.
-struct Fixed<F>(F);
-
-impl<F: FnOnce(&TxRecord, crate::store::UsageRow) -> Result<(TxStatus, TxPatch)> + Send> crate::store::Decide for Fixed<F> {
-    fn windows(&mut self, _row: &TxRecord, _policies: &[crate::store::PolicyRow]) -> Result<Vec<u64>> {
-        Ok(vec![])
-    }
-    fn decide(self: Box<Self>, row: &TxRecord, usage: crate::store::UsageRow) -> Result<(TxStatus, TxPatch)> {
-        (self.0)(row, usage)
     }
 }
 
