@@ -158,12 +158,19 @@ impl Default for SecurityConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct DatabaseConfig {
+    /// The SQLite file, relative to the data dir (the default store).
     pub path: String,
+    /// `postgres://user[:password]@host[:port]/db`: the PostgreSQL store instead of SQLite
+    /// (a secret: masked in the settings, taken out of the environment). One daemon per
+    /// database for now: a second one refuses to start.
+    pub postgres_url: String,
+    /// Connections of the PostgreSQL pool.
+    pub postgres_pool_size: u64,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { path: "data/waiaas.db".into() }
+        DatabaseConfig { path: "data/waiaas.db".into(), postgres_url: String::new(), postgres_pool_size: 16 }
     }
 }
 
@@ -729,6 +736,13 @@ impl Config {
         if !(1..=1_000_000).contains(&self.pipeline.max_in_flight) {
             return Err(invalid("pipeline.max_in_flight must be 1..1000000".into()));
         }
+        let db = &self.database;
+        if !(db.postgres_url.is_empty() || db.postgres_url.starts_with("postgres://") || db.postgres_url.starts_with("postgresql://")) {
+            return Err(invalid("database.postgres_url must be a postgres:// URL (or empty for SQLite)".into()));
+        }
+        if !(1..=1000).contains(&db.postgres_pool_size) {
+            return Err(invalid("database.postgres_pool_size must be 1..1000".into()));
+        }
         if !(1..=600).contains(&self.x402.request_timeout) || !(1024..=256 * 1024 * 1024).contains(&self.x402.max_response_bytes) {
             return Err(invalid("x402.request_timeout must be 1..600 seconds and x402.max_response_bytes 1024..268435456".into()));
         }
@@ -746,7 +760,7 @@ pub(crate) fn public_authority(url: &str) -> Option<String> {
 /// Whether a setting's key names a secret (password, secret, token, API key, private key):
 /// its value is never shown.
 pub(crate) fn is_secret(key: &str) -> bool {
-    ["password", "secret", "token", "api_key", "apikey", "private", "webhook_url"].iter().any(|s| key.contains(s))
+    ["password", "secret", "token", "api_key", "apikey", "private", "webhook_url", "postgres_url"].iter().any(|s| key.contains(s))
 }
 
 /// Secret settings a face took out of the process environment at start

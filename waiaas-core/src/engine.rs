@@ -168,6 +168,11 @@ impl EngineBuilder {
     pub async fn open(self, password: &str) -> Result<Engine> {
         let store = match self.store {
             Some(s) => s,
+            None if !self.config.database.postgres_url.is_empty() => {
+                std::fs::create_dir_all(&self.data_dir)?;
+                let db = &self.config.database;
+                Arc::new(crate::store::postgres::PgStore::open_exclusive(&db.postgres_url, db.postgres_pool_size as usize).await?)
+            }
             None => {
                 std::fs::create_dir_all(&self.data_dir)?;
                 let db_path = self.data_dir.join(&self.config.database.path);

@@ -35,6 +35,13 @@ impl Backups {
     /// `<data>/backups/backup-<UTC yyyymmdd-HHMMSSmmm>.waiaas-backup` (mode 0600, written
     /// atomically). Master password changes wait for it (and it for them).
     pub async fn create(&self) -> Result<BackupInfo> {
+        if self.postgres {
+            // A SQLite file left in the data dir would be an old copy: never back that up.
+            return Err(Error::new(
+                crate::error::ErrorCode::BACKUP_UNSUPPORTED,
+                "backups snapshot the SQLite store; this daemon runs on PostgreSQL: back the database up with pg_dump and the data dir (keystore, config.toml) with the files",
+            ));
+        }
         let _rekey = self.signer.rekey_lock().read().await;
         let password = self.signer.password()?;
         let schema_version = self.kv.schema_version().await?;

@@ -63,6 +63,8 @@ pub struct Backups {
     data_dir: std::path::PathBuf,
     /// The SQLite database file.
     db_path: std::path::PathBuf,
+    /// The store is PostgreSQL: backups (of a SQLite file) are refused.
+    postgres: bool,
     /// Where the backups go.
     dir: std::path::PathBuf,
     /// `[backup] retention_count`.
@@ -83,6 +85,7 @@ impl Backups {
             audit,
             data_dir: data_dir.to_path_buf(),
             db_path: data_dir.join(&config.database.path),
+            postgres: !config.database.postgres_url.is_empty(),
             dir: backups_dir(data_dir, config),
             retention: retention_count(config),
         }

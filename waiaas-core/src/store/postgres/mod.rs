@@ -18,6 +18,7 @@ use crate::error::{Error, ErrorCode};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
+mod rest;
 mod schema;
 mod transactions;
 pub use schema::{LATEST_SCHEMA_VERSION, MIGRATIONS};
@@ -37,6 +38,17 @@ impl From<deadpool_postgres::PoolError> for Error {
 /// The PostgreSQL store (see the module documentation for what is built).
 pub struct PgStore {
     pool: Pool,
+    /// The connection holding the daemon's advisory lock ([`PgStore::open_exclusive`]).
+    lock: Option<(tokio_postgres::Client, tokio::task::JoinHandle<()>)>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing the connection releases the lock.
+        if let Some((_, task)) = self.lock.take() {
+            task.abort();
+        }
+    }
 }
 
 const WALLET_COLS: &str = "id, name, chain, environment, network, public_key, status, owner_address, owner_verified, monitor_incoming, created_at, updated_at, suspended_at, suspension_reason";
@@ -88,14 +100,42 @@ impl PgStore {
     /// Connect to `url` (`postgres://user[:password]@host[:port]/db`) with a pool of at most
     /// `max_connections`, and migrate the schema to the latest version.
     pub async fn connect(url: &str, max_connections: usize) -> Result<PgStore> {
-        let cfg: tokio_postgres::Config = url.parse().map_err(|e| Error::validation("database.url", format!("not a PostgreSQL URL: {e}")))?;
+        let cfg: tokio_postgres::Config = url.parse().map_err(|e| Error::validation("database.postgres_url", format!("not a PostgreSQL URL: {e}")))?;
         if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err(Error::validation("database.url", "sslmode=require: TLS to PostgreSQL is not built yet (the connection would not be encrypted)"));
+            return Err(Error::validation(
+                "database.postgres_url",
+                "sslmode=require: TLS to PostgreSQL is not built yet (the connection would not be encrypted)",
+            ));
         }
         let manager = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(max_connections.max(1)).build().map_err(Error::internal_from)?;
-        let store = PgStore { pool };
+        let store = PgStore { pool, lock: None };
         store.migrate(LATEST_SCHEMA_VERSION).await?;
+        Ok(store)
+    }
+
+    /// [`PgStore::connect`] for a daemon: it also takes a session-level advisory lock on a
+    /// connection of its own, held while the store lives, so a second daemon on the same
+    /// database refuses to start (replicas need the work of the next steps: database nonce
+    /// ownership, leased background work, the kill switch read from the store).
+    pub async fn open_exclusive(url: &str, max_connections: usize) -> Result<PgStore> {
+        let mut store = PgStore::connect(url, max_connections).await?;
+        let cfg: tokio_postgres::Config = url.parse().map_err(|e| Error::validation("database.postgres_url", format!("not a PostgreSQL URL: {e}")))?;
+        let (client, connection) = cfg.connect(NoTls).await?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!("PostgreSQL lock connection lost: {e}");
+            }
+        });
+        let held: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&schema::DAEMON_LOCK]).await?.try_get(0)?;
+        if !held {
+            task.abort();
+            return Err(Error::new(
+                ErrorCode::DATABASE_IN_USE,
+                "another WAIaaS daemon is running on this PostgreSQL database (several replicas on one database are not supported yet)",
+            ));
+        }
+        store.lock = Some((client, task));
         Ok(store)
     }
 

@@ -5,6 +5,8 @@
 //! advisory lock and re-reads the version inside it.
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1` (descriptions as SQLite's).
+/// Integer columns are `BIGINT` wherever the row type holds an `i64`; `token_registry.decimals`
+/// is `INTEGER` (a `u8` in the row).
 pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "wallets, sessions, key/value store",
@@ -161,8 +163,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
             event_type TEXT NOT NULL,
             audit_id BIGINT,
             status TEXT NOT NULL CHECK (status IN ('success','failed')),
-            http_status INTEGER,
-            attempt INTEGER NOT NULL,
+            http_status BIGINT,
+            attempt BIGINT NOT NULL,
             error TEXT,
             request_duration BIGINT,
             created_at BIGINT NOT NULL
@@ -235,7 +237,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
             error TEXT,
             message TEXT,
             delivery_id TEXT,
-            attempt INTEGER NOT NULL DEFAULT 1,
+            attempt BIGINT NOT NULL DEFAULT 1,
             created_at BIGINT NOT NULL
         );
         CREATE INDEX idx_notification_logs_created ON notification_logs(created_at);
@@ -255,3 +257,5 @@ pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The advisory lock key replicas migrate under (any constant; "WAIaaS" in ASCII).
 pub(super) const MIGRATION_LOCK: i64 = 0x5741_4961_6153;
+/// The advisory lock a daemon holds for its lifetime (one daemon per database for now).
+pub(super) const DAEMON_LOCK: i64 = 0x5741_4961_6154;
