@@ -257,5 +257,7 @@ pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The advisory lock key replicas migrate under (any constant; "WAIaaS" in ASCII).
 pub(super) const MIGRATION_LOCK: i64 = 0x5741_4961_6153;
+/// The advisory lock audit entries are appended under (ids committed in order).
+pub(super) const AUDIT_LOCK: i64 = 0x5741_4961_6155;
 /// The advisory lock a daemon holds for its lifetime (one daemon per database for now).
 pub(super) const DAEMON_LOCK: i64 = 0x5741_4961_6154;

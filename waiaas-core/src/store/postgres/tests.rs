@@ -304,6 +304,39 @@ async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T
     out
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_reading_the_audit_log_by_id_never_skips_an_entry() {
+    let pg = tokio::task::block_in_place(Postgres::start);
+    let url = tokio::task::block_in_place(|| pg.create_database("waiaas_audit"));
+    let s = std::sync::Arc::new(PgStore::connect(&url, 8).await.unwrap());
+    // 8 writers append 40 entries each while a reader follows the log by id, as the outbox does.
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                for i in 0..40 {
+                    let e = AuditEntry { timestamp: i, event_type: format!("E{w}"), actor: "t".into(), severity: "info".into(), ..Default::default() };
+                    s.append_audit(&e).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let (mut cursor, mut seen) = (0i64, 0usize);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while seen < 320 {
+        assert!(tokio::time::Instant::now() < deadline, "the reader saw {seen} of 320");
+        for e in s.audit_after(cursor, 7).await.unwrap() {
+            assert!(e.id > cursor);
+            cursor = e.id;
+            seen += 1;
+        }
+    }
+    futures_join(writers.into_iter()).await;
+    assert!(s.audit_after(cursor, 10).await.unwrap().is_empty(), "nothing left behind the cursor");
+    let total = tokio::task::block_in_place(|| pg.psql("waiaas_audit", "SELECT COUNT(*) FROM audit_log"));
+    assert_eq!(total, "320");
+}
+
 #[test]
 fn the_schema_has_sqlites_versions() {
     assert_eq!(MIGRATIONS.len(), crate::store::sqlite::MIGRATIONS.len());

@@ -77,7 +77,11 @@ pub(super) fn audit_from_row(r: &Row) -> Result<AuditEntry> {
     })
 }
 
+/// Append an audit entry. Its id is taken under a transaction-scoped advisory lock, so ids are
+/// committed in increasing order: the outbox workers read the log by id (`audit_after`), and
+/// without the lock an entry committed after a higher id had been read would be skipped.
 pub(super) async fn insert_audit(c: &impl GenericClient, e: &AuditEntry) -> Result<()> {
+    c.execute("SELECT pg_advisory_xact_lock($1)", &[&super::schema::AUDIT_LOCK]).await?;
     c.execute(
         "INSERT INTO audit_log (timestamp, event_type, actor, wallet_id, session_id, tx_id, details, severity, ip_address)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
@@ -424,7 +428,10 @@ impl PolicyStore for PgStore {
 #[async_trait]
 impl AuditStore for PgStore {
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
-        insert_audit(&self.client().await?, e).await
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        insert_audit(&tx, e).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn query_audit(&self, q: &AuditQuery) -> Result<(Vec<AuditEntry>, Option<i64>)> {
