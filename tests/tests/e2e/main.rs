@@ -29,6 +29,7 @@ mod operator_lockout;
 mod owner_control;
 mod phone_approval;
 mod policy_gate;
+mod postgres_daemon;
 mod rate_limits;
 mod response_shapes;
 mod rust_example;
