@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
-use waiaas_daemon::cli::admin::{BackupCmd, KillSwitchCmd, OwnerCmd};
+use waiaas_daemon::cli::admin::{BackupCmd, DbCmd, KillSwitchCmd, OwnerCmd};
 use waiaas_daemon::cli::mcp_setup::TokenOpts;
 use waiaas_daemon::cli::policy::PolicyCmd;
 use waiaas_daemon::cli::session::SessionCmd;
@@ -103,6 +103,9 @@ enum Command {
     /// The kill switch.
     #[command(subcommand, name = "kill-switch")]
     KillSwitch(KillSwitchCmd),
+    /// The store: `db migrate` copies the SQLite store into PostgreSQL.
+    #[command(subcommand)]
+    Db(DbCmd),
 }
 
 #[derive(Subcommand)]
@@ -214,6 +217,7 @@ fn main() {
             Command::Backup(c) => cli::admin::backup(&ctx, c).await,
             Command::Restore { file, force } => cli::admin::restore(&ctx, file, force).await,
             Command::KillSwitch(c) => cli::admin::kill_switch(&ctx, c).await,
+            Command::Db(c) => cli::admin::db(&ctx, c).await,
         }
     });
     if let Err(e) = result {

@@ -38,6 +38,19 @@ pub enum BackupCmd {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum DbCmd {
+    /// Copy this data dir's SQLite store into an empty PostgreSQL database (daemon stopped);
+    /// then set `database.postgres_url` and start the daemon on it.
+    Migrate {
+        /// The target, `postgres://user@host:port/db`. Default: `database.postgres_url`
+        /// (WAIAAS_DATABASE_POSTGRES_URL; prefer it: a password in the URL would show in the
+        /// process list).
+        #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum KillSwitchCmd {
     /// Show the kill switch state.
     Status,
@@ -236,6 +249,30 @@ pub async fn restore(ctx: &Ctx, file: PathBuf, force: bool) -> CliResult {
             println!("warning: {w}");
         }
         println!("Start the daemon with `waiaas start` and the backup's master password.");
+    }
+    Ok(())
+}
+
+pub async fn db(ctx: &Ctx, cmd: DbCmd) -> CliResult {
+    let DbCmd::Migrate { to } = cmd;
+    // The daemon must be stopped: its data dir lock is held for the copy.
+    let _lock = waiaas_core::datadir::DataDirLock::acquire(&ctx.dir)?;
+    // With WAIAAS_DATABASE_POSTGRES_URL (or database.postgres_url) applied.
+    let config = waiaas_core::datadir::load_config(&ctx.dir)?.config;
+    let url = to
+        .or_else(|| Some(config.database.postgres_url.clone()))
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| CliError::usage("no target: pass --to postgres://... or set WAIAAS_DATABASE_POSTGRES_URL"))?;
+    let sqlite = ctx.dir.join(&config.database.path);
+    let report = output::waiting("Copying the store into PostgreSQL...", waiaas_core::store::postgres::copy_from_sqlite(&sqlite, &url)).await?;
+    if ctx.json {
+        output::json(&serde_json::to_value(&report).unwrap_or_default());
+    } else {
+        for (table, rows) in &report.tables {
+            println!("{table:<24} {rows} rows");
+        }
+        println!("Copied {} into PostgreSQL (schema version {}).", sqlite.display(), report.schema_version);
+        println!("Set database.postgres_url in config.toml (or WAIAAS_DATABASE_POSTGRES_URL) and start the daemon; key files stay in {}.", ctx.dir.display());
     }
     Ok(())
 }

@@ -18,9 +18,11 @@ use crate::error::{Error, ErrorCode};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
+mod copy;
 mod rest;
 mod schema;
 mod transactions;
+pub use copy::{copy_from_sqlite, CopyReport};
 pub use schema::{LATEST_SCHEMA_VERSION, MIGRATIONS};
 
 impl From<tokio_postgres::Error> for Error {

@@ -337,6 +337,56 @@ async fn an_outbox_reading_the_audit_log_by_id_never_skips_an_entry() {
     assert_eq!(total, "320");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_store_is_copied_into_postgres_row_for_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("waiaas.db");
+    let lite = SqliteStore::open(&path).unwrap();
+    suite(&lite).await;
+    tx_suite(&lite).await;
+    lite.insert_token(&TokenRow {
+        id: "tk".into(),
+        network: "ethereum-sepolia".into(),
+        address: "0xt".into(),
+        symbol: "T".into(),
+        name: "T".into(),
+        decimals: 6,
+        created_at: 1,
+    })
+    .await
+    .unwrap();
+    drop(lite);
+    let pg = tokio::task::block_in_place(Postgres::start);
+    let url = tokio::task::block_in_place(|| pg.create_database("waiaas_copy"));
+    let report = copy_from_sqlite(&path, &url).await.unwrap();
+    let lite = SqliteStore::open(&path).unwrap();
+    let pgs = PgStore::connect(&url, 2).await.unwrap();
+    for (table, n) in &report.tables {
+        let in_pg = tokio::task::block_in_place(|| pg.psql("waiaas_copy", &format!("SELECT COUNT(*) FROM {table}")));
+        assert_eq!(in_pg, n.to_string(), "{table}");
+    }
+    assert!(report.tables.iter().any(|(t, n)| t == "transactions" && *n == 3), "{report:?}");
+    // The same rows, read through each store.
+    assert_eq!(pgs.list_wallets(None).await.unwrap(), lite.list_wallets(None).await.unwrap());
+    for id in ["t1", "t2", "t3"] {
+        assert_eq!(pgs.get_tx(id).await.unwrap(), lite.get_tx(id).await.unwrap(), "{id}");
+    }
+    for id in ["s1", "s2", "s4", "s5", "s6"] {
+        assert_eq!(pgs.get_session(id).await.unwrap(), lite.get_session(id).await.unwrap(), "{id}");
+    }
+    assert_eq!(pgs.audit_after(0, 1000).await.unwrap(), lite.audit_after(0, 1000).await.unwrap());
+    assert_eq!(pgs.list_policies(Some("w1")).await.unwrap(), lite.list_policies(Some("w1")).await.unwrap());
+    assert_eq!(pgs.list_tokens("ethereum-sepolia").await.unwrap(), lite.list_tokens("ethereum-sepolia").await.unwrap());
+    assert_eq!(pgs.next_nonce("w1", "ethereum-sepolia").await.unwrap(), Some(8));
+    // New audit ids continue after the copied ones.
+    let last = lite.audit_after(0, 1000).await.unwrap().last().unwrap().id;
+    pgs.append_audit(&AuditEntry { event_type: "X".into(), actor: "t".into(), severity: "info".into(), ..Default::default() }).await.unwrap();
+    assert_eq!(pgs.audit_after(last, 10).await.unwrap()[0].id, last + 1);
+    // A database with rows is never copied into.
+    let e = copy_from_sqlite(&path, &url).await.err().unwrap();
+    assert_eq!(e.code, ErrorCode::DATABASE_IN_USE, "{e:?}");
+}
+
 #[test]
 fn the_schema_has_sqlites_versions() {
     assert_eq!(MIGRATIONS.len(), crate::store::sqlite::MIGRATIONS.len());
