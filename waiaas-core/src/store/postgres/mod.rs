@@ -56,6 +56,30 @@ impl Drop for PgStore {
 const WALLET_COLS: &str = "id, name, chain, environment, network, public_key, status, owner_address, owner_verified, monitor_incoming, created_at, updated_at, suspended_at, suspension_reason";
 const SESSION_COLS: &str = "id, token_hash, expires_at, constraints, revoked_at, renewal_count, max_renewals, last_renewed_at, absolute_expires_at, created_at, source, token_issued_count";
 
+/// Queries through the connection's statement cache (deadpool's `prepare_cached`): each
+/// statement is parsed once per connection, so a query is one round trip instead of two.
+#[async_trait]
+pub(super) trait Cached: deadpool_postgres::GenericClient {
+    async fn exec(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<u64> {
+        let st = self.prepare_cached(sql).await?;
+        Ok(self.execute(&st, p).await?)
+    }
+    async fn rows(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Vec<Row>> {
+        let st = self.prepare_cached(sql).await?;
+        Ok(self.query(&st, p).await?)
+    }
+    async fn row(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Row> {
+        let st = self.prepare_cached(sql).await?;
+        Ok(self.query_one(&st, p).await?)
+    }
+    async fn row_opt(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Option<Row>> {
+        let st = self.prepare_cached(sql).await?;
+        Ok(self.query_opt(&st, p).await?)
+    }
+}
+
+impl<T: deadpool_postgres::GenericClient> Cached for T {}
+
 fn corrupt(what: &str, value: &str) -> Error {
     Error::internal(format!("stored {what} is invalid: {value}"))
 }
@@ -151,11 +175,11 @@ impl PgStore {
         let mut c = self.client().await?;
         loop {
             let tx = c.transaction().await?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::MIGRATION_LOCK]).await?;
+            tx.exec("SELECT pg_advisory_xact_lock($1)", &[&schema::MIGRATION_LOCK]).await?;
             // Under the lock: `IF NOT EXISTS` alone races between two first starts.
             tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL, description TEXT NOT NULL)")
                 .await?;
-            let current: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).await?.try_get(0)?;
+            let current: i64 = tx.row("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).await?.try_get(0)?;
             if current > LATEST_SCHEMA_VERSION {
                 return Err(Error::new(
                     ErrorCode::SCHEMA_INCOMPATIBLE,
@@ -168,19 +192,19 @@ impl PgStore {
             }
             let (desc, sql) = MIGRATIONS[current as usize];
             tx.batch_execute(sql).await?;
-            tx.execute("INSERT INTO schema_version (version, applied_at, description) VALUES ($1, $2, $3)", &[&(current + 1), &crate::now(), &desc]).await?;
+            tx.exec("INSERT INTO schema_version (version, applied_at, description) VALUES ($1, $2, $3)", &[&(current + 1), &crate::now(), &desc]).await?;
             tx.commit().await?;
         }
     }
 
     async fn session_wallet_ids(c: &impl deadpool_postgres::GenericClient, session_id: &str) -> Result<Vec<String>> {
-        let rows = c.query("SELECT wallet_id FROM session_wallets WHERE session_id = $1 ORDER BY position", &[&session_id]).await?;
+        let rows = c.rows("SELECT wallet_id FROM session_wallets WHERE session_id = $1 ORDER BY position", &[&session_id]).await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     async fn load_sessions(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Vec<SessionRecord>> {
         let c = self.client().await?;
-        let mut out = c.query(sql, p).await?.iter().map(session_from_row).collect::<Result<Vec<_>>>()?;
+        let mut out = c.rows(sql, p).await?.iter().map(session_from_row).collect::<Result<Vec<_>>>()?;
         for s in &mut out {
             s.wallet_ids = Self::session_wallet_ids(&c, &s.id).await?;
         }
@@ -195,18 +219,18 @@ impl KvStore for PgStore {
     }
 
     async fn schema_version(&self) -> Result<i64> {
-        Ok(self.client().await?.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).await?.try_get(0)?)
+        Ok(self.client().await?.row("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).await?.try_get(0)?)
     }
 
     async fn kv_get(&self, key: &str) -> Result<Option<String>> {
-        let row = self.client().await?.query_opt("SELECT value FROM key_value_store WHERE key = $1", &[&key]).await?;
+        let row = self.client().await?.row_opt("SELECT value FROM key_value_store WHERE key = $1", &[&key]).await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     async fn kv_set(&self, key: &str, value: &str, now: i64) -> Result<()> {
         self.client()
             .await?
-            .execute(
+            .exec(
                 "INSERT INTO key_value_store (key, value, updated_at) VALUES ($1, $2, $3)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 &[&key, &value, &now],
@@ -219,9 +243,9 @@ impl KvStore for PgStore {
         let c = self.client().await?;
         let n = match expected {
             None => {
-                c.execute("INSERT INTO key_value_store (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING", &[&key, &new, &now]).await?
+                c.exec("INSERT INTO key_value_store (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING", &[&key, &new, &now]).await?
             }
-            Some(exp) => c.execute("UPDATE key_value_store SET value = $2, updated_at = $3 WHERE key = $1 AND value = $4", &[&key, &new, &now, &exp]).await?,
+            Some(exp) => c.exec("UPDATE key_value_store SET value = $2, updated_at = $3 WHERE key = $1 AND value = $4", &[&key, &new, &now, &exp]).await?,
         };
         Ok(n == 1)
     }
@@ -232,7 +256,7 @@ impl WalletStore for PgStore {
     async fn insert_wallet(&self, w: &WalletRecord) -> Result<()> {
         self.client()
             .await?
-            .execute(
+            .exec(
                 &format!("INSERT INTO wallets ({WALLET_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"),
                 &[
                     &w.id,
@@ -256,25 +280,25 @@ impl WalletStore for PgStore {
     }
 
     async fn get_wallet(&self, id: &str) -> Result<Option<WalletRecord>> {
-        let row = self.client().await?.query_opt(&format!("SELECT {WALLET_COLS} FROM wallets WHERE id = $1"), &[&id]).await?;
+        let row = self.client().await?.row_opt(&format!("SELECT {WALLET_COLS} FROM wallets WHERE id = $1"), &[&id]).await?;
         row.as_ref().map(wallet_from_row).transpose()
     }
 
     async fn list_wallets(&self, ids: Option<&[String]>) -> Result<Vec<WalletRecord>> {
         let c = self.client().await?;
         let rows = match ids {
-            None => c.query(&format!("SELECT {WALLET_COLS} FROM wallets ORDER BY id DESC"), &[]).await?,
-            Some(ids) => c.query(&format!("SELECT {WALLET_COLS} FROM wallets WHERE id = ANY($1) ORDER BY id DESC"), &[&ids]).await?,
+            None => c.rows(&format!("SELECT {WALLET_COLS} FROM wallets ORDER BY id DESC"), &[]).await?,
+            Some(ids) => c.rows(&format!("SELECT {WALLET_COLS} FROM wallets WHERE id = ANY($1) ORDER BY id DESC"), &[&ids]).await?,
         };
         rows.iter().map(wallet_from_row).collect()
     }
 
     async fn rename_wallet(&self, id: &str, name: &str, now: i64) -> Result<bool> {
-        Ok(self.client().await?.execute("UPDATE wallets SET name = $2, updated_at = $3 WHERE id = $1", &[&id, &name, &now]).await? == 1)
+        Ok(self.client().await?.exec("UPDATE wallets SET name = $2, updated_at = $3 WHERE id = $1", &[&id, &name, &now]).await? == 1)
     }
 
     async fn set_monitor_incoming(&self, id: &str, on: bool, now: i64) -> Result<bool> {
-        Ok(self.client().await?.execute("UPDATE wallets SET monitor_incoming = $2, updated_at = $3 WHERE id = $1", &[&id, &on, &now]).await? == 1)
+        Ok(self.client().await?.exec("UPDATE wallets SET monitor_incoming = $2, updated_at = $3 WHERE id = $1", &[&id, &on, &now]).await? == 1)
     }
 
     async fn transition_wallet(&self, id: &str, from: WalletStatus, to: WalletStatus, reason: Option<&str>, now: i64) -> Result<bool> {
@@ -285,14 +309,14 @@ impl WalletStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let n = tx
-            .execute(
+            .exec(
                 "UPDATE wallets SET status = $3, updated_at = $4, suspended_at = $5, suspension_reason = $6 WHERE id = $1 AND status = $2",
                 &[&id, &from.as_str(), &to.as_str(), &now, &suspended_at, &reason],
             )
             .await?;
         if n == 1 && to == WalletStatus::Terminated {
             // Sessions whose only wallet this is can do nothing any more.
-            tx.execute(
+            tx.exec(
                 "UPDATE sessions SET revoked_at = $2 WHERE revoked_at IS NULL AND id IN (
                     SELECT session_id FROM session_wallets GROUP BY session_id
                     HAVING COUNT(*) = 1 AND MAX(wallet_id) = $1)",
@@ -307,12 +331,12 @@ impl WalletStore for PgStore {
     async fn purge_wallet(&self, id: &str) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let status: Option<String> = tx.query_opt("SELECT status FROM wallets WHERE id = $1 FOR UPDATE", &[&id]).await?.map(|r| r.try_get(0)).transpose()?;
+        let status: Option<String> = tx.row_opt("SELECT status FROM wallets WHERE id = $1 FOR UPDATE", &[&id]).await?.map(|r| r.try_get(0)).transpose()?;
         if status.as_deref() != Some("TERMINATED") {
             return Ok(false);
         }
-        tx.execute("DELETE FROM session_wallets WHERE wallet_id = $1", &[&id]).await?;
-        tx.execute("DELETE FROM wallets WHERE id = $1", &[&id]).await?;
+        tx.exec("DELETE FROM session_wallets WHERE wallet_id = $1", &[&id]).await?;
+        tx.exec("DELETE FROM wallets WHERE id = $1", &[&id]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -327,10 +351,10 @@ impl SessionStore for PgStore {
         // two cannot both pass the limit.
         let mut ids = s.wallet_ids.clone();
         ids.sort();
-        tx.execute("SELECT id FROM wallets WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids]).await?;
+        tx.exec("SELECT id FROM wallets WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids]).await?;
         for wid in &s.wallet_ids {
             let live: i64 = tx
-                .query_one(
+                .row(
                     "SELECT COUNT(*) FROM sessions s JOIN session_wallets sw ON sw.session_id = s.id
                      WHERE sw.wallet_id = $1 AND s.revoked_at IS NULL AND (s.expires_at = 0 OR s.expires_at > $2)",
                     &[wid, &now],
@@ -341,7 +365,7 @@ impl SessionStore for PgStore {
                 return Ok(SessionInsert::LimitExceeded { wallet_id: wid.clone() });
             }
         }
-        tx.execute(
+        tx.exec(
             &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"),
             &[
                 &s.id,
@@ -360,7 +384,7 @@ impl SessionStore for PgStore {
         )
         .await?;
         for (i, wid) in s.wallet_ids.iter().enumerate() {
-            tx.execute("INSERT INTO session_wallets (session_id, wallet_id, position, created_at) VALUES ($1, $2, $3, $4)", &[&s.id, wid, &(i as i64), &now])
+            tx.exec("INSERT INTO session_wallets (session_id, wallet_id, position, created_at) VALUES ($1, $2, $3, $4)", &[&s.id, wid, &(i as i64), &now])
                 .await?;
         }
         tx.commit().await?;
@@ -369,7 +393,7 @@ impl SessionStore for PgStore {
 
     async fn get_session(&self, id: &str) -> Result<Option<SessionRecord>> {
         let c = self.client().await?;
-        let Some(row) = c.query_opt(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = $1"), &[&id]).await? else {
+        let Some(row) = c.row_opt(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = $1"), &[&id]).await? else {
             return Ok(None);
         };
         let mut s = session_from_row(&row)?;
@@ -395,23 +419,23 @@ impl SessionStore for PgStore {
 
     async fn revoke_session(&self, id: &str, now: i64) -> Result<Option<bool>> {
         let c = self.client().await?;
-        if c.execute("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&id, &now]).await? == 1 {
+        if c.exec("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&id, &now]).await? == 1 {
             return Ok(Some(true));
         }
-        Ok(c.query_opt("SELECT 1 FROM sessions WHERE id = $1", &[&id]).await?.map(|_| false))
+        Ok(c.row_opt("SELECT 1 FROM sessions WHERE id = $1", &[&id]).await?.map(|_| false))
     }
 
     async fn swap_session_token(&self, id: &str, expected_hash: &str, new_hash: &str, expires_at: i64, renewed: bool, now: i64) -> Result<bool> {
         let c = self.client().await?;
         let n = if renewed {
-            c.execute(
+            c.exec(
                 "UPDATE sessions SET token_hash = $3, expires_at = $4, renewal_count = renewal_count + 1, last_renewed_at = $5,
                  token_issued_count = token_issued_count + 1 WHERE id = $1 AND token_hash = $2 AND revoked_at IS NULL",
                 &[&id, &expected_hash, &new_hash, &expires_at, &now],
             )
             .await?
         } else {
-            c.execute(
+            c.exec(
                 "UPDATE sessions SET token_hash = $3, expires_at = $4, token_issued_count = token_issued_count + 1
                  WHERE id = $1 AND token_hash = $2 AND revoked_at IS NULL",
                 &[&id, &expected_hash, &new_hash, &expires_at],
@@ -425,10 +449,10 @@ impl SessionStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // The session's row orders concurrent links (positions stay distinct).
-        tx.execute("SELECT id FROM sessions WHERE id = $1 FOR UPDATE", &[&session_id]).await?;
-        let pos: i64 = tx.query_one("SELECT COALESCE(MAX(position) + 1, 0) FROM session_wallets WHERE session_id = $1", &[&session_id]).await?.try_get(0)?;
+        tx.exec("SELECT id FROM sessions WHERE id = $1 FOR UPDATE", &[&session_id]).await?;
+        let pos: i64 = tx.row("SELECT COALESCE(MAX(position) + 1, 0) FROM session_wallets WHERE session_id = $1", &[&session_id]).await?.try_get(0)?;
         let n = tx
-            .execute(
+            .exec(
                 "INSERT INTO session_wallets (session_id, wallet_id, position, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 &[&session_id, &wallet_id, &pos, &now],
             )
@@ -440,7 +464,7 @@ impl SessionStore for PgStore {
     async fn unlink_wallet(&self, session_id: &str, wallet_id: &str) -> Result<Unlink> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        tx.execute("SELECT id FROM sessions WHERE id = $1 FOR UPDATE", &[&session_id]).await?;
+        tx.exec("SELECT id FROM sessions WHERE id = $1 FOR UPDATE", &[&session_id]).await?;
         let ids = Self::session_wallet_ids(&tx, session_id).await?;
         if !ids.iter().any(|w| w == wallet_id) {
             return Ok(Unlink::NotLinked);
@@ -448,18 +472,18 @@ impl SessionStore for PgStore {
         if ids.len() == 1 {
             return Ok(Unlink::LastWallet);
         }
-        tx.execute("DELETE FROM session_wallets WHERE session_id = $1 AND wallet_id = $2", &[&session_id, &wallet_id]).await?;
+        tx.exec("DELETE FROM session_wallets WHERE session_id = $1 AND wallet_id = $2", &[&session_id, &wallet_id]).await?;
         tx.commit().await?;
         Ok(Unlink::Removed)
     }
 
     async fn delete_expired_sessions(&self, now: i64) -> Result<usize> {
-        let n = self.client().await?.execute("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < $1", &[&now]).await?;
+        let n = self.client().await?.exec("DELETE FROM sessions WHERE revoked_at IS NULL AND expires_at > 0 AND expires_at < $1", &[&now]).await?;
         Ok(n as usize)
     }
 
     async fn revoke_all_sessions(&self, now: i64) -> Result<usize> {
-        Ok(self.client().await?.execute("UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL", &[&now]).await? as usize)
+        Ok(self.client().await?.exec("UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL", &[&now]).await? as usize)
     }
 }
 

@@ -83,11 +83,11 @@ fn hook_log_row(r: &Row) -> Result<WebhookLog> {
 }
 
 async fn get_req(c: &impl GenericClient, request_id: &str) -> Result<Option<SignRequestRecord>> {
-    c.query_opt(&format!("SELECT {REQ_COLS} FROM sign_requests WHERE request_id = $1"), &[&request_id]).await?.as_ref().map(req_row).transpose()
+    c.row_opt(&format!("SELECT {REQ_COLS} FROM sign_requests WHERE request_id = $1"), &[&request_id]).await?.as_ref().map(req_row).transpose()
 }
 
 async fn get_user(c: &impl GenericClient, chat_id: &str) -> Result<Option<TelegramUser>> {
-    c.query_opt(&format!("SELECT {USER_COLS} FROM telegram_users WHERE chat_id = $1"), &[&chat_id]).await?.as_ref().map(user_row).transpose()
+    c.row_opt(&format!("SELECT {USER_COLS} FROM telegram_users WHERE chat_id = $1"), &[&chat_id]).await?.as_ref().map(user_row).transpose()
 }
 
 #[async_trait]
@@ -96,7 +96,7 @@ impl TokenStore for PgStore {
         let rows = self
             .client()
             .await?
-            .query("SELECT id, network, address, symbol, name, decimals, created_at FROM token_registry WHERE network = $1 ORDER BY symbol", &[&network])
+            .rows("SELECT id, network, address, symbol, name, decimals, created_at FROM token_registry WHERE network = $1 ORDER BY symbol", &[&network])
             .await?;
         rows.iter()
             .map(|r| {
@@ -118,7 +118,7 @@ impl TokenStore for PgStore {
         let n = self
             .client()
             .await?
-            .execute(
+            .exec(
                 "INSERT INTO token_registry (id, network, address, symbol, name, decimals, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
                 &[&t.id, &t.network, &t.address, &t.symbol, &t.name, &i32::from(t.decimals), &t.created_at],
             )
@@ -127,7 +127,7 @@ impl TokenStore for PgStore {
     }
 
     async fn delete_token(&self, network: &str, address: &str) -> Result<bool> {
-        Ok(self.client().await?.execute("DELETE FROM token_registry WHERE network = $1 AND address = $2", &[&network, &address]).await? == 1)
+        Ok(self.client().await?.exec("DELETE FROM token_registry WHERE network = $1 AND address = $2", &[&network, &address]).await? == 1)
     }
 }
 
@@ -137,7 +137,7 @@ impl OwnerStore for PgStore {
         let n = self
             .client()
             .await?
-            .execute(
+            .exec(
                 "UPDATE wallets SET owner_address = $2, owner_verified = FALSE, updated_at = $3 WHERE id = $1 AND NOT owner_verified",
                 &[&wallet_id, &address, &now],
             )
@@ -149,7 +149,7 @@ impl OwnerStore for PgStore {
         let n = self
             .client()
             .await?
-            .execute(
+            .exec(
                 "UPDATE wallets SET owner_verified = TRUE, updated_at = $3 WHERE id = $1 AND owner_address = $2 AND NOT owner_verified",
                 &[&wallet_id, &address, &now],
             )
@@ -161,8 +161,8 @@ impl OwnerStore for PgStore {
         // One use, whichever replica sees it first (the primary key decides).
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        tx.execute("DELETE FROM owner_nonces WHERE expires_at <= $1", &[&now]).await?;
-        let n = tx.execute("INSERT INTO owner_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[&nonce, &expires_at]).await?;
+        tx.exec("DELETE FROM owner_nonces WHERE expires_at <= $1", &[&now]).await?;
+        let n = tx.exec("INSERT INTO owner_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[&nonce, &expires_at]).await?;
         tx.commit().await?;
         Ok(n == 1)
     }
@@ -174,7 +174,7 @@ impl WebhookStore for PgStore {
         let events = serde_json::to_string(&w.events).map_err(Error::internal_from)?;
         self.client()
             .await?
-            .execute(
+            .exec(
                 "INSERT INTO webhooks (id, url, secret, events, description, enabled, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
                 &[&w.id, &w.url, &w.secret, &events, &w.description, &w.enabled, &w.created_at, &w.updated_at],
             )
@@ -186,7 +186,7 @@ impl WebhookStore for PgStore {
         let rows = self
             .client()
             .await?
-            .query("SELECT id, url, secret, events, description, enabled, created_at, updated_at FROM webhooks ORDER BY created_at, id", &[])
+            .rows("SELECT id, url, secret, events, description, enabled, created_at, updated_at FROM webhooks ORDER BY created_at, id", &[])
             .await?;
         rows.iter()
             .map(|r| {
@@ -205,13 +205,13 @@ impl WebhookStore for PgStore {
     }
 
     async fn delete_webhook(&self, id: &str) -> Result<bool> {
-        Ok(self.client().await?.execute("DELETE FROM webhooks WHERE id = $1", &[&id]).await? == 1)
+        Ok(self.client().await?.exec("DELETE FROM webhooks WHERE id = $1", &[&id]).await? == 1)
     }
 
     async fn insert_webhook_log(&self, l: &WebhookLog) -> Result<()> {
         self.client()
             .await?
-            .execute(
+            .exec(
                 &format!(
                     "INSERT INTO webhook_logs ({HOOK_LOG_COLS}) SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = $2)"
                 ),
@@ -225,7 +225,7 @@ impl WebhookStore for PgStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT {HOOK_LOG_COLS} FROM webhook_logs WHERE webhook_id = $1 AND ($2::text IS NULL OR status = $2)
                      AND ($3::text IS NULL OR event_type = $3) ORDER BY created_at DESC, id DESC LIMIT $4"
@@ -243,12 +243,12 @@ impl SigningStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // Serialize app inserts: one signing app per wallet type, decided against the others.
-        tx.execute("LOCK TABLE wallet_apps IN SHARE ROW EXCLUSIVE MODE", &[]).await?;
-        if tx.query_opt("SELECT 1 FROM wallet_apps WHERE name = $1", &[&a.name]).await?.is_some() {
+        tx.exec("LOCK TABLE wallet_apps IN SHARE ROW EXCLUSIVE MODE", &[]).await?;
+        if tx.row_opt("SELECT 1 FROM wallet_apps WHERE name = $1", &[&a.name]).await?.is_some() {
             return Ok(false);
         }
-        let other_signs = tx.query_opt("SELECT 1 FROM wallet_apps WHERE wallet_type = $1 AND signing_enabled", &[&a.wallet_type]).await?.is_some();
-        tx.execute(
+        let other_signs = tx.row_opt("SELECT 1 FROM wallet_apps WHERE wallet_type = $1 AND signing_enabled", &[&a.wallet_type]).await?.is_some();
+        tx.exec(
             &format!("INSERT INTO wallet_apps ({APP_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"),
             &[
                 &a.id,
@@ -271,26 +271,26 @@ impl SigningStore for PgStore {
     }
 
     async fn list_wallet_apps(&self) -> Result<Vec<WalletAppRecord>> {
-        self.client().await?.query(&format!("SELECT {APP_COLS} FROM wallet_apps ORDER BY created_at, id"), &[]).await?.iter().map(app_row).collect()
+        self.client().await?.rows(&format!("SELECT {APP_COLS} FROM wallet_apps ORDER BY created_at, id"), &[]).await?.iter().map(app_row).collect()
     }
 
     async fn get_wallet_app(&self, id: &str) -> Result<Option<WalletAppRecord>> {
-        self.client().await?.query_opt(&format!("SELECT {APP_COLS} FROM wallet_apps WHERE id = $1"), &[&id]).await?.as_ref().map(app_row).transpose()
+        self.client().await?.row_opt(&format!("SELECT {APP_COLS} FROM wallet_apps WHERE id = $1"), &[&id]).await?.as_ref().map(app_row).transpose()
     }
 
     async fn update_wallet_app(&self, a: &WalletAppRecord) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        tx.execute("LOCK TABLE wallet_apps IN SHARE ROW EXCLUSIVE MODE", &[]).await?;
+        tx.exec("LOCK TABLE wallet_apps IN SHARE ROW EXCLUSIVE MODE", &[]).await?;
         if a.signing_enabled {
-            tx.execute(
+            tx.exec(
                 "UPDATE wallet_apps SET signing_enabled = FALSE, updated_at = $3 WHERE wallet_type = $1 AND id <> $2 AND signing_enabled",
                 &[&a.wallet_type, &a.id, &a.updated_at],
             )
             .await?;
         }
         let n = tx
-            .execute(
+            .exec(
                 "UPDATE wallet_apps SET signing_enabled = $2, alerts_enabled = $3, sign_topic = $4, notify_topic = $5, subscription_token = $6,
                  push_relay_url = $7, updated_at = $8 WHERE id = $1",
                 &[&a.id, &a.signing_enabled, &a.alerts_enabled, &a.sign_topic, &a.notify_topic, &a.subscription_token, &a.push_relay_url, &a.updated_at],
@@ -301,15 +301,15 @@ impl SigningStore for PgStore {
     }
 
     async fn delete_wallet_app(&self, id: &str) -> Result<bool> {
-        Ok(self.client().await?.execute("DELETE FROM wallet_apps WHERE id = $1", &[&id]).await? == 1)
+        Ok(self.client().await?.exec("DELETE FROM wallet_apps WHERE id = $1", &[&id]).await? == 1)
     }
 
     async fn set_approval_route(&self, wallet_id: &str, route: &ApprovalRoute, now: i64) -> Result<()> {
         let c = self.client().await?;
         if route.approval_method.is_none() && route.wallet_type.is_none() {
-            c.execute("DELETE FROM wallet_approval_routes WHERE wallet_id = $1", &[&wallet_id]).await?;
+            c.exec("DELETE FROM wallet_approval_routes WHERE wallet_id = $1", &[&wallet_id]).await?;
         } else {
-            c.execute(
+            c.exec(
                 "INSERT INTO wallet_approval_routes (wallet_id, approval_method, wallet_type, updated_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (wallet_id) DO UPDATE SET approval_method = excluded.approval_method, wallet_type = excluded.wallet_type,
                  updated_at = excluded.updated_at",
@@ -321,14 +321,14 @@ impl SigningStore for PgStore {
     }
 
     async fn approval_routes(&self) -> Result<Vec<(String, ApprovalRoute)>> {
-        let rows = self.client().await?.query("SELECT wallet_id, approval_method, wallet_type FROM wallet_approval_routes ORDER BY wallet_id", &[]).await?;
+        let rows = self.client().await?.rows("SELECT wallet_id, approval_method, wallet_type FROM wallet_approval_routes ORDER BY wallet_id", &[]).await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, ApprovalRoute { approval_method: r.try_get(1)?, wallet_type: r.try_get(2)? }))).collect()
     }
 
     async fn insert_sign_request(&self, r: &SignRequestRecord) -> Result<Option<SignRequestRecord>> {
         let c = self.client().await?;
         let n = c
-            .execute(
+            .exec(
                 &format!(
                     "INSERT INTO sign_requests ({REQ_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT (tx_id, channel) DO NOTHING"
                 ),
@@ -354,7 +354,7 @@ impl SigningStore for PgStore {
             return Ok(None);
         }
         // One request per transaction and channel: the existing one.
-        let row = c.query_one(&format!("SELECT {REQ_COLS} FROM sign_requests WHERE tx_id = $1 AND channel = $2"), &[&r.tx_id, &r.channel]).await?;
+        let row = c.row(&format!("SELECT {REQ_COLS} FROM sign_requests WHERE tx_id = $1 AND channel = $2"), &[&r.tx_id, &r.channel]).await?;
         Ok(Some(req_row(&row)?))
     }
 
@@ -366,7 +366,7 @@ impl SigningStore for PgStore {
         let n = self
             .client()
             .await?
-            .execute(
+            .exec(
                 "UPDATE sign_requests SET status = $2, error = $3, resolved_at = $4 WHERE request_id = $1 AND status = $5",
                 &[&request_id, &to, &error, &now, &from],
             )
@@ -377,7 +377,7 @@ impl SigningStore for PgStore {
     async fn pending_sign_requests(&self) -> Result<Vec<SignRequestRecord>> {
         self.client()
             .await?
-            .query(&format!("SELECT {REQ_COLS} FROM sign_requests WHERE status = 'PENDING' ORDER BY created_at"), &[])
+            .rows(&format!("SELECT {REQ_COLS} FROM sign_requests WHERE status = 'PENDING' ORDER BY created_at"), &[])
             .await?
             .iter()
             .map(req_row)
@@ -390,7 +390,7 @@ impl ChannelStore for PgStore {
     async fn insert_notification_log(&self, l: &NotificationLog) -> Result<()> {
         self.client()
             .await?
-            .execute(
+            .exec(
                 &format!("INSERT INTO notification_logs ({LOG_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"),
                 &[&l.id, &l.event_type, &l.wallet_id, &l.channel, &l.status, &l.error, &l.message, &l.delivery_id, &l.attempt, &l.created_at],
             )
@@ -403,19 +403,19 @@ impl ChannelStore for PgStore {
              AND ($4::bigint IS NULL OR created_at >= $4) AND ($5::bigint IS NULL OR created_at <= $5)";
         let c = self.client().await?;
         let p: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [&q.channel, &q.status, &q.event_type, &q.since, &q.until];
-        let total: i64 = c.query_one(&format!("SELECT COUNT(*) FROM notification_logs WHERE {filter}"), &p).await?.try_get(0)?;
+        let total: i64 = c.row(&format!("SELECT COUNT(*) FROM notification_logs WHERE {filter}"), &p).await?.try_get(0)?;
         let (limit, offset) = (q.limit.max(0), q.offset.max(0));
         let mut p2 = p.to_vec();
         p2.push(&limit);
         p2.push(&offset);
         let rows =
-            c.query(&format!("SELECT {LOG_COLS} FROM notification_logs WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"), &p2).await?;
+            c.rows(&format!("SELECT {LOG_COLS} FROM notification_logs WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"), &p2).await?;
         Ok((rows.iter().map(log_row).collect::<Result<Vec<_>>>()?, total))
     }
 
     async fn register_telegram_user(&self, chat_id: &str, username: Option<&str>, now: i64) -> Result<TelegramUser> {
         let c = self.client().await?;
-        c.execute(
+        c.exec(
             &format!("INSERT INTO telegram_users ({USER_COLS}) VALUES ($1, $2, 'PENDING', $3, NULL) ON CONFLICT (chat_id) DO NOTHING"),
             &[&chat_id, &username, &now],
         )
@@ -428,20 +428,14 @@ impl ChannelStore for PgStore {
     }
 
     async fn list_telegram_users(&self) -> Result<Vec<TelegramUser>> {
-        self.client()
-            .await?
-            .query(&format!("SELECT {USER_COLS} FROM telegram_users ORDER BY registered_at, chat_id"), &[])
-            .await?
-            .iter()
-            .map(user_row)
-            .collect()
+        self.client().await?.rows(&format!("SELECT {USER_COLS} FROM telegram_users ORDER BY registered_at, chat_id"), &[]).await?.iter().map(user_row).collect()
     }
 
     async fn set_telegram_role(&self, chat_id: &str, role: &str, now: i64) -> Result<bool> {
-        Ok(self.client().await?.execute("UPDATE telegram_users SET role = $2, approved_at = $3 WHERE chat_id = $1", &[&chat_id, &role, &now]).await? == 1)
+        Ok(self.client().await?.exec("UPDATE telegram_users SET role = $2, approved_at = $3 WHERE chat_id = $1", &[&chat_id, &role, &now]).await? == 1)
     }
 
     async fn delete_telegram_user(&self, chat_id: &str) -> Result<bool> {
-        Ok(self.client().await?.execute("DELETE FROM telegram_users WHERE chat_id = $1", &[&chat_id]).await? == 1)
+        Ok(self.client().await?.exec("DELETE FROM telegram_users WHERE chat_id = $1", &[&chat_id]).await? == 1)
     }
 }

@@ -81,8 +81,8 @@ pub(super) fn audit_from_row(r: &Row) -> Result<AuditEntry> {
 /// committed in increasing order: the outbox workers read the log by id (`audit_after`), and
 /// without the lock an entry committed after a higher id had been read would be skipped.
 pub(super) async fn insert_audit(c: &impl GenericClient, e: &AuditEntry) -> Result<()> {
-    c.execute("SELECT pg_advisory_xact_lock($1)", &[&super::schema::AUDIT_LOCK]).await?;
-    c.execute(
+    c.exec("SELECT pg_advisory_xact_lock($1)", &[&super::schema::AUDIT_LOCK]).await?;
+    c.exec(
         "INSERT INTO audit_log (timestamp, event_type, actor, wallet_id, session_id, tx_id, details, severity, ip_address)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
         &[&e.timestamp, &e.event_type, &e.actor, &e.wallet_id, &e.session_id, &e.tx_id, &e.details, &e.severity, &e.ip_address],
@@ -93,7 +93,7 @@ pub(super) async fn insert_audit(c: &impl GenericClient, e: &AuditEntry) -> Resu
 
 /// The audit row of a status change, in the same database transaction.
 async fn audit_tx(c: &impl GenericClient, id: &str, from: Option<&str>, to: TxStatus, patch: &TxPatch, now: i64) -> Result<()> {
-    let r = c.query_one("SELECT wallet_id, session_id, tier, metadata FROM transactions WHERE id = $1", &[&id]).await?;
+    let r = c.row("SELECT wallet_id, session_id, tier, metadata FROM transactions WHERE id = $1", &[&id]).await?;
     let change = StatusChange { id, wallet_id: r.try_get(0)?, session_id: r.try_get(1)?, tier: r.try_get(2)?, metadata: r.try_get(3)?, from, to };
     insert_audit(c, &status_change_entry(change, patch, now)).await
 }
@@ -119,7 +119,7 @@ async fn usage_in(c: &impl GenericClient, wallet_id: &str, exclude: &str, networ
         " FROM transactions WHERE wallet_id = $1 AND created_at >= $3 AND id != $2
           AND tier IS NOT NULL AND status NOT IN ('FAILED','CANCELLED','EXPIRED')",
     );
-    let r = c.query_one(&sql, &args).await?;
+    let r = c.row(&sql, &args).await?;
     let mut requests_in_window = Vec::with_capacity(windows.len());
     for (i, w) in windows.iter().enumerate() {
         requests_in_window.push((*w, r.try_get::<_, i64>(2 + i)?.max(0) as u64));
@@ -127,7 +127,7 @@ async fn usage_in(c: &impl GenericClient, wallet_id: &str, exclude: &str, networ
     let (spent_usd_day, spent_usd_month) = (r.try_get(0)?, r.try_get(1)?);
     let mut reserved_raw: u128 = 0;
     for row in c
-        .query(
+        .rows(
             "SELECT amount FROM transactions WHERE wallet_id = $1 AND network = $3
              AND status IN ('PENDING','QUEUED','EXECUTING','GAS_WAITING') AND token_address IS NOT DISTINCT FROM $4 AND tier IS NOT NULL AND id != $2",
             &[&wallet_id, &exclude, &network, &token],
@@ -142,7 +142,7 @@ async fn usage_in(c: &impl GenericClient, wallet_id: &str, exclude: &str, networ
 
 /// Apply a patch (and the nonce commit) to a row inside a transaction.
 async fn apply_patch(c: &impl GenericClient, id: &str, p: &TxPatch, now: i64) -> Result<()> {
-    c.execute(
+    c.exec(
         "UPDATE transactions SET
             tier = COALESCE($2, tier),
             nonce = CASE WHEN $17 THEN NULL ELSE COALESCE($3, nonce) END,
@@ -176,7 +176,7 @@ async fn apply_patch(c: &impl GenericClient, id: &str, p: &TxPatch, now: i64) ->
     )
     .await?;
     if p.commit_nonce {
-        c.execute(
+        c.exec(
             "INSERT INTO nonces (wallet_id, network, next_nonce)
              SELECT wallet_id, network, nonce + 1 FROM transactions WHERE id = $1 AND nonce IS NOT NULL
              ON CONFLICT (wallet_id, network) DO UPDATE SET next_nonce = GREATEST(nonces.next_nonce, excluded.next_nonce)",
@@ -201,7 +201,7 @@ impl TxStore for PgStore {
     async fn insert_tx(&self, t: &TxRecord) -> Result<Option<TxRecord>> {
         let c = self.client().await?;
         let n = c
-            .execute(
+            .exec(
                 &format!(
                     "INSERT INTO transactions ({TX_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,NULL)
                      ON CONFLICT (wallet_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
@@ -241,14 +241,13 @@ impl TxStore for PgStore {
             return Ok(None);
         }
         // The idempotency key was used (by this replica or another): the first answer.
-        let row = c
-            .query_one(&format!("SELECT {TX_COLS} FROM transactions WHERE wallet_id = $1 AND idempotency_key = $2"), &[&t.wallet_id, &t.idempotency_key])
-            .await?;
+        let row =
+            c.row(&format!("SELECT {TX_COLS} FROM transactions WHERE wallet_id = $1 AND idempotency_key = $2"), &[&t.wallet_id, &t.idempotency_key]).await?;
         Ok(Some(tx_from_row(&row)?))
     }
 
     async fn get_tx(&self, id: &str) -> Result<Option<TxRecord>> {
-        let row = self.client().await?.query_opt(&format!("SELECT {TX_COLS} FROM transactions WHERE id = $1"), &[&id]).await?;
+        let row = self.client().await?.row_opt(&format!("SELECT {TX_COLS} FROM transactions WHERE id = $1"), &[&id]).await?;
         row.as_ref().map(tx_from_row).transpose()
     }
 
@@ -257,7 +256,7 @@ impl TxStore for PgStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT {TX_COLS} FROM transactions WHERE wallet_id = ANY($1) AND ($2::text[] IS NULL OR status = ANY($2))
                      AND ($3::text IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
@@ -276,9 +275,9 @@ impl TxStore for PgStore {
         }
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let prev: Option<String> = tx.query_opt("SELECT status FROM transactions WHERE id = $1 FOR UPDATE", &[&id]).await?.map(|r| r.try_get(0)).transpose()?;
+        let prev: Option<String> = tx.row_opt("SELECT status FROM transactions WHERE id = $1 FOR UPDATE", &[&id]).await?.map(|r| r.try_get(0)).transpose()?;
         let n = tx
-            .execute("UPDATE transactions SET status = $2, updated_at = $3 WHERE id = $1 AND status = ANY($4)", &[&id, &to.as_str(), &now, &statuses(from)])
+            .exec("UPDATE transactions SET status = $2, updated_at = $3 WHERE id = $1 AND status = ANY($4)", &[&id, &to.as_str(), &now, &statuses(from)])
             .await?;
         if n == 1 {
             apply_patch(&tx, id, patch, now).await?;
@@ -291,7 +290,7 @@ impl TxStore for PgStore {
     async fn patch_tx(&self, id: &str, status: TxStatus, patch: &TxPatch, now: i64) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let cur: Option<String> = tx.query_opt("SELECT status FROM transactions WHERE id = $1 FOR UPDATE", &[&id]).await?.map(|r| r.try_get(0)).transpose()?;
+        let cur: Option<String> = tx.row_opt("SELECT status FROM transactions WHERE id = $1 FOR UPDATE", &[&id]).await?.map(|r| r.try_get(0)).transpose()?;
         if cur.as_deref() != Some(status.as_str()) {
             return Ok(false);
         }
@@ -305,7 +304,7 @@ impl TxStore for PgStore {
         let tx = c.transaction().await?;
         let mut ids: Vec<&str> = patches.iter().map(|(id, _)| id.as_str()).collect();
         ids.sort_unstable();
-        let rows = tx.query("SELECT id, status FROM transactions WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids]).await?;
+        let rows = tx.rows("SELECT id, status FROM transactions WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids]).await?;
         let mut ok = std::collections::HashSet::new();
         for r in &rows {
             if r.try_get::<_, String>(1)? == status.as_str() {
@@ -324,22 +323,17 @@ impl TxStore for PgStore {
 
     async fn txs_in_status(&self, statuses_in: &[TxStatus]) -> Result<Vec<TxRecord>> {
         let rows =
-            self.client().await?.query(&format!("SELECT {TX_COLS} FROM transactions WHERE status = ANY($1) ORDER BY id"), &[&statuses(statuses_in)]).await?;
+            self.client().await?.rows(&format!("SELECT {TX_COLS} FROM transactions WHERE status = ANY($1) ORDER BY id"), &[&statuses(statuses_in)]).await?;
         rows.iter().map(tx_from_row).collect()
     }
 
     async fn next_nonce(&self, wallet_id: &str, network: &str) -> Result<Option<u64>> {
-        let row = self.client().await?.query_opt("SELECT next_nonce FROM nonces WHERE wallet_id = $1 AND network = $2", &[&wallet_id, &network]).await?;
+        let row = self.client().await?.row_opt("SELECT next_nonce FROM nonces WHERE wallet_id = $1 AND network = $2", &[&wallet_id, &network]).await?;
         Ok(row.map(|r| r.try_get::<_, i64>(0)).transpose()?.map(|v| v as u64))
     }
 
     async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64> {
-        Ok(self
-            .client()
-            .await?
-            .query_one("SELECT COUNT(*) FROM transactions WHERE wallet_id = $1 AND created_at >= $2", &[&wallet_id, &since])
-            .await?
-            .try_get(0)?)
+        Ok(self.client().await?.row("SELECT COUNT(*) FROM transactions WHERE wallet_id = $1 AND created_at >= $2", &[&wallet_id, &since]).await?.try_get(0)?)
     }
 }
 
@@ -348,7 +342,7 @@ impl PolicyStore for PgStore {
     async fn insert_policy(&self, p: &PolicyRow) -> Result<()> {
         self.client()
             .await?
-            .execute(
+            .exec(
                 &format!("INSERT INTO policies ({POLICY_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"),
                 &[&p.id, &p.wallet_id, &p.policy_type, &p.rules.to_string(), &p.priority, &p.enabled, &p.network, &p.created_at, &p.updated_at],
             )
@@ -357,7 +351,7 @@ impl PolicyStore for PgStore {
     }
 
     async fn get_policy(&self, id: &str) -> Result<Option<PolicyRow>> {
-        let row = self.client().await?.query_opt(&format!("SELECT {POLICY_COLS} FROM policies WHERE id = $1"), &[&id]).await?;
+        let row = self.client().await?.row_opt(&format!("SELECT {POLICY_COLS} FROM policies WHERE id = $1"), &[&id]).await?;
         row.as_ref().map(policy_from_row).transpose()
     }
 
@@ -365,7 +359,7 @@ impl PolicyStore for PgStore {
         let rows = self
             .client()
             .await?
-            .query(
+            .rows(
                 &format!("SELECT {POLICY_COLS} FROM policies WHERE $1::text IS NULL OR wallet_id = $1 OR wallet_id IS NULL ORDER BY priority DESC, id"),
                 &[&wallet_id],
             )
@@ -377,7 +371,7 @@ impl PolicyStore for PgStore {
         let n = self
             .client()
             .await?
-            .execute(
+            .exec(
                 "UPDATE policies SET rules = $2, priority = $3, enabled = $4, updated_at = $5 WHERE id = $1",
                 &[&p.id, &p.rules.to_string(), &p.priority, &p.enabled, &p.updated_at],
             )
@@ -386,7 +380,7 @@ impl PolicyStore for PgStore {
     }
 
     async fn delete_policy(&self, id: &str) -> Result<bool> {
-        Ok(self.client().await?.execute("DELETE FROM policies WHERE id = $1", &[&id]).await? == 1)
+        Ok(self.client().await?.exec("DELETE FROM policies WHERE id = $1", &[&id]).await? == 1)
     }
 
     async fn usage(&self, wallet_id: &str, network: &str, token: Option<&str>, windows: &[u64], now: i64) -> Result<UsageRow> {
@@ -396,19 +390,19 @@ impl PolicyStore for PgStore {
     async fn decide_tx(&self, tx_id: &str, now: i64, decide: DecideFn) -> Result<Option<TxStatus>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let Some(r) = tx.query_opt(&format!("SELECT {TX_COLS} FROM transactions WHERE id = $1"), &[&tx_id]).await? else {
+        let Some(r) = tx.row_opt(&format!("SELECT {TX_COLS} FROM transactions WHERE id = $1"), &[&tx_id]).await? else {
             return Ok(None);
         };
         let wallet_id: String = r.try_get(1)?;
         // Every decision of this wallet, on any replica, waits here for the one before it, then
         // reads the row again: it may have been decided meanwhile.
-        tx.execute("SELECT id FROM wallets WHERE id = $1 FOR UPDATE", &[&wallet_id]).await?;
-        let row = tx_from_row(&tx.query_one(&format!("SELECT {TX_COLS} FROM transactions WHERE id = $1 FOR UPDATE"), &[&tx_id]).await?)?;
+        tx.exec("SELECT id FROM wallets WHERE id = $1 FOR UPDATE", &[&wallet_id]).await?;
+        let row = tx_from_row(&tx.row(&format!("SELECT {TX_COLS} FROM transactions WHERE id = $1 FOR UPDATE"), &[&tx_id]).await?)?;
         if row.status() != TxStatus::Pending {
             return Ok(None);
         }
         let policies = tx
-            .query(&format!("SELECT {POLICY_COLS} FROM policies WHERE enabled AND (wallet_id IS NULL OR wallet_id = $1)"), &[&row.wallet_id])
+            .rows(&format!("SELECT {POLICY_COLS} FROM policies WHERE enabled AND (wallet_id IS NULL OR wallet_id = $1)"), &[&row.wallet_id])
             .await?
             .iter()
             .map(policy_from_row)
@@ -417,7 +411,7 @@ impl PolicyStore for PgStore {
         let windows = guarded(|| decide.windows(&row, &policies))?;
         let usage = usage_in(&tx, &row.wallet_id, tx_id, &row.network, row.token_address.as_deref(), &windows, now).await?;
         let (to, patch) = guarded(|| decide.decide(&row, usage))?;
-        tx.execute("UPDATE transactions SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'PENDING'", &[&tx_id, &to.as_str(), &now]).await?;
+        tx.exec("UPDATE transactions SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'PENDING'", &[&tx_id, &to.as_str(), &now]).await?;
         apply_patch(&tx, tx_id, &patch, now).await?;
         audit_tx(&tx, tx_id, Some("PENDING"), to, &patch, now).await?;
         tx.commit().await?;
@@ -439,17 +433,17 @@ impl AuditStore for PgStore {
              AND ($4::bigint IS NULL OR timestamp >= $4) AND ($5::bigint IS NULL OR timestamp <= $5) AND ($6::text IS NULL OR tx_id = $6)";
         let c = self.client().await?;
         let p: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [&q.wallet_id, &q.event_type, &q.severity, &q.from, &q.to, &q.tx_id];
-        let total = if q.include_total { Some(c.query_one(&format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"), &p).await?.try_get(0)?) } else { None };
+        let total = if q.include_total { Some(c.row(&format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"), &p).await?.try_get(0)?) } else { None };
         let mut p2 = p.to_vec();
         p2.push(&q.cursor);
         p2.push(&q.limit);
         let rows =
-            c.query(&format!("SELECT {AUDIT_COLS} FROM audit_log WHERE {filter} AND ($7::bigint IS NULL OR id < $7) ORDER BY id DESC LIMIT $8"), &p2).await?;
+            c.rows(&format!("SELECT {AUDIT_COLS} FROM audit_log WHERE {filter} AND ($7::bigint IS NULL OR id < $7) ORDER BY id DESC LIMIT $8"), &p2).await?;
         Ok((rows.iter().map(audit_from_row).collect::<Result<Vec<_>>>()?, total))
     }
 
     async fn audit_after(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = self.client().await?.query(&format!("SELECT {AUDIT_COLS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"), &[&after, &limit]).await?;
+        let rows = self.client().await?.rows(&format!("SELECT {AUDIT_COLS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"), &[&after, &limit]).await?;
         rows.iter().map(audit_from_row).collect()
     }
 }
