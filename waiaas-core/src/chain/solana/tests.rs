@@ -536,3 +536,88 @@ fn rfc8032_test_vector_1() {
          5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
     );
 }
+
+// ---------------------------------------------------------------- x402 `exact`
+
+/// The instruction layout the `@x402/svm` 2.27.0 facilitator verifies (`verifyStaticPath`),
+/// read back from the wire bytes, and a wallet signature that leaves the facilitator's slot
+/// empty.
+#[test]
+fn x402_exact_is_the_facilitators_layout_and_the_wallet_signs_only_its_slot() {
+    let (key, from) = wallet();
+    let (pay_to, fee_payer) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let blockhash = Hash::new_from_array([3; 32]);
+    for program in [SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID] {
+        let token = Token { program, ..spl(6) };
+        let memo = b"00112233445566778899aabbccddeeff";
+        let raw = build::x402_exact(&token, &from, &pay_to, &fee_payer, 1_234_567, memo, &blockhash).unwrap();
+        let tx = wire::parse(&raw).unwrap();
+
+        // A v0 message without lookup tables; fee payer first, then the wallet; slots zero.
+        let VersionedMessage::V0(m) = &tx.message else { panic!("expected a v0 message") };
+        assert!(m.address_table_lookups.is_empty());
+        assert_eq!(m.recent_blockhash, blockhash);
+        assert_eq!(m.header.num_required_signatures, 2);
+        assert_eq!(&m.account_keys[..2], &[fee_payer, from]);
+        assert_eq!(tx.signatures, vec![Signature::default(); 2]);
+        // The fee payer is writable (it pays), the wallet a read-only signer.
+        assert_eq!(m.header.num_readonly_signed_accounts, 1);
+
+        let ixs: Vec<(Pubkey, Vec<Pubkey>, Vec<u8>)> = m
+            .instructions
+            .iter()
+            .map(|ix| {
+                let keys = ix.accounts.iter().map(|i| m.account_keys[usize::from(*i)]).collect();
+                (m.account_keys[usize::from(ix.program_id_index)], keys, ix.data.clone())
+            })
+            .collect();
+        assert_eq!(ixs.len(), 4);
+        // 0: setComputeUnitLimit(20000): discriminator 2, u32 LE.
+        assert_eq!(ixs[0], (COMPUTE_BUDGET_PROGRAM_ID, vec![], [&[2u8][..], &20_000u32.to_le_bytes()].concat()));
+        // 1: setComputeUnitPrice(1 micro-lamport): discriminator 3, u64 LE.
+        assert_eq!(ixs[1], (COMPUTE_BUDGET_PROGRAM_ID, vec![], [&[3u8][..], &1u64.to_le_bytes()].concat()));
+        // 2: transferChecked (12) of the mint's program: source ATA, mint, destination ATA, authority.
+        let (p, accounts, data) = &ixs[2];
+        assert_eq!(*p, program);
+        assert_eq!(accounts, &vec![token.ata(&from), token.mint, token.ata(&pay_to), from]);
+        assert_eq!(data, &[&[12u8][..], &1_234_567u64.to_le_bytes(), &[6]].concat());
+        assert_eq!(
+            token.ata(&pay_to),
+            spl_associated_token_account_interface::address::get_associated_token_address_with_program_id(&pay_to, &token.mint, &program)
+        );
+        // 3: the memo, without accounts.
+        assert_eq!(ixs[3], (MEMO_PROGRAM_ID, vec![], memo.to_vec()));
+
+        // Our own decoder explains it (sign_external decodes before signing).
+        let decoded = adapter().decode_external(&raw).unwrap();
+        assert_eq!(decoded.fee_payer, Some(fee_payer.to_string()));
+        assert_eq!(decoded.native_value, 0);
+        let transfer = &decoded.operations[2];
+        assert_eq!((transfer.op_type.as_str(), transfer.amount.as_deref()), ("TOKEN_TRANSFER", Some("1234567")));
+        assert_eq!(transfer.token, Some(token.mint.to_string()));
+
+        // The wallet signs its slot (1) only; the facilitator's (0) stays zero, so there is no
+        // transaction id yet.
+        let signed = adapter().sign_external(&raw, &key).unwrap();
+        assert_eq!(signed.hash, "");
+        let stx = wire::parse(&signed.raw).unwrap();
+        assert_eq!(stx.signatures[0], Signature::default());
+        assert!(verify(&from, &wire::message_bytes(&stx.message).unwrap(), stx.signatures[1].as_ref()));
+        assert_eq!(stx.message, tx.message, "signing does not touch the message");
+        // The fee payer's key is not the wallet's: it cannot be signed by a stranger either.
+        let (stranger, _) = wallet();
+        assert_eq!(adapter().sign_external(&raw, &stranger).unwrap_err().code, ErrorCode::WALLET_NOT_SIGNER);
+    }
+}
+
+#[tokio::test]
+async fn x402_transfer_refuses_bad_input_before_any_rpc() {
+    let a = adapter();
+    let (from, other) = (Pubkey::new_unique().to_string(), Pubkey::new_unique().to_string());
+    let e = a.x402_transfer(&from, &other, &other, 1, &from).await.unwrap_err();
+    assert!(e.error.message.contains("fee payer"), "{}", e.error.message);
+    let e = a.x402_transfer(&from, "not-base58!", &other, 1, &other).await.unwrap_err();
+    assert_eq!(e.error.code, ErrorCode::INVALID_ADDRESS);
+    let e = a.x402_transfer(&from, &other, &other, u128::from(u64::MAX) + 1, &other).await.unwrap_err();
+    assert_eq!(e.error.code, ErrorCode::ACTION_VALIDATION_FAILED);
+}

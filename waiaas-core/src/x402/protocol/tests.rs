@@ -134,3 +134,28 @@ fn the_payment_header_echoes_the_offer_and_the_settlement_is_read() {
     assert_eq!(parse_settlement(Some("not base64!")), None);
     assert_eq!(parse_settlement(None), None);
 }
+
+const SOL_DEVNET: &str = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
+
+fn sol_offer() -> Value {
+    json!({"scheme": "exact", "network": SOL_DEVNET, "amount": "2500", "asset": "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+           "payTo": "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin", "maxTimeoutSeconds": 300,
+           "extra": {"feePayer": "2wKupLR9q6wXYppw8Gr2NvWxKBUqm4PPJKkQfoxHDBg4"}})
+}
+
+#[test]
+fn the_solana_payment_header_is_the_reference_clients_payload() {
+    let raw = sol_offer();
+    let r = requirement(&raw).unwrap();
+    let resource = json!({"url": "http://127.0.0.1:1/sol/paid", "description": "premium data (Solana)", "mimeType": "application/json"});
+    let v = b64_json(&svm_payment_header(&r, &resource, "AQID")).unwrap();
+    // Exactly the keys `x402Client.createPaymentPayload` sends (`extensions` is undefined there
+    // and so absent from its JSON).
+    assert_eq!(v, json!({"x402Version": 2, "resource": resource, "accepted": raw, "payload": {"transaction": "AQID"}}));
+    // Standard base64 with padding, like the reference client's `btoa`-style encoding.
+    let h = svm_payment_header(&r, &resource, "AQID");
+    assert!(base64::engine::general_purpose::STANDARD.decode(&h).is_ok());
+    // No resource in the 402 answer: none in the payload either.
+    let v = b64_json(&svm_payment_header(&r, &Value::Null, "AQID")).unwrap();
+    assert_eq!(v, json!({"x402Version": 2, "accepted": raw, "payload": {"transaction": "AQID"}}));
+}
