@@ -621,3 +621,55 @@ async fn x402_transfer_refuses_bad_input_before_any_rpc() {
     let e = a.x402_transfer(&from, &other, &other, u128::from(u64::MAX) + 1, &other).await.unwrap_err();
     assert_eq!(e.error.code, ErrorCode::ACTION_VALIDATION_FAILED);
 }
+
+/// A payment transaction the reference client (`@x402/svm` 2.27.0 `ExactSvmScheme`) built in
+/// `tests/x402/selftest_svm.mjs` (captured with `X402_CAPTURE_SVM`): wallet
+/// `57vzji7h…` pays 10000 of the 6-decimals SPL mint `6RdQdtpw…` to `8zbiRcWu…`, fee payer
+/// `6PW8zzXN…`. Ours, built from the same values, has the same header, signer order and
+/// instructions (the non-signer accounts may be listed in another order: the facilitator
+/// resolves indices, it does not compare bytes).
+const REFERENCE_CLIENT_TX: &str = "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADCeEtNzK4Vs+mj53Yw/mW0UbJdrPxTmnMAFW//NJ/cZP1o4gdrEcLr7/MVVNIYvQSs5eT42g//MYTXEYg0D8DgAIBBAhQDiimnNinO5kH4I6029FTjTLt972jCCAnZRIKxwQPXD01SRDzLl5wTKUnwNDopzoFr/4DzsiEff5RQdETnB1ueA94PjAUf1G8V2ZzfEFx2sGKBIVs/8y7d01UHKqqdPR8du+T0gg6sxBkZrbHb7YnHz+dPmggoN8IGOolC1TvKFCZikgVhkqhmVC4qEs0IlN6JTXVTdAWLQVeUCr+Oov+AwZGb+UhFzL/7K26csOb57yM5bvF9xJrLEObOkAAAAAFSlNamSkhBk0k6HFg2jh8fDW13bySu4HkH6hAQQVEjQbd9uHXZaGT2cvhRs7reawctIXtX1s3kTqM9YV+/wCpFAVF62Lu5XktmbtAYUuDfs0DsiigBHnzKbIe7BOmdmwEBQAFAiBOAAAFAAkDAQAAAAAAAAAHBAIEAwEKDBAnAAAAAAAABgYAIDI4ZDM2MzUxYWM4NjllYmFmNGJlOTFjZDcyM2ZjYWRmAA==";
+
+#[test]
+fn x402_exact_matches_what_the_reference_client_builds() {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD.decode(REFERENCE_CLIENT_TX).unwrap();
+    let theirs = wire::parse(&raw).expect("our parser takes the reference client's transaction");
+    let key = |s: &str| Pubkey::from_str(s).unwrap();
+    let (fee_payer, from, pay_to) = (
+        key("6PW8zzXNbxfgCiapT6hxfY8aTipLEQH3S1TEtC33jwMD"),
+        key("57vzji7hJhmRVnto9R9TByPFYAJaB14BJKLfi6tGJfg9"),
+        key("8zbiRcWu5Uc5vurqjr7mNeJB3oGYkCtMRVMmP3fqA5c7"),
+    );
+    let token = Token { mint: key("6RdQdtpw2Ez6QDGgZN3hSp3u8c76tncJCywucQPk39kZ"), program: SPL_TOKEN_PROGRAM_ID, decimals: 6 };
+    // The fee payer's slot is empty, the wallet's signed.
+    assert_eq!(theirs.signatures[0], Signature::default());
+    assert!(verify(&from, &wire::message_bytes(&theirs.message).unwrap(), theirs.signatures[1].as_ref()));
+
+    let resolved = |m: &VersionedMessage| -> Vec<(Pubkey, Vec<Pubkey>, Vec<u8>)> {
+        let keys = m.static_account_keys();
+        m.instructions()
+            .iter()
+            .map(|ix| (keys[usize::from(ix.program_id_index)], ix.accounts.iter().map(|i| keys[usize::from(*i)]).collect(), ix.data.clone()))
+            .collect()
+    };
+    let memo = resolved(&theirs.message)[3].2.clone();
+    let ours = wire::parse(&build::x402_exact(&token, &from, &pay_to, &fee_payer, 10_000, &memo, theirs.message.recent_blockhash()).unwrap()).unwrap();
+    assert_eq!(ours.message.header(), theirs.message.header());
+    assert_eq!(&ours.message.static_account_keys()[..2], &theirs.message.static_account_keys()[..2]);
+    assert!(matches!((&ours.message, &theirs.message), (VersionedMessage::V0(_), VersionedMessage::V0(_))));
+    assert_eq!(resolved(&ours.message), resolved(&theirs.message));
+    let writable = |m: &VersionedMessage| -> std::collections::BTreeSet<Pubkey> {
+        let (h, keys) = (m.header(), m.static_account_keys());
+        let signers = usize::from(h.num_required_signatures);
+        let writable = |i: usize| {
+            if i < signers {
+                i < signers - usize::from(h.num_readonly_signed_accounts)
+            } else {
+                i < keys.len() - usize::from(h.num_readonly_unsigned_accounts)
+            }
+        };
+        keys.iter().enumerate().filter(|(i, _)| writable(*i)).map(|(_, k)| *k).collect()
+    };
+    assert_eq!(writable(&ours.message), writable(&theirs.message));
+}
