@@ -37,3 +37,4 @@ mod small_holes;
 mod solana_send;
 mod telegram_bot;
 mod tls;
+mod x402_solana;

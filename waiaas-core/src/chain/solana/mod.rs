@@ -348,7 +348,7 @@ impl ChainAdapter for SolanaAdapter {
             tokio::try_join!(self.account(&source), self.account(&destination), self.latest_blockhash())?;
         // The facilitator accepts no instruction that creates the payee's token account and
         // would only fail the simulation: say why now, before anything is signed.
-        if !destination_account.is_some_and(|a| a.owner == token.program) {
+        if destination_account.is_none_or(|a| a.owner != token.program) {
             return Err(ChainError::permanent(
                 ErrorCode::X402_PAYMENT_REJECTED,
                 format!(
