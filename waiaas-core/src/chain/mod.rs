@@ -291,6 +291,15 @@ pub enum MessageKind {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn chains_without_a_fee_payer_scheme_refuse_x402_transfers() {
+        let evm = evm::EvmAdapter::new(Network::parse("ethereum-sepolia").unwrap(), rpc::RpcClient::new(vec![]), None);
+        let a = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+        let e = evm.x402_transfer(a, a, a, 1, a).await.unwrap_err();
+        assert_eq!((e.class, e.error.code), (ErrorClass::Permanent, ErrorCode::X402_UNSUPPORTED_SCHEME));
+        assert!(e.error.message.contains("ethereum-sepolia"), "{}", e.error.message);
+    }
+
     #[test]
     fn tx_kinds_round_trip_through_json_with_full_u128_amounts() {
         let token = TokenInfo { address: "0xabc".into(), decimals: 6, symbol: Some("T".into()), program_id: None };

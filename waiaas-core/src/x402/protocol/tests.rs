@@ -159,3 +159,17 @@ fn the_solana_payment_header_is_the_reference_clients_payload() {
     let v = b64_json(&svm_payment_header(&r, &Value::Null, "AQID")).unwrap();
     assert_eq!(v, json!({"x402Version": 2, "accepted": raw, "payload": {"transaction": "AQID"}}));
 }
+
+/// The `PAYMENT-SIGNATURE` the reference client (`@x402/core` `x402Client` + `@x402/svm`
+/// `ExactSvmScheme` 2.27.0) sent in `tests/x402/selftest_svm.mjs`, decoded (captured with
+/// `X402_CAPTURE_SVM`; the transaction is the one `chain::solana::tests` checks our builder
+/// against). Rebuilt from its parts, ours is the same JSON.
+#[test]
+fn the_solana_payment_header_equals_the_captured_reference_one() {
+    let reference: Value = serde_json::from_str(REFERENCE_SVM_PAYMENT).unwrap();
+    let r = requirement(&reference["accepted"]).unwrap();
+    let ours = b64_json(&svm_payment_header(&r, &reference["resource"], reference["payload"]["transaction"].as_str().unwrap())).unwrap();
+    assert_eq!(ours, reference);
+}
+
+const REFERENCE_SVM_PAYMENT: &str = r#"{"x402Version":2,"payload":{"transaction":"AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADCeEtNzK4Vs+mj53Yw/mW0UbJdrPxTmnMAFW//NJ/cZP1o4gdrEcLr7/MVVNIYvQSs5eT42g//MYTXEYg0D8DgAIBBAhQDiimnNinO5kH4I6029FTjTLt972jCCAnZRIKxwQPXD01SRDzLl5wTKUnwNDopzoFr/4DzsiEff5RQdETnB1ueA94PjAUf1G8V2ZzfEFx2sGKBIVs/8y7d01UHKqqdPR8du+T0gg6sxBkZrbHb7YnHz+dPmggoN8IGOolC1TvKFCZikgVhkqhmVC4qEs0IlN6JTXVTdAWLQVeUCr+Oov+AwZGb+UhFzL/7K26csOb57yM5bvF9xJrLEObOkAAAAAFSlNamSkhBk0k6HFg2jh8fDW13bySu4HkH6hAQQVEjQbd9uHXZaGT2cvhRs7reawctIXtX1s3kTqM9YV+/wCpFAVF62Lu5XktmbtAYUuDfs0DsiigBHnzKbIe7BOmdmwEBQAFAiBOAAAFAAkDAQAAAAAAAAAHBAIEAwEKDBAnAAAAAAAABgYAIDI4ZDM2MzUxYWM4NjllYmFmNGJlOTFjZDcyM2ZjYWRmAA=="},"resource":{"url":"http://127.0.0.1:42693/sol/paid","description":"premium data (Solana)","mimeType":"application/json"},"accepted":{"scheme":"exact","network":"solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1","amount":"10000","asset":"6RdQdtpw2Ez6QDGgZN3hSp3u8c76tncJCywucQPk39kZ","payTo":"8zbiRcWu5Uc5vurqjr7mNeJB3oGYkCtMRVMmP3fqA5c7","maxTimeoutSeconds":300,"extra":{"feePayer":"6PW8zzXNbxfgCiapT6hxfY8aTipLEQH3S1TEtC33jwMD"}}}"#;
