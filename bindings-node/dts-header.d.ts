@@ -131,6 +131,14 @@ export interface SignMessageParams {
   walletId?: string
 }
 
+export interface X402FetchParams {
+  url: string
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
+  headers?: Record<string, string>
+  body?: string
+  walletId?: string
+}
+
 export interface EncodeCalldataParams {
   abi: JsonObject[]
   functionName: string
@@ -471,6 +479,23 @@ export interface SignMessageResponse {
   id: string
   signature: string
   signType: 'personal' | 'typedData'
+}
+
+export interface X402Payment {
+  amount: string
+  asset: string
+  network: string
+  payTo: string
+  txId: string
+  status: 'CONFIRMED' | 'SUBMITTED'
+  txHash?: string
+}
+
+export interface X402FetchResponse {
+  status: number
+  headers: Record<string, string>
+  body: string
+  payment?: X402Payment
 }
 
 export interface EncodeCalldataResponse {

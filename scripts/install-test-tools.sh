@@ -5,6 +5,8 @@
 #  - the official MCP Python SDK in a venv, ~/.cache/waiaas/mcp-venv (scripts/test-mcp.sh);
 #  - aiosmtpd (pinned) in a venv, ~/.cache/waiaas/smtp-venv: the real SMTP server
 #    (tests/fixtures/smtp_server.py) of the email channel's test;
+#  - the x402 reference packages (npm @x402/*, pinned by tests/x402/package-lock.json) into
+#    ~/.cache/waiaas/x402 (tests/x402/install.sh), the x402 tests' resource server and facilitator;
 #  - Chromium for the API reference page's headless rendering (Debian's package, with
 #    apt-get as root; the test says SKIPPED when it cannot be had).
 # solana-test-validator has its own script (scripts/install-solana-validator.sh, ~30 min once).
@@ -17,6 +19,7 @@ if ! "$SMTP_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m
     python3 -m venv "$SMTP_VENV" >&2
     "$SMTP_VENV/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6" >&2
 fi
+bash tests/x402/install.sh >/dev/null
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing chromium (apt-get)" >&2

@@ -302,6 +302,14 @@ impl Client {
         promise(env, async move { api.sign_message(object(Some(params), "params")?).await })
     }
 
+    /// `POST /v1/x402/fetch`: fetch `url`; an HTTP 402 (x402) is paid from the wallet under
+    /// its policies.
+    #[napi(ts_args_type = "params: X402FetchParams", ts_return_type = "Promise<X402FetchResponse>")]
+    pub fn x402_fetch<'env>(&self, env: &'env Env, params: Value) -> Result<PromiseRaw<'env, Value>> {
+        let api = self.api.clone();
+        promise(env, async move { api.x402_fetch(object(Some(params), "params")?).await })
+    }
+
     /// `GET /v1/transactions/{id}`.
     #[napi(ts_return_type = "Promise<TransactionResponse>")]
     pub fn get_transaction<'env>(&self, env: &'env Env, id: String) -> Result<PromiseRaw<'env, Value>> {

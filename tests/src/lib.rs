@@ -7,6 +7,7 @@
 
 pub mod evm;
 pub mod fakes;
+pub mod x402;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -370,6 +370,28 @@ impl std::fmt::Debug for MetricsConfig {
     }
 }
 
+/// `[x402]`: paying for HTTP resources (`POST /v1/x402/fetch`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct X402Config {
+    /// Off: the route answers 403 `X402_DISABLED`.
+    pub enabled: bool,
+    /// Seconds one fetch may take, both requests and a DELAY wait included; a DELAY longer
+    /// than this is refused with 408 `X402_DELAY_TIMEOUT`.
+    pub request_timeout: u64,
+    /// Largest answer body read, in bytes.
+    pub max_response_bytes: u64,
+    /// Hosts fetched over plain http and on loopback/private addresses. For tests only:
+    /// production leaves it empty (https to public addresses only).
+    pub allow_insecure_hosts: Vec<String>,
+}
+
+impl Default for X402Config {
+    fn default() -> Self {
+        X402Config { enabled: true, request_timeout: 30, max_response_bytes: 10 * 1024 * 1024, allow_insecure_hosts: vec![] }
+    }
+}
+
 /// `[signing_sdk]`: owner approvals answered from a wallet app through the push relay
 /// (upstream's `signing_sdk.*` settings).
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -552,6 +574,7 @@ pub struct Config {
     pub evm: EvmConfig,
     pub pipeline: PipelineConfig,
     pub signing_sdk: SigningSdkConfig,
+    pub x402: X402Config,
     /// Sections read by later features; kept so that an upstream config.toml loads.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Table>,
@@ -705,6 +728,9 @@ impl Config {
         }
         if !(1..=1_000_000).contains(&self.pipeline.max_in_flight) {
             return Err(invalid("pipeline.max_in_flight must be 1..1000000".into()));
+        }
+        if !(1..=600).contains(&self.x402.request_timeout) || !(1024..=256 * 1024 * 1024).contains(&self.x402.max_response_bytes) {
+            return Err(invalid("x402.request_timeout must be 1..600 seconds and x402.max_response_bytes 1024..268435456".into()));
         }
         Ok(())
     }

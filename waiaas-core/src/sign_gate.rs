@@ -53,29 +53,43 @@ impl Engine {
                 self.decide_intent(rec, Intent::new(&rec.wallet_id, network.chain(), network.id(), crate::policy::TxType::Sign)).await?
             }
         };
-        let row = || async { self.inner.store.get_tx(&rec.id).await?.ok_or_else(|| Error::internal("sign row vanished")) };
         match decided {
             Some(TxStatus::Executing) => self.signing_permit(&rec.id, &rec.wallet_id).await,
             Some(TxStatus::Queued) => {
-                let tier = row().await?.tier.unwrap_or_default();
+                let tier = self.sync_row(&rec.id).await?.tier.unwrap_or_default();
                 let e = Error::new(
                     ErrorCode::POLICY_DENIED,
                     format!("Policy requires {tier} for this request; a signature cannot wait for a delay or an approval (send transactions with POST /v1/transactions/send instead)"),
                 )
                 .with_details(serde_json::json!({"tier": tier}));
-                let patch =
-                    TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
-                if self.inner.store.transition_tx(&rec.id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, self.now()).await? {
-                    self.inner.metrics.transaction(TxStatus::Cancelled, Some(tier.as_str()).filter(|t| !t.is_empty()));
-                }
+                self.cancel_queued(&rec.id, &tier, &e).await?;
                 Err(e)
             }
-            _ => {
-                let t = row().await?;
-                let code = t.error_code.as_deref().and_then(ErrorCode::parse).unwrap_or(ErrorCode::POLICY_DENIED);
-                Err(Error::new(code, t.error.unwrap_or_else(|| "Denied by policy".into())))
-            }
+            _ => Err(self.row_error(&rec.id).await?),
         }
+    }
+
+    /// A synchronous request's own row.
+    pub(crate) async fn sync_row(&self, id: &str) -> Result<TxRecord> {
+        self.inner.store.get_tx(id).await?.ok_or_else(|| Error::internal("the request's transaction row vanished"))
+    }
+
+    /// The error a row that did not reach the signer ended with (its decision's denial, or
+    /// whoever cancelled it), as the request's answer.
+    pub(crate) async fn row_error(&self, id: &str) -> Result<Error> {
+        let t = self.sync_row(id).await?;
+        let code = t.error_code.as_deref().and_then(ErrorCode::parse).unwrap_or(ErrorCode::POLICY_DENIED);
+        Ok(Error::new(code, t.error.unwrap_or_else(|| "Denied by policy".into())))
+    }
+
+    /// CANCELLED with `e` as its reason, the reservation released: a QUEUED row whose request
+    /// does not wait for its tier.
+    pub(crate) async fn cancel_queued(&self, id: &str, tier: &str, e: &Error) -> Result<()> {
+        let patch = TxPatch { error: Some(e.message.clone()), error_code: Some(e.code.as_str().into()), release_reservation: true, ..Default::default() };
+        if self.inner.store.transition_tx(id, &[TxStatus::Queued], TxStatus::Cancelled, &patch, self.now()).await? {
+            self.inner.metrics.transaction(TxStatus::Cancelled, Some(tier).filter(|t| !t.is_empty()));
+        }
+        Ok(())
     }
 
     /// What signing `kind` with a wallet on `network` would authorize, decoded before any key

@@ -137,6 +137,19 @@ class _AgentOps:
             request=_clean(dict(message=message, sign_type=sign_type, typed_data=typed_data, network=network, wallet_id=wallet_id)),
         )
 
+    def x402_fetch(
+        self,
+        url: str,
+        *,
+        method: Optional[str] = None,
+        headers: Optional[Dict[str, str]] = None,
+        body: Optional[str] = None,
+        wallet_id: Optional[str] = None,
+    ) -> Any:
+        """``POST /v1/x402/fetch``: fetch ``url``; an HTTP 402 (x402) is paid from the wallet
+        under its policies. ``{"status", "headers", "body", "payment"?}``."""
+        return self._invoke("x402_fetch", request=_clean(dict(url=url, method=method, headers=headers, body=body, wallet_id=wallet_id)))
+
     def get_transaction(self, tx_id: str) -> Any:
         """``GET /v1/transactions/{id}``."""
         return self._invoke("get_transaction", id=tx_id)

@@ -402,6 +402,26 @@ class SignTransactionResponse(TypedDict):
     policyResult: SignPolicyResult
 
 
+HttpMethod = Literal["GET", "POST", "PUT", "DELETE", "PATCH"]
+
+
+class X402Payment(TypedDict, total=False):
+    amount: str
+    asset: str
+    network: str
+    payTo: str
+    txId: str
+    status: Literal["CONFIRMED", "SUBMITTED"]
+    txHash: str
+
+
+class X402FetchResponse(TypedDict, total=False):
+    status: int
+    headers: Dict[str, str]
+    body: str
+    payment: X402Payment
+
+
 class SignMessageResponse(TypedDict):
     id: str
     signature: str
@@ -703,6 +723,9 @@ __all__ = [
     "SignPolicyResult",
     "SignTransactionResponse",
     "SignMessageResponse",
+    "HttpMethod",
+    "X402Payment",
+    "X402FetchResponse",
     "EncodeCalldataResponse",
     "NonceResponse",
     "RenewSessionResponse",

@@ -37,4 +37,5 @@ mod small_holes;
 mod solana_send;
 mod telegram_bot;
 mod tls;
+mod x402_evm;
 mod x402_solana;

@@ -158,6 +158,7 @@ operations! {
     GetWalletBalance: "getWalletBalance", GET "/v1/wallet/balance", Session, Refused, agent [get_balance], admin [], mcp [get_balance];
     GetWalletAssets: "getWalletAssets", GET "/v1/wallet/assets", Session, Refused, agent [get_assets], admin [], mcp [get_assets];
     EncodeCalldata: "encodeCalldata", POST "/v1/utils/encode-calldata", Session, Refused, agent [encode_calldata], admin [], mcp [encode_calldata];
+    X402Fetch: "x402Fetch", POST "/v1/x402/fetch", Session, Refused, agent [x402_fetch], admin [], mcp [x402_fetch];
     GetConnectInfo: "getConnectInfo", GET "/v1/connect-info", Session, Refused, agent [get_connect_info], admin [], mcp [connect_info, get_wallet_info, get_policies];
     ListTokens: "listTokens", GET "/v1/tokens", MasterOrSession, Refused, agent [], admin [], mcp [];
     AddToken: "addToken", POST "/v1/tokens", Master, Refused, agent [], admin [], mcp [];
@@ -246,7 +247,7 @@ impl Op {
 
     /// Whether a session may be rate-limited as a sender on this operation (money moves).
     pub fn moves_money(self) -> bool {
-        self == Op::SendTransaction
+        matches!(self, Op::SendTransaction | Op::X402Fetch)
     }
 }
 

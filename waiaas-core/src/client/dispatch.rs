@@ -92,6 +92,7 @@ pub async fn call_agent(api: &dyn AgentApi, method: &str, a: CallArgs) -> Result
         "simulate" => api.simulate_transaction(a.request).await,
         "sign_transaction" => api.sign_transaction(a.request).await,
         "sign_message" => api.sign_message(a.request).await,
+        "x402_fetch" => api.x402_fetch(a.request).await,
         "get_transaction" => api.get_transaction(a.id()?).await,
         "list_transactions" => api.list_transactions(TxListQuery { wallet_id: a.wallet_id, cursor: a.cursor, limit: a.limit }).await,
         "list_pending_transactions" => api.list_pending_transactions(a.wallet_id).await,

@@ -183,6 +183,12 @@ impl AgentApi for EmbeddedAgent {
         to_json(self.engine.sign_message(&ctx, req).await?)
     }
 
+    async fn x402_fetch(&self, request: Value) -> Result<Value> {
+        let (ctx, _) = self.auth(Op::X402Fetch).await?;
+        let req = parse_body(request)?;
+        to_json(self.engine.x402_fetch(&ctx, req).await?)
+    }
+
     async fn get_transaction(&self, id: String) -> Result<Value> {
         let (ctx, _) = self.auth(Op::GetTransaction).await?;
         to_json(self.engine.get_transaction(&Caller::Session(&ctx), &id).await?)

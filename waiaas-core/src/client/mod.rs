@@ -65,6 +65,8 @@ pub trait AgentApi: Send + Sync {
     async fn sign_transaction(&self, request: Value) -> Result<Value>;
     /// `POST /v1/transactions/sign-message`
     async fn sign_message(&self, request: Value) -> Result<Value>;
+    /// `POST /v1/x402/fetch`
+    async fn x402_fetch(&self, request: Value) -> Result<Value>;
     /// `GET /v1/transactions/{id}`
     async fn get_transaction(&self, id: String) -> Result<Value>;
     /// `GET /v1/transactions`

@@ -187,6 +187,10 @@ impl AgentApi for RemoteAgent {
         self.call(Op::SignMessage, &[], vec![], Some(&request)).await
     }
 
+    async fn x402_fetch(&self, request: Value) -> Result<Value> {
+        self.call(Op::X402Fetch, &[], vec![], Some(&request)).await
+    }
+
     async fn get_transaction(&self, id: String) -> Result<Value> {
         self.call(Op::GetTransaction, &[&id], vec![], None).await
     }

@@ -151,6 +151,14 @@ impl Engine {
         draft.resolve(network.info().native_decimals, &|a| known.get(a).copied())
     }
 
+    /// Hold `id` for a request that drives its row itself (an x402 payment): no runner
+    /// ([`Engine::spawn_run`] from the queue, the re-check or a start-up) touches it while the
+    /// returned claim lives. `None` if a runner already holds it.
+    pub(crate) fn claim(&self, id: &str) -> Option<Claim> {
+        let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.insert(id.to_string()).then(|| Claim { engine: self.clone(), id: id.to_string() })
+    }
+
     pub(crate) fn spawn_run(&self, id: String) {
         {
             let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
@@ -182,6 +190,9 @@ impl Engine {
     /// Drive one transaction from wherever it is to a terminal or waiting state.
     async fn run(&self, id: &str) -> Result<()> {
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
+        if tx.tx_type == TxType::X402Payment && tx.status() != TxStatus::Submitted {
+            return self.x402_orphaned(&tx).await;
+        }
         match tx.status() {
             TxStatus::Pending => match self.decide_in_turn(&tx).await? {
                 // Allowed at INSTANT/NOTIFY: execute now. DELAY and APPROVAL wait QUEUED for
@@ -197,6 +208,33 @@ impl Engine {
             Some(TxStatus::Submitted) => self.confirm(id).await,
             _ => Ok(()),
         }
+    }
+
+    /// An x402 payment row no request holds (its fetch ended with the process that ran it):
+    /// nobody is left to send it, so it ends here. Unsigned, it is CANCELLED and its
+    /// reservation released; signed (the authorization may have reached the server, which can
+    /// settle it until it expires), it is FAILED and keeps its reservation.
+    async fn x402_orphaned(&self, tx: &TxRecord) -> Result<()> {
+        let from = tx.status();
+        if !matches!(from, TxStatus::Pending | TxStatus::Queued | TxStatus::Executing) {
+            return Ok(());
+        }
+        let signed = tx.signed_tx.is_some();
+        let (to, message) = if signed {
+            (TxStatus::Failed, "The x402 fetch that signed this payment was interrupted (daemon stopped); the server may still settle it until the authorization expires, so its amount stays reserved")
+        } else {
+            (TxStatus::Cancelled, "The x402 fetch that requested this payment was interrupted (daemon stopped) before anything was signed")
+        };
+        let patch = TxPatch {
+            error: Some(message.into()),
+            error_code: Some(ErrorCode::X402_SERVER_ERROR.as_str().into()),
+            release_reservation: !signed,
+            ..Default::default()
+        };
+        if self.inner.store.transition_tx(&tx.id, &[from], to, &patch, self.now()).await? {
+            self.inner.metrics.transaction(to, tx.tier.as_deref());
+        }
+        Ok(())
     }
 
     /// FAILED without moving funds: the reservation is released and bytes that never landed
@@ -796,6 +834,13 @@ impl Engine {
         let now = self.now();
         let mut moved = 0;
         for tx in self.inner.store.txs_in_status(&[TxStatus::Queued]).await? {
+            // An x402 payment's DELAY is waited out by its own request (or ends with it).
+            if tx.tx_type == TxType::X402Payment {
+                if let Some(_held) = self.claim(&tx.id) {
+                    self.x402_orphaned(&tx).await?;
+                }
+                continue;
+            }
             let meta: serde_json::Value = tx.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
             if let Some(due) = meta.get("executeAfter").and_then(|v| v.as_i64()) {
                 if due <= now && self.inner.store.transition_tx(&tx.id, &[TxStatus::Queued], TxStatus::Executing, &TxPatch::default(), now).await? {
@@ -1004,5 +1049,17 @@ impl TxType {
     /// Native decimals apply to the amount of these types.
     pub fn amount_is_native(self) -> bool {
         matches!(self, TxType::Transfer | TxType::ContractCall | TxType::Batch)
+    }
+}
+
+/// A row held by the request that drives it ([`Engine::claim`]); released on drop.
+pub(crate) struct Claim {
+    engine: Engine,
+    id: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.engine.inner.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
     }
 }

@@ -19,7 +19,8 @@ pub const UNLIMITED_APPROVE: u128 = u128::MAX / 2;
 pub(crate) fn check(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
     whitelist(cx, it, f);
     match it.tx_type {
-        TxType::TokenTransfer => tokens(cx, it, f),
+        // An x402 payment moves its asset like a token transfer.
+        TxType::TokenTransfer | TxType::X402Payment => tokens(cx, it, f),
         TxType::ContractCall => {
             contracts(cx, it, f);
             methods(cx, it, f);

@@ -163,8 +163,19 @@ pub(crate) fn denied_before_pricing(policies: &[PolicyRecord], intent: &Intent, 
         intent.batch.iter().for_each(|ins| allowlist::check(&cx, ins, &mut f));
     } else {
         allowlist::check(&cx, intent, &mut f);
+        domains::check(&cx, intent, &mut f);
     }
     f.reasons.iter().any(|r| r.denied)
+}
+
+/// See [`super::domain_denial`].
+pub(crate) fn domain_denial(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings) -> Option<Reason> {
+    let set = PolicySet::resolve(policies, &intent.wallet_id, &intent.network);
+    let usage = Usage::default();
+    let cx = Ctx { set: &set, usage: &usage, settings, now: 0, chain: intent.chain, network: &intent.network };
+    let mut f = Findings::default();
+    domains::check(&cx, intent, &mut f);
+    f.reasons.into_iter().find(|r| r.denied)
 }
 
 /// Every per-instruction family, in the canonical order of reasons.

@@ -126,6 +126,13 @@ pub fn denied_before_pricing(policies: &[PolicyRecord], intent: &Intent, setting
     eval::denied_before_pricing(policies, intent, settings)
 }
 
+/// The denial of the domain allowlists alone (X402_ALLOWED_DOMAINS, ERC8128_ALLOWED_DOMAINS) for
+/// `intent`, if they deny it. Pure; for checks repeated on every hop of one request (an x402
+/// fetch's redirects), before anything is valued or decided.
+pub fn domain_denial(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings) -> Option<Reason> {
+    eval::domain_denial(policies, intent, settings)
+}
+
 /// Evaluate `intent` against `policies` (all stored policies; scoping happens here). Pure: `now`
 /// is unix seconds (TIME_RESTRICTION), `owner_registered` decides whether APPROVAL stays APPROVAL
 /// or is downgraded to DELAY. See the module documentation for the semantics.

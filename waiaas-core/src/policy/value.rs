@@ -208,7 +208,7 @@ fn token_limit<'r>(cx: &Ctx<'_>, p: &PolicyRecord, r: &'r SpendingLimit, v: &Val
     // CAIP-19 ids carry an address: EVM ones compare case-insensitively (checksums are display).
     let find = |key: &str| r.token_limits.iter().find(|(k, _)| cx.same_address(k, key)).map(|(k, l)| (k.as_str(), l));
     let (key, limits, decimals) = match v.tx_type {
-        TxType::TokenTransfer | TxType::Approve => {
+        TxType::TokenTransfer | TxType::Approve | TxType::X402Payment => {
             let token = v.token?;
             let (key, limits) = find(token.asset_id.as_deref()?)?;
             (key, limits, token.decimals?)

@@ -214,6 +214,12 @@ pub(crate) fn intent_of(wallet_id: &str, network: Network, kind: &TxKind, prices
     i
 }
 
+/// An x402 payment's intent: the token transfer it pays, to `domain`.
+fn as_x402(i: &mut Intent, domain: &str) {
+    i.tx_type = PTx::X402Payment;
+    i.domain = Some(domain.to_string());
+}
+
 /// Where a decision sends a PENDING transaction, and what it records.
 pub(crate) fn outcome(d: &Decision, amount_usd: Option<f64>, now: i64) -> (TxStatus, TxPatch) {
     let decision = serde_json::to_string(d).ok();
@@ -286,12 +292,16 @@ impl Policies {
     /// The evaluator's view of a transaction of `wallet_id`, priced, unless the allowlists of
     /// `policies` already deny it ([`policy::denied_before_pricing`]): then no price is looked up,
     /// so an agent cannot spend the oracle quota on lookups of tokens nobody allowed.
-    async fn priced_intent(&self, wallet_id: &str, network: Network, kind: &TxKind, policies: &[PolicyRecord]) -> Intent {
-        let unpriced = intent_of(wallet_id, network, kind, &Prices::new());
+    /// `shape` turns the transaction's intent into the one decided (an x402 payment's).
+    async fn priced_intent(&self, wallet_id: &str, network: Network, kind: &TxKind, policies: &[PolicyRecord], shape: impl Fn(&mut Intent)) -> Intent {
+        let mut unpriced = intent_of(wallet_id, network, kind, &Prices::new());
+        shape(&mut unpriced);
         if policy::denied_before_pricing(policies, &unpriced, &self.settings) {
             return unpriced;
         }
-        intent_of(wallet_id, network, kind, &self.prices_for(network, kind).await)
+        let mut priced = intent_of(wallet_id, network, kind, &self.prices_for(network, kind).await);
+        shape(&mut priced);
+        priced
     }
 
     /// Look up the USD prices a transaction needs (oracles, cache, then `[prices]`).
@@ -398,13 +408,50 @@ impl Policies {
     /// then decide and reserve in one store transaction. Returns the status it moved to
     /// (`None` if it was not PENDING).
     pub(crate) async fn decide_kind(&self, tx: &TxRecord, kind: &TxKind) -> Result<Option<TxStatus>> {
+        self.decide_shaped(tx, kind, |_| {}).await
+    }
+
+    /// [`Policies::decide_kind`] of an x402 payment: `kind` is the token transfer it pays,
+    /// decided as an `X402_PAYMENT` to `domain` (X402_ALLOWED_DOMAINS, then ALLOWED_TOKENS,
+    /// limits and tiers like a token transfer).
+    pub(crate) async fn decide_x402(&self, tx: &TxRecord, kind: &TxKind, domain: &str) -> Result<Option<TxStatus>> {
+        self.decide_shaped(tx, kind, |i| as_x402(i, domain)).await
+    }
+
+    async fn decide_shaped(&self, tx: &TxRecord, kind: &TxKind, shape: impl Fn(&mut Intent)) -> Result<Option<TxStatus>> {
         let network = Network::parse(&tx.network)?;
         // The decision itself re-reads the policies inside its store transaction; these only
         // decide whether pricing is needed (a policy added meanwhile leaves the value unpriced,
         // which fails closed).
         let policies = self.enabled_for(&tx.wallet_id).await?;
-        let intent = self.priced_intent(&tx.wallet_id, network, kind, &policies).await;
+        let intent = self.priced_intent(&tx.wallet_id, network, kind, &policies, shape).await;
         self.decide_intent(tx, intent).await
+    }
+
+    /// Whether the allowlists alone (X402_ALLOWED_DOMAINS, ALLOWED_TOKENS, WHITELIST) already
+    /// refuse paying `kind` to `domain`: to prefer, among a server's offers, one that can pass.
+    pub(crate) async fn x402_listed(&self, wallet_id: &str, network: Network, kind: &TxKind, domain: &str) -> Result<bool> {
+        let policies = self.enabled_for(wallet_id).await?;
+        let mut intent = intent_of(wallet_id, network, kind, &Prices::new());
+        as_x402(&mut intent, domain);
+        Ok(!policy::denied_before_pricing(&policies, &intent, &self.settings))
+    }
+
+    /// Whether X402_ALLOWED_DOMAINS lets `wallet_id` pay `host` on `network` (the policies as
+    /// they are now; the decision re-reads them). Returns a check to ask about every host of one
+    /// request (each redirect hop), without reading the store again.
+    pub(crate) async fn x402_host_check(&self, wallet_id: &str, network: Network) -> Result<impl Fn(&str) -> Result<()> + Send + Sync + 'static> {
+        let policies = self.enabled_for(wallet_id).await?;
+        let settings = self.settings.clone();
+        let wallet_id = wallet_id.to_string();
+        Ok(move |host: &str| {
+            let mut intent = Intent::new(&wallet_id, network.chain(), network.id(), PTx::X402Payment);
+            intent.domain = Some(host.to_string());
+            match policy::domain_denial(&policies, &intent, &settings) {
+                None => Ok(()),
+                Some(r) => Err(Error::new(r.error_code.unwrap_or(ErrorCode::X402_DOMAIN_NOT_ALLOWED), r.message)),
+            }
+        })
     }
 
     /// The decision + reservation of a PENDING row for an already built intent, in one store
@@ -447,7 +494,7 @@ impl Policies {
     /// anything (simulate).
     pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<Decision> {
         let policies = self.enabled_for(wallet_id).await?;
-        let intent = self.priced_intent(wallet_id, network, kind, &policies).await;
+        let intent = self.priced_intent(wallet_id, network, kind, &policies, |_| {}).await;
         let token = match kind {
             TxKind::TokenTransfer { token, .. } | TxKind::Approve { token, .. } => Some(token.address.as_str()),
             _ => None,

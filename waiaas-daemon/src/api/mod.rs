@@ -16,6 +16,7 @@ mod tokens;
 mod transactions;
 mod wallet_apps;
 mod wallets;
+mod x402;
 
 pub use extract::{ApiError, ApiResult};
 
@@ -83,6 +84,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(wallet_apps::routes())
         .merge(notifications::routes())
         .merge(telegram_users::routes())
+        .merge(x402::routes())
         .merge(crate::openapi::routes())
 }
 

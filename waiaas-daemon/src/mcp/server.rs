@@ -161,6 +161,20 @@ fn catalog(note: Option<&str>) -> Vec<(&'static str, String, Arc<JsonObject>, bo
             ),
             false,
         ),
+        (
+            "x402_fetch",
+            "Fetch a URL; when the server asks for payment (HTTP 402, x402), pay it from the wallet under its policies (X402_ALLOWED_DOMAINS, ALLOWED_TOKENS, limits) and return the paid answer with the payment.".into(),
+            schema(
+                wallet_props(json!({
+                    "url": {"type": "string", "description": "https URL of the resource"},
+                    "method": {"type": "string", "enum": ["GET", "POST", "PUT", "DELETE", "PATCH"]},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "body": {"type": "string"},
+                })),
+                &["url"],
+            ),
+            false,
+        ),
         ("get_transaction", "Get a transaction's status, tier, hash and error.".into(), schema(json!({"transaction_id": {"type": "string"}}), &["transaction_id"]), true),
         (
             "list_transactions",
@@ -433,6 +447,17 @@ impl WaiaasMcp {
                     self.with_agent(|g| {
                         let b = b.clone();
                         async move { g.sign_message(b).await }
+                    })
+                    .await,
+                )
+                .await
+            }
+            "x402_fetch" => {
+                let b = body_from(&a, &[("url", "url"), ("method", "method"), ("headers", "headers"), ("body", "body")]);
+                self.read(
+                    self.with_agent(|g| {
+                        let b = b.clone();
+                        async move { g.x402_fetch(b).await }
                     })
                     .await,
                 )

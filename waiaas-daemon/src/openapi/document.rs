@@ -73,6 +73,7 @@ pub fn base() -> OpenApi {
             ("Admin", "Operator: kill switch, secrets, audit log"),
             ("Webhooks", "Signed notifications of audit events"),
             ("Wallet Apps", "The owner's wallet app on a phone, reached through the push relay (approvals and alerts)"),
+            ("x402", "Paying for HTTP resources (HTTP 402, x402 v2)"),
             ("Actions", "Action providers"),
             ("MCP", "Session tokens for MCP clients"),
             ("Skills", "Guides for agents, shipped in the binary"),

@@ -93,31 +93,32 @@ pub fn parse_required(header: Option<&str>, body: &[u8]) -> Result<PaymentRequir
     })
 }
 
-/// The requirement to pay: scheme `exact` on a network of the wallet's chain and
-/// environment, the cheapest of those (the first of equals).
-pub fn choose(req: &PaymentRequired, chain: Chain, environment: Environment) -> Result<(&Requirement, Network)> {
-    let mut best: Option<(&Requirement, Network)> = None;
-    for r in &req.accepts {
-        if r.scheme != "exact" {
-            continue;
-        }
-        let Ok(n) = Network::parse(&r.network) else { continue };
-        if n.chain() != chain || n.environment() != environment {
-            continue;
-        }
-        if best.is_none_or(|(b, _)| r.amount < b.amount) {
-            best = Some((r, n));
-        }
-    }
-    best.ok_or_else(|| {
+/// The requirements this wallet could pay: scheme `exact` on a network of the wallet's chain
+/// and environment, cheapest first (equals in the server's order). An error naming what was
+/// offered when there is none.
+pub fn candidates(req: &PaymentRequired, chain: Chain, environment: Environment) -> Result<Vec<(&Requirement, Network)>> {
+    let mut out: Vec<(&Requirement, Network)> = req
+        .accepts
+        .iter()
+        .filter(|r| r.scheme == "exact")
+        .filter_map(|r| Network::parse(&r.network).ok().filter(|n| n.chain() == chain && n.environment() == environment).map(|n| (r, n)))
+        .collect();
+    out.sort_by_key(|(r, _)| r.amount);
+    if out.is_empty() {
         let offered: Vec<String> = req.accepts.iter().map(|r| format!("{} on {}", r.scheme, r.network)).collect();
-        unsupported(format!(
+        return Err(unsupported(format!(
             "no payment option this wallet can pay: it pays `exact` on {} {} networks; offered: [{}]",
             chain.as_str(),
             environment.as_str(),
             offered.join(", ")
-        ))
-    })
+        )));
+    }
+    Ok(out)
+}
+
+/// The requirement to pay when nothing else decides: the first of [`candidates`].
+pub fn choose(req: &PaymentRequired, chain: Chain, environment: Environment) -> Result<(&Requirement, Network)> {
+    Ok(candidates(req, chain, environment)?.remove(0))
 }
 
 /// An EIP-3009 `TransferWithAuthorization` to sign for `r` on EVM network `n`.
@@ -182,11 +183,12 @@ impl Authorization {
         }))
     }
 
-    /// The `PAYMENT-SIGNATURE` header value: base64 of the v2 payload for `url`.
-    pub fn payment_header(&self, r: &Requirement, url: &str, signature: &str) -> String {
+    /// The `PAYMENT-SIGNATURE` header value: base64 of the v2 payload for `resource` (the
+    /// server's own description of it, as the reference client echoes it).
+    pub fn payment_header(&self, r: &Requirement, resource: &Value, signature: &str) -> String {
         let payload = json!({
             "x402Version": 2,
-            "resource": {"url": url},
+            "resource": resource,
             "accepted": r.raw,
             "payload": {
                 "signature": signature,

@@ -119,7 +119,7 @@ fn the_payment_header_echoes_the_offer_and_the_settlement_is_read() {
     let raw = offer("eip155:84532", "7");
     let r = requirement(&raw).unwrap();
     let auth = Authorization::new(&r, PAYER, 100);
-    let h = auth.payment_header(&r, "https://api.example.com/paid", "0xsig");
+    let h = auth.payment_header(&r, &serde_json::json!({"url": "https://api.example.com/paid"}), "0xsig");
     let v = b64_json(&h).unwrap();
     assert_eq!(v["x402Version"], 2);
     assert_eq!(v["accepted"], raw);
