@@ -307,6 +307,27 @@ capture.decodedTransactionToken2022 = b.decoded;
   capture.facilitatorSettleResult = j.settle[0]?.result ?? null;
   check(j.settle.filter((s) => s.result?.success).length === 2, "the facilitator settled exactly the 2 paid requests", j.settle.map((s) => s.result?.success ?? s.error));
 }
+// --svm-facilitator-keypair: a solana-keygen file's JSON byte array, or base58 of the same 64
+// bytes (secret seed ‖ public key); the server reports the key's address.
+{
+  const { generateKeyPairSync } = await import("node:crypto");
+  const jwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+  const bytes = Uint8Array.from([...Buffer.from(jwk.d, "base64url"), ...Buffer.from(jwk.x, "base64url")]);
+  const address = kit.getBase58Decoder().decode(Buffer.from(jwk.x, "base64url"));
+  for (const [form, value] of [["JSON byte array", JSON.stringify([...bytes])], ["base58", kit.getBase58Decoder().decode(bytes)]]) {
+    const child = spawn(process.execPath, [join(HERE, "server.mjs"), "--svm-rpc-url", rpcUrl, "--svm-mint", spl, "--svm-pay-to", payTo, "--svm-facilitator-keypair", value], {
+      stdio: ["pipe", "pipe", "inherit"],
+      env: process.env,
+    });
+    children.push(child);
+    const ready = await new Promise((resolve, reject) => {
+      createInterface({ input: child.stdout }).on("line", (line) => line.startsWith("{") && resolve(JSON.parse(line)));
+      child.on("exit", (code) => reject(new Error(`server.mjs exited with ${code}`)));
+    });
+    check(ready.svm?.facilitatorAddress === address, `--svm-facilitator-keypair as a ${form}: the fee payer is that key`, ready.svm?.facilitatorAddress);
+    child.stdin.end();
+  }
+}
 {
   const exited = new Promise((resolve) => srv.child.once("exit", () => resolve(true)));
   srv.child.stdin.end();
