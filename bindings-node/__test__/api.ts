@@ -134,6 +134,8 @@ export type KeyListsMatch = [
   Assert<Equal<keyof T.SignPolicyResult, Listed<'SignPolicyResult'>>>,
   Assert<Equal<keyof T.SignTransactionResponse, Listed<'SignTransactionResponse'>>>,
   Assert<Equal<keyof T.SignMessageResponse, Listed<'SignMessageResponse'>>>,
+  Assert<Equal<keyof T.X402Payment, Listed<'X402Payment'>>>,
+  Assert<Equal<keyof T.X402FetchResponse, Listed<'X402FetchResponse'>>>,
   Assert<Equal<keyof T.EncodeCalldataResponse, Listed<'EncodeCalldataResponse'>>>,
   Assert<Equal<keyof T.NonceResponse, Listed<'NonceResponse'>>>,
   Assert<Equal<keyof T.RenewSessionResponse, Listed<'RenewSessionResponse'>>>,

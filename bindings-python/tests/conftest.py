@@ -98,13 +98,18 @@ class Anvil:
         return self.rpc("eth_getTransactionReceipt", [tx_hash])
 
     def stop(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_by_stdin(self.proc)
+
+
+def stop_by_stdin(proc: "subprocess.Popen[str]") -> None:
+    """Stop a harness child that exits when its stdin closes (killed after 10 s)."""
+    if proc.stdin:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class Daemon:

@@ -5,6 +5,7 @@
 //! with a temporary ledger and is killed when its handle drops.
 
 pub mod anvil;
+pub mod postgres;
 pub mod solana;
 pub mod tls;
 

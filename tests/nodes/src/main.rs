@@ -1,4 +1,4 @@
-//! `waiaas-testnodes anvil [chain-id]` / `waiaas-testnodes solana`: start a node, print one
+//! `waiaas-testnodes anvil [chain-id]` / `solana` / `postgres`: start a node (or a database), print one
 //! JSON line `{"rpc": "...", ...}` on stdout, and keep it running until stdin closes or
 //! SIGTERM. Used by the Python and Node test suites. `waiaas-testnodes install-anvil`
 //! installs anvil into the cache (what scripts/install-test-tools.sh runs before the tests).
@@ -18,6 +18,12 @@ fn main() {
         Some("install-anvil") => {
             println!("{}", waiaas_testnodes::anvil::binary().display());
         }
+        Some("postgres") => {
+            let pg = waiaas_testnodes::postgres::Postgres::start();
+            println!("{}", serde_json::json!({"url": pg.url, "port": pg.port}));
+            let _ = std::io::stdin().read_to_end(&mut Vec::new());
+            drop(pg);
+        }
         Some("solana") => {
             let node = waiaas_testnodes::solana::Validator::start();
             println!("{}", serde_json::json!({"rpc": node.url}));
@@ -25,7 +31,7 @@ fn main() {
             drop(node);
         }
         _ => {
-            eprintln!("usage: waiaas-testnodes anvil [chain-id] | solana | install-anvil");
+            eprintln!("usage: waiaas-testnodes anvil [chain-id] | solana | postgres | install-anvil");
             std::process::exit(2);
         }
     }

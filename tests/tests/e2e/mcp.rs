@@ -350,3 +350,34 @@ async fn the_mcp_server_can_embed_the_engine_on_a_data_dir() {
     assert_eq!(steps[1]["json"]["status"], "CONFIRMED", "{}", steps[1]);
     assert_eq!(node.nonce(&address), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_x402_fetch_tool_pays_for_a_resource_and_the_price_settles_on_chain() {
+    use std::str::FromStr;
+    const PAYEE: &str = "0x00000000000000000000000000000000000Fee01";
+    // The token is the first contract dev account 0 deploys on the fresh node: its address is
+    // known before the daemon starts, so its price can be configured.
+    let token = alloy_primitives::Address::from_str(DEV_ACCOUNTS[0]).unwrap().create(0).to_checksum(None);
+    let price_key = format!("WAIAAS_PRICES_{token}");
+    let s = setup(&[("WAIAAS_X402_ALLOW_INSECURE_HOSTS", "127.0.0.1"), (&price_key, "1")]).await;
+    let deployed =
+        tokio::task::block_in_place(|| waiaas_e2e::evm::deploy_erc20(s.node.n(), "Eip3009Token", "Test USD Coin", "TUSDC", 6, 1_000_000_000_000_000));
+    assert!(deployed.eq_ignore_ascii_case(&token), "{deployed} != {token}");
+    tokio::task::block_in_place(|| waiaas_e2e::evm::give_tokens(s.node.n(), &token, &s.address, 100_000_000));
+    let url = s.node.n().url.clone();
+    let server =
+        tokio::task::block_in_place(|| waiaas_e2e::x402::X402Server::start(&[("rpc-url", &url), ("token", &token), ("pay-to", PAYEE), ("price", "10000")]));
+    s.api.create_policy(&s.wallet, "X402_ALLOWED_DOMAINS", json!({"domains": ["127.0.0.1"]})).await;
+    s.api.create_policy(&s.wallet, "ALLOWED_TOKENS", json!({"tokens": [{"address": token}]})).await;
+    let before = tokio::task::block_in_place(|| waiaas_e2e::evm::token_balance(s.node.n(), &token, PAYEE));
+    let setup_out = mcp_setup(&s, &[]);
+    let report = client(scenario(&setup_out, None, json!([{"op": "call", "name": "x402_fetch", "args": {"url": server.url("/paid")}}])));
+    let paid = &report["steps"][0];
+    assert_eq!(paid["isError"], false, "{paid}");
+    assert_eq!(paid["json"]["status"], 200, "{paid}");
+    assert!(paid["json"]["body"].as_str().unwrap().contains("premium"), "{paid}");
+    assert_eq!(paid["json"]["payment"]["status"], "CONFIRMED", "{paid}");
+    let hash = paid["json"]["payment"]["txHash"].as_str().unwrap();
+    assert_eq!(tokio::task::block_in_place(|| s.node.n().receipt(hash))["status"], "0x1");
+    assert_eq!(tokio::task::block_in_place(|| waiaas_e2e::evm::token_balance(s.node.n(), &token, PAYEE)), before + 10_000);
+}

@@ -690,35 +690,67 @@ fn allowed_networks_malformed_rules_name_the_field() {
 // ---------------------------------------------------------------------------------------------
 
 fn x402(domain: &str) -> Intent {
-    base(TxType::X402Payment).with_to(ALICE).with_value(10_000, 0.01).with_domain(domain)
+    base(TxType::X402Payment).with_to(ALICE).with_token(usdc()).with_value(10_000, 0.01).with_domain(domain)
 }
 
 fn x402_domains(list: &[&str]) -> PolicyRecord {
     pol("x402", PolicyType::X402AllowedDomains, json!({ "domains": list }))
 }
 
+/// The domain allowlist plus ALLOWED_TOKENS for the paid asset.
+fn x402_pols(list: &[&str]) -> [PolicyRecord; 2] {
+    [x402_domains(list), allowed_usdc()]
+}
+
 #[test]
 fn x402_allowed_domains_allows_listed_domains() {
-    assert_allowed(&run(&[x402_domains(&["api.example.com"])], &x402("api.example.com")), Tier::Instant);
+    assert_allowed(&run(&x402_pols(&["api.example.com"]), &x402("api.example.com")), Tier::Instant);
     let s = PolicySettings { default_deny_x402_domains: false, ..PolicySettings::default() };
-    assert!(run_with(&[], &x402("anything.io"), &Usage::default(), &s).allowed);
+    assert!(run_with(&[allowed_usdc()], &x402("anything.io"), &Usage::default(), &s).allowed);
 }
 
 #[test]
 fn x402_allowed_domains_denies_by_default_and_other_domains() {
-    assert_denied(&run(&[], &x402("api.example.com")), ErrorCode::X402_DOMAIN_NOT_ALLOWED);
-    assert_denied(&run(&[x402_domains(&["api.example.com"])], &x402("evil.com")), ErrorCode::X402_DOMAIN_NOT_ALLOWED);
-    let no_domain = base(TxType::X402Payment).with_to(ALICE).with_value(1, 0.01);
-    assert_denied(&run(&[x402_domains(&["api.example.com"])], &no_domain), ErrorCode::X402_DOMAIN_NOT_ALLOWED);
+    assert_denied(&run(&[allowed_usdc()], &x402("api.example.com")), ErrorCode::X402_DOMAIN_NOT_ALLOWED);
+    assert_denied(&run(&x402_pols(&["api.example.com"]), &x402("evil.com")), ErrorCode::X402_DOMAIN_NOT_ALLOWED);
+    let no_domain = base(TxType::X402Payment).with_to(ALICE).with_token(usdc()).with_value(1, 0.01);
+    assert_denied(&run(&x402_pols(&["api.example.com"]), &no_domain), ErrorCode::X402_DOMAIN_NOT_ALLOWED);
 }
 
 #[test]
 fn x402_allowed_domains_boundary_wildcards_cover_subdomains_only() {
-    let p = [x402_domains(&["*.example.com"])];
+    let p = x402_pols(&["*.example.com"]);
     assert!(run(&p, &x402("a.example.com")).allowed);
     assert!(run(&p, &x402("A.B.Example.COM")).allowed);
     assert!(!run(&p, &x402("example.com")).allowed);
     assert!(!run(&p, &x402("badexample.com")).allowed);
+}
+
+#[test]
+fn x402_payments_pay_only_allowed_tokens_and_are_refused_before_pricing() {
+    // The asset is a token: ALLOWED_TOKENS decides it (default deny), like a token transfer.
+    let d = run(&[x402_domains(&["api.example.com"])], &x402("api.example.com"));
+    assert_denied(&d, ErrorCode::TOKEN_NOT_ALLOWED);
+    // A domain or token refusal needs no price.
+    let s = PolicySettings::default();
+    assert!(denied_before_pricing(&[x402_domains(&["api.example.com"])], &x402("api.example.com"), &s));
+    assert!(denied_before_pricing(&[allowed_usdc()], &x402("api.example.com"), &s));
+    assert!(!denied_before_pricing(&x402_pols(&["api.example.com"]), &x402("api.example.com"), &s));
+}
+
+#[test]
+fn the_domain_check_alone_answers_for_each_hop() {
+    let s = PolicySettings::default();
+    let p = x402_pols(&["*.example.com"]);
+    assert!(domain_denial(&p, &x402("pay.example.com"), &s).is_none());
+    let r = domain_denial(&p, &x402("evil.com"), &s).expect("denied");
+    assert_eq!(r.error_code, Some(ErrorCode::X402_DOMAIN_NOT_ALLOWED));
+    assert!(r.message.contains("evil.com"), "{}", r.message);
+    // Without any policy: the default deny names the missing policy.
+    assert_eq!(domain_denial(&[], &x402("pay.example.com"), &s).and_then(|r| r.error_code), Some(ErrorCode::X402_DOMAIN_NOT_ALLOWED));
+    // Off by setting: nothing to deny.
+    let open = PolicySettings { default_deny_x402_domains: false, ..s };
+    assert!(domain_denial(&[], &x402("pay.example.com"), &open).is_none());
 }
 
 #[test]

@@ -214,6 +214,33 @@ pub(crate) fn intent_of(wallet_id: &str, network: Network, kind: &TxKind, prices
     i
 }
 
+/// The policy gate's decision of one row inside the store's decision transaction
+/// ([`crate::store::Decide`]): the policies are parsed once, in the first step.
+struct Gate {
+    intent: Intent,
+    settings: policy::PolicySettings,
+    now: i64,
+    owner: bool,
+    usd: Option<f64>,
+    /// The tier it chose, for the metrics (`None` when denied).
+    seen: Arc<std::sync::Mutex<Option<String>>>,
+    policies: Vec<PolicyRecord>,
+}
+
+impl crate::store::Decide for Gate {
+    fn windows(&mut self, row: &TxRecord, rows: &[crate::store::PolicyRow]) -> Result<Vec<u64>> {
+        self.policies = policy_records(rows.to_vec())?;
+        Ok(policy::usage_needs(&self.policies, &row.wallet_id, &row.network).rate_windows)
+    }
+
+    fn decide(self: Box<Self>, _row: &TxRecord, usage: crate::store::UsageRow) -> Result<(TxStatus, TxPatch)> {
+        let d = policy::evaluate(&self.policies, &self.intent, &usage_of(usage), &self.settings, self.now, self.owner);
+        let (status, patch) = outcome(&d, self.usd, self.now);
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = patch.tier.clone();
+        Ok((status, patch))
+    }
+}
+
 /// An x402 payment's intent: the token transfer it pays, to `domain`.
 fn as_x402(i: &mut Intent, domain: &str) {
     i.tx_type = PTx::X402Payment;
@@ -464,22 +491,8 @@ impl Policies {
         // The tier the decision chose, for the metrics (`None` when denied).
         let chosen = Arc::new(std::sync::Mutex::new(None::<String>));
         let seen = chosen.clone();
-        let decided = self
-            .store
-            .decide_tx(
-                &tx.id,
-                now,
-                Box::new(move |row, rows, read_usage| {
-                    let policies = policy_records(rows.to_vec())?;
-                    let needs = policy::usage_needs(&policies, &row.wallet_id, &row.network);
-                    let usage = usage_of(read_usage(&needs.rate_windows)?);
-                    let d = policy::evaluate(&policies, &intent, &usage, &settings, now, owner);
-                    let (status, patch) = outcome(&d, usd, now);
-                    *seen.lock().unwrap_or_else(|e| e.into_inner()) = patch.tier.clone();
-                    Ok((status, patch))
-                }),
-            )
-            .await?;
+        let gate = Gate { intent, settings, now, owner, usd, seen, policies: vec![] };
+        let decided = self.store.decide_tx(&tx.id, now, Box::new(gate)).await?;
         if let Some(st) = decided {
             tracing::info!(tx = %tx.id, status = st.as_str(), "policy decision");
             let tier = chosen.lock().unwrap_or_else(|e| e.into_inner()).clone();

@@ -5,6 +5,7 @@
 //! guards an invariant (session caps, state transitions, token rotation) is one store
 //! transaction or a compare-and-swap `UPDATE ... WHERE <expected state>`.
 
+pub mod postgres;
 pub mod sqlite;
 pub mod tx;
 
@@ -521,11 +522,32 @@ pub struct UsageRow {
     pub requests_in_window: Vec<(u64, u64)>,
 }
 
-/// Reads the usage windows inside the store transaction of [`PolicyStore::decide_tx`], for
-/// the request-count windows (seconds) given.
-pub type UsageReader<'a> = &'a mut dyn FnMut(&[u64]) -> Result<UsageRow>;
+/// The decision of [`PolicyStore::decide_tx`], run inside its store transaction in two steps,
+/// so that every backend reads the usage between them (SQLite on its connection, PostgreSQL
+/// with an await): [`Decide::windows`] gets the PENDING row and the wallet's enabled policy
+/// rows and names the request-count windows (seconds) it needs; the store reads the usage for
+/// them; [`Decide::decide`] answers the next status and patch. An error (or a panic) in either
+/// writes nothing.
+pub trait Decide: Send {
+    fn windows(&mut self, row: &TxRecord, policies: &[PolicyRow]) -> Result<Vec<u64>>;
+    fn decide(self: Box<Self>, row: &TxRecord, usage: UsageRow) -> Result<(TxStatus, TxPatch)>;
+}
 
-/// The decision callback of [`PolicyStore::decide_tx`]: runs inside the store transaction with
-/// the PENDING row, the wallet's enabled policy rows and a reader of its usage windows, and
-/// answers the next status and patch. An error (or a panic) writes nothing.
-pub type DecideFn = Box<dyn FnOnce(&TxRecord, &[PolicyRow], UsageReader<'_>) -> Result<(TxStatus, TxPatch)> + Send>;
+pub type DecideFn = Box<dyn Decide>;
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A decision that needs no request-count window and answers `f(row, usage)`.
+    pub(crate) struct Fixed<F>(pub F);
+
+    impl<F: FnOnce(&TxRecord, UsageRow) -> Result<(TxStatus, TxPatch)> + Send> Decide for Fixed<F> {
+        fn windows(&mut self, _row: &TxRecord, _policies: &[PolicyRow]) -> Result<Vec<u64>> {
+            Ok(vec![])
+        }
+        fn decide(self: Box<Self>, row: &TxRecord, usage: UsageRow) -> Result<(TxStatus, TxPatch)> {
+            (self.0)(row, usage)
+        }
+    }
+}

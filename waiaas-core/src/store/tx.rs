@@ -203,6 +203,73 @@ pub struct TxPatch {
     pub forget_signed: bool,
 }
 
+/// A transaction's status change, as its audit entry needs it (the row after the change).
+pub(crate) struct StatusChange<'a> {
+    pub id: &'a str,
+    pub wallet_id: String,
+    pub session_id: Option<String>,
+    pub tier: Option<String>,
+    pub metadata: Option<String>,
+    pub from: Option<&'a str>,
+    pub to: TxStatus,
+}
+
+/// The audit entry every store writes, in the same store transaction, when a transaction's
+/// status changes: its event (`POLICY_DENIED`, `TX_REQUESTED`, `TX_CONFIRMED`, ...), severity
+/// and details (from, to, tier, error, hash, a message hash, the decision that let it through).
+pub(crate) fn status_change_entry(c: StatusChange<'_>, patch: &TxPatch, now: i64) -> crate::store::AuditEntry {
+    let (from, to) = (c.from, c.to);
+    let decided = from == Some("PENDING") && matches!(to, TxStatus::Executing | TxStatus::Queued | TxStatus::Cancelled) && patch.decision.is_some();
+    let approval = c.metadata.as_deref().is_some_and(|m| m.contains("\"approvalRequired\":true"));
+    let (event, severity) = match to {
+        _ if decided && to == TxStatus::Cancelled => ("POLICY_DENIED", "warning"),
+        TxStatus::Executing if decided => ("TX_REQUESTED", "info"),
+        TxStatus::Queued if approval => ("TX_APPROVAL_REQUIRED", "warning"),
+        TxStatus::Queued => ("TX_QUEUED", "info"),
+        TxStatus::Executing => ("TX_EXECUTING", "info"),
+        TxStatus::Submitted => ("TX_SUBMITTED", "info"),
+        TxStatus::Confirmed => ("TX_CONFIRMED", "info"),
+        TxStatus::Failed => ("TX_FAILED", "warning"),
+        TxStatus::Cancelled => ("TX_CANCELLED", "info"),
+        TxStatus::Expired => ("TX_APPROVAL_EXPIRED", "warning"),
+        TxStatus::Signed => ("TX_SIGNED", "info"),
+        _ => ("TX_STATUS_CHANGED", "info"),
+    };
+    let mut details = serde_json::json!({ "from": from, "to": to.as_str() });
+    if let Some(t) = c.tier {
+        details["tier"] = t.into();
+    }
+    if let Some(e) = &patch.error {
+        details["error"] = e.clone().into();
+    }
+    if let Some(code) = &patch.error_code {
+        details["errorCode"] = code.clone().into();
+    }
+    if let Some(h) = &patch.tx_hash {
+        details["txHash"] = h.clone().into();
+    }
+    if let Some(h) = patch.metadata.as_deref().and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok()).and_then(|m| m.get("messageHash").cloned()) {
+        details["messageHash"] = h;
+    }
+    if decided {
+        if let Some(d) = patch.decision.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) {
+            details["decision"] = d;
+        }
+    }
+    crate::store::AuditEntry {
+        id: 0,
+        timestamp: now,
+        event_type: event.into(),
+        actor: "pipeline".into(),
+        wallet_id: Some(c.wallet_id),
+        session_id: c.session_id,
+        tx_id: Some(c.id.to_string()),
+        details: Some(details.to_string()),
+        severity: severity.into(),
+        ip_address: None,
+    }
+}
+
 impl std::fmt::Display for TxStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -7,3 +7,6 @@ pub mod pay;
 pub mod protocol;
 
 pub use pay::{X402Fetch, X402Fetched, X402PaymentView};
+
+#[cfg(test)]
+mod tests;

@@ -28,62 +28,13 @@ pub(super) fn insert_audit(tx: &rusqlite::Transaction, e: &AuditEntry) -> Result
     Ok(())
 }
 
-/// The audit row of a transaction's status change, written in the same store transaction.
+/// The audit row of a transaction's status change ([`crate::store::tx::status_change_entry`]),
+/// written in the same store transaction.
 pub(super) fn audit_tx(tx: &rusqlite::Transaction, id: &str, from: Option<&str>, to: TxStatus, patch: &TxPatch, now: i64) -> Result<()> {
     let (wallet_id, session_id, tier, metadata): (String, Option<String>, Option<String>, Option<String>) =
         tx.query_row("SELECT wallet_id, session_id, tier, metadata FROM transactions WHERE id = ?1", [id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
-    let decided = from == Some("PENDING") && matches!(to, TxStatus::Executing | TxStatus::Queued | TxStatus::Cancelled) && patch.decision.is_some();
-    let approval = metadata.as_deref().is_some_and(|m| m.contains("\"approvalRequired\":true"));
-    let (event, severity) = match to {
-        _ if decided && to == TxStatus::Cancelled => ("POLICY_DENIED", "warning"),
-        TxStatus::Executing if decided => ("TX_REQUESTED", "info"),
-        TxStatus::Queued if approval => ("TX_APPROVAL_REQUIRED", "warning"),
-        TxStatus::Queued => ("TX_QUEUED", "info"),
-        TxStatus::Executing => ("TX_EXECUTING", "info"),
-        TxStatus::Submitted => ("TX_SUBMITTED", "info"),
-        TxStatus::Confirmed => ("TX_CONFIRMED", "info"),
-        TxStatus::Failed => ("TX_FAILED", "warning"),
-        TxStatus::Cancelled => ("TX_CANCELLED", "info"),
-        TxStatus::Expired => ("TX_APPROVAL_EXPIRED", "warning"),
-        TxStatus::Signed => ("TX_SIGNED", "info"),
-        _ => ("TX_STATUS_CHANGED", "info"),
-    };
-    let mut details = serde_json::json!({ "from": from, "to": to.as_str() });
-    if let Some(t) = tier {
-        details["tier"] = t.into();
-    }
-    if let Some(e) = &patch.error {
-        details["error"] = e.clone().into();
-    }
-    if let Some(c) = &patch.error_code {
-        details["errorCode"] = c.clone().into();
-    }
-    if let Some(h) = &patch.tx_hash {
-        details["txHash"] = h.clone().into();
-    }
-    if let Some(h) = patch.metadata.as_deref().and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok()).and_then(|m| m.get("messageHash").cloned()) {
-        details["messageHash"] = h;
-    }
-    if decided {
-        if let Some(d) = patch.decision.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()) {
-            details["decision"] = d;
-        }
-    }
-    insert_audit(
-        tx,
-        &AuditEntry {
-            id: 0,
-            timestamp: now,
-            event_type: event.into(),
-            actor: "pipeline".into(),
-            wallet_id: Some(wallet_id),
-            session_id,
-            tx_id: Some(id.to_string()),
-            details: Some(details.to_string()),
-            severity: severity.into(),
-            ip_address: None,
-        },
-    )
+    let row = crate::store::tx::StatusChange { id, wallet_id, session_id, tier, metadata, from, to };
+    insert_audit(tx, &crate::store::tx::status_change_entry(row, patch, now))
 }

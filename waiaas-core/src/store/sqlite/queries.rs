@@ -547,8 +547,10 @@ impl PolicyStore for SqliteStore {
                 .prepare_cached(&format!("SELECT {POLICY_COLS} FROM policies WHERE enabled = 1 AND (wallet_id IS NULL OR wallet_id = ?1)"))?
                 .query_map([&row.wallet_id], policy_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut read_usage = |windows: &[u64]| usage_in(tx, &row.wallet_id, &tx_id, &row.network, row.token_address.as_deref(), windows, now);
-            let (to, patch) = decide(&row, &policies, &mut read_usage)?;
+            let mut decide = decide;
+            let windows = decide.windows(&row, &policies)?;
+            let usage = usage_in(tx, &row.wallet_id, &tx_id, &row.network, row.token_address.as_deref(), &windows, now)?;
+            let (to, patch) = decide.decide(&row, usage)?;
             tx.execute("UPDATE transactions SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'PENDING'", params![tx_id, to.as_str(), now])?;
             apply_patch(tx, &tx_id, &patch, now)?;
             audit_tx(tx, &tx_id, Some("PENDING"), to, &patch, now)?;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::network::{Chain, Environment};
+use crate::store::test_support::Fixed;
 use crate::store::tx::{TxPatch, TxRecord, TxStatus};
 use crate::store::DecideFn;
 
@@ -166,7 +167,7 @@ fn pending_tx(id: &str, wallet: &str, usd: f64) -> TxRecord {
 
 fn allow(tier: &str) -> DecideFn {
     let tier = tier.to_string();
-    Box::new(move |row, _p, _u| Ok((TxStatus::Executing, TxPatch { tier: Some(tier), reserved_usd: row.amount_usd, ..Default::default() })))
+    Box::new(Fixed(move |row: &TxRecord, _u| Ok((TxStatus::Executing, TxPatch { tier: Some(tier), reserved_usd: row.amount_usd, ..Default::default() }))))
 }
 
 #[tokio::test]
@@ -179,7 +180,7 @@ async fn a_crash_inside_the_decision_leaves_no_reservation_and_a_decision_counts
     let now = crate::now();
 
     // The decision "crashes" half way (panics inside the store transaction): nothing is written.
-    let boom: DecideFn = Box::new(|_, _, _| panic!("killed between decision and send"));
+    let boom: DecideFn = Box::new(Fixed(|_: &TxRecord, _| panic!("killed between decision and send")));
     assert!(store.decide_tx("t1", now, boom).await.is_err());
     let t1 = store.get_tx("t1").await.unwrap().unwrap();
     assert_eq!((t1.status.as_str(), t1.tier.as_deref(), t1.reserved_usd), ("PENDING", None, None));
@@ -193,11 +194,10 @@ async fn a_crash_inside_the_decision_leaves_no_reservation_and_a_decision_counts
     // Another transaction's decision sees exactly one reservation of $10, not its own amount.
     let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
     let s2 = seen.clone();
-    let probe: DecideFn = Box::new(move |_, _, read_usage| {
-        let u = read_usage(&[])?;
+    let probe: DecideFn = Box::new(Fixed(move |_: &TxRecord, u: crate::store::UsageRow| {
         *s2.lock().unwrap() = Some((u.spent_usd_day, u.reserved_raw));
         Ok((TxStatus::Executing, TxPatch { tier: Some("INSTANT".into()), ..Default::default() }))
-    });
+    }));
     store.decide_tx("t2", now, probe).await.unwrap();
     assert_eq!(*seen.lock().unwrap(), Some((10.0, 100)));
     // Ending without moving funds releases it.

@@ -1,0 +1,321 @@
+//! One suite for the store sub-traits PostgreSQL has so far (key/value, wallets, sessions), run
+//! against SQLite and against a real PostgreSQL server (`waiaas_testnodes::postgres`: a
+//! cluster of its own, no mock); plus what only PostgreSQL must show: the schema's versions
+//! match SQLite's, concurrent starts migrate once, and two connections (two replicas) see
+//! each other's writes at once.
+
+use super::*;
+use crate::store::sqlite::SqliteStore;
+use crate::store::test_support::Fixed;
+use crate::store::tx::{TxPatch, TxRecord, TxStatus, TxType};
+use waiaas_testnodes::postgres::Postgres;
+
+fn wallet(id: &str, key: &str) -> WalletRecord {
+    WalletRecord {
+        id: id.into(),
+        name: format!("w-{id}"),
+        chain: Chain::Ethereum,
+        environment: Environment::Testnet,
+        network: "ethereum-sepolia".into(),
+        public_key: key.into(),
+        status: WalletStatus::Active,
+        owner_address: None,
+        owner_verified: false,
+        monitor_incoming: false,
+        created_at: 10,
+        updated_at: 10,
+        suspended_at: None,
+        suspension_reason: None,
+    }
+}
+
+fn session(id: &str, wallets: &[&str]) -> SessionRecord {
+    SessionRecord {
+        id: id.into(),
+        token_hash: format!("hash-{id}"),
+        expires_at: 1000,
+        constraints: None,
+        revoked_at: None,
+        renewal_count: 0,
+        max_renewals: 0,
+        last_renewed_at: None,
+        absolute_expires_at: 0,
+        created_at: 10,
+        source: "api".into(),
+        token_issued_count: 1,
+        wallet_ids: wallets.iter().map(|w| w.to_string()).collect(),
+    }
+}
+
+/// The behaviour both backends must have.
+async fn suite(s: &(impl KvStore + WalletStore + SessionStore)) {
+    assert_eq!(s.schema_version().await.unwrap(), s.latest_schema_version());
+    // Key/value with compare-and-set.
+    assert_eq!(s.kv_get("k").await.unwrap(), None);
+    assert!(s.kv_cas("k", None, "a", 1).await.unwrap());
+    assert!(!s.kv_cas("k", None, "b", 1).await.unwrap(), "insert-if-absent fails when present");
+    assert!(!s.kv_cas("k", Some("x"), "b", 1).await.unwrap());
+    assert!(s.kv_cas("k", Some("a"), "b", 2).await.unwrap());
+    s.kv_set("k", "c", 3).await.unwrap();
+    assert_eq!(s.kv_get("k").await.unwrap().as_deref(), Some("c"));
+
+    // Wallets.
+    for (id, key) in [("w1", "0x01"), ("w2", "0x02"), ("w3", "0x03")] {
+        s.insert_wallet(&wallet(id, key)).await.unwrap();
+    }
+    assert!(s.insert_wallet(&wallet("w4", "0x01")).await.is_err(), "public keys are unique");
+    assert_eq!(s.get_wallet("w1").await.unwrap(), Some(wallet("w1", "0x01")));
+    assert_eq!(s.get_wallet("nope").await.unwrap(), None);
+    let ids = |v: Vec<WalletRecord>| v.into_iter().map(|w| w.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.list_wallets(None).await.unwrap()), ["w3", "w2", "w1"]);
+    assert_eq!(ids(s.list_wallets(Some(&["w1".into(), "w3".into()])).await.unwrap()), ["w3", "w1"]);
+    assert!(s.rename_wallet("w1", "renamed", 11).await.unwrap());
+    assert!(s.set_monitor_incoming("w1", true, 12).await.unwrap());
+    let w1 = s.get_wallet("w1").await.unwrap().unwrap();
+    assert_eq!((w1.name.as_str(), w1.monitor_incoming, w1.updated_at), ("renamed", true, 12));
+    assert!(s.transition_wallet("w2", WalletStatus::Active, WalletStatus::Suspended, Some("why"), 13).await.unwrap());
+    assert!(!s.transition_wallet("w2", WalletStatus::Active, WalletStatus::Suspended, None, 14).await.unwrap(), "compare-and-set on the status");
+    let w2 = s.get_wallet("w2").await.unwrap().unwrap();
+    assert_eq!((w2.status, w2.suspended_at, w2.suspension_reason.as_deref()), (WalletStatus::Suspended, Some(13), Some("why")));
+
+    // Sessions: the per-wallet limit, links, revocation, token swaps.
+    assert_eq!(s.insert_session(&session("s1", &["w1"]), 2, 20).await.unwrap(), SessionInsert::Inserted);
+    assert_eq!(s.insert_session(&session("s2", &["w1", "w3"]), 2, 20).await.unwrap(), SessionInsert::Inserted);
+    assert_eq!(s.insert_session(&session("s3", &["w3", "w1"]), 2, 20).await.unwrap(), SessionInsert::LimitExceeded { wallet_id: "w1".into() });
+    assert_eq!(s.get_session("s3").await.unwrap(), None, "a refused session is not stored");
+    assert_eq!(s.get_session("s2").await.unwrap().unwrap().wallet_ids, ["w1", "w3"]);
+    assert_eq!(s.list_sessions(Some("w3")).await.unwrap().len(), 1);
+    assert_eq!(s.list_sessions(None).await.unwrap().len(), 2);
+    assert!(s.link_wallet("s1", "w2", 21).await.unwrap());
+    assert!(!s.link_wallet("s1", "w2", 21).await.unwrap(), "linked once");
+    assert_eq!(s.get_session("s1").await.unwrap().unwrap().wallet_ids, ["w1", "w2"]);
+    assert_eq!(s.unlink_wallet("s1", "w3").await.unwrap(), Unlink::NotLinked);
+    assert_eq!(s.unlink_wallet("s1", "w2").await.unwrap(), Unlink::Removed);
+    assert_eq!(s.unlink_wallet("s1", "w1").await.unwrap(), Unlink::LastWallet);
+    assert!(s.swap_session_token("s1", "hash-s1", "hash-new", 2000, true, 22).await.unwrap());
+    assert!(!s.swap_session_token("s1", "hash-s1", "hash-other", 2000, true, 22).await.unwrap(), "the old token cannot swap again");
+    let s1 = s.get_session("s1").await.unwrap().unwrap();
+    assert_eq!((s1.token_hash.as_str(), s1.renewal_count, s1.token_issued_count, s1.last_renewed_at), ("hash-new", 1, 2, Some(22)));
+    assert_eq!(s.revoke_session("s1", 23).await.unwrap(), Some(true));
+    assert_eq!(s.revoke_session("s1", 24).await.unwrap(), Some(false));
+    assert_eq!(s.revoke_session("nope", 24).await.unwrap(), None);
+    assert_eq!(s.get_session("s1").await.unwrap().unwrap().revoked_at, Some(23));
+    // A revoked session no longer counts against the limit.
+    assert_eq!(s.insert_session(&session("s4", &["w1"]), 2, 25).await.unwrap(), SessionInsert::Inserted);
+
+    // Terminating a wallet revokes the sessions it was the only wallet of; purge needs TERMINATED.
+    assert!(!s.purge_wallet("w3").await.unwrap());
+    assert_eq!(s.insert_session(&session("s5", &["w3"]), 5, 26).await.unwrap(), SessionInsert::Inserted);
+    assert!(s.transition_wallet("w3", WalletStatus::Active, WalletStatus::Terminated, None, 27).await.unwrap());
+    assert_eq!(s.get_session("s5").await.unwrap().unwrap().revoked_at, Some(27));
+    assert_eq!(s.get_session("s2").await.unwrap().unwrap().revoked_at, None, "s2 still has w1");
+    assert!(s.purge_wallet("w3").await.unwrap());
+    assert_eq!(s.get_wallet("w3").await.unwrap(), None);
+    assert_eq!(s.get_session("s2").await.unwrap().unwrap().wallet_ids, ["w1"]);
+
+    // Expiry and the kill switch's revoke-all.
+    assert_eq!(s.delete_expired_sessions(5000).await.unwrap(), 2, "s2 and s4 expired at 1000");
+    assert_eq!(s.insert_session(&session("s6", &["w1"]), 5, 30).await.unwrap(), SessionInsert::Inserted);
+    assert_eq!(s.revoke_all_sessions(31).await.unwrap(), 1);
+    assert!(s.list_sessions(None).await.unwrap().is_empty());
+}
+
+fn pending(id: &str, wallet: &str, usd: f64, key: Option<&str>) -> TxRecord {
+    TxRecord {
+        id: id.into(),
+        wallet_id: wallet.into(),
+        chain: "ethereum".into(),
+        network: "ethereum-sepolia".into(),
+        tx_type: TxType::Transfer,
+        status: TxStatus::Pending,
+        amount: Some("100".into()),
+        amount_usd: Some(usd),
+        request: "{}".into(),
+        idempotency_key: key.map(str::to_string),
+        created_at: 100,
+        updated_at: 100,
+        ..Default::default()
+    }
+}
+
+/// Allow at INSTANT while the day's spend plus this row stays within `budget` USD, else deny.
+fn within(budget: f64) -> DecideFn {
+    Box::new(Fixed(move |row: &TxRecord, u: UsageRow| {
+        let usd = row.amount_usd.unwrap_or_default();
+        Ok(if u.spent_usd_day + usd <= budget {
+            (TxStatus::Executing, TxPatch { tier: Some("INSTANT".into()), reserved_usd: Some(usd), decision: Some("{}".into()), ..Default::default() })
+        } else {
+            (
+                TxStatus::Cancelled,
+                TxPatch {
+                    error: Some("over budget".into()),
+                    error_code: Some("SPENDING_LIMIT_EXCEEDED".into()),
+                    decision: Some("{}".into()),
+                    ..Default::default()
+                },
+            )
+        })
+    }))
+}
+
+/// Transactions, the decision, policies and the audit log, on both backends. Needs wallet
+/// `w1` (from [`suite`]).
+async fn tx_suite(s: &(impl TxStore + PolicyStore + AuditStore)) {
+    let now = 200;
+    // Idempotency: the second insert with the same key answers the first row.
+    assert_eq!(s.insert_tx(&pending("t1", "w1", 10.0, Some("k1"))).await.unwrap(), None);
+    let again = s.insert_tx(&pending("t1b", "w1", 99.0, Some("k1"))).await.unwrap().expect("the first row");
+    assert_eq!((again.id.as_str(), again.amount_usd), ("t1", Some(10.0)));
+    assert_eq!(s.get_tx("t1b").await.unwrap(), None);
+    for (id, usd) in [("t2", 10.0), ("t3", 15.0)] {
+        s.insert_tx(&pending(id, "w1", usd, None)).await.unwrap();
+    }
+
+    // The decision: a panic writes nothing; a decision counts once; the next one sees it.
+    let boom: DecideFn = Box::new(Fixed(|_: &TxRecord, _| panic!("killed inside the decision")));
+    assert!(s.decide_tx("t1", now, boom).await.is_err());
+    assert_eq!(s.get_tx("t1").await.unwrap().unwrap().status, TxStatus::Pending);
+    assert_eq!(s.decide_tx("t1", now, within(20.0)).await.unwrap(), Some(TxStatus::Executing));
+    assert_eq!(s.decide_tx("t1", now, within(20.0)).await.unwrap(), None, "no longer PENDING");
+    assert_eq!(s.decide_tx("t2", now, within(20.0)).await.unwrap(), Some(TxStatus::Executing));
+    assert_eq!(s.decide_tx("t3", now, within(20.0)).await.unwrap(), Some(TxStatus::Cancelled), "$35 > $20");
+    let u = s.usage("w1", "ethereum-sepolia", None, &[60, 3600], now).await.unwrap();
+    assert_eq!((u.spent_usd_day, u.reserved_raw, u.requests_in_window), (20.0, 200, vec![(60, 0), (3600, 2)]));
+
+    // Status changes: legal ones with their patch and nonce commit, illegal ones refused.
+    assert!(s.transition_tx("t1", &[TxStatus::Pending, TxStatus::Queued], TxStatus::Cancelled, &TxPatch::default(), now).await.is_ok());
+    assert!(s.transition_tx("t1", &[TxStatus::Confirmed], TxStatus::Pending, &TxPatch::default(), now).await.is_err(), "illegal");
+    let sent = TxPatch { nonce: Some(7), tx_hash: Some("0xabc".into()), commit_nonce: true, ..Default::default() };
+    assert!(s.transition_tx("t1", &[TxStatus::Executing], TxStatus::Submitted, &sent, now + 1).await.unwrap());
+    assert!(!s.transition_tx("t1", &[TxStatus::Executing], TxStatus::Submitted, &sent, now + 1).await.unwrap(), "compare-and-set");
+    assert_eq!(s.next_nonce("w1", "ethereum-sepolia").await.unwrap(), Some(8));
+    let t1 = s.get_tx("t1").await.unwrap().unwrap();
+    assert_eq!((t1.status, t1.nonce, t1.tx_hash.as_deref(), t1.updated_at), (TxStatus::Submitted, Some(7), Some("0xabc"), now + 1));
+    // A release: FAILED without moving funds gives the budget back.
+    let release = TxPatch { release_reservation: true, signed_tx: Some(vec![1, 2]), ..Default::default() };
+    assert!(s.transition_tx("t2", &[TxStatus::Executing], TxStatus::Failed, &release, now + 2).await.unwrap());
+    assert_eq!(s.usage("w1", "ethereum-sepolia", None, &[], now).await.unwrap().spent_usd_day, 10.0);
+    assert_eq!(s.get_tx("t2").await.unwrap().unwrap().signed_tx, Some(vec![1, 2]), "bytes round-trip");
+    // Patches: one row, and all-or-nothing over several.
+    assert!(s.patch_tx("t1", TxStatus::Submitted, &TxPatch { metadata: Some("{\"m\":1}".into()), ..Default::default() }, now + 3).await.unwrap());
+    assert!(!s.patch_tx("t1", TxStatus::Executing, &TxPatch::default(), now + 3).await.unwrap());
+    let gone = s.patch_txs(TxStatus::Submitted, &[("t1".into(), TxPatch::default()), ("t2".into(), TxPatch::default())], now + 4).await.unwrap();
+    assert_eq!(gone, ["t2"]);
+    assert_eq!(s.get_tx("t1").await.unwrap().unwrap().updated_at, now + 3, "nothing written when one is gone");
+    // Lists.
+    let ids = |v: Vec<TxRecord>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.txs_in_status(&[TxStatus::Submitted, TxStatus::Failed]).await.unwrap()), ["t1", "t2"]);
+    assert_eq!(ids(s.list_txs(&["w1".into()], None, None, 10).await.unwrap()), ["t3", "t2", "t1"]);
+    assert_eq!(ids(s.list_txs(&["w1".into()], Some(&[TxStatus::Cancelled]), None, 10).await.unwrap()), ["t3"]);
+    assert_eq!(ids(s.list_txs(&["w1".into()], None, Some("t3"), 1).await.unwrap()), ["t2"]);
+    assert_eq!(s.count_txs_since("w1", 100).await.unwrap(), 3);
+
+    // The audit log holds each change, written with it.
+    let (entries, total) = s.query_audit(&AuditQuery { tx_id: Some("t1".into()), limit: 10, include_total: true, ..Default::default() }).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), ["TX_SUBMITTED", "TX_REQUESTED"]);
+    assert_eq!(total, Some(2));
+    let denied = s.query_audit(&AuditQuery { event_type: Some("POLICY_DENIED".into()), limit: 10, ..Default::default() }).await.unwrap().0;
+    assert_eq!(denied.len(), 1);
+    let all = s.audit_after(0, 100).await.unwrap();
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(s.audit_after(all[1].id, 1).await.unwrap()[0].id, all[2].id);
+
+    // Policies: global and the wallet's, by priority.
+    let policy = |id: &str, wallet: Option<&str>, priority: i64| PolicyRow {
+        id: id.into(),
+        wallet_id: wallet.map(str::to_string),
+        policy_type: "SPENDING_LIMIT".into(),
+        rules: serde_json::json!({"instant_max_usd": 1}),
+        priority,
+        enabled: true,
+        network: None,
+        created_at: 1,
+        updated_at: 1,
+    };
+    s.insert_policy(&policy("p1", None, 1)).await.unwrap();
+    s.insert_policy(&policy("p2", Some("w1"), 5)).await.unwrap();
+    let listed: Vec<String> = s.list_policies(Some("w1")).await.unwrap().into_iter().map(|p| p.id).collect();
+    assert_eq!(listed, ["p2", "p1"]);
+    let mut p2 = s.get_policy("p2").await.unwrap().unwrap();
+    p2.enabled = false;
+    assert!(s.update_policy(&p2).await.unwrap());
+    assert!(!s.get_policy("p2").await.unwrap().unwrap().enabled);
+    assert!(s.delete_policy("p2").await.unwrap());
+    assert!(!s.delete_policy("p2").await.unwrap());
+}
+
+#[tokio::test]
+async fn sqlite_passes_the_shared_store_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("waiaas.db")).unwrap();
+    suite(&s).await;
+    tx_suite(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_passes_the_shared_store_suite_and_replicas_see_each_other_at_once() {
+    let pg = tokio::task::block_in_place(Postgres::start);
+    let url = tokio::task::block_in_place(|| pg.create_database("waiaas_suite"));
+    // Two daemons starting together on one empty database: the schema is migrated once.
+    let (a, b) = tokio::join!(PgStore::connect(&url, 4), PgStore::connect(&url, 4));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let versions = tokio::task::block_in_place(|| pg.psql("waiaas_suite", "SELECT COUNT(*), MAX(version) FROM schema_version"));
+    assert_eq!(versions, format!("{LATEST_SCHEMA_VERSION}|{LATEST_SCHEMA_VERSION}"));
+    suite(&a).await;
+    tx_suite(&a).await;
+    // Decisions of one wallet on two replicas see each other's reservations: 12 × $10 against
+    // a $50 budget, decided concurrently through both stores, allow exactly 5.
+    for i in 0..12 {
+        a.insert_tx(&TxRecord { created_at: 300, ..pending(&format!("b{i}"), "w2", 10.0, None) }).await.unwrap();
+    }
+    let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(b));
+    let racers: Vec<_> = (0..12)
+        .map(|i| {
+            let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { s.decide_tx(&format!("b{i}"), 300, within(50.0)).await.unwrap() })
+        })
+        .collect();
+    let decided = futures_join(racers.into_iter()).await;
+    assert_eq!(decided.iter().filter(|d| **d == Some(TxStatus::Executing)).count(), 5, "{decided:?}");
+    assert_eq!(a.usage("w2", "ethereum-sepolia", None, &[], 300).await.unwrap().spent_usd_day, 50.0);
+    // What one replica writes, the other reads on its next call (no cache).
+    assert!(b.get_session("s6").await.unwrap().unwrap().revoked_at.is_some());
+    assert_eq!(b.insert_session(&session("s7", &["w1"]), 5, 40).await.unwrap(), SessionInsert::Inserted);
+    assert_eq!(a.revoke_session("s7", 41).await.unwrap(), Some(true));
+    assert_eq!(b.get_session("s7").await.unwrap().unwrap().revoked_at, Some(41));
+    // A session limit holds across replicas: 8 inserts racing on two stores, limit 3.
+    let url2 = url.clone();
+    let racers = (0..8).map(|i| {
+        let url = url2.clone();
+        tokio::spawn(async move {
+            let s = PgStore::connect(&url, 1).await.unwrap();
+            s.insert_session(&session(&format!("r{i}"), &["w2"]), 3, 50).await.unwrap()
+        })
+    });
+    let outcomes = futures_join(racers).await;
+    assert_eq!(outcomes.iter().filter(|o| **o == SessionInsert::Inserted).count(), 3, "{outcomes:?}");
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = vec![];
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[test]
+fn the_schema_has_sqlites_versions() {
+    assert_eq!(MIGRATIONS.len(), crate::store::sqlite::MIGRATIONS.len());
+    for (pg, lite) in MIGRATIONS.iter().zip(crate::store::sqlite::MIGRATIONS) {
+        assert_eq!(pg.0, lite.0);
+    }
+}
+
+#[tokio::test]
+async fn a_url_that_requires_tls_is_refused_not_downgraded() {
+    let e = PgStore::connect("postgres://u@127.0.0.1:1/db?sslmode=require", 1).await.err().unwrap();
+    assert!(e.message.contains("TLS"), "{}", e.message);
+    let e = PgStore::connect("not a url", 1).await.err().unwrap();
+    assert_eq!(e.code, ErrorCode::ACTION_VALIDATION_FAILED, "{e:?}");
+}
