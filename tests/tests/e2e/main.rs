@@ -39,3 +39,4 @@ mod solana_send;
 mod telegram_bot;
 mod tls;
 mod x402_evm;
+mod x402_solana;

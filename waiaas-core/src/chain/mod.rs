@@ -259,6 +259,23 @@ pub trait ChainAdapter: Send + Sync + 'static {
     fn decode_external(&self, raw: &[u8]) -> Result<DecodedTx>;
     /// Sign an external transaction for `signer`; refuses one that `signer` cannot sign.
     fn sign_external(&self, raw: &[u8], key: &SecretKey) -> Result<SignedTx>;
+
+    /// x402 `exact` on Solana: the unsigned wire transaction (every signature slot empty) paying
+    /// `amount` of `mint` from `from`'s associated token account to `pay_to`'s, with the
+    /// facilitator `fee_payer` as fee payer, a recent blockhash, the mint's real decimals and
+    /// token program (SPL Token or Token-2022, read from the mint account's owner).
+    ///
+    /// The caller signs it with [`sign_external`](ChainAdapter::sign_external) (which fills
+    /// only the wallet's slot) and sends `base64(SignedTx::raw)` as the payload's
+    /// `transaction`; the facilitator adds the fee payer's signature and submits it. Chains
+    /// without this scheme (EVM pays x402 with an EIP-3009 authorization) answer
+    /// `X402_UNSUPPORTED_SCHEME`.
+    async fn x402_transfer(&self, _from: &str, _pay_to: &str, _mint: &str, _amount: u128, _fee_payer: &str) -> ChainResult<Vec<u8>> {
+        Err(ChainError::permanent(
+            ErrorCode::X402_UNSUPPORTED_SCHEME,
+            format!("{} does not pay x402 with a fee-payer transaction (that is the Solana `exact` scheme)", self.network().id()),
+        ))
+    }
 }
 
 /// How a message is to be signed (`POST /v1/transactions/sign-message`).
@@ -273,6 +290,15 @@ pub enum MessageKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn chains_without_a_fee_payer_scheme_refuse_x402_transfers() {
+        let evm = evm::EvmAdapter::new(Network::parse("ethereum-sepolia").unwrap(), rpc::RpcClient::new(vec![]), None);
+        let a = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+        let e = evm.x402_transfer(a, a, a, 1, a).await.unwrap_err();
+        assert_eq!((e.class, e.error.code), (ErrorClass::Permanent, ErrorCode::X402_UNSUPPORTED_SCHEME));
+        assert!(e.error.message.contains("ethereum-sepolia"), "{}", e.error.message);
+    }
 
     #[test]
     fn tx_kinds_round_trip_through_json_with_full_u128_amounts() {

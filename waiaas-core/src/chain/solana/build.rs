@@ -125,3 +125,62 @@ pub(crate) fn token_2022_ata_size_query(mint: &Pubkey) -> Instruction {
     data.extend_from_slice(&IMMUTABLE_OWNER.to_le_bytes());
     Instruction { program_id: TOKEN_2022_PROGRAM_ID, accounts: vec![AccountMeta::new_readonly(*mint, false)], data }
 }
+
+/// Compute-unit limit of an x402 `exact` payment: the reference client's
+/// (`DEFAULT_COMPUTE_UNIT_LIMIT` of `@x402/svm`); a transfer and a memo use far less.
+pub(crate) const X402_COMPUTE_UNIT_LIMIT: u32 = 20_000;
+/// Compute-unit price of an x402 `exact` payment in micro-lamports: the reference client's
+/// (the facilitator refuses more than 5,000,000). The facilitator pays it.
+pub(crate) const X402_COMPUTE_UNIT_PRICE: u64 = 1;
+
+/// The x402 `exact` payment transaction, unsigned, in wire form: a v0 message (no lookup
+/// tables) paid by `fee_payer` (the facilitator) whose instructions are exactly what the
+/// `@x402/svm` facilitator's static layout check accepts, in this order:
+///
+/// 0. Compute Budget `setComputeUnitLimit(X402_COMPUTE_UNIT_LIMIT)`;
+/// 1. Compute Budget `setComputeUnitPrice(X402_COMPUTE_UNIT_PRICE)`;
+/// 2. `transferChecked` of the mint's program from `from`'s to `pay_to`'s associated token
+///    account, authority `from`;
+/// 3. a Memo (v2) instruction without accounts carrying `memo` (the facilitator allows only
+///    Memo or Lighthouse after the transfer; the reference client sends 16 random bytes in
+///    hex, so two equal payments are two different transactions).
+///
+/// Required signers: `fee_payer` (slot 0), `from` (slot 1); both slots are zero.
+pub(crate) fn x402_exact(
+    token: &Token,
+    from: &Pubkey,
+    pay_to: &Pubkey,
+    fee_payer: &Pubkey,
+    amount: u64,
+    memo: &[u8],
+    blockhash: &solana_hash::Hash,
+) -> ChainResult<Vec<u8>> {
+    use super::COMPUTE_BUDGET_PROGRAM_ID;
+    let mut limit = vec![2u8];
+    limit.extend_from_slice(&X402_COMPUTE_UNIT_LIMIT.to_le_bytes());
+    let mut price = vec![3u8];
+    price.extend_from_slice(&X402_COMPUTE_UNIT_PRICE.to_le_bytes());
+    let transfer = retarget(
+        token,
+        token_ix::transfer_checked(&spl_token_interface::ID, &token.ata(from), &token.mint, &token.ata(pay_to), from, &[], amount, token.decimals),
+    )?;
+    let instructions = [
+        Instruction { program_id: COMPUTE_BUDGET_PROGRAM_ID, accounts: vec![], data: limit },
+        Instruction { program_id: COMPUTE_BUDGET_PROGRAM_ID, accounts: vec![], data: price },
+        transfer,
+        Instruction { program_id: MEMO_PROGRAM_ID, accounts: vec![], data: memo.to_vec() },
+    ];
+    let message = solana_message::v0::Message::try_compile(fee_payer, &instructions, &[], blockhash.clone())
+        .map_err(|e| ChainError::permanent(ErrorCode::INTERNAL_ERROR, format!("compile the x402 transaction: {e}")))?;
+    let message = solana_message::VersionedMessage::V0(message);
+    let signers = usize::from(message.header().num_required_signatures);
+    let tx = solana_transaction::versioned::VersionedTransaction { signatures: vec![solana_transaction::Signature::default(); signers], message };
+    let bytes = super::wire::serialize(&tx).map_err(|error| ChainError { class: ErrorClass::Permanent, error })?;
+    if bytes.len() > super::PACKET_DATA_SIZE {
+        return Err(ChainError::permanent(
+            ErrorCode::INVALID_TRANSACTION,
+            format!("the x402 transaction is {} bytes, more than the {}-byte limit", bytes.len(), super::PACKET_DATA_SIZE),
+        ));
+    }
+    Ok(bytes)
+}

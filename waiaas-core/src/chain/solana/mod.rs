@@ -19,6 +19,12 @@
 //!   `accounts`; only the wallet may sign and `value` must be 0.
 //! - `APPROVE`: `approveChecked` on the owner's ATA.
 //! - `BATCH`: the instructions of each item, in order, in one transaction (all or nothing).
+//! - x402 `exact` ([`ChainAdapter::x402_transfer`], not a [`TxKind`]): a v0 message paid by
+//!   the facilitator, `setComputeUnitLimit(20000)`, `setComputeUnitPrice(1)`,
+//!   `transferChecked` between the associated token accounts of payer and payee, a memo of 16
+//!   random bytes in hex: the layout the `@x402/svm` 2.27.0 facilitator verifies. The payee's
+//!   account must exist (the facilitator refuses an instruction creating it), the payer's must
+//!   hold the amount; both are checked before anything is signed.
 //!
 //! [`UnsignedTx::bytes`] is the wire form of the unsigned transaction (legacy message,
 //! zeroed signature slot, `confirmed` blockhash): it can be simulated as is, signed by
@@ -325,6 +331,41 @@ impl ChainAdapter for SolanaAdapter {
         let (signed, raw) = Self::sign_parsed(wire::parse(raw)?, key)?;
         // Empty while the fee payer (another account) has not signed yet.
         Ok(SignedTx { raw, hash: wire::transaction_id(&signed).unwrap_or_default() })
+    }
+
+    async fn x402_transfer(&self, from: &str, pay_to: &str, mint: &str, amount: u128, fee_payer: &str) -> ChainResult<Vec<u8>> {
+        let from = build::pubkey("from", from)?;
+        let pay_to = build::pubkey("payTo", pay_to)?;
+        let mint = build::pubkey("asset", mint)?;
+        let fee_payer = build::pubkey("extra.feePayer", fee_payer)?;
+        let amount = build::amount_u64("amount", amount)?;
+        if fee_payer == from {
+            return Err(build::invalid_field("extra.feePayer", format!("the fee payer {fee_payer} is the paying wallet itself; x402 needs the facilitator's")));
+        }
+        let token = self.mint(&mint).await?;
+        let (source, destination) = (token.ata(&from), token.ata(&pay_to));
+        let (source_account, destination_account, (blockhash, _)) =
+            tokio::try_join!(self.account(&source), self.account(&destination), self.latest_blockhash())?;
+        // The facilitator accepts no instruction that creates the payee's token account and
+        // would only fail the simulation: say why now, before anything is signed.
+        if destination_account.is_none_or(|a| a.owner != token.program) {
+            return Err(ChainError::permanent(
+                ErrorCode::X402_PAYMENT_REJECTED,
+                format!(
+                    "the payee {pay_to} has no token account for {mint} (associated account {destination} does not exist); \
+                     an x402 `exact` payment cannot create it"
+                ),
+            ));
+        }
+        let held = source_account.filter(|a| a.owner == token.program).and_then(|a| a.token_amount()).unwrap_or(0);
+        if held < amount {
+            return Err(ChainError::permanent(
+                ErrorCode::INSUFFICIENT_TOKEN_BALANCE,
+                format!("{from} holds {held} of {mint} in its associated token account {source}, the payment needs {amount}"),
+            ));
+        }
+        let memo = hex::encode(rand::random::<[u8; 16]>());
+        build::x402_exact(&token, &from, &pay_to, &fee_payer, amount, memo.as_bytes(), &blockhash)
     }
 }
 

@@ -35,6 +35,13 @@ pub(crate) struct Account {
     pub data: Vec<u8>,
 }
 
+impl Account {
+    /// The `amount` of a token account (`None` when the data is too short to be one).
+    pub fn token_amount(&self) -> Option<u64> {
+        self.data.get(TOKEN_ACCOUNT_AMOUNT_OFFSET..TOKEN_ACCOUNT_AMOUNT_OFFSET + 8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_le_bytes)
+    }
+}
+
 fn malformed(method: &str, what: &str) -> ChainError {
     ChainError::transient(format!("{method}: unexpected response (missing {what})"))
 }

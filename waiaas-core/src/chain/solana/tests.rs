@@ -536,3 +536,140 @@ fn rfc8032_test_vector_1() {
          5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
     );
 }
+
+// ---------------------------------------------------------------- x402 `exact`
+
+/// The instruction layout the `@x402/svm` 2.27.0 facilitator verifies (`verifyStaticPath`),
+/// read back from the wire bytes, and a wallet signature that leaves the facilitator's slot
+/// empty.
+#[test]
+fn x402_exact_is_the_facilitators_layout_and_the_wallet_signs_only_its_slot() {
+    let (key, from) = wallet();
+    let (pay_to, fee_payer) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let blockhash = Hash::new_from_array([3; 32]);
+    for program in [SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID] {
+        let token = Token { program, ..spl(6) };
+        let memo = b"00112233445566778899aabbccddeeff";
+        let raw = build::x402_exact(&token, &from, &pay_to, &fee_payer, 1_234_567, memo, &blockhash).unwrap();
+        let tx = wire::parse(&raw).unwrap();
+
+        // A v0 message without lookup tables; fee payer first, then the wallet; slots zero.
+        let VersionedMessage::V0(m) = &tx.message else { panic!("expected a v0 message") };
+        assert!(m.address_table_lookups.is_empty());
+        assert_eq!(m.recent_blockhash, blockhash);
+        assert_eq!(m.header.num_required_signatures, 2);
+        assert_eq!(&m.account_keys[..2], &[fee_payer, from]);
+        assert_eq!(tx.signatures, vec![Signature::default(); 2]);
+        // The fee payer is writable (it pays), the wallet a read-only signer.
+        assert_eq!(m.header.num_readonly_signed_accounts, 1);
+
+        let ixs: Vec<(Pubkey, Vec<Pubkey>, Vec<u8>)> = m
+            .instructions
+            .iter()
+            .map(|ix| {
+                let keys = ix.accounts.iter().map(|i| m.account_keys[usize::from(*i)]).collect();
+                (m.account_keys[usize::from(ix.program_id_index)], keys, ix.data.clone())
+            })
+            .collect();
+        assert_eq!(ixs.len(), 4);
+        // 0: setComputeUnitLimit(20000): discriminator 2, u32 LE.
+        assert_eq!(ixs[0], (COMPUTE_BUDGET_PROGRAM_ID, vec![], [&[2u8][..], &20_000u32.to_le_bytes()].concat()));
+        // 1: setComputeUnitPrice(1 micro-lamport): discriminator 3, u64 LE.
+        assert_eq!(ixs[1], (COMPUTE_BUDGET_PROGRAM_ID, vec![], [&[3u8][..], &1u64.to_le_bytes()].concat()));
+        // 2: transferChecked (12) of the mint's program: source ATA, mint, destination ATA, authority.
+        let (p, accounts, data) = &ixs[2];
+        assert_eq!(*p, program);
+        assert_eq!(accounts, &vec![token.ata(&from), token.mint, token.ata(&pay_to), from]);
+        assert_eq!(data, &[&[12u8][..], &1_234_567u64.to_le_bytes(), &[6]].concat());
+        assert_eq!(
+            token.ata(&pay_to),
+            spl_associated_token_account_interface::address::get_associated_token_address_with_program_id(&pay_to, &token.mint, &program)
+        );
+        // 3: the memo, without accounts.
+        assert_eq!(ixs[3], (MEMO_PROGRAM_ID, vec![], memo.to_vec()));
+
+        // Our own decoder explains it (sign_external decodes before signing).
+        let decoded = adapter().decode_external(&raw).unwrap();
+        assert_eq!(decoded.fee_payer, Some(fee_payer.to_string()));
+        assert_eq!(decoded.native_value, 0);
+        let transfer = &decoded.operations[2];
+        assert_eq!((transfer.op_type.as_str(), transfer.amount.as_deref()), ("TOKEN_TRANSFER", Some("1234567")));
+        assert_eq!(transfer.token, Some(token.mint.to_string()));
+
+        // The wallet signs its slot (1) only; the facilitator's (0) stays zero, so there is no
+        // transaction id yet.
+        let signed = adapter().sign_external(&raw, &key).unwrap();
+        assert_eq!(signed.hash, "");
+        let stx = wire::parse(&signed.raw).unwrap();
+        assert_eq!(stx.signatures[0], Signature::default());
+        assert!(verify(&from, &wire::message_bytes(&stx.message).unwrap(), stx.signatures[1].as_ref()));
+        assert_eq!(stx.message, tx.message, "signing does not touch the message");
+        // The fee payer's key is not the wallet's: it cannot be signed by a stranger either.
+        let (stranger, _) = wallet();
+        assert_eq!(adapter().sign_external(&raw, &stranger).unwrap_err().code, ErrorCode::WALLET_NOT_SIGNER);
+    }
+}
+
+#[tokio::test]
+async fn x402_transfer_refuses_bad_input_before_any_rpc() {
+    let a = adapter();
+    let (from, other) = (Pubkey::new_unique().to_string(), Pubkey::new_unique().to_string());
+    let e = a.x402_transfer(&from, &other, &other, 1, &from).await.unwrap_err();
+    assert!(e.error.message.contains("fee payer"), "{}", e.error.message);
+    let e = a.x402_transfer(&from, "not-base58!", &other, 1, &other).await.unwrap_err();
+    assert_eq!(e.error.code, ErrorCode::INVALID_ADDRESS);
+    let e = a.x402_transfer(&from, &other, &other, u128::from(u64::MAX) + 1, &other).await.unwrap_err();
+    assert_eq!(e.error.code, ErrorCode::ACTION_VALIDATION_FAILED);
+}
+
+/// A payment transaction the reference client (`@x402/svm` 2.27.0 `ExactSvmScheme`) built in
+/// `tests/x402/selftest_svm.mjs` (captured with `X402_CAPTURE_SVM`): wallet
+/// `57vzji7h…` pays 10000 of the 6-decimals SPL mint `6RdQdtpw…` to `8zbiRcWu…`, fee payer
+/// `6PW8zzXN…`. Ours, built from the same values, has the same header, signer order and
+/// instructions (the non-signer accounts may be listed in another order: the facilitator
+/// resolves indices, it does not compare bytes).
+const REFERENCE_CLIENT_TX: &str = "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADCeEtNzK4Vs+mj53Yw/mW0UbJdrPxTmnMAFW//NJ/cZP1o4gdrEcLr7/MVVNIYvQSs5eT42g//MYTXEYg0D8DgAIBBAhQDiimnNinO5kH4I6029FTjTLt972jCCAnZRIKxwQPXD01SRDzLl5wTKUnwNDopzoFr/4DzsiEff5RQdETnB1ueA94PjAUf1G8V2ZzfEFx2sGKBIVs/8y7d01UHKqqdPR8du+T0gg6sxBkZrbHb7YnHz+dPmggoN8IGOolC1TvKFCZikgVhkqhmVC4qEs0IlN6JTXVTdAWLQVeUCr+Oov+AwZGb+UhFzL/7K26csOb57yM5bvF9xJrLEObOkAAAAAFSlNamSkhBk0k6HFg2jh8fDW13bySu4HkH6hAQQVEjQbd9uHXZaGT2cvhRs7reawctIXtX1s3kTqM9YV+/wCpFAVF62Lu5XktmbtAYUuDfs0DsiigBHnzKbIe7BOmdmwEBQAFAiBOAAAFAAkDAQAAAAAAAAAHBAIEAwEKDBAnAAAAAAAABgYAIDI4ZDM2MzUxYWM4NjllYmFmNGJlOTFjZDcyM2ZjYWRmAA==";
+
+#[test]
+fn x402_exact_matches_what_the_reference_client_builds() {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD.decode(REFERENCE_CLIENT_TX).unwrap();
+    let theirs = wire::parse(&raw).expect("our parser takes the reference client's transaction");
+    let key = |s: &str| Pubkey::from_str(s).unwrap();
+    let (fee_payer, from, pay_to) = (
+        key("6PW8zzXNbxfgCiapT6hxfY8aTipLEQH3S1TEtC33jwMD"),
+        key("57vzji7hJhmRVnto9R9TByPFYAJaB14BJKLfi6tGJfg9"),
+        key("8zbiRcWu5Uc5vurqjr7mNeJB3oGYkCtMRVMmP3fqA5c7"),
+    );
+    let token = Token { mint: key("6RdQdtpw2Ez6QDGgZN3hSp3u8c76tncJCywucQPk39kZ"), program: SPL_TOKEN_PROGRAM_ID, decimals: 6 };
+    // The fee payer's slot is empty, the wallet's signed.
+    assert_eq!(theirs.signatures[0], Signature::default());
+    assert!(verify(&from, &wire::message_bytes(&theirs.message).unwrap(), theirs.signatures[1].as_ref()));
+
+    let resolved = |m: &VersionedMessage| -> Vec<(Pubkey, Vec<Pubkey>, Vec<u8>)> {
+        let keys = m.static_account_keys();
+        m.instructions()
+            .iter()
+            .map(|ix| (keys[usize::from(ix.program_id_index)], ix.accounts.iter().map(|i| keys[usize::from(*i)]).collect(), ix.data.clone()))
+            .collect()
+    };
+    let memo = resolved(&theirs.message)[3].2.clone();
+    let ours = wire::parse(&build::x402_exact(&token, &from, &pay_to, &fee_payer, 10_000, &memo, theirs.message.recent_blockhash()).unwrap()).unwrap();
+    assert_eq!(ours.message.header(), theirs.message.header());
+    assert_eq!(&ours.message.static_account_keys()[..2], &theirs.message.static_account_keys()[..2]);
+    assert!(matches!((&ours.message, &theirs.message), (VersionedMessage::V0(_), VersionedMessage::V0(_))));
+    assert_eq!(resolved(&ours.message), resolved(&theirs.message));
+    let writable = |m: &VersionedMessage| -> std::collections::BTreeSet<Pubkey> {
+        let (h, keys) = (m.header(), m.static_account_keys());
+        let signers = usize::from(h.num_required_signatures);
+        let writable = |i: usize| {
+            if i < signers {
+                i < signers - usize::from(h.num_readonly_signed_accounts)
+            } else {
+                i < keys.len() - usize::from(h.num_readonly_unsigned_accounts)
+            }
+        };
+        keys.iter().enumerate().filter(|(i, _)| writable(*i)).map(|(_, k)| *k).collect()
+    };
+    assert_eq!(writable(&ours.message), writable(&theirs.message));
+}

@@ -1,7 +1,8 @@
 //! The x402 v2 wire format: the server's `PAYMENT-REQUIRED` (base64 JSON in the header, else
 //! the 402 body), the client's `PAYMENT-SIGNATURE` payload and the server's
 //! `PAYMENT-RESPONSE`; choosing what to pay; the EIP-3009 authorization an EVM `exact`
-//! payment signs.
+//! payment signs; the payload of a Solana `exact` payment (a partially signed transaction
+//! built by [`ChainAdapter::x402_transfer`](crate::chain::ChainAdapter::x402_transfer)).
 //!
 //! Unlike upstream, a requirement is only considered on the wallet's own chain **and**
 //! environment (a testnet wallet never pays a mainnet requirement, a Solana wallet never picks
@@ -199,6 +200,24 @@ impl Authorization {
         });
         base64::engine::general_purpose::STANDARD.encode(payload.to_string())
     }
+}
+
+/// The `PAYMENT-SIGNATURE` header value of a Solana `exact` payment: base64 of
+/// `{x402Version: 2, resource, accepted: r.raw, payload: {transaction}}`, as the reference
+/// client (`@x402/core` `x402Client` with `@x402/svm` `ExactSvmScheme`) sends it: `resource`
+/// is the 402 answer's whole `resource` object (left out when the answer had none),
+/// `accepted` the offered requirement verbatim, `transaction` the base64 wire transaction
+/// signed by the wallet only (the fee payer's slot, the facilitator's, still zero).
+pub fn svm_payment_header(r: &Requirement, resource: &Value, transaction_b64: &str) -> String {
+    let mut payload = json!({
+        "x402Version": 2,
+        "accepted": r.raw,
+        "payload": {"transaction": transaction_b64}
+    });
+    if !resource.is_null() {
+        payload["resource"] = resource.clone();
+    }
+    base64::engine::general_purpose::STANDARD.encode(payload.to_string())
 }
 
 /// The server's `PAYMENT-RESPONSE` (settlement) header.

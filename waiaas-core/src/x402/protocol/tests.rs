@@ -134,3 +134,42 @@ fn the_payment_header_echoes_the_offer_and_the_settlement_is_read() {
     assert_eq!(parse_settlement(Some("not base64!")), None);
     assert_eq!(parse_settlement(None), None);
 }
+
+const SOL_DEVNET: &str = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
+
+fn sol_offer() -> Value {
+    json!({"scheme": "exact", "network": SOL_DEVNET, "amount": "2500", "asset": "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+           "payTo": "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin", "maxTimeoutSeconds": 300,
+           "extra": {"feePayer": "2wKupLR9q6wXYppw8Gr2NvWxKBUqm4PPJKkQfoxHDBg4"}})
+}
+
+#[test]
+fn the_solana_payment_header_is_the_reference_clients_payload() {
+    let raw = sol_offer();
+    let r = requirement(&raw).unwrap();
+    let resource = json!({"url": "http://127.0.0.1:1/sol/paid", "description": "premium data (Solana)", "mimeType": "application/json"});
+    let v = b64_json(&svm_payment_header(&r, &resource, "AQID")).unwrap();
+    // Exactly the keys `x402Client.createPaymentPayload` sends (`extensions` is undefined there
+    // and so absent from its JSON).
+    assert_eq!(v, json!({"x402Version": 2, "resource": resource, "accepted": raw, "payload": {"transaction": "AQID"}}));
+    // Standard base64 with padding, like the reference client's `btoa`-style encoding.
+    let h = svm_payment_header(&r, &resource, "AQID");
+    assert!(base64::engine::general_purpose::STANDARD.decode(&h).is_ok());
+    // No resource in the 402 answer: none in the payload either.
+    let v = b64_json(&svm_payment_header(&r, &Value::Null, "AQID")).unwrap();
+    assert_eq!(v, json!({"x402Version": 2, "accepted": raw, "payload": {"transaction": "AQID"}}));
+}
+
+/// The `PAYMENT-SIGNATURE` the reference client (`@x402/core` `x402Client` + `@x402/svm`
+/// `ExactSvmScheme` 2.27.0) sent in `tests/x402/selftest_svm.mjs`, decoded (captured with
+/// `X402_CAPTURE_SVM`; the transaction is the one `chain::solana::tests` checks our builder
+/// against). Rebuilt from its parts, ours is the same JSON.
+#[test]
+fn the_solana_payment_header_equals_the_captured_reference_one() {
+    let reference: Value = serde_json::from_str(REFERENCE_SVM_PAYMENT).unwrap();
+    let r = requirement(&reference["accepted"]).unwrap();
+    let ours = b64_json(&svm_payment_header(&r, &reference["resource"], reference["payload"]["transaction"].as_str().unwrap())).unwrap();
+    assert_eq!(ours, reference);
+}
+
+const REFERENCE_SVM_PAYMENT: &str = r#"{"x402Version":2,"payload":{"transaction":"AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADCeEtNzK4Vs+mj53Yw/mW0UbJdrPxTmnMAFW//NJ/cZP1o4gdrEcLr7/MVVNIYvQSs5eT42g//MYTXEYg0D8DgAIBBAhQDiimnNinO5kH4I6029FTjTLt972jCCAnZRIKxwQPXD01SRDzLl5wTKUnwNDopzoFr/4DzsiEff5RQdETnB1ueA94PjAUf1G8V2ZzfEFx2sGKBIVs/8y7d01UHKqqdPR8du+T0gg6sxBkZrbHb7YnHz+dPmggoN8IGOolC1TvKFCZikgVhkqhmVC4qEs0IlN6JTXVTdAWLQVeUCr+Oov+AwZGb+UhFzL/7K26csOb57yM5bvF9xJrLEObOkAAAAAFSlNamSkhBk0k6HFg2jh8fDW13bySu4HkH6hAQQVEjQbd9uHXZaGT2cvhRs7reawctIXtX1s3kTqM9YV+/wCpFAVF62Lu5XktmbtAYUuDfs0DsiigBHnzKbIe7BOmdmwEBQAFAiBOAAAFAAkDAQAAAAAAAAAHBAIEAwEKDBAnAAAAAAAABgYAIDI4ZDM2MzUxYWM4NjllYmFmNGJlOTFjZDcyM2ZjYWRmAA=="},"resource":{"url":"http://127.0.0.1:42693/sol/paid","description":"premium data (Solana)","mimeType":"application/json"},"accepted":{"scheme":"exact","network":"solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1","amount":"10000","asset":"6RdQdtpw2Ez6QDGgZN3hSp3u8c76tncJCywucQPk39kZ","payTo":"8zbiRcWu5Uc5vurqjr7mNeJB3oGYkCtMRVMmP3fqA5c7","maxTimeoutSeconds":300,"extra":{"feePayer":"6PW8zzXNbxfgCiapT6hxfY8aTipLEQH3S1TEtC33jwMD"}}}"#;
