@@ -9,8 +9,7 @@
 //!   and a Token-2022 mint. Plus the refusals `x402_transfer` makes before anything is signed.
 //! - [`x402_fetch_pays_a_solana_resource`]: `POST /v1/x402/fetch` of the daemon, with the
 //!   policies an operator sets, for both mints; the recorded `X402_PAYMENT` transaction
-//!   carries the settlement signature. Ignored until the route's signer handles Solana wallets
-//!   (run it with `--ignored`).
+//!   carries the settlement signature.
 //!
 //! The paying wallet never holds SOL: the facilitator pays every fee. Needs node/npm (the
 //! harness installs its pinned packages with `tests/x402/install.sh`) and the validator.
@@ -273,10 +272,6 @@ async fn the_core_pieces_pay_the_reference_facilitator() {
     assert_eq!(e.error.code, ErrorCode::TOKEN_NOT_FOUND, "not a mint: {}", e.error.message);
 }
 
-// Passes once `Engine::x402_sign` (waiaas-core/src/x402/pay.rs) signs for Solana wallets with
-// `x402_transfer` + `sign_external` + `svm_payment_header` instead of answering
-// X402_UNSUPPORTED_SCHEME "not built yet" (checked with that 12-line arm applied locally).
-#[ignore = "the Solana arm of Engine::x402_sign (x402/pay.rs) is not wired yet"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x402_fetch_pays_a_solana_resource() {
     let c = Chainside::new().await;

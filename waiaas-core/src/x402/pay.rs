@@ -15,7 +15,8 @@
 //!    failing closed. APPROVAL is refused at once (403 `X402_APPROVAL_REQUIRED`), a DELAY
 //!    longer than what is left of `request_timeout` too (408 `X402_DELAY_TIMEOUT`); a shorter
 //!    DELAY is waited out, and the owner or the kill switch can still cancel it meanwhile.
-//! 5. Signed (EIP-3009 on EVM, a partially signed `TransferChecked` on Solana) only with the
+//! 5. Signed (EIP-3009 on EVM, a partially signed `TransferChecked` on Solana, the facilitator
+//!    as fee payer) only with the
 //!    permit of that decision; the signed payment is stored on the row **before** it is sent
 //!    (a compare-and-set on EXECUTING: a row the kill switch cancelled meanwhile is not paid).
 //! 6. The request again with `PAYMENT-SIGNATURE`, to the URL that asked for the payment. 2xx
@@ -312,7 +313,22 @@ impl Engine {
                 let signature = self.with_signing_key(permit, move |key| crate::chain::evm::sign_message(key, &MessageKind::TypedData(typed))).await?;
                 Ok(auth.payment_header(r, resource, &signature))
             }
-            Chain::Solana => Err(Error::new(ErrorCode::X402_UNSUPPORTED_SCHEME, "x402 payments from Solana wallets are not built yet")),
+            Chain::Solana => {
+                // A partially signed `TransferChecked` (the facilitator is the fee payer and signs
+                // and submits it): built by the adapter with the mint's own program and decimals.
+                let fee_payer = r
+                    .extra
+                    .get("feePayer")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| Error::new(ErrorCode::X402_UNSUPPORTED_SCHEME, "the Solana requirement names no fee payer (extra.feePayer)"))?;
+                let adapter = self.adapter(net);
+                let raw = adapter.x402_transfer(&w.public_key, &r.pay_to, &r.asset, r.amount, fee_payer).await?;
+                let permit = self.signing_permit(&rec.id, &w.id).await?;
+                let signed = self.with_signing_key(permit, move |key| adapter.sign_external(&raw, key)).await?;
+                use base64::Engine as _;
+                Ok(protocol::svm_payment_header(r, resource, &base64::engine::general_purpose::STANDARD.encode(signed.raw)))
+            }
         }
     }
 
