@@ -62,19 +62,19 @@ const SESSION_COLS: &str = "id, token_hash, expires_at, constraints, revoked_at,
 pub(super) trait Cached: deadpool_postgres::GenericClient {
     async fn exec(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<u64> {
         let st = self.prepare_cached(sql).await?;
-        Ok(self.execute(&st, p).await?)
+        Ok(deadpool_postgres::GenericClient::execute(self, &st, p).await?)
     }
     async fn rows(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Vec<Row>> {
         let st = self.prepare_cached(sql).await?;
-        Ok(self.query(&st, p).await?)
+        Ok(deadpool_postgres::GenericClient::query(self, &st, p).await?)
     }
     async fn row(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Row> {
         let st = self.prepare_cached(sql).await?;
-        Ok(self.query_one(&st, p).await?)
+        Ok(deadpool_postgres::GenericClient::query_one(self, &st, p).await?)
     }
     async fn row_opt(&self, sql: &str, p: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<Option<Row>> {
         let st = self.prepare_cached(sql).await?;
-        Ok(self.query_opt(&st, p).await?)
+        Ok(deadpool_postgres::GenericClient::query_opt(self, &st, p).await?)
     }
 }
 
