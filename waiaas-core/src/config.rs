@@ -166,11 +166,14 @@ pub struct DatabaseConfig {
     pub postgres_url: String,
     /// Connections of the PostgreSQL pool.
     pub postgres_pool_size: u64,
+    /// PEM certificates that verify the server with `sslmode=require` in `postgres_url`,
+    /// instead of the system's roots (relative to the data dir, or absolute).
+    pub postgres_ca_file: String,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { path: "data/waiaas.db".into(), postgres_url: String::new(), postgres_pool_size: 16 }
+        DatabaseConfig { path: "data/waiaas.db".into(), postgres_url: String::new(), postgres_pool_size: 16, postgres_ca_file: String::new() }
     }
 }
 

@@ -53,27 +53,52 @@ pub struct Postgres {
     user: Option<String>,
     pid: i32,
     dir: tempfile::TempDir,
+    /// With [`Postgres::start_tls`]: the throwaway CA that signed the server's certificate
+    /// (for `localhost` and 127.0.0.1).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Postgres {
     /// Create a cluster and start it (panics with the server's log if it does not start).
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// [`Postgres::start`] with TLS on (`ssl=on`, a certificate from a throwaway CA made by
+    /// [`crate::tls::make_certs`]); plaintext connections are still accepted, so a client can
+    /// be shown to require TLS.
+    pub fn start_tls() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let bin = bin_dir().expect("PostgreSQL server binaries not found (install Debian's postgresql package or set WAIAAS_PG_BIN)");
         // SAFETY: geteuid has no preconditions.
         let user = (unsafe { libc::geteuid() } == 0).then(|| "postgres".to_string());
         let dir = tempfile::Builder::new().prefix("waiaas-pg-").tempdir().expect("temp dir");
+        let certs = dir.path().join("tls");
+        if tls {
+            std::fs::create_dir(&certs).expect("tls dir");
+            crate::tls::make_certs(&certs);
+            // The server refuses a key others can read.
+            std::fs::set_permissions(certs.join("server.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod key");
+        }
         if let Some(u) = &user {
             let out = Command::new("chown").arg("-R").arg(format!("{u}:{u}")).arg(dir.path()).output().expect("chown");
             assert!(out.status.success(), "chown the cluster dir to {u}: {}", String::from_utf8_lossy(&out.stderr));
         }
         let data = dir.path().join("data");
-        let mut pg = Postgres { url: String::new(), port: 0, bin, user, pid: 0, dir };
+        let ca_file = tls.then(|| certs.join("ca.pem"));
+        let mut pg = Postgres { url: String::new(), port: 0, bin, user, pid: 0, dir, ca_file };
         let out = pg.run("initdb", &["-D", path(&data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
         assert!(out.status.success(), "initdb failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", path(pg.dir.path()));
+            let mut opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", path(pg.dir.path()));
+            if tls {
+                opts += &format!(" -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}", path(&certs.join("server.pem")), path(&certs.join("server.key")));
+            }
             let log = pg.dir.path().join("server.log");
             let out = pg.run("pg_ctl", &["-D", path(&data), "-o", &opts, "-l", path(&log), "-w", "-t", "60", "start"]);
             if out.status.success() {

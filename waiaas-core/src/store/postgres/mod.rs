@@ -10,8 +10,12 @@
 //! the one process on its file). Writes that check before they write lock what they check
 //! (`insert_session` locks its wallets' rows, so two replicas cannot both pass a session limit).
 //!
-//! Connections: `deadpool-postgres` over `tokio-postgres`, plaintext only for now: a URL that
-//! requires TLS (`sslmode=require`) is refused with a clear error rather than downgraded.
+//! Connections: `deadpool-postgres` over `tokio-postgres`. `sslmode=require` in the URL means
+//! TLS (rustls with ring, like every other outbound connection), the server's certificate
+//! verified for the URL's host against the system's roots, or only against
+//! `database.postgres_ca_file` when set; a server without TLS is then refused, never
+//! downgraded. Without `sslmode=require` the connection is plaintext (a local socket or a
+//! private network).
 
 use super::*;
 use crate::error::{Error, ErrorCode};
@@ -122,18 +126,70 @@ fn session_from_row(r: &Row) -> Result<SessionRecord> {
     })
 }
 
+/// The rustls connector of `sslmode=require`: the system's roots, or only the certificates of
+/// `ca_file` (PEM).
+fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| Error::validation("database.postgres_ca_file", format!("{}: {e}", path.display())))?;
+            for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+                let cert = cert.map_err(|e| Error::validation("database.postgres_ca_file", format!("not PEM certificates: {e}")))?;
+                roots.add(cert).map_err(|e| Error::validation("database.postgres_ca_file", format!("a certificate is invalid: {e}")))?;
+            }
+            if roots.is_empty() {
+                return Err(Error::validation("database.postgres_ca_file", "holds no certificate"));
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    // ring's provider, as for every other outbound TLS connection of the daemon (deprecated
+    // only for lacking post-quantum key exchange, which ring does not offer).
+    #[allow(deprecated)]
+    let provider = rustls::crypto::ring::default_provider();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .map_err(Error::internal_from)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// The connection settings of a store.
+#[derive(Debug, Clone, Default)]
+pub struct PgOptions {
+    pub max_connections: usize,
+    /// PEM roots for `sslmode=require` instead of the system's.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+fn parse_url(url: &str) -> Result<tokio_postgres::Config> {
+    url.parse().map_err(|e| Error::validation("database.postgres_url", format!("not a PostgreSQL URL: {e}")))
+}
+
+fn requires_tls(cfg: &tokio_postgres::Config) -> bool {
+    cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Require
+}
+
 impl PgStore {
     /// Connect to `url` (`postgres://user[:password]@host[:port]/db`) with a pool of at most
     /// `max_connections`, and migrate the schema to the latest version.
     pub async fn connect(url: &str, max_connections: usize) -> Result<PgStore> {
-        let cfg: tokio_postgres::Config = url.parse().map_err(|e| Error::validation("database.postgres_url", format!("not a PostgreSQL URL: {e}")))?;
-        if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err(Error::validation(
-                "database.postgres_url",
-                "sslmode=require: TLS to PostgreSQL is not built yet (the connection would not be encrypted)",
-            ));
-        }
-        let manager = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        PgStore::connect_with(url, &PgOptions { max_connections, ca_file: None }).await
+    }
+
+    /// [`PgStore::connect`] with TLS roots (see the module documentation).
+    pub async fn connect_with(url: &str, opts: &PgOptions) -> Result<PgStore> {
+        let cfg = parse_url(url)?;
+        let mc = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager =
+            if requires_tls(&cfg) { Manager::from_config(cfg, tls_connector(opts.ca_file.as_deref())?, mc) } else { Manager::from_config(cfg, NoTls, mc) };
+        let max_connections = opts.max_connections;
         let pool = Pool::builder(manager).max_size(max_connections.max(1)).build().map_err(Error::internal_from)?;
         let store = PgStore { pool, lock: None };
         store.migrate(LATEST_SCHEMA_VERSION).await?;
@@ -144,15 +200,17 @@ impl PgStore {
     /// connection of its own, held while the store lives, so a second daemon on the same
     /// database refuses to start (replicas need the work of the next steps: database nonce
     /// ownership, leased background work, the kill switch read from the store).
-    pub async fn open_exclusive(url: &str, max_connections: usize) -> Result<PgStore> {
-        let mut store = PgStore::connect(url, max_connections).await?;
-        let cfg: tokio_postgres::Config = url.parse().map_err(|e| Error::validation("database.postgres_url", format!("not a PostgreSQL URL: {e}")))?;
-        let (client, connection) = cfg.connect(NoTls).await?;
-        let task = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::error!("PostgreSQL lock connection lost: {e}");
-            }
-        });
+    pub async fn open_exclusive(url: &str, opts: &PgOptions) -> Result<PgStore> {
+        let mut store = PgStore::connect_with(url, opts).await?;
+        let cfg = parse_url(url)?;
+        let log = |e: tokio_postgres::Error| tracing::error!("PostgreSQL lock connection lost: {e}");
+        let (client, task) = if requires_tls(&cfg) {
+            let (client, connection) = cfg.connect(tls_connector(opts.ca_file.as_deref())?).await?;
+            (client, tokio::spawn(async move { connection.await.unwrap_or_else(log) }))
+        } else {
+            let (client, connection) = cfg.connect(NoTls).await?;
+            (client, tokio::spawn(async move { connection.await.unwrap_or_else(log) }))
+        };
         let held: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&schema::DAEMON_LOCK]).await?.try_get(0)?;
         if !held {
             task.abort();

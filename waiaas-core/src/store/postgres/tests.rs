@@ -395,10 +395,43 @@ fn the_schema_has_sqlites_versions() {
     }
 }
 
-#[tokio::test]
-async fn a_url_that_requires_tls_is_refused_not_downgraded() {
-    let e = PgStore::connect("postgres://u@127.0.0.1:1/db?sslmode=require", 1).await.err().unwrap();
-    assert!(e.message.contains("TLS"), "{}", e.message);
+/// Whether the store's connections are encrypted (PostgreSQL's own view of the session).
+async fn encrypted(s: &PgStore) -> bool {
+    s.client().await.unwrap().row("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_postgres_is_verified_and_never_downgraded() {
+    let pg = tokio::task::block_in_place(Postgres::start_tls);
+    let url = tokio::task::block_in_place(|| pg.create_database("waiaas_tls"));
+    let ca = pg.ca_file.clone().unwrap();
+    let with_ca = PgOptions { max_connections: 2, ca_file: Some(ca.clone()) };
+    // sslmode=require with the CA that signed the server: encrypted, and the store works.
+    let s = PgStore::connect_with(&format!("{url}?sslmode=require"), &with_ca).await.unwrap();
+    assert!(encrypted(&s).await);
+    s.kv_set("k", "v", 1).await.unwrap();
+    assert_eq!(s.kv_get("k").await.unwrap().as_deref(), Some("v"));
+    // The daemon's exclusive store (its lock connection too) over TLS.
+    drop(s);
+    let s = PgStore::open_exclusive(&format!("{url}?sslmode=require"), &with_ca).await.unwrap();
+    assert!(encrypted(&s).await);
+    drop(s);
+    // Without sslmode=require: plaintext.
+    assert!(!encrypted(&PgStore::connect(&url, 1).await.unwrap()).await);
+    // A server certificate the roots do not vouch for: refused (the system's roots do not
+    // know the throwaway CA).
+    let e = PgStore::connect(&format!("{url}?sslmode=require"), 1).await.err().unwrap();
+    assert!(format!("{e:?}").to_lowercase().contains("certificate"), "{e:?}");
+    // A server without TLS: refused, not downgraded.
+    let plain = tokio::task::block_in_place(Postgres::start);
+    let plain_url = tokio::task::block_in_place(|| plain.create_database("waiaas_plain"));
+    assert!(PgStore::connect_with(&format!("{plain_url}?sslmode=require"), &with_ca).await.is_err());
+    // Bad input: clear errors.
     let e = PgStore::connect("not a url", 1).await.err().unwrap();
     assert_eq!(e.code, ErrorCode::ACTION_VALIDATION_FAILED, "{e:?}");
+    let e = PgStore::connect_with(&format!("{url}?sslmode=require"), &PgOptions { max_connections: 1, ca_file: Some(ca.with_extension("nope")) })
+        .await
+        .err()
+        .unwrap();
+    assert!(e.message.contains("postgres_ca_file"), "{}", e.message);
 }
