@@ -455,13 +455,16 @@ impl Policies {
         self.decide_intent(tx, intent).await
     }
 
-    /// Whether the allowlists alone (X402_ALLOWED_DOMAINS, ALLOWED_TOKENS, WHITELIST) already
-    /// refuse paying `kind` to `domain`: to prefer, among a server's offers, one that can pass.
-    pub(crate) async fn x402_listed(&self, wallet_id: &str, network: Network, kind: &TxKind, domain: &str) -> Result<bool> {
+    /// The first of a server's offers (each the token transfer it pays, on its network) that the
+    /// allowlists alone (X402_ALLOWED_DOMAINS, ALLOWED_TOKENS, WHITELIST) do not already refuse
+    /// to pay to `domain`: to prefer an offer that can pass. The policies are read once.
+    pub(crate) async fn x402_first_listed(&self, wallet_id: &str, domain: &str, offers: &[(Network, TxKind)]) -> Result<Option<usize>> {
         let policies = self.enabled_for(wallet_id).await?;
-        let mut intent = intent_of(wallet_id, network, kind, &Prices::new());
-        as_x402(&mut intent, domain);
-        Ok(!policy::denied_before_pricing(&policies, &intent, &self.settings))
+        Ok(offers.iter().position(|(network, kind)| {
+            let mut intent = intent_of(wallet_id, *network, kind, &Prices::new());
+            as_x402(&mut intent, domain);
+            !policy::denied_before_pricing(&policies, &intent, &self.settings)
+        }))
     }
 
     /// Whether X402_ALLOWED_DOMAINS lets `wallet_id` pay `host` on `network` (the policies as

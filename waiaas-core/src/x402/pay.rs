@@ -125,11 +125,6 @@ fn answer(r: Response, payment: Option<X402PaymentView>) -> X402Fetched {
     X402Fetched { status: r.status, headers: r.headers.into_iter().collect(), body: String::from_utf8_lossy(&r.body).into_owned(), payment }
 }
 
-fn host_of(url: &str) -> Result<String> {
-    let u = reqwest::Url::parse(url).map_err(|e| Error::internal(format!("answered URL: {e}")))?;
-    Ok(u.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
-}
-
 impl Engine {
     /// `POST /v1/x402/fetch` (see the module documentation).
     pub async fn x402_fetch(&self, ctx: &SessionCtx, req: X402Fetch) -> Result<X402Fetched> {
@@ -157,7 +152,8 @@ impl Engine {
         }
         let required = protocol::parse_required(first.header(protocol::HEADER_REQUIRED), &first.body)?;
         // The payee is the host that asked to be paid (every hop to it passed the allowlist).
-        let domain = host_of(&first.url)?;
+        let answered = reqwest::Url::parse(&first.url).map_err(|e| Error::internal(format!("answered URL: {e}")))?;
+        let domain = super::fetch::host_of(&answered)?;
         let (r, net) = self.x402_pick(&w, &required, &domain).await?;
         let resource = match required.resource.get("url") {
             Some(_) => required.resource.clone(),
@@ -186,7 +182,7 @@ impl Engine {
         }
 
         // Paid, to the URL that asked for it; the caller's headers only if it is their origin.
-        let same_origin = reqwest::Url::parse(&first.url).ok().map(|u| u.origin()) == reqwest::Url::parse(&request.url).ok().map(|u| u.origin());
+        let same_origin = reqwest::Url::parse(&request.url).is_ok_and(|u| u.origin() == answered.origin());
         let mut paid = Request { url: first.url.clone(), headers: if same_origin { request.headers.clone() } else { vec![] }, ..request.clone() };
         paid.headers.push((protocol::HEADER_SIGNATURE.into(), header));
         let paid_hosts = self.inner.policies.x402_host_check(&w.id, net).await?;
@@ -242,16 +238,14 @@ impl Engine {
     /// cheapest one the allowlists do not already refuse, else the cheapest (then refused with
     /// the allowlist's reason).
     async fn x402_pick<'r>(&self, w: &WalletRecord, required: &'r protocol::PaymentRequired, domain: &str) -> Result<(&'r Requirement, Network)> {
-        let all = protocol::candidates(required, w.chain, w.environment)?;
-        for (r, n) in &all {
-            let net = self.wallet_network(w, Some(n.id()))?;
-            // Decimals do not matter to the allowlists.
-            if self.inner.policies.x402_listed(&w.id, net, &payment_kind(r, 0), domain).await? {
-                return Ok((r, net));
-            }
+        let mut all = vec![];
+        for (r, n) in protocol::candidates(required, w.chain, w.environment)? {
+            all.push((r, self.wallet_network(w, Some(n.id()))?));
         }
-        let (r, n) = all[0];
-        Ok((r, self.wallet_network(w, Some(n.id()))?))
+        // Decimals do not matter to the allowlists.
+        let offers: Vec<(Network, TxKind)> = all.iter().map(|(r, net)| (*net, payment_kind(r, 0))).collect();
+        let first = self.inner.policies.x402_first_listed(&w.id, domain, &offers).await?.unwrap_or(0);
+        Ok(all.swap_remove(first))
     }
 
     /// The decision of the payment's row; waits out a DELAY that fits before `deadline`.

@@ -69,7 +69,7 @@ fn blocked(msg: impl Into<String>) -> Error {
 }
 
 /// The URL's host, lower case, without an IPv6 literal's brackets.
-fn host_of(url: &Url) -> Result<String> {
+pub(crate) fn host_of(url: &Url) -> Result<String> {
     let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| blocked("the URL has no host"))?.to_ascii_lowercase();
     Ok(host.trim_start_matches('[').trim_end_matches(']').to_string())
 }
