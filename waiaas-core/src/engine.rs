@@ -171,10 +171,7 @@ impl EngineBuilder {
             None if !self.config.database.postgres_url.is_empty() => {
                 std::fs::create_dir_all(&self.data_dir)?;
                 let db = &self.config.database;
-                let opts = crate::store::postgres::PgOptions {
-                    max_connections: db.postgres_pool_size as usize,
-                    ca_file: Some(db.postgres_ca_file.as_str()).filter(|f| !f.is_empty()).map(|f| self.data_dir.join(f)),
-                };
+                let opts = crate::store::postgres::PgOptions::from_config(db, &self.data_dir);
                 Arc::new(crate::store::postgres::PgStore::open_exclusive(&db.postgres_url, &opts).await?)
             }
             None => {

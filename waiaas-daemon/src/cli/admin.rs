@@ -264,7 +264,8 @@ pub async fn db(ctx: &Ctx, cmd: DbCmd) -> CliResult {
         .filter(|u| !u.is_empty())
         .ok_or_else(|| CliError::usage("no target: pass --to postgres://... or set WAIAAS_DATABASE_POSTGRES_URL"))?;
     let sqlite = ctx.dir.join(&config.database.path);
-    let report = output::waiting("Copying the store into PostgreSQL...", waiaas_core::store::postgres::copy_from_sqlite(&sqlite, &url)).await?;
+    let opts = waiaas_core::store::postgres::PgOptions::from_config(&config.database, &ctx.dir);
+    let report = output::waiting("Copying the store into PostgreSQL...", waiaas_core::store::postgres::copy_from_sqlite(&sqlite, &url, &opts)).await?;
     if ctx.json {
         output::json(&serde_json::to_value(&report).unwrap_or_default());
     } else {

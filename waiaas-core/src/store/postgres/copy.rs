@@ -62,15 +62,16 @@ fn convert(table: &str, column: &str, pg_type: &str, v: Lite) -> Result<Box<dyn 
     })
 }
 
-/// Copy the SQLite store at `sqlite_path` into the empty PostgreSQL database at `url`.
-pub async fn copy_from_sqlite(sqlite_path: &Path, url: &str) -> Result<CopyReport> {
+/// Copy the SQLite store at `sqlite_path` into the empty PostgreSQL database at `url` (TLS as
+/// `opts` say, like the daemon's connections).
+pub async fn copy_from_sqlite(sqlite_path: &Path, url: &str, opts: &PgOptions) -> Result<CopyReport> {
     if !sqlite_path.is_file() {
         return Err(Error::validation("database.path", format!("no SQLite database at {}", sqlite_path.display())));
     }
     // Bring the file to this build's schema (what `waiaas start` would do).
     let path = sqlite_path.to_path_buf();
     tokio::task::spawn_blocking(move || crate::store::sqlite::SqliteStore::open(&path).map(drop)).await.map_err(Error::internal_from)??;
-    let target = PgStore::connect(url, 2).await?;
+    let target = PgStore::connect_with(url, opts).await?;
     let mut c = target.client().await?;
     let tx = c.transaction().await?;
     for t in TABLES {

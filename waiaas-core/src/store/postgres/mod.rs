@@ -44,17 +44,9 @@ impl From<deadpool_postgres::PoolError> for Error {
 /// The PostgreSQL store (see the module documentation for what is built).
 pub struct PgStore {
     pool: Pool,
-    /// The connection holding the daemon's advisory lock ([`PgStore::open_exclusive`]).
-    lock: Option<(tokio_postgres::Client, tokio::task::JoinHandle<()>)>,
-}
-
-impl Drop for PgStore {
-    fn drop(&mut self) {
-        // Closing the connection releases the lock.
-        if let Some((_, task)) = self.lock.take() {
-            task.abort();
-        }
-    }
+    /// The connection holding the daemon's advisory lock ([`PgStore::open_exclusive`]);
+    /// dropping it closes the connection, which releases the lock.
+    lock: Option<deadpool_postgres::ClientWrapper>,
 }
 
 const WALLET_COLS: &str = "id, name, chain, environment, network, public_key, status, owner_address, owner_verified, monitor_incoming, created_at, updated_at, suspended_at, suspension_reason";
@@ -168,6 +160,16 @@ pub struct PgOptions {
     pub ca_file: Option<std::path::PathBuf>,
 }
 
+impl PgOptions {
+    /// The `[database]` settings of a data dir (`postgres_ca_file` relative to it).
+    pub fn from_config(db: &crate::config::DatabaseConfig, data_dir: &std::path::Path) -> PgOptions {
+        PgOptions {
+            max_connections: db.postgres_pool_size as usize,
+            ca_file: Some(db.postgres_ca_file.as_str()).filter(|f| !f.is_empty()).map(|f| data_dir.join(f)),
+        }
+    }
+}
+
 fn parse_url(url: &str) -> Result<tokio_postgres::Config> {
     url.parse().map_err(|e| Error::validation("database.postgres_url", format!("not a PostgreSQL URL: {e}")))
 }
@@ -202,24 +204,16 @@ impl PgStore {
     /// ownership, leased background work, the kill switch read from the store).
     pub async fn open_exclusive(url: &str, opts: &PgOptions) -> Result<PgStore> {
         let mut store = PgStore::connect_with(url, opts).await?;
-        let cfg = parse_url(url)?;
-        let log = |e: tokio_postgres::Error| tracing::error!("PostgreSQL lock connection lost: {e}");
-        let (client, task) = if requires_tls(&cfg) {
-            let (client, connection) = cfg.connect(tls_connector(opts.ca_file.as_deref())?).await?;
-            (client, tokio::spawn(async move { connection.await.unwrap_or_else(log) }))
-        } else {
-            let (client, connection) = cfg.connect(NoTls).await?;
-            (client, tokio::spawn(async move { connection.await.unwrap_or_else(log) }))
-        };
+        // A connection of the pool (TLS as the others), taken out of it for good.
+        let client = deadpool_postgres::Object::take(store.client().await?);
         let held: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&schema::DAEMON_LOCK]).await?.try_get(0)?;
         if !held {
-            task.abort();
             return Err(Error::new(
                 ErrorCode::DATABASE_IN_USE,
                 "another WAIaaS daemon is running on this PostgreSQL database (several replicas on one database are not supported yet)",
             ));
         }
-        store.lock = Some((client, task));
+        store.lock = Some(client);
         Ok(store)
     }
 

@@ -358,7 +358,7 @@ async fn a_sqlite_store_is_copied_into_postgres_row_for_row() {
     drop(lite);
     let pg = tokio::task::block_in_place(Postgres::start);
     let url = tokio::task::block_in_place(|| pg.create_database("waiaas_copy"));
-    let report = copy_from_sqlite(&path, &url).await.unwrap();
+    let report = copy_from_sqlite(&path, &url, &PgOptions { max_connections: 2, ca_file: None }).await.unwrap();
     let lite = SqliteStore::open(&path).unwrap();
     let pgs = PgStore::connect(&url, 2).await.unwrap();
     for (table, n) in &report.tables {
@@ -383,7 +383,7 @@ async fn a_sqlite_store_is_copied_into_postgres_row_for_row() {
     pgs.append_audit(&AuditEntry { event_type: "X".into(), actor: "t".into(), severity: "info".into(), ..Default::default() }).await.unwrap();
     assert_eq!(pgs.audit_after(last, 10).await.unwrap()[0].id, last + 1);
     // A database with rows is never copied into.
-    let e = copy_from_sqlite(&path, &url).await.err().unwrap();
+    let e = copy_from_sqlite(&path, &url, &PgOptions { max_connections: 2, ca_file: None }).await.err().unwrap();
     assert_eq!(e.code, ErrorCode::DATABASE_IN_USE, "{e:?}");
 }
 
