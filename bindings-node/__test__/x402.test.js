@@ -27,8 +27,15 @@ function stringTail(s) {
   return word(Buffer.byteLength(s)) + hex + '0'.repeat((64 - (hex.length % 64)) % 64)
 }
 
+/** Send from an unlocked dev account and wait for the receipt (it is not always there at once). */
 async function mined(anvil, tx) {
-  const receipt = await anvil.receipt(await anvil.rpc('eth_sendTransaction', [tx]))
+  const hash = await anvil.rpc('eth_sendTransaction', [tx])
+  const deadline = Date.now() + 30_000
+  let receipt = await anvil.receipt(hash)
+  while (!receipt && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50))
+    receipt = await anvil.receipt(hash)
+  }
   assert.equal(receipt && receipt.status, '0x1', JSON.stringify(receipt))
   return receipt
 }

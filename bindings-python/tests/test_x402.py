@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -33,7 +34,14 @@ def _string_tail(s: str) -> str:
 
 
 def _mined(anvil: Anvil, tx: Dict[str, Any]) -> Dict[str, Any]:
-    receipt = anvil.receipt(anvil.rpc("eth_sendTransaction", [tx]))
+    """Send from an unlocked dev account and wait for the receipt (the shared anvil may be busy
+    mining other tests' transactions: the receipt is not always there at once)."""
+    tx_hash = anvil.rpc("eth_sendTransaction", [tx])
+    deadline = time.monotonic() + 30
+    receipt = anvil.receipt(tx_hash)
+    while receipt is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        receipt = anvil.receipt(tx_hash)
     assert receipt and receipt["status"] == "0x1", receipt
     return receipt
 
