@@ -283,7 +283,10 @@ async fn x402_fetch_pays_a_solana_resource() {
             .env(&format!("WAIAAS_PRICES_{}", c.spl), "1")
             .env(&format!("WAIAAS_PRICES_{}", c.t22), "1")
             .env("WAIAAS_PRICES_UPDATED_AT", &now.to_string())
-            .env("WAIAAS_X402_ALLOW_INSECURE_HOSTS", "127.0.0.1"),
+            .env("WAIAAS_X402_ALLOW_INSECURE_HOSTS", "127.0.0.1")
+            // The facilitator answers the paid request once the validator confirmed its
+            // settlement: on a loaded machine that can exceed the default 30 s.
+            .env("WAIAAS_X402_REQUEST_TIMEOUT", "120"),
     );
     let api = Api::new(&d.base);
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "x402-sol", "chain": "solana", "environment": "testnet"}))).await;

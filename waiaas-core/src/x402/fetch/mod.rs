@@ -148,8 +148,11 @@ impl Outbound {
             if let Some(b) = &body {
                 rb = rb.body(b.clone());
             }
-            let mut resp =
-                rb.send().await.map_err(|e| Error::new(ErrorCode::X402_SERVER_ERROR, format!("the resource is unreachable: {}", e.without_url())))?;
+            let mut resp = rb.send().await.map_err(|e| {
+                let why =
+                    if e.is_timeout() { format!("no answer within {} s (x402.request_timeout)", self.timeout.as_secs()) } else { e.without_url().to_string() };
+                Error::new(ErrorCode::X402_SERVER_ERROR, format!("the resource is unreachable: {why}"))
+            })?;
             let status = resp.status();
             if status.is_redirection() {
                 let Some(loc) = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) else {
