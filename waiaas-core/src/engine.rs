@@ -172,7 +172,7 @@ impl EngineBuilder {
                 std::fs::create_dir_all(&self.data_dir)?;
                 let db = &self.config.database;
                 let opts = crate::store::postgres::PgOptions::from_config(db, &self.data_dir);
-                Arc::new(crate::store::postgres::PgStore::open_exclusive(&db.postgres_url, &opts).await?)
+                crate::store::postgres::PgStore::open_replica(&db.postgres_url, &opts).await?
             }
             None => {
                 std::fs::create_dir_all(&self.data_dir)?;

@@ -92,6 +92,11 @@ pub struct MasterAuth {
 }
 
 impl MasterAuth {
+    /// The stored hash this checker holds (the one it started with, or set since).
+    pub(crate) fn phc(&self) -> String {
+        self.state.read().unwrap_or_else(|e| e.into_inner()).phc.clone()
+    }
+
     /// `password` is the one the daemon started with, already checked against `phc`.
     pub fn new(phc: String, password: &str, max_attempts: u32, lockout: Duration) -> Arc<MasterAuth> {
         let mut key = Zeroizing::new([0u8; 32]);

@@ -31,7 +31,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::network::{Chain, Network};
 use crate::nonce::{Handled, NonceOwner, NonceSlot, Queued};
 use crate::store::tx::{TxPatch, TxRecord, TxStatus, TxType};
-use crate::store::WalletRecord;
+use crate::store::{NonceLease, Replicas, WalletRecord};
 use request::{parse_send, Draft};
 use serde::Serialize;
 use std::sync::Arc;
@@ -50,6 +50,10 @@ pub struct Accepted {
 pub const CONFIRM_WAIT: Duration = Duration::from_secs(60);
 /// Interval of the background check of SUBMITTED and half-broadcast transactions.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// How often a daemon sharing its store with others reads what they changed
+/// ([`Engine::refresh_shared`]): a kill switch activated through one holds on all within it.
+pub const SHARED_REFRESH: Duration = Duration::from_millis(400);
 
 pub(crate) fn summary(kind: &TxKind) -> (Option<String>, Option<String>, Option<String>) {
     match kind {
@@ -154,9 +158,24 @@ impl Engine {
     /// Hold `id` for a request that drives its row itself (an x402 payment): no runner
     /// ([`Engine::spawn_run`] from the queue, the re-check or a start-up) touches it while the
     /// returned claim lives. `None` if a runner already holds it.
-    pub(crate) fn claim(&self, id: &str) -> Option<Claim> {
-        let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
-        running.insert(id.to_string()).then(|| Claim { engine: self.clone(), id: id.to_string() })
+    /// On a store shared by several daemons, the row is also held in the store (no other
+    /// replica's runner touches it either).
+    pub(crate) async fn claim(&self, id: &str) -> Result<Option<Claim>> {
+        if !self.inner.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string()) {
+            return Ok(None);
+        }
+        let claim = Claim { engine: self.clone(), id: id.to_string(), held: false };
+        self.hold(claim).await
+    }
+
+    /// Hold `claim`'s row in the store too (see [`Replicas::claim_tx`]); `None` when another
+    /// daemon holds it (then `claim` is given back).
+    async fn hold(&self, mut claim: Claim) -> Result<Option<Claim>> {
+        if !self.inner.store.shared() {
+            return Ok(Some(claim));
+        }
+        claim.held = Replicas::claim_tx(self.inner.store.as_ref(), &claim.id).await?;
+        Ok(claim.held.then_some(claim))
     }
 
     pub(crate) fn spawn_run(&self, id: String) {
@@ -169,10 +188,20 @@ impl Engine {
         self.spawn_runner(id);
     }
 
-    /// Run `id`, already entered in `running`, and take it out when done.
+    /// Run `id`, already entered in `running`, and take it out when done. On a shared store it
+    /// runs only if no other daemon holds it ([`Engine::hold`]).
     fn spawn_runner(&self, id: String) {
         let engine = self.clone();
         tokio::spawn(async move {
+            let claim = Claim { engine: engine.clone(), id: id.clone(), held: false };
+            let _claim = match engine.hold(claim).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(tx = %id, "cannot hold the transaction in the store, leaving it for a later check: {e}");
+                    return;
+                }
+            };
             if let Err(e) = engine.run(&id).await {
                 tracing::error!(tx = %id, "pipeline error: {e}");
                 // Never leave a transaction hanging on an internal error: if nothing was
@@ -183,7 +212,6 @@ impl Engine {
                     }
                 }
             }
-            engine.inner.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
         });
     }
 
@@ -371,12 +399,20 @@ impl Engine {
                 let answer = tokio::select! {
                     biased;
                     answer = &mut handled => answer,
-                    mut owner = slot.owner.lock() => {
+                    owner = slot.owner.lock() => {
                         let batch = slot.take_waiting();
                         if !batch.is_empty() {
-                            self.run_batch(&wallet, &tx.network, &adapter, &mut owner, batch).await;
+                            match self.own_nonces(owner, &wallet, &tx.network).await {
+                                Ok(mut owned) => self.run_batch(&wallet, &tx.network, &adapter, &mut owned, batch).await,
+                                Err(e) => {
+                                    // Alone, each meets the error and ends with its reason.
+                                    tracing::warn!(wallet = %wallet.id, "cannot lock the wallet's nonces: {e}");
+                                    for q in batch {
+                                        let _ = q.done.send(Handled::Again);
+                                    }
+                                }
+                            }
                         }
-                        drop(owner);
                         handled.await
                     }
                 };
@@ -391,7 +427,7 @@ impl Engine {
             }
         }
         drop(ahead);
-        let mut owner = slot.owner.lock().await;
+        let mut owner = self.own_nonces(slot.owner.lock().await, &wallet, &tx.network).await?;
         // The nonce a rebuild may keep (see `assign_nonce`).
         let mut own_nonce = tx.nonce.and_then(|n| u64::try_from(n).ok());
         if let (Some(raw), Some(hash)) = (tx.signed_tx.clone(), tx.tx_hash.clone()) {
@@ -480,6 +516,23 @@ impl Engine {
             }
         }
         fail(Error::new(ErrorCode::CHAIN_ERROR, "transaction went stale twice")).await
+    }
+
+    /// The nonce owner's lock `owner` with, for an EVM wallet on a store shared by several
+    /// daemons, the store-wide lock of the same nonces ([`Replicas::lock_nonces`]), held as
+    /// long as the owner's. A next nonce the owner remembers is forgotten if another daemon
+    /// held the nonces since (it is then worked out again from the chain and the store).
+    async fn own_nonces<'a>(&self, mut owner: tokio::sync::MutexGuard<'a, NonceOwner>, wallet: &WalletRecord, network: &str) -> Result<Owned<'a>> {
+        let lease = if wallet.chain == Chain::Ethereum && self.inner.store.shared() {
+            let lease = Replicas::lock_nonces(self.inner.store.as_ref(), &wallet.id, network).await?;
+            if !lease.trusted {
+                owner.next = None;
+            }
+            Some(lease)
+        } else {
+            None
+        };
+        Ok(Owned { owner, _lease: lease })
     }
 
     /// Build `kind` from `from` with `nonce` and simulate it; a failed simulation or a
@@ -836,7 +889,7 @@ impl Engine {
         for tx in self.inner.store.txs_in_status(&[TxStatus::Queued]).await? {
             // An x402 payment's DELAY is waited out by its own request (or ends with it).
             if tx.tx_type == TxType::X402Payment {
-                if let Some(_held) = self.claim(&tx.id) {
+                if let Some(_held) = self.claim(&tx.id).await? {
                     self.x402_orphaned(&tx).await?;
                 }
                 continue;
@@ -897,6 +950,15 @@ impl Engine {
         handles.push(tokio::spawn(async move {
             let mut last_idle_check = tokio::time::Instant::now();
             loop {
+                // One daemon of those sharing the store delivers the events (the lead passes
+                // on when it dies; the batch it delivered without moving the cursor is
+                // delivered again: at least once).
+                if !notifier.leads().await {
+                    if !pause(&mut stop, Duration::from_secs(1)).await {
+                        break;
+                    }
+                    continue;
+                }
                 let wait = match notifier.dispatch_events().await {
                     Ok(0) => Duration::from_millis(250),
                     Ok(_) => Duration::ZERO,
@@ -920,7 +982,9 @@ impl Engine {
         let mut stop = self.inner.stop.subscribe();
         handles.push(tokio::spawn(async move {
             while pause(&mut stop, RECHECK_EVERY).await {
-                match engine.inner.store.txs_in_status(&[TxStatus::Executing, TxStatus::Submitted]).await {
+                // PENDING too: a send whose daemon died before deciding it (several daemons on
+                // one store; alone, a daemon resumes its own at start-up).
+                match engine.inner.store.txs_in_status(&[TxStatus::Pending, TxStatus::Executing, TxStatus::Submitted]).await {
                     Ok(txs) => {
                         for tx in txs {
                             // Only pick up work no runner holds (stale for a while).
@@ -931,6 +995,9 @@ impl Engine {
                     }
                     Err(e) => tracing::warn!("recheck failed: {e}"),
                 }
+                if !engine.leads().await {
+                    continue;
+                }
                 match engine.cleanup_expired_sessions().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!("session-cleanup: deleted {n} expired sessions"),
@@ -938,7 +1005,43 @@ impl Engine {
                 }
             }
         }));
+        if self.inner.store.shared() {
+            let engine = self.clone();
+            let mut stop = self.inner.stop.subscribe();
+            handles.push(tokio::spawn(async move {
+                while pause(&mut stop, SHARED_REFRESH).await {
+                    if let Err(e) = engine.refresh_shared().await {
+                        tracing::warn!("cannot read the shared state from the store: {e}");
+                    }
+                }
+            }));
+        }
         self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).extend(handles);
+    }
+
+    /// Whether this daemon leads the one-for-all background work ([`Replicas::lead`]); a store
+    /// error means not now.
+    async fn leads(&self) -> bool {
+        Replicas::lead(self.inner.store.as_ref()).await.unwrap_or_else(|e| {
+            tracing::warn!("cannot ask the store for the lead: {e}");
+            false
+        })
+    }
+
+    /// On a store shared by several daemons, what the others change and this one must follow
+    /// within [`SHARED_REFRESH`]: the kill switch, the JWT secrets. (Sessions, policies,
+    /// owner nonces and the queue are read from the store on every use.) A master password
+    /// changed through another daemon ends this one (exit code 75): the shared key files are
+    /// re-encrypted under a password it does not have, so it must be restarted with the new one.
+    async fn refresh_shared(&self) -> Result<()> {
+        self.inner.kill_switch.refresh().await?;
+        self.inner.sessions.reload_jwt().await?;
+        if self.inner.master.changed_elsewhere().await? {
+            tracing::error!("the master password was changed through another daemon on this database; exiting: restart this one with the new password");
+            eprintln!("waiaas: the master password was changed through another daemon; exiting (75)");
+            std::process::exit(75);
+        }
+        Ok(())
     }
 
     /// Stop the background workers (each finishes its round) and give transactions a runner
@@ -1052,14 +1155,45 @@ impl TxType {
     }
 }
 
-/// A row held by the request that drives it ([`Engine::claim`]); released on drop.
+/// The nonce owner of a (wallet, network), locked ([`Engine::own_nonces`]).
+struct Owned<'a> {
+    owner: tokio::sync::MutexGuard<'a, NonceOwner>,
+    _lease: Option<NonceLease>,
+}
+
+impl std::ops::Deref for Owned<'_> {
+    type Target = NonceOwner;
+    fn deref(&self) -> &NonceOwner {
+        &self.owner
+    }
+}
+
+impl std::ops::DerefMut for Owned<'_> {
+    fn deref_mut(&mut self) -> &mut NonceOwner {
+        &mut self.owner
+    }
+}
+
+/// A row held by the runner or the request that drives it ([`Engine::claim`]): its place in
+/// the engine's `running` set and, on a shared store, its hold there (`held`); both given back on drop.
 pub(crate) struct Claim {
     engine: Engine,
     id: String,
+    held: bool,
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
         self.engine.inner.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        if self.held {
+            let (store, id) = (self.engine.inner.store.clone(), std::mem::take(&mut self.id));
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    if let Err(e) = Replicas::release_tx(store.as_ref(), &id).await {
+                        tracing::warn!(tx = %id, "cannot give back the transaction's hold: {e}");
+                    }
+                });
+            }
+        }
     }
 }

@@ -82,9 +82,16 @@ impl KillSwitch {
         clock: Arc<dyn Clock>,
     ) -> Result<KillSwitch> {
         let ks = KillSwitch { kv, txs, wallets, sessions, audit, metrics, clock, engaged: AtomicBool::new(false) };
-        let engaged = ks.status().await?.state != "ACTIVE";
-        ks.engaged.store(engaged, Ordering::SeqCst);
+        ks.refresh().await?;
         Ok(ks)
+    }
+
+    /// Set the engaged flag from the stored state (at start, and on a store shared by several
+    /// daemons to learn the others' changes).
+    pub async fn refresh(&self) -> Result<()> {
+        let engaged = self.state().await? != "ACTIVE";
+        self.engaged.store(engaged, Ordering::SeqCst);
+        Ok(())
     }
 
     /// The stored state (`ACTIVE` when never activated), read now.

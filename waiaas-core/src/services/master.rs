@@ -57,6 +57,14 @@ impl Master {
         }
     }
 
+    /// The stored hash is no longer the one this daemon holds: another daemon on the same
+    /// store changed the master password (and re-encrypted the shared key files).
+    pub async fn changed_elsewhere(&self) -> Result<bool> {
+        // Not while this daemon changes it (the hash is stored before it is adopted).
+        let _change = self.signer.rekey_lock().read().await;
+        Ok(self.kv.kv_get(KV_MASTER_HASH).await?.is_some_and(|stored| stored != self.auth.phc()))
+    }
+
     /// Change the master password: every key file is re-encrypted next to the old one,
     /// the new hash is committed, then the new files replace the old ones. A crash at any
     /// point leaves every key openable with the password the store holds. Wallet creations

@@ -230,6 +230,14 @@ impl Sessions {
         }))
     }
 
+    /// Read the JWT secrets from the store again (on a store shared by several daemons, one
+    /// of the others may have rotated them).
+    pub async fn reload_jwt(&self) -> Result<()> {
+        let jwt = load_jwt(self.kv.as_ref(), self.clock.now()).await?;
+        *self.jwt.write().map_err(|_| Error::internal("jwt lock poisoned"))? = Arc::new(jwt);
+        Ok(())
+    }
+
     /// `POST /v1/admin/rotate-secret`: the previous secret keeps working for 5 minutes.
     pub async fn rotate_jwt_secret(&self) -> Result<i64> {
         let now = self.clock.now();

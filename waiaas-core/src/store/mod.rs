@@ -394,10 +394,48 @@ pub trait ChannelStore: Send + Sync + 'static {
     async fn delete_telegram_user(&self, chat_id: &str) -> Result<bool>;
 }
 
+/// How several daemons on one store share the work (PostgreSQL replicas). A store one process
+/// alone can open (SQLite, behind the data dir lock) keeps every default: it is alone, so every
+/// claim is granted, nonces it remembers stay true, and it leads the background work.
+#[async_trait]
+pub trait Replicas: Send + Sync + 'static {
+    /// Other daemons may share this store.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Hold transaction `id` for this process while it drives it: false when another process
+    /// holds it. A process that dies gives back its holds at once.
+    async fn claim_tx(&self, _id: &str) -> Result<bool> {
+        Ok(true)
+    }
+    /// Give back a hold of [`Replicas::claim_tx`].
+    async fn release_tx(&self, _id: &str) -> Result<()> {
+        Ok(())
+    }
+    /// The store-wide lock of the EVM nonces of (wallet, network), held until the lease drops.
+    async fn lock_nonces(&self, _wallet_id: &str, _network: &str) -> Result<NonceLease> {
+        Ok(NonceLease { trusted: true, _held: None })
+    }
+    /// Whether this process leads the work one process must do for all (notifications and
+    /// webhooks, the idle check, the session cleanup); the lead passes on when its holder dies.
+    async fn lead(&self) -> Result<bool> {
+        Ok(true)
+    }
+}
+
+/// A held [`Replicas::lock_nonces`].
+pub struct NonceLease {
+    /// No other process held the lock since this one last did: a next nonce this process
+    /// remembers is still the next one.
+    pub trusted: bool,
+    /// Whatever holds the lock (released on drop).
+    pub _held: Option<Box<dyn Send + Sync>>,
+}
+
 /// The whole store: every sub-trait. An implementation implements the sub-traits; a service
 /// holds only the one it needs (e.g. `Arc<dyn SessionStore>`), the engine holds the whole.
 pub trait Store:
-    KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + SigningStore + ChannelStore
+    KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + SigningStore + ChannelStore + Replicas
 {
 }
 
@@ -413,6 +451,7 @@ impl<
             + WebhookStore
             + SigningStore
             + ChannelStore
+            + Replicas
             + ?Sized,
     > Store for T
 {
@@ -424,6 +463,7 @@ pub mod prelude {
     pub use super::KvStore as _;
     pub use super::OwnerStore as _;
     pub use super::PolicyStore as _;
+    pub use super::Replicas as _;
     pub use super::SessionStore as _;
     pub use super::SigningStore as _;
     pub use super::TokenStore as _;

@@ -164,7 +164,7 @@ impl Engine {
         let kind = payment_kind(r, decimals);
         let record = json!({"url": req.url, "method": request.method.as_str(), "paidUrl": first.url, "domain": domain, "network": r.network, "scheme": r.scheme, "accepted": r.raw});
         let rec = self.record_sync(ctx, &w, net, TxType::X402Payment, record, Some(&kind)).await?;
-        let Some(_held) = self.claim(&rec.id) else {
+        let Some(_held) = self.claim(&rec.id).await? else {
             return Err(Error::internal("the payment's row is already held"));
         };
         let tier = self.x402_gate(&rec, &kind, &domain, started + timeout).await?;

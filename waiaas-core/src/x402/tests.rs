@@ -75,8 +75,8 @@ async fn rows_left_by_a_stopped_fetch_are_ended_and_a_signed_one_keeps_its_reser
     let queued = row(&engine, &wallet, TxStatus::Queued, false, Some(&due)).await;
     // One a live fetch holds: untouched.
     let held_id = row(&engine, &wallet, TxStatus::Executing, true, None).await;
-    let held = engine.claim(&held_id).unwrap();
-    assert!(engine.claim(&held_id).is_none(), "a held row cannot be claimed twice");
+    let held = engine.claim(&held_id).await.unwrap().unwrap();
+    assert!(engine.claim(&held_id).await.unwrap().is_none(), "a held row cannot be claimed twice");
 
     engine.recover().await.unwrap();
     assert_eq!(engine.process_queue().await.unwrap(), 0, "an x402 DELAY is never executed by the queue");
@@ -94,5 +94,5 @@ async fn rows_left_by_a_stopped_fetch_are_ended_and_a_signed_one_keeps_its_reser
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(get(&engine, &held_id).await.status(), TxStatus::Executing, "the live fetch's row was left alone");
     drop(held);
-    assert!(engine.claim(&held_id).is_some(), "released with its claim");
+    assert!(engine.claim(&held_id).await.unwrap().is_some(), "released with its claim");
 }

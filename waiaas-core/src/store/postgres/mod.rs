@@ -1,9 +1,10 @@
-//! PostgreSQL store (issue "PostgreSQL and several daemons on one database"), **step 1 of
-//! several**: the schema and its migrations, the connection pool, and the key/value, wallet and
-//! session stores ([`KvStore`], [`WalletStore`], [`SessionStore`]), tested against a real
-//! PostgreSQL with the same suite as SQLite (`store::backend_tests`). The other sub-traits
-//! (transactions and the policy decision, owners, tokens, audit, webhooks, signing, channels)
-//! are not ported yet, so a `PgStore` is not a [`Store`] and no daemon can run on it yet.
+//! PostgreSQL store (issue "PostgreSQL and several daemons on one database"): every store of
+//! the SQLite backend on one database shared by any number of daemons (replicas). The schema
+//! has SQLite's versions, migrated once under an advisory lock (`schema`); transactions, the
+//! policy decision and the audit log are in `transactions`, the other stores in `rest`, how
+//! replicas share the work (transaction holds, nonce locks, the lead) in `replicas`, the copy
+//! from SQLite in `copy`. Tested against a real PostgreSQL with the same suite as SQLite
+//! (`store::backend_tests`).
 //!
 //! Across replicas nothing is cached here: a session revoked through one daemon is refused by
 //! the next read of any other (SQLite's store keeps a session cache, correct only because it is
@@ -23,6 +24,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
 mod copy;
+mod replicas;
 mod rest;
 mod schema;
 mod transactions;
@@ -44,9 +46,8 @@ impl From<deadpool_postgres::PoolError> for Error {
 /// The PostgreSQL store (see the module documentation for what is built).
 pub struct PgStore {
     pool: Pool,
-    /// The connection holding the daemon's advisory lock ([`PgStore::open_exclusive`]);
-    /// dropping it closes the connection, which releases the lock.
-    lock: Option<deadpool_postgres::ClientWrapper>,
+    /// This replica's holds (see `replicas`).
+    replica: replicas::Replica,
 }
 
 const WALLET_COLS: &str = "id, name, chain, environment, network, public_key, status, owner_address, owner_verified, monitor_incoming, created_at, updated_at, suspended_at, suspension_reason";
@@ -193,27 +194,8 @@ impl PgStore {
             if requires_tls(&cfg) { Manager::from_config(cfg, tls_connector(opts.ca_file.as_deref())?, mc) } else { Manager::from_config(cfg, NoTls, mc) };
         let max_connections = opts.max_connections;
         let pool = Pool::builder(manager).max_size(max_connections.max(1)).build().map_err(Error::internal_from)?;
-        let store = PgStore { pool, lock: None };
+        let store = PgStore { pool, replica: Default::default() };
         store.migrate(LATEST_SCHEMA_VERSION).await?;
-        Ok(store)
-    }
-
-    /// [`PgStore::connect`] for a daemon: it also takes a session-level advisory lock on a
-    /// connection of its own, held while the store lives, so a second daemon on the same
-    /// database refuses to start (replicas need the work of the next steps: database nonce
-    /// ownership, leased background work, the kill switch read from the store).
-    pub async fn open_exclusive(url: &str, opts: &PgOptions) -> Result<PgStore> {
-        let mut store = PgStore::connect_with(url, opts).await?;
-        // A connection of the pool (TLS as the others), taken out of it for good.
-        let client = deadpool_postgres::Object::take(store.client().await?);
-        let held: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&schema::DAEMON_LOCK]).await?.try_get(0)?;
-        if !held {
-            return Err(Error::new(
-                ErrorCode::DATABASE_IN_USE,
-                "another WAIaaS daemon is running on this PostgreSQL database (several replicas on one database are not supported yet)",
-            ));
-        }
-        store.lock = Some(client);
         Ok(store)
     }
 

@@ -259,5 +259,5 @@ pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub(super) const MIGRATION_LOCK: i64 = 0x5741_4961_6153;
 /// The advisory lock audit entries are appended under (ids committed in order).
 pub(super) const AUDIT_LOCK: i64 = 0x5741_4961_6155;
-/// The advisory lock a daemon holds for its lifetime (one daemon per database for now).
-pub(super) const DAEMON_LOCK: i64 = 0x5741_4961_6154;
+/// The advisory lock of the replica that leads the one-for-all background work.
+pub(super) const LEAD_LOCK: i64 = 0x5741_4961_6154;

@@ -411,10 +411,12 @@ async fn tls_to_postgres_is_verified_and_never_downgraded() {
     assert!(encrypted(&s).await);
     s.kv_set("k", "v", 1).await.unwrap();
     assert_eq!(s.kv_get("k").await.unwrap().as_deref(), Some("v"));
-    // The daemon's exclusive store (its lock connection too) over TLS.
+    // The daemon's replica store, its lock connection too, over TLS.
     drop(s);
-    let s = PgStore::open_exclusive(&format!("{url}?sslmode=require"), &with_ca).await.unwrap();
+    let s = PgStore::open_replica(&format!("{url}?sslmode=require"), &with_ca).await.unwrap();
     assert!(encrypted(&s).await);
+    let lock: bool = s.lock_conn().await.unwrap().query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0);
+    assert!(lock, "the lock connection is encrypted");
     drop(s);
     // Without sslmode=require: plaintext.
     assert!(!encrypted(&PgStore::connect(&url, 1).await.unwrap()).await);
@@ -434,4 +436,55 @@ async fn tls_to_postgres_is_verified_and_never_downgraded() {
         .err()
         .unwrap();
     assert!(e.message.contains("postgres_ca_file"), "{}", e.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_hold_transactions_nonces_and_the_lead_one_at_a_time_and_a_dead_one_lets_go() {
+    let pg = tokio::task::block_in_place(Postgres::start);
+    let url = tokio::task::block_in_place(|| pg.create_database("waiaas_replicas"));
+    let opts = PgOptions { max_connections: 3, ca_file: None };
+    let a = PgStore::open_replica(&url, &opts).await.unwrap();
+    let b = PgStore::open_replica(&url, &opts).await.unwrap();
+    assert!(a.shared() && b.shared());
+
+    // A transaction is held by one replica at a time; given back, the other can take it.
+    assert!(a.claim_tx("t1").await.unwrap());
+    assert!(!b.claim_tx("t1").await.unwrap(), "held by a");
+    assert!(b.claim_tx("t2").await.unwrap(), "another transaction is free");
+    a.release_tx("t1").await.unwrap();
+    assert!(b.claim_tx("t1").await.unwrap());
+    assert!(!a.claim_tx("t2").await.unwrap());
+
+    // The lead: one replica; the other takes it when the leader is gone.
+    assert!(a.lead().await.unwrap());
+    assert!(a.lead().await.unwrap(), "kept");
+    assert!(!b.lead().await.unwrap());
+
+    // Nonces of (wallet, network): one holder at a time, the other waits for it; a replica
+    // trusts what it remembers only if nobody else held the lock since.
+    let first = a.lock_nonces("w1", "ethereum-sepolia").await.unwrap();
+    assert!(!first.trusted, "never held before");
+    let other_network = b.lock_nonces("w1", "polygon-amoy").await.unwrap();
+    drop(other_network);
+    let waiting = {
+        let b = b.clone();
+        tokio::spawn(async move { b.lock_nonces("w1", "ethereum-sepolia").await.map(|l| l.trusted) })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "b waits while a holds the lock");
+    drop(first);
+    assert!(!tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await.unwrap().unwrap().unwrap(), "a held it last");
+    assert!(b.lock_nonces("w1", "ethereum-sepolia").await.unwrap().trusted, "b held it last");
+    assert!(!a.lock_nonces("w1", "ethereum-sepolia").await.unwrap().trusted);
+
+    // A replica that dies (its connections closed) gives back its holds and the lead at once.
+    let c = PgStore::open_replica(&url, &opts).await.unwrap();
+    drop(a);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !c.lead().await.unwrap() {
+        assert!(tokio::time::Instant::now() < deadline, "the lead was not given back");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!b.lead().await.unwrap());
+    assert!(!c.claim_tx("t1").await.unwrap(), "b, alive, still holds t1");
 }

@@ -7,6 +7,9 @@ use super::rows::*;
 use super::transactions::*;
 use super::*;
 
+/// One process on its file (the data dir lock): alone, every default holds.
+impl Replicas for SqliteStore {}
+
 #[async_trait]
 impl KvStore for SqliteStore {
     fn latest_schema_version(&self) -> i64 {
