@@ -239,6 +239,18 @@ impl Api {
 
     /// [`Api::call`] with extra headers.
     pub async fn call_with(&self, method: &str, path: &str, auth: &Auth, body: Option<serde_json::Value>, headers: &[(String, String)]) -> Resp {
+        self.try_call(method, path, auth, body, headers).await.expect("request")
+    }
+
+    /// [`Api::call_with`] that gives back a failed request (a daemon gone) instead of panicking.
+    pub async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        body: Option<serde_json::Value>,
+        headers: &[(String, String)],
+    ) -> reqwest::Result<Resp> {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(m, format!("{}{}", self.base, path));
         for (k, v) in headers {
@@ -252,11 +264,11 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.expect("request");
+        let res = req.send().await?;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
-        Resp { status, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), headers }
+        Ok(Resp { status, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), headers })
     }
 
     /// Create a policy for `wallet` as the operator (asserts 201); returns its id.
