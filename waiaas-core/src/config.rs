@@ -161,8 +161,8 @@ pub struct DatabaseConfig {
     /// The SQLite file, relative to the data dir (the default store).
     pub path: String,
     /// `postgres://user[:password]@host[:port]/db`: the PostgreSQL store instead of SQLite
-    /// (a secret: masked in the settings, taken out of the environment). One daemon per
-    /// database for now: a second one refuses to start.
+    /// (a secret: masked in the settings, taken out of the environment). Any number of
+    /// daemons (replicas) may share one database; they share the keystore directory too.
     pub postgres_url: String,
     /// Connections of the PostgreSQL pool.
     pub postgres_pool_size: u64,
