@@ -67,6 +67,22 @@ impl Options {
     }
 }
 
+/// `n` daemons started with `opts` (one PostgreSQL database in them) under `root`, each with its own data dir, all sharing
+/// the first one's key files (a shared volume in a deployment).
+pub fn start_replicas(root: &std::path::Path, n: usize, opts: impl Fn() -> Options) -> Vec<Daemon> {
+    let first = root.join("r0");
+    let mut out = vec![Daemon::start_in(&first, opts()).unwrap_or_else(|(s, log)| panic!("replica 0 ({s}):\n{log}"))];
+    for i in 1..n {
+        let dir = root.join(format!("r{i}"));
+        let init = run_cli(&["init", "--data-dir", dir.to_str().unwrap()], &[]);
+        assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
+        std::fs::remove_dir(dir.join("keystore")).unwrap();
+        std::os::unix::fs::symlink(first.join("keystore"), dir.join("keystore")).unwrap();
+        out.push(Daemon::start_in(&dir, opts()).unwrap_or_else(|(s, log)| panic!("replica {i} ({s}):\n{log}")));
+    }
+    out
+}
+
 /// Run `waiaas <args>` to completion.
 pub fn run_cli(args: &[&str], env: &[(String, String)]) -> std::process::Output {
     let mut c = Command::new(waiaas_bin());

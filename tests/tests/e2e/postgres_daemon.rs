@@ -118,22 +118,6 @@ async fn db_migrate_moves_a_sqlite_data_dir_to_postgres_and_the_daemon_carries_o
     assert_eq!((denied["status"].as_str(), denied["errorCode"].as_str()), (Some("CANCELLED"), Some("WHITELIST_DENIED")), "{denied}");
 }
 
-/// `n` daemons on one database (`url`) and one anvil, each with its own data dir, all sharing
-/// the first one's key files (a shared volume in a deployment).
-fn replicas(root: &std::path::Path, n: usize, opts: impl Fn() -> Options) -> Vec<Daemon> {
-    let first = root.join("r0");
-    let mut out = vec![tokio::task::block_in_place(|| Daemon::start_in(&first, opts())).unwrap_or_else(|(s, log)| panic!("replica 0 ({s}):\n{log}"))];
-    for i in 1..n {
-        let dir = root.join(format!("r{i}"));
-        let init = run_cli(&["init", "--data-dir", dir.to_str().unwrap()], &[]);
-        assert!(init.status.success(), "init: {}", String::from_utf8_lossy(&init.stderr));
-        std::fs::remove_dir(dir.join("keystore")).unwrap();
-        std::os::unix::fs::symlink(first.join("keystore"), dir.join("keystore")).unwrap();
-        out.push(tokio::task::block_in_place(|| Daemon::start_in(&dir, opts())).unwrap_or_else(|(s, log)| panic!("replica {i} ({s}):\n{log}")));
-    }
-    out
-}
-
 /// The nonce of each of `hashes` on chain, sorted.
 fn chain_nonces(node: &Node, hashes: &[String]) -> Vec<u64> {
     let mut nonces: Vec<u64> = hashes
@@ -155,7 +139,7 @@ async fn three_replicas_hold_a_daily_limit_exactly_under_300_concurrent_sends_wi
     let opts =
         || Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url()).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_DATABASE_POSTGRES_URL", &url);
     let tmp = tempfile::tempdir().unwrap();
-    let daemons = replicas(tmp.path(), 3, opts);
+    let daemons = tokio::task::block_in_place(|| start_replicas(tmp.path(), 3, opts));
     let apis: Vec<Api> = daemons.iter().map(|d| Api::new(&d.base)).collect();
     let w = apis[0].call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "shared", "chain": "ethereum", "createSession": false}))).await;
     assert_eq!(w.status, 201, "{:?}", w.body);
@@ -235,7 +219,7 @@ async fn a_replica_killed_mid_burst_leaves_its_work_to_the_others_and_nothing_is
     let opts =
         || Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url()).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_DATABASE_POSTGRES_URL", &url);
     let tmp = tempfile::tempdir().unwrap();
-    let mut daemons = replicas(tmp.path(), 3, opts);
+    let mut daemons = tokio::task::block_in_place(|| start_replicas(tmp.path(), 3, opts));
     let apis: Vec<Api> = daemons.iter().map(|d| Api::new(&d.base)).collect();
     let w = apis[0].call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "chaos", "chain": "ethereum"}))).await;
     assert_eq!(w.status, 201, "{:?}", w.body);
