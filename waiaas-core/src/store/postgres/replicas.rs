@@ -5,10 +5,13 @@
 //! no lease to wait out, no clock to trust.
 //! - A transaction is held ([`Replicas::claim_tx`]) on the replica's own lock connection, taken
 //!   out of the pool for good, with `pg_try_advisory_lock` on a key made from its id.
-//! - The nonces of a (wallet, network) are locked ([`Replicas::lock_nonces`]) with a blocking
-//!   `pg_advisory_lock` on a pool connection kept until the lease drops, and the lock's last
-//!   holder is written under it (key/value `nonce_holder:<wallet>:<network>`): a replica
-//!   trusts the next nonce it remembers only if it was the last holder.
+//! - The nonces of a (wallet, network) are locked ([`Replicas::lock_nonces`]) on the lock
+//!   connection too, tried again after a short pause while another replica holds them (a
+//!   blocking lock would hold a pool connection while it waits, and enough waiters would
+//!   starve the holders of the connections they need to finish), and the lock's last holder is
+//!   written under it (key/value `nonce_holder:<wallet>:<network>`): a replica trusts the next
+//!   nonce it remembers only if it was the last holder. Within a replica the engine's nonce
+//!   owner lets one task at a time ask for a (wallet, network) (session locks are re-entrant).
 //! - The lead of the one-for-all background work ([`Replicas::lead`]) is a lock on the lock
 //!   connection, kept once taken.
 //!
@@ -33,7 +36,7 @@ fn key(what: &str) -> i64 {
 pub(super) struct Replica {
     /// This process's name as a nonce lock's holder (random, one per store).
     pub(super) name: String,
-    lock: tokio::sync::OnceCell<deadpool_postgres::ClientWrapper>,
+    lock: tokio::sync::OnceCell<Arc<deadpool_postgres::ClientWrapper>>,
     leading: AtomicBool,
 }
 
@@ -45,15 +48,13 @@ impl Default for Replica {
 
 impl PgStore {
     /// The replica's lock connection (taken out of the pool the first time).
-    pub(super) async fn lock_conn(&self) -> Result<&deadpool_postgres::ClientWrapper> {
-        self.replica.lock.get_or_try_init(|| async { Ok::<_, Error>(deadpool_postgres::Object::take(self.client().await?)) }).await
+    pub(super) async fn lock_conn(&self) -> Result<&Arc<deadpool_postgres::ClientWrapper>> {
+        self.replica.lock.get_or_try_init(|| async { Ok::<_, Error>(Arc::new(deadpool_postgres::Object::take(self.client().await?))) }).await
     }
 
     /// `SELECT <lock function>($1)` for `key` on the lock connection (statement cached).
     async fn on_lock_conn(&self, sql: &str, key: i64) -> Result<bool> {
-        let c = self.lock_conn().await?;
-        let st = c.prepare_cached(sql).await?;
-        Ok(c.query_one(&st, &[&key]).await?.try_get(0)?)
+        lock_call(self.lock_conn().await?, sql, key).await
     }
 
     /// [`PgStore::connect_with`] for a daemon, one of any number of replicas on the database:
@@ -82,27 +83,29 @@ impl PgStore {
     }
 }
 
-/// A held nonce lock: its pool connection, unlocked (and given back) on drop.
+/// `SELECT <lock function>($1)` for `key` on a lock connection (statement cached).
+async fn lock_call(c: &deadpool_postgres::ClientWrapper, sql: &str, key: i64) -> Result<bool> {
+    let st = c.prepare_cached(sql).await?;
+    Ok(c.query_one(&st, &[&key]).await?.try_get(0)?)
+}
+
+/// A held nonce lock, unlocked on drop.
 struct NonceHold {
-    conn: Option<deadpool_postgres::Object>,
+    conn: Arc<deadpool_postgres::ClientWrapper>,
     key: i64,
 }
 
 impl Drop for NonceHold {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            // No runtime left to unlock with: closing the connection unlocks.
-            drop(deadpool_postgres::Object::take(conn));
-            return;
-        };
-        let key = self.key;
-        rt.spawn(async move {
-            // A connection whose unlock did not go through is closed instead (which unlocks).
-            if conn.exec("SELECT pg_advisory_unlock($1)", &[&key]).await.is_err() {
-                drop(deadpool_postgres::Object::take(conn));
-            }
-        });
+        // Without a runtime the process is ending: its connection closes, which unlocks.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (conn, key) = (self.conn.clone(), self.key);
+            rt.spawn(async move {
+                if let Err(e) = lock_call(&conn, "SELECT pg_advisory_unlock($1)", key).await {
+                    tracing::warn!("cannot give back a nonce lock: {e}");
+                }
+            });
+        }
     }
 }
 
@@ -122,12 +125,17 @@ impl Replicas for PgStore {
     }
 
     async fn lock_nonces(&self, wallet_id: &str, network: &str) -> Result<NonceLease> {
-        let conn = self.client().await?;
         let key = key(&format!("nonce:{wallet_id}:{network}"));
-        conn.exec("SELECT pg_advisory_lock($1)", &[&key]).await?;
-        let mut hold = NonceHold { conn: Some(conn), key };
-        let c = hold.conn.as_mut().ok_or_else(|| Error::internal("nonce lock without a connection"))?;
-        let before: Option<String> = c
+        let conn = self.lock_conn().await?.clone();
+        let mut pause = std::time::Duration::from_millis(1);
+        while !lock_call(&conn, "SELECT pg_try_advisory_lock($1)", key).await? {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(8));
+        }
+        let hold = NonceHold { conn, key };
+        let before: Option<String> = self
+            .client()
+            .await?
             .row(
                 "WITH prev AS (SELECT value FROM key_value_store WHERE key = $1)
                  INSERT INTO key_value_store (key, value, updated_at) VALUES ($1, $2, $3)
