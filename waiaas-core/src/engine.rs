@@ -229,27 +229,30 @@ impl Engine {
         }
         let keystore = Keystore::new(data_dir.join("keystore"))?;
         let now = clock.now();
-        let phc = match store.kv_get(KV_MASTER_HASH).await? {
-            Some(phc) => {
-                let (p, pw) = (phc.clone(), Zeroizing::new(password.to_string()));
-                let ok = tokio::task::spawn_blocking(move || verify_hash(&p, &pw)).await.map_err(Error::internal_from)??;
-                if !ok {
-                    return Err(Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Invalid master password"));
+        let phc = loop {
+            match store.kv_get(KV_MASTER_HASH).await? {
+                Some(phc) => {
+                    let (p, pw) = (phc.clone(), Zeroizing::new(password.to_string()));
+                    let ok = tokio::task::spawn_blocking(move || verify_hash(&p, &pw)).await.map_err(Error::internal_from)??;
+                    if !ok {
+                        return Err(Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Invalid master password"));
+                    }
+                    break phc;
                 }
-                phc
-            }
-            None => {
-                // First start on this store: existing key files (a migrated data dir) must open.
-                if let Some(first) = keystore.wallet_ids()?.first() {
-                    let (ks, id, pw) = (keystore.clone(), first.clone(), Zeroizing::new(password.to_string()));
-                    tokio::task::spawn_blocking(move || ks.verify(&id, pw.as_bytes())).await.map_err(Error::internal_from)??;
+                None => {
+                    // First start on this store: existing key files (a migrated data dir) must open.
+                    if let Some(first) = keystore.wallet_ids()?.first() {
+                        let (ks, id, pw) = (keystore.clone(), first.clone(), Zeroizing::new(password.to_string()));
+                        tokio::task::spawn_blocking(move || ks.verify(&id, pw.as_bytes())).await.map_err(Error::internal_from)??;
+                    }
+                    let pw = Zeroizing::new(password.to_string());
+                    let phc = tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(Error::internal_from)??;
+                    if store.kv_cas(KV_MASTER_HASH, None, &phc, now).await? {
+                        break phc;
+                    }
+                    // Another daemon on the same store (a replica starting at the same
+                    // moment) recorded its hash first: the password is checked against it.
                 }
-                let pw = Zeroizing::new(password.to_string());
-                let phc = tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(Error::internal_from)??;
-                if !store.kv_cas(KV_MASTER_HASH, None, &phc, now).await? {
-                    return Err(Error::internal("master password hash was set concurrently; restart the daemon"));
-                }
-                phc
             }
         };
         {

@@ -3,8 +3,8 @@
 //! server (`waiaas_testnodes::postgres`) and a scripted chain on a manual clock: wallets,
 //! policies, sessions, an INSTANT send to CONFIRMED, a DELAY that executes once its delay has
 //! passed, a denial, the audit trail, restart on the same database; and two daemons (replicas)
-//! on one database sharing one chain: gapless nonces, the queue run once, the kill switch and a
-//! revocation seen by both.
+//! on one database sharing one chain: a first start of both at once, gapless nonces, the queue
+//! run once, the kill switch and a revocation seen by both.
 
 use serde_json::json;
 use std::sync::Arc;
@@ -109,11 +109,13 @@ async fn two_daemons_on_one_database_keep_nonces_gapless_run_the_queue_once_and_
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let clock = Arc::new(ManualClock::default());
     let chain = Arc::new(ScriptedAdapter::new(waiaas_core::network::Network::parse("ethereum-sepolia").unwrap()));
-    let a = open(dir_a.path(), &url, clock.clone(), chain.clone()).await.unwrap();
     // The replicas share the key files (a shared volume in a deployment).
     std::fs::create_dir_all(dir_a.path().join("keystore")).unwrap();
     std::os::unix::fs::symlink(dir_a.path().join("keystore"), dir_b.path().join("keystore")).unwrap();
-    let b = open(dir_b.path(), &url, clock.clone(), chain.clone()).await.unwrap();
+    // Both start at once on the empty database: the schema is migrated once and the master
+    // password recorded once, and both open.
+    let (a, b) = tokio::join!(open(dir_a.path(), &url, clock.clone(), chain.clone()), open(dir_b.path(), &url, clock.clone(), chain.clone()));
+    let (a, b) = (a.unwrap(), b.unwrap());
     a.start_workers();
     b.start_workers();
 

@@ -210,7 +210,9 @@ impl PgStore {
         loop {
             let tx = c.transaction().await?;
             tx.exec("SELECT pg_advisory_xact_lock($1)", &[&schema::MIGRATION_LOCK]).await?;
-            // Under the lock: `IF NOT EXISTS` alone races between two first starts.
+            // Under the lock: `IF NOT EXISTS` alone races between two first starts. (Without
+            // the server's notice that it exists, logged at every start otherwise.)
+            tx.batch_execute("SET LOCAL client_min_messages = warning").await?;
             tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL, description TEXT NOT NULL)")
                 .await?;
             let current: i64 = tx.row("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).await?.try_get(0)?;
