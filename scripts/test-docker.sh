@@ -82,6 +82,12 @@ cleanup() {
             $DOCKER logs --tail 40 "$RCN" >&2 2>&1
         fi
         [ ${#COMPOSE_FILES[@]} -gt 0 ] && (cd "$T/proj" && docker-compose -p "$P" --profile relay "${COMPOSE_FILES[@]}" down -v -t 1 --remove-orphans >/dev/null 2>&1)
+        if [ $rc -ne 0 ]; then
+            for c in "${P}r-postgres" "${P}r-daemon-1" "${P}r-daemon-2"; do
+                [ -n "$($DOCKER ps -aq --filter "name=$c" 2>/dev/null)" ] && { echo "--- $c logs ---" >&2; $DOCKER logs --tail 30 "$c" >&2 2>&1; }
+            done
+        fi
+        [ -f "$T/proj/secrets/postgres_url.txt" ] && (cd "$T/proj" && docker-compose -p "${P}r" -f docker-compose.replicas.yml down -v -t 1 >/dev/null 2>&1)
         $DOCKER ps -aq | xargs -r $DOCKER rm -f >/dev/null 2>&1
         kill "$DOCKERD_PID" 2>/dev/null
         for _ in $(seq 1 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
@@ -219,7 +225,7 @@ say "relay image $(mb "$RIMG_BYTES") MB (ours on top $(mb $((RIMG_BYTES - BASE_B
 # The shipped compose files, unchanged, in a project folder of their own (so its .env and
 # secrets/ never touch the repository), plus a test-only probe service.
 mkdir -p "$T/proj"
-cp docker/docker-compose.yml docker/docker-compose.secrets.yml docker/docker-compose.relay-secrets.yml docker/defaults.env "$T/proj/"
+cp docker/docker-compose.yml docker/docker-compose.secrets.yml docker/docker-compose.relay-secrets.yml docker/docker-compose.replicas.yml docker/defaults.env "$T/proj/"
 # The relay's config, as an operator writes it from config.example.toml (the provider is
 # never called here: no push is sent).
 RELAY_KEY="relay-test-key-$$"
@@ -441,5 +447,63 @@ OUT=$($DOCKER run --rm --network "$NET" "$RIMG" healthcheck --url http://push-re
 say "one-off container on $NET: $OUT"
 
 compose down -v -t 10 >/dev/null 2>&1 || fail "compose down -v (secrets)"
+
+# 7. Replicas (docker-compose.replicas.yml): PostgreSQL and two daemons sharing the key files.
+# No registry: PostgreSQL is a local stand-in for the official image (tests/docker/postgres),
+# built from Debian's package once and cached by the hash of its files.
+PG_TAG="postgres:16-bookworm"
+PG_HASH=$(cat "$ROOT/tests/docker/postgres/Dockerfile" "$ROOT/tests/docker/postgres/docker-entrypoint.sh" | sha256sum | cut -c1-16)
+PG_TAR="$CACHE/postgres-standin-$PG_HASH.tar"
+if [ -s "$PG_TAR" ]; then
+    $DOCKER load -i "$PG_TAR" >/dev/null || fail "docker load of the cached PostgreSQL stand-in failed"
+else
+    DOCKER_BUILDKIT=1 $DOCKER build -q --network=host -t "$PG_TAG" "$ROOT/tests/docker/postgres" >"$T/pgbuild.log" 2>&1 ||
+        { tail -30 "$T/pgbuild.log" >&2; fail "docker build of the PostgreSQL stand-in failed"; }
+    rm -f "$CACHE"/postgres-standin-*.tar
+    $DOCKER save "$PG_TAG" -o "$PG_TAR.partial" && mv "$PG_TAR.partial" "$PG_TAR"
+fi
+PGPW=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+(umask 077 && printf %s "$PGPW" >secrets/postgres_password.txt && printf %s "postgres://waiaas:$PGPW@postgres:5432/waiaas" >secrets/postgres_url.txt)
+chown 1001:1001 secrets/postgres_url.txt
+R1PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+R2PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export WAIAAS_REPLICAS_NAME="${P}r" WAIAAS_REPLICA_1_PORT="$R1PORT" WAIAAS_REPLICA_2_PORT="$R2PORT"
+replicas() { docker-compose -p "${P}r" -f docker-compose.replicas.yml "$@"; }
+U0=$(now_ms)
+replicas up -d >"$T/replicas.log" 2>&1 || { cat "$T/replicas.log" >&2; fail "compose -f docker-compose.replicas.yml up -d"; }
+R1_HEALTHY=$(wait_healthy "$U0" "${P}r-daemon-1")
+R2_HEALTHY=$(wait_healthy "$U0" "${P}r-daemon-2")
+say "replicas: postgres + two daemons up, healthy in $R1_HEALTHY s and $R2_HEALTHY s"
+URL1="http://127.0.0.1:$R1PORT" URL2="http://127.0.0.1:$R2PORT"
+# A wallet made through one is listed by the other (one database), its key file is in the
+# other's keystore (one volume), and a session made through the second works on the first.
+r=$(BASE=$URL1 req POST /v1/wallets '{"name": "replicated", "chain": "ethereum", "createSession": false}' -H "X-Master-Password: $SECRET")
+[ "${r%% *}" = 201 ] || fail "replicas: POST /v1/wallets on daemon-1: $r"
+WID=$(echo "$r" | json "['id']")
+r=$(BASE=$URL2 req GET /v1/wallets "" -H "X-Master-Password: $SECRET")
+[ "${r%% *}" = 200 ] && echo "$r" | grep -q "$WID" || fail "replicas: daemon-2 does not list the wallet made on daemon-1: $r"
+$DOCKER exec "${P}r-daemon-2" ls /data/keystore | grep -q "^$WID.json$" || fail "replicas: daemon-2's keystore does not hold the wallet's key file"
+r=$(BASE=$URL2 req POST /v1/sessions "{\"walletId\": \"$WID\"}" -H "X-Master-Password: $SECRET")
+[ "${r%% *}" = 201 ] || fail "replicas: POST /v1/sessions on daemon-2: $r"
+TOKEN=$(echo "$r" | json "['token']")
+r=$(BASE=$URL1 req GET /v1/wallet/address "" -H "Authorization: Bearer $TOKEN")
+[ "${r%% *}" = 200 ] || fail "replicas: the session made on daemon-2 is refused on daemon-1: $r"
+# The kill switch activated through daemon-1 locks daemon-2 within a second.
+K0=$(now_ms)
+r=$(BASE=$URL1 req POST /v1/admin/kill-switch "" -H "X-Master-Password: $SECRET")
+[ "${r%% *}" = 200 ] || fail "replicas: kill switch on daemon-1: $r"
+for _ in $(seq 1 100); do
+    r=$(BASE=$URL2 req GET /v1/wallet/address "" -H "Authorization: Bearer $TOKEN")
+    [ "${r%% *}" = 503 ] && break
+    sleep 0.01
+done
+LOCKED_MS=$(($(now_ms) - K0))
+[ "${r%% *}" = 503 ] && [ "$LOCKED_MS" -le 1000 ] || fail "replicas: daemon-2 not locked within 1 s of the activation on daemon-1 ($LOCKED_MS ms): $r"
+# SIGKILL one replica: the other goes on serving.
+$DOCKER kill -s KILL "${P}r-daemon-1" >/dev/null
+r=$(BASE=$URL2 req GET /v1/admin/kill-switch "")
+[ "${r%% *}" = 200 ] || fail "replicas: daemon-2 stopped serving when daemon-1 was killed: $r"
+say "replicas: one database and one keystore (wallet made on daemon-1 listed and keyed on daemon-2, session from daemon-2 works on daemon-1), kill switch through daemon-1 locked daemon-2 in $LOCKED_MS ms, daemon-2 serves after daemon-1 was SIGKILLed"
+replicas down -v -t 5 >/dev/null 2>&1 || fail "compose -f docker-compose.replicas.yml down -v"
 cd "$ROOT"
-say "PASS in $(($(date +%s) - T0)) s: image $(mb "$IMG_BYTES") MB, relay image $(mb "$RIMG_BYTES") MB, compose up -> healthy $UP_HEALTHY s (relay $RELAY_HEALTHY s; daemon again after down/up $RE_HEALTHY s, with secrets $SECRETS_HEALTHY s)"
+say "PASS in $(($(date +%s) - T0)) s: image $(mb "$IMG_BYTES") MB, relay image $(mb "$RIMG_BYTES") MB, compose up -> healthy $UP_HEALTHY s (relay $RELAY_HEALTHY s; daemon again after down/up $RE_HEALTHY s, with secrets $SECRETS_HEALTHY s; replicas $R2_HEALTHY s)"
