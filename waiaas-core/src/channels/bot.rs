@@ -200,6 +200,13 @@ impl Engine {
             if *stop.borrow() {
                 return;
             }
+            // One daemon of those sharing the store polls the bot (Telegram answers one poller).
+            if !self.leads().await {
+                if !crate::pipeline::pause(&mut stop, Duration::from_secs(1)).await {
+                    return;
+                }
+                continue;
+            }
             let offset = match self.inner.store.kv_get(OFFSET_KEY).await {
                 Ok(v) => v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0),
                 Err(e) => {

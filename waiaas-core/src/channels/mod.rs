@@ -358,6 +358,13 @@ impl Engine {
                 let origin = engine.install_id().await;
                 let mut outbox = Outbox { limit: RateLimit::new(cfg.rate_limit_rpm), channel, cfg, templates, origin };
                 loop {
+                    // One daemon of those sharing the store delivers (see `Engine::leads`).
+                    if !engine.leads().await {
+                        if !pause(&mut stop, Duration::from_secs(1)).await {
+                            break;
+                        }
+                        continue;
+                    }
                     let wait = match engine.outbox_round(&mut outbox, &mut stop).await {
                         Ok(0) => Duration::from_millis(250),
                         Ok(_) => Duration::ZERO,

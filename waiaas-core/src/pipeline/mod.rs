@@ -998,6 +998,13 @@ impl Engine {
                 if !engine.leads().await {
                     continue;
                 }
+                // Sign requests whose daemon died are polled by the lead (several pollers of
+                // one request are harmless: its answer moves the transaction once).
+                if engine.inner.store.shared() {
+                    if let Err(e) = engine.resume_sign_requests().await {
+                        tracing::warn!("sign request check failed: {e}");
+                    }
+                }
                 match engine.cleanup_expired_sessions().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!("session-cleanup: deleted {n} expired sessions"),
@@ -1019,9 +1026,10 @@ impl Engine {
         self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).extend(handles);
     }
 
-    /// Whether this daemon leads the one-for-all background work ([`Replicas::lead`]); a store
-    /// error means not now.
-    async fn leads(&self) -> bool {
+    /// Whether this daemon leads the one-for-all background work ([`Replicas::lead`]):
+    /// notifications, webhooks, the channels' outboxes, the Telegram bot, the idle check, the
+    /// session cleanup, the sign requests of a daemon that died. A store error means not now.
+    pub(crate) async fn leads(&self) -> bool {
         Replicas::lead(self.inner.store.as_ref()).await.unwrap_or_else(|e| {
             tracing::warn!("cannot ask the store for the lead: {e}");
             false
