@@ -24,5 +24,6 @@ impl Engine {
             Ok(n) => tracing::info!("polling the push relay again for {n} pending sign requests"),
             Err(e) => tracing::error!("sign request recovery failed: {e}"),
         }
+        self.start_sign_request_takeover();
     }
 }

@@ -998,13 +998,6 @@ impl Engine {
                 if !engine.leads().await {
                     continue;
                 }
-                // Sign requests whose daemon died are polled by the lead (several pollers of
-                // one request are harmless: its answer moves the transaction once).
-                if engine.inner.store.shared() {
-                    if let Err(e) = engine.resume_sign_requests().await {
-                        tracing::warn!("sign request check failed: {e}");
-                    }
-                }
                 match engine.cleanup_expired_sessions().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!("session-cleanup: deleted {n} expired sessions"),

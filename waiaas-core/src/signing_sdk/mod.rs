@@ -587,6 +587,28 @@ impl Engine {
         Ok(n)
     }
 
+    /// On a store shared by several daemons: the lead resumes, every
+    /// [`crate::pipeline::RECHECK_EVERY`], the long polls of pending sign requests no poller of
+    /// its own follows, such as those of a daemon that died (several pollers of one request
+    /// are harmless: its answer moves the transaction once).
+    pub(crate) fn start_sign_request_takeover(&self) {
+        if !self.inner.store.shared() {
+            return;
+        }
+        let engine = self.clone();
+        let mut stop = self.inner.stop.subscribe();
+        let handle = tokio::spawn(async move {
+            while crate::pipeline::pause(&mut stop, crate::pipeline::RECHECK_EVERY).await {
+                if engine.leads().await {
+                    if let Err(e) = engine.resume_sign_requests().await {
+                        tracing::warn!("sign request check failed: {e}");
+                    }
+                }
+            }
+        });
+        self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+    }
+
     /// Start the long-poll worker of `row` unless one runs in this process; it is kept with
     /// the engine's workers, so [`Engine::stop_workers`] ends it.
     fn spawn_sign_poller(&self, row: SignRequestRecord) -> bool {
