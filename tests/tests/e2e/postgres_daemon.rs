@@ -226,12 +226,17 @@ async fn a_replica_killed_mid_burst_leaves_its_work_to_the_others_and_nothing_is
     let (wallet, address) = (w.body["id"].as_str().unwrap().to_string(), w.body["publicKey"].as_str().unwrap().to_string());
     let agent = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
     node.fund(&address, 1000 * ETH);
+    // A block a second: what a replica broadcast waits SUBMITTED for its block, so the one
+    // killed surely leaves sends unfinished.
+    node.rpc("evm_setIntervalMining", json!([1]));
 
-    // 150 sends spread across the three; replica 1 is killed with SIGKILL while they run.
+    // 150 sends spread across the three; replica 1 is killed with SIGKILL while they run,
+    // once it has accepted some.
     let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let on_one = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut sends = tokio::task::JoinSet::new();
     for i in 0..150 {
-        let (apis, agent, killed) = (apis.clone(), agent.clone(), killed.clone());
+        let (apis, agent, killed, on_one) = (apis.clone(), agent.clone(), killed.clone(), on_one.clone());
         sends.spawn(async move {
             tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
             // After the kill the load balancer sends replica 1's share to replica 0.
@@ -239,10 +244,17 @@ async fn a_replica_killed_mid_burst_leaves_its_work_to_the_others_and_nothing_is
             let body = json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[2], "amount": "1000000000000"});
             // A request cut by the kill may or may not have been stored: counted from the store below.
             let r = apis[to].try_call("POST", "/v1/transactions/send", &agent, Some(body), &[]).await.ok()?;
+            if r.status == 201 && to == 1 {
+                on_one.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             (r.status == 201).then(|| (to, r.body["id"].as_str().unwrap().to_string()))
         });
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while on_one.load(std::sync::atomic::Ordering::SeqCst) < 10 {
+        assert!(std::time::Instant::now() < deadline, "replica 1 accepted no sends");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     daemons[1].child.kill().unwrap();
     daemons[1].child.wait().unwrap();
     killed.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -257,7 +269,7 @@ async fn a_replica_killed_mid_burst_leaves_its_work_to_the_others_and_nothing_is
         }
     }
     assert!(accepted.len() >= 100, "most sends were accepted ({})", accepted.len());
-    assert!(orphaned > 0, "the kill left none of replica 1's transactions unfinished: nothing to take over (kill earlier)");
+    assert!(orphaned > 0, "the kill left none of replica 1's transactions unfinished: nothing was taken over");
     eprintln!("replica 1 left {orphaned} transactions unfinished");
 
     // Every stored transaction (those the killed replica accepted too) ends in one state:
