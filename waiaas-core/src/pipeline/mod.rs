@@ -384,8 +384,9 @@ impl Engine {
             Err(e) => return fail(e).await,
         };
         // No re-read under the lock: this runner is the only one of the transaction in the
-        // process (`running`), so only it stores signed bytes, and every write below is
-        // conditional on the transaction still being EXECUTING.
+        // process (`running`) and, on a shared store, among the daemons (its hold), so only it
+        // stores signed bytes, and every write below is conditional on the transaction still
+        // being EXECUTING.
         if !alone && wallet.chain == Chain::Ethereum && tx.signed_tx.is_none() && tx.nonce.is_none() {
             if let (Some(unsigned), Some(permit)) = (prepared.take(), permit.take()) {
                 let (done, handled) = tokio::sync::oneshot::channel();
