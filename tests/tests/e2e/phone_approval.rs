@@ -11,7 +11,9 @@
 //! replayed answer moves money once; an expired request does nothing; the daemon restarted
 //! between the push and the answer approves exactly once; the same loop for a Solana owner
 //! (base58 signature); the operator's test sign request (`test-sign-request`: answered and
-//! verified, another key not verified, a timeout, 401/404/400) decides nothing. Skipped,
+//! verified, another key not verified, a timeout, 401/404/400) decides nothing; with two
+//! daemons on PostgreSQL, the answer to a request pushed by the lead, killed with SIGKILL, is
+//! taken by the other, once. Skipped,
 //! saying so, when node/npm are not installed.
 
 #[path = "../../../waiaas-relay/tests/common/shared.rs"]
@@ -331,6 +333,39 @@ async fn an_answer_while_the_daemon_was_down_lands_once_and_an_expired_request_d
     assert_ne!(t2.body["status"], "CONFIRMED", "{:?}", t2.body);
     assert!(audit(&api, &tx2, "TX_APPROVED").await.is_empty());
     assert_eq!(node.sent_by(&addr2), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_replicas_the_answer_to_a_request_of_the_killed_lead_is_taken_by_the_other_once() {
+    let Some(sdk) = wallet_sdk() else { return };
+    let node = Node::start();
+    let relay = relay().await;
+    let pg = tokio::task::block_in_place(waiaas_testnodes::postgres::Postgres::start);
+    let url = tokio::task::block_in_place(|| pg.create_database("waiaas_phone"));
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = || daemon_opts(&node).env("WAIAAS_DATABASE_POSTGRES_URL", &url);
+    let mut daemons = tokio::task::block_in_place(|| start_replicas(tmp.path(), 2, opts));
+    // The first daemon started first, so it leads: it pushes the sign requests (the
+    // notifier's work) and polls their answers.
+    let (doomed, survivor) = (Api::new(&daemons[0].base), Api::new(&daemons[1].base));
+    let (wallet, addr, agent) = approval_wallet(&survivor, &node, 3600).await;
+    let owner = OwnerKey::evm(0x54);
+    pair_phone(&survivor, &relay, &sdk).await;
+    register_owner(&survivor, &wallet, &owner).await;
+    let tx = send(&survivor, &agent).await;
+    queued(&survivor, &agent, &tx).await;
+    let req = read_push(&sdk, &relay.push_for(&doomed, &tx).await);
+    // The lead is killed with SIGKILL while it waits for the answer.
+    daemons[0].child.kill().unwrap();
+    daemons[0].child.wait().unwrap();
+    // The owner answers; the other daemon, now the lead, polls the dead one's request and
+    // approves it once.
+    assert_eq!(answer(&sdk, &req, "approve", &owner, &owner.address())["sent"], true);
+    let t = survivor.wait_tx(&agent, &tx, &["QUEUED", "PENDING", "EXECUTING", "SUBMITTED"], Duration::from_secs(60)).await;
+    assert_eq!(t["status"], "CONFIRMED", "{t}");
+    assert_eq!(audit(&survivor, &tx, "TX_APPROVED").await.len(), 1);
+    assert_eq!(node.sent_by(&addr), 1, "exactly one transaction on chain");
+    assert_eq!(relay.pushes_for(&tx), 1, "nothing pushed again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
