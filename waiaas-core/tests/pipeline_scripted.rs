@@ -5,6 +5,8 @@
 //! timeouts without waiting for them, and recovery after a restart, in milliseconds. The real
 //! chains (anvil, solana-test-validator) are the layer above, in `tests/`.
 
+mod common;
+
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,15 +84,7 @@ impl World {
 
 /// The transaction once it reaches `status` on `engine` (fails after 5 s of real time).
 async fn reaches(engine: &Engine, id: &str, status: &str) -> TxView {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let tx = engine.get_transaction(&Caller::Master, id).await.unwrap();
-        if tx.status == status {
-            return tx;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{id} stayed {} (error {:?}), expected {status}", tx.status, tx.error);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    common::reaches_within(engine, id, status, Duration::from_secs(5)).await
 }
 
 #[tokio::test]

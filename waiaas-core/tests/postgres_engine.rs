@@ -6,6 +6,8 @@
 //! on one database sharing one chain: a first start of both at once, gapless nonces, the queue
 //! run once, the kill switch and a revocation seen by both.
 
+mod common;
+
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,15 +38,7 @@ async fn open(dir: &std::path::Path, url: &str, clock: Arc<ManualClock>, chain: 
 }
 
 async fn reaches(engine: &Engine, id: &str, status: &str) -> waiaas_core::transactions::TxView {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let tx = engine.get_transaction(&Caller::Master, id).await.unwrap();
-        if tx.status == status {
-            return tx;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{id} stayed {} (error {:?}), expected {status}", tx.status, tx.error);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    common::reaches_within(engine, id, status, Duration::from_secs(10)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
