@@ -261,6 +261,8 @@ app.get("/redirect", (req, res) => {
   const to = typeof req.query.to === "string" ? req.query.to : `http://localhost:${server.address().port}/paid`;
   res.redirect(302, to);
 });
+// A POST answered 303: the client goes on with a GET of /paid, without the body.
+app.post("/see-other", (_req, res) => res.redirect(303, "/paid"));
 app.use(x402Express.paymentMiddleware(routes, resourceServer));
 app.get("/paid", (_req, res) => res.json({ ok: true, data: "premium" }));
 app.post("/paid", (req, res) => res.json({ ok: true, data: "premium", method: "POST", body: typeof req.body === "string" ? req.body : "" }));

@@ -158,6 +158,14 @@ async fn an_agent_pays_for_a_resource_and_the_settlement_is_on_chain() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert!(r.body["payment"]["asset"].as_str().unwrap().eq_ignore_ascii_case(&w.usd), "{:?}", r.body);
     assert_eq!(payment_rows(&d).iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["CONFIRMED"; 3]);
+
+    // A POST answered 303 goes on as a GET without its body, and the paid request is that
+    // GET: the resource that asked to be paid, asked the way it was reached.
+    let r = fetch(&api, &a, json!({"url": w.server.url("/see-other"), "method": "POST", "body": "hello", "headers": {"content-type": "text/plain"}})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let body: Value = serde_json::from_str(r.body["body"].as_str().unwrap()).unwrap();
+    assert_eq!((body["data"].as_str(), body.get("method")), (Some("premium"), None), "{body}");
+    assert_eq!(payment_rows(&d).iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["CONFIRMED"; 4]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -181,9 +181,16 @@ impl Engine {
             return Err(self.row_error(&rec.id).await?);
         }
 
-        // Paid, to the URL that asked for it; the caller's headers only if it is their origin.
+        // Paid, to the URL that asked for it, asked the way it was reached (a redirect may have
+        // turned the request into a GET without its body); the caller's headers only if it is
+        // their origin.
         let same_origin = reqwest::Url::parse(&request.url).is_ok_and(|u| u.origin() == answered.origin());
-        let mut paid = Request { url: first.url.clone(), headers: if same_origin { request.headers.clone() } else { vec![] }, ..request.clone() };
+        let mut paid = Request {
+            url: first.url.clone(),
+            body: if first.method == request.method { request.body.clone() } else { None },
+            method: first.method.clone(),
+            headers: if same_origin { request.headers.clone() } else { vec![] },
+        };
         paid.headers.push((protocol::HEADER_SIGNATURE.into(), header));
         let paid_hosts = self.inner.policies.x402_host_check(&w.id, net).await?;
         let left = (started + timeout).saturating_duration_since(Instant::now()).max(Duration::from_secs(1));

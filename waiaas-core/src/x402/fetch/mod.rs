@@ -56,6 +56,9 @@ pub struct Response {
     pub body: Vec<u8>,
     /// The URL that answered.
     pub url: String,
+    /// The method that reached it (a 303, or a 301/302 of a non-GET, turned the request into a
+    /// GET without its body).
+    pub method: Method,
 }
 
 impl Response {
@@ -177,7 +180,7 @@ impl Outbound {
                 }
                 out.extend_from_slice(&chunk);
             }
-            return Ok(Response { status: status.as_u16(), headers, body: out, url: url.to_string() });
+            return Ok(Response { status: status.as_u16(), headers, body: out, url: url.to_string(), method });
         }
         Err(Error::new(ErrorCode::X402_SERVER_ERROR, format!("more than {} redirects", self.max_redirects)))
     }
