@@ -1,8 +1,9 @@
-//! One suite for the store sub-traits PostgreSQL has so far (key/value, wallets, sessions), run
-//! against SQLite and against a real PostgreSQL server (`waiaas_testnodes::postgres`: a
-//! cluster of its own, no mock); plus what only PostgreSQL must show: the schema's versions
-//! match SQLite's, concurrent starts migrate once, and two connections (two replicas) see
-//! each other's writes at once.
+//! One suite for the store sub-traits (key/value, wallets, sessions; transactions, the policy
+//! decision, the audit log), run against SQLite and against a real PostgreSQL server
+//! (`waiaas_testnodes::postgres`: a cluster of its own, no mock); plus what only PostgreSQL must
+//! show: the schema's versions match SQLite's, concurrent starts migrate once, two connections
+//! (two replicas) see each other's writes at once, the copy from SQLite, TLS, and how replicas
+//! hold transactions, nonces and the lead.
 
 use super::*;
 use crate::store::sqlite::SqliteStore;
