@@ -22,13 +22,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+use waiaas_e2e::bench::{arg, nonce, rpc};
 use waiaas_e2e::*;
 
 const TO: &str = waiaas_testnodes::anvil::DEV_ACCOUNTS[1];
-
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn options(rpc: &str) -> Options {
     Options::default()
@@ -38,16 +35,6 @@ fn options(rpc: &str) -> Options {
         .env("WAIAAS_SECURITY_RATE_LIMIT_GLOBAL_IP_RPM", "0")
         .env("WAIAAS_SECURITY_RATE_LIMIT_SESSION_RPM", "0")
         .env("WAIAAS_SECURITY_RATE_LIMIT_TX_RPM", "0")
-}
-
-async fn rpc(http: &reqwest::Client, url: &str, method: &str, params: Value) -> Value {
-    let r: Value = http.post(url).json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap().json().await.unwrap();
-    assert!(r.get("error").is_none(), "{method}: {r}");
-    r["result"].clone()
-}
-
-fn hex(v: &Value) -> u64 {
-    u64::from_str_radix(v.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16).unwrap_or(0)
 }
 
 /// A wallet with a session, funded on the node.
@@ -140,7 +127,7 @@ async fn main() {
         let (http, url, addrs) = (http.clone(), url.clone(), ws.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>());
         tokio::spawn(async move {
             for addr in addrs {
-                while hex(&rpc(&http, &url, "eth_getTransactionCount", json!([addr, "latest"])).await) < per_wallet as u64 {
+                while nonce(&http, &url, &addr).await < per_wallet as u64 {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
             }
@@ -210,7 +197,7 @@ async fn main() {
     let on_chain = if pending.is_empty() { on_chain.await.unwrap_or(f64::NAN) } else { f64::NAN };
     let mut gapless = true;
     for (addr, _) in &ws {
-        gapless &= hex(&rpc(&http, &url, "eth_getTransactionCount", json!([addr, "latest"])).await) == per_wallet as u64;
+        gapless &= nonce(&http, &url, addr).await == per_wallet as u64;
     }
     let confirmed = finals.get("CONFIRMED").copied().unwrap_or(0);
     println!(
@@ -241,7 +228,7 @@ async fn main() {
         }
         while sends.join_next().await.is_some() {}
     }
-    while hex(&rpc(&http, &url, "eth_getTransactionCount", json!([from, "latest"])).await) < total as u64 {
+    while nonce(&http, &url, from).await < total as u64 {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let anvil = t0.elapsed().as_secs_f64();

@@ -14,39 +14,19 @@
 //! 3. concurrent sends: C (default 300) INSTANT sends of a third wallet at once, the time until
 //!    the wallet's nonce on the node reaches C, and whether every one confirmed.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::{Duration, Instant};
+use waiaas_e2e::bench::{arg, nonce, rpc};
 use waiaas_e2e::*;
 
 const TO: &str = waiaas_testnodes::anvil::DEV_ACCOUNTS[1];
 
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-async fn rpc(url: &str, method: &str, params: Value) -> Value {
-    let r: Value = reqwest::Client::new()
-        .post(url)
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["result"].clone()
-}
-
-async fn nonce(url: &str, addr: &str) -> u64 {
-    u64::from_str_radix(rpc(url, "eth_getTransactionCount", json!([addr, "latest"])).await.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16).unwrap_or(0)
-}
-
 /// A funded wallet and its session token.
-async fn wallet(api: &Api, node: &str, name: &str) -> (String, String, Auth) {
+async fn wallet(api: &Api, http: &reqwest::Client, node: &str, name: &str) -> (String, String, Auth) {
     let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": name, "chain": "ethereum"}))).await;
     assert_eq!(w.status, 201, "{:?}", w.body);
     let addr = w.body["publicKey"].as_str().unwrap().to_string();
-    rpc(node, "anvil_setBalance", json!([addr, "0x3635C9ADC5DEA00000000"])).await;
+    rpc(http, node, "anvil_setBalance", json!([addr, "0x3635C9ADC5DEA00000000"])).await;
     (w.body["id"].as_str().unwrap().to_string(), addr, Auth::Session(w.body["session"]["token"].as_str().unwrap().into()))
 }
 
@@ -71,6 +51,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (n_decisions, single, concurrent) = (arg(&args, "--decisions", 600), arg(&args, "--single", 50), arg(&args, "--concurrent", 300));
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
+    let http = reqwest::Client::new();
     let pg = tokio::task::block_in_place(waiaas_testnodes::postgres::Postgres::start);
     for (setup, replicas) in [("SQLite, 1 daemon", 0), ("PostgreSQL, 1 daemon", 1), ("PostgreSQL, 3 daemons", 3)] {
         let tmp = tempfile::tempdir().unwrap();
@@ -91,7 +72,7 @@ async fn main() {
         let apis: Vec<Api> = daemons.iter().map(|d| Api::new(&d.base)).collect();
 
         // 1. Decisions per second.
-        let (held, _, agent) = wallet(&apis[0], &node.url, "decisions").await;
+        let (held, _, agent) = wallet(&apis[0], &http, &node.url, "decisions").await;
         let rules = json!({"instant_max_usd": 1, "notify_max_usd": 2, "delay_max_usd": 1000000000, "delay_seconds": 86400});
         apis[0].create_policy(&held, "SPENDING_LIMIT", rules).await;
         let before = decisions(&apis).await;
@@ -109,7 +90,7 @@ async fn main() {
         let decided = t0.elapsed().as_secs_f64();
 
         // 2. Send latency.
-        let (_, _, agent) = wallet(&apis[0], &node.url, "single").await;
+        let (_, _, agent) = wallet(&apis[0], &http, &node.url, "single").await;
         let mut latency = vec![];
         for i in 0..single {
             let api = &apis[i % apis.len()];
@@ -126,7 +107,7 @@ async fn main() {
         }
 
         // 3. Concurrent sends of one wallet.
-        let (_, addr, agent) = wallet(&apis[0], &node.url, "concurrent").await;
+        let (_, addr, agent) = wallet(&apis[0], &http, &node.url, "concurrent").await;
         let t0 = Instant::now();
         let mut sends = tokio::task::JoinSet::new();
         for i in 0..concurrent {
@@ -134,7 +115,7 @@ async fn main() {
             sends.spawn(async move { send(&api, &agent, &(1_000_000 + i).to_string()).await });
         }
         while sends.join_next().await.is_some() {}
-        while nonce(&node.url, &addr).await < concurrent as u64 {
+        while nonce(&http, &node.url, &addr).await < concurrent as u64 {
             assert!(t0.elapsed() < Duration::from_secs(300), "concurrent sends did not land");
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
