@@ -16,13 +16,17 @@ use waiaas_testnodes::postgres::Postgres;
 const SEPOLIA: u64 = 11155111;
 const ETH: u128 = 1_000_000_000_000_000_000;
 
+/// A daemon's options on `node` (Sepolia), ETH at $2,000.
+fn on_anvil(node: &Node) -> Options {
+    Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url()).env("WAIAAS_PRICES_ETH", "2000")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_runs_on_postgres_and_keeps_its_data_across_a_restart() {
     let node = Node::start(SEPOLIA);
     let pg = tokio::task::block_in_place(Postgres::start);
     let url = tokio::task::block_in_place(|| pg.create_database("waiaas_daemon"));
-    let opts =
-        || Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url()).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_DATABASE_POSTGRES_URL", &url);
+    let opts = || on_anvil(&node).env("WAIAAS_DATABASE_POSTGRES_URL", &url);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let d = tokio::task::block_in_place(|| Daemon::start_in(&dir, opts())).unwrap_or_else(|(s, log)| panic!("start ({s}):\n{log}"));
@@ -66,7 +70,7 @@ async fn db_migrate_moves_a_sqlite_data_dir_to_postgres_and_the_daemon_carries_o
     let node = Node::start(SEPOLIA);
     let pg = tokio::task::block_in_place(Postgres::start);
     let url = tokio::task::block_in_place(|| pg.create_database("waiaas_moved"));
-    let base = || Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url()).env("WAIAAS_PRICES_ETH", "2000");
+    let base = || on_anvil(&node);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     // On SQLite: a wallet, a policy, a confirmed send.
@@ -136,8 +140,7 @@ async fn three_replicas_hold_a_daily_limit_exactly_under_300_concurrent_sends_wi
     let node = Node::start(SEPOLIA);
     let pg = tokio::task::block_in_place(Postgres::start);
     let url = tokio::task::block_in_place(|| pg.create_database("waiaas_three"));
-    let opts =
-        || Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url()).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_DATABASE_POSTGRES_URL", &url);
+    let opts = || on_anvil(&node).env("WAIAAS_DATABASE_POSTGRES_URL", &url);
     let tmp = tempfile::tempdir().unwrap();
     let daemons = tokio::task::block_in_place(|| start_replicas(tmp.path(), 3, opts));
     let apis: Vec<Api> = daemons.iter().map(|d| Api::new(&d.base)).collect();
@@ -216,8 +219,7 @@ async fn a_replica_killed_mid_burst_leaves_its_work_to_the_others_and_nothing_is
     let node = Node::start(SEPOLIA);
     let pg = tokio::task::block_in_place(Postgres::start);
     let url = tokio::task::block_in_place(|| pg.create_database("waiaas_chaos"));
-    let opts =
-        || Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url()).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_DATABASE_POSTGRES_URL", &url);
+    let opts = || on_anvil(&node).env("WAIAAS_DATABASE_POSTGRES_URL", &url);
     let tmp = tempfile::tempdir().unwrap();
     let mut daemons = tokio::task::block_in_place(|| start_replicas(tmp.path(), 3, opts));
     let apis: Vec<Api> = daemons.iter().map(|d| Api::new(&d.base)).collect();
