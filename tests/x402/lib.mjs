@@ -1,4 +1,4 @@
-// Shared by server.mjs and selftest.mjs: load the pinned packages from the cache that install.sh
+// Shared by server.mjs and the selftests (selftest.mjs, selftest_svm.mjs): load the pinned packages from the cache that install.sh
 // fills (X402_MODULES = that directory, else install.sh is run and prints it).
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -31,4 +31,18 @@ export function b64json(value) {
 
 export function unb64json(header) {
   return JSON.parse(Buffer.from(header, "base64").toString("utf8"));
+}
+
+/// A fetch that records every exchange (URL, method, headers sent, status, headers received)
+/// in `exchanges`, for the selftests to check what the reference client sent.
+export function recorder() {
+  const exchanges = [];
+  async function recordingFetch(input, init) {
+    const req = new Request(input, init);
+    const sent = Object.fromEntries(req.headers.entries());
+    const res = await fetch(req);
+    exchanges.push({ url: req.url, method: req.method, sent, status: res.status, received: Object.fromEntries(res.headers.entries()) });
+    return res;
+  }
+  return { exchanges, recordingFetch };
 }

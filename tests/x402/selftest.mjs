@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { HERE, loadDeps, unb64json } from "./lib.mjs";
+import { HERE, loadDeps, recorder, unb64json } from "./lib.mjs";
 
 const d = await loadDeps();
 const { viem, viemAccounts, coreClient, evmClient, x402Fetch } = d;
@@ -159,14 +159,7 @@ const network = info.network;
 check(network === "eip155:31337", "network is CAIP-2 eip155:<chainId>", network);
 
 // ---------------------------------------------------------------- client (reference packages)
-const exchanges = [];
-async function recordingFetch(input, init) {
-  const req = new Request(input, init);
-  const sent = Object.fromEntries(req.headers.entries());
-  const res = await fetch(req);
-  exchanges.push({ url: req.url, method: req.method, sent, status: res.status, received: Object.fromEntries(res.headers.entries()) });
-  return res;
-}
+const { exchanges, recordingFetch } = recorder();
 // The client only pays in assets it knows: by default the packages' table of default assets
 // (USDC & co. on public chains), so our local tokens are allowed explicitly (with a cap).
 const client = new coreClient.x402Client()

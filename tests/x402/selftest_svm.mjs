@@ -14,7 +14,7 @@ import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { HERE, loadDeps, unb64json } from "./lib.mjs";
+import { HERE, loadDeps, recorder, unb64json } from "./lib.mjs";
 
 const bin =
   process.env.WAIAAS_SOLANA_VALIDATOR_BIN ?? join(process.env.WAIAAS_CACHE ?? join(homedir(), ".cache", "waiaas"), "solana", "bin", "solana-test-validator");
@@ -180,14 +180,7 @@ const kind = supported.kinds.find((k) => k.network === network);
 check(kind?.scheme === "exact" && kind.extra?.feePayer === sv.facilitatorAddress, "facilitator /supported: exact on the network, extra.feePayer = its key", supported);
 
 // ---------------------------------------------------------------- client (reference packages)
-const exchanges = [];
-async function recordingFetch(input, init) {
-  const req = new Request(input, init);
-  const sent = Object.fromEntries(req.headers.entries());
-  const res = await fetch(req);
-  exchanges.push({ url: req.url, method: req.method, sent, status: res.status, received: Object.fromEntries(res.headers.entries()) });
-  return res;
-}
+const { exchanges, recordingFetch } = recorder();
 // The reference client builds its RPC client from the network id (only mainnet, devnet and
 // testnet are known to it), so the validator's URL is given as devnet's.
 const client = new coreClient.x402Client()
