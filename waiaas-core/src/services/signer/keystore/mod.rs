@@ -108,14 +108,16 @@ pub(crate) fn kdf(password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizi
     Ok(key)
 }
 
-/// Encrypt `secret` under `password` into the `crypto` section of a keystore file.
-fn encrypt(secret: &[u8], password: &[u8]) -> Result<CryptoSection> {
+/// Encrypt `secret` under `password` into the `crypto` section of a keystore file; the KEK
+/// it derived is remembered in `cache` (the first signature then needs no Argon2 run).
+fn encrypt(secret: &[u8], password: &[u8], cache: &KekCache) -> Result<CryptoSection> {
     let mut salt = [0u8; 16];
     let mut iv = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut salt);
     rand::rngs::OsRng.fill_bytes(&mut iv);
     let kdfparams = KdfParams { salt: hex::encode(salt), memory_cost: KDF_MEMORY_KIB, time_cost: KDF_TIME, parallelism: KDF_PARALLELISM, hash_length: 32 };
     let key = kdf(password, &salt, &kdfparams)?;
+    cache.remember(password, &salt, &kdfparams, key.clone());
     let cipher = Aes256Gcm::new_from_slice(key.as_ref()).map_err(|_| Error::internal("aes key"))?;
     let mut out = cipher.encrypt(Nonce::from_slice(&iv), secret).map_err(|_| Error::internal("aes-gcm encryption failed"))?;
     let tag = out.split_off(out.len() - 16);
@@ -163,10 +165,14 @@ impl KekCache {
         m.finalize().into_bytes().into()
     }
 
+    fn id(salt: &[u8], p: &KdfParams) -> String {
+        format!("{}:{}:{}:{}", hex::encode(salt), p.memory_cost, p.time_cost, p.parallelism)
+    }
+
     /// The KEK for `salt` under `password`, derived (and remembered) when not cached.
     fn get(&self, password: &[u8], salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
         use subtle::ConstantTimeEq;
-        let id = format!("{}:{}:{}:{}", hex::encode(salt), p.memory_cost, p.time_cost, p.parallelism);
+        let id = Self::id(salt, p);
         {
             let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             let tag = Self::tag(&mut inner, password);
@@ -177,10 +183,14 @@ impl KekCache {
             }
         }
         let kek = kdf(password, salt, p)?;
+        self.remember(password, salt, p, kek.clone());
+        Ok(kek)
+    }
+
+    fn remember(&self, password: &[u8], salt: &[u8], p: &KdfParams, kek: Zeroizing<[u8; 32]>) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let tag = Self::tag(&mut inner, password);
-        inner.entries.insert(id, (tag, kek.clone()));
-        Ok(kek)
+        inner.entries.insert(Self::id(salt, p), (tag, kek));
     }
 
     /// Remember a KEK only after it proved right (a wrong password must not be cached).
@@ -263,7 +273,7 @@ impl Keystore {
             network: network.into(),
             curve: chain.curve().into(),
             public_key: public_key.clone(),
-            crypto: encrypt(secret.bytes(), password)?,
+            crypto: encrypt(secret.bytes(), password, &self.keks)?,
             metadata: KeystoreMetadata { name: wallet_id.into(), created_at: crate::clock::iso_now(), last_unlocked_at: None },
         };
         let path = self.path(wallet_id);
@@ -334,7 +344,7 @@ impl Keystore {
         for id in &ids {
             let mut file = self.read(id)?;
             let secret = open_file(&file, old)?;
-            file.crypto = encrypt(secret.bytes(), new)?;
+            file.crypto = encrypt(secret.bytes(), new, &self.keks)?;
             write_atomic(&self.next_path(id), &serde_json::to_vec_pretty(&file).map_err(Error::internal_from)?)?;
         }
         Ok(ids.len())

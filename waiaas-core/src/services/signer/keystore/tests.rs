@@ -104,7 +104,10 @@ fn rekey_stages_then_commits_and_recovers() {
 fn cached_kek_never_opens_a_key_for_a_wrong_password() {
     let dir = tempfile::tempdir().unwrap();
     let ks = Keystore::new(dir.path().join("keystore")).unwrap();
-    let pk = ks.create("w", Chain::Ethereum, "ethereum-sepolia", b"right-password").unwrap();
+    ks.create("w", Chain::Ethereum, "ethereum-sepolia", b"right-password").unwrap();
+    // A keystore of another process (nothing cached).
+    let ks = Keystore::new(dir.path().join("keystore")).unwrap();
+    let pk = ks.read("w").unwrap().public_key;
     let t = std::time::Instant::now();
     assert_eq!(ks.with_secret(&SigningPermit::for_test("w"), b"right-password", |s| derive_public_key(Chain::Ethereum, s)).unwrap(), pk);
     let first = t.elapsed();
@@ -115,4 +118,19 @@ fn cached_kek_never_opens_a_key_for_a_wrong_password() {
     assert!(t.elapsed() < first, "cached KEK: 10 openings cost less than one Argon2 run");
     assert_eq!(ks.with_secret(&SigningPermit::for_test("w"), b"wrong-password", |_| Ok(())).unwrap_err().code, ErrorCode::INVALID_MASTER_PASSWORD);
     assert_eq!(ks.with_secret(&SigningPermit::for_test("w"), b"right-password", |s| derive_public_key(Chain::Ethereum, s)).unwrap(), pk);
+}
+
+#[test]
+fn the_kek_derived_to_create_a_key_is_cached_for_its_first_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::new(dir.path().join("keystore")).unwrap();
+    ks.create("w", Chain::Ethereum, "ethereum-sepolia", b"pw").unwrap();
+    let open = |ks: &Keystore| {
+        let t = std::time::Instant::now();
+        ks.with_secret(&SigningPermit::for_test("w"), b"pw", |_| Ok(())).unwrap();
+        t.elapsed()
+    };
+    let cold = open(&Keystore::new(dir.path().join("keystore")).unwrap());
+    let after_create = open(&ks);
+    assert!(after_create * 20 < cold, "first opening after create {after_create:?}, with an Argon2 run {cold:?}");
 }
