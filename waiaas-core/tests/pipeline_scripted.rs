@@ -470,3 +470,37 @@ async fn a_refused_broadcast_inside_a_batch_leaves_no_nonce_gap() {
     assert_eq!(w.chain.nonces_used(&w.address).len(), 19);
     assert_eq!(w.chain.landed().len(), 19, "each of the others lands once");
 }
+
+/// Bytes kept after transient errors hold their nonce; a later send takes the next one and
+/// waits behind them on the node. When the kept bytes are then refused for good, their send
+/// fails and its nonce is filled by a 0-value transfer to the wallet itself, so the later
+/// send lands instead of waiting forever.
+#[tokio::test]
+async fn kept_bytes_refused_for_good_below_a_later_nonce_fail_and_their_nonce_is_filled() {
+    let w = world().await;
+    for _ in 0..3 {
+        w.chain.push_broadcast_error(ChainError::transient("connection refused"));
+    }
+    let first = w.send(SMALL).await;
+    until("the first kept for the background check", || w.chain.broadcast_calls() >= 3).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while w.tx(&first).await.tx_hash.is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "the first's bytes stored");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let second = w.send(SMALL).await;
+    until("the second broadcast", || w.chain.broadcast_calls() >= 4).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(w.tx(&second).await.status, "SUBMITTED", "held by the node behind the first's nonce");
+    assert!(w.chain.landed().is_empty());
+    // The background check sends the first's bytes again; the node refuses them for good.
+    w.chain.push_broadcast_error(ChainError::permanent(ErrorCode::INVALID_TRANSACTION, "intrinsic gas too low"));
+    w.engine.recover().await.unwrap();
+    let failed = w.reaches(&first, "FAILED").await;
+    assert!(failed.error.unwrap().contains("intrinsic gas too low"));
+    let landed = w.reaches(&second, "CONFIRMED").await;
+    let hashes = w.chain.landed();
+    assert_eq!(hashes.len(), 2, "the filler and the second: {hashes:?}");
+    assert_eq!(hashes[1], landed.tx_hash.unwrap());
+    assert_ne!(Some(hashes[0].clone()), failed.tx_hash, "the first's bytes never landed");
+}

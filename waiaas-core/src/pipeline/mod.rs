@@ -23,6 +23,7 @@
 //! Before the broadcast a transient node error never fails a transaction at once: it is
 //! retried with backoff and jitter for `[pipeline] transient_retry_sec`.
 
+mod gaps;
 pub mod request;
 
 use crate::chain::{ChainAdapter, ErrorClass, SignedTx, TxKind, TxStatus as ChainTxStatus};
@@ -433,7 +434,7 @@ impl Engine {
         let mut own_nonce = tx.nonce.and_then(|n| u64::try_from(n).ok());
         if let (Some(raw), Some(hash)) = (tx.signed_tx.clone(), tx.tx_hash.clone()) {
             // Signed before: never rebuild while these bytes could still land.
-            match self.resume_broadcast(&tx, adapter.as_ref(), SignedTx { raw, hash }).await? {
+            match self.resume_broadcast(&tx, &wallet.public_key, adapter.as_ref(), SignedTx { raw, hash }).await? {
                 Resumed::Done => return Ok(Attempt::Done),
                 Resumed::Rebuild => {}
             }
@@ -577,7 +578,19 @@ impl Engine {
     /// yet. (The owner remembers the next nonce after a fresh one it broadcast, see
     /// [`NonceOwner`], and skips this while nothing else could have moved it.)
     async fn assign_nonce(&self, wallet_id: &str, network: &str, tx_id: &str, chain_next: u64, own: Option<u64>) -> Result<(u64, bool)> {
-        let held: Vec<u64> = self
+        let held = self.held_nonces(wallet_id, network, tx_id).await?;
+        if let Some(n) = own.filter(|n| *n >= chain_next && !held.contains(n)) {
+            return Ok((n, true));
+        }
+        let committed = self.inner.store.next_nonce(wallet_id, network).await?.unwrap_or(0);
+        let past_held = held.iter().max().map_or(0, |n| n + 1);
+        Ok((chain_next.max(committed).max(past_held), false))
+    }
+
+    /// The nonces of (wallet, network) held by stored bytes that may still land: the signed
+    /// bytes of unfinished transactions other than `tx_id`, and the gap fillers.
+    async fn held_nonces(&self, wallet_id: &str, network: &str, tx_id: &str) -> Result<Vec<u64>> {
+        let mut held: Vec<u64> = self
             .inner
             .store
             .txs_in_status(&[TxStatus::Executing, TxStatus::Submitted])
@@ -586,12 +599,8 @@ impl Engine {
             .filter(|t| t.id != tx_id && t.wallet_id == wallet_id && t.network == network && t.signed_tx.is_some())
             .filter_map(|t| t.nonce.and_then(|n| u64::try_from(n).ok()))
             .collect();
-        if let Some(n) = own.filter(|n| *n >= chain_next && !held.contains(n)) {
-            return Ok((n, true));
-        }
-        let committed = self.inner.store.next_nonce(wallet_id, network).await?.unwrap_or(0);
-        let past_held = held.iter().max().map_or(0, |n| n + 1);
-        Ok((chain_next.max(committed).max(past_held), false))
+        held.extend(self.gap_fillers().await?.into_iter().filter(|f| f.wallet_id == wallet_id && f.network == network).map(|f| f.nonce));
+        Ok(held)
     }
 
     /// The nonce owner's turn for the fresh EVM transactions waiting at its lock (`batch`, in
@@ -739,7 +748,7 @@ impl Engine {
     /// Bytes the chain knows are SUBMITTED; bytes it does not know are sent again; bytes it
     /// refuses as stale (EVM: their nonce was used by another transaction) and still does
     /// not know can never land: they are rebuilt ([`Resumed::Rebuild`]), never failed.
-    async fn resume_broadcast(&self, tx: &TxRecord, adapter: &dyn ChainAdapter, signed: SignedTx) -> Result<Resumed> {
+    async fn resume_broadcast(&self, tx: &TxRecord, from: &str, adapter: &dyn ChainAdapter, signed: SignedTx) -> Result<Resumed> {
         match adapter.status(&signed.hash).await {
             Ok(ChainTxStatus::NotFound) => {}
             Ok(_) => {
@@ -773,7 +782,15 @@ impl Engine {
                     tracing::warn!(tx = %tx.id, nonce = ?tx.nonce, "the stored bytes can never land ({}): rebuilding", e.error.message);
                     return Ok(Resumed::Rebuild);
                 }
-                Ok(ChainTxStatus::NotFound) => self.fail(&tx.id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await?,
+                Ok(ChainTxStatus::NotFound) => {
+                    // Its nonce is free; if a later one is in flight, it must be used.
+                    if let Some(nonce) = tx.nonce.and_then(|n| u64::try_from(n).ok()) {
+                        if self.held_nonces(&tx.wallet_id, &tx.network, &tx.id).await?.iter().any(|h| *h > nonce) {
+                            self.fill_gap(tx, from, nonce).await?;
+                        }
+                    }
+                    self.fail(&tx.id, TxStatus::Executing, tx.tier.as_deref(), &e.error).await?
+                }
                 Ok(_) => self.submitted(&tx.id, tx.tier.as_deref()).await?,
                 Err(s) => tracing::warn!(tx = %tx.id, "status check after a refused re-broadcast failed, will retry: {}", s.error.message),
             },
@@ -995,6 +1012,9 @@ impl Engine {
                         }
                     }
                     Err(e) => tracing::warn!("recheck failed: {e}"),
+                }
+                if let Err(e) = engine.recheck_gap_fillers().await {
+                    tracing::warn!("gap filler check failed: {e}");
                 }
                 if !engine.leads().await {
                     continue;
