@@ -8,8 +8,14 @@ pub fn arg(args: &[String], name: &str, default: usize) -> usize {
 }
 
 /// A JSON-RPC call to the node at `url`; its result (panics on an error answer).
+/// A connection the node closed as it was reused is tried again (once).
 pub async fn rpc(http: &reqwest::Client, url: &str, method: &str, params: Value) -> Value {
-    let r: Value = http.post(url).json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).send().await.unwrap().json().await.unwrap();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let sent = match http.post(url).json(&body).send().await {
+        Err(e) if e.is_request() => http.post(url).json(&body).send().await,
+        r => r,
+    };
+    let r: Value = sent.unwrap().json().await.unwrap();
     assert!(r.get("error").is_none(), "{method}: {r}");
     r["result"].clone()
 }

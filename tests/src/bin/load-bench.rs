@@ -74,6 +74,8 @@ async fn main() {
     // Pause between rounds of status polls of the concurrent sends (each round asks for
     // every unfinished one): the polls cost the daemon CPU the sends compete for.
     let poll_ms = arg(&args, "--poll-ms", 5) as u64;
+    // How long to wait for every send to be final.
+    let wait_s = arg(&args, "--wait-s", 300) as u64;
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
     let url = node.url.clone();
     let http = reqwest::Client::new();
@@ -163,7 +165,7 @@ async fn main() {
     let accepted_all = started.elapsed().as_secs_f64();
     let mut confirm = vec![];
     let mut finals: HashMap<String, usize> = HashMap::new();
-    let deadline = Instant::now() + Duration::from_secs(300);
+    let deadline = Instant::now() + Duration::from_secs(wait_s);
     while !pending.is_empty() && Instant::now() < deadline {
         let api = Api::new(&base.lock().await.clone());
         let ids: Vec<(String, usize)> = pending.iter().map(|(id, (w, _))| (id.clone(), *w)).collect();
@@ -210,6 +212,46 @@ async fn main() {
         confirmed as f64 / all,
         per_wallet - 1
     );
+    if !pending.is_empty() || !gapless {
+        // What the daemon said about it (its warnings and errors).
+        let api = Api::new(&d.base);
+        let mut left: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut lowest: Option<(i64, String)> = None;
+        for (id, (w, _)) in pending.iter() {
+            let t = api.call("GET", &format!("/v1/transactions/{id}"), &Auth::Session(ws[*w].1.clone()), None).await.body;
+            let n = t["nonce"].as_i64().unwrap_or(-1);
+            if lowest.as_ref().is_none_or(|(l, _)| n < *l) {
+                lowest = Some((n, t["txHash"].as_str().unwrap_or("").to_string()));
+            }
+            left.entry(t["status"].as_str().unwrap_or("?").to_string()).or_default().push(t["nonce"].as_i64().unwrap_or(-1));
+        }
+        for v in left.values_mut() {
+            v.sort();
+        }
+        eprintln!("not final: {left:?}");
+        for (addr, _) in &ws {
+            let pending_count = rpc(&http, &url, "eth_getTransactionCount", json!([addr, "pending"])).await;
+            eprintln!(
+                "{addr}: latest {} pending {pending_count} txpool {}",
+                nonce(&http, &url, addr).await,
+                rpc(&http, &url, "txpool_status", json!([])).await
+            );
+        }
+        if let Some((n, hash)) = lowest {
+            eprintln!("lowest not final: nonce {n} {hash}: by hash {}", rpc(&http, &url, "eth_getTransactionByHash", json!([hash])).await);
+            eprintln!("txpool_content: {}", rpc(&http, &url, "txpool_inspect", json!([])).await.to_string().chars().take(600).collect::<String>());
+            rpc(&http, &url, "evm_mine", json!([])).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            for (addr, _) in &ws {
+                eprintln!("after evm_mine {addr}: latest {}", nonce(&http, &url, addr).await);
+            }
+        }
+        let lines: Vec<String> = d.log.try_iter().collect();
+        eprintln!("daemon log ({} lines), its warnings and errors:", lines.len());
+        for line in lines.iter().filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("warn") || l.contains("error")).take(100) {
+            eprintln!("daemon: {line}");
+        }
+    }
     drop(d);
 
     // 3. anvil alone: the same number of pre-signed transfers from one key.
