@@ -375,3 +375,30 @@ async fn messages_sign_like_the_node_does() {
     let node = rpc("eth_signTypedData_v4", json!([DEV_ACCOUNTS[0], typed])).await;
     assert_eq!(ours, node.as_str().unwrap());
 }
+
+/// A burst of builds reads the sender's balance once (a fresh one that covers the next
+/// transaction is reused), but a balance too small for the next one is read again: a wallet
+/// topped up a moment ago is not refused on a stale figure.
+#[tokio::test]
+async fn a_fresh_balance_is_reused_only_while_it_covers_the_transaction() {
+    let a = adapter();
+    let (_, from) = funded_key(ETH / 100).await;
+    let small = TxKind::Transfer { to: fresh_address(), amount: 1, memo: None };
+    let read_at = std::time::Instant::now();
+    a.build(&from, &small, None).await.unwrap();
+    // Spent elsewhere: the reused balance (under a second old) still covers a small transfer
+    // (the node is the judge at the broadcast).
+    rpc("anvil_setBalance", json!([from, "0x0"])).await;
+    let reused = a.build(&from, &small, None).await;
+    if read_at.elapsed() < Duration::from_millis(900) {
+        reused.unwrap();
+    }
+    // Topped up: a transfer above the remembered balance reads it again and passes.
+    rpc("anvil_setBalance", json!([from, format!("0x{:x}", 10 * ETH)])).await;
+    let large = TxKind::Transfer { to: fresh_address(), amount: ETH, memo: None };
+    a.build(&from, &large, None).await.unwrap();
+    // And with nothing, a transfer the remembered balance does not cover is refused.
+    rpc("anvil_setBalance", json!([from, "0x0"])).await;
+    let e = a.build(&from, &TxKind::Transfer { to: fresh_address(), amount: 20 * ETH, memo: None }, None).await.unwrap_err();
+    assert_eq!(e.error.code, ErrorCode::INSUFFICIENT_BALANCE);
+}

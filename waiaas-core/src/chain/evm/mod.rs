@@ -97,6 +97,12 @@ pub const FALLBACK_GAS_LIMIT: u64 = 1_000_000;
 /// tip, so fees a second old stay valid through several blocks of rising base fees.
 const FEES_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Balances read for the funds check before a build, and when: a balance under
+/// [`FEES_FRESH_FOR`] old that covers a transaction is reused (a burst of sends reads it once);
+/// one that does not cover it is read again. The node checks the funds again at the
+/// broadcast, so a balance spent meanwhile only moves the refusal there.
+type SeenBalances = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Address, (std::time::Instant, U256)>>>;
+
 /// The last `(maxFeePerGas, maxPriorityFeePerGas)` read from the node, and when.
 type SeenFees = std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, (u128, u128))>>>;
 
@@ -108,6 +114,7 @@ pub struct EvmAdapter {
     max_fee_cap_wei: Option<u128>,
     /// The last fees read from the node, and when ([`FEES_FRESH_FOR`]).
     fees_seen: SeenFees,
+    balances_seen: SeenBalances,
 }
 
 /// Outcome of `eth_estimateGas`.
@@ -121,7 +128,7 @@ impl EvmAdapter {
     /// An adapter for `network` (an EVM network of the network table) over `rpc`.
     /// `max_fee_cap_wei` caps `maxFeePerGas`; `None` takes the node's fees as they come.
     pub fn new(network: Network, rpc: RpcClient, max_fee_cap_wei: Option<u128>) -> EvmAdapter {
-        EvmAdapter { network, rpc, max_fee_cap_wei, fees_seen: Default::default() }
+        EvmAdapter { network, rpc, max_fee_cap_wei, fees_seen: Default::default(), balances_seen: Default::default() }
     }
 
     /// The EIP-155 chain id of the network.
@@ -279,7 +286,12 @@ impl ChainAdapter for EvmAdapter {
             access_list: Default::default(),
         };
         let request = call_request(from_addr, &tx.clone().into(), false);
-        let (estimate, (max_fee, tip), balance) = tokio::try_join!(self.estimate_gas(&request), self.fees(), self.balance_wei(from_addr),)?;
+        let seen = self.balances_seen.lock().unwrap_or_else(|e| e.into_inner()).get(&from_addr).copied();
+        let seen = seen.filter(|(at, _)| at.elapsed() < FEES_FRESH_FOR).map(|(_, b)| b);
+        let (estimate, (max_fee, tip), read) = match seen {
+            Some(_) => tokio::try_join!(self.estimate_gas(&request), self.fees()).map(|(e, f)| (e, f, None))?,
+            None => tokio::try_join!(self.estimate_gas(&request), self.fees(), self.balance_wei(from_addr)).map(|(e, f, b)| (e, f, Some(b)))?,
+        };
         tx.max_fee_per_gas = max_fee;
         tx.max_priority_fee_per_gas = tip;
         tx.gas_limit = match estimate {
@@ -287,6 +299,15 @@ impl ChainAdapter for EvmAdapter {
             Estimate::Reverted(_) | Estimate::InsufficientFunds => FALLBACK_GAS_LIMIT,
         };
         let fee = U256::from(tx.gas_limit) * U256::from(max_fee);
+        let balance = match (read, seen) {
+            (Some(b), _) => b,
+            (None, Some(b)) if check_funds(b, value, fee).is_none() => b,
+            // Cached but short: read it again.
+            (None, _) => self.balance_wei(from_addr).await?,
+        };
+        if read.is_some() || seen != Some(balance) {
+            self.balances_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(from_addr, (std::time::Instant::now(), balance));
+        }
         let dry_run_passed = matches!(estimate, Estimate::Gas(_));
         match estimate {
             Estimate::Gas(_) => {
