@@ -80,6 +80,23 @@ impl World {
     async fn reaches(&self, id: &str, status: &str) -> TxView {
         reaches(&self.engine, id, status).await
     }
+
+    /// A send whose three broadcast attempts met a refused connection: its signed bytes are
+    /// kept, EXECUTING, for the background check. Its id and stored hash.
+    async fn kept_after_three_refused_connections(&self) -> (String, String) {
+        for _ in 0..3 {
+            self.chain.push_broadcast_error(ChainError::transient("connection refused"));
+        }
+        let id = self.send(SMALL).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if let (true, Some(hash)) = (self.chain.broadcast_calls() >= 3, self.tx(&id).await.tx_hash) {
+                return (id, hash);
+            }
+            assert!(tokio::time::Instant::now() < deadline, "three broadcast attempts, the bytes stored");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 /// The transaction once it reaches `status` on `engine` (fails after 5 s of real time).
@@ -227,16 +244,7 @@ async fn bytes_that_landed_before_a_crash_are_confirmed_after_restart_not_sent_a
 #[tokio::test]
 async fn bytes_that_never_reached_the_chain_are_sent_again_after_restart() {
     let w = world().await;
-    for _ in 0..3 {
-        w.chain.push_broadcast_error(ChainError::transient("connection refused"));
-    }
-    let id = w.send(SMALL).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while w.chain.broadcast_calls() < 3 || w.tx(&id).await.tx_hash.is_none() {
-        assert!(tokio::time::Instant::now() < deadline, "three broadcast attempts");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let hash = w.tx(&id).await.tx_hash.unwrap();
+    let (id, hash) = w.kept_after_three_refused_connections().await;
     let World { dir, clock, chain, engine, .. } = w;
     engine.stop_workers(tokio::time::Instant::now()).await;
     drop(engine);
@@ -478,16 +486,7 @@ async fn a_refused_broadcast_inside_a_batch_leaves_no_nonce_gap() {
 #[tokio::test]
 async fn kept_bytes_refused_for_good_below_a_later_nonce_fail_and_their_nonce_is_filled() {
     let w = world().await;
-    for _ in 0..3 {
-        w.chain.push_broadcast_error(ChainError::transient("connection refused"));
-    }
-    let first = w.send(SMALL).await;
-    until("the first kept for the background check", || w.chain.broadcast_calls() >= 3).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while w.tx(&first).await.tx_hash.is_none() {
-        assert!(tokio::time::Instant::now() < deadline, "the first's bytes stored");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let (first, _) = w.kept_after_three_refused_connections().await;
     let second = w.send(SMALL).await;
     until("the second broadcast", || w.chain.broadcast_calls() >= 4).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
