@@ -189,3 +189,44 @@ async fn sends_beyond_max_in_flight_get_a_retryable_503_with_retry_after() {
     drop(d);
     tokio::task::block_in_place(move || drop(node));
 }
+
+/// The node forgets a submitted transaction (dropped from its pool, as a busy or restarted
+/// node does): the daemon sends the same bytes again instead of waiting for ever, and the
+/// send confirms once, with the hash it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitted_transaction_the_node_dropped_is_sent_again_with_the_same_bytes() {
+    let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
+    let d = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_PRICES_ETH", "2000"));
+    let api = Api::new(&d.base);
+    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "dropped", "chain": "ethereum"}))).await;
+    let addr = w.body["publicKey"].as_str().unwrap().to_string();
+    let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
+    tokio::task::block_in_place(|| {
+        node.fund(&addr, 10u128.pow(21));
+        node.rpc("evm_setAutomine", json!([false]));
+    });
+    let r = api.call("POST", "/v1/transactions/send", &token, Some(json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[8], "amount": "1000"}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let tx = api.wait_tx(&token, &id, &["PENDING", "QUEUED", "EXECUTING"], Duration::from_secs(10)).await;
+    assert_eq!(tx["status"], "SUBMITTED", "{tx}");
+    let hash = tx["txHash"].as_str().unwrap().to_string();
+    let known = |node: &waiaas_testnodes::anvil::Anvil| !node.rpc("eth_getTransactionByHash", json!([hash])).is_null();
+    tokio::task::block_in_place(|| {
+        assert!(known(&node), "in the node's pool");
+        node.rpc("anvil_dropTransaction", json!([hash]));
+        assert!(!known(&node), "dropped");
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !tokio::task::block_in_place(|| known(&node)) {
+        assert!(Instant::now() < deadline, "the daemon never sent the dropped bytes again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::task::block_in_place(|| node.rpc("evm_mine", json!([])));
+    let tx = api.wait_tx(&token, &id, &["SUBMITTED"], Duration::from_secs(15)).await;
+    assert_eq!((tx["status"].as_str(), tx["txHash"].as_str()), (Some("CONFIRMED"), Some(hash.as_str())), "{tx}");
+    let count = tokio::task::block_in_place(|| hex_u128(&node.rpc("eth_getTransactionCount", json!([addr, "latest"]))));
+    assert_eq!(count, 1, "once");
+    drop(d);
+    tokio::task::block_in_place(move || drop(node));
+}

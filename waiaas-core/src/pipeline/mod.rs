@@ -5,6 +5,8 @@
 //! Every step is a durable store write before the next side effect, so a daemon killed at
 //! any point resumes without loss and without sending twice ([`Engine::recover`]):
 //! - nothing is broadcast before its signed bytes and hash are stored;
+//! - submitted bytes the node stops knowing (dropped from its pool) are sent again, the same
+//!   bytes (after `RESEND_UNKNOWN_AFTER`);
 //! - a stored signed transaction is only ever re-broadcast as the same bytes (same nonce /
 //!   same signature), never rebuilt while it could still land;
 //! - a confirmation timeout leaves the transaction SUBMITTED; a background check finishes it.
@@ -49,6 +51,11 @@ pub struct Accepted {
 /// How long the pipeline waits for a confirmation before leaving the transaction to the
 /// background check.
 pub const CONFIRM_WAIT: Duration = Duration::from_secs(60);
+/// How long a SUBMITTED transaction's bytes may stay unknown to the node (dropped from its
+/// pool, or a node restarted without them) before the same bytes are sent again (harmless:
+/// they land at most once; the pause spares a node that is slow to list what it took).
+const RESEND_UNKNOWN_AFTER: Duration = Duration::from_secs(2);
+
 /// Interval of the background check of SUBMITTED and half-broadcast transactions.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(5);
 
@@ -815,6 +822,8 @@ impl Engine {
         let deadline = tokio::time::Instant::now() + CONFIRM_WAIT;
         // Poll fast at first (local and fast chains), then back off to every 2 s.
         let mut wait = Duration::from_millis(20);
+        // Since when the node has not known the bytes (see `RESEND_UNKNOWN_AFTER`).
+        let mut unknown_since: Option<tokio::time::Instant> = None;
         loop {
             let turn = self.inner.chains.status_turn(network).await;
             let status = adapter.status(&hash).await;
@@ -837,7 +846,17 @@ impl Engine {
                     }
                     return Ok(());
                 }
-                Ok(_) => {}
+                Ok(ChainTxStatus::NotFound) => {
+                    let since = *unknown_since.get_or_insert_with(tokio::time::Instant::now);
+                    if let (true, Some(raw)) = (since.elapsed() >= RESEND_UNKNOWN_AFTER, tx.signed_tx.clone()) {
+                        unknown_since = None;
+                        match self.broadcast_with_retry(adapter.as_ref(), &SignedTx { raw, hash: hash.clone() }).await {
+                            Ok(()) => tracing::warn!(tx = %id, "the node had lost the submitted bytes: sent the same bytes again"),
+                            Err(e) => tracing::warn!(tx = %id, "the node lost the submitted bytes and refused them again: {}", e.error.message),
+                        }
+                    }
+                }
+                Ok(_) => unknown_since = None,
                 Err(e) => tracing::debug!(tx = %id, "status check: {}", e.error.message),
             }
             // Stopping: it stays SUBMITTED for the next start's check.
