@@ -177,7 +177,12 @@ async fn three_replicas_hold_a_daily_limit_exactly_under_300_concurrent_sends_wi
     }
     let confirmed: Vec<String> = txs.iter().filter(|t| t["status"] == "CONFIRMED").map(|t| t["txHash"].as_str().unwrap().to_string()).collect();
     let queued = txs.iter().filter(|t| t["status"] == "QUEUED" && t["tier"] == "DELAY").count();
-    assert_eq!(confirmed.len(), 100, "exactly $1,000 of $10 sends confirmed");
+    let not_final: Vec<String> = txs
+        .iter()
+        .filter(|t| t["status"] != "CONFIRMED" && t["status"] != "QUEUED")
+        .map(|t| format!("{} {} nonce {} {}", t["id"], t["status"], t["nonce"], t["txHash"]))
+        .collect();
+    assert_eq!(confirmed.len(), 100, "exactly $1,000 of $10 sends confirmed; neither CONFIRMED nor QUEUED: {not_final:?}");
     assert_eq!(queued, 200, "the rest wait as the policy says (over the daily limit: APPROVAL, no owner: DELAY)");
     assert!(txs.iter().filter(|t| t["status"] == "CONFIRMED").all(|t| t["tier"] == "INSTANT"));
     // The stored sum is exact, and the chain holds the wallet's nonces 0..99, no gap, none twice.
