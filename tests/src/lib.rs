@@ -288,6 +288,18 @@ impl Api {
         Ok(Resp { status, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), headers })
     }
 
+    /// Create an EVM wallet with its session as the operator (asserts 201); returns its id,
+    /// address and the session's auth.
+    pub async fn evm_wallet(&self, name: &str) -> (String, String, Auth) {
+        let w = self.call("POST", "/v1/wallets", &Api::master(), Some(serde_json::json!({"name": name, "chain": "ethereum"}))).await;
+        assert_eq!(w.status, 201, "{:?}", w.body);
+        (
+            w.body["id"].as_str().unwrap().into(),
+            w.body["publicKey"].as_str().unwrap().into(),
+            Auth::Session(w.body["session"]["token"].as_str().unwrap().into()),
+        )
+    }
+
     /// Create a policy for `wallet` as the operator (asserts 201); returns its id.
     pub async fn create_policy(&self, wallet: &str, ty: &str, rules: serde_json::Value) -> String {
         let r = self.call("POST", "/v1/policies", &Api::master(), Some(serde_json::json!({"walletId": wallet, "type": ty, "rules": rules}))).await;

@@ -11,9 +11,7 @@ async fn external_transactions_and_messages_are_signed_by_the_wallet_key() {
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
     let d = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_PRICES_ETH", "2000"));
     let api = Api::new(&d.base);
-    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "signer", "chain": "ethereum"}))).await;
-    let addr = w.body["publicKey"].as_str().unwrap().to_string();
-    let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
+    let (_, addr, token) = api.evm_wallet("signer").await;
     tokio::task::block_in_place(|| node.fund(&addr, 10u128.pow(20)));
 
     // personal_sign recovers to the wallet address.

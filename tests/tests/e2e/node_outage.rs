@@ -72,9 +72,7 @@ async fn sends_queued_while_the_node_is_stopped_for_10_s_all_confirm_exactly_onc
     let opts = Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &relay.url()).env("WAIAAS_PRICES_ETH", "2000");
     let d = Daemon::start(opts);
     let api = Api::new(&d.base);
-    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "outage", "chain": "ethereum"}))).await;
-    let addr = w.body["publicKey"].as_str().unwrap().to_string();
-    let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
+    let (_, addr, token) = api.evm_wallet("outage").await;
     tokio::task::block_in_place(|| node.fund(&addr, 10u128.pow(21)));
     let to = DEV_ACCOUNTS[8];
     let start_balance = tokio::task::block_in_place(|| hex_u128(&node.rpc("eth_getBalance", json!([to, "latest"]))));
@@ -149,9 +147,7 @@ async fn sends_beyond_max_in_flight_get_a_retryable_503_with_retry_after() {
         Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &relay.url()).env("WAIAAS_PRICES_ETH", "2000").env("WAIAAS_PIPELINE_MAX_IN_FLIGHT", "3");
     let d = Daemon::start(opts);
     let api = Api::new(&d.base);
-    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "full", "chain": "ethereum"}))).await;
-    let addr = w.body["publicKey"].as_str().unwrap().to_string();
-    let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
+    let (_, addr, token) = api.evm_wallet("full").await;
     tokio::task::block_in_place(|| node.fund(&addr, 10u128.pow(21)));
     relay.shut();
     let body = json!({"type": "TRANSFER", "to": DEV_ACCOUNTS[7], "amount": "1000"});
@@ -198,9 +194,7 @@ async fn a_submitted_transaction_the_node_dropped_is_sent_again_with_the_same_by
     let node = tokio::task::block_in_place(|| waiaas_testnodes::anvil::Anvil::start(11155111));
     let d = Daemon::start(Options::default().env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url).env("WAIAAS_PRICES_ETH", "2000"));
     let api = Api::new(&d.base);
-    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": "dropped", "chain": "ethereum"}))).await;
-    let addr = w.body["publicKey"].as_str().unwrap().to_string();
-    let token = Auth::Session(w.body["session"]["token"].as_str().unwrap().into());
+    let (_, addr, token) = api.evm_wallet("dropped").await;
     tokio::task::block_in_place(|| {
         node.fund(&addr, 10u128.pow(21));
         node.rpc("evm_setAutomine", json!([false]));

@@ -31,12 +31,6 @@ fn drain_log(d: &Daemon) -> String {
     out
 }
 
-async fn evm_wallet(api: &Api, name: &str) -> (String, String, Auth) {
-    let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": name, "chain": "ethereum"}))).await;
-    assert_eq!(w.status, 201, "{:?}", w.body);
-    (w.body["id"].as_str().unwrap().into(), w.body["publicKey"].as_str().unwrap().into(), Auth::Session(w.body["session"]["token"].as_str().unwrap().into()))
-}
-
 // ---------------------------------------------------------------------------------------
 // a. RPC URL secrets
 // ---------------------------------------------------------------------------------------
@@ -58,7 +52,7 @@ async fn rpc_keys_in_node_urls_never_reach_the_agent_or_the_log() {
             .env("WAIAAS_DAEMON_LOG_LEVEL", "debug"),
     );
     let api = Api::new(&d.base);
-    let (_, _, token) = evm_wallet(&api, "evm").await;
+    let (_, _, token) = api.evm_wallet("evm").await;
     let clean = |what: &str, v: &Value| {
         let text = v.to_string();
         for s in SECRETS {
