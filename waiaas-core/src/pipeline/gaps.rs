@@ -27,6 +27,14 @@ pub(crate) struct GapFiller {
 }
 
 impl GapFiller {
+    /// The stored list (empty when the key is absent).
+    fn parse(stored: Option<&str>) -> Result<Vec<GapFiller>> {
+        match stored {
+            Some(v) => serde_json::from_str(v).map_err(|e| Error::internal(format!("stored gap fillers: {e}"))),
+            None => Ok(vec![]),
+        }
+    }
+
     fn signed(&self) -> Result<SignedTx> {
         Ok(SignedTx { raw: hex::decode(&self.raw).map_err(|e| Error::internal(format!("stored gap filler: {e}")))?, hash: self.hash.clone() })
     }
@@ -34,10 +42,7 @@ impl GapFiller {
 
 impl Engine {
     pub(crate) async fn gap_fillers(&self) -> Result<Vec<GapFiller>> {
-        match self.inner.store.kv_get(KEY).await? {
-            Some(v) => serde_json::from_str(&v).map_err(|e| Error::internal(format!("stored gap fillers: {e}"))),
-            None => Ok(vec![]),
-        }
+        GapFiller::parse(self.inner.store.kv_get(KEY).await?.as_deref())
     }
 
     /// Change the stored list with `edit` (compare-and-swap: daemons sharing the store may
@@ -45,10 +50,7 @@ impl Engine {
     async fn edit_gap_fillers(&self, edit: impl Fn(&mut Vec<GapFiller>)) -> Result<()> {
         loop {
             let current = self.inner.store.kv_get(KEY).await?;
-            let mut list: Vec<GapFiller> = match &current {
-                Some(v) => serde_json::from_str(v).map_err(|e| Error::internal(format!("stored gap fillers: {e}")))?,
-                None => vec![],
-            };
+            let mut list = GapFiller::parse(current.as_deref())?;
             edit(&mut list);
             let new = serde_json::to_string(&list).map_err(Error::internal_from)?;
             if self.inner.store.kv_cas(KEY, current.as_deref(), &new, self.now()).await? {
