@@ -299,15 +299,18 @@ impl ChainAdapter for EvmAdapter {
             Estimate::Reverted(_) | Estimate::InsufficientFunds => FALLBACK_GAS_LIMIT,
         };
         let fee = U256::from(tx.gas_limit) * U256::from(max_fee);
-        let balance = match (read, seen) {
-            (Some(b), _) => b,
-            (None, Some(b)) if check_funds(b, value, fee).is_none() => b,
-            // Cached but short: read it again.
-            (None, _) => self.balance_wei(from_addr).await?,
+        let balance = match (read, seen.filter(|b| check_funds(*b, value, fee).is_none())) {
+            (None, Some(covering)) => covering,
+            // Read with the estimate, or remembered but short (read it again): remembered now.
+            (read, _) => {
+                let b = match read {
+                    Some(b) => b,
+                    None => self.balance_wei(from_addr).await?,
+                };
+                self.balances_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(from_addr, (std::time::Instant::now(), b));
+                b
+            }
         };
-        if read.is_some() || seen != Some(balance) {
-            self.balances_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(from_addr, (std::time::Instant::now(), balance));
-        }
         let dry_run_passed = matches!(estimate, Estimate::Gas(_));
         match estimate {
             Estimate::Gas(_) => {
