@@ -213,7 +213,7 @@ async fn main() {
         per_wallet - 1
     );
     if !pending.is_empty() || !gapless {
-        // What the daemon said about it (its warnings and errors).
+        // Why: the unfinished sends, the node's pool, and the daemon's warnings and errors.
         let api = Api::new(&d.base);
         let mut left: HashMap<String, Vec<i64>> = HashMap::new();
         let mut lowest: Option<(i64, String)> = None;
@@ -223,7 +223,7 @@ async fn main() {
             if lowest.as_ref().is_none_or(|(l, _)| n < *l) {
                 lowest = Some((n, t["txHash"].as_str().unwrap_or("").to_string()));
             }
-            left.entry(t["status"].as_str().unwrap_or("?").to_string()).or_default().push(t["nonce"].as_i64().unwrap_or(-1));
+            left.entry(t["status"].as_str().unwrap_or("?").to_string()).or_default().push(n);
         }
         for v in left.values_mut() {
             v.sort();
