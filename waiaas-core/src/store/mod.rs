@@ -394,6 +394,64 @@ pub trait ChannelStore: Send + Sync + 'static {
     async fn delete_telegram_user(&self, chat_id: &str) -> Result<bool>;
 }
 
+/// A transfer into a monitored wallet (upstream `incoming_transactions`): one row per
+/// (transaction, log index, wallet), however often the chain is scanned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingRecord {
+    pub id: String,
+    pub tx_hash: String,
+    /// The token transfer's log index in its transaction; -1 for a native transfer.
+    pub log_index: i64,
+    pub wallet_id: String,
+    pub from_address: String,
+    /// Smallest units, decimal.
+    pub amount: String,
+    /// The token contract (mint); `None` for the native coin.
+    pub token_address: Option<String>,
+    pub chain: String,
+    pub network: String,
+    /// `DETECTED` or `CONFIRMED`.
+    pub status: String,
+    pub block_number: i64,
+    pub detected_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub is_suspicious: bool,
+}
+
+/// The columns of `incoming_transactions`, in [`IncomingRecord`]'s field order (both stores).
+pub(crate) const INCOMING_COLS: &str =
+    "id, tx_hash, log_index, wallet_id, from_address, amount, token_address, chain, network, status, block_number, detected_at, confirmed_at, is_suspicious";
+
+/// `GET /v1/wallet/incoming` and `GET /v1/admin/incoming` filters, newest first
+/// (`detected_at DESC, id DESC`); `after` is the (detected_at, id) of the previous page's last row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncomingQuery {
+    /// `None`: every wallet (the operator's view).
+    pub wallet_ids: Option<Vec<String>>,
+    pub status: Option<String>,
+    pub chain: Option<String>,
+    pub network: Option<String>,
+    pub token: Option<String>,
+    pub from_address: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub after: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// The incoming-transfer records of the monitor.
+#[async_trait]
+pub trait IncomingStore: Send + Sync + 'static {
+    /// Insert the records not yet stored (by transaction, log index and wallet), all in one
+    /// write; returns how many were new.
+    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<usize>;
+    /// `DETECTED` records of `network` in blocks up to `block` become `CONFIRMED` at `now`;
+    /// returns how many.
+    async fn confirm_incoming(&self, network: &str, block: i64, now: i64) -> Result<usize>;
+    async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>>;
+}
+
 /// How several daemons on one store share the work (PostgreSQL replicas). A store one process
 /// alone can open (SQLite, behind the data dir lock) keeps every default: it is alone, so every
 /// claim is granted, nonces it remembers stay true, and it leads the background work.
@@ -435,7 +493,19 @@ pub struct NonceLease {
 /// The whole store: every sub-trait. An implementation implements the sub-traits; a service
 /// holds only the one it needs (e.g. `Arc<dyn SessionStore>`), the engine holds the whole.
 pub trait Store:
-    KvStore + WalletStore + SessionStore + TxStore + TokenStore + PolicyStore + OwnerStore + AuditStore + WebhookStore + SigningStore + ChannelStore + Replicas
+    KvStore
+    + WalletStore
+    + SessionStore
+    + TxStore
+    + TokenStore
+    + PolicyStore
+    + OwnerStore
+    + AuditStore
+    + WebhookStore
+    + SigningStore
+    + ChannelStore
+    + IncomingStore
+    + Replicas
 {
 }
 
@@ -451,6 +521,7 @@ impl<
             + WebhookStore
             + SigningStore
             + ChannelStore
+            + IncomingStore
             + Replicas
             + ?Sized,
     > Store for T
@@ -460,6 +531,7 @@ impl<
 /// Every sub-trait, for callers that use the methods of a whole [`Store`]: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::AuditStore as _;
+    pub use super::IncomingStore as _;
     pub use super::KvStore as _;
     pub use super::OwnerStore as _;
     pub use super::PolicyStore as _;

@@ -29,6 +29,7 @@ const TABLES: &[&str] = &[
     "sign_requests",
     "notification_logs",
     "telegram_users",
+    "incoming_transactions",
 ];
 
 /// What was copied.

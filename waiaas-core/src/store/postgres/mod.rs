@@ -24,6 +24,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
 mod copy;
+mod incoming;
 mod replicas;
 mod rest;
 mod schema;

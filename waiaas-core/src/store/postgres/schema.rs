@@ -251,6 +251,30 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         );
         "#,
     ),
+    (
+        "incoming transaction monitor: transfers into monitored wallets",
+        r#"
+        CREATE TABLE incoming_transactions (
+            id TEXT PRIMARY KEY,
+            tx_hash TEXT NOT NULL,
+            log_index BIGINT NOT NULL,
+            wallet_id TEXT NOT NULL,
+            from_address TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            token_address TEXT,
+            chain TEXT NOT NULL,
+            network TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('DETECTED','CONFIRMED')),
+            block_number BIGINT NOT NULL,
+            detected_at BIGINT NOT NULL,
+            confirmed_at BIGINT,
+            is_suspicious BOOLEAN NOT NULL DEFAULT FALSE
+        );
+        CREATE UNIQUE INDEX idx_incoming_once ON incoming_transactions(tx_hash, log_index, wallet_id);
+        CREATE INDEX idx_incoming_wallet ON incoming_transactions(wallet_id, detected_at);
+        CREATE INDEX idx_incoming_pending ON incoming_transactions(network, status, block_number);
+        "#,
+    ),
 ];
 
 pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -245,12 +245,63 @@ async fn tx_suite(s: &(impl TxStore + PolicyStore + AuditStore)) {
     assert!(!s.delete_policy("p2").await.unwrap());
 }
 
+fn incoming(id: &str, hash: &str, log_index: i64, wallet: &str, block: i64, at: i64) -> IncomingRecord {
+    IncomingRecord {
+        id: id.into(),
+        tx_hash: hash.into(),
+        log_index,
+        wallet_id: wallet.into(),
+        from_address: "0xfrom".into(),
+        amount: "1000".into(),
+        token_address: (log_index >= 0).then(|| "0xtoken".to_string()),
+        chain: "ethereum".into(),
+        network: "ethereum-sepolia".into(),
+        status: "DETECTED".into(),
+        block_number: block,
+        detected_at: at,
+        confirmed_at: None,
+        is_suspicious: false,
+    }
+}
+
+async fn incoming_suite(s: &impl IncomingStore) {
+    let batch = [incoming("i1", "0xa", -1, "w1", 10, 100), incoming("i2", "0xa", 3, "w1", 10, 100), incoming("i3", "0xb", -1, "w2", 12, 101)];
+    assert_eq!(s.insert_incoming(&batch).await.unwrap(), 3);
+    // The same transfers seen again (a rescan after a restart, under new ids): nothing new.
+    let again: Vec<_> = batch.iter().map(|r| IncomingRecord { id: format!("{}-again", r.id), ..r.clone() }).collect();
+    assert_eq!(s.insert_incoming(&again).await.unwrap(), 0);
+    assert_eq!(s.insert_incoming(&[incoming("i4", "0xc", -1, "w1", 13, 102)]).await.unwrap(), 1);
+    // Depth reached up to block 12: three become CONFIRMED, block 13 stays DETECTED.
+    assert_eq!(s.confirm_incoming("ethereum-sepolia", 12, 200).await.unwrap(), 3);
+    assert_eq!(s.confirm_incoming("ethereum-sepolia", 12, 201).await.unwrap(), 0);
+    let q = |status: Option<&str>, wallets: Option<Vec<String>>, after: Option<(i64, String)>, limit: i64| IncomingQuery {
+        wallet_ids: wallets,
+        status: status.map(str::to_string),
+        after,
+        limit,
+        ..Default::default()
+    };
+    let all = s.query_incoming(&q(None, None, None, 10)).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["i4", "i3", "i2", "i1"], "newest first");
+    assert_eq!((all[0].status.as_str(), all[0].confirmed_at), ("DETECTED", None));
+    assert_eq!((all[1].status.as_str(), all[1].confirmed_at), ("CONFIRMED", Some(200)));
+    assert_eq!(all[3], IncomingRecord { status: "CONFIRMED".into(), confirmed_at: Some(200), ..batch[0].clone() });
+    let w1 = s.query_incoming(&q(Some("CONFIRMED"), Some(vec!["w1".into()]), None, 1)).await.unwrap();
+    assert_eq!(w1.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["i2"]);
+    let next = s.query_incoming(&q(Some("CONFIRMED"), Some(vec!["w1".into()]), Some((100, "i2".into())), 1)).await.unwrap();
+    assert_eq!(next.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["i1"], "the page after (100, i2)");
+    assert!(s.query_incoming(&q(None, Some(vec![]), None, 10)).await.unwrap().is_empty(), "no wallets, no rows");
+    let token = IncomingQuery { token: Some("0xtoken".into()), limit: 10, ..Default::default() };
+    assert_eq!(s.query_incoming(&token).await.unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["i2"]);
+}
+
 #[tokio::test]
 async fn sqlite_passes_the_shared_store_suite() {
     let dir = tempfile::tempdir().unwrap();
     let s = SqliteStore::open(&dir.path().join("waiaas.db")).unwrap();
     suite(&s).await;
     tx_suite(&s).await;
+    incoming_suite(&s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,6 +315,7 @@ async fn postgres_passes_the_shared_store_suite_and_replicas_see_each_other_at_o
     assert_eq!(versions, format!("{LATEST_SCHEMA_VERSION}|{LATEST_SCHEMA_VERSION}"));
     suite(&a).await;
     tx_suite(&a).await;
+    incoming_suite(&a).await;
     // Decisions of one wallet on two replicas see each other's reservations: 12 × $10 against
     // a $50 budget, decided concurrently through both stores, allow exactly 5.
     for i in 0..12 {

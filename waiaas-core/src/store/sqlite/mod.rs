@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 mod audit;
 mod channels;
+mod incoming;
 mod queries;
 mod rows;
 mod schema;
