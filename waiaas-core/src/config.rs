@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// The sections upstream accepts; unknown sections are refused.
 pub const SECTIONS: &[&str] = &[
@@ -563,6 +564,42 @@ fn email_configured(config: &Config) -> bool {
     !setting(config, "notifications", "smtp_host").is_empty() && !setting(config, "notifications", "smtp_to").is_empty()
 }
 
+/// `[incoming]`: the monitor's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingSettings {
+    /// `enabled` (default false): the global switch; each wallet also needs `monitorIncoming`.
+    pub enabled: bool,
+    /// `poll_interval` seconds between rounds (default 30, 1..3600).
+    pub poll_interval: Duration,
+    /// `confirmations` (default 12, 1..1000): how deep an EVM block must be (the head counts
+    /// as 1) for its transfers to be CONFIRMED.
+    pub confirmations: u64,
+}
+
+impl IncomingSettings {
+    pub fn from_config(config: &Config) -> Result<IncomingSettings> {
+        let number = |key: &str, default: u64, range: std::ops::RangeInclusive<u64>| -> Result<u64> {
+            let raw = setting(config, "incoming", key);
+            if raw.is_empty() {
+                return Ok(default);
+            }
+            raw.parse::<u64>().ok().filter(|v| range.contains(v)).ok_or_else(|| {
+                Error::new(ErrorCode::VALIDATION_FAILED, format!("config: incoming.{key} must be {}..{} (got '{raw}')", range.start(), range.end()))
+            })
+        };
+        let enabled = match setting(config, "incoming", "enabled").as_str() {
+            "" | "false" => false,
+            "true" => true,
+            other => return Err(Error::new(ErrorCode::VALIDATION_FAILED, format!("config: incoming.enabled must be true or false (got '{other}')"))),
+        };
+        Ok(IncomingSettings {
+            enabled,
+            poll_interval: Duration::from_secs(number("poll_interval", 30, 1..=3600)?),
+            confirmations: number("confirmations", 12, 1..=1000)?,
+        })
+    }
+}
+
 /// The daemon configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default)]
@@ -680,6 +717,7 @@ impl Config {
         }
         // The notification channels' settings (`[notifications]`, `[telegram]`) parse.
         ChannelsConfig::from_config(self)?;
+        IncomingSettings::from_config(self)?;
         if self.daemon.port != 0 && self.daemon.port < 1024 {
             return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
         }
@@ -925,6 +963,23 @@ mod tests {
 
     fn env(v: &[(&str, &str)]) -> Vec<(String, String)> {
         v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn incoming_settings_default_off_and_bad_values_refuse_the_config() {
+        let d = IncomingSettings::from_config(&Config::default()).unwrap();
+        assert_eq!(d, IncomingSettings { enabled: false, poll_interval: Duration::from_secs(30), confirmations: 12 });
+        // Upstream's file (with keys this build does not read yet) and env overrides.
+        let l = Config::from_toml(
+            "[incoming]\nenabled = true\npoll_interval = 5\nretention_days = 90\nsuspicious_dust_usd = 0.01\n",
+            &env(&[("WAIAAS_INCOMING_CONFIRMATIONS", "2")]),
+        )
+        .unwrap();
+        assert_eq!(IncomingSettings::from_config(&l.config).unwrap(), IncomingSettings { enabled: true, poll_interval: Duration::from_secs(5), confirmations: 2 });
+        for (toml, key) in [("enabled = \"yes\"", "incoming.enabled"), ("poll_interval = 0", "incoming.poll_interval"), ("confirmations = -1", "incoming.confirmations")] {
+            let e = Config::from_toml(&format!("[incoming]\n{toml}\n"), &[]).unwrap_err();
+            assert!(e.message.contains(key), "{toml}: {}", e.message);
+        }
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod connect;
 pub mod datadir;
 pub mod engine;
 pub mod error;
+pub mod incoming;
 pub mod keys;
 pub mod mac;
 pub mod meaning;

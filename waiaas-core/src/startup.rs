@@ -17,6 +17,9 @@ impl Engine {
         }
         self.enable_sign_requests();
         self.start_workers();
+        if let Err(e) = self.start_incoming_monitor() {
+            tracing::error!("incoming monitor not started: {e}");
+        }
         self.start_channels();
         self.start_telegram_bot();
         match self.resume_sign_requests().await {

@@ -223,7 +223,7 @@ impl Engine {
         Ok((&t).into())
     }
 
-    fn scope_wallets(ctx: &SessionCtx, wallet_id: Option<&str>) -> Result<Vec<String>> {
+    pub(crate) fn scope_wallets(ctx: &SessionCtx, wallet_id: Option<&str>) -> Result<Vec<String>> {
         match wallet_id {
             Some(w) if ctx.wallet_ids.iter().any(|x| x == w) => Ok(vec![w.to_string()]),
             Some(_) => Err(Error::new(ErrorCode::WALLET_ACCESS_DENIED, "This session has no access to that wallet")),

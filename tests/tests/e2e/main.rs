@@ -18,6 +18,7 @@ mod foundation;
 mod gate_semantics;
 mod gate_semantics_solana;
 mod gate_valuation;
+mod incoming;
 mod keys_at_rest;
 mod kill_switch;
 mod mcp;

@@ -127,6 +127,7 @@ operations! {
     RecoverKillSwitch: "recoverKillSwitch", POST "/v1/admin/recover", Master, Served, agent [], admin [recover_kill_switch], mcp [];
     AdminCancelTransaction: "adminCancelTransaction", POST "/v1/admin/transactions/{id}/cancel", Master, Served, agent [], admin [], mcp [];
     AdminRejectTransaction: "adminRejectTransaction", POST "/v1/admin/transactions/{id}/reject", Master, Served, agent [], admin [], mcp [];
+    AdminListIncoming: "adminListIncoming", GET "/v1/admin/incoming", Master, Served, agent [], admin [], mcp [];
     ListWallets: "listWallets", GET "/v1/wallets", MasterOrSession, Refused, agent [], admin [list_wallets], mcp [];
     CreateWallet: "createWallet", POST "/v1/wallets", Master, Refused, agent [], admin [create_wallet], mcp [];
     GetWallet: "getWallet", GET "/v1/wallets/{id}", MasterOrSession, Refused, agent [], admin [get_wallet], mcp [];
@@ -157,6 +158,7 @@ operations! {
     GetWalletAddress: "getWalletAddress", GET "/v1/wallet/address", Session, Refused, agent [get_address], admin [], mcp [get_address];
     GetWalletBalance: "getWalletBalance", GET "/v1/wallet/balance", Session, Refused, agent [get_balance], admin [], mcp [get_balance];
     GetWalletAssets: "getWalletAssets", GET "/v1/wallet/assets", Session, Refused, agent [get_assets], admin [], mcp [get_assets];
+    ListIncomingTransactions: "listIncomingTransactions", GET "/v1/wallet/incoming", Session, Refused, agent [], admin [], mcp [];
     EncodeCalldata: "encodeCalldata", POST "/v1/utils/encode-calldata", Session, Refused, agent [encode_calldata], admin [], mcp [encode_calldata];
     X402Fetch: "x402Fetch", POST "/v1/x402/fetch", Session, Refused, agent [x402_fetch], admin [], mcp [x402_fetch];
     GetConnectInfo: "getConnectInfo", GET "/v1/connect-info", Session, Refused, agent [get_connect_info], admin [], mcp [connect_info, get_wallet_info, get_policies];

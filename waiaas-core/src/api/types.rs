@@ -308,3 +308,62 @@ pub struct AgentPromptResponse {
     pub session_reused: bool,
     pub expires_at: i64,
 }
+
+/// One transfer into a monitored wallet (`GET /v1/wallet/incoming`, `GET /v1/admin/incoming`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingView {
+    pub id: String,
+    pub tx_hash: String,
+    pub wallet_id: String,
+    pub from_address: String,
+    /// Smallest units, decimal.
+    pub amount: String,
+    /// The token contract (mint); null for the native coin.
+    pub token_address: Option<String>,
+    pub chain: String,
+    pub network: String,
+    /// `DETECTED` or `CONFIRMED`.
+    pub status: String,
+    pub block_number: i64,
+    pub detected_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub suspicious: bool,
+}
+
+/// A page of incoming transfers, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IncomingTxListResponse))]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingPage {
+    pub data: Vec<IncomingView>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// The filters of the incoming lists (query parameters, snake_case as upstream's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct IncomingList {
+    /// 1..100, default 20.
+    pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+    pub chain: Option<String>,
+    pub network: Option<String>,
+    /// `DETECTED` or `CONFIRMED` (default).
+    pub status: Option<String>,
+    /// A token contract (mint).
+    pub token: Option<String>,
+    pub from_address: Option<String>,
+    /// Detected at or after (unix seconds).
+    pub since: Option<i64>,
+    /// Detected at or before (unix seconds).
+    pub until: Option<i64>,
+    /// One wallet (a session: one of its wallets; default all of them).
+    #[serde(alias = "walletId")]
+    pub wallet_id: Option<String>,
+}

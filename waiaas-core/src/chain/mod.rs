@@ -220,6 +220,22 @@ pub struct DecodedTx {
     pub nonce: Option<u64>,
 }
 
+/// A transfer into one of the watched addresses, as a block scan found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingTransfer {
+    pub tx_hash: String,
+    /// The token transfer's log index in its transaction; -1 for a native transfer.
+    pub log_index: i64,
+    /// The watched address it went to, as the caller gave it.
+    pub to: String,
+    pub from: String,
+    /// Smallest units.
+    pub amount: u128,
+    /// The token contract; `None` for the native coin.
+    pub token: Option<String>,
+    pub block: u64,
+}
+
 /// One chain family on one network.
 #[async_trait]
 pub trait ChainAdapter: Send + Sync + 'static {
@@ -251,6 +267,15 @@ pub trait ChainAdapter: Send + Sync + 'static {
     /// is harmless (same nonce / same signature).
     async fn broadcast(&self, tx: &SignedTx) -> ChainResult<String>;
     async fn status(&self, hash: &str) -> ChainResult<TxStatus>;
+    /// The latest block (slot) number, for the incoming monitor.
+    async fn head_block(&self) -> ChainResult<u64> {
+        Err(ChainError::permanent(ErrorCode::ADAPTER_NOT_AVAILABLE, format!("incoming monitoring is not built for {} yet", self.network().id())))
+    }
+    /// The transfers into `addresses` in blocks `from..=to` (native and token), for the
+    /// incoming monitor.
+    async fn incoming(&self, _addresses: &[String], _from: u64, _to: u64) -> ChainResult<Vec<IncomingTransfer>> {
+        Err(ChainError::permanent(ErrorCode::ADAPTER_NOT_AVAILABLE, format!("incoming monitoring is not built for {} yet", self.network().id())))
+    }
     /// Solana: whether a blockhash-bound transaction can still land (false once expired).
     async fn still_valid(&self, tx: &UnsignedTx) -> ChainResult<bool>;
 

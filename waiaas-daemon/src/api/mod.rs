@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod backup;
 mod extract;
+mod incoming;
 mod notifications;
 mod owner;
 mod policies;
@@ -75,6 +76,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(wallets::routes())
         .merge(sessions::routes())
         .merge(transactions::routes())
+        .merge(incoming::routes())
         .merge(tokens::routes())
         .merge(policies::routes())
         .merge(owner::routes())

@@ -62,6 +62,7 @@
 mod abi;
 mod calls;
 mod classify;
+mod incoming;
 mod message;
 mod tx;
 pub mod typed;
@@ -418,6 +419,14 @@ impl ChainAdapter for EvmAdapter {
 
     async fn still_valid(&self, _tx: &UnsignedTx) -> ChainResult<bool> {
         Ok(true)
+    }
+
+    async fn head_block(&self) -> ChainResult<u64> {
+        self.head().await
+    }
+
+    async fn incoming(&self, addresses: &[String], from: u64, to: u64) -> ChainResult<Vec<super::IncomingTransfer>> {
+        self.scan_incoming(addresses, from, to).await
     }
 
     fn decode_external(&self, raw: &[u8]) -> Result<DecodedTx> {

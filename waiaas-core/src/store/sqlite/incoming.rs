@@ -26,7 +26,9 @@ impl IncomingStore for SqliteStore {
     async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<usize> {
         let records = records.to_vec();
         self.write(move |tx| {
-            let mut st = tx.prepare_cached(&format!("INSERT OR IGNORE INTO incoming_transactions ({INCOMING_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"))?;
+            let mut st = tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO incoming_transactions ({INCOMING_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
+            ))?;
             let mut new = 0;
             for r in &records {
                 new += st.execute(params![
@@ -75,7 +77,9 @@ impl IncomingStore for SqliteStore {
                 }
                 wh.push(format!("wallet_id IN ({})", if marks.is_empty() { "NULL".to_string() } else { marks.join(",") }));
             }
-            for (col, v) in [("status", &q.status), ("chain", &q.chain), ("network", &q.network), ("token_address", &q.token), ("from_address", &q.from_address)] {
+            for (col, v) in
+                [("status", &q.status), ("chain", &q.chain), ("network", &q.network), ("token_address", &q.token), ("from_address", &q.from_address)]
+            {
                 if let Some(v) = v {
                     args.push(v.clone().into());
                     wh.push(format!("{col} = ?{}", args.len()));

@@ -1,0 +1,181 @@
+//! The incoming transaction monitor (issue 20) against a real anvil: native and ERC-20
+//! transfers into a monitored wallet are recorded once, DETECTED then CONFIRMED at the
+//! configured depth, and listed to the wallet's session and to the operator; a wallet not
+//! monitored records nothing. A daemon SIGKILLed while transfers arrive (and while it is
+//! down) resumes from its durable cursor and records each of 50 transfers exactly once.
+
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use waiaas_e2e::evm::{deploy_token, give_tokens, hex_u128};
+use waiaas_e2e::*;
+use waiaas_testnodes::anvil::{Anvil, DEV_ACCOUNTS};
+
+fn options(node: &Anvil, confirmations: u32) -> Options {
+    Options::default()
+        .env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url)
+        .env("WAIAAS_PRICES_ETH", "2000")
+        .env("WAIAAS_INCOMING_ENABLED", "true")
+        .env("WAIAAS_INCOMING_POLL_INTERVAL", "1")
+        .env("WAIAAS_INCOMING_CONFIRMATIONS", &confirmations.to_string())
+}
+
+/// An EVM wallet with `monitorIncoming` on; returns (id, address, session).
+async fn monitored_wallet(api: &Api, name: &str) -> (String, String, Auth) {
+    let (id, address, session) = api.evm_wallet(name).await;
+    let r = api.call("PATCH", &format!("/v1/wallets/{id}"), &Api::master(), Some(json!({"monitorIncoming": true}))).await;
+    assert_eq!((r.status, &r.body["monitorIncoming"]), (200, &json!(true)), "{:?}", r.body);
+    (id, address, session)
+}
+
+/// Send `wei` from dev account 3 to `to` (mined at once).
+fn pay(node: &Anvil, to: &str, wei: u128) -> String {
+    node.exec(json!({"from": DEV_ACCOUNTS[3], "to": to, "value": format!("0x{wei:x}")}))["transactionHash"].as_str().unwrap().to_string()
+}
+
+/// Every record of the operator's list with `status` (all pages).
+async fn all_records(api: &Api, status: &str) -> Vec<Value> {
+    let mut out = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/v1/admin/incoming?status={status}&limit=100");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let r = api.call("GET", &path, &Api::master(), None).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        out.extend(r.body["data"].as_array().unwrap().iter().cloned());
+        match r.body["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+/// Wait until `check` holds of the operator's `status` list (panics after `limit`).
+async fn wait_records(api: &Api, status: &str, limit: Duration, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let t0 = Instant::now();
+    loop {
+        let rows = all_records(api, status).await;
+        if check(&rows) {
+            return rows;
+        }
+        assert!(t0.elapsed() < limit, "{status} records never matched: {rows:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_and_confirmed_at_depth() {
+    let node = tokio::task::block_in_place(|| Anvil::start(11155111));
+    let d = Daemon::start(options(&node, 3));
+    let api = Api::new(&d.base);
+    let (a, a_addr, a_session) = monitored_wallet(&api, "watched").await;
+    let (_, b_addr, b_session) = api.evm_wallet("not-watched").await;
+    let token = tokio::task::block_in_place(|| deploy_token(&node, "TT", 6, 1_000_000_000));
+    // The watcher's first round puts the new wallet's cursor at the head.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let (native, to_b) = tokio::task::block_in_place(|| {
+        let native = pay(&node, &a_addr, 10u128.pow(18));
+        let to_b = pay(&node, &b_addr, 2 * 10u128.pow(18));
+        node.exec(json!({"from": DEV_ACCOUNTS[3], "to": a_addr, "value": "0x0"})); // no value: not a transfer
+        give_tokens(&node, &token, &a_addr, 500);
+        (native, to_b)
+    });
+    // The native transfer's block is 4 deep by the time the token one is mined (and may be
+    // CONFIRMED already); the token transfer's block is the head: DETECTED.
+    let token_block = tokio::task::block_in_place(|| hex_u128(&node.rpc("eth_blockNumber", json!([])))) as i64;
+    let detected = wait_records(&api, "DETECTED", Duration::from_secs(20), |rows| !rows.is_empty()).await;
+    let recorded = [detected.clone(), all_records(&api, "CONFIRMED").await].concat();
+    assert_eq!(recorded.len(), 2, "{recorded:#?}");
+    let native_row = recorded.iter().find(|r| r["tokenAddress"].is_null()).expect("the native transfer");
+    assert_eq!(native_row["txHash"].as_str().unwrap(), native.to_lowercase());
+    assert_eq!(
+        (&native_row["walletId"], &native_row["amount"], &native_row["chain"], &native_row["network"], &native_row["suspicious"]),
+        (&json!(a), &json!("1000000000000000000"), &json!("ethereum"), &json!("ethereum-sepolia"), &json!(false))
+    );
+    assert!(native_row["fromAddress"].as_str().unwrap().eq_ignore_ascii_case(DEV_ACCOUNTS[3]), "{native_row}");
+    let token_row = detected.iter().find(|r| !r["tokenAddress"].is_null()).expect("the token transfer, DETECTED");
+    assert!(token_row["tokenAddress"].as_str().unwrap().eq_ignore_ascii_case(&token), "{token_row}");
+    assert_eq!((&token_row["amount"], &token_row["walletId"], &token_row["blockNumber"]), (&json!("500"), &json!(a), &json!(token_block)));
+    assert!(token_row["fromAddress"].as_str().unwrap().eq_ignore_ascii_case(DEV_ACCOUNTS[0]), "{token_row}");
+    assert!(token_row["confirmedAt"].is_null());
+    assert!(recorded.iter().all(|r| r["txHash"] != json!(to_b.to_lowercase())), "wallet b is not monitored");
+
+    // Three blocks deep (the head counts as one): CONFIRMED, with the time it was.
+    tokio::task::block_in_place(|| (0..3).for_each(|_| node.mine()));
+    let confirmed = wait_records(&api, "CONFIRMED", Duration::from_secs(20), |rows| rows.len() == 2).await;
+    assert!(confirmed.iter().all(|r| r["confirmedAt"].as_i64().is_some()), "{confirmed:#?}");
+    assert!(all_records(&api, "DETECTED").await.is_empty());
+    // Later rounds rescan nothing into a second record.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(all_records(&api, "CONFIRMED").await.len(), 2);
+
+    // The session's view: its wallet's records (CONFIRMED by default), paged by cursor.
+    let page = api.call("GET", "/v1/wallet/incoming?limit=1", &a_session, None).await;
+    assert_eq!((page.status, page.body["data"].as_array().unwrap().len(), &page.body["hasMore"]), (200, 1, &json!(true)), "{:?}", page.body);
+    let cursor = page.body["nextCursor"].as_str().unwrap().to_string();
+    let next = api.call("GET", &format!("/v1/wallet/incoming?limit=1&cursor={cursor}"), &a_session, None).await;
+    assert_eq!((next.status, &next.body["hasMore"], &next.body["nextCursor"]), (200, &json!(false), &Value::Null), "{:?}", next.body);
+    let ids: BTreeSet<&str> = [&page.body, &next.body].iter().map(|b| b["data"][0]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "two pages, two different records");
+    let tokens_only = api.call("GET", &format!("/v1/wallet/incoming?token={}", token_row["tokenAddress"].as_str().unwrap()), &a_session, None).await;
+    assert_eq!(tokens_only.body["data"].as_array().unwrap().len(), 1, "{:?}", tokens_only.body);
+    // Wallet b's session sees nothing; it cannot ask for wallet a's.
+    let none = api.call("GET", "/v1/wallet/incoming", &b_session, None).await;
+    assert_eq!((none.status, none.body["data"].as_array().unwrap().len()), (200, 0));
+    let denied = api.call("GET", &format!("/v1/wallet/incoming?wallet_id={a}"), &b_session, None).await;
+    assert_eq!((denied.status, &denied.body["code"]), (403, &json!("WALLET_ACCESS_DENIED")), "{:?}", denied.body);
+    // Bad input is refused with the field named.
+    for (query, field) in [("status=LOST", "status"), ("limit=0", "limit"), ("cursor=not-a-cursor", "cursor"), ("network=moon", "network")] {
+        let r = api.call("GET", &format!("/v1/wallet/incoming?{query}"), &a_session, None).await;
+        assert_eq!(r.status, 400, "{query}: {:?}", r.body);
+        assert!(r.body["message"].as_str().unwrap_or_default().to_lowercase().contains(field) || r.body.to_string().contains(field), "{query}: {:?}", r.body);
+    }
+    // Each list needs its credential.
+    assert_eq!(api.call("GET", "/v1/wallet/incoming", &Auth::None, None).await.status, 401);
+    assert_eq!(api.call("GET", "/v1/admin/incoming", &a_session, None).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_monitor_resumes_from_its_cursor_and_records_each_of_50_transfers_once() {
+    let node = tokio::task::block_in_place(|| Anvil::start(11155111));
+    let opts = options(&node, 1);
+    let mut d = Daemon::start(opts.clone());
+    let dir = d.dir.clone();
+    let _tmp = d.take_tmp();
+    let api = Api::new(&d.base);
+    let (_, addr, _) = monitored_wallet(&api, "killed").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let mut hashes = BTreeSet::new();
+    for round in 0..5u128 {
+        // Ten transfers while the daemon runs (a round may be mid-scan), then a SIGKILL; in
+        // two rounds, five of the ten arrive while no daemon runs.
+        for i in 0..10u128 {
+            if round % 2 == 1 && i == 5 {
+                unsafe { libc::kill(d.child.id() as i32, libc::SIGKILL) };
+                let _ = d.child.wait();
+            }
+            hashes.insert(tokio::task::block_in_place(|| pay(&node, &addr, 1_000_000 + round * 100 + i)).to_lowercase());
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        }
+        if round % 2 == 0 {
+            unsafe { libc::kill(d.child.id() as i32, libc::SIGKILL) };
+            let _ = d.child.wait();
+        }
+        d = Daemon::start_in(&dir, opts.clone()).unwrap_or_else(|e| panic!("restart: {e:?}"));
+    }
+    let api = Api::new(&d.base);
+    let rows = wait_records(&api, "CONFIRMED", Duration::from_secs(30), |rows| rows.len() >= 50).await;
+    // Once more after a last round: still exactly the 50.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let rows_after = all_records(&api, "CONFIRMED").await;
+    assert_eq!(rows_after.len(), 50, "{rows:#?}");
+    let seen: BTreeSet<String> = rows_after.iter().map(|r| r["txHash"].as_str().unwrap().to_string()).collect();
+    assert_eq!(seen, hashes, "each transfer recorded, once");
+    let total: u128 = rows_after.iter().map(|r| r["amount"].as_str().unwrap().parse::<u128>().unwrap()).sum();
+    assert_eq!(total, (0..5u128).map(|r| (0..10u128).map(|i| 1_000_000 + r * 100 + i).sum::<u128>()).sum::<u128>());
+    assert!(all_records(&api, "DETECTED").await.is_empty());
+}

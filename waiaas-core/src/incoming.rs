@@ -1,0 +1,238 @@
+//! The incoming transaction monitor (the seed's third layer, beside the kill switch): what
+//! arrives in the wallets whose `monitorIncoming` is on, while `[incoming] enabled` is true.
+//!
+//! One watcher per network shared by all its monitored wallets, on the daemon that leads
+//! ([`Replicas::lead`](crate::store::Replicas::lead)): every `poll_interval` seconds it asks
+//! the node for the head and scans the blocks after the wallets' cursors (EVM: native
+//! transfers and ERC-20 `Transfer` logs, [`ChainAdapter::incoming`]), at most
+//! [`BLOCKS_PER_ROUND`] a round. A durable cursor per (network, wallet), the last block
+//! scanned for it, lives in the key/value store (`incoming.cursors.<network>`, one JSON
+//! object per network): it moves only after the round's records are stored, and each
+//! transfer is stored once (unique by transaction, log index and wallet), so a daemon that
+//! died mid-round scans the range again and records nothing twice. A wallet seen for the
+//! first time starts at the head. A daemon that was down for more than [`MAX_CATCH_UP`]
+//! blocks skips the older ones, with an `INCOMING_RANGE_SKIPPED` audit event naming them.
+//! Records are `DETECTED`, then `CONFIRMED` once their block is `confirmations` deep.
+//!
+//! Built so far: EVM networks (a wallet is watched on its default network). Not yet:
+//! Solana, the suspicious-transfer rules and their events, the low-balance warning.
+
+use crate::api::types::{IncomingList, IncomingPage, IncomingView};
+use crate::auth::SessionCtx;
+use crate::chain::ChainAdapter;
+use crate::config::IncomingSettings;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::network::{Chain, Network};
+use crate::store::{IncomingQuery, IncomingRecord, WalletStatus};
+use base64::Engine as _;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The most blocks one round scans per network.
+pub const BLOCKS_PER_ROUND: u64 = 500;
+/// The most blocks behind the head a cursor may be; older blocks are skipped (and audited).
+pub const MAX_CATCH_UP: u64 = 10_000;
+
+/// The key/value entry of a network's cursors.
+fn cursors_key(network: &str) -> String {
+    format!("incoming.cursors.{network}")
+}
+
+/// The list's cursor: the (detectedAt, id) of the last row of the page, as upstream encodes
+/// it (base64url of `{"d": detectedAt, "i": id}`).
+fn encode_cursor(detected_at: i64, id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::json!({"d": detected_at, "i": id}).to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
+    let bad = || Error::validation("cursor", "is not a cursor this list returned");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).map_err(|_| bad())?;
+    let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    match (v.get("d").and_then(serde_json::Value::as_i64), v.get("i").and_then(serde_json::Value::as_str)) {
+        (Some(d), Some(i)) => Ok((d, i.to_string())),
+        _ => Err(bad()),
+    }
+}
+
+impl From<IncomingRecord> for IncomingView {
+    fn from(r: IncomingRecord) -> IncomingView {
+        IncomingView {
+            id: r.id,
+            tx_hash: r.tx_hash,
+            wallet_id: r.wallet_id,
+            from_address: r.from_address,
+            amount: r.amount,
+            token_address: r.token_address,
+            chain: r.chain,
+            network: r.network,
+            status: r.status,
+            block_number: r.block_number,
+            detected_at: r.detected_at,
+            confirmed_at: r.confirmed_at,
+            suspicious: r.is_suspicious,
+        }
+    }
+}
+
+impl Engine {
+    /// `GET /v1/wallet/incoming`: the session's wallets (or the one named), newest first;
+    /// status `CONFIRMED` unless another is asked for.
+    pub async fn list_incoming(&self, ctx: &SessionCtx, q: IncomingList) -> Result<IncomingPage> {
+        let wallets = Self::scope_wallets(ctx, q.wallet_id.as_deref())?;
+        self.incoming_page(Some(wallets), q).await
+    }
+
+    /// `GET /v1/admin/incoming`: every wallet's (or the one named), for the operator.
+    pub async fn admin_list_incoming(&self, q: IncomingList) -> Result<IncomingPage> {
+        let wallets = q.wallet_id.clone().map(|w| vec![w]);
+        self.incoming_page(wallets, q).await
+    }
+
+    async fn incoming_page(&self, wallet_ids: Option<Vec<String>>, q: IncomingList) -> Result<IncomingPage> {
+        let limit = q.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(Error::validation("limit", "must be 1..100"));
+        }
+        let status = q.status.unwrap_or_else(|| "CONFIRMED".into());
+        if !["DETECTED", "CONFIRMED"].contains(&status.as_str()) {
+            return Err(Error::validation("status", "must be DETECTED or CONFIRMED"));
+        }
+        if let Some(n) = &q.network {
+            Network::parse(n)?;
+        }
+        let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        let query = IncomingQuery {
+            wallet_ids,
+            status: Some(status),
+            chain: q.chain,
+            network: q.network.map(|n| Network::parse(&n).map(|n| n.id().to_string())).transpose()?,
+            token: q.token,
+            from_address: q.from_address,
+            since: q.since,
+            until: q.until,
+            after,
+            limit: limit + 1,
+        };
+        let mut rows = self.inner.store.query_incoming(&query).await?;
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if has_more { rows.last().map(|r| encode_cursor(r.detected_at, &r.id)) } else { None };
+        Ok(IncomingPage { data: rows.into_iter().map(IncomingView::from).collect(), next_cursor, has_more })
+    }
+
+    /// One round of the monitor over every network with monitored wallets; returns how many
+    /// new transfers it recorded. A network whose node fails is skipped this round (warned).
+    pub async fn scan_incoming(&self, settings: &IncomingSettings) -> Result<usize> {
+        let mut by_network: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for w in self.inner.store.list_wallets(None).await? {
+            if w.monitor_incoming && w.status != WalletStatus::Terminated && w.chain == Chain::Ethereum {
+                by_network.entry(w.network.clone()).or_default().push((w.id, w.public_key));
+            }
+        }
+        let mut new = 0;
+        for (network, wallets) in by_network {
+            let net = Network::parse(&network)?;
+            match self.scan_network(net, &self.adapter(net), &wallets, settings).await {
+                Ok(n) => new += n,
+                Err(e) => tracing::warn!(network = %network, "incoming scan failed, will retry: {}", e.message),
+            }
+        }
+        Ok(new)
+    }
+
+    async fn scan_network(&self, net: Network, adapter: &Arc<dyn ChainAdapter>, wallets: &[(String, String)], settings: &IncomingSettings) -> Result<usize> {
+        let network = net.id();
+        let head = adapter.head_block().await.map_err(|e| e.error)?;
+        let key = cursors_key(network);
+        let stored = self.inner.store.kv_get(&key).await?;
+        let mut cursors: HashMap<String, u64> = match &stored {
+            Some(s) => serde_json::from_str(s).map_err(|e| Error::internal(format!("{key}: {e}")))?,
+            None => HashMap::new(),
+        };
+        // A wallet seen for the first time starts at the head.
+        let mut watched = vec![];
+        for (id, address) in wallets {
+            match cursors.get(id) {
+                Some(c) => watched.push((id.as_str(), address.as_str(), *c)),
+                None => drop(cursors.insert(id.clone(), head)),
+            }
+        }
+        let mut new = 0;
+        if let Some(lowest) = watched.iter().map(|w| w.2).min().filter(|c| *c < head) {
+            let mut start = lowest + 1;
+            if head - lowest > MAX_CATCH_UP {
+                let skipped_to = head - MAX_CATCH_UP;
+                tracing::warn!(network, "incoming monitor was {} blocks behind: blocks {start}..={skipped_to} are not scanned", head - lowest);
+                let details = serde_json::json!({"network": network, "fromBlock": start, "toBlock": skipped_to});
+                self.inner.audit.record("INCOMING_RANGE_SKIPPED", "system", None, None, Some(details), "warning", None).await;
+                start = skipped_to + 1;
+            }
+            let end = head.min(start + BLOCKS_PER_ROUND - 1);
+            let addresses: Vec<String> = watched.iter().map(|w| w.1.to_string()).collect();
+            let transfers = adapter.incoming(&addresses, start, end).await.map_err(|e| e.error)?;
+            let now = self.now();
+            let mut records = vec![];
+            for t in transfers {
+                // Each wallet records only the blocks after its own cursor.
+                for (id, _, _) in watched.iter().filter(|w| w.1 == t.to.as_str() && t.block > w.2) {
+                    records.push(IncomingRecord {
+                        id: crate::new_id(),
+                        tx_hash: t.tx_hash.clone(),
+                        log_index: t.log_index,
+                        wallet_id: id.to_string(),
+                        from_address: t.from.clone(),
+                        amount: t.amount.to_string(),
+                        token_address: t.token.clone(),
+                        chain: net.chain().as_str().to_string(),
+                        network: network.to_string(),
+                        status: "DETECTED".into(),
+                        block_number: t.block as i64,
+                        detected_at: now,
+                        confirmed_at: None,
+                        is_suspicious: false,
+                    });
+                }
+            }
+            // Stored before the cursors move: a crash in between scans the range again.
+            new = self.inner.store.insert_incoming(&records).await?;
+            for (id, _, cursor) in &watched {
+                cursors.insert(id.to_string(), (*cursor).max(end));
+            }
+        }
+        let value = serde_json::to_string(&cursors).map_err(Error::internal_from)?;
+        if stored.as_deref() != Some(value.as_str()) {
+            self.inner.store.kv_set(&key, &value, self.now()).await?;
+        }
+        if let Some(deep) = (head + 1).checked_sub(settings.confirmations) {
+            self.inner.store.confirm_incoming(network, deep as i64, self.now()).await?;
+        }
+        Ok(new)
+    }
+
+    /// Start the monitor's loop (see the module docs) when `[incoming] enabled`, beside the
+    /// other background loops (stopped with them by [`Engine::stop_workers`]); it scans only
+    /// while this daemon leads.
+    pub fn start_incoming_monitor(&self) -> Result<()> {
+        let settings = IncomingSettings::from_config(&self.inner.config)?;
+        if !settings.enabled {
+            return Ok(());
+        }
+        let engine = self.clone();
+        let mut stop = self.inner.stop.subscribe();
+        let handle = tokio::spawn(async move {
+            while crate::pipeline::pause(&mut stop, settings.poll_interval).await {
+                if !engine.leads().await {
+                    continue;
+                }
+                match engine.scan_incoming(&settings).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("incoming monitor: {n} new transfers"),
+                    Err(e) => tracing::warn!("incoming monitor round failed: {e}"),
+                }
+            }
+        });
+        self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+        Ok(())
+    }
+}

@@ -1,0 +1,34 @@
+//! `/v1/wallet/incoming` (an agent's view) and `/v1/admin/incoming` (the operator's): the
+//! incoming transaction monitor's records (`waiaas_core::incoming`).
+
+use super::extract::{ApiResult, Master, Query, Session};
+use super::AppState;
+use axum::extract::State;
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use waiaas_core::api::types::{IncomingList, IncomingPage};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(admin_list))
+}
+
+/// List incoming transactions
+///
+/// Transfers into the session's wallets that the monitor recorded (wallets with
+/// `monitorIncoming`, while `[incoming] enabled`), newest first; `CONFIRMED` unless `status`
+/// asks for `DETECTED`.
+#[utoipa::path(get, path = "/v1/wallet/incoming", tag = "Wallet", operation_id = "listIncomingTransactions", security(("sessionAuth" = [])),
+    params(IncomingList),
+    responses((status = 200, description = "A page", body = IncomingPage)))]
+async fn list(State(s): State<AppState>, session: Session, Query(q): Query<IncomingList>) -> ApiResult<Json<IncomingPage>> {
+    Ok(Json(s.engine.list_incoming(&session.ctx, q).await?))
+}
+
+/// List incoming transactions of every wallet (operator).
+#[utoipa::path(get, path = "/v1/admin/incoming", tag = "Admin", operation_id = "adminListIncoming", security(("masterAuth" = [])),
+    params(IncomingList),
+    responses((status = 200, description = "A page", body = IncomingPage)))]
+async fn admin_list(State(s): State<AppState>, _m: Master, Query(q): Query<IncomingList>) -> ApiResult<Json<IncomingPage>> {
+    Ok(Json(s.engine.admin_list_incoming(q).await?))
+}
