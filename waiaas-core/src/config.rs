@@ -975,8 +975,13 @@ mod tests {
             &env(&[("WAIAAS_INCOMING_CONFIRMATIONS", "2")]),
         )
         .unwrap();
-        assert_eq!(IncomingSettings::from_config(&l.config).unwrap(), IncomingSettings { enabled: true, poll_interval: Duration::from_secs(5), confirmations: 2 });
-        for (toml, key) in [("enabled = \"yes\"", "incoming.enabled"), ("poll_interval = 0", "incoming.poll_interval"), ("confirmations = -1", "incoming.confirmations")] {
+        assert_eq!(
+            IncomingSettings::from_config(&l.config).unwrap(),
+            IncomingSettings { enabled: true, poll_interval: Duration::from_secs(5), confirmations: 2 }
+        );
+        for (toml, key) in
+            [("enabled = \"yes\"", "incoming.enabled"), ("poll_interval = 0", "incoming.poll_interval"), ("confirmations = -1", "incoming.confirmations")]
+        {
             let e = Config::from_toml(&format!("[incoming]\n{toml}\n"), &[]).unwrap_err();
             assert!(e.message.contains(key), "{toml}: {}", e.message);
         }

@@ -17,7 +17,7 @@
 //! Built so far: EVM networks (a wallet is watched on its default network). Not yet:
 //! Solana, the suspicious-transfer rules and their events, the low-balance warning.
 
-use crate::api::types::{IncomingList, IncomingPage, IncomingView};
+use crate::api::types::{AdminIncomingList, AdminIncomingPage, AdminIncomingView, IncomingList, IncomingPage, IncomingView};
 use crate::auth::SessionCtx;
 use crate::chain::ChainAdapter;
 use crate::config::IncomingSettings;
@@ -37,6 +37,14 @@ pub const MAX_CATCH_UP: u64 = 10_000;
 /// The key/value entry of a network's cursors.
 fn cursors_key(network: &str) -> String {
     format!("incoming.cursors.{network}")
+}
+
+/// A record status a list may ask for.
+fn checked_status(status: String) -> Result<String> {
+    match status.as_str() {
+        "DETECTED" | "CONFIRMED" => Ok(status),
+        _ => Err(Error::validation("status", "must be DETECTED or CONFIRMED")),
+    }
 }
 
 /// The list's cursor: the (detectedAt, id) of the last row of the page, as upstream encodes
@@ -83,10 +91,30 @@ impl Engine {
         self.incoming_page(Some(wallets), q).await
     }
 
-    /// `GET /v1/admin/incoming`: every wallet's (or the one named), for the operator.
-    pub async fn admin_list_incoming(&self, q: IncomingList) -> Result<IncomingPage> {
-        let wallets = q.wallet_id.clone().map(|w| vec![w]);
-        self.incoming_page(wallets, q).await
+    /// `GET /v1/admin/incoming`: every wallet's (or the one named), for the operator, in
+    /// offset pages with the total and each wallet's name.
+    pub async fn admin_list_incoming(&self, q: AdminIncomingList) -> Result<AdminIncomingPage> {
+        let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(50));
+        if offset < 0 {
+            return Err(Error::validation("offset", "must be >= 0"));
+        }
+        if !(1..=200).contains(&limit) {
+            return Err(Error::validation("limit", "must be 1..200"));
+        }
+        let query = IncomingQuery {
+            wallet_ids: q.wallet_id.map(|w| vec![w]),
+            status: q.status.map(checked_status).transpose()?,
+            chain: q.chain,
+            suspicious: q.suspicious,
+            offset,
+            limit,
+            ..Default::default()
+        };
+        let total = self.inner.store.count_incoming(&query).await?;
+        let rows = self.inner.store.query_incoming(&query).await?;
+        let names: HashMap<String, String> = self.inner.store.list_wallets(None).await?.into_iter().map(|w| (w.id, w.name)).collect();
+        let items = rows.into_iter().map(|r| AdminIncomingView { wallet_name: names.get(&r.wallet_id).cloned(), record: r.into() }).collect();
+        Ok(AdminIncomingPage { items, total, offset, limit })
     }
 
     async fn incoming_page(&self, wallet_ids: Option<Vec<String>>, q: IncomingList) -> Result<IncomingPage> {
@@ -94,17 +122,13 @@ impl Engine {
         if !(1..=100).contains(&limit) {
             return Err(Error::validation("limit", "must be 1..100"));
         }
-        let status = q.status.unwrap_or_else(|| "CONFIRMED".into());
-        if !["DETECTED", "CONFIRMED"].contains(&status.as_str()) {
-            return Err(Error::validation("status", "must be DETECTED or CONFIRMED"));
-        }
-        if let Some(n) = &q.network {
-            Network::parse(n)?;
-        }
+        let status = checked_status(q.status.unwrap_or_else(|| "CONFIRMED".into()))?;
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
         let query = IncomingQuery {
             wallet_ids,
             status: Some(status),
+            suspicious: None,
+            offset: 0,
             chain: q.chain,
             network: q.network.map(|n| Network::parse(&n).map(|n| n.id().to_string())).transpose()?,
             token: q.token,

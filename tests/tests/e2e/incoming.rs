@@ -33,21 +33,21 @@ fn pay(node: &Anvil, to: &str, wei: u128) -> String {
     node.exec(json!({"from": DEV_ACCOUNTS[3], "to": to, "value": format!("0x{wei:x}")}))["transactionHash"].as_str().unwrap().to_string()
 }
 
-/// Every record of the operator's list with `status` (all pages).
+/// Every record of the operator's list with `status` (all pages: offset paging, with the
+/// total).
 async fn all_records(api: &Api, status: &str) -> Vec<Value> {
-    let mut out = vec![];
-    let mut cursor: Option<String> = None;
+    let mut out: Vec<Value> = vec![];
     loop {
-        let mut path = format!("/v1/admin/incoming?status={status}&limit=100");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let r = api.call("GET", &path, &Api::master(), None).await;
+        let r = api.call("GET", &format!("/v1/admin/incoming?status={status}&limit=20&offset={}", out.len()), &Api::master(), None).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
-        out.extend(r.body["data"].as_array().unwrap().iter().cloned());
-        match r.body["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
+        let items = r.body["items"].as_array().unwrap();
+        out.extend(items.iter().map(|i| {
+            assert!(i["walletName"].is_string(), "{i}");
+            i.clone()
+        }));
+        if items.is_empty() || out.len() as i64 >= r.body["total"].as_i64().unwrap() {
+            assert_eq!(out.len() as i64, r.body["total"].as_i64().unwrap(), "{:?}", r.body);
+            return out;
         }
     }
 }
@@ -96,6 +96,7 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
         (&json!(a), &json!("1000000000000000000"), &json!("ethereum"), &json!("ethereum-sepolia"), &json!(false))
     );
     assert!(native_row["fromAddress"].as_str().unwrap().eq_ignore_ascii_case(DEV_ACCOUNTS[3]), "{native_row}");
+    assert_eq!(native_row["walletName"], json!("watched"));
     let token_row = detected.iter().find(|r| !r["tokenAddress"].is_null()).expect("the token transfer, DETECTED");
     assert!(token_row["tokenAddress"].as_str().unwrap().eq_ignore_ascii_case(&token), "{token_row}");
     assert_eq!((&token_row["amount"], &token_row["walletId"], &token_row["blockNumber"]), (&json!("500"), &json!(a), &json!(token_block)));
@@ -133,6 +134,10 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
         assert_eq!(r.status, 400, "{query}: {:?}", r.body);
         assert!(r.body["message"].as_str().unwrap_or_default().to_lowercase().contains(field) || r.body.to_string().contains(field), "{query}: {:?}", r.body);
     }
+    let r = api.call("GET", "/v1/admin/incoming?limit=201", &Api::master(), None).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    let suspicious = api.call("GET", "/v1/admin/incoming?suspicious=true", &Api::master(), None).await;
+    assert_eq!((suspicious.body["total"].as_i64(), suspicious.body["items"].as_array().map(Vec::len)), (Some(0), Some(0)), "{:?}", suspicious.body);
     // Each list needs its credential.
     assert_eq!(api.call("GET", "/v1/wallet/incoming", &Auth::None, None).await.status, 401);
     assert_eq!(api.call("GET", "/v1/admin/incoming", &a_session, None).await.status, 401);

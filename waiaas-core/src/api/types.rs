@@ -367,3 +367,43 @@ pub struct IncomingList {
     #[serde(alias = "walletId")]
     pub wallet_id: Option<String>,
 }
+
+/// The operator's filters of `GET /v1/admin/incoming` (offset pages, as upstream's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct AdminIncomingList {
+    /// Default 0.
+    pub offset: Option<i64>,
+    /// 1..200, default 50.
+    pub limit: Option<i64>,
+    #[serde(alias = "walletId")]
+    pub wallet_id: Option<String>,
+    pub chain: Option<String>,
+    /// `DETECTED` or `CONFIRMED` (default both).
+    pub status: Option<String>,
+    pub suspicious: Option<bool>,
+}
+
+/// One row of the operator's incoming list: the record and its wallet's name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminIncomingView {
+    /// Null when the wallet was purged.
+    pub wallet_name: Option<String>,
+    #[serde(flatten)]
+    pub record: IncomingView,
+}
+
+/// `GET /v1/admin/incoming`: a page of every wallet's incoming transfers, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminIncomingPage {
+    pub items: Vec<AdminIncomingView>,
+    /// How many match the filters.
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+}

@@ -436,7 +436,9 @@ pub struct IncomingQuery {
     pub from_address: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    pub suspicious: Option<bool>,
     pub after: Option<(i64, String)>,
+    pub offset: i64,
     pub limit: i64,
 }
 
@@ -450,6 +452,8 @@ pub trait IncomingStore: Send + Sync + 'static {
     /// returns how many.
     async fn confirm_incoming(&self, network: &str, block: i64, now: i64) -> Result<usize>;
     async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>>;
+    /// How many records match `q`'s filters (its page, `after`, `offset` and `limit` aside).
+    async fn count_incoming(&self, q: &IncomingQuery) -> Result<i64>;
 }
 
 /// How several daemons on one store share the work (PostgreSQL replicas). A store one process

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use waiaas_core::api::types::{IncomingList, IncomingPage};
+use waiaas_core::api::types::{AdminIncomingList, AdminIncomingPage, IncomingList, IncomingPage};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(admin_list))
@@ -25,10 +25,10 @@ async fn list(State(s): State<AppState>, session: Session, Query(q): Query<Incom
     Ok(Json(s.engine.list_incoming(&session.ctx, q).await?))
 }
 
-/// List incoming transactions of every wallet (operator).
+/// List incoming transactions of every wallet (operator), in offset pages.
 #[utoipa::path(get, path = "/v1/admin/incoming", tag = "Admin", operation_id = "adminListIncoming", security(("masterAuth" = [])),
-    params(IncomingList),
-    responses((status = 200, description = "A page", body = IncomingPage)))]
-async fn admin_list(State(s): State<AppState>, _m: Master, Query(q): Query<IncomingList>) -> ApiResult<Json<IncomingPage>> {
+    params(AdminIncomingList),
+    responses((status = 200, description = "A page", body = AdminIncomingPage)))]
+async fn admin_list(State(s): State<AppState>, _m: Master, Query(q): Query<AdminIncomingList>) -> ApiResult<Json<AdminIncomingPage>> {
     Ok(Json(s.engine.admin_list_incoming(q).await?))
 }

@@ -68,23 +68,54 @@ impl IncomingStore for PgStore {
     }
 
     async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>> {
-        let filter = "($1::text[] IS NULL OR wallet_id = ANY($1)) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR chain = $3)
-             AND ($4::text IS NULL OR network = $4) AND ($5::text IS NULL OR token_address = $5) AND ($6::text IS NULL OR from_address = $6)
-             AND ($7::bigint IS NULL OR detected_at >= $7) AND ($8::bigint IS NULL OR detected_at <= $8)
-             AND ($9::bigint IS NULL OR detected_at < $9 OR (detected_at = $9 AND id < $10))";
         let (after_at, after_id) = match &q.after {
             Some((at, id)) => (Some(*at), Some(id.clone())),
             None => (None, None),
         };
-        let limit = q.limit.max(0);
+        let (limit, offset) = (q.limit.max(0), q.offset.max(0));
         let rows = self
             .client()
             .await?
             .rows(
-                &format!("SELECT {INCOMING_COLS} FROM incoming_transactions WHERE {filter} ORDER BY detected_at DESC, id DESC LIMIT $11"),
-                &[&q.wallet_ids, &q.status, &q.chain, &q.network, &q.token, &q.from_address, &q.since, &q.until, &after_at, &after_id, &limit],
+                &format!(
+                    "SELECT {INCOMING_COLS} FROM incoming_transactions WHERE {FILTER}
+                     AND ($10::bigint IS NULL OR detected_at < $10 OR (detected_at = $10 AND id < $11))
+                     ORDER BY detected_at DESC, id DESC LIMIT $12 OFFSET $13"
+                ),
+                &[
+                    &q.wallet_ids,
+                    &q.status,
+                    &q.chain,
+                    &q.network,
+                    &q.token,
+                    &q.from_address,
+                    &q.suspicious,
+                    &q.since,
+                    &q.until,
+                    &after_at,
+                    &after_id,
+                    &limit,
+                    &offset,
+                ],
             )
             .await?;
         rows.iter().map(incoming_row).collect()
     }
+
+    async fn count_incoming(&self, q: &IncomingQuery) -> Result<i64> {
+        let row = self
+            .client()
+            .await?
+            .row(
+                &format!("SELECT COUNT(*) FROM incoming_transactions WHERE {FILTER}"),
+                &[&q.wallet_ids, &q.status, &q.chain, &q.network, &q.token, &q.from_address, &q.suspicious, &q.since, &q.until],
+            )
+            .await?;
+        Ok(row.try_get(0)?)
+    }
 }
+
+/// The filters of an [`IncomingQuery`] ($1..$9), its page aside.
+const FILTER: &str = "($1::text[] IS NULL OR wallet_id = ANY($1)) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR chain = $3)
+     AND ($4::text IS NULL OR network = $4) AND ($5::text IS NULL OR token_address = $5) AND ($6::text IS NULL OR from_address = $6)
+     AND ($7::boolean IS NULL OR is_suspicious = $7) AND ($8::bigint IS NULL OR detected_at >= $8) AND ($9::bigint IS NULL OR detected_at <= $9)";

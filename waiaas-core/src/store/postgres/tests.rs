@@ -293,6 +293,13 @@ async fn incoming_suite(s: &impl IncomingStore) {
     assert!(s.query_incoming(&q(None, Some(vec![]), None, 10)).await.unwrap().is_empty(), "no wallets, no rows");
     let token = IncomingQuery { token: Some("0xtoken".into()), limit: 10, ..Default::default() };
     assert_eq!(s.query_incoming(&token).await.unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["i2"]);
+    // Offset pages and the count of every match.
+    let second = IncomingQuery { offset: 1, limit: 2, ..Default::default() };
+    assert_eq!(s.query_incoming(&second).await.unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["i3", "i2"]);
+    assert_eq!(s.count_incoming(&second).await.unwrap(), 4, "the page aside");
+    assert_eq!(s.count_incoming(&q(Some("CONFIRMED"), Some(vec!["w1".into()]), None, 1)).await.unwrap(), 2);
+    assert_eq!(s.count_incoming(&IncomingQuery { suspicious: Some(true), ..Default::default() }).await.unwrap(), 0);
+    assert_eq!(s.count_incoming(&IncomingQuery { suspicious: Some(false), ..Default::default() }).await.unwrap(), 4);
 }
 
 #[tokio::test]

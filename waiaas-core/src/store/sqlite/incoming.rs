@@ -67,45 +67,62 @@ impl IncomingStore for SqliteStore {
     async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>> {
         let q = q.clone();
         self.read(move |c| {
-            let mut wh = vec!["1 = 1".to_string()];
-            let mut args: Vec<rusqlite::types::Value> = vec![];
-            if let Some(ids) = &q.wallet_ids {
-                let mut marks = vec![];
-                for id in ids {
-                    args.push(id.clone().into());
-                    marks.push(format!("?{}", args.len()));
-                }
-                wh.push(format!("wallet_id IN ({})", if marks.is_empty() { "NULL".to_string() } else { marks.join(",") }));
-            }
-            for (col, v) in
-                [("status", &q.status), ("chain", &q.chain), ("network", &q.network), ("token_address", &q.token), ("from_address", &q.from_address)]
-            {
-                if let Some(v) = v {
-                    args.push(v.clone().into());
-                    wh.push(format!("{col} = ?{}", args.len()));
-                }
-            }
-            if let Some(s) = q.since {
-                args.push(s.into());
-                wh.push(format!("detected_at >= ?{}", args.len()));
-            }
-            if let Some(u) = q.until {
-                args.push(u.into());
-                wh.push(format!("detected_at <= ?{}", args.len()));
-            }
-            if let Some((at, id)) = &q.after {
-                args.push((*at).into());
-                args.push(id.clone().into());
-                wh.push(format!("(detected_at < ?{a} OR (detected_at = ?{a} AND id < ?{b}))", a = args.len() - 1, b = args.len()));
-            }
+            let (wh, args) = filter(&q, true);
             let mut st = c.prepare(&format!(
-                "SELECT {INCOMING_COLS} FROM incoming_transactions WHERE {} ORDER BY detected_at DESC, id DESC LIMIT {}",
-                wh.join(" AND "),
-                q.limit.max(0)
+                "SELECT {INCOMING_COLS} FROM incoming_transactions WHERE {wh} ORDER BY detected_at DESC, id DESC LIMIT {} OFFSET {}",
+                q.limit.max(0),
+                q.offset.max(0)
             ))?;
             let rows = st.query_map(rusqlite::params_from_iter(args.iter()), incoming_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
         .await
     }
+
+    async fn count_incoming(&self, q: &IncomingQuery) -> Result<i64> {
+        let q = q.clone();
+        self.read(move |c| {
+            let (wh, args) = filter(&q, false);
+            Ok(c.query_row(&format!("SELECT COUNT(*) FROM incoming_transactions WHERE {wh}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?)
+        })
+        .await
+    }
+}
+
+/// The WHERE clause of `q`'s filters and its arguments (with `after` when `paged`).
+fn filter(q: &IncomingQuery, paged: bool) -> (String, Vec<rusqlite::types::Value>) {
+    let mut wh = vec!["1 = 1".to_string()];
+    let mut args: Vec<rusqlite::types::Value> = vec![];
+    if let Some(ids) = &q.wallet_ids {
+        let mut marks = vec![];
+        for id in ids {
+            args.push(id.clone().into());
+            marks.push(format!("?{}", args.len()));
+        }
+        wh.push(format!("wallet_id IN ({})", if marks.is_empty() { "NULL".to_string() } else { marks.join(",") }));
+    }
+    for (col, v) in [("status", &q.status), ("chain", &q.chain), ("network", &q.network), ("token_address", &q.token), ("from_address", &q.from_address)] {
+        if let Some(v) = v {
+            args.push(v.clone().into());
+            wh.push(format!("{col} = ?{}", args.len()));
+        }
+    }
+    if let Some(flag) = q.suspicious {
+        args.push(flag.into());
+        wh.push(format!("is_suspicious = ?{}", args.len()));
+    }
+    if let Some(s) = q.since {
+        args.push(s.into());
+        wh.push(format!("detected_at >= ?{}", args.len()));
+    }
+    if let Some(u) = q.until {
+        args.push(u.into());
+        wh.push(format!("detected_at <= ?{}", args.len()));
+    }
+    if let (true, Some((at, id))) = (paged, &q.after) {
+        args.push((*at).into());
+        args.push(id.clone().into());
+        wh.push(format!("(detected_at < ?{a} OR (detected_at = ?{a} AND id < ?{b}))", a = args.len() - 1, b = args.len()));
+    }
+    (wh.join(" AND "), args)
 }
