@@ -17,7 +17,10 @@
 //! Built so far: EVM networks (a wallet is watched on its default network). Not yet:
 //! Solana, the suspicious-transfer rules and their events, the low-balance warning.
 
-use crate::api::types::{AdminIncomingList, AdminIncomingPage, AdminIncomingView, IncomingList, IncomingPage, IncomingView};
+use crate::api::types::{
+    AdminIncomingList, AdminIncomingPage, AdminIncomingView, IncomingList, IncomingPage, IncomingSummary, IncomingSummaryEntry, IncomingSummaryQuery,
+    IncomingView,
+};
 use crate::auth::SessionCtx;
 use crate::chain::ChainAdapter;
 use crate::config::IncomingSettings;
@@ -37,6 +40,24 @@ pub const MAX_CATCH_UP: u64 = 10_000;
 /// The key/value entry of a network's cursors.
 fn cursors_key(network: &str) -> String {
     format!("incoming.cursors.{network}")
+}
+
+/// The period of unix time `at` (UTC): `YYYY-MM-DD`, `YYYY-Www` (week 00 before the year's
+/// first Monday, as SQLite's `%W`) or `YYYY-MM`.
+fn period_of(period: &str, at: i64) -> String {
+    let days = at.div_euclid(86_400);
+    let (y, m, d) = crate::clock::civil_from_days(days);
+    match period {
+        "monthly" => format!("{y:04}-{m:02}"),
+        "weekly" => {
+            // Day of the year (0-based) and of the week (0 = Monday; 1970-01-01 was a Thursday).
+            let yday =
+                (0..366).find(|back| crate::clock::civil_from_days(days - back).1 == 1 && crate::clock::civil_from_days(days - back).2 == 1).unwrap_or(0);
+            let monday_based = (days + 3).rem_euclid(7);
+            format!("{y:04}-W{:02}", (yday + 7 - monday_based) / 7)
+        }
+        _ => format!("{y:04}-{m:02}-{d:02}"),
+    }
 }
 
 /// A record status a list may ask for.
@@ -89,6 +110,80 @@ impl Engine {
     pub async fn list_incoming(&self, ctx: &SessionCtx, q: IncomingList) -> Result<IncomingPage> {
         let wallets = Self::scope_wallets(ctx, q.wallet_id.as_deref())?;
         self.incoming_page(Some(wallets), q).await
+    }
+
+    /// `GET /v1/wallet/incoming/summary`: the session's CONFIRMED transfers (or one wallet's)
+    /// by day, week or month (UTC), newest first: counts, the native sum, and the USD value
+    /// of every transfer at today's price (tokens through the token registry's decimals).
+    pub async fn incoming_summary(&self, ctx: &SessionCtx, q: IncomingSummaryQuery) -> Result<IncomingSummary> {
+        let period = q.period.unwrap_or_else(|| "daily".into());
+        if !["daily", "weekly", "monthly"].contains(&period.as_str()) {
+            return Err(Error::validation("period", "must be daily, weekly or monthly"));
+        }
+        let mut query = IncomingQuery {
+            wallet_ids: Some(Self::scope_wallets(ctx, q.wallet_id.as_deref())?),
+            status: Some("CONFIRMED".into()),
+            chain: q.chain,
+            network: q.network.map(|n| Network::parse(&n).map(|n| n.id().to_string())).transpose()?,
+            since: q.since,
+            until: q.until,
+            limit: 1000,
+            ..Default::default()
+        };
+        struct Bucket {
+            count: i64,
+            native: u128,
+            usd: Option<f64>,
+            suspicious: i64,
+        }
+        let mut buckets: BTreeMap<String, Bucket> = BTreeMap::new();
+        let mut decimals: HashMap<(String, String), Option<u8>> = HashMap::new();
+        loop {
+            let rows = self.inner.store.query_incoming(&query).await?;
+            for r in &rows {
+                let b = buckets.entry(period_of(&period, r.detected_at)).or_insert(Bucket { count: 0, native: 0, usd: Some(0.0), suspicious: 0 });
+                b.count += 1;
+                b.suspicious += i64::from(r.is_suspicious);
+                let amount: u128 = r.amount.parse().unwrap_or(0);
+                let net = Network::parse(&r.network)?;
+                let (asset, places) = match &r.token_address {
+                    None => {
+                        b.native = b.native.saturating_add(amount);
+                        (crate::price::Asset::native(net), Some(net.info().native_decimals))
+                    }
+                    Some(token) => {
+                        let key = (r.network.clone(), token.to_lowercase());
+                        if !decimals.contains_key(&key) {
+                            let known =
+                                self.inner.store.list_tokens(&r.network).await?.into_iter().find(|t| t.address.eq_ignore_ascii_case(token)).map(|t| t.decimals);
+                            decimals.insert(key.clone(), known);
+                        }
+                        (crate::price::Asset::token(net, token), decimals[&key])
+                    }
+                };
+                let value = match (places, self.inner.oracles.price(&asset).await) {
+                    (Some(places), crate::price::Lookup::Found(p)) => Some(amount as f64 / 10f64.powi(i32::from(places)) * p.usd),
+                    _ => None,
+                };
+                b.usd = b.usd.zip(value).map(|(a, v)| a + v);
+            }
+            match rows.last() {
+                Some(last) if rows.len() as i64 == query.limit => query.after = Some((last.detected_at, last.id.clone())),
+                _ => break,
+            }
+        }
+        let entries = buckets
+            .into_iter()
+            .rev()
+            .map(|(date, b)| IncomingSummaryEntry {
+                date,
+                total_count: b.count,
+                total_amount_native: b.native.to_string(),
+                total_amount_usd: b.usd,
+                suspicious_count: b.suspicious,
+            })
+            .collect();
+        Ok(IncomingSummary { period, entries })
     }
 
     /// `GET /v1/admin/incoming`: every wallet's (or the one named), for the operator, in
@@ -258,5 +353,35 @@ impl Engine {
         });
         self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn periods_are_sqlite_strftime_days_weeks_from_monday_and_months() {
+        // Expected values from SQLite's strftime('%Y-%m-%d' / '%Y-W%W' / '%Y-%m', t, 'unixepoch').
+        for (at, day, week, month) in [
+            (1_796_601_600, "2026-12-07", "2026-W49", "2026-12"),
+            (1_767_225_600, "2026-01-01", "2026-W00", "2026-01"),
+            (1_767_484_800, "2026-01-04", "2026-W00", "2026-01"),
+            (1_767_571_200, "2026-01-05", "2026-W01", "2026-01"),
+            (1_735_689_600, "2025-01-01", "2025-W00", "2025-01"),
+            (0, "1970-01-01", "1970-W00", "1970-01"),
+        ] {
+            assert_eq!((period_of("daily", at).as_str(), period_of("weekly", at).as_str(), period_of("monthly", at).as_str()), (day, week, month), "{at}");
+        }
+    }
+
+    #[test]
+    fn list_cursors_round_trip_and_foreign_ones_are_refused() {
+        let c = encode_cursor(1_796_601_600, "01a2-id");
+        assert_eq!(decode_cursor(&c).unwrap(), (1_796_601_600, "01a2-id".to_string()));
+        for bad in ["", "not-a-cursor", &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("{\"d\":\"x\",\"i\":1}")] {
+            assert_eq!(decode_cursor(bad).unwrap_err().code, ErrorCode::ACTION_VALIDATION_FAILED, "{bad}");
+        }
     }
 }

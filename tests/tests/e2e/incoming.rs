@@ -123,6 +123,20 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
     assert_eq!(ids.len(), 2, "two pages, two different records");
     let tokens_only = api.call("GET", &format!("/v1/wallet/incoming?token={}", token_row["tokenAddress"].as_str().unwrap()), &a_session, None).await;
     assert_eq!(tokens_only.body["data"].as_array().unwrap().len(), 1, "{:?}", tokens_only.body);
+    // The summary: today's CONFIRMED transfers; the native sum; no USD total, since the test
+    // token has no price.
+    let today = api.call("GET", "/v1/wallet/incoming/summary", &a_session, None).await;
+    assert_eq!((today.status, &today.body["period"]), (200, &json!("daily")), "{:?}", today.body);
+    let entries = today.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{:?}", today.body);
+    assert_eq!(
+        (&entries[0]["totalCount"], &entries[0]["totalAmountNative"], &entries[0]["totalAmountUsd"], &entries[0]["suspiciousCount"]),
+        (&json!(2), &json!("1000000000000000000"), &Value::Null, &json!(0))
+    );
+    let weekly = api.call("GET", "/v1/wallet/incoming/summary?period=weekly", &a_session, None).await;
+    let week = weekly.body["entries"][0]["date"].as_str().unwrap_or_default().to_string();
+    assert!(week.len() == 8 && &week[4..6] == "-W", "{:?}", weekly.body);
+    assert_eq!(api.call("GET", "/v1/wallet/incoming/summary?period=hourly", &a_session, None).await.status, 400);
     // Wallet b's session sees nothing; it cannot ask for wallet a's.
     let none = api.call("GET", "/v1/wallet/incoming", &b_session, None).await;
     assert_eq!((none.status, none.body["data"].as_array().unwrap().len()), (200, 0));
@@ -151,7 +165,7 @@ async fn a_killed_monitor_resumes_from_its_cursor_and_records_each_of_50_transfe
     let dir = d.dir.clone();
     let _tmp = d.take_tmp();
     let api = Api::new(&d.base);
-    let (_, addr, _) = monitored_wallet(&api, "killed").await;
+    let (_, addr, session) = monitored_wallet(&api, "killed").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let mut hashes = BTreeSet::new();
@@ -183,4 +197,10 @@ async fn a_killed_monitor_resumes_from_its_cursor_and_records_each_of_50_transfe
     let total: u128 = rows_after.iter().map(|r| r["amount"].as_str().unwrap().parse::<u128>().unwrap()).sum();
     assert_eq!(total, (0..5u128).map(|r| (0..10u128).map(|i| 1_000_000 + r * 100 + i).sum::<u128>()).sum::<u128>());
     assert!(all_records(&api, "DETECTED").await.is_empty());
+    // The summary values the native transfers at the configured price (2,000 USD an ETH).
+    let summary = api.call("GET", "/v1/wallet/incoming/summary?period=monthly", &session, None).await;
+    let entry = &summary.body["entries"][0];
+    assert_eq!((&entry["totalCount"], &entry["totalAmountNative"]), (&json!(50), &json!(total.to_string())), "{:?}", summary.body);
+    let usd = entry["totalAmountUsd"].as_f64().unwrap();
+    assert!((usd - total as f64 / 1e18 * 2000.0).abs() < 1e-12, "{usd}");
 }

@@ -407,3 +407,48 @@ pub struct AdminIncomingPage {
     pub offset: i64,
     pub limit: i64,
 }
+
+/// The filters of `GET /v1/wallet/incoming/summary` (query parameters, as upstream's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct IncomingSummaryQuery {
+    /// `daily` (default), `weekly` or `monthly`.
+    pub period: Option<String>,
+    pub chain: Option<String>,
+    pub network: Option<String>,
+    /// Detected at or after (unix seconds).
+    pub since: Option<i64>,
+    /// Detected at or before (unix seconds).
+    pub until: Option<i64>,
+    /// One wallet (one of the session's; default all of them).
+    #[serde(alias = "walletId")]
+    pub wallet_id: Option<String>,
+}
+
+/// One period of the incoming summary (CONFIRMED transfers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IncomingTxSummaryEntry))]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingSummaryEntry {
+    /// `YYYY-MM-DD`, `YYYY-Www` (weeks from Monday, as SQLite's `%W`) or `YYYY-MM` (UTC).
+    pub date: String,
+    /// Transfers of the period, native and token.
+    pub total_count: i64,
+    /// The sum of the native-coin transfers, smallest units (token amounts are in their own
+    /// units and are not added in).
+    pub total_amount_native: String,
+    /// Every transfer of the period at today's USD price; null when one of them has no price
+    /// (or no known decimals).
+    pub total_amount_usd: Option<f64>,
+    pub suspicious_count: i64,
+}
+
+/// `GET /v1/wallet/incoming/summary`: newest period first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IncomingTxSummaryResponse))]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingSummary {
+    pub period: String,
+    pub entries: Vec<IncomingSummaryEntry>,
+}

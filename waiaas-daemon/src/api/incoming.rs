@@ -7,10 +7,10 @@ use axum::extract::State;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use waiaas_core::api::types::{AdminIncomingList, AdminIncomingPage, IncomingList, IncomingPage};
+use waiaas_core::api::types::{AdminIncomingList, AdminIncomingPage, IncomingList, IncomingPage, IncomingSummary, IncomingSummaryQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(admin_list))
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(summary)).routes(routes!(admin_list))
 }
 
 /// List incoming transactions
@@ -23,6 +23,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 200, description = "A page", body = IncomingPage)))]
 async fn list(State(s): State<AppState>, session: Session, Query(q): Query<IncomingList>) -> ApiResult<Json<IncomingPage>> {
     Ok(Json(s.engine.list_incoming(&session.ctx, q).await?))
+}
+
+/// Incoming transaction summary by period
+///
+/// The session's CONFIRMED incoming transfers by day, week or month (UTC), newest first.
+#[utoipa::path(get, path = "/v1/wallet/incoming/summary", tag = "Wallet", operation_id = "getIncomingTransactionSummary", security(("sessionAuth" = [])),
+    params(IncomingSummaryQuery),
+    responses((status = 200, description = "Periods", body = IncomingSummary)))]
+async fn summary(State(s): State<AppState>, session: Session, Query(q): Query<IncomingSummaryQuery>) -> ApiResult<Json<IncomingSummary>> {
+    Ok(Json(s.engine.incoming_summary(&session.ctx, q).await?))
 }
 
 /// List incoming transactions of every wallet (operator), in offset pages.
