@@ -444,6 +444,76 @@ export interface TransactionListResponse {
   hasMore: boolean
 }
 
+export type IncomingStatus = 'DETECTED' | 'CONFIRMED'
+
+export type IncomingPeriod = 'daily' | 'weekly' | 'monthly'
+
+export interface ListIncomingTransactionsParams {
+  /** 1..100, default 20. */
+  limit?: number
+  /** The `nextCursor` of the previous page. */
+  cursor?: string
+  /** Default `CONFIRMED`. */
+  status?: IncomingStatus
+  chain?: Chain
+  network?: string
+  /** A token contract (mint). */
+  token?: string
+  fromAddress?: string
+  /** Detected at or after (unix seconds). */
+  since?: number
+  /** Detected at or before (unix seconds). */
+  until?: number
+  walletId?: string
+}
+
+export interface IncomingSummaryParams {
+  /** Default `daily`. */
+  period?: IncomingPeriod
+  chain?: Chain
+  network?: string
+  since?: number
+  until?: number
+  walletId?: string
+}
+
+export interface IncomingTransaction {
+  id: string
+  txHash: string
+  walletId: string
+  fromAddress: string
+  /** Smallest units, decimal. */
+  amount: string
+  /** Null for the native coin. */
+  tokenAddress: string | null
+  chain: string
+  network: string
+  status: IncomingStatus
+  blockNumber: number
+  detectedAt: number
+  confirmedAt: number | null
+  suspicious: boolean
+}
+
+export interface IncomingTransactionListResponse {
+  data: IncomingTransaction[]
+  nextCursor: string | null
+  hasMore: boolean
+}
+
+export interface IncomingSummaryEntry {
+  date: string
+  totalCount: number
+  totalAmountNative: string
+  totalAmountUsd: number | null
+  suspiciousCount: number
+}
+
+export interface IncomingSummaryResponse {
+  period: IncomingPeriod
+  entries: IncomingSummaryEntry[]
+}
+
 export interface PendingTransactionsResponse {
   items: TransactionResponse[]
 }
@@ -893,6 +963,16 @@ export declare class Client {
   listTransactions(params?: ListTransactionsParams): Promise<TransactionListResponse>
   /** `GET /v1/transactions/pending`: PENDING and QUEUED transactions. */
   listPendingTransactions(options?: { walletId?: string }): Promise<PendingTransactionsResponse>
+  /**
+   * `GET /v1/wallet/incoming`: transfers the incoming monitor recorded, newest first
+   * (CONFIRMED unless `status: 'DETECTED'`), `{data, nextCursor, hasMore}`.
+   */
+  listIncomingTransactions(params?: ListIncomingTransactionsParams): Promise<IncomingTransactionListResponse>
+  /**
+   * `GET /v1/wallet/incoming/summary`: confirmed incoming transfers by `daily`, `weekly`
+   * or `monthly` period, `{period, entries}`.
+   */
+  getIncomingSummary(params?: IncomingSummaryParams): Promise<IncomingSummaryResponse>
   /** `POST /v1/transactions/{id}/cancel`: cancel a QUEUED (DELAY or APPROVAL) transaction. */
   cancelTransaction(id: string): Promise<CancelTransactionResponse>
   /**

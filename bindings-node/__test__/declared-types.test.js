@@ -61,6 +61,10 @@ async function calls(admin, anvil, owner) {
   assert.equal(pending.items.length, 1)
   await as('CancelTransactionResponse', agent.cancelTransaction(queued.id))
   await as('TransactionListResponse', agent.listTransactions({ limit: 10 }))
+  const incoming = await as('IncomingTransactionListResponse', agent.listIncomingTransactions({ status: 'DETECTED', limit: 5, fromAddress: TO }))
+  assert.deepEqual(incoming, { data: [], nextCursor: null, hasMore: false })
+  const summary = await as('IncomingSummaryResponse', agent.getIncomingSummary({ period: 'weekly' }))
+  assert.deepEqual(summary, { period: 'weekly', entries: [] })
   await as('SignMessageResponse', agent.signMessage({ message: 'typed' }))
   await as('EncodeCalldataResponse', agent.encodeCalldata({
     abi: [{ type: 'function', name: 'approve', inputs: [{ name: 's', type: 'address' }, { name: 'v', type: 'uint256' }], outputs: [] }],

@@ -104,6 +104,11 @@ fn object(v: Option<Value>, what: &str) -> CoreResult<Value> {
     }
 }
 
+/// A list's filters from an optional params object (camelCase keys).
+fn filters<T: serde::de::DeserializeOwned>(params: Option<Value>) -> CoreResult<T> {
+    serde_json::from_value(object(params, "params")?).map_err(|e| CoreError::validation("params", e.to_string()))
+}
+
 fn opt_str(v: &Value, key: &str) -> CoreResult<Option<String>> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -336,6 +341,22 @@ impl Client {
     pub fn list_pending_transactions<'env>(&self, env: &'env Env, options: Option<Value>) -> Result<PromiseRaw<'env, Value>> {
         let api = self.api.clone();
         promise(env, async move { api.list_pending_transactions(opt_str(&object(options, "options")?, "walletId")?).await })
+    }
+
+    /// `GET /v1/wallet/incoming`: transfers the incoming monitor recorded, newest first
+    /// (CONFIRMED unless `status: 'DETECTED'`), `{data, nextCursor, hasMore}`.
+    #[napi(ts_args_type = "params?: ListIncomingTransactionsParams", ts_return_type = "Promise<IncomingTransactionListResponse>")]
+    pub fn list_incoming_transactions<'env>(&self, env: &'env Env, params: Option<Value>) -> Result<PromiseRaw<'env, Value>> {
+        let api = self.api.clone();
+        promise(env, async move { api.list_incoming_transactions(filters(params)?).await })
+    }
+
+    /// `GET /v1/wallet/incoming/summary`: confirmed incoming transfers by `daily`, `weekly`
+    /// or `monthly` period, `{period, entries}`.
+    #[napi(ts_args_type = "params?: IncomingSummaryParams", ts_return_type = "Promise<IncomingSummaryResponse>")]
+    pub fn get_incoming_summary<'env>(&self, env: &'env Env, params: Option<Value>) -> Result<PromiseRaw<'env, Value>> {
+        let api = self.api.clone();
+        promise(env, async move { api.get_incoming_summary(filters(params)?).await })
     }
 
     /// `POST /v1/transactions/{id}/cancel`: cancel a QUEUED (DELAY or APPROVAL) transaction.

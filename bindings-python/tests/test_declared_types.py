@@ -123,6 +123,10 @@ async def calls(admin: Any, anvil: Anvil) -> List[Tuple[Any, Any]]:
     assert len(pending["items"]) == 1, pending
     await as_(T.CancelTransactionResponse, agent.cancel_transaction(queued["id"]))
     await as_(T.TransactionListResponse, agent.list_transactions(limit=10))
+    incoming = await as_(T.IncomingTransactionListResponse, agent.list_incoming_transactions(status="DETECTED", limit=5))
+    assert incoming == {"data": [], "nextCursor": None, "hasMore": False}, incoming
+    summary = await as_(T.IncomingSummaryResponse, agent.get_incoming_summary(period="weekly"))
+    assert summary == {"period": "weekly", "entries": []}, summary
     await as_(T.SignMessageResponse, agent.sign_message("typed"))
     abi = [{"type": "function", "name": "approve", "inputs": [{"name": "s", "type": "address"}, {"name": "v", "type": "uint256"}], "outputs": []}]
     await as_(T.EncodeCalldataResponse, agent.encode_calldata(abi, "approve", [TO, "5"]))

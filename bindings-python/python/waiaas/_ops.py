@@ -162,6 +162,41 @@ class _AgentOps:
         """``GET /v1/transactions/pending``: PENDING and QUEUED transactions."""
         return self._invoke("list_pending_transactions", walletId=wallet_id)
 
+    def list_incoming_transactions(
+        self,
+        *,
+        limit: int = 20,
+        cursor: Optional[str] = None,
+        status: Optional[str] = None,
+        chain: Optional[str] = None,
+        network: Optional[str] = None,
+        token: Optional[str] = None,
+        from_address: Optional[str] = None,
+        since: Optional[int] = None,
+        until: Optional[int] = None,
+        wallet_id: Optional[str] = None,
+    ) -> Any:
+        """``GET /v1/wallet/incoming``: transfers the incoming monitor recorded, newest first
+        (CONFIRMED unless ``status="DETECTED"``), ``{"data", "nextCursor", "hasMore"}``."""
+        filters = dict(limit=limit, cursor=cursor, status=status, chain=chain, network=network, token=token)
+        filters.update(from_address=from_address, since=since, until=until, wallet_id=wallet_id)
+        return self._invoke("list_incoming_transactions", request={k: v for k, v in filters.items() if v is not None})
+
+    def get_incoming_summary(
+        self,
+        *,
+        period: Optional[str] = None,
+        chain: Optional[str] = None,
+        network: Optional[str] = None,
+        since: Optional[int] = None,
+        until: Optional[int] = None,
+        wallet_id: Optional[str] = None,
+    ) -> Any:
+        """``GET /v1/wallet/incoming/summary``: confirmed incoming transfers by ``daily``,
+        ``weekly`` or ``monthly`` period, ``{"period", "entries"}``."""
+        filters = dict(period=period, chain=chain, network=network, since=since, until=until, wallet_id=wallet_id)
+        return self._invoke("get_incoming_summary", request={k: v for k, v in filters.items() if v is not None})
+
     def cancel_transaction(self, tx_id: str) -> Any:
         """``POST /v1/transactions/{id}/cancel``: cancel a QUEUED (DELAY or APPROVAL) transaction."""
         return self._invoke("cancel_transaction", id=tx_id)

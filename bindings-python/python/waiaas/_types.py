@@ -371,6 +371,45 @@ class PendingTransactionsResponse(TypedDict):
     items: List[TransactionResponse]
 
 
+IncomingStatus = Literal["DETECTED", "CONFIRMED"]
+IncomingPeriod = Literal["daily", "weekly", "monthly"]
+
+
+class IncomingTransaction(TypedDict):
+    id: str
+    txHash: str
+    walletId: str
+    fromAddress: str
+    amount: str
+    tokenAddress: Optional[str]
+    chain: str
+    network: str
+    status: IncomingStatus
+    blockNumber: int
+    detectedAt: int
+    confirmedAt: Optional[int]
+    suspicious: bool
+
+
+class IncomingTransactionListResponse(TypedDict):
+    data: List[IncomingTransaction]
+    nextCursor: Optional[str]
+    hasMore: bool
+
+
+class IncomingSummaryEntry(TypedDict):
+    date: str
+    totalCount: int
+    totalAmountNative: str
+    totalAmountUsd: Optional[float]
+    suspiciousCount: int
+
+
+class IncomingSummaryResponse(TypedDict):
+    period: IncomingPeriod
+    entries: List[IncomingSummaryEntry]
+
+
 class CancelTransactionResponse(TypedDict):
     id: str
     status: TransactionStatus
@@ -718,6 +757,12 @@ __all__ = [
     "TransactionResponse",
     "TransactionListResponse",
     "PendingTransactionsResponse",
+    "IncomingStatus",
+    "IncomingPeriod",
+    "IncomingTransaction",
+    "IncomingTransactionListResponse",
+    "IncomingSummaryEntry",
+    "IncomingSummaryResponse",
     "CancelTransactionResponse",
     "TransactionOperation",
     "SignPolicyResult",

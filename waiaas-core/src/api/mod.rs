@@ -158,8 +158,8 @@ operations! {
     GetWalletAddress: "getWalletAddress", GET "/v1/wallet/address", Session, Refused, agent [get_address], admin [], mcp [get_address];
     GetWalletBalance: "getWalletBalance", GET "/v1/wallet/balance", Session, Refused, agent [get_balance], admin [], mcp [get_balance];
     GetWalletAssets: "getWalletAssets", GET "/v1/wallet/assets", Session, Refused, agent [get_assets], admin [], mcp [get_assets];
-    ListIncomingTransactions: "listIncomingTransactions", GET "/v1/wallet/incoming", Session, Refused, agent [], admin [], mcp [];
-    GetIncomingTransactionSummary: "getIncomingTransactionSummary", GET "/v1/wallet/incoming/summary", Session, Refused, agent [], admin [], mcp [];
+    ListIncomingTransactions: "listIncomingTransactions", GET "/v1/wallet/incoming", Session, Refused, agent [list_incoming_transactions], admin [], mcp [list_incoming_transactions];
+    GetIncomingTransactionSummary: "getIncomingTransactionSummary", GET "/v1/wallet/incoming/summary", Session, Refused, agent [get_incoming_summary], admin [], mcp [get_incoming_summary];
     EncodeCalldata: "encodeCalldata", POST "/v1/utils/encode-calldata", Session, Refused, agent [encode_calldata], admin [], mcp [encode_calldata];
     X402Fetch: "x402Fetch", POST "/v1/x402/fetch", Session, Refused, agent [x402_fetch], admin [], mcp [x402_fetch];
     GetConnectInfo: "getConnectInfo", GET "/v1/connect-info", Session, Refused, agent [get_connect_info], admin [], mcp [connect_info, get_wallet_info, get_policies];

@@ -358,6 +358,7 @@ pub struct IncomingList {
     pub status: Option<String>,
     /// A token contract (mint).
     pub token: Option<String>,
+    #[serde(alias = "fromAddress")]
     pub from_address: Option<String>,
     /// Detected at or after (unix seconds).
     pub since: Option<i64>,

@@ -33,6 +33,14 @@ pub struct CallArgs {
 }
 
 impl CallArgs {
+    /// A list's filters, given as the object `request` (absent: none).
+    fn filters<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T> {
+        if self.request.is_null() {
+            return Ok(T::default());
+        }
+        serde_json::from_value(self.request.clone()).map_err(|e| Error::validation("request", e.to_string()))
+    }
+
     /// Parse the JSON object of a call's arguments (empty text: no arguments).
     pub fn parse(json: &str) -> Result<CallArgs> {
         if json.trim().is_empty() {
@@ -96,6 +104,8 @@ pub async fn call_agent(api: &dyn AgentApi, method: &str, a: CallArgs) -> Result
         "get_transaction" => api.get_transaction(a.id()?).await,
         "list_transactions" => api.list_transactions(TxListQuery { wallet_id: a.wallet_id, cursor: a.cursor, limit: a.limit }).await,
         "list_pending_transactions" => api.list_pending_transactions(a.wallet_id).await,
+        "list_incoming_transactions" => api.list_incoming_transactions(a.filters()?).await,
+        "get_incoming_summary" => api.get_incoming_summary(a.filters()?).await,
         "cancel_transaction" => api.cancel_transaction(a.id()?).await,
         "encode_calldata" => api.encode_calldata(a.request).await,
         "get_nonce" => api.get_nonce().await,

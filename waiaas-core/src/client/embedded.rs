@@ -204,6 +204,16 @@ impl AgentApi for EmbeddedAgent {
         to_json(self.engine.pending_transactions(&ctx, wallet_id.as_deref()).await?)
     }
 
+    async fn list_incoming_transactions(&self, q: crate::api::types::IncomingList) -> Result<Value> {
+        let (ctx, _) = self.auth(Op::ListIncomingTransactions).await?;
+        to_json(self.engine.list_incoming(&ctx, q).await?)
+    }
+
+    async fn get_incoming_summary(&self, q: crate::api::types::IncomingSummaryQuery) -> Result<Value> {
+        let (ctx, _) = self.auth(Op::GetIncomingTransactionSummary).await?;
+        to_json(self.engine.incoming_summary(&ctx, q).await?)
+    }
+
     async fn cancel_transaction(&self, id: String) -> Result<Value> {
         let (ctx, _) = self.auth(Op::CancelTransaction).await?;
         to_json(self.engine.cancel_transaction(&Caller::Session(&ctx), &id).await?)

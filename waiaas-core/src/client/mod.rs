@@ -73,6 +73,10 @@ pub trait AgentApi: Send + Sync {
     async fn list_transactions(&self, q: TxListQuery) -> Result<Value>;
     /// `GET /v1/transactions/pending`
     async fn list_pending_transactions(&self, wallet_id: Option<String>) -> Result<Value>;
+    /// `GET /v1/wallet/incoming` → `{data, nextCursor, hasMore}`
+    async fn list_incoming_transactions(&self, q: crate::api::types::IncomingList) -> Result<Value>;
+    /// `GET /v1/wallet/incoming/summary` → `{period, entries}`
+    async fn get_incoming_summary(&self, q: crate::api::types::IncomingSummaryQuery) -> Result<Value>;
     /// `POST /v1/transactions/{id}/cancel`
     async fn cancel_transaction(&self, id: String) -> Result<Value>;
     /// `POST /v1/utils/encode-calldata`

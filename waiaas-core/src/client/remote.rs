@@ -102,6 +102,19 @@ impl Http {
 }
 
 /// Query pairs of the set options.
+/// The query pairs of a filter struct: its set fields by their serialized names.
+fn query_of(q: &impl serde::Serialize) -> Result<Vec<(String, String)>> {
+    let Value::Object(fields) = serde_json::to_value(q).map_err(Error::internal_from)? else { return Ok(vec![]) };
+    Ok(fields
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            Value::Null => None,
+            Value::String(s) => Some((k, s)),
+            other => Some((k, other.to_string())),
+        })
+        .collect())
+}
+
 fn query(pairs: &[(&str, &Option<String>)]) -> Vec<(String, String)> {
     pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone()))).collect()
 }
@@ -202,6 +215,14 @@ impl AgentApi for RemoteAgent {
 
     async fn list_pending_transactions(&self, wallet_id: Option<String>) -> Result<Value> {
         self.call(Op::ListPendingTransactions, &[], query(&[("walletId", &wallet_id)]), None).await
+    }
+
+    async fn list_incoming_transactions(&self, q: crate::api::types::IncomingList) -> Result<Value> {
+        self.call(Op::ListIncomingTransactions, &[], query_of(&q)?, None).await
+    }
+
+    async fn get_incoming_summary(&self, q: crate::api::types::IncomingSummaryQuery) -> Result<Value> {
+        self.call(Op::GetIncomingTransactionSummary, &[], query_of(&q)?, None).await
     }
 
     async fn cancel_transaction(&self, id: String) -> Result<Value> {

@@ -183,6 +183,27 @@ fn catalog(note: Option<&str>) -> Vec<(&'static str, String, Arc<JsonObject>, bo
             true,
         ),
         ("list_pending_transactions", "List transactions still waiting (PENDING, QUEUED in DELAY or APPROVAL, executing).".into(), schema(json!({"wallet_id": {"type": "string", "description": WALLET_ID}}), &[]), true),
+        (
+            "list_incoming_transactions",
+            "List transfers into the wallet that the incoming monitor recorded (CONFIRMED unless status says DETECTED), newest first.".into(),
+            schema(
+                json!({"wallet_id": {"type": "string", "description": WALLET_ID}, "limit": {"type": "integer", "minimum": 1, "maximum": 100}, "cursor": {"type": "string"},
+                       "status": {"type": "string", "enum": ["DETECTED", "CONFIRMED"]}, "network": {"type": "string"}, "token": {"type": "string"}, "from_address": {"type": "string"},
+                       "since": {"type": "integer"}, "until": {"type": "integer"}}),
+                &[],
+            ),
+            true,
+        ),
+        (
+            "get_incoming_summary",
+            "Sum the wallet's confirmed incoming transfers by day, week or month.".into(),
+            schema(
+                json!({"wallet_id": {"type": "string", "description": WALLET_ID}, "period": {"type": "string", "enum": ["daily", "weekly", "monthly"]}, "network": {"type": "string"},
+                       "since": {"type": "integer"}, "until": {"type": "integer"}}),
+                &[],
+            ),
+            true,
+        ),
         ("cancel_transaction", "Cancel a transaction that is still waiting (DELAY or APPROVAL queue) before anything is signed.".into(), schema(json!({"transaction_id": {"type": "string"}}), &["transaction_id"]), false),
         (
             "encode_calldata",
@@ -487,6 +508,34 @@ impl WaiaasMcp {
                     self.with_agent(|g| {
                         let q = q.clone();
                         async move { g.list_transactions(q).await }
+                    })
+                    .await,
+                )
+                .await
+            }
+            "list_incoming_transactions" => {
+                let q: waiaas_core::api::types::IncomingList = match serde_json::from_value(Value::Object(a.clone())) {
+                    Ok(q) => q,
+                    Err(e) => return self.read(Err(waiaas_core::Error::validation("arguments", e.to_string()))).await,
+                };
+                self.read(
+                    self.with_agent(|g| {
+                        let q = q.clone();
+                        async move { g.list_incoming_transactions(q).await }
+                    })
+                    .await,
+                )
+                .await
+            }
+            "get_incoming_summary" => {
+                let q: waiaas_core::api::types::IncomingSummaryQuery = match serde_json::from_value(Value::Object(a.clone())) {
+                    Ok(q) => q,
+                    Err(e) => return self.read(Err(waiaas_core::Error::validation("arguments", e.to_string()))).await,
+                };
+                self.read(
+                    self.with_agent(|g| {
+                        let q = q.clone();
+                        async move { g.get_incoming_summary(q).await }
                     })
                     .await,
                 )
