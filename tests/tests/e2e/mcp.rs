@@ -176,6 +176,9 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
             {"op": "read", "uri": "waiaas://skills/quickstart"},
             {"op": "read", "uri": "waiaas://wallet/address"},
             {"op": "repeat", "name": "get_balance", "args": {}, "n": 50},
+            {"op": "call", "name": "list_incoming_transactions", "args": {"status": "DETECTED", "limit": 5}},
+            {"op": "call", "name": "get_incoming_summary", "args": {"period": "monthly"}},
+            {"op": "call", "name": "list_incoming_transactions", "args": {"status": "LOST"}},
         ]),
     ));
     let steps = report["steps"].as_array().unwrap();
@@ -197,6 +200,8 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
         "sign_message",
         "get_transaction",
         "list_transactions",
+        "list_incoming_transactions",
+        "get_incoming_summary",
         "encode_calldata",
         "get_nonce",
         "connect_info",
@@ -241,6 +246,12 @@ async fn a_real_mcp_client_lists_tools_reads_the_balance_sends_and_meets_the_pol
     assert!(steps[8]["contents"][0].as_str().unwrap().contains(&s.address));
     let rep = &steps[9];
     assert_eq!(rep["errors"], 0, "{rep}");
+    // The incoming monitor's reads (the monitor is off here: empty, in upstream's shapes);
+    // a bad filter is a tool error naming it.
+    assert_eq!((&steps[10]["isError"], &steps[10]["json"]), (&json!(false), &json!({"data": [], "nextCursor": null, "hasMore": false})), "{}", steps[10]);
+    assert_eq!((&steps[11]["isError"], &steps[11]["json"]), (&json!(false), &json!({"period": "monthly", "entries": []})), "{}", steps[11]);
+    assert_eq!(steps[12]["isError"], true, "{}", steps[12]);
+    assert!(steps[12]["text"].as_str().unwrap().contains("status"), "{}", steps[12]);
     println!(
         "MCP get_balance median {:.2} ms (n={}, min {:.2}, max {:.2}); initialize {:.1} ms",
         rep["medianMs"].as_f64().unwrap(),
