@@ -19,7 +19,6 @@
 
 use crate::api::types::{
     AdminIncomingList, AdminIncomingPage, AdminIncomingView, IncomingList, IncomingPage, IncomingSummary, IncomingSummaryEntry, IncomingSummaryQuery,
-    IncomingView,
 };
 use crate::auth::SessionCtx;
 use crate::chain::ChainAdapter;
@@ -81,26 +80,6 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
     match (v.get("d").and_then(serde_json::Value::as_i64), v.get("i").and_then(serde_json::Value::as_str)) {
         (Some(d), Some(i)) => Ok((d, i.to_string())),
         _ => Err(bad()),
-    }
-}
-
-impl From<IncomingRecord> for IncomingView {
-    fn from(r: IncomingRecord) -> IncomingView {
-        IncomingView {
-            id: r.id,
-            tx_hash: r.tx_hash,
-            wallet_id: r.wallet_id,
-            from_address: r.from_address,
-            amount: r.amount,
-            token_address: r.token_address,
-            chain: r.chain,
-            network: r.network,
-            status: r.status,
-            block_number: r.block_number,
-            detected_at: r.detected_at,
-            confirmed_at: r.confirmed_at,
-            suspicious: r.is_suspicious,
-        }
     }
 }
 
@@ -208,7 +187,7 @@ impl Engine {
         let total = self.inner.store.count_incoming(&query).await?;
         let rows = self.inner.store.query_incoming(&query).await?;
         let names: HashMap<String, String> = self.inner.store.list_wallets(None).await?.into_iter().map(|w| (w.id, w.name)).collect();
-        let items = rows.into_iter().map(|r| AdminIncomingView { wallet_name: names.get(&r.wallet_id).cloned(), record: r.into() }).collect();
+        let items = rows.into_iter().map(|r| AdminIncomingView { wallet_name: names.get(&r.wallet_id).cloned(), record: r }).collect();
         Ok(AdminIncomingPage { items, total, offset, limit })
     }
 
@@ -237,7 +216,7 @@ impl Engine {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = if has_more { rows.last().map(|r| encode_cursor(r.detected_at, &r.id)) } else { None };
-        Ok(IncomingPage { data: rows.into_iter().map(IncomingView::from).collect(), next_cursor, has_more })
+        Ok(IncomingPage { data: rows, next_cursor, has_more })
     }
 
     /// One round of the monitor over every network with monitored wallets; returns how many

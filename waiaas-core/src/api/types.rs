@@ -309,35 +309,12 @@ pub struct AgentPromptResponse {
     pub expires_at: i64,
 }
 
-/// One transfer into a monitored wallet (`GET /v1/wallet/incoming`, `GET /v1/admin/incoming`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct IncomingView {
-    pub id: String,
-    pub tx_hash: String,
-    pub wallet_id: String,
-    pub from_address: String,
-    /// Smallest units, decimal.
-    pub amount: String,
-    /// The token contract (mint); null for the native coin.
-    pub token_address: Option<String>,
-    pub chain: String,
-    pub network: String,
-    /// `DETECTED` or `CONFIRMED`.
-    pub status: String,
-    pub block_number: i64,
-    pub detected_at: i64,
-    pub confirmed_at: Option<i64>,
-    pub suspicious: bool,
-}
-
 /// A page of incoming transfers, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IncomingTxListResponse))]
 #[serde(rename_all = "camelCase")]
 pub struct IncomingPage {
-    pub data: Vec<IncomingView>,
+    pub data: Vec<crate::store::IncomingRecord>,
     /// Pass as `cursor` for the next page; null on the last.
     pub next_cursor: Option<String>,
     pub has_more: bool,
@@ -394,7 +371,7 @@ pub struct AdminIncomingView {
     /// Null when the wallet was purged.
     pub wallet_name: Option<String>,
     #[serde(flatten)]
-    pub record: IncomingView,
+    pub record: crate::store::IncomingRecord,
 }
 
 /// `GET /v1/admin/incoming`: a page of every wallet's incoming transfers, newest first.

@@ -395,13 +395,18 @@ pub trait ChannelStore: Send + Sync + 'static {
 }
 
 /// A transfer into a monitored wallet (upstream `incoming_transactions`): one row per
-/// (transaction, log index, wallet), however often the chain is scanned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// (transaction, log index, wallet), however often the chain is scanned. Served as it is
+/// by `GET /v1/wallet/incoming` (upstream's `IncomingTxItem`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = IncomingTxItem))]
 #[serde(rename_all = "camelCase")]
 pub struct IncomingRecord {
     pub id: String,
     pub tx_hash: String,
-    /// The token transfer's log index in its transaction; -1 for a native transfer.
+    /// The token transfer's log index in its transaction; -1 for a native transfer (not
+    /// served).
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub log_index: i64,
     pub wallet_id: String,
     pub from_address: String,
@@ -416,6 +421,7 @@ pub struct IncomingRecord {
     pub block_number: i64,
     pub detected_at: i64,
     pub confirmed_at: Option<i64>,
+    #[serde(rename = "suspicious")]
     pub is_suspicious: bool,
 }
 

@@ -37,6 +37,11 @@ const SEND_NOTE: &str = "Every send passes the owner's policy engine before anyt
 const WALLET_ID: &str = "Target wallet ID. Omit to use the session's default wallet.";
 const NETWORK: &str = "Target network (e.g. ethereum-sepolia, solana-devnet, or CAIP-2 eip155:11155111). Defaults to the wallet's default network.";
 
+/// A list tool's arguments as the list's filters (their REST query names).
+fn filters<T: serde::de::DeserializeOwned>(a: &JsonObject) -> waiaas_core::Result<T> {
+    serde_json::from_value(Value::Object(a.clone())).map_err(|e| waiaas_core::Error::validation("arguments", e.to_string()))
+}
+
 fn schema(props: Value, required: &[&str]) -> Arc<JsonObject> {
     let mut o = Map::new();
     o.insert("type".into(), "object".into());
@@ -514,31 +519,31 @@ impl WaiaasMcp {
                 .await
             }
             "list_incoming_transactions" => {
-                let q: waiaas_core::api::types::IncomingList = match serde_json::from_value(Value::Object(a.clone())) {
-                    Ok(q) => q,
-                    Err(e) => return self.read(Err(waiaas_core::Error::validation("arguments", e.to_string()))).await,
-                };
-                self.read(
-                    self.with_agent(|g| {
-                        let q = q.clone();
-                        async move { g.list_incoming_transactions(q).await }
-                    })
-                    .await,
-                )
+                let q = filters::<waiaas_core::api::types::IncomingList>(&a);
+                self.read(match q {
+                    Ok(q) => {
+                        self.with_agent(|g| {
+                            let q = q.clone();
+                            async move { g.list_incoming_transactions(q).await }
+                        })
+                        .await
+                    }
+                    Err(e) => Err(e),
+                })
                 .await
             }
             "get_incoming_summary" => {
-                let q: waiaas_core::api::types::IncomingSummaryQuery = match serde_json::from_value(Value::Object(a.clone())) {
-                    Ok(q) => q,
-                    Err(e) => return self.read(Err(waiaas_core::Error::validation("arguments", e.to_string()))).await,
-                };
-                self.read(
-                    self.with_agent(|g| {
-                        let q = q.clone();
-                        async move { g.get_incoming_summary(q).await }
-                    })
-                    .await,
-                )
+                let q = filters::<waiaas_core::api::types::IncomingSummaryQuery>(&a);
+                self.read(match q {
+                    Ok(q) => {
+                        self.with_agent(|g| {
+                            let q = q.clone();
+                            async move { g.get_incoming_summary(q).await }
+                        })
+                        .await
+                    }
+                    Err(e) => Err(e),
+                })
                 .await
             }
             "list_pending_transactions" => {
