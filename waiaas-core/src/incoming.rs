@@ -184,8 +184,7 @@ impl Engine {
             limit,
             ..Default::default()
         };
-        let total = self.inner.store.count_incoming(&query).await?;
-        let rows = self.inner.store.query_incoming(&query).await?;
+        let (rows, total) = self.inner.store.page_incoming(&query).await?;
         let names: HashMap<String, String> = self.inner.store.list_wallets(None).await?.into_iter().map(|w| (w.id, w.name)).collect();
         let items = rows.into_iter().map(|r| AdminIncomingView { wallet_name: names.get(&r.wallet_id).cloned(), record: r }).collect();
         Ok(AdminIncomingPage { items, total, offset, limit })

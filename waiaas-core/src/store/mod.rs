@@ -458,8 +458,9 @@ pub trait IncomingStore: Send + Sync + 'static {
     /// returns how many.
     async fn confirm_incoming(&self, network: &str, block: i64, now: i64) -> Result<usize>;
     async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>>;
-    /// How many records match `q`'s filters (its page, `after`, `offset` and `limit` aside).
-    async fn count_incoming(&self, q: &IncomingQuery) -> Result<i64>;
+    /// [`IncomingStore::query_incoming`] and how many records match `q`'s filters (its page,
+    /// `after`, `offset` and `limit` aside), read from one snapshot: the count and the page agree.
+    async fn page_incoming(&self, q: &IncomingQuery) -> Result<(Vec<IncomingRecord>, i64)>;
 }
 
 /// How several daemons on one store share the work (PostgreSQL replicas). A store one process

@@ -68,51 +68,58 @@ impl IncomingStore for PgStore {
     }
 
     async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>> {
-        let (after_at, after_id) = match &q.after {
-            Some((at, id)) => (Some(*at), Some(id.clone())),
-            None => (None, None),
-        };
-        let (limit, offset) = (q.limit.max(0), q.offset.max(0));
-        let rows = self
-            .client()
-            .await?
-            .rows(
-                &format!(
-                    "SELECT {INCOMING_COLS} FROM incoming_transactions WHERE {FILTER}
-                     AND ($10::bigint IS NULL OR detected_at < $10 OR (detected_at = $10 AND id < $11))
-                     ORDER BY detected_at DESC, id DESC LIMIT $12 OFFSET $13"
-                ),
-                &[
-                    &q.wallet_ids,
-                    &q.status,
-                    &q.chain,
-                    &q.network,
-                    &q.token,
-                    &q.from_address,
-                    &q.suspicious,
-                    &q.since,
-                    &q.until,
-                    &after_at,
-                    &after_id,
-                    &limit,
-                    &offset,
-                ],
-            )
-            .await?;
-        rows.iter().map(incoming_row).collect()
+        select(&self.client().await?, q).await
     }
 
-    async fn count_incoming(&self, q: &IncomingQuery) -> Result<i64> {
-        let row = self
-            .client()
-            .await?
+    async fn page_incoming(&self, q: &IncomingQuery) -> Result<(Vec<IncomingRecord>, i64)> {
+        let mut c = self.client().await?;
+        // One snapshot for both statements.
+        let tx = c.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let rows = select(&tx, q).await?;
+        let total: i64 = tx
             .row(
                 &format!("SELECT COUNT(*) FROM incoming_transactions WHERE {FILTER}"),
                 &[&q.wallet_ids, &q.status, &q.chain, &q.network, &q.token, &q.from_address, &q.suspicious, &q.since, &q.until],
             )
-            .await?;
-        Ok(row.try_get(0)?)
+            .await?
+            .try_get(0)?;
+        tx.commit().await?;
+        Ok((rows, total))
     }
+}
+
+/// The page of records `q` asks for.
+async fn select(c: &impl Cached, q: &IncomingQuery) -> Result<Vec<IncomingRecord>> {
+    let (after_at, after_id) = match &q.after {
+        Some((at, id)) => (Some(*at), Some(id.clone())),
+        None => (None, None),
+    };
+    let (limit, offset) = (q.limit.max(0), q.offset.max(0));
+    let rows = c
+        .rows(
+            &format!(
+                "SELECT {INCOMING_COLS} FROM incoming_transactions WHERE {FILTER}
+                 AND ($10::bigint IS NULL OR detected_at < $10 OR (detected_at = $10 AND id < $11))
+                 ORDER BY detected_at DESC, id DESC LIMIT $12 OFFSET $13"
+            ),
+            &[
+                &q.wallet_ids,
+                &q.status,
+                &q.chain,
+                &q.network,
+                &q.token,
+                &q.from_address,
+                &q.suspicious,
+                &q.since,
+                &q.until,
+                &after_at,
+                &after_id,
+                &limit,
+                &offset,
+            ],
+        )
+        .await?;
+    rows.iter().map(incoming_row).collect()
 }
 
 /// The filters of an [`IncomingQuery`] ($1..$9), its page aside.

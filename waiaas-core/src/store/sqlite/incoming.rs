@@ -66,27 +66,34 @@ impl IncomingStore for SqliteStore {
 
     async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>> {
         let q = q.clone();
-        self.read(move |c| {
-            let (wh, args) = filter(&q, true);
-            let mut st = c.prepare(&format!(
-                "SELECT {INCOMING_COLS} FROM incoming_transactions WHERE {wh} ORDER BY detected_at DESC, id DESC LIMIT {} OFFSET {}",
-                q.limit.max(0),
-                q.offset.max(0)
-            ))?;
-            let rows = st.query_map(rusqlite::params_from_iter(args.iter()), incoming_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
-        .await
+        self.read(move |c| select(c, &q)).await
     }
 
-    async fn count_incoming(&self, q: &IncomingQuery) -> Result<i64> {
+    async fn page_incoming(&self, q: &IncomingQuery) -> Result<(Vec<IncomingRecord>, i64)> {
         let q = q.clone();
         self.read(move |c| {
+            // One read transaction: one WAL snapshot for both statements.
+            let tx = c.unchecked_transaction()?;
+            let rows = select(&tx, &q)?;
             let (wh, args) = filter(&q, false);
-            Ok(c.query_row(&format!("SELECT COUNT(*) FROM incoming_transactions WHERE {wh}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?)
+            let total =
+                tx.query_row(&format!("SELECT COUNT(*) FROM incoming_transactions WHERE {wh}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+            Ok((rows, total))
         })
         .await
     }
+}
+
+/// The page of records `q` asks for.
+fn select(c: &Connection, q: &IncomingQuery) -> Result<Vec<IncomingRecord>> {
+    let (wh, args) = filter(q, true);
+    let mut st = c.prepare(&format!(
+        "SELECT {INCOMING_COLS} FROM incoming_transactions WHERE {wh} ORDER BY detected_at DESC, id DESC LIMIT {} OFFSET {}",
+        q.limit.max(0),
+        q.offset.max(0)
+    ))?;
+    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), incoming_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 /// The WHERE clause of `q`'s filters and its arguments (with `after` when `paged`).
