@@ -574,6 +574,14 @@ pub struct IncomingSettings {
     /// `confirmations` (default 12, 1..1000): how deep an EVM block must be (the head counts
     /// as 1) for its transfers to be CONFIRMED.
     pub confirmations: u64,
+    /// `suspicious_dust_usd` (default 0.01, >= 0): a transfer worth less is suspicious.
+    pub suspicious_dust_usd: f64,
+    /// `suspicious_amount_multiplier` (default 10, >= 1): a transfer above this many times
+    /// the wallet's average earlier inflow of the same asset is suspicious.
+    pub suspicious_amount_multiplier: f64,
+    /// `cooldown_minutes` (default 5): at most one `TX_INCOMING` per wallet within it
+    /// (`TX_INCOMING_SUSPICIOUS` is never held back).
+    pub cooldown: Duration,
 }
 
 impl IncomingSettings {
@@ -592,10 +600,23 @@ impl IncomingSettings {
             "true" => true,
             other => return Err(Error::new(ErrorCode::VALIDATION_FAILED, format!("config: incoming.enabled must be true or false (got '{other}')"))),
         };
+        let real = |key: &str, default: f64, min: f64| -> Result<f64> {
+            let raw = setting(config, "incoming", key);
+            if raw.is_empty() {
+                return Ok(default);
+            }
+            raw.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= min)
+                .ok_or_else(|| Error::new(ErrorCode::VALIDATION_FAILED, format!("config: incoming.{key} must be a number >= {min} (got '{raw}')")))
+        };
         Ok(IncomingSettings {
             enabled,
             poll_interval: Duration::from_secs(number("poll_interval", 30, 1..=3600)?),
             confirmations: number("confirmations", 12, 1..=1000)?,
+            suspicious_dust_usd: real("suspicious_dust_usd", 0.01, 0.0)?,
+            suspicious_amount_multiplier: real("suspicious_amount_multiplier", 10.0, 1.0)?,
+            cooldown: Duration::from_secs(60 * number("cooldown_minutes", 5, 0..=10_080)?),
         })
     }
 }
@@ -968,7 +989,15 @@ mod tests {
     #[test]
     fn incoming_settings_default_off_and_bad_values_refuse_the_config() {
         let d = IncomingSettings::from_config(&Config::default()).unwrap();
-        assert_eq!(d, IncomingSettings { enabled: false, poll_interval: Duration::from_secs(30), confirmations: 12 });
+        let defaults = IncomingSettings {
+            enabled: false,
+            poll_interval: Duration::from_secs(30),
+            confirmations: 12,
+            suspicious_dust_usd: 0.01,
+            suspicious_amount_multiplier: 10.0,
+            cooldown: Duration::from_secs(300),
+        };
+        assert_eq!(d, defaults);
         // Upstream's file (with keys this build does not read yet) and env overrides.
         let l = Config::from_toml(
             "[incoming]\nenabled = true\npoll_interval = 5\nretention_days = 90\nsuspicious_dust_usd = 0.01\n",
@@ -977,11 +1006,15 @@ mod tests {
         .unwrap();
         assert_eq!(
             IncomingSettings::from_config(&l.config).unwrap(),
-            IncomingSettings { enabled: true, poll_interval: Duration::from_secs(5), confirmations: 2 }
+            IncomingSettings { enabled: true, poll_interval: Duration::from_secs(5), confirmations: 2, ..defaults }
         );
-        for (toml, key) in
-            [("enabled = \"yes\"", "incoming.enabled"), ("poll_interval = 0", "incoming.poll_interval"), ("confirmations = -1", "incoming.confirmations")]
-        {
+        for (toml, key) in [
+            ("enabled = \"yes\"", "incoming.enabled"),
+            ("poll_interval = 0", "incoming.poll_interval"),
+            ("confirmations = -1", "incoming.confirmations"),
+            ("suspicious_dust_usd = -1", "incoming.suspicious_dust_usd"),
+            ("suspicious_amount_multiplier = 0.5", "incoming.suspicious_amount_multiplier"),
+        ] {
             let e = Config::from_toml(&format!("[incoming]\n{toml}\n"), &[]).unwrap_err();
             assert!(e.message.contains(key), "{toml}: {}", e.message);
         }

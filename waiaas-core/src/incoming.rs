@@ -14,8 +14,14 @@
 //! blocks skips the older ones, with an `INCOMING_RANGE_SKIPPED` audit event naming them.
 //! Records are `DETECTED`, then `CONFIRMED` once their block is `confirmations` deep.
 //!
+//! Each new record is checked for what looks like an attack ([`Engine::suspicious`]: dust,
+//! a token the registry does not list, an amount far above the wallet's usual inflow) and
+//! announced by one audit event, which the notification channels and webhooks deliver:
+//! `TX_INCOMING_SUSPICIOUS`, or `TX_INCOMING` at most once per wallet per cooldown; none
+//! while the kill switch is engaged.
+//!
 //! Built so far: EVM networks (a wallet is watched on its default network). Not yet:
-//! Solana, the suspicious-transfer rules and their events, the low-balance warning.
+//! Solana, the low-balance warning.
 
 use crate::api::types::{
     AdminIncomingList, AdminIncomingPage, AdminIncomingView, IncomingList, IncomingPage, IncomingSummary, IncomingSummaryEntry, IncomingSummaryQuery,
@@ -291,8 +297,18 @@ impl Engine {
                     });
                 }
             }
+            let mut reasons = HashMap::new();
+            for r in &mut records {
+                let why = self.suspicious(net, r, settings).await?;
+                r.is_suspicious = !why.is_empty();
+                reasons.insert(r.id.clone(), why);
+            }
             // Stored before the cursors move: a crash in between scans the range again.
-            new = self.inner.store.insert_incoming(&records).await?;
+            let inserted = self.inner.store.insert_incoming(&records).await?;
+            new = inserted.len();
+            for r in records.iter().filter(|r| inserted.contains(&r.id)) {
+                self.announce(r, &reasons[&r.id], settings).await?;
+            }
             for (id, _, cursor) in &watched {
                 cursors.insert(id.to_string(), (*cursor).max(end));
             }
@@ -305,6 +321,73 @@ impl Engine {
             self.inner.store.confirm_incoming(network, deep as i64, self.now()).await?;
         }
         Ok(new)
+    }
+
+    /// Why `r` looks like an attack (empty: it does not): `dust` (worth less than
+    /// `suspicious_dust_usd` at today's price), `unknown_token` (a token the token registry
+    /// does not list: never made usable to the agent by arriving), `large_amount` (above
+    /// `suspicious_amount_multiplier` times the wallet's average earlier inflow of the asset).
+    async fn suspicious(&self, net: Network, r: &IncomingRecord, settings: &IncomingSettings) -> Result<Vec<&'static str>> {
+        let amount: u128 = r.amount.parse().unwrap_or(0);
+        let mut why = vec![];
+        let (asset, decimals) = match &r.token_address {
+            None => (crate::price::Asset::native(net), Some(net.info().native_decimals)),
+            Some(token) => {
+                let listed = self.inner.store.list_tokens(net.id()).await?.into_iter().find(|t| t.address.eq_ignore_ascii_case(token));
+                if listed.is_none() {
+                    why.push("unknown_token");
+                }
+                (crate::price::Asset::token(net, token), listed.map(|t| t.decimals))
+            }
+        };
+        if let (Some(places), crate::price::Lookup::Found(p)) = (decimals, self.inner.oracles.price(&asset).await) {
+            if (amount as f64 / 10f64.powi(i32::from(places))) * p.usd < settings.suspicious_dust_usd {
+                why.push("dust");
+            }
+        }
+        let earlier = IncomingQuery { wallet_ids: Some(vec![r.wallet_id.clone()]), limit: 100, ..Default::default() };
+        let same: Vec<u128> = self
+            .inner
+            .store
+            .query_incoming(&earlier)
+            .await?
+            .into_iter()
+            .filter(|e| e.token_address == r.token_address && e.tx_hash != r.tx_hash)
+            .filter_map(|e| e.amount.parse().ok())
+            .collect();
+        if same.len() >= 3 {
+            let average = same.iter().map(|a| *a as f64).sum::<f64>() / same.len() as f64;
+            if amount as f64 > settings.suspicious_amount_multiplier * average {
+                why.push("large_amount");
+            }
+        }
+        Ok(why)
+    }
+
+    /// The event of a newly recorded transfer: `TX_INCOMING_SUSPICIOUS` (every channel, a
+    /// security event) or `TX_INCOMING` (at most one per wallet within `cooldown_minutes`);
+    /// none while the kill switch is engaged.
+    async fn announce(&self, r: &IncomingRecord, reasons: &[&str], settings: &IncomingSettings) -> Result<()> {
+        if self.kill_switch_engaged() {
+            return Ok(());
+        }
+        let details = serde_json::json!({
+            "incomingId": r.id, "txHash": r.tx_hash, "amount": r.amount, "token": r.token_address.as_deref().unwrap_or("native"),
+            "fromAddress": r.from_address, "network": r.network, "reasons": reasons.join(", "),
+        });
+        if !reasons.is_empty() {
+            self.inner.audit.record("TX_INCOMING_SUSPICIOUS", "system", Some(&r.wallet_id), None, Some(details), "warning", None).await;
+            return Ok(());
+        }
+        let key = format!("incoming.notified.{}", r.wallet_id);
+        let last: Option<i64> = self.inner.store.kv_get(&key).await?.and_then(|v| v.parse().ok());
+        let now = self.now();
+        if last.is_some_and(|t| now - t < settings.cooldown.as_secs() as i64) {
+            return Ok(());
+        }
+        self.inner.store.kv_set(&key, &now.to_string(), now).await?;
+        self.inner.audit.record("TX_INCOMING", "system", Some(&r.wallet_id), None, Some(details), "info", None).await;
+        Ok(())
     }
 
     /// Start the monitor's loop (see the module docs) when `[incoming] enabled`, beside the

@@ -1,7 +1,8 @@
 //! The incoming transaction monitor (issue 20) against a real anvil: native and ERC-20
 //! transfers into a monitored wallet are recorded once, DETECTED then CONFIRMED at the
 //! configured depth, and listed to the wallet's session and to the operator; a wallet not
-//! monitored records nothing. A daemon SIGKILLed while transfers arrive (and while it is
+//! monitored records nothing. Dust and tokens the registry does not list are suspicious and
+//! raise `TX_INCOMING_SUSPICIOUS`; a plain transfer raises `TX_INCOMING`. A daemon SIGKILLed while transfers arrive (and while it is
 //! down) resumes from its durable cursor and records each of 50 transfers exactly once.
 
 use serde_json::{json, Value};
@@ -45,6 +46,13 @@ async fn all_records(api: &Api, status: &str) -> Vec<Value> {
     items
 }
 
+/// The details of `wallet`'s audit events of type `kind`.
+async fn events(api: &Api, wallet: &str, kind: &str) -> Vec<Value> {
+    let r = api.call("GET", &format!("/v1/audit-logs?event_type={kind}&wallet_id={wallet}"), &Api::master(), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["data"].as_array().unwrap().iter().map(|e| e["details"].clone()).collect()
+}
+
 /// Wait until `check` holds of the operator's `status` list (panics after `limit`).
 async fn wait_records(api: &Api, status: &str, limit: Duration, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let t0 = Instant::now();
@@ -73,6 +81,7 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
         let native = pay(&node, &a_addr, 10u128.pow(18));
         let to_b = pay(&node, &b_addr, 2 * 10u128.pow(18));
         node.exec(json!({"from": DEV_ACCOUNTS[3], "to": a_addr, "value": "0x0"})); // no value: not a transfer
+        pay(&node, &a_addr, 1); // one wei: dust at 2,000 USD an ETH
         give_tokens(&node, &token, &a_addr, 500);
         (native, to_b)
     });
@@ -81,8 +90,10 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
     let token_block = tokio::task::block_in_place(|| hex_u128(&node.rpc("eth_blockNumber", json!([])))) as i64;
     let detected = wait_records(&api, "DETECTED", Duration::from_secs(20), |rows| !rows.is_empty()).await;
     let recorded = [detected.clone(), all_records(&api, "CONFIRMED").await].concat();
-    assert_eq!(recorded.len(), 2, "{recorded:#?}");
-    let native_row = recorded.iter().find(|r| r["tokenAddress"].is_null()).expect("the native transfer");
+    assert_eq!(recorded.len(), 3, "{recorded:#?}");
+    let native_row = recorded.iter().find(|r| r["tokenAddress"].is_null() && r["amount"] != json!("1")).expect("the native transfer");
+    let dust_row = recorded.iter().find(|r| r["amount"] == json!("1")).expect("the dust transfer");
+    assert_eq!(dust_row["suspicious"], json!(true), "{dust_row}");
     assert_eq!(native_row["txHash"].as_str().unwrap(), native.to_lowercase());
     assert_eq!(
         (&native_row["walletId"], &native_row["amount"], &native_row["chain"], &native_row["network"], &native_row["suspicious"]),
@@ -95,25 +106,39 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
     assert_eq!((&token_row["amount"], &token_row["walletId"], &token_row["blockNumber"]), (&json!("500"), &json!(a), &json!(token_block)));
     assert!(token_row["fromAddress"].as_str().unwrap().eq_ignore_ascii_case(DEV_ACCOUNTS[0]), "{token_row}");
     assert!(token_row["confirmedAt"].is_null());
+    assert_eq!(token_row["suspicious"], json!(true), "a token the registry does not list: {token_row}");
     assert!(recorded.iter().all(|r| r["txHash"] != json!(to_b.to_lowercase())), "wallet b is not monitored");
 
     // Three blocks deep (the head counts as one): CONFIRMED, with the time it was.
     tokio::task::block_in_place(|| (0..3).for_each(|_| node.mine()));
-    let confirmed = wait_records(&api, "CONFIRMED", Duration::from_secs(20), |rows| rows.len() == 2).await;
+    let confirmed = wait_records(&api, "CONFIRMED", Duration::from_secs(20), |rows| rows.len() == 3).await;
     assert!(confirmed.iter().all(|r| r["confirmedAt"].as_i64().is_some()), "{confirmed:#?}");
     assert!(all_records(&api, "DETECTED").await.is_empty());
     // Later rounds rescan nothing into a second record.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(all_records(&api, "CONFIRMED").await.len(), 2);
+    assert_eq!(all_records(&api, "CONFIRMED").await.len(), 3);
+    // One event per new record: the plain transfer TX_INCOMING, the dust and the unknown
+    // token TX_INCOMING_SUSPICIOUS with their reasons (to every channel: a security event).
+    let plain = events(&api, &a, "TX_INCOMING").await;
+    assert_eq!(plain.len(), 1, "{plain:?}");
+    let mut alarms: Vec<String> = events(&api, &a, "TX_INCOMING_SUSPICIOUS").await.iter().map(|d| d.to_string()).collect();
+    alarms.sort();
+    assert_eq!(alarms.len(), 2, "{alarms:?}");
+    assert!(alarms.iter().any(|d| d.contains("dust")) && alarms.iter().any(|d| d.contains("unknown_token")), "{alarms:?}");
 
     // The session's view: its wallet's records (CONFIRMED by default), paged by cursor.
-    let page = api.call("GET", "/v1/wallet/incoming?limit=1", &a_session, None).await;
-    assert_eq!((page.status, page.body["data"].as_array().unwrap().len(), &page.body["hasMore"]), (200, 1, &json!(true)), "{:?}", page.body);
+    let page = api.call("GET", "/v1/wallet/incoming?limit=2", &a_session, None).await;
+    assert_eq!((page.status, page.body["data"].as_array().unwrap().len(), &page.body["hasMore"]), (200, 2, &json!(true)), "{:?}", page.body);
     let cursor = page.body["nextCursor"].as_str().unwrap().to_string();
-    let next = api.call("GET", &format!("/v1/wallet/incoming?limit=1&cursor={cursor}"), &a_session, None).await;
-    assert_eq!((next.status, &next.body["hasMore"], &next.body["nextCursor"]), (200, &json!(false), &Value::Null), "{:?}", next.body);
-    let ids: BTreeSet<&str> = [&page.body, &next.body].iter().map(|b| b["data"][0]["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 2, "two pages, two different records");
+    let next = api.call("GET", &format!("/v1/wallet/incoming?limit=2&cursor={cursor}"), &a_session, None).await;
+    assert_eq!(
+        (next.status, next.body["data"].as_array().unwrap().len(), &next.body["hasMore"], &next.body["nextCursor"]),
+        (200, 1, &json!(false), &Value::Null),
+        "{:?}",
+        next.body
+    );
+    let ids: BTreeSet<&str> = [&page.body, &next.body].iter().flat_map(|b| b["data"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap())).collect();
+    assert_eq!(ids.len(), 3, "two pages, three different records");
     let tokens_only = api.call("GET", &format!("/v1/wallet/incoming?token={}", token_row["tokenAddress"].as_str().unwrap()), &a_session, None).await;
     assert_eq!(tokens_only.body["data"].as_array().unwrap().len(), 1, "{:?}", tokens_only.body);
     // The summary: today's CONFIRMED transfers; the native sum; no USD total, since the test
@@ -124,7 +149,7 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
     assert_eq!(entries.len(), 1, "{:?}", today.body);
     assert_eq!(
         (&entries[0]["totalCount"], &entries[0]["totalAmountNative"], &entries[0]["totalAmountUsd"], &entries[0]["suspiciousCount"]),
-        (&json!(2), &json!("1000000000000000000"), &Value::Null, &json!(0))
+        (&json!(3), &json!("1000000000000000001"), &Value::Null, &json!(2))
     );
     let weekly = api.call("GET", "/v1/wallet/incoming/summary?period=weekly", &a_session, None).await;
     let week = weekly.body["entries"][0]["date"].as_str().unwrap_or_default().to_string();
@@ -144,7 +169,20 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
     let r = api.call("GET", "/v1/admin/incoming?limit=201", &Api::master(), None).await;
     assert_eq!(r.status, 400, "{:?}", r.body);
     let suspicious = api.call("GET", "/v1/admin/incoming?suspicious=true", &Api::master(), None).await;
-    assert_eq!((suspicious.body["total"].as_i64(), suspicious.body["items"].as_array().map(Vec::len)), (Some(0), Some(0)), "{:?}", suspicious.body);
+    assert_eq!((suspicious.body["total"].as_i64(), suspicious.body["items"].as_array().map(Vec::len)), (Some(2), Some(2)), "{:?}", suspicious.body);
+    // A second plain transfer within the cooldown (5 minutes by default) is recorded without
+    // a second TX_INCOMING; while the kill switch is engaged, transfers are recorded and
+    // nothing is announced, not even a suspicious one.
+    tokio::task::block_in_place(|| pay(&node, &a_addr, 2 * 10u128.pow(18)));
+    wait_records(&api, "DETECTED", Duration::from_secs(20), |rows| rows.len() == 1).await;
+    assert_eq!(events(&api, &a, "TX_INCOMING").await.len(), 1);
+    let r = api.call("POST", "/v1/admin/kill-switch", &Api::master(), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    tokio::task::block_in_place(|| pay(&node, &a_addr, 1));
+    wait_records(&api, "DETECTED", Duration::from_secs(20), |rows| rows.len() == 2).await;
+    let r = api.call("POST", "/v1/admin/recover", &Api::master(), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((events(&api, &a, "TX_INCOMING").await.len(), events(&api, &a, "TX_INCOMING_SUSPICIOUS").await.len()), (1, 2));
     // Each list needs its credential.
     assert_eq!(api.call("GET", "/v1/wallet/incoming", &Auth::None, None).await.status, 401);
     assert_eq!(api.call("GET", "/v1/admin/incoming", &a_session, None).await.status, 401);

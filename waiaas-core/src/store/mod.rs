@@ -452,8 +452,8 @@ pub struct IncomingQuery {
 #[async_trait]
 pub trait IncomingStore: Send + Sync + 'static {
     /// Insert the records not yet stored (by transaction, log index and wallet), all in one
-    /// write; returns how many were new.
-    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<usize>;
+    /// write; returns the ids of those that were new.
+    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<Vec<String>>;
     /// `DETECTED` records of `network` in blocks up to `block` become `CONFIRMED` at `now`;
     /// returns how many.
     async fn confirm_incoming(&self, network: &str, block: i64, now: i64) -> Result<usize>;

@@ -23,13 +23,13 @@ fn incoming_row(r: &Row) -> Result<IncomingRecord> {
 
 #[async_trait]
 impl IncomingStore for PgStore {
-    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<usize> {
+    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<Vec<String>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let sql = format!("INSERT INTO incoming_transactions ({INCOMING_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT DO NOTHING");
-        let mut new = 0;
+        let mut new = vec![];
         for r in records {
-            new += tx
+            let inserted = tx
                 .exec(
                     &sql,
                     &[
@@ -49,7 +49,10 @@ impl IncomingStore for PgStore {
                         &r.is_suspicious,
                     ],
                 )
-                .await? as usize;
+                .await?;
+            if inserted == 1 {
+                new.push(r.id.clone());
+            }
         }
         tx.commit().await?;
         Ok(new)

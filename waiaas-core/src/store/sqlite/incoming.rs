@@ -23,15 +23,15 @@ fn incoming_row(r: &Row) -> rusqlite::Result<IncomingRecord> {
 
 #[async_trait]
 impl IncomingStore for SqliteStore {
-    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<usize> {
+    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<Vec<String>> {
         let records = records.to_vec();
         self.write(move |tx| {
             let mut st = tx.prepare_cached(&format!(
                 "INSERT OR IGNORE INTO incoming_transactions ({INCOMING_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
             ))?;
-            let mut new = 0;
+            let mut new = vec![];
             for r in &records {
-                new += st.execute(params![
+                let inserted = st.execute(params![
                     r.id,
                     r.tx_hash,
                     r.log_index,
@@ -47,6 +47,9 @@ impl IncomingStore for SqliteStore {
                     r.confirmed_at,
                     r.is_suspicious
                 ])?;
+                if inserted == 1 {
+                    new.push(r.id.clone());
+                }
             }
             Ok(new)
         })
