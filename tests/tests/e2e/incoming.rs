@@ -234,4 +234,13 @@ async fn a_killed_monitor_resumes_from_its_cursor_and_records_each_of_50_transfe
     assert_eq!((&entry["totalCount"], &entry["totalAmountNative"]), (&json!(50), &json!(total.to_string())), "{:?}", summary.body);
     let usd = entry["totalAmountUsd"].as_f64().unwrap();
     assert!((usd - total as f64 / 1e18 * 2000.0).abs() < 1e-12, "{usd}");
+    // A transfer far above the wallet's usual inflow (about 1,000,000 wei each) is flagged.
+    let big = tokio::task::block_in_place(|| pay(&node, &addr, 1_000_000_000)).to_lowercase();
+    wait_records(&api, "CONFIRMED", Duration::from_secs(20), |rows| rows.len() == 51).await;
+    let wallet = rows_after[0]["walletId"].as_str().unwrap().to_string();
+    let alarm =
+        events(&api, &wallet, "TX_INCOMING_SUSPICIOUS").await.into_iter().find(|d| d.to_string().contains(&big)).expect("an alarm for the big transfer");
+    assert!(alarm.to_string().contains("large_amount"), "{alarm}");
+    let usual = events(&api, &wallet, "TX_INCOMING_SUSPICIOUS").await.into_iter().find(|d| !d.to_string().contains(&big)).expect("alarms for the dust");
+    assert!(!usual.to_string().contains("large_amount"), "{usual}");
 }
