@@ -32,7 +32,7 @@ use crate::config::IncomingSettings;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::network::{Chain, Network};
-use crate::store::{IncomingQuery, IncomingRecord, WalletStatus};
+use crate::store::{IncomingQuery, IncomingRecord, TokenRow, WalletStatus};
 use base64::Engine as _;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -63,6 +63,11 @@ fn period_of(period: &str, at: i64) -> String {
         }
         _ => format!("{y:04}-{m:02}-{d:02}"),
     }
+}
+
+/// A network filter by its canonical id (CAIP-2 and legacy names accepted).
+fn canonical_network(network: Option<String>) -> Result<Option<String>> {
+    network.map(|n| Network::parse(&n).map(|n| n.id().to_string())).transpose()
 }
 
 /// A record status a list may ask for.
@@ -109,7 +114,7 @@ impl Engine {
             wallet_ids: Some(Self::scope_wallets(ctx, q.wallet_id.as_deref())?),
             status: Some("CONFIRMED".into()),
             chain: q.chain,
-            network: q.network.map(|n| Network::parse(&n).map(|n| n.id().to_string())).transpose()?,
+            network: canonical_network(q.network)?,
             since: q.since,
             until: q.until,
             limit: 1000,
@@ -122,34 +127,20 @@ impl Engine {
             suspicious: i64,
         }
         let mut buckets: BTreeMap<String, Bucket> = BTreeMap::new();
-        let mut decimals: HashMap<(String, String), Option<u8>> = HashMap::new();
+        let mut registries: HashMap<String, Vec<TokenRow>> = HashMap::new();
         loop {
             let rows = self.inner.store.query_incoming(&query).await?;
             for r in &rows {
                 let b = buckets.entry(period_of(&period, r.detected_at)).or_insert(Bucket { count: 0, native: 0, usd: Some(0.0), suspicious: 0 });
                 b.count += 1;
                 b.suspicious += i64::from(r.is_suspicious);
-                let amount: u128 = r.amount.parse().unwrap_or(0);
-                let net = Network::parse(&r.network)?;
-                let (asset, places) = match &r.token_address {
-                    None => {
-                        b.native = b.native.saturating_add(amount);
-                        (crate::price::Asset::native(net), Some(net.info().native_decimals))
-                    }
-                    Some(token) => {
-                        let key = (r.network.clone(), token.to_lowercase());
-                        if !decimals.contains_key(&key) {
-                            let known =
-                                self.inner.store.list_tokens(&r.network).await?.into_iter().find(|t| t.address.eq_ignore_ascii_case(token)).map(|t| t.decimals);
-                            decimals.insert(key.clone(), known);
-                        }
-                        (crate::price::Asset::token(net, token), decimals[&key])
-                    }
-                };
-                let value = match (places, self.inner.oracles.price(&asset).await) {
-                    (Some(places), crate::price::Lookup::Found(p)) => Some(amount as f64 / 10f64.powi(i32::from(places)) * p.usd),
-                    _ => None,
-                };
+                if r.token_address.is_none() {
+                    b.native = b.native.saturating_add(r.amount.parse().unwrap_or(0));
+                }
+                if !registries.contains_key(&r.network) {
+                    registries.insert(r.network.clone(), self.inner.store.list_tokens(&r.network).await?);
+                }
+                let (_, value) = self.incoming_value(Network::parse(&r.network)?, r, &registries[&r.network]).await;
                 b.usd = b.usd.zip(value).map(|(a, v)| a + v);
             }
             match rows.last() {
@@ -209,7 +200,7 @@ impl Engine {
             suspicious: None,
             offset: 0,
             chain: q.chain,
-            network: q.network.map(|n| Network::parse(&n).map(|n| n.id().to_string())).transpose()?,
+            network: canonical_network(q.network)?,
             token: q.token,
             from_address: q.from_address,
             since: q.since,
@@ -297,9 +288,17 @@ impl Engine {
                     });
                 }
             }
+            // What the checks compare with, read once for the round: the token registry and
+            // each wallet's earlier inflows (this round's are not stored yet).
+            let registry = self.inner.store.list_tokens(network).await?;
+            let mut earlier: HashMap<&str, Vec<IncomingRecord>> = HashMap::new();
+            for (id, _, _) in &watched {
+                let q = IncomingQuery { wallet_ids: Some(vec![id.to_string()]), limit: 100, ..Default::default() };
+                earlier.insert(id, self.inner.store.query_incoming(&q).await?);
+            }
             let mut reasons = HashMap::new();
             for r in &mut records {
-                let why = self.suspicious(net, r, settings).await?;
+                let why = self.suspicious(net, r, &registry, &earlier[r.wallet_id.as_str()], settings).await;
                 r.is_suspicious = !why.is_empty();
                 reasons.insert(r.id.clone(), why);
             }
@@ -323,45 +322,52 @@ impl Engine {
         Ok(new)
     }
 
-    /// Why `r` looks like an attack (empty: it does not): `dust` (worth less than
-    /// `suspicious_dust_usd` at today's price), `unknown_token` (a token the token registry
-    /// does not list: never made usable to the agent by arriving), `large_amount` (above
-    /// `suspicious_amount_multiplier` times the wallet's average earlier inflow of the asset).
-    async fn suspicious(&self, net: Network, r: &IncomingRecord, settings: &IncomingSettings) -> Result<Vec<&'static str>> {
-        let amount: u128 = r.amount.parse().unwrap_or(0);
-        let mut why = vec![];
+    /// The USD value of the transfer `r` at today's price (`None`: no price, or a token the
+    /// `registry` does not list, whose decimals are unknown), and whether its asset is known
+    /// (native, or listed).
+    async fn incoming_value(&self, net: Network, r: &IncomingRecord, registry: &[TokenRow]) -> (bool, Option<f64>) {
         let (asset, decimals) = match &r.token_address {
             None => (crate::price::Asset::native(net), Some(net.info().native_decimals)),
-            Some(token) => {
-                let listed = self.inner.store.list_tokens(net.id()).await?.into_iter().find(|t| t.address.eq_ignore_ascii_case(token));
-                if listed.is_none() {
-                    why.push("unknown_token");
-                }
-                (crate::price::Asset::token(net, token), listed.map(|t| t.decimals))
-            }
+            Some(token) => (crate::price::Asset::token(net, token), registry.iter().find(|t| t.address.eq_ignore_ascii_case(token)).map(|t| t.decimals)),
         };
-        if let (Some(places), crate::price::Lookup::Found(p)) = (decimals, self.inner.oracles.price(&asset).await) {
-            if (amount as f64 / 10f64.powi(i32::from(places))) * p.usd < settings.suspicious_dust_usd {
-                why.push("dust");
-            }
+        let Some(places) = decimals else { return (false, None) };
+        let value = match self.inner.oracles.price(&asset).await {
+            crate::price::Lookup::Found(p) => Some(crate::price::usd_value(r.amount.parse().unwrap_or(0), places, p.usd)),
+            _ => None,
+        };
+        (true, value)
+    }
+
+    /// Why `r` looks like an attack (empty: it does not): `unknown_token` (a token the token
+    /// `registry` does not list: never made usable to the agent by arriving), `dust` (worth
+    /// less than `suspicious_dust_usd` at today's price), `large_amount` (above
+    /// `suspicious_amount_multiplier` times the average of the wallet's `earlier` inflows of
+    /// the asset, once there are three).
+    async fn suspicious(
+        &self,
+        net: Network,
+        r: &IncomingRecord,
+        registry: &[TokenRow],
+        earlier: &[IncomingRecord],
+        settings: &IncomingSettings,
+    ) -> Vec<&'static str> {
+        let mut why = vec![];
+        let (known, value) = self.incoming_value(net, r, registry).await;
+        if !known {
+            why.push("unknown_token");
         }
-        let earlier = IncomingQuery { wallet_ids: Some(vec![r.wallet_id.clone()]), limit: 100, ..Default::default() };
-        let same: Vec<u128> = self
-            .inner
-            .store
-            .query_incoming(&earlier)
-            .await?
-            .into_iter()
-            .filter(|e| e.token_address == r.token_address && e.tx_hash != r.tx_hash)
-            .filter_map(|e| e.amount.parse().ok())
-            .collect();
+        if value.is_some_and(|usd| usd < settings.suspicious_dust_usd) {
+            why.push("dust");
+        }
+        let same: Vec<u128> =
+            earlier.iter().filter(|e| e.token_address == r.token_address && e.tx_hash != r.tx_hash).filter_map(|e| e.amount.parse().ok()).collect();
         if same.len() >= 3 {
             let average = same.iter().map(|a| *a as f64).sum::<f64>() / same.len() as f64;
-            if amount as f64 > settings.suspicious_amount_multiplier * average {
+            if r.amount.parse::<u128>().unwrap_or(0) as f64 > settings.suspicious_amount_multiplier * average {
                 why.push("large_amount");
             }
         }
-        Ok(why)
+        why
     }
 
     /// The event of a newly recorded transfer: `TX_INCOMING_SUSPICIOUS` (every channel, a

@@ -237,6 +237,11 @@ pub enum Lookup {
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(1800);
 
 /// Whether `p` may be used at unix time `now`: finite, above zero, and not older than `max_age`.
+/// The USD value of `amount` smallest units of an asset with `decimals` at `usd` a whole unit.
+pub fn usd_value(amount: u128, decimals: u8, usd: f64) -> f64 {
+    amount as f64 / 10f64.powi(i32::from(decimals)) * usd
+}
+
 pub fn usable(p: &Price, now: i64, max_age: Duration) -> bool {
     p.usd.is_finite() && p.usd > 0.0 && now.saturating_sub(p.at) <= i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX)
 }

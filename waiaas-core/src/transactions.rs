@@ -568,7 +568,7 @@ impl Engine {
                     Err(_) => None,
                 };
                 fee_amount = Some(u.fee.estimated_fee);
-                let fee_usd = native_usd.map(|p| u.fee.estimated_fee as f64 / 10f64.powi(info.native_decimals as i32) * p);
+                let fee_usd = native_usd.map(|p| crate::price::usd_value(u.fee.estimated_fee, info.native_decimals, p));
                 (
                     Some(serde_json::json!({
                         "estimatedFee": u.fee.estimated_fee.to_string(), "feeSymbol": info.native_symbol, "feeDecimals": info.native_decimals,

@@ -139,7 +139,7 @@ fn price(prices: &Prices, network: Network, kind: &TxKind) -> (Option<f64>, Pric
             return (Some(0.0), PriceStatus::Priced);
         }
         match prices.get(&asset) {
-            Some(Lookup::Found(p)) => (Some(amount as f64 / 10f64.powi(decimals as i32) * p.usd), PriceStatus::Priced),
+            Some(Lookup::Found(p)) => (Some(crate::price::usd_value(amount, decimals, p.usd)), PriceStatus::Priced),
             Some(Lookup::NotListed) => (None, PriceStatus::NotListed),
             _ => (None, PriceStatus::OracleDown),
         }
