@@ -69,6 +69,17 @@ pub(crate) fn iso_now() -> String {
     iso_ms(now_ms())
 }
 
+/// (year, month, day) -> days since 1970-01-01 (H. Hinnant's algorithm; the inverse of
+/// [`civil_from_days`]).
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
 /// Days since 1970-01-01 -> (year, month, day) (H. Hinnant's algorithm).
 pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;

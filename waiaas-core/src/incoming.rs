@@ -56,8 +56,7 @@ fn period_of(period: &str, at: i64) -> String {
         "monthly" => format!("{y:04}-{m:02}"),
         "weekly" => {
             // Day of the year (0-based) and of the week (0 = Monday; 1970-01-01 was a Thursday).
-            let yday =
-                (0..366).find(|back| crate::clock::civil_from_days(days - back).1 == 1 && crate::clock::civil_from_days(days - back).2 == 1).unwrap_or(0);
+            let yday = days - crate::clock::days_from_civil(y, 1, 1);
             let monday_based = (days + 3).rem_euclid(7);
             format!("{y:04}-W{:02}", (yday + 7 - monday_based) / 7)
         }
