@@ -301,10 +301,13 @@ impl Engine {
                 r.is_suspicious = !why.is_empty();
                 reasons.insert(r.id.clone(), why);
             }
+            // Whether to announce is decided when the transfers are seen, before they are
+            // stored: a kill switch released right after the record is read leaves it unannounced.
+            let silenced = self.kill_switch_engaged();
             // Stored before the cursors move: a crash in between scans the range again.
             let inserted = self.inner.store.insert_incoming(&records).await?;
             new = inserted.len();
-            for r in records.iter().filter(|r| inserted.contains(&r.id)) {
+            for r in records.iter().filter(|r| !silenced && inserted.contains(&r.id)) {
                 self.announce(r, &reasons[&r.id], settings).await?;
             }
             for (id, _, cursor) in &watched {
@@ -371,11 +374,8 @@ impl Engine {
 
     /// The event of a newly recorded transfer: `TX_INCOMING_SUSPICIOUS` (every channel, a
     /// security event) or `TX_INCOMING` (at most one per wallet within `cooldown_minutes`);
-    /// none while the kill switch is engaged.
+    /// none for what arrived while the kill switch was engaged (the caller's part).
     async fn announce(&self, r: &IncomingRecord, reasons: &[&str], settings: &IncomingSettings) -> Result<()> {
-        if self.kill_switch_engaged() {
-            return Ok(());
-        }
         let details = serde_json::json!({
             "incomingId": r.id, "txHash": r.tx_hash, "amount": r.amount, "token": r.token_address.as_deref().unwrap_or("native"),
             "fromAddress": r.from_address, "network": r.network, "reasons": reasons.join(", "),
