@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod evm;
 pub mod fakes;
+pub mod solana;
 pub mod x402;
 
 use std::io::{BufRead, BufReader};
@@ -291,7 +292,13 @@ impl Api {
     /// Create an EVM wallet with its session as the operator (asserts 201); returns its id,
     /// address and the session's auth.
     pub async fn evm_wallet(&self, name: &str) -> (String, String, Auth) {
-        let w = self.call("POST", "/v1/wallets", &Api::master(), Some(serde_json::json!({"name": name, "chain": "ethereum"}))).await;
+        self.wallet_on(name, "ethereum").await
+    }
+
+    /// Create a wallet on `chain` (`ethereum`, `solana`; testnet) as the operator; returns
+    /// (id, address, session).
+    pub async fn wallet_on(&self, name: &str, chain: &str) -> (String, String, Auth) {
+        let w = self.call("POST", "/v1/wallets", &Api::master(), Some(serde_json::json!({"name": name, "chain": chain}))).await;
         assert_eq!(w.status, 201, "{:?}", w.body);
         (
             w.body["id"].as_str().unwrap().into(),

@@ -4,14 +4,14 @@
 //! One watcher per network shared by all its monitored wallets, on the daemon that leads
 //! ([`Replicas::lead`](crate::store::Replicas::lead)): every `poll_interval` seconds it asks
 //! the node for the head and scans the blocks after the wallets' cursors (EVM: native
-//! transfers and ERC-20 `Transfer` logs, [`ChainAdapter::incoming`]), at most
-//! [`BLOCKS_PER_ROUND`] a round. A durable cursor per (network, wallet), the last block
+//! transfers and ERC-20 `Transfer` logs; Solana: SOL and SPL / Token-2022 transfers), at most
+//! [`scan_window`] a round. A durable cursor per (network, wallet), the last block
 //! scanned for it, lives in the key/value store (`incoming.cursors.<network>`, one JSON
 //! object per network): it moves only after the round's records are stored, and each
 //! transfer is stored once (unique by transaction, log index and wallet), so a daemon that
 //! died mid-round scans the range again and records nothing twice. A wallet seen for the
-//! first time starts at the head. A daemon that was down for more than [`MAX_CATCH_UP`]
-//! blocks skips the older ones, with an `INCOMING_RANGE_SKIPPED` audit event naming them.
+//! first time starts at the head. A daemon that was down for more than [`scan_window`]
+//! allows skips the older ones, with an `INCOMING_RANGE_SKIPPED` audit event naming them.
 //! Records are `DETECTED`, then `CONFIRMED` once their block is `confirmations` deep.
 //!
 //! Each new record is checked for what looks like an attack ([`Engine::suspicious`]: dust,
@@ -20,8 +20,8 @@
 //! `TX_INCOMING_SUSPICIOUS`, or `TX_INCOMING` at most once per wallet per cooldown; none
 //! while the kill switch is engaged.
 //!
-//! Built so far: EVM networks (a wallet is watched on its default network). Not yet:
-//! Solana, the low-balance warning.
+//! A wallet is watched on its default network: EVM by block scan, Solana by the signatures
+//! of the wallet and its token accounts ([`ChainAdapter::incoming`]).
 
 use crate::api::types::{
     AdminIncomingList, AdminIncomingPage, AdminIncomingView, IncomingList, IncomingPage, IncomingSummary, IncomingSummaryEntry, IncomingSummaryQuery,
@@ -37,10 +37,17 @@ use base64::Engine as _;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// The most blocks one round scans per network.
-pub const BLOCKS_PER_ROUND: u64 = 500;
-/// The most blocks behind the head a cursor may be; older blocks are skipped (and audited).
-pub const MAX_CATCH_UP: u64 = 10_000;
+/// How many blocks one round scans on a network of `chain`, and how far behind the head a
+/// cursor may be (older blocks are skipped, and audited). EVM reads every block: 500 a round,
+/// 10,000 behind (about 33 hours at 12 s). Solana asks each watched account for its
+/// signatures, whatever the number of slots: one round covers the whole window of 216,000
+/// slots (about a day at 400 ms).
+pub fn scan_window(chain: Chain) -> (u64, u64) {
+    match chain {
+        Chain::Ethereum => (500, 10_000),
+        Chain::Solana => (216_000, 216_000),
+    }
+}
 
 /// The key/value entry of a network's cursors.
 fn cursors_key(network: &str) -> String {
@@ -219,7 +226,7 @@ impl Engine {
     pub async fn scan_incoming(&self, settings: &IncomingSettings) -> Result<usize> {
         let mut by_network: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for w in self.inner.store.list_wallets(None).await? {
-            if w.monitor_incoming && w.status != WalletStatus::Terminated && w.chain == Chain::Ethereum {
+            if w.monitor_incoming && w.status != WalletStatus::Terminated {
                 by_network.entry(w.network.clone()).or_default().push((w.id, w.public_key));
             }
         }
@@ -252,16 +259,17 @@ impl Engine {
             }
         }
         let mut new = 0;
+        let (per_round, max_catch_up) = scan_window(net.chain());
         if let Some(lowest) = watched.iter().map(|w| w.2).min().filter(|c| *c < head) {
             let mut start = lowest + 1;
-            if head - lowest > MAX_CATCH_UP {
-                let skipped_to = head - MAX_CATCH_UP;
+            if head - lowest > max_catch_up {
+                let skipped_to = head - max_catch_up;
                 tracing::warn!(network, "incoming monitor was {} blocks behind: blocks {start}..={skipped_to} are not scanned", head - lowest);
                 let details = serde_json::json!({"network": network, "fromBlock": start, "toBlock": skipped_to});
                 self.inner.audit.record("INCOMING_RANGE_SKIPPED", "system", None, None, Some(details), "warning", None).await;
                 start = skipped_to + 1;
             }
-            let end = head.min(start + BLOCKS_PER_ROUND - 1);
+            let end = head.min(start + per_round - 1);
             let addresses: Vec<String> = watched.iter().map(|w| w.1.to_string()).collect();
             let transfers = adapter.incoming(&addresses, start, end).await.map_err(|e| e.error)?;
             let now = self.now();
@@ -295,9 +303,19 @@ impl Engine {
                 let q = IncomingQuery { wallet_ids: Some(vec![id.to_string()]), limit: 100, ..Default::default() };
                 earlier.insert(id, self.inner.store.query_incoming(&q).await?);
             }
+            // Whether each wallet's agent may move each token that arrived, asked once a round.
+            let mut allowed: HashMap<(String, String), bool> = HashMap::new();
+            for r in &records {
+                if let Some(token) = &r.token_address {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = allowed.entry((r.wallet_id.clone(), token.clone())) {
+                        slot.insert(self.inner.policies.token_allowed(&r.wallet_id, net, token).await?);
+                    }
+                }
+            }
             let mut reasons = HashMap::new();
             for r in &mut records {
-                let why = self.suspicious(net, r, &registry, &earlier[r.wallet_id.as_str()], settings).await;
+                let listed = r.token_address.as_ref().is_none_or(|t| allowed[&(r.wallet_id.clone(), t.clone())]);
+                let why = self.suspicious(net, r, &registry, listed, &earlier[r.wallet_id.as_str()], settings).await;
                 r.is_suspicious = !why.is_empty();
                 reasons.insert(r.id.clone(), why);
             }
@@ -330,7 +348,7 @@ impl Engine {
     async fn incoming_value(&self, net: Network, r: &IncomingRecord, registry: &[TokenRow]) -> (bool, Option<f64>) {
         let (asset, decimals) = match &r.token_address {
             None => (crate::price::Asset::native(net), Some(net.info().native_decimals)),
-            Some(token) => (crate::price::Asset::token(net, token), registry.iter().find(|t| t.address.eq_ignore_ascii_case(token)).map(|t| t.decimals)),
+            Some(token) => (crate::price::Asset::token(net, token), registry.iter().find(|t| net.chain().same_address(&t.address, token)).map(|t| t.decimals)),
         };
         let Some(places) = decimals else { return (false, None) };
         let value = match self.inner.oracles.price(&asset).await {
@@ -341,7 +359,8 @@ impl Engine {
     }
 
     /// Why `r` looks like an attack (empty: it does not): `unknown_token` (a token the token
-    /// `registry` does not list: never made usable to the agent by arriving), `dust` (worth
+    /// `registry` does not list), `token_not_allowed` (a token the wallet's ALLOWED_TOKENS does
+    /// not list, so not `allowed`: arriving never makes a token usable to the agent), `dust` (worth
     /// less than `suspicious_dust_usd` at today's price), `large_amount` (above
     /// `suspicious_amount_multiplier` times the average of the wallet's `earlier` inflows of
     /// the asset, once there are three).
@@ -350,6 +369,7 @@ impl Engine {
         net: Network,
         r: &IncomingRecord,
         registry: &[TokenRow],
+        allowed: bool,
         earlier: &[IncomingRecord],
         settings: &IncomingSettings,
     ) -> Vec<&'static str> {
@@ -357,6 +377,9 @@ impl Engine {
         let (known, value) = self.incoming_value(net, r, registry).await;
         if !known {
             why.push("unknown_token");
+        }
+        if !allowed {
+            why.push("token_not_allowed");
         }
         if value.is_some_and(|usd| usd < settings.suspicious_dust_usd) {
             why.push("dust");

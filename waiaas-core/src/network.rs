@@ -20,6 +20,15 @@ pub enum Chain {
 }
 
 impl Chain {
+    /// EVM addresses compare case-insensitively (checksums are only a display form);
+    /// Solana's base58 addresses are case-sensitive and compare exactly.
+    pub fn same_address(self, a: &str, b: &str) -> bool {
+        match self {
+            Chain::Ethereum => a.eq_ignore_ascii_case(b),
+            Chain::Solana => a == b,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Chain::Solana => "solana",

@@ -21,6 +21,7 @@ use solana_transaction::versioned::VersionedTransaction;
 use spl_token_interface::instruction as token;
 use std::str::FromStr;
 use std::time::Duration;
+use waiaas_e2e::solana::{lamports, node};
 use waiaas_e2e::*;
 
 const SPL_TOKEN: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
@@ -28,20 +29,12 @@ const MEMO: &str = "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr";
 const COMPUTE_BUDGET: &str = "ComputeBudget111111111111111111111111111111";
 const SYSTEM: &str = "11111111111111111111111111111111";
 
-fn node() -> &'static waiaas_testnodes::solana::Validator {
-    tokio::task::block_in_place(waiaas_testnodes::solana::shared)
-}
-
 fn rpc(method: &str, params: Value) -> Value {
     tokio::task::block_in_place(|| node().rpc(method, params))
 }
 
 fn fresh() -> Pubkey {
     Pubkey::new_from_array(ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).verifying_key().to_bytes())
-}
-
-fn lamports(addr: &str) -> u64 {
-    rpc("getBalance", json!([addr, {"commitment": "confirmed"}]))["value"].as_u64().unwrap()
 }
 
 struct Setup {

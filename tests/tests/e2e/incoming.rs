@@ -2,8 +2,11 @@
 //! transfers into a monitored wallet are recorded once, DETECTED then CONFIRMED at the
 //! configured depth, and listed to the wallet's session and to the operator; a wallet not
 //! monitored records nothing. Dust and tokens the registry does not list are suspicious and
-//! raise `TX_INCOMING_SUSPICIOUS`; a plain transfer raises `TX_INCOMING`. A daemon SIGKILLed while transfers arrive (and while it is
-//! down) resumes from its durable cursor and records each of 50 transfers exactly once.
+//! raise `TX_INCOMING_SUSPICIOUS`; a plain transfer raises `TX_INCOMING`. A daemon SIGKILLed
+//! while transfers arrive (and while it is down) resumes from its durable cursor and records
+//! each of 50 transfers exactly once. Against the Solana validator: SOL, SPL Token and
+//! Token-2022 transfers the same way; a listed token the wallet's ALLOWED_TOKENS does not
+//! allow is suspicious.
 
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -23,7 +26,12 @@ fn options(node: &Anvil, confirmations: u32) -> Options {
 
 /// An EVM wallet with `monitorIncoming` on; returns (id, address, session).
 async fn monitored_wallet(api: &Api, name: &str) -> (String, String, Auth) {
-    let (id, address, session) = api.evm_wallet(name).await;
+    monitored_wallet_on(api, name, "ethereum").await
+}
+
+/// A wallet on `chain` with `monitorIncoming` on; returns (id, address, session).
+async fn monitored_wallet_on(api: &Api, name: &str, chain: &str) -> (String, String, Auth) {
+    let (id, address, session) = api.wallet_on(name, chain).await;
     let r = api.call("PATCH", &format!("/v1/wallets/{id}"), &Api::master(), Some(json!({"monitorIncoming": true}))).await;
     assert_eq!((r.status, &r.body["monitorIncoming"]), (200, &json!(true)), "{:?}", r.body);
     (id, address, session)
@@ -245,4 +253,66 @@ async fn a_killed_monitor_resumes_from_its_cursor_and_records_each_of_50_transfe
     assert!(alarm.to_string().contains("large_amount"), "{alarm}");
     let usual = events(&api, &wallet, "TX_INCOMING_SUSPICIOUS").await.into_iter().find(|d| !d.to_string().contains(&big)).expect("alarms for the dust");
     assert!(!usual.to_string().contains("large_amount"), "{usual}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sol_spl_and_token_2022_transfers_into_a_monitored_solana_wallet_are_recorded_once() {
+    let c = waiaas_e2e::solana::Chainside::new().await;
+    let d = Daemon::start(
+        Options::default()
+            .env("WAIAAS_RPC_SOLANA_DEVNET", &waiaas_e2e::solana::node().url)
+            .env("WAIAAS_PRICES_SOL", "100")
+            .env("WAIAAS_INCOMING_ENABLED", "true")
+            .env("WAIAAS_INCOMING_POLL_INTERVAL", "1")
+            .env("WAIAAS_INCOMING_CONFIRMATIONS", "4"),
+    );
+    let api = Api::new(&d.base);
+    let (a, a_addr, _) = monitored_wallet_on(&api, "watched-sol", "solana").await;
+    let (_, b_addr, _) = api.wallet_on("not-watched-sol", "solana").await;
+    // Both mints are listed in the registry; only the Token-2022 one is on a's ALLOWED_TOKENS.
+    for (mint, symbol, decimals) in [(c.spl, "TSPL", 6), (c.t22, "T22", 9)] {
+        let body = json!({"network": "solana-devnet", "address": mint.to_string(), "symbol": symbol, "name": symbol, "decimals": decimals});
+        let r = api.call("POST", "/v1/tokens", &Api::master(), Some(body)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    api.create_policy(&a, "ALLOWED_TOKENS", json!({"tokens": [{"address": c.t22.to_string()}]})).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let sol = c.pay(&a_addr, 2_000_000_000).await;
+    let dust = c.pay(&a_addr, 1).await; // 1 lamport: 1e-7 USD at 100 USD a SOL
+    let spl = c.give(&a_addr, &c.spl, 5_000_000).await;
+    let t22 = c.give(&a_addr, &c.t22, 7_000_000_000).await;
+    let to_b = c.pay(&b_addr, 1_000_000_000).await;
+
+    let rows = wait_records(&api, "CONFIRMED", Duration::from_secs(30), |rows| rows.len() >= 4).await;
+    assert_eq!(rows.len(), 4, "{rows:#?}");
+    let by_hash = |h: &str| rows.iter().find(|r| r["txHash"] == json!(h)).unwrap_or_else(|| panic!("no record of {h}: {rows:#?}"));
+    let funder = c.funder.address.clone();
+    for (hash, amount, token, suspicious) in [
+        (&sol, "2000000000", Value::Null, false),
+        (&dust, "1", Value::Null, true),
+        (&spl, "5000000", json!(c.spl.to_string()), true),
+        (&t22, "7000000000", json!(c.t22.to_string()), false),
+    ] {
+        let r = by_hash(hash);
+        assert_eq!(
+            (&r["walletId"], &r["amount"], &r["tokenAddress"], &r["fromAddress"], &r["suspicious"]),
+            (&json!(a), &json!(amount), &token, &json!(funder), &json!(suspicious)),
+            "{r}"
+        );
+        assert_eq!((&r["chain"], &r["network"]), (&json!("solana"), &json!("solana-devnet")), "{r}");
+        assert!(r["blockNumber"].as_i64().unwrap() > 0 && r["confirmedAt"].as_i64().is_some(), "{r}");
+    }
+    assert!(rows.iter().all(|r| r["txHash"] != json!(to_b)), "wallet b is not monitored");
+    // Later rounds record nothing twice.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(all_records(&api, "CONFIRMED").await.len(), 4);
+    assert!(all_records(&api, "DETECTED").await.is_empty());
+    // The listed SPL token is suspicious for what the wallet's policy says, not for being
+    // unknown; the dust for its value.
+    let alarms: Vec<String> = events(&api, &a, "TX_INCOMING_SUSPICIOUS").await.iter().map(|d| d.to_string()).collect();
+    assert_eq!(alarms.len(), 2, "{alarms:?}");
+    let spl_alarm = alarms.iter().find(|d| d.contains(&spl)).expect("the SPL transfer's alarm");
+    assert!(spl_alarm.contains("token_not_allowed") && !spl_alarm.contains("unknown_token"), "{spl_alarm}");
+    assert!(alarms.iter().any(|d| d.contains(&dust) && d.contains("dust")), "{alarms:?}");
 }

@@ -5,15 +5,8 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
+use waiaas_e2e::solana::{lamports, node};
 use waiaas_e2e::*;
-
-fn node() -> &'static waiaas_testnodes::solana::Validator {
-    tokio::task::block_in_place(waiaas_testnodes::solana::shared)
-}
-
-fn lamports(addr: &str) -> u64 {
-    tokio::task::block_in_place(|| node().rpc("getBalance", json!([addr, {"commitment": "confirmed"}]))["value"].as_u64().unwrap())
-}
 
 async fn wait_final(api: &Api, auth: &Auth, id: &str) -> Value {
     api.wait_tx(auth, id, NOT_FINAL, Duration::from_secs(60)).await

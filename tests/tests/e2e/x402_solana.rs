@@ -16,22 +16,13 @@
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use solana_hash::Hash;
-use solana_instruction::Instruction;
-use solana_message::{Message, VersionedMessage};
 use solana_pubkey::Pubkey;
-use solana_transaction::versioned::VersionedTransaction;
-use solana_transaction::Signature;
-use spl_associated_token_account_interface::address::get_associated_token_address_with_program_id as ata;
-use std::str::FromStr;
-use std::time::{Duration, Instant};
-use waiaas_core::chain::rpc::RpcClient;
 use waiaas_core::chain::solana::{SolanaAdapter, SPL_TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID};
-use waiaas_core::chain::{ChainAdapter, TokenInfo, TxKind, TxStatus};
-use waiaas_core::keys::{derive_public_key, generate_secret, SecretKey};
-use waiaas_core::network::{Chain, Environment, Network};
+use waiaas_core::chain::ChainAdapter;
+use waiaas_core::network::{Chain, Environment};
 use waiaas_core::x402::protocol::{choose, parse_required, parse_settlement, svm_payment_header};
 use waiaas_core::ErrorCode;
+use waiaas_e2e::solana::*;
 use waiaas_e2e::x402::X402Server;
 use waiaas_e2e::*;
 
@@ -41,137 +32,16 @@ const DEVNET_CAIP2: &str = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 const PRICE: u64 = 10_000;
 const PRICE2: u64 = 2_500_000;
 
-fn node() -> &'static waiaas_testnodes::solana::Validator {
-    tokio::task::block_in_place(waiaas_testnodes::solana::shared)
-}
-
-fn adapter() -> SolanaAdapter {
-    SolanaAdapter::new(Network::parse("solana-devnet").unwrap(), RpcClient::new(vec![node().url.clone()]))
-}
-
-fn lamports(addr: &str) -> u64 {
-    tokio::task::block_in_place(|| node().rpc("getBalance", json!([addr, {"commitment": "confirmed"}]))["value"].as_u64().unwrap())
-}
-
-struct Key {
-    secret: SecretKey,
-    address: String,
-    pubkey: Pubkey,
-}
-
-fn key() -> Key {
-    let secret = generate_secret(Chain::Solana);
-    let address = derive_public_key(Chain::Solana, &secret).unwrap();
-    let pubkey = Pubkey::from_str(&address).unwrap();
-    Key { secret, address, pubkey }
-}
-
-async fn wait_confirmed(a: &SolanaAdapter, signature: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match a.status(signature).await.unwrap() {
-            TxStatus::Confirmed { .. } => return,
-            TxStatus::Failed { reason } => panic!("{signature} failed: {reason}"),
-            s => assert!(Instant::now() < deadline, "{signature} still {s:?}"),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The chain side of a test: a funder (faucet SOL, mint authority), an SPL Token mint
-/// (6 decimals) and a Token-2022 mint (9 decimals), and a payee whose token accounts exist
-/// (the facilitator accepts no instruction that would create them).
-struct Chainside {
-    a: SolanaAdapter,
-    funder: Key,
-    spl: Pubkey,
-    t22: Pubkey,
-    payee: Pubkey,
-}
-
-impl Chainside {
-    async fn new() -> Chainside {
-        let a = adapter();
-        let funder = key();
-        tokio::task::block_in_place(|| node().airdrop(&funder.address, 10_000_000_000));
-        let payee = key().pubkey;
-        let spl = create_mint(&a, &funder, SPL_TOKEN_PROGRAM_ID, 6, &payee).await;
-        let t22 = create_mint(&a, &funder, TOKEN_2022_PROGRAM_ID, 9, &payee).await;
-        Chainside { a, funder, spl, t22, payee }
-    }
-
-    /// Give `to` tokens of both mints (creating its token accounts; the funder pays).
-    async fn fund(&self, to: &str) {
-        for (mint, decimals) in [(self.spl, 6), (self.t22, 9)] {
-            let kind = TxKind::TokenTransfer {
-                to: to.to_string(),
-                amount: 100 * 10u128.pow(decimals),
-                token: TokenInfo { address: mint.to_string(), decimals: decimals as u8, symbol: None, program_id: None },
-                memo: None,
-            };
-            let tx = self.a.build(&self.funder.address, &kind, None).await.unwrap();
-            let signed = self.a.sign(&tx, &self.funder.secret).unwrap();
-            self.a.broadcast(&signed).await.unwrap();
-            wait_confirmed(&self.a, &signed.hash).await;
-        }
-    }
-
-    async fn tokens(&self, owner: &str, mint: &Pubkey) -> u128 {
-        self.a.token_balance(owner, &mint.to_string()).await.unwrap()
-    }
-
-    /// `tests/x402/server.mjs` in Solana-only mode for these mints and payee.
-    fn server(&self) -> X402Server {
-        X402Server::start(&[
-            ("svm-rpc-url", node().url.as_str()),
-            ("svm-mint", &self.spl.to_string()),
-            ("svm-price", &PRICE.to_string()),
-            ("svm-mint2", &self.t22.to_string()),
-            ("svm-price2", &PRICE2.to_string()),
-            ("svm-pay-to", &self.payee.to_string()),
-        ])
-    }
-}
-
-/// A mint of `program` with `decimals` (authority: the funder, who gets 1,000,000 tokens),
-/// and `payee`'s associated token account for it.
-async fn create_mint(a: &SolanaAdapter, funder: &Key, program: Pubkey, decimals: u8, payee: &Pubkey) -> Pubkey {
-    const MINT_LEN: u64 = 82;
-    let mint_key = key();
-    let mint = mint_key.pubkey;
-    let rent = a.rpc().read("getMinimumBalanceForRentExemption", json!([MINT_LEN])).await.unwrap().as_u64().unwrap();
-    // The SPL Token builders insist on the SPL Token id; Token-2022 shares these layouts.
-    let retarget = |mut ix: Instruction| {
-        ix.program_id = program;
-        ix
-    };
-    let me = funder.pubkey;
-    let ixs = [
-        solana_system_interface::instruction::create_account(&me, &mint, rent, MINT_LEN, &program),
-        retarget(spl_token_interface::instruction::initialize_mint2(&SPL_TOKEN_PROGRAM_ID, &mint, &me, None, decimals).unwrap()),
-        spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent(&me, &me, &mint, &program),
-        spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent(&me, payee, &mint, &program),
-        retarget(
-            spl_token_interface::instruction::mint_to(
-                &SPL_TOKEN_PROGRAM_ID,
-                &mint,
-                &ata(&me, &mint, &program),
-                &me,
-                &[],
-                1_000_000 * 10u64.pow(u32::from(decimals)),
-            )
-            .unwrap(),
-        ),
-    ];
-    let v = a.rpc().read("getLatestBlockhash", json!([{"commitment": "confirmed"}])).await.unwrap();
-    let blockhash = Hash::from_str(v["value"]["blockhash"].as_str().unwrap()).unwrap();
-    let message = VersionedMessage::Legacy(Message::new_with_blockhash(&ixs, Some(&me), &blockhash));
-    let raw = bincode::serialize(&VersionedTransaction { signatures: vec![Signature::default(); 2], message }).unwrap();
-    let half = a.sign_external(&raw, &mint_key.secret).unwrap();
-    let signed = a.sign_external(&half.raw, &funder.secret).unwrap();
-    a.broadcast(&signed).await.unwrap();
-    wait_confirmed(a, &signed.hash).await;
-    mint
+/// `tests/x402/server.mjs` in Solana-only mode for a [`Chainside`]'s mints and payee.
+fn server(c: &Chainside) -> X402Server {
+    X402Server::start(&[
+        ("svm-rpc-url", node().url.as_str()),
+        ("svm-mint", &c.spl.to_string()),
+        ("svm-price", &PRICE.to_string()),
+        ("svm-mint2", &c.t22.to_string()),
+        ("svm-price2", &PRICE2.to_string()),
+        ("svm-pay-to", &c.payee.to_string()),
+    ])
 }
 
 /// The facilitator's fee payer (Solana key of `server.mjs`).
@@ -205,7 +75,7 @@ async fn the_core_pieces_pay_the_reference_facilitator() {
     let c = Chainside::new().await;
     let wallet = key();
     c.fund(&wallet.address).await;
-    let server = c.server();
+    let server = server(&c);
     assert_eq!(server.ready["svm"]["network"], DEVNET_CAIP2);
     let facilitator = facilitator(&server);
     let http = reqwest::Client::new();
@@ -311,7 +181,7 @@ async fn x402_fetch_pays_a_solana_resource() {
     api.create_policy(&wallet_id, "ALLOWED_TOKENS", json!({"tokens": [{"address": c.spl.to_string()}, {"address": c.t22.to_string()}]})).await;
     api.create_policy(&wallet_id, "SPENDING_LIMIT", json!({"instant_max_usd": 1000, "notify_max_usd": 10000, "delay_max_usd": 100000, "delay_seconds": 3600}))
         .await;
-    let server = c.server();
+    let server = server(&c);
     let facilitator = facilitator(&server);
 
     for (path, mint, price, data) in [("/sol/paid", c.spl, PRICE, "premium-sol"), ("/sol/paid-alt", c.t22, PRICE2, "premium-sol-alt")] {

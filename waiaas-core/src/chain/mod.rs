@@ -224,7 +224,8 @@ pub struct DecodedTx {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncomingTransfer {
     pub tx_hash: String,
-    /// The token transfer's log index in its transaction; -1 for a native transfer.
+    /// The transfer's place in its transaction: EVM, the token transfer's log index (-1 for
+    /// a native transfer); Solana, the instruction's position (outer and inner, in order).
     pub log_index: i64,
     /// The watched address it went to, as the caller gave it.
     pub to: String,

@@ -62,7 +62,7 @@ fn whitelist(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
 }
 
 /// `ALLOWED_TOKENS` (TOKEN_TRANSFER).
-fn tokens(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
+pub(super) fn tokens(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
     let (p, r) = match cx.set.get::<AllowedTokens>() {
         Lookup::Found(p, r) => (p, r),
         Lookup::Corrupt => return,

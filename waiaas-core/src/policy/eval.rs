@@ -23,13 +23,9 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// EVM addresses compare case-insensitively (checksums are only a display form);
-    /// Solana's base58 addresses are case-sensitive and compare exactly.
+    /// See [`Chain::same_address`].
     pub fn same_address(&self, a: &str, b: &str) -> bool {
-        match self.chain {
-            Chain::Ethereum => a.eq_ignore_ascii_case(b),
-            Chain::Solana => a == b,
-        }
+        self.chain.same_address(a, b)
     }
 }
 
@@ -175,6 +171,16 @@ pub(crate) fn domain_denial(policies: &[PolicyRecord], intent: &Intent, settings
     let cx = Ctx { set: &set, usage: &usage, settings, now: 0, chain: intent.chain, network: &intent.network };
     let mut f = Findings::default();
     domains::check(&cx, intent, &mut f);
+    f.reasons.into_iter().find(|r| r.denied)
+}
+
+/// See [`super::token_denial`].
+pub(crate) fn token_denial(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings) -> Option<Reason> {
+    let set = PolicySet::resolve(policies, &intent.wallet_id, &intent.network);
+    let usage = Usage::default();
+    let cx = Ctx { set: &set, usage: &usage, settings, now: 0, chain: intent.chain, network: &intent.network };
+    let mut f = Findings::default();
+    allowlist::tokens(&cx, intent, &mut f);
     f.reasons.into_iter().find(|r| r.denied)
 }
 

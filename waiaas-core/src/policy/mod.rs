@@ -133,6 +133,13 @@ pub fn domain_denial(policies: &[PolicyRecord], intent: &Intent, settings: &Poli
     eval::domain_denial(policies, intent, settings)
 }
 
+/// The denial of ALLOWED_TOKENS alone (with `default_deny_tokens`) for the token of `intent`,
+/// if it denies it: whether the agent may move that token at all. Pure; for the incoming
+/// monitor, which flags tokens arriving that the agent is not allowed to use.
+pub fn token_denial(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings) -> Option<Reason> {
+    eval::token_denial(policies, intent, settings)
+}
+
 /// Evaluate `intent` against `policies` (all stored policies; scoping happens here). Pure: `now`
 /// is unix seconds (TIME_RESTRICTION), `owner_registered` decides whether APPROVAL stays APPROVAL
 /// or is downgraded to DELAY. See the module documentation for the semantics.

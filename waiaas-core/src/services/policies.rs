@@ -467,6 +467,15 @@ impl Policies {
         }))
     }
 
+    /// Whether ALLOWED_TOKENS (or, without one, `default_deny_tokens`) lets `wallet_id` move
+    /// `token` on `network`, as the policies stand now.
+    pub(crate) async fn token_allowed(&self, wallet_id: &str, network: Network, token: &str) -> Result<bool> {
+        let policies = self.enabled_for(wallet_id).await?;
+        let mut intent = Intent::new(wallet_id, network.chain(), network.id(), PTx::TokenTransfer);
+        intent.token = Some(TokenRef { address: Some(token.to_string()), asset_id: None, symbol: None, decimals: None });
+        Ok(policy::token_denial(&policies, &intent, &self.settings).is_none())
+    }
+
     /// Whether X402_ALLOWED_DOMAINS lets `wallet_id` pay `host` on `network` (the policies as
     /// they are now; the decision re-reads them). Returns a check to ask about every host of one
     /// request (each redirect hop), without reading the store again.

@@ -4,7 +4,8 @@
 //! [`RpcClient`] (endpoint failover). Modules: `build` turns a [`TxKind`] into
 //! instructions, `wire` parses and signs the wire format, `decode` explains external
 //! transactions (and single instructions, [`describe_instruction`]) to the policy engine,
-//! `errors` classifies failures, `node` holds the typed RPC calls.
+//! `errors` classifies failures, `node` holds the typed RPC calls, `incoming` the incoming
+//! monitor's scan by slot.
 //!
 //! # Transactions
 //!
@@ -52,6 +53,7 @@
 mod build;
 mod decode;
 mod errors;
+mod incoming;
 mod node;
 mod wire;
 
@@ -316,6 +318,14 @@ impl ChainAdapter for SolanaAdapter {
             return Err(ChainError::permanent(ErrorCode::INVALID_TRANSACTION, format!("'{hash}' is not a Solana transaction signature")));
         }
         self.signature_status(hash).await
+    }
+
+    async fn head_block(&self) -> ChainResult<u64> {
+        self.head_slot().await
+    }
+
+    async fn incoming(&self, addresses: &[String], from: u64, to: u64) -> ChainResult<Vec<crate::chain::IncomingTransfer>> {
+        self.scan_incoming(addresses, from, to).await
     }
 
     async fn still_valid(&self, tx: &UnsignedTx) -> ChainResult<bool> {
