@@ -129,6 +129,15 @@ pub struct SecurityConfig {
     /// after start before it executes (announced as `TX_DELAY_GRACE`), so the owner can
     /// still cancel it. 0 = execute at once.
     pub delay_grace_after_start_sec: i64,
+    /// The low-balance warning (`LOW_BALANCE`, see [`crate::low_balance`]), upstream's keys:
+    /// on or off, seconds between checks (1..86400), the thresholds in SOL and in the native
+    /// coin of EVM networks, and the hours before the same wallet and network is warned again
+    /// (0..8760) while its balance stays low.
+    pub monitoring_enabled: bool,
+    pub monitoring_check_interval_sec: u64,
+    pub monitoring_low_balance_threshold_sol: f64,
+    pub monitoring_low_balance_threshold_eth: f64,
+    pub monitoring_cooldown_hours: u64,
 }
 
 impl Default for SecurityConfig {
@@ -152,6 +161,11 @@ impl Default for SecurityConfig {
             owner_message_max_ttl_sec: 3600,
             webhook_allow_private: false,
             delay_grace_after_start_sec: 300,
+            monitoring_enabled: true,
+            monitoring_check_interval_sec: 300,
+            monitoring_low_balance_threshold_sol: 0.01,
+            monitoring_low_balance_threshold_eth: 0.005,
+            monitoring_cooldown_hours: 24,
         }
     }
 }
@@ -788,6 +802,13 @@ impl Config {
         }
         if self.security.master_password_max_attempts < 1 {
             return Err(invalid("security.master_password_max_attempts must be >= 1".into()));
+        }
+        let sec = &self.security;
+        if !(1..=86_400).contains(&sec.monitoring_check_interval_sec) || sec.monitoring_cooldown_hours > 8760 {
+            return Err(invalid("security.monitoring_check_interval_sec must be 1..86400 and monitoring_cooldown_hours 0..8760".into()));
+        }
+        if ![sec.monitoring_low_balance_threshold_sol, sec.monitoring_low_balance_threshold_eth].iter().all(|t| t.is_finite() && *t >= 0.0) {
+            return Err(invalid("security.monitoring_low_balance_threshold_sol and _eth must be numbers >= 0".into()));
         }
         if !(0..=86_400).contains(&self.security.delay_grace_after_start_sec) {
             return Err(invalid("security.delay_grace_after_start_sec must be 0..86400".into()));

@@ -11,7 +11,7 @@
 //! transfer is stored once (unique by transaction, log index and wallet), so a daemon that
 //! died mid-round scans the range again and records nothing twice. A wallet seen for the
 //! first time starts at the head. A daemon that was down for more than [`scan_window`]
-//! allows skips the older ones, with an `INCOMING_RANGE_SKIPPED` audit event naming them.
+//! allows skips the older ones, with an `INCOMING_TX_RANGE_SKIPPED` audit event naming them.
 //! Records are `DETECTED`, then `CONFIRMED` once their block is `confirmations` deep.
 //!
 //! Each new record is checked for what looks like an attack ([`Engine::suspicious`]: dust,
@@ -266,7 +266,7 @@ impl Engine {
                 let skipped_to = head - max_catch_up;
                 tracing::warn!(network, "incoming monitor was {} blocks behind: blocks {start}..={skipped_to} are not scanned", head - lowest);
                 let details = serde_json::json!({"network": network, "fromBlock": start, "toBlock": skipped_to});
-                self.inner.audit.record("INCOMING_RANGE_SKIPPED", "system", None, None, Some(details), "warning", None).await;
+                self.inner.audit.record("INCOMING_TX_RANGE_SKIPPED", "system", None, None, Some(details), "warning", None).await;
                 start = skipped_to + 1;
             }
             let end = head.min(start + per_round - 1);

@@ -44,6 +44,7 @@ pub mod engine;
 pub mod error;
 pub mod incoming;
 pub mod keys;
+pub mod low_balance;
 pub mod mac;
 pub mod meaning;
 pub mod metrics;

@@ -20,6 +20,7 @@ impl Engine {
         if let Err(e) = self.start_incoming_monitor() {
             tracing::error!("incoming monitor not started: {e}");
         }
+        self.start_low_balance_monitor();
         self.start_channels();
         self.start_telegram_bot();
         match self.resume_sign_requests().await {

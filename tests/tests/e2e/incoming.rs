@@ -316,3 +316,58 @@ async fn sol_spl_and_token_2022_transfers_into_a_monitored_solana_wallet_are_rec
     assert!(spl_alarm.contains("token_not_allowed") && !spl_alarm.contains("unknown_token"), "{spl_alarm}");
     assert!(alarms.iter().any(|d| d.contains(&dust) && d.contains("dust")), "{alarms:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_under_its_low_balance_threshold_is_warned_once_per_cooldown_and_again_after_a_top_up() {
+    let node = tokio::task::block_in_place(|| Anvil::start(11155111));
+    let d = Daemon::start(
+        Options::default()
+            .env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url)
+            .env("WAIAAS_SECURITY_MONITORING_CHECK_INTERVAL_SEC", "1")
+            .env("WAIAAS_SECURITY_MONITORING_LOW_BALANCE_THRESHOLD_ETH", "0.005"),
+    );
+    let api = Api::new(&d.base);
+    let set_balance = |addr: &str, wei: u128| tokio::task::block_in_place(|| node.rpc("anvil_setBalance", json!([addr, format!("0x{wei:x}")])));
+    let (a, a_addr, _) = api.evm_wallet("low").await;
+    let (b, b_addr, _) = api.evm_wallet("high").await;
+    set_balance(&b_addr, 10u128.pow(18));
+    let warnings = |wallet: String| {
+        let api = &api;
+        async move { events(api, &wallet, "LOW_BALANCE").await }
+    };
+    let wait_for = |wallet: String, n: usize| {
+        let warnings = &warnings;
+        async move {
+            let t0 = Instant::now();
+            loop {
+                let got = warnings(wallet.clone()).await;
+                if got.len() >= n {
+                    return got;
+                }
+                assert!(t0.elapsed() < Duration::from_secs(15), "{n} LOW_BALANCE warnings never came: {got:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    // A new wallet holds nothing: warned, with the network, balance and threshold.
+    let first = wait_for(a.clone(), 1).await;
+    assert_eq!(
+        (&first[0]["network"], &first[0]["balance"], &first[0]["threshold"], &first[0]["symbol"], &first[0]["thresholdFormatted"]),
+        (&json!("ethereum-sepolia"), &json!("0"), &json!("5000000000000000"), &json!("ETH"), &json!("0.005")),
+        "{first:?}"
+    );
+    // Within the cooldown (24 h by default) it stays one warning. b holds 1 ETH: a check
+    // made before its top-up may have warned it once, none after.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(warnings(a.clone()).await.len(), 1);
+    let b_before = warnings(b.clone()).await.len();
+    assert!(b_before <= 1);
+    // Topped up above the threshold, then drained under it again: warned again at once.
+    set_balance(&a_addr, 10u128.pow(18));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(warnings(a.clone()).await.len(), 1, "no warning while the balance is above the threshold");
+    set_balance(&a_addr, 10u128.pow(15));
+    let again = wait_for(a.clone(), 2).await;
+    assert!(again.iter().any(|e| e["balance"] == json!("1000000000000000")), "{again:?}");
+    assert_eq!(warnings(b.clone()).await.len(), b_before, "a wallet above its threshold is not warned");
+}
