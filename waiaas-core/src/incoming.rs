@@ -296,12 +296,15 @@ impl Engine {
                 }
             }
             // What the checks compare with, read once for the round: the token registry and
-            // each wallet's earlier inflows (this round's are not stored yet).
+            // the earlier inflows of each wallet that received something (this round's are
+            // not stored yet).
             let registry = self.inner.store.list_tokens(network).await?;
-            let mut earlier: HashMap<&str, Vec<IncomingRecord>> = HashMap::new();
-            for (id, _, _) in &watched {
-                let q = IncomingQuery { wallet_ids: Some(vec![id.to_string()]), limit: 100, ..Default::default() };
-                earlier.insert(id, self.inner.store.query_incoming(&q).await?);
+            let mut earlier: HashMap<String, Vec<IncomingRecord>> = HashMap::new();
+            for r in &records {
+                if let std::collections::hash_map::Entry::Vacant(slot) = earlier.entry(r.wallet_id.clone()) {
+                    let q = IncomingQuery { wallet_ids: Some(vec![r.wallet_id.clone()]), limit: 100, ..Default::default() };
+                    slot.insert(self.inner.store.query_incoming(&q).await?);
+                }
             }
             // Whether each wallet's agent may move each token that arrived, asked once a round.
             let mut allowed: HashMap<(String, String), bool> = HashMap::new();
