@@ -66,7 +66,7 @@ async fn main() {
     let mut addresses = vec![];
     for chunk in (0..wallets).collect::<Vec<_>>().chunks(16) {
         let mut set = tokio::task::JoinSet::new();
-        for i in chunk.iter().copied() {
+        for &i in chunk {
             let api = api.clone();
             set.spawn(async move {
                 let w = api.call("POST", "/v1/wallets", &Api::master(), Some(json!({"name": format!("w{i}"), "chain": "ethereum"}))).await;
