@@ -2,7 +2,7 @@
 //! transfers into a monitored wallet are recorded once, DETECTED then CONFIRMED at the
 //! configured depth, and listed to the wallet's session and to the operator; a wallet not
 //! monitored records nothing. Dust and tokens the registry does not list are suspicious and
-//! raise `TX_INCOMING_SUSPICIOUS`; a plain transfer raises `TX_INCOMING`. A daemon SIGKILLed
+//! raise `TX_INCOMING_SUSPICIOUS` (a webhook receives it); a plain transfer raises `TX_INCOMING`. A daemon SIGKILLed
 //! while transfers arrive (and while it is down) resumes from its durable cursor and records
 //! each of 50 transfers exactly once. Against the Solana validator: SOL, SPL Token and
 //! Token-2022 transfers the same way; a listed token the wallet's ALLOWED_TOKENS does not
@@ -22,6 +22,29 @@ fn options(node: &Anvil, confirmations: u32) -> Options {
         .env("WAIAAS_INCOMING_ENABLED", "true")
         .env("WAIAAS_INCOMING_POLL_INTERVAL", "1")
         .env("WAIAAS_INCOMING_CONFIRMATIONS", &confirmations.to_string())
+        // The webhook receiver listens on loopback.
+        .env("WAIAAS_SECURITY_WEBHOOK_ALLOW_PRIVATE", "true")
+}
+
+/// A local webhook receiver: every delivery's `X-WAIaaS-Event` and body, answered 200.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                let event = headers.get("x-waiaas-event").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                sink.lock().unwrap().push((event, body));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (url, got)
 }
 
 /// An EVM wallet with `monitorIncoming` on; returns (id, address, session).
@@ -82,6 +105,9 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
     let (a, a_addr, a_session) = monitored_wallet(&api, "watched").await;
     let (_, b_addr, b_session) = api.evm_wallet("not-watched").await;
     let token = tokio::task::block_in_place(|| deploy_token(&node, "TT", 6, 1_000_000_000));
+    let (hook_url, hooked) = webhook_receiver().await;
+    let r = api.call("POST", "/v1/webhooks", &Api::master(), Some(json!({"url": hook_url, "events": ["TX_INCOMING_SUSPICIOUS"]}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
     // The watcher's first round puts the new wallet's cursor at the head.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
@@ -135,6 +161,18 @@ async fn native_and_token_transfers_into_a_monitored_wallet_are_recorded_once_an
     alarms.sort();
     assert_eq!(alarms.len(), 2, "{alarms:?}");
     assert!(alarms.iter().any(|d| d.contains("dust")) && alarms.iter().any(|d| d.contains("unknown_token")), "{alarms:?}");
+    // The webhook received both alarms (and nothing it did not subscribe to).
+    let t0 = Instant::now();
+    loop {
+        let got = hooked.lock().unwrap().clone();
+        if got.len() >= 2 {
+            assert!(got.iter().all(|(event, _)| event == "TX_INCOMING_SUSPICIOUS"), "{got:?}");
+            assert!(got.iter().any(|(_, body)| body.contains("dust")) && got.iter().any(|(_, body)| body.contains("unknown_token")), "{got:?}");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "webhook deliveries missing: {got:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The session's view: its wallet's records (CONFIRMED by default), paged by cursor.
     let page = api.call("GET", "/v1/wallet/incoming?limit=2", &a_session, None).await;
