@@ -596,6 +596,11 @@ pub struct IncomingSettings {
     /// `cooldown_minutes` (default 5): at most one `TX_INCOMING` per wallet within it
     /// (`TX_INCOMING_SUSPICIOUS` is never held back).
     pub cooldown: Duration,
+    /// `wss_url_<network>` (upstream's `incoming.wss_url.<network>` setting, e.g.
+    /// `wss_url_ethereum_sepolia`; env `WAIAAS_INCOMING_WSS_URL_ETHEREUM_SEPOLIA`): a
+    /// `ws://` or `wss://` endpoint of an EVM network whose new blocks wake the monitor at once
+    /// (polling goes on beside it). By canonical network id.
+    pub wss_urls: BTreeMap<String, String>,
 }
 
 impl IncomingSettings {
@@ -624,8 +629,24 @@ impl IncomingSettings {
                 .filter(|v| v.is_finite() && *v >= min)
                 .ok_or_else(|| Error::new(ErrorCode::VALIDATION_FAILED, format!("config: incoming.{key} must be a number >= {min} (got '{raw}')")))
         };
+        let mut wss_urls = BTreeMap::new();
+        let section = config.other.get("incoming");
+        for (network, value) in section.into_iter().flatten().filter_map(|(k, v)| Some((k.strip_prefix("wss_url_")?.replace('_', "-"), v))) {
+            let bad = |why: String| Error::new(ErrorCode::VALIDATION_FAILED, format!("config: incoming.wss_url.{network}: {why}"));
+            let net = crate::network::Network::parse(&network).map_err(|e| bad(e.message))?;
+            if net.chain() != crate::network::Chain::Ethereum {
+                return Err(bad("a newHeads subscription is for EVM networks only (Solana is polled)".into()));
+            }
+            let url = value
+                .as_str()
+                .map(str::trim)
+                .filter(|u| u.starts_with("ws://") || u.starts_with("wss://"))
+                .ok_or_else(|| bad("must be a ws:// or wss:// URL".into()))?;
+            wss_urls.insert(net.id().to_string(), url.to_string());
+        }
         Ok(IncomingSettings {
             enabled,
+            wss_urls,
             poll_interval: Duration::from_secs(number("poll_interval", 30, 1..=3600)?),
             confirmations: number("confirmations", 12, 1..=1000)?,
             suspicious_dust_usd: real("suspicious_dust_usd", 0.01, 0.0)?,
@@ -1017,6 +1038,7 @@ mod tests {
             suspicious_dust_usd: 0.01,
             suspicious_amount_multiplier: 10.0,
             cooldown: Duration::from_secs(300),
+            wss_urls: BTreeMap::new(),
         };
         assert_eq!(d, defaults);
         // Upstream's file (with keys this build does not read yet) and env overrides.
@@ -1027,14 +1049,26 @@ mod tests {
         .unwrap();
         assert_eq!(
             IncomingSettings::from_config(&l.config).unwrap(),
-            IncomingSettings { enabled: true, poll_interval: Duration::from_secs(5), confirmations: 2, ..defaults }
+            IncomingSettings { enabled: true, poll_interval: Duration::from_secs(5), confirmations: 2, ..defaults.clone() }
         );
+        // WebSocket endpoints: one key per network (the file is flat: no nested tables).
+        let l = Config::from_toml(
+            "[incoming]\nwss_url_ethereum_sepolia = \"wss://a.example/key\"\n",
+            &env(&[("WAIAAS_INCOMING_WSS_URL_BASE_SEPOLIA", "ws://127.0.0.1:8545")]),
+        )
+        .unwrap();
+        let urls = IncomingSettings::from_config(&l.config).unwrap().wss_urls;
+        assert_eq!(urls.get("ethereum-sepolia").map(String::as_str), Some("wss://a.example/key"));
+        assert_eq!(urls.get("base-sepolia").map(String::as_str), Some("ws://127.0.0.1:8545"));
         for (toml, key) in [
             ("enabled = \"yes\"", "incoming.enabled"),
             ("poll_interval = 0", "incoming.poll_interval"),
             ("confirmations = -1", "incoming.confirmations"),
             ("suspicious_dust_usd = -1", "incoming.suspicious_dust_usd"),
             ("suspicious_amount_multiplier = 0.5", "incoming.suspicious_amount_multiplier"),
+            ("wss_url_ethereum_sepolia = \"https://node\"", "incoming.wss_url.ethereum-sepolia"),
+            ("wss_url_solana_devnet = \"wss://node\"", "incoming.wss_url.solana-devnet"),
+            ("wss_url_moon = \"wss://node\"", "incoming.wss_url.moon"),
         ] {
             let e = Config::from_toml(&format!("[incoming]\n{toml}\n"), &[]).unwrap_err();
             assert!(e.message.contains(key), "{toml}: {}", e.message);

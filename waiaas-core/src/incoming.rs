@@ -21,7 +21,9 @@
 //! while the kill switch is engaged.
 //!
 //! A wallet is watched on its default network: EVM by block scan, Solana by the signatures
-//! of the wallet and its token accounts ([`ChainAdapter::incoming`]).
+//! of the wallet and its token accounts ([`ChainAdapter::incoming`]). Polling by default; an
+//! EVM network with `wss_url_<network>` also follows its new blocks over a WebSocket, and each
+//! wakes the monitor before its poll is due.
 
 use crate::api::types::{
     AdminIncomingList, AdminIncomingPage, AdminIncomingView, IncomingList, IncomingPage, IncomingSummary, IncomingSummaryEntry, IncomingSummaryQuery,
@@ -429,10 +431,20 @@ impl Engine {
         if !settings.enabled {
             return Ok(());
         }
+        // New blocks announced over a WebSocket wake the loop before its poll is due.
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let mut workers = vec![];
+        for (network, url) in &settings.wss_urls {
+            workers.push(tokio::spawn(follow_heads(network.clone(), url.clone(), wake.clone(), self.inner.stop.subscribe())));
+        }
         let engine = self.clone();
         let mut stop = self.inner.stop.subscribe();
-        let handle = tokio::spawn(async move {
-            while crate::pipeline::pause(&mut stop, settings.poll_interval).await {
+        workers.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    go = crate::pipeline::pause(&mut stop, settings.poll_interval) => if !go { break },
+                    _ = wake.notified() => {}
+                }
                 if !engine.leads().await {
                     continue;
                 }
@@ -442,9 +454,39 @@ impl Engine {
                     Err(e) => tracing::warn!("incoming monitor round failed: {e}"),
                 }
             }
-        });
-        self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+        }));
+        self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()).extend(workers);
         Ok(())
+    }
+}
+
+/// Follow `network`'s new blocks at `url` (see [`crate::chain::evm::heads`]) and wake the
+/// monitor on each, until `stop`; a lost subscription is retried after 1 s, doubling to at
+/// most a minute while it keeps failing (polling goes on meanwhile). The URL, which may carry
+/// a provider key, is never logged.
+async fn follow_heads(network: String, url: String, wake: Arc<tokio::sync::Notify>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut backoff = std::time::Duration::from_secs(1);
+    loop {
+        let connected = std::sync::atomic::AtomicBool::new(false);
+        let on_connected = || {
+            connected.store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(network = %network, "incoming monitor: following new blocks over WebSocket");
+        };
+        let followed = tokio::select! {
+            r = crate::chain::evm::heads::follow_new_heads(&url, on_connected, |_| wake.notify_one()) => r,
+            _ = stop.changed() => return,
+        };
+        if let Err(e) = followed {
+            tracing::warn!(network = %network, "{}; polling until it is back (retry in {} s)", e.error.message, backoff.as_secs());
+        }
+        backoff = if connected.load(std::sync::atomic::Ordering::Relaxed) {
+            std::time::Duration::from_secs(1)
+        } else {
+            (backoff * 2).min(std::time::Duration::from_secs(60))
+        };
+        if !crate::pipeline::pause(&mut stop, backoff).await {
+            return;
+        }
     }
 }
 

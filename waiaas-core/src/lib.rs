@@ -61,6 +61,7 @@ pub mod sign_gate;
 pub mod signing_sdk;
 pub mod startup;
 pub mod store;
+pub mod tls;
 pub mod transactions;
 pub mod x402;
 

@@ -2,11 +2,12 @@
 //! checks only that every transfer is recorded exactly once). `scripts/bench-incoming.sh`
 //! runs it on a release build.
 //!
-//! `incoming-bench [--wallets W] [--blocks B] [--per-block K]`
+//! `incoming-bench [--wallets W] [--blocks B] [--per-block K] [--wss]`
 //!
 //! 1. W wallets (default 1,000) with `monitorIncoming` on, created through the API; the
 //!    daemon's one watcher for the network polls every second (`poll_interval = 1`, the
-//!    smallest), confirmation depth 1.
+//!    smallest), confirmation depth 1. With `--wss`, it also follows anvil's `newHeads` over
+//!    a WebSocket, and each block wakes it at once.
 //! 2. Automining off, B blocks (default 20), each holding K transfers (default 50) into
 //!    wallets picked at random: half native ETH (dev accounts 2..9), half ERC-20 `Transfer`s
 //!    (dev account 0's test token). Each block is mined with `evm_mine`, at a random moment of
@@ -48,8 +49,13 @@ async fn main() {
     let node = tokio::task::block_in_place(|| Anvil::start(11155111));
     let url = node.url.clone();
     let token = tokio::task::block_in_place(|| deploy_token(&node, "TT", 6, 10u128.pow(30)));
+    let wss = args.iter().any(|a| a == "--wss");
+    let mut options = Options::default();
+    if wss {
+        options = options.env("WAIAAS_INCOMING_WSS_URL_ETHEREUM_SEPOLIA", &url.replacen("http://", "ws://", 1));
+    }
     let d = Daemon::start(
-        Options::default()
+        options
             .env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &url)
             .env("WAIAAS_PRICES_ETH", "2000")
             .env("WAIAAS_DAEMON_LOG_LEVEL", "warn")
@@ -132,10 +138,11 @@ async fn main() {
     let total = recorded(&api).await;
     println!("{blocks} blocks x {per_block} transfers (half ETH, half ERC-20) into {wallets} monitored wallets");
     println!(
-        "  block mined -> last record of the block, ms: p50 {:.0}  p90 {:.0}  max {:.0} (poll interval 1000)",
+        "  block mined -> last record of the block, ms: p50 {:.0}  p90 {:.0}  max {:.0} (poll interval 1000{})",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.9),
-        percentile(&latencies, 1.0)
+        percentile(&latencies, 1.0),
+        if wss { ", newHeads over WebSocket" } else { "" }
     );
     println!("  node RPC calls per block: {per_block_calls:.1}; per second with no new block: {idle_rate:.2}");
     println!("  records: {total} for {} transfers (exactly once: {})", blocks * per_block, total == (blocks * per_block) as i64);

@@ -409,3 +409,30 @@ async fn a_wallet_under_its_low_balance_threshold_is_warned_once_per_cooldown_an
     assert!(again.iter().any(|e| e["balance"] == json!("1000000000000000")), "{again:?}");
     assert_eq!(warnings(b.clone()).await.len(), b_before, "a wallet above its threshold is not warned");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_blocks_announced_over_a_wss_subscription_are_scanned_without_waiting_for_the_poll() {
+    use waiaas_testnodes::tls::{make_certs, terminator};
+    let node = tokio::task::block_in_place(|| Anvil::start(11155111));
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    // anvil serves WebSocket on its HTTP port; the terminator puts TLS in front of it.
+    let port = terminator(certs.path(), node.url.trim_start_matches("http://").trim_end_matches('/').to_string()).await;
+    // Polling once an hour: only the subscription can wake the monitor within the test.
+    let d = Daemon::start(
+        options(&node, 1)
+            .env("WAIAAS_INCOMING_POLL_INTERVAL", "3600")
+            .env("WAIAAS_INCOMING_WSS_URL_ETHEREUM_SEPOLIA", &format!("wss://localhost:{port}"))
+            .env("SSL_CERT_FILE", certs.path().join("ca.pem").to_str().unwrap()),
+    );
+    let api = Api::new(&d.base);
+    let (a, a_addr, _) = monitored_wallet(&api, "subscribed").await;
+    // A first block puts the wallet's cursor at the head (the round it wakes).
+    tokio::task::block_in_place(|| node.mine());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let t0 = Instant::now();
+    let hash = tokio::task::block_in_place(|| pay(&node, &a_addr, 3 * 10u128.pow(17)));
+    let rows = wait_records(&api, "CONFIRMED", Duration::from_secs(10), |rows| !rows.is_empty()).await;
+    println!("block to record over wss: {} ms", t0.elapsed().as_millis());
+    assert_eq!((&rows[0]["txHash"], &rows[0]["walletId"], &rows[0]["amount"]), (&json!(hash.to_lowercase()), &json!(a), &json!("300000000000000000")));
+}

@@ -62,6 +62,7 @@
 mod abi;
 mod calls;
 mod classify;
+pub mod heads;
 mod incoming;
 mod message;
 mod tx;

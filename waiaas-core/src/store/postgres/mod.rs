@@ -123,35 +123,7 @@ fn session_from_row(r: &Row) -> Result<SessionRecord> {
 /// The rustls connector of `sslmode=require`: the system's roots, or only the certificates of
 /// `ca_file` (PEM).
 fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| Error::validation("database.postgres_ca_file", format!("{}: {e}", path.display())))?;
-            for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
-                let cert = cert.map_err(|e| Error::validation("database.postgres_ca_file", format!("not PEM certificates: {e}")))?;
-                roots.add(cert).map_err(|e| Error::validation("database.postgres_ca_file", format!("a certificate is invalid: {e}")))?;
-            }
-            if roots.is_empty() {
-                return Err(Error::validation("database.postgres_ca_file", "holds no certificate"));
-            }
-        }
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    // ring's provider, as for every other outbound TLS connection of the daemon (deprecated
-    // only for lacking post-quantum key exchange, which ring does not offer).
-    #[allow(deprecated)]
-    let provider = rustls::crypto::ring::default_provider();
-    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
-        .with_safe_default_protocol_versions()
-        .map_err(Error::internal_from)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(crate::tls::client_config(ca_file, "database.postgres_ca_file")?))
 }
 
 /// The connection settings of a store.
