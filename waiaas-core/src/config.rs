@@ -596,6 +596,9 @@ pub struct IncomingSettings {
     /// `cooldown_minutes` (default 5): at most one `TX_INCOMING` per wallet within it
     /// (`TX_INCOMING_SUSPICIOUS` is never held back).
     pub cooldown: Duration,
+    /// `retention_days` (default 90, 0..36500; 0 keeps every record): records detected longer
+    /// ago are deleted, once an hour.
+    pub retention: Option<Duration>,
     /// `wss_url_<network>` (upstream's `incoming.wss_url.<network>` setting, e.g.
     /// `wss_url_ethereum_sepolia`; env `WAIAAS_INCOMING_WSS_URL_ETHEREUM_SEPOLIA`): a
     /// `ws://` or `wss://` endpoint of an EVM network whose new blocks wake the monitor at once
@@ -652,6 +655,7 @@ impl IncomingSettings {
             suspicious_dust_usd: real("suspicious_dust_usd", 0.01, 0.0)?,
             suspicious_amount_multiplier: real("suspicious_amount_multiplier", 10.0, 1.0)?,
             cooldown: Duration::from_secs(60 * number("cooldown_minutes", 5, 0..=10_080)?),
+            retention: Some(number("retention_days", 90, 0..=36_500)?).filter(|d| *d > 0).map(|d| Duration::from_secs(86_400 * d)),
         })
     }
 }
@@ -1038,10 +1042,11 @@ mod tests {
             suspicious_dust_usd: 0.01,
             suspicious_amount_multiplier: 10.0,
             cooldown: Duration::from_secs(300),
+            retention: Some(Duration::from_secs(90 * 86_400)),
             wss_urls: BTreeMap::new(),
         };
         assert_eq!(d, defaults);
-        // Upstream's file (with keys this build does not read yet) and env overrides.
+        // Upstream's file and env overrides.
         let l = Config::from_toml(
             "[incoming]\nenabled = true\npoll_interval = 5\nretention_days = 90\nsuspicious_dust_usd = 0.01\n",
             &env(&[("WAIAAS_INCOMING_CONFIRMATIONS", "2")]),
@@ -1058,6 +1063,8 @@ mod tests {
         )
         .unwrap();
         let urls = IncomingSettings::from_config(&l.config).unwrap().wss_urls;
+        let keep_all = Config::from_toml("[incoming]\nretention_days = 0\n", &[]).unwrap();
+        assert_eq!(IncomingSettings::from_config(&keep_all.config).unwrap().retention, None);
         assert_eq!(urls.get("ethereum-sepolia").map(String::as_str), Some("wss://a.example/key"));
         assert_eq!(urls.get("base-sepolia").map(String::as_str), Some("ws://127.0.0.1:8545"));
         for (toml, key) in [
@@ -1069,6 +1076,7 @@ mod tests {
             ("wss_url_ethereum_sepolia = \"https://node\"", "incoming.wss_url.ethereum-sepolia"),
             ("wss_url_solana_devnet = \"wss://node\"", "incoming.wss_url.solana-devnet"),
             ("wss_url_moon = \"wss://node\"", "incoming.wss_url.moon"),
+            ("retention_days = -1", "incoming.retention_days"),
         ] {
             let e = Config::from_toml(&format!("[incoming]\n{toml}\n"), &[]).unwrap_err();
             assert!(e.message.contains(key), "{toml}: {}", e.message);

@@ -12,7 +12,8 @@
 //! died mid-round scans the range again and records nothing twice. A wallet seen for the
 //! first time starts at the head. A daemon that was down for more than [`scan_window`]
 //! allows skips the older ones, with an `INCOMING_TX_RANGE_SKIPPED` audit event naming them.
-//! Records are `DETECTED`, then `CONFIRMED` once their block is `confirmations` deep.
+//! Records are `DETECTED`, then `CONFIRMED` once their block is `confirmations` deep; those
+//! detected more than `retention_days` ago (default 90) are deleted, once an hour.
 //!
 //! Each new record is checked for what looks like an attack ([`Engine::suspicious`]: dust,
 //! a token the registry does not list, an amount far above the wallet's usual inflow) and
@@ -50,6 +51,9 @@ pub fn scan_window(chain: Chain) -> (u64, u64) {
         Chain::Solana => (216_000, 216_000),
     }
 }
+
+/// How often records past `retention_days` are deleted.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The key/value entry of a network's cursors.
 fn cursors_key(network: &str) -> String {
@@ -440,6 +444,7 @@ impl Engine {
         let engine = self.clone();
         let mut stop = self.inner.stop.subscribe();
         workers.push(tokio::spawn(async move {
+            let mut purged: Option<std::time::Instant> = None;
             loop {
                 tokio::select! {
                     go = crate::pipeline::pause(&mut stop, settings.poll_interval) => if !go { break },
@@ -452,6 +457,14 @@ impl Engine {
                     Ok(0) => {}
                     Ok(n) => tracing::info!("incoming monitor: {n} new transfers"),
                     Err(e) => tracing::warn!("incoming monitor round failed: {e}"),
+                }
+                if let Some(keep) = settings.retention.filter(|_| purged.is_none_or(|t| t.elapsed() >= PURGE_EVERY)) {
+                    purged = Some(std::time::Instant::now());
+                    match engine.inner.store.purge_incoming(engine.now() - keep.as_secs() as i64).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!("incoming monitor: {n} records past retention_days deleted"),
+                        Err(e) => tracing::warn!("incoming retention: {e}"),
+                    }
                 }
             }
         }));

@@ -461,6 +461,8 @@ pub trait IncomingStore: Send + Sync + 'static {
     /// [`IncomingStore::query_incoming`] and how many records match `q`'s filters (its page,
     /// `after`, `offset` and `limit` aside), read from one snapshot: the count and the page agree.
     async fn page_incoming(&self, q: &IncomingQuery) -> Result<(Vec<IncomingRecord>, i64)>;
+    /// Delete the records detected before `before` (unix s); returns how many.
+    async fn purge_incoming(&self, before: i64) -> Result<usize>;
 }
 
 /// How several daemons on one store share the work (PostgreSQL replicas). A store one process

@@ -70,6 +70,11 @@ impl IncomingStore for PgStore {
         Ok(n as usize)
     }
 
+    async fn purge_incoming(&self, before: i64) -> Result<usize> {
+        let n = self.client().await?.exec("DELETE FROM incoming_transactions WHERE detected_at < $1", &[&before]).await?;
+        Ok(n as usize)
+    }
+
     async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>> {
         select(&self.client().await?, q).await
     }

@@ -300,6 +300,11 @@ async fn incoming_suite(s: &impl IncomingStore) {
     assert_eq!(s.page_incoming(&q(Some("CONFIRMED"), Some(vec!["w1".into()]), None, 1)).await.unwrap().1, 2);
     assert_eq!(s.page_incoming(&IncomingQuery { suspicious: Some(true), limit: 10, ..Default::default() }).await.unwrap(), (vec![], 0));
     assert_eq!(s.page_incoming(&IncomingQuery { suspicious: Some(false), ..Default::default() }).await.unwrap().1, 4);
+    // Retention: what was detected before 101 goes (i1, i2 at 100), the rest stays.
+    assert_eq!(s.purge_incoming(101).await.unwrap(), 2);
+    let left = s.query_incoming(&IncomingQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(left.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["i4", "i3"]);
+    assert_eq!(s.purge_incoming(101).await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -67,6 +67,10 @@ impl IncomingStore for SqliteStore {
         .await
     }
 
+    async fn purge_incoming(&self, before: i64) -> Result<usize> {
+        self.write(move |tx| Ok(tx.execute("DELETE FROM incoming_transactions WHERE detected_at < ?1", params![before])?)).await
+    }
+
     async fn query_incoming(&self, q: &IncomingQuery) -> Result<Vec<IncomingRecord>> {
         let q = q.clone();
         self.read(move |c| select(c, &q)).await
