@@ -166,21 +166,22 @@ pub(crate) fn denied_before_pricing(policies: &[PolicyRecord], intent: &Intent, 
 
 /// See [`super::domain_denial`].
 pub(crate) fn domain_denial(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings) -> Option<Reason> {
-    let set = PolicySet::resolve(policies, &intent.wallet_id, &intent.network);
-    let usage = Usage::default();
-    let cx = Ctx { set: &set, usage: &usage, settings, now: 0, chain: intent.chain, network: &intent.network };
-    let mut f = Findings::default();
-    domains::check(&cx, intent, &mut f);
-    f.reasons.into_iter().find(|r| r.denied)
+    denial_of(policies, intent, settings, domains::check)
 }
 
 /// See [`super::token_denial`].
 pub(crate) fn token_denial(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings) -> Option<Reason> {
+    denial_of(policies, intent, settings, allowlist::tokens)
+}
+
+/// The first denial of one policy family `check` (one that reads neither usage nor the clock)
+/// on `intent`.
+fn denial_of(policies: &[PolicyRecord], intent: &Intent, settings: &PolicySettings, check: fn(&Ctx<'_>, &Intent, &mut Findings)) -> Option<Reason> {
     let set = PolicySet::resolve(policies, &intent.wallet_id, &intent.network);
     let usage = Usage::default();
     let cx = Ctx { set: &set, usage: &usage, settings, now: 0, chain: intent.chain, network: &intent.network };
     let mut f = Findings::default();
-    allowlist::tokens(&cx, intent, &mut f);
+    check(&cx, intent, &mut f);
     f.reasons.into_iter().find(|r| r.denied)
 }
 
