@@ -17,9 +17,10 @@
 //!
 //! Each new record is checked for what looks like an attack ([`Engine::suspicious`]: dust,
 //! a token the registry does not list, an amount far above the wallet's usual inflow) and
-//! announced by one audit event, which the notification channels and webhooks deliver:
-//! `TX_INCOMING_SUSPICIOUS`, or `TX_INCOMING` at most once per wallet per cooldown; none
-//! while the kill switch is engaged.
+//! announced by one audit event, written in the same store write as the record (so neither
+//! is ever stored without the other), which the notification channels and webhooks deliver:
+//! `TX_INCOMING_SUSPICIOUS`, or `TX_INCOMING` at most once per wallet per cooldown; none for
+//! what arrives while the kill switch is engaged.
 //!
 //! A wallet is watched on its default network: EVM by block scan, Solana by the signatures
 //! of the wallet and its token accounts ([`ChainAdapter::incoming`]). Polling by default; an
@@ -35,7 +36,7 @@ use crate::config::IncomingSettings;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::network::{Chain, Network};
-use crate::store::{IncomingQuery, IncomingRecord, TokenRow, WalletStatus};
+use crate::store::{IncomingEvent, IncomingQuery, IncomingRecord, TokenRow, WalletStatus};
 use base64::Engine as _;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -54,6 +55,11 @@ pub fn scan_window(chain: Chain) -> (u64, u64) {
 
 /// How often records past `retention_days` are deleted.
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The key/value entry of the time `wallet` was last sent `TX_INCOMING`.
+fn notified_key(wallet: &str) -> String {
+    format!("incoming.notified.{wallet}")
+}
 
 /// The key/value entry of a network's cursors.
 fn cursors_key(network: &str) -> String {
@@ -330,12 +336,15 @@ impl Engine {
             }
             // Whether to announce is decided when the transfers are seen, before they are
             // stored: a kill switch released right after the record is read leaves it unannounced.
-            let silenced = self.kill_switch_engaged();
-            // Stored before the cursors move: a crash in between scans the range again.
-            let inserted = self.inner.store.insert_incoming(&records).await?;
+            let events = if self.kill_switch_engaged() { vec![] } else { self.announcements(&records, &reasons, settings).await? };
+            // Stored before the cursors move (a crash in between scans the range again), each
+            // new record with its event in the same write.
+            let inserted = self.inner.store.insert_incoming(&records, &events).await?;
             new = inserted.len();
-            for r in records.iter().filter(|r| !silenced && inserted.contains(&r.id)) {
-                self.announce(r, &reasons[&r.id], settings).await?;
+            // The cooldown of each wallet that was just told of a transfer starts now.
+            for e in crate::store::events_to_write(&events, &inserted).into_iter().filter(|e| e.event_type == "TX_INCOMING") {
+                let wallet = e.wallet_id.as_deref().unwrap_or_default();
+                self.inner.store.kv_set(&notified_key(wallet), &e.timestamp.to_string(), e.timestamp).await?;
             }
             for (id, _, cursor) in &watched {
                 cursors.insert(id.to_string(), (*cursor).max(end));
@@ -404,27 +413,40 @@ impl Engine {
         why
     }
 
-    /// The event of a newly recorded transfer: `TX_INCOMING_SUSPICIOUS` (every channel, a
-    /// security event) or `TX_INCOMING` (at most one per wallet within `cooldown_minutes`);
-    /// none for what arrived while the kill switch was engaged (the caller's part).
-    async fn announce(&self, r: &IncomingRecord, reasons: &[&str], settings: &IncomingSettings) -> Result<()> {
-        let details = serde_json::json!({
-            "incomingId": r.id, "txHash": r.tx_hash, "amount": r.amount, "token": r.token_address.as_deref().unwrap_or("native"),
-            "fromAddress": r.from_address, "network": r.network, "reasons": reasons.join(", "),
-        });
-        if !reasons.is_empty() {
-            self.inner.audit.record("TX_INCOMING_SUSPICIOUS", "system", Some(&r.wallet_id), None, Some(details), "warning", None).await;
-            return Ok(());
-        }
-        let key = format!("incoming.notified.{}", r.wallet_id);
-        let last: Option<i64> = self.inner.store.kv_get(&key).await?.and_then(|v| v.parse().ok());
+    /// The event of each transfer of a round, written with its record if it is new:
+    /// `TX_INCOMING_SUSPICIOUS` (every channel, a security event) with its `reasons`, or
+    /// `TX_INCOMING`, at most one per wallet within `cooldown_minutes` (the first new one).
+    async fn announcements(&self, records: &[IncomingRecord], reasons: &HashMap<String, Vec<&str>>, settings: &IncomingSettings) -> Result<Vec<IncomingEvent>> {
         let now = self.now();
-        if last.is_some_and(|t| now - t < settings.cooldown.as_secs() as i64) {
-            return Ok(());
+        let mut cooling: HashMap<&str, bool> = HashMap::new();
+        let mut events = vec![];
+        for r in records {
+            let why = &reasons[&r.id];
+            let details = serde_json::json!({
+                "incomingId": r.id, "txHash": r.tx_hash, "amount": r.amount, "token": r.token_address.as_deref().unwrap_or("native"),
+                "fromAddress": r.from_address, "network": r.network, "reasons": why.join(", "),
+            });
+            let (kind, severity, once) = if why.is_empty() {
+                let cooling = match cooling.get(r.wallet_id.as_str()) {
+                    Some(c) => *c,
+                    None => {
+                        let last: Option<i64> = self.inner.store.kv_get(&notified_key(&r.wallet_id)).await?.and_then(|v| v.parse().ok());
+                        let c = last.is_some_and(|t| now - t < settings.cooldown.as_secs() as i64);
+                        cooling.insert(&r.wallet_id, c);
+                        c
+                    }
+                };
+                if cooling {
+                    continue;
+                }
+                ("TX_INCOMING", "info", Some(r.wallet_id.clone()))
+            } else {
+                ("TX_INCOMING_SUSPICIOUS", "warning", None)
+            };
+            let entry = self.inner.audit.entry(kind, "system", Some(&r.wallet_id), None, Some(details), severity, None);
+            events.push(IncomingEvent { record_id: r.id.clone(), entry, once });
         }
-        self.inner.store.kv_set(&key, &now.to_string(), now).await?;
-        self.inner.audit.record("TX_INCOMING", "system", Some(&r.wallet_id), None, Some(details), "info", None).await;
-        Ok(())
+        Ok(events)
     }
 
     /// Start the monitor's loop (see the module docs) when `[incoming] enabled`, beside the

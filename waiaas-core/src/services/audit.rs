@@ -28,7 +28,23 @@ impl Audit {
         severity: &str,
         ip: Option<&str>,
     ) {
-        let e = AuditEntry {
+        self.append(self.entry(event_type, actor, wallet_id, session_id, details, severity, ip)).await
+    }
+
+    /// The entry [`Audit::record`] appends, stamped now, for a caller that writes it together
+    /// with other rows (an incoming transfer and its announcement).
+    #[allow(clippy::too_many_arguments, reason = "the audit entry's own fields")]
+    pub(crate) fn entry(
+        &self,
+        event_type: &str,
+        actor: &str,
+        wallet_id: Option<&str>,
+        session_id: Option<&str>,
+        details: Option<serde_json::Value>,
+        severity: &str,
+        ip: Option<&str>,
+    ) -> AuditEntry {
+        AuditEntry {
             id: 0,
             timestamp: self.clock.now(),
             event_type: event_type.into(),
@@ -39,8 +55,7 @@ impl Audit {
             details: details.map(|d| d.to_string()),
             severity: severity.into(),
             ip_address: ip.map(Into::into),
-        };
-        self.append(e).await
+        }
     }
 
     /// Append an action on one transaction.

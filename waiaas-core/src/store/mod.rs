@@ -449,11 +449,31 @@ pub struct IncomingQuery {
 }
 
 /// The incoming-transfer records of the monitor.
+/// The audit event announcing an incoming record, written with it when it is new
+/// ([`IncomingStore::insert_incoming`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingEvent {
+    pub record_id: String,
+    pub entry: AuditEntry,
+    /// Of the events of one call with the same key, only the first new record's is written
+    /// (one `TX_INCOMING` per wallet and cooldown).
+    pub once: Option<String>,
+}
+
+/// Which of `events` to write, given the ids of the records that were new: those of new
+/// records, the first per `once` key.
+pub(crate) fn events_to_write<'a>(events: &'a [IncomingEvent], new: &[String]) -> Vec<&'a AuditEntry> {
+    let mut seen = std::collections::HashSet::new();
+    events.iter().filter(|e| new.contains(&e.record_id) && e.once.as_ref().is_none_or(|k| seen.insert(k.clone()))).map(|e| &e.entry).collect()
+}
+
 #[async_trait]
 pub trait IncomingStore: Send + Sync + 'static {
     /// Insert the records not yet stored (by transaction, log index and wallet), all in one
-    /// write; returns the ids of those that were new.
-    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<Vec<String>>;
+    /// write, with the `events` of those that are new (never of one already stored; of the
+    /// events sharing a `once` key, only the first new record's): a record and its
+    /// announcement are written together or not at all. Returns the ids of the new records.
+    async fn insert_incoming(&self, records: &[IncomingRecord], events: &[IncomingEvent]) -> Result<Vec<String>>;
     /// `DETECTED` records of `network` in blocks up to `block` become `CONFIRMED` at `now`;
     /// returns how many.
     async fn confirm_incoming(&self, network: &str, block: i64, now: i64) -> Result<usize>;

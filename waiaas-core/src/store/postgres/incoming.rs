@@ -23,7 +23,7 @@ fn incoming_row(r: &Row) -> Result<IncomingRecord> {
 
 #[async_trait]
 impl IncomingStore for PgStore {
-    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<Vec<String>> {
+    async fn insert_incoming(&self, records: &[IncomingRecord], events: &[IncomingEvent]) -> Result<Vec<String>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let sql = format!("INSERT INTO incoming_transactions ({INCOMING_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT DO NOTHING");
@@ -53,6 +53,9 @@ impl IncomingStore for PgStore {
             if inserted == 1 {
                 new.push(r.id.clone());
             }
+        }
+        for e in events_to_write(events, &new) {
+            super::transactions::insert_audit(&tx, e).await?;
         }
         tx.commit().await?;
         Ok(new)

@@ -264,13 +264,13 @@ fn incoming(id: &str, hash: &str, log_index: i64, wallet: &str, block: i64, at: 
     }
 }
 
-async fn incoming_suite(s: &impl IncomingStore) {
+async fn incoming_suite(s: &(impl IncomingStore + AuditStore)) {
     let batch = [incoming("i1", "0xa", -1, "w1", 10, 100), incoming("i2", "0xa", 3, "w1", 10, 100), incoming("i3", "0xb", -1, "w2", 12, 101)];
-    assert_eq!(s.insert_incoming(&batch).await.unwrap(), ["i1", "i2", "i3"]);
+    assert_eq!(s.insert_incoming(&batch, &[]).await.unwrap(), ["i1", "i2", "i3"]);
     // The same transfers seen again (a rescan after a restart, under new ids): nothing new.
     let again: Vec<_> = batch.iter().map(|r| IncomingRecord { id: format!("{}-again", r.id), ..r.clone() }).collect();
-    assert!(s.insert_incoming(&again).await.unwrap().is_empty());
-    assert_eq!(s.insert_incoming(&[incoming("i4", "0xc", -1, "w1", 13, 102), again[0].clone()]).await.unwrap(), ["i4"]);
+    assert!(s.insert_incoming(&again, &[]).await.unwrap().is_empty());
+    assert_eq!(s.insert_incoming(&[incoming("i4", "0xc", -1, "w1", 13, 102), again[0].clone()], &[]).await.unwrap(), ["i4"]);
     // Depth reached up to block 12: three become CONFIRMED, block 13 stays DETECTED.
     assert_eq!(s.confirm_incoming("ethereum-sepolia", 12, 200).await.unwrap(), 3);
     assert_eq!(s.confirm_incoming("ethereum-sepolia", 12, 201).await.unwrap(), 0);
@@ -305,6 +305,25 @@ async fn incoming_suite(s: &impl IncomingStore) {
     let left = s.query_incoming(&IncomingQuery { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(left.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["i4", "i3"]);
     assert_eq!(s.purge_incoming(101).await.unwrap(), 0);
+    // A record and its announcement are written together: only new records' events, and of
+    // those sharing a `once` key the first.
+    let ev = |record: &str, kind: &str, once: Option<&str>| IncomingEvent {
+        record_id: record.into(),
+        entry: AuditEntry { event_type: kind.into(), actor: "system".into(), details: Some(record.into()), severity: "info".into(), ..Default::default() },
+        once: once.map(str::to_string),
+    };
+    let before = s.audit_after(0, 10_000).await.unwrap().len();
+    let rows = [incoming("i4-again", "0xc", -1, "w1", 13, 102), incoming("i5", "0xd", -1, "w1", 14, 103), incoming("i6", "0xe", -1, "w1", 14, 103)];
+    let events = [
+        ev("i4-again", "TX_INCOMING", Some("w1")),
+        ev("i5", "TX_INCOMING", Some("w1")),
+        ev("i6", "TX_INCOMING", Some("w1")),
+        ev("i6", "TX_INCOMING_SUSPICIOUS", None),
+    ];
+    assert_eq!(s.insert_incoming(&rows, &events).await.unwrap(), ["i5", "i6"]);
+    let written: Vec<(String, Option<String>)> =
+        s.audit_after(0, 10_000).await.unwrap()[before..].iter().map(|e| (e.event_type.clone(), e.details.clone())).collect();
+    assert_eq!(written, [("TX_INCOMING".to_string(), Some("i5".to_string())), ("TX_INCOMING_SUSPICIOUS".to_string(), Some("i6".to_string()))]);
 }
 
 #[tokio::test]

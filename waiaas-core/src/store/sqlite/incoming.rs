@@ -23,8 +23,8 @@ fn incoming_row(r: &Row) -> rusqlite::Result<IncomingRecord> {
 
 #[async_trait]
 impl IncomingStore for SqliteStore {
-    async fn insert_incoming(&self, records: &[IncomingRecord]) -> Result<Vec<String>> {
-        let records = records.to_vec();
+    async fn insert_incoming(&self, records: &[IncomingRecord], events: &[IncomingEvent]) -> Result<Vec<String>> {
+        let (records, events) = (records.to_vec(), events.to_vec());
         self.write(move |tx| {
             let mut st = tx.prepare_cached(&format!(
                 "INSERT OR IGNORE INTO incoming_transactions ({INCOMING_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
@@ -50,6 +50,10 @@ impl IncomingStore for SqliteStore {
                 if inserted == 1 {
                     new.push(r.id.clone());
                 }
+            }
+            drop(st);
+            for e in events_to_write(&events, &new) {
+                super::audit::insert_audit(tx, e)?;
             }
             Ok(new)
         })
