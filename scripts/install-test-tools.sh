@@ -7,6 +7,8 @@
 #    (tests/fixtures/smtp_server.py) of the email channel's test;
 #  - the x402 reference packages (npm @x402/*, pinned by tests/x402/package-lock.json) into
 #    ~/.cache/waiaas/x402 (tests/x402/install.sh), the x402 tests' resource server and facilitator;
+#  - the DeFi protocols' published artifacts (npm @uniswap/v2-core and v2-periphery, pinned by
+#    tests/defi/package-lock.json) into ~/.cache/waiaas/defi (tests/defi/install.sh);
 #  - PostgreSQL's server binaries (Debian's postgresql package, with apt-get as root) for the
 #    PostgreSQL store's tests (tests/nodes/src/postgres.rs starts a throwaway cluster);
 #  - Chromium for the API reference page's headless rendering (Debian's package, with
@@ -22,6 +24,7 @@ if ! "$SMTP_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m
     "$SMTP_VENV/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6" >&2
 fi
 bash tests/x402/install.sh >/dev/null
+bash tests/defi/install.sh >/dev/null
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing postgresql (apt-get)" >&2

@@ -6,6 +6,7 @@
 //! test command does).
 
 pub mod bench;
+pub mod defi;
 pub mod evm;
 pub mod fakes;
 pub mod solana;
