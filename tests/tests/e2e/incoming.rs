@@ -2,11 +2,12 @@
 //! transfers into a monitored wallet are recorded once, DETECTED then CONFIRMED at the
 //! configured depth, and listed to the wallet's session and to the operator; a wallet not
 //! monitored records nothing. Dust and tokens the registry does not list are suspicious and
-//! raise `TX_INCOMING_SUSPICIOUS` (a webhook receives it); a plain transfer raises `TX_INCOMING`. A daemon SIGKILLed
-//! while transfers arrive (and while it is down) resumes from its durable cursor and records
-//! each of 50 transfers exactly once. Against the Solana validator: SOL, SPL Token and
-//! Token-2022 transfers the same way; a listed token the wallet's ALLOWED_TOKENS does not
-//! allow is suspicious.
+//! raise `TX_INCOMING_SUSPICIOUS` (a webhook receives it); a plain transfer raises
+//! `TX_INCOMING`. A daemon SIGKILLed five times while 50 transfers arrive over about a minute
+//! (some while it is down) resumes from its durable cursor and records each exactly once.
+//! Against the Solana validator: SOL, SPL Token and Token-2022 transfers the same way; a
+//! listed token the wallet's ALLOWED_TOKENS does not allow is suspicious. Also: the
+//! low-balance warning, and new blocks announced over a `wss://` subscription.
 
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -257,7 +258,9 @@ async fn a_killed_monitor_resumes_from_its_cursor_and_records_each_of_50_transfe
                 let _ = d.child.wait();
             }
             hashes.insert(tokio::task::block_in_place(|| pay(&node, &addr, 1_000_000 + round * 100 + i)).to_lowercase());
-            tokio::time::sleep(Duration::from_millis(60)).await;
+            // The 50 arrive over about a minute, so the kills fall at every phase of the
+            // monitor's one-second rounds.
+            tokio::time::sleep(Duration::from_millis(1100)).await;
         }
         if round % 2 == 0 {
             unsafe { libc::kill(d.child.id() as i32, libc::SIGKILL) };
