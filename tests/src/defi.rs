@@ -37,6 +37,10 @@ fn address_array(addresses: &[&str]) -> String {
     out
 }
 
+/// The gas limit of the router calls the tests send: set, not estimated, so a call never
+/// runs short of an estimate made against another state.
+pub const GAS: &str = "0x4c4b40";
+
 /// Uniswap v2 on one anvil; deployer and liquidity provider: dev account 0.
 pub struct UniswapV2 {
     pub weth: String,
@@ -59,7 +63,7 @@ impl UniswapV2 {
         let owner = DEV_ACCOUNTS[0];
         node.exec(json!({"from": owner, "to": token, "data": format!("0x095ea7b3{}{}", word_addr(&self.router), word_u128(tokens))}));
         let args = [word_addr(token), word_u128(tokens), word_u128(0), word_u128(0), word_addr(owner), word_u128(u64::MAX as u128)].concat();
-        node.exec(json!({"from": owner, "to": self.router, "value": format!("0x{wei:x}"), "data": format!("0xf305d719{args}")}));
+        node.exec(json!({"from": owner, "to": self.router, "value": format!("0x{wei:x}"), "gas": GAS, "data": format!("0xf305d719{args}")}));
     }
 
     /// The router's quote (`getAmountsOut`): what `amount_in` of `path[0]` buys of the last.
