@@ -187,6 +187,9 @@ async fn messages_pass_the_request_guards_and_typed_data_is_bounded() {
     let t = Instant::now();
     let r = sign_typed(&api, &agent, &big).await;
     assert_eq!(r.status, 400, "{:?}", r.body);
+    // Refused before its body was read: the connection is closed, and the answer says so (a
+    // CI run saw the next request on the same pooled connection fail without it).
+    assert_eq!(r.headers.get("connection").and_then(|v| v.to_str().ok()), Some("close"), "{:?}", r.headers);
     assert!(t.elapsed() < Duration::from_secs(15), "took {:?}", t.elapsed());
     // Deep JSON in a body (100,000 nested arrays) is refused by the JSON depth limit.
     let deep = format!("{{\"signType\":\"typedData\",\"typedData\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));

@@ -177,7 +177,12 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<Error>() {
+        // Re-rendered with the id; Retry-After and Connection (a refused body) are kept.
+        let connection = res.headers().get(header::CONNECTION).cloned();
         res = extract::render_error(&err, Some(&id), res.headers().get(header::RETRY_AFTER).cloned());
+        if let Some(c) = connection {
+            res.headers_mut().insert(header::CONNECTION, c);
+        }
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
@@ -188,20 +193,29 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 #[derive(Clone)]
 pub struct RequestId(pub String);
 
+/// `res` with `Connection: close`: a request refused before its body was read leaves the
+/// rest of the body on the connection, which the server then closes; said in the response,
+/// a keep-alive client does not send its next request on it (and fail when it closes).
+fn closing(mut res: Response) -> Response {
+    res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
 /// The whole request body, read before anything else looks at the request: at most
-/// `daemon.max_body_bytes` (400 otherwise), within `daemon.body_read_timeout` (408 and the
-/// connection closed otherwise), so a client trickling its body cannot hold a connection.
+/// `daemon.max_body_bytes` (400 otherwise), within `daemon.body_read_timeout` (408
+/// otherwise), so a client trickling its body cannot hold a connection. A refused body
+/// closes the connection.
 async fn body_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let d = &state.engine.config().daemon;
     let limit = usize::try_from(d.max_body_bytes).unwrap_or(usize::MAX);
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > d.max_body_bytes) {
-        return ApiError(Error::validation("body", format!("larger than {limit} bytes (daemon.max_body_bytes)"))).into_response();
+        return closing(ApiError(Error::validation("body", format!("larger than {limit} bytes (daemon.max_body_bytes)"))).into_response());
     }
     let (parts, body) = req.into_parts();
     match tokio::time::timeout(std::time::Duration::from_secs(d.body_read_timeout), axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
-        Ok(Err(e)) => ApiError(Error::validation("body", format!("unreadable body (at most {limit} bytes): {e}"))).into_response(),
+        Ok(Err(e)) => closing(ApiError(Error::validation("body", format!("unreadable body (at most {limit} bytes): {e}"))).into_response()),
         Err(_) => {
             let e = Error::new(
                 ErrorCode::REQUEST_TIMEOUT,
@@ -211,8 +225,7 @@ async fn body_guard(State(state): State<AppState>, req: Request, next: Next) -> 
             // Rendered here (not through the request-id layer) to keep 408: the client is slow, not an upstream.
             let mut res = extract::render_error(&e, id, None);
             *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-            res
+            closing(res)
         }
     }
 }
