@@ -177,11 +177,16 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut res = next.run(req).await;
     if let Some(err) = res.extensions_mut().remove::<Error>() {
-        // Re-rendered with the id; Retry-After and Connection (a refused body) are kept.
-        let connection = res.headers().get(header::CONNECTION).cloned();
-        res = extract::render_error(&err, Some(&id), res.headers().get(header::RETRY_AFTER).cloned());
-        if let Some(c) = connection {
-            res.headers_mut().insert(header::CONNECTION, c);
+        // Re-rendered with the id in the body; every header the first rendering or a guard
+        // set (Retry-After, Connection: close of a refused body, ...) is kept.
+        let kept = std::mem::take(res.headers_mut());
+        res = extract::render_error(&err, Some(&id), None);
+        for name in kept.keys() {
+            if !res.headers().contains_key(name) {
+                for value in kept.get_all(name) {
+                    res.headers_mut().append(name, value.clone());
+                }
+            }
         }
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
