@@ -9,15 +9,11 @@
 use crate::evm::{word_addr, word_u128, Node};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use waiaas_testnodes::anvil::DEV_ACCOUNTS;
 
-/// The cached install of the harness (`tests/defi/install.sh`, a no-op once installed).
+/// The harness's node_modules (`tests/defi/install.sh`, a no-op once installed).
 fn modules() -> PathBuf {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("defi/install.sh");
-    let out = Command::new("bash").arg(&script).stderr(Stdio::inherit()).output().expect("run tests/defi/install.sh");
-    assert!(out.status.success(), "tests/defi/install.sh failed");
-    PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim()).join("node_modules")
+    crate::npm_harness("defi").join("node_modules")
 }
 
 /// The creation bytecode (0x hex) of `package`'s `build/<name>.json`.

@@ -374,6 +374,15 @@ pub fn concrete_path(template: &str) -> String {
 }
 
 /// The `p` quantile (0..=1, nearest rank) of `v`; NaN when `v` is empty. For the bench binaries.
+/// The cached install of the npm harness `tests/<name>` (its `install.sh`, through
+/// `scripts/npm-harness.sh`: a no-op once installed): the directory it printed.
+pub fn npm_harness(name: &str) -> PathBuf {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name).join("install.sh");
+    let out = Command::new("bash").arg(&script).stderr(Stdio::inherit()).output().unwrap_or_else(|e| panic!("run tests/{name}/install.sh: {e}"));
+    assert!(out.status.success(), "tests/{name}/install.sh failed");
+    PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim())
+}
+
 pub fn percentile(v: &[f64], p: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;

@@ -17,9 +17,7 @@ fn modules() -> String {
     if let Ok(m) = std::env::var("X402_MODULES") {
         return m;
     }
-    let out = Command::new("bash").arg(harness_dir().join("install.sh")).stderr(Stdio::inherit()).output().expect("run tests/x402/install.sh");
-    assert!(out.status.success(), "tests/x402/install.sh failed");
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
+    crate::npm_harness("x402").to_string_lossy().into_owned()
 }
 
 /// A running `server.mjs`.
