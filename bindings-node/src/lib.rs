@@ -315,6 +315,43 @@ impl Client {
         promise(env, async move { api.x402_fetch(object(Some(params), "params")?).await })
     }
 
+    /// `GET /v1/actions/providers`: `{providers}`, each enabled one with its actions and their
+    /// input schemas.
+    #[napi(ts_return_type = "Promise<{ providers: Array<Record<string, any>> }>")]
+    pub fn list_action_providers<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
+        let api = self.api.clone();
+        promise(env, async move { api.list_action_providers().await })
+    }
+
+    /// `POST /v1/actions/{provider}/{action}`: the action's steps run as one bundle under the
+    /// wallet's policies (`{id, status, pipeline?}`); `dryRun` explains the policy decision of
+    /// the whole bundle and records nothing.
+    #[napi(
+        ts_args_type = "provider: string, action: string, params?: Record<string, any>, options?: { network?: string, walletId?: string, dryRun?: boolean }",
+        ts_return_type = "Promise<Record<string, any>>"
+    )]
+    pub fn execute_action<'env>(
+        &self,
+        env: &'env Env,
+        provider: String,
+        action: String,
+        params: Option<Value>,
+        options: Option<Value>,
+    ) -> Result<PromiseRaw<'env, Value>> {
+        let api = self.api.clone();
+        promise(env, async move {
+            let options = options.unwrap_or(Value::Null);
+            let dry_run = options.get("dryRun").and_then(Value::as_bool).unwrap_or(false);
+            let mut body = serde_json::json!({ "params": params.unwrap_or_else(|| serde_json::json!({})) });
+            for key in ["network", "walletId"] {
+                if let Some(v) = options.get(key).filter(|v| !v.is_null()) {
+                    body[key] = v.clone();
+                }
+            }
+            api.execute_action(provider, action, body, dry_run).await
+        })
+    }
+
     /// `GET /v1/transactions/{id}`.
     #[napi(ts_return_type = "Promise<TransactionResponse>")]
     pub fn get_transaction<'env>(&self, env: &'env Env, id: String) -> Result<PromiseRaw<'env, Value>> {

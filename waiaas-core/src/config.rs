@@ -214,8 +214,6 @@ pub struct PolicyConfig {
     pub default_deny_typed_data: bool,
     /// TIME_RESTRICTION time zone, minutes east of UTC.
     pub utc_offset_minutes: i32,
-    /// Action providers whose contract calls skip CONTRACT_WHITELIST.
-    pub trusted_providers: Vec<String>,
     /// Tier of every NFT_TRANSFER.
     pub nft_transfer_default_tier: crate::policy::Tier,
     /// Tier floor of every CONTRACT_DEPLOY.
@@ -245,7 +243,6 @@ impl PolicyConfig {
             default_deny_erc8128_domains,
             venue_whitelist_enabled,
             utc_offset_minutes,
-            trusted_providers,
             nft_transfer_default_tier,
             deploy_default_tier,
         } = d;
@@ -263,7 +260,6 @@ impl PolicyConfig {
             venue_whitelist_enabled,
             default_deny_typed_data,
             utc_offset_minutes,
-            trusted_providers,
             nft_transfer_default_tier,
             deploy_default_tier,
         }
@@ -284,7 +280,6 @@ impl PolicyConfig {
             venue_whitelist_enabled,
             default_deny_typed_data: _,
             utc_offset_minutes,
-            trusted_providers,
             nft_transfer_default_tier,
             deploy_default_tier,
         } = self.clone();
@@ -301,7 +296,6 @@ impl PolicyConfig {
             default_deny_erc8128_domains,
             venue_whitelist_enabled,
             utc_offset_minutes,
-            trusted_providers,
             nft_transfer_default_tier,
             deploy_default_tier,
         }
@@ -1161,11 +1155,10 @@ mod tests {
 
     #[test]
     fn every_policy_setting_and_the_fee_cap_come_from_config() {
-        let toml = "[policy]\nnft_transfer_default_tier = \"DELAY\"\ntrusted_providers = [\"jupiter\"]\ndefault_deny_x402_domains = false\n[evm]\nmax_fee_per_gas_gwei = 30\n";
+        let toml = "[policy]\nnft_transfer_default_tier = \"DELAY\"\ndefault_deny_x402_domains = false\n[evm]\nmax_fee_per_gas_gwei = 30\n";
         let l = Config::from_toml(toml, &env(&[("WAIAAS_POLICY_DEPLOY_DEFAULT_TIER", "NOTIFY"), ("WAIAAS_POLICY_VENUE_WHITELIST_ENABLED", "true")])).unwrap();
         let s = l.config.policy.settings();
         assert_eq!((s.nft_transfer_default_tier, s.deploy_default_tier), (crate::policy::Tier::Delay, crate::policy::Tier::Notify));
-        assert_eq!(s.trusted_providers, vec!["jupiter".to_string()]);
         assert!(!s.default_deny_x402_domains && s.venue_whitelist_enabled);
         assert_eq!(l.config.evm.max_fee_cap_wei(), Some(30_000_000_000));
         assert_eq!(Config::default().evm.max_fee_cap_wei(), None);

@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod actions;
 pub mod admin;
 pub mod amount;
 pub mod api;

@@ -35,6 +35,10 @@ pub struct TxView {
     pub amount_symbol: Option<String>,
     pub chain_id: Option<String>,
     pub nonce: Option<i64>,
+    /// The action this transaction is a step of: provider, action, the bundle's id (its first
+    /// step), this step's place and every step's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<crate::pipeline::bundle::StepOf>,
 }
 
 impl From<&TxRecord> for TxView {
@@ -68,6 +72,7 @@ impl From<&TxRecord> for TxView {
             amount_symbol: symbol,
             chain_id: net.map(|n| n.info().caip2.to_string()),
             nonce: t.nonce,
+            action: crate::pipeline::bundle::step_of(t),
         }
     }
 }

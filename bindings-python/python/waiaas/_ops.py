@@ -150,6 +150,32 @@ class _AgentOps:
         under its policies. ``{"status", "headers", "body", "payment"?}``."""
         return self._invoke("x402_fetch", request=_clean(dict(url=url, method=method, headers=headers, body=body, wallet_id=wallet_id)))
 
+    def list_action_providers(self) -> Any:
+        """``GET /v1/actions/providers``: ``{"providers": [...]}``, each enabled one with its
+        actions and their input schemas."""
+        return self._invoke("list_action_providers")
+
+    def execute_action(
+        self,
+        provider: str,
+        action: str,
+        params: Optional[Dict[str, Any]] = None,
+        *,
+        network: Optional[str] = None,
+        wallet_id: Optional[str] = None,
+        dry_run: bool = False,
+    ) -> Any:
+        """``POST /v1/actions/{provider}/{action}``: the action's steps run as one bundle under
+        the wallet's policies. ``{"id", "status", "pipeline"?}``; with ``dry_run`` the policy
+        decision of the whole bundle and its steps, nothing recorded."""
+        return self._invoke(
+            "execute_action",
+            provider=provider,
+            action=action,
+            dryRun=dry_run,
+            request=_clean(dict(params=params or {}, network=network, wallet_id=wallet_id)),
+        )
+
     def get_transaction(self, tx_id: str) -> Any:
         """``GET /v1/transactions/{id}``."""
         return self._invoke("get_transaction", id=tx_id)

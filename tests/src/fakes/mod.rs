@@ -1,9 +1,10 @@
 //! Local stand-ins for third-party SaaS that speak its real wire protocol (the only fakes the
 //! suite allows): the Telegram Bot API ([`telegram`]) and the Discord and Slack incoming
-//! webhooks ([`webhooks`]).
+//! webhooks ([`webhooks`]), the 0x Swap API ([`zerox`]).
 
 pub mod telegram;
 pub mod webhooks;
+pub mod zerox;
 
 /// Serve `app` on a free port of 127.0.0.1 for the rest of the test's runtime; its base URL.
 pub async fn serve(app: axum::Router) -> String {

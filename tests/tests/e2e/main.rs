@@ -10,6 +10,7 @@ mod cli;
 mod client_modes;
 mod client_owner;
 mod crash_recovery;
+mod defi_actions;
 mod defi_contracts;
 mod email_channel;
 mod evm_send;

@@ -192,7 +192,8 @@ operations! {
     CreateMcpToken: "createMcpToken", POST "/v1/mcp/tokens", Master, Refused, agent [], admin [], mcp [];
     CreateAgentPrompt: "createAgentPrompt", POST "/v1/admin/agent-prompt", Master, Served, agent [], admin [], mcp [];
     GetSkill: "getSkill", GET "/v1/skills/{name}", Public, Refused, agent [], admin [], mcp [];
-    ListActionProviders: "listActionProviders", GET "/v1/actions/providers", MasterOrSession, Refused, agent [], admin [], mcp [];
+    ListActionProviders: "listActionProviders", GET "/v1/actions/providers", MasterOrSession, Refused, agent [list_action_providers], admin [], mcp [];
+    ExecuteAction: "executeAction", POST "/v1/actions/{provider}/{action}", Session, Refused, agent [execute_action], admin [], mcp [];
     CreateBackup: "createBackup", POST "/v1/admin/backup", Master, Served, agent [], admin [create_backup], mcp [];
     ListBackups: "listBackups", GET "/v1/admin/backups", Master, Served, agent [], admin [list_backups], mcp [];
     ListWalletApps: "listWalletApps", GET "/v1/admin/wallet-apps", Master, Served, agent [], admin [], mcp [];
@@ -250,7 +251,7 @@ impl Op {
 
     /// Whether a session may be rate-limited as a sender on this operation (money moves).
     pub fn moves_money(self) -> bool {
-        matches!(self, Op::SendTransaction | Op::X402Fetch)
+        matches!(self, Op::SendTransaction | Op::X402Fetch | Op::ExecuteAction)
     }
 }
 

@@ -277,6 +277,12 @@ pub trait ChainAdapter: Send + Sync + 'static {
     async fn incoming(&self, _addresses: &[String], _from: u64, _to: u64) -> ChainResult<Vec<IncomingTransfer>> {
         Err(ChainError::permanent(ErrorCode::ADAPTER_NOT_AVAILABLE, format!("incoming monitoring is not built for {} yet", self.network().id())))
     }
+    /// EVM: `eth_call` of `data` to contract `to` at the latest block (a view the action
+    /// providers read: pool reserves, quotes, account data); a revert is a permanent
+    /// `ACTION_RESOLVE_FAILED` naming the reason.
+    async fn read_call(&self, _to: &str, _data: &[u8]) -> ChainResult<Vec<u8>> {
+        Err(ChainError::permanent(ErrorCode::ADAPTER_NOT_AVAILABLE, format!("contract reads are not built for {}", self.network().id())))
+    }
     /// Solana: whether a blockhash-bound transaction can still land (false once expired).
     async fn still_valid(&self, tx: &UnsignedTx) -> ChainResult<bool>;
 

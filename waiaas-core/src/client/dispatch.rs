@@ -30,6 +30,10 @@ pub struct CallArgs {
     pub new_password: Option<String>,
     /// The owner's signed message (`{address, message, signature}`).
     pub proof: Option<OwnerProof>,
+    /// `execute_action`: the provider, its action, and whether only to explain the decision.
+    pub provider: Option<String>,
+    pub action: Option<String>,
+    pub dry_run: Option<bool>,
 }
 
 impl CallArgs {
@@ -101,6 +105,12 @@ pub async fn call_agent(api: &dyn AgentApi, method: &str, a: CallArgs) -> Result
         "sign_transaction" => api.sign_transaction(a.request).await,
         "sign_message" => api.sign_message(a.request).await,
         "x402_fetch" => api.x402_fetch(a.request).await,
+        "list_action_providers" => api.list_action_providers().await,
+        "execute_action" => {
+            let required = |v: Option<String>, field: &str| v.filter(|s| !s.is_empty()).ok_or_else(|| Error::validation(field, "is required"));
+            let (provider, action) = (required(a.provider, "provider")?, required(a.action, "action")?);
+            api.execute_action(provider, action, a.request, a.dry_run.unwrap_or(false)).await
+        }
         "get_transaction" => api.get_transaction(a.id()?).await,
         "list_transactions" => api.list_transactions(TxListQuery { wallet_id: a.wallet_id, cursor: a.cursor, limit: a.limit }).await,
         "list_pending_transactions" => api.list_pending_transactions(a.wallet_id).await,

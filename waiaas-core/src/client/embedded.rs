@@ -189,6 +189,17 @@ impl AgentApi for EmbeddedAgent {
         to_json(self.engine.x402_fetch(&ctx, req).await?)
     }
 
+    async fn list_action_providers(&self) -> Result<Value> {
+        self.auth(Op::ListActionProviders).await?;
+        to_json(self.engine.list_action_providers())
+    }
+
+    async fn execute_action(&self, provider: String, action: String, request: Value, dry_run: bool) -> Result<Value> {
+        let (ctx, _) = self.auth(Op::ExecuteAction).await?;
+        let req = parse_body(request)?;
+        to_json(self.engine.execute_action(&ctx, &provider, &action, req, dry_run).await?)
+    }
+
     async fn get_transaction(&self, id: String) -> Result<Value> {
         let (ctx, _) = self.auth(Op::GetTransaction).await?;
         to_json(self.engine.get_transaction(&Caller::Session(&ctx), &id).await?)

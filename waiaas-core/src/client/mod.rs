@@ -67,6 +67,10 @@ pub trait AgentApi: Send + Sync {
     async fn sign_message(&self, request: Value) -> Result<Value>;
     /// `POST /v1/x402/fetch`
     async fn x402_fetch(&self, request: Value) -> Result<Value>;
+    /// `GET /v1/actions/providers` → `{providers}`
+    async fn list_action_providers(&self) -> Result<Value>;
+    /// `POST /v1/actions/{provider}/{action}[?dryRun=true]` (`request`: `{params, network?, walletId?}`)
+    async fn execute_action(&self, provider: String, action: String, request: Value, dry_run: bool) -> Result<Value>;
     /// `GET /v1/transactions/{id}`
     async fn get_transaction(&self, id: String) -> Result<Value>;
     /// `GET /v1/transactions`

@@ -204,6 +204,15 @@ impl AgentApi for RemoteAgent {
         self.call(Op::X402Fetch, &[], vec![], Some(&request)).await
     }
 
+    async fn list_action_providers(&self) -> Result<Value> {
+        self.call(Op::ListActionProviders, &[], vec![], None).await
+    }
+
+    async fn execute_action(&self, provider: String, action: String, request: Value, dry_run: bool) -> Result<Value> {
+        let q = if dry_run { vec![("dryRun".to_string(), "true".to_string())] } else { vec![] };
+        self.call(Op::ExecuteAction, &[&provider, &action], q, Some(&request)).await
+    }
+
     async fn get_transaction(&self, id: String) -> Result<Value> {
         self.call(Op::GetTransaction, &[&id], vec![], None).await
     }

@@ -25,6 +25,7 @@
 //! Before the broadcast a transient node error never fails a transaction at once: it is
 //! retried with backoff and jitter for `[pipeline] transient_retry_sec`.
 
+pub mod bundle;
 mod gaps;
 pub mod request;
 
@@ -137,7 +138,7 @@ impl Engine {
     /// A place for a new transaction `id` among the ones the pipeline drives, or 503
     /// `SEND_QUEUE_FULL` (retryable, `retryAfter` 1 s) when `[pipeline] max_in_flight` are
     /// already running: saturation answers at once instead of queueing without bound.
-    fn admit_send(&self, id: &str) -> Result<Admitted> {
+    pub(crate) fn admit_send(&self, id: &str) -> Result<Admitted> {
         let limit = usize::try_from(self.inner.config.pipeline.max_in_flight).unwrap_or(usize::MAX);
         let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
         if running.len() >= limit {
@@ -223,18 +224,34 @@ impl Engine {
         });
     }
 
-    /// Drive one transaction from wherever it is to a terminal or waiting state.
+    /// Drive one transaction from wherever it is to a terminal or waiting state; then, for a
+    /// step of an action's bundle, start the next step or cancel the rest
+    /// ([`Engine::after_step`]).
     async fn run(&self, id: &str) -> Result<()> {
+        let ran = self.run_one(id).await;
+        let after = self.after_step(id).await;
+        ran.and(after)
+    }
+
+    async fn run_one(&self, id: &str) -> Result<()> {
         let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
         if tx.tx_type == TxType::X402Payment && tx.status() != TxStatus::Submitted {
             return self.x402_orphaned(&tx).await;
         }
         match tx.status() {
-            TxStatus::Pending => match self.decide_in_turn(&tx).await? {
-                // Allowed at INSTANT/NOTIFY: execute now. DELAY and APPROVAL wait QUEUED for
-                // their gate; denied ones are CANCELLED with the reason.
-                Some(TxStatus::Executing) => self.execute(id).await?,
-                _ => return Ok(()),
+            TxStatus::Pending => match bundle::step_of(&tx).filter(|p| p.step > 0) {
+                // A later step of a bundle: decided with its first step, it goes when the step
+                // before it is CONFIRMED.
+                Some(place) => match self.follow(&tx, &place).await? {
+                    Some(TxStatus::Executing) => self.execute(id).await?,
+                    _ => return Ok(()),
+                },
+                None => match self.decide_in_turn(&tx).await? {
+                    // Allowed at INSTANT/NOTIFY: execute now. DELAY and APPROVAL wait QUEUED for
+                    // their gate; denied ones are CANCELLED with the reason.
+                    Some(TxStatus::Executing) => self.execute(id).await?,
+                    _ => return Ok(()),
+                },
             },
             TxStatus::Executing => self.execute(id).await?,
             TxStatus::Submitted => {}
@@ -297,7 +314,11 @@ impl Engine {
     async fn decide_in_turn(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
         let slot = self.nonce_slot(&tx.wallet_id, &tx.network);
         let _ahead = slot.deciding.acquire().await.map_err(Error::internal_from)?;
-        self.decide(tx).await
+        match bundle::step_of(tx) {
+            // An action's first step is decided for its whole bundle.
+            Some(place) => self.decide_bundle(tx, &place).await,
+            None => self.decide(tx).await,
+        }
     }
 
     fn nonce_slot(&self, wallet_id: &str, network: &str) -> Arc<NonceSlot> {
@@ -1109,13 +1130,13 @@ impl Engine {
 
 /// A transaction's place in the engine's `running` set, taken by [`Engine::admit_send`]: given
 /// back on drop unless its runner [`Admitted::start`]s (an idempotent repeat, a failed insert).
-struct Admitted {
+pub(crate) struct Admitted {
     engine: Engine,
     id: Option<String>,
 }
 
 impl Admitted {
-    fn start(mut self) {
+    pub(crate) fn start(mut self) {
         if let Some(id) = self.id.take() {
             self.engine.spawn_runner(id);
         }

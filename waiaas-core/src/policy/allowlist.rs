@@ -103,12 +103,10 @@ fn token_matches(cx: &Ctx<'_>, listed: &ListedToken, address: Option<&str>, asse
     }
 }
 
-/// `CONTRACT_WHITELIST` (CONTRACT_CALL, NFT_TRANSFER). Calls made by a trusted action provider
-/// skip it.
+/// `CONTRACT_WHITELIST` (CONTRACT_CALL, NFT_TRANSFER), whoever built the call: an action
+/// provider is a trusted builder of calldata, never an exemption (upstream's "provider trust"
+/// skipped the list for any request naming an enabled provider).
 fn contracts(cx: &Ctx<'_>, it: &Intent, f: &mut Findings) {
-    if it.action_provider.as_ref().is_some_and(|p| cx.settings.trusted_providers.contains(p)) {
-        return;
-    }
     let (p, r) = match cx.set.get::<ContractWhitelist>() {
         Lookup::Found(p, r) => (p, r),
         Lookup::Corrupt => return,

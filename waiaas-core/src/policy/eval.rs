@@ -145,6 +145,13 @@ pub(crate) fn evaluate(policies: &[PolicyRecord], intent: &Intent, usage: &Usage
         }
         instruction(&cx, intent, Scope::Request, &mut f);
     }
+    if let Some(t) = intent.min_tier {
+        let what = match (intent.action_provider.as_deref(), intent.action_name.as_deref()) {
+            (Some(p), Some(a)) => format!("action {p}/{a}"),
+            _ => "the request".to_string(),
+        };
+        f.tier(By::ENGINE, t, "action_tier_floor", format!("{what} is at least {t} (its default tier or actions.<provider>_<action>_tier)"));
+    }
     decide(f, &set, settings, owner_registered)
 }
 

@@ -62,12 +62,14 @@ fn run(policies: &[PolicyRecord], it: &Intent) -> Decision {
     run_with(policies, it, &Usage::default(), &PolicySettings::default())
 }
 
-fn run_with(policies: &[PolicyRecord], it: &Intent, usage: &Usage, settings: &PolicySettings) -> Decision {
-    evaluate(policies, it, usage, settings, NOW, true)
+/// Contract calls without a CONTRACT_WHITELIST allowed (`default_deny_contracts = false`), for
+/// tests of the families that come after it.
+fn open_contracts() -> PolicySettings {
+    PolicySettings { default_deny_contracts: false, ..PolicySettings::default() }
 }
 
-fn trusting(provider: &str) -> PolicySettings {
-    PolicySettings { trusted_providers: vec![provider.into()], ..PolicySettings::default() }
+fn run_with(policies: &[PolicyRecord], it: &Intent, usage: &Usage, settings: &PolicySettings) -> Decision {
+    evaluate(policies, it, usage, settings, NOW, true)
 }
 
 #[track_caller]
@@ -273,7 +275,7 @@ fn whitelist_denies_other_destinations_including_spenders_and_callees() {
     assert!(d.decided_by.unwrap().message.contains(BOB));
     let d = run(&[whitelist(&[ALICE]), spenders(json!({"spenders": [{"address": BOB}]}))], &approve(BOB, 10));
     assert_denied(&d, ErrorCode::WHITELIST_DENIED);
-    let d = run_with(&[whitelist(&[ALICE])], &call(ROUTER, Some(TRANSFER_SEL)), &Usage::default(), &trusting("x"));
+    let d = run_with(&[whitelist(&[ALICE])], &call(ROUTER, Some(TRANSFER_SEL)), &Usage::default(), &open_contracts());
     assert!(d.reasons.iter().any(|r| r.error_code == Some(ErrorCode::WHITELIST_DENIED)));
 }
 
@@ -455,10 +457,9 @@ fn contracts(addresses: &[&str]) -> PolicyRecord {
 #[test]
 fn contract_whitelist_allows_listed_contracts() {
     assert_allowed(&run(&[contracts(&[ROUTER])], &call(ROUTER, Some(TRANSFER_SEL))), Tier::Instant);
-    // Via `to` when `contract` is absent, and a trusted provider skips the list.
+    // Via `to` when `contract` is absent; a call an action provider built is listed like any.
     assert!(run(&[contracts(&[ROUTER])], &base(TxType::ContractCall).with_to(ROUTER)).allowed);
-    let trusted = call(POOL, None).with_action("jupiter", "swap");
-    assert!(run_with(&[], &trusted, &Usage::default(), &trusting("jupiter")).allowed);
+    assert!(run(&[contracts(&[POOL])], &call(POOL, None).with_action("jupiter", "swap")).allowed);
 }
 
 #[test]
@@ -467,8 +468,10 @@ fn contract_whitelist_denies_by_default_and_unlisted_contracts() {
     assert_denied(&run(&[contracts(&[ROUTER])], &call(POOL, None)), ErrorCode::CONTRACT_NOT_WHITELISTED);
     let nft = base(TxType::NftTransfer).with_to(ALICE).with_contract(POOL, None);
     assert_denied(&run(&[contracts(&[ROUTER])], &nft), ErrorCode::CONTRACT_NOT_WHITELISTED);
-    let untrusted = call(POOL, None).with_action("jupiter", "swap");
-    assert_denied(&run_with(&[], &untrusted, &Usage::default(), &trusting("other")), ErrorCode::CONTRACT_CALL_DISABLED);
+    // An action provider is no exemption (upstream's "provider trust").
+    let by_provider = call(POOL, None).with_action("jupiter", "swap");
+    assert_denied(&run(&[], &by_provider), ErrorCode::CONTRACT_CALL_DISABLED);
+    assert_denied(&run(&[contracts(&[ROUTER])], &by_provider), ErrorCode::CONTRACT_NOT_WHITELISTED);
 }
 
 #[test]
@@ -784,13 +787,13 @@ fn borrow(ltv: Option<f64>) -> Intent {
 
 #[test]
 fn lending_ltv_limit_allows_safe_borrows() {
-    let d = run_with(&lending_policies(ltv_limit()), &borrow(Some(0.5)), &Usage::default(), &trusting("aave"));
+    let d = run_with(&lending_policies(ltv_limit()), &borrow(Some(0.5)), &Usage::default(), &open_contracts());
     assert_allowed(&d, Tier::Instant);
 }
 
 #[test]
 fn lending_ltv_limit_delays_near_and_denies_over_the_limit() {
-    let s = trusting("aave");
+    let s = open_contracts();
     let d = run_with(&lending_policies(ltv_limit()), &borrow(Some(0.75)), &Usage::default(), &s);
     assert_allowed(&d, Tier::Delay);
     assert_rule(&d, "warning_ltv");
@@ -803,7 +806,7 @@ fn lending_ltv_limit_delays_near_and_denies_over_the_limit() {
 
 #[test]
 fn lending_ltv_limit_boundaries_are_inclusive() {
-    let s = trusting("aave");
+    let s = open_contracts();
     assert_eq!(run_with(&lending_policies(ltv_limit()), &borrow(Some(0.8)), &Usage::default(), &s).tier, Tier::Delay);
     assert!(run_with(&lending_policies(ltv_limit()), &borrow(Some(0.8)), &Usage::default(), &s).allowed);
     assert_eq!(run_with(&lending_policies(ltv_limit()), &borrow(Some(0.7)), &Usage::default(), &s).tier, Tier::Instant);
@@ -824,14 +827,14 @@ fn lending_ltv_limit_malformed_rules_name_the_field() {
 
 #[test]
 fn lending_asset_whitelist_allows_listed_assets() {
-    let d = run_with(&lending_policies(ltv_limit()), &lending("supply"), &Usage::default(), &trusting("aave"));
+    let d = run_with(&lending_policies(ltv_limit()), &lending("supply"), &Usage::default(), &open_contracts());
     assert_allowed(&d, Tier::Instant);
     assert_rule(&d, "non_spending_action");
 }
 
 #[test]
 fn lending_asset_whitelist_is_required_and_denies_other_assets() {
-    let s = trusting("aave");
+    let s = open_contracts();
     assert_denied(&run_with(&[], &lending("supply"), &Usage::default(), &s), ErrorCode::POLICY_DENIED);
     let dai = lending("repay").with_token(TokenRef { address: Some(DAI.into()), ..TokenRef::default() });
     let d = run_with(&lending_policies(ltv_limit()), &dai, &Usage::default(), &s);
@@ -841,7 +844,7 @@ fn lending_asset_whitelist_is_required_and_denies_other_assets() {
 
 #[test]
 fn lending_asset_whitelist_boundary_action_names_and_case() {
-    let s = trusting("aave");
+    let s = open_contracts();
     let upper = vec![pol("assets", PolicyType::LendingAssetWhitelist, json!({"assets": [{"address": USDC.to_uppercase().replace("0X", "0x")}]}))];
     assert!(run_with(&upper, &lending("withdraw"), &Usage::default(), &s).allowed);
     // Only the four lending actions need the list.
@@ -875,7 +878,7 @@ fn markets() -> PolicyRecord {
 fn perp_run(extra: &[PolicyRecord], it: &Intent) -> Decision {
     let mut policies = vec![markets()];
     policies.extend_from_slice(extra);
-    run_with(&policies, it, &Usage::default(), &trusting("hyperliquid"))
+    run_with(&policies, it, &Usage::default(), &open_contracts())
 }
 
 fn leverage_limit() -> PolicyRecord {
@@ -959,7 +962,7 @@ fn perp_allowed_markets_allows_listed_markets() {
 
 #[test]
 fn perp_allowed_markets_is_required_and_denies_other_markets() {
-    let d = run_with(&[], &perp("hl_open_position", "BTC"), &Usage::default(), &trusting("hyperliquid"));
+    let d = run_with(&[], &perp("hl_open_position", "BTC"), &Usage::default(), &open_contracts());
     assert_denied(&d, ErrorCode::POLICY_DENIED);
     assert_eq!(d.decided_by.unwrap().policy_type, Some(PolicyType::PerpAllowedMarkets));
     let d = perp_run(&[], &perp("hl_modify_position", "DOGE"));
@@ -970,9 +973,9 @@ fn perp_allowed_markets_is_required_and_denies_other_markets() {
 #[test]
 fn perp_allowed_markets_boundary_every_perp_action_suffix() {
     for action in ["open_position", "x_close_position", "drift_modify_position", "add_margin", "hl_withdraw_margin"] {
-        assert!(!run_with(&[], &perp(action, "BTC"), &Usage::default(), &trusting("hyperliquid")).allowed, "{action}");
+        assert!(!run_with(&[], &perp(action, "BTC"), &Usage::default(), &open_contracts()).allowed, "{action}");
     }
-    assert!(run_with(&[], &perp("hl_transfer_usdc", "BTC"), &Usage::default(), &trusting("hyperliquid")).allowed);
+    assert!(run_with(&[], &perp("hl_transfer_usdc", "BTC"), &Usage::default(), &open_contracts()).allowed);
 }
 
 #[test]

@@ -194,6 +194,8 @@ pub struct TokenRef {
 /// * `domain`: bare host (no scheme, port or path) of an `X402_PAYMENT`, or of an ERC-8128
 ///   signed HTTP request, which is a `SIGN` intent that names a `domain`.
 /// * `reputation_score`: ERC-8004 score (0..100) of the counterparty, `None` = unrated.
+/// * `min_tier`: the lowest tier the request may get (an action's tier floor: the higher of
+///   its default tier and `actions.<provider>_<action>_tier`); it only ever raises the tier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Intent {
@@ -223,6 +225,8 @@ pub struct Intent {
     pub notional_usd: Option<f64>,
     pub domain: Option<String>,
     pub reputation_score: Option<f64>,
+    #[serde(default)]
+    pub min_tier: Option<Tier>,
 }
 
 impl Default for Intent {
@@ -260,6 +264,7 @@ impl Intent {
             notional_usd: None,
             domain: None,
             reputation_score: None,
+            min_tier: None,
         }
     }
     pub fn with_to(mut self, to: impl Into<String>) -> Intent {
@@ -371,9 +376,6 @@ pub struct PolicySettings {
     pub venue_whitelist_enabled: bool,
     /// Time zone of TIME_RESTRICTION, minutes east of UTC.
     pub utc_offset_minutes: i32,
-    /// Action providers whose contract calls skip CONTRACT_WHITELIST
-    /// (upstream `actions.<provider>_enabled`, "provider trust"). Empty by default.
-    pub trusted_providers: Vec<String>,
     /// Tier of every NFT_TRANSFER (upstream `policy.nft_transfer_default_tier`).
     pub nft_transfer_default_tier: Tier,
     /// Tier floor of every CONTRACT_DEPLOY (upstream `rpc_proxy.deploy_default_tier`).
@@ -395,7 +397,6 @@ impl Default for PolicySettings {
             default_deny_erc8128_domains: true,
             venue_whitelist_enabled: false,
             utc_offset_minutes: 0,
-            trusted_providers: Vec::new(),
             nft_transfer_default_tier: Tier::Approval,
             deploy_default_tier: Tier::Approval,
         }

@@ -132,6 +132,16 @@ fn assets_of(kind: &TxKind, out: &mut Vec<Option<String>>) {
     }
 }
 
+/// `kind` with every approval as the token amount it lets the spender pull (for valuing an
+/// action's bundle, see [`Policies::action_intent`]).
+fn spend_view(kind: &TxKind) -> TxKind {
+    match kind {
+        TxKind::Approve { spender, amount, token } => TxKind::TokenTransfer { to: spender.clone(), amount: *amount, token: token.clone(), memo: None },
+        TxKind::Batch { instructions } => TxKind::Batch { instructions: instructions.iter().map(spend_view).collect() },
+        other => other.clone(),
+    }
+}
+
 /// USD value of a transaction from looked-up prices.
 fn price(prices: &Prices, network: Network, kind: &TxKind) -> (Option<f64>, PriceStatus) {
     let value = |asset: Option<String>, amount: u128, decimals: u8| -> (Option<f64>, PriceStatus) {
@@ -233,12 +243,32 @@ impl crate::store::Decide for Gate {
         Ok(policy::usage_needs(&self.policies, &row.wallet_id, &row.network).rate_windows)
     }
 
-    fn decide(self: Box<Self>, _row: &TxRecord, usage: crate::store::UsageRow) -> Result<(TxStatus, TxPatch)> {
+    fn decide(self: Box<Self>, row: &TxRecord, usage: crate::store::UsageRow) -> Result<(TxStatus, TxPatch)> {
         let d = policy::evaluate(&self.policies, &self.intent, &usage_of(usage), &self.settings, self.now, self.owner);
-        let (status, patch) = outcome(&d, self.usd, self.now);
+        let (status, mut patch) = outcome(&d, self.usd, self.now);
+        // What the decision records beside what the row already carries (an action's place
+        // in its bundle).
+        if let (Some(new), Some(old)) = (patch.metadata.as_deref(), row.metadata.as_deref()) {
+            if let (Ok(Value::Object(mut merged)), Ok(Value::Object(add))) = (serde_json::from_str::<Value>(old), serde_json::from_str::<Value>(new)) {
+                merged.extend(add);
+                patch.metadata = Some(Value::Object(merged).to_string());
+            }
+        }
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = patch.tier.clone();
         Ok((status, patch))
     }
+}
+
+/// An action's intent: the request and each of its instructions carry the action's
+/// provenance; the request its tier floor.
+fn as_action(i: &mut Intent, provider: &str, action: &str, floor: Tier) {
+    for it in i.batch.iter_mut() {
+        it.action_provider = Some(provider.to_string());
+        it.action_name = Some(action.to_string());
+    }
+    i.action_provider = Some(provider.to_string());
+    i.action_name = Some(action.to_string());
+    i.min_tier = Some(floor);
 }
 
 /// An x402 payment's intent: the token transfer it pays, to `domain`.
@@ -445,6 +475,46 @@ impl Policies {
         self.decide_shaped(tx, kind, |i| as_x402(i, domain)).await
     }
 
+    /// [`Policies::decide_kind`] of an action's bundle: `kind` is its steps (one, or a batch),
+    /// decided as the action `provider`/`action` (the DeFi policies read it) at tier `floor` or
+    /// above. The provenance comes from the action registry, never from a client.
+    pub(crate) async fn decide_action(&self, tx: &TxRecord, kind: &TxKind, provider: &str, action: &str, floor: Tier) -> Result<Option<TxStatus>> {
+        let network = Network::parse(&tx.network)?;
+        let policies = self.enabled_for(&tx.wallet_id).await?;
+        let intent = self.action_intent(&tx.wallet_id, network, kind, &policies, provider, action, floor).await;
+        self.decide_intent(tx, intent).await
+    }
+
+    /// The intent of an action's bundle. Its approvals are valued at the tokens they let the
+    /// next step pull (an action approves what it is about to spend: the amount a swap sells, a
+    /// supply deposits): the bundle's value, its tiers and the spending limits count them. A
+    /// plain APPROVE send stays at no value (it moves nothing by itself).
+    #[allow(clippy::too_many_arguments)]
+    async fn action_intent(
+        &self,
+        wallet_id: &str,
+        network: Network,
+        kind: &TxKind,
+        policies: &[PolicyRecord],
+        provider: &str,
+        action: &str,
+        floor: Tier,
+    ) -> Intent {
+        let mut intent = self.priced_intent(wallet_id, network, kind, policies, |i| as_action(i, provider, action, floor)).await;
+        let spend = spend_view(kind);
+        if spend == *kind {
+            return intent;
+        }
+        let valued = intent_of(wallet_id, network, &spend, &self.prices_for(network, &spend).await);
+        for (i, v) in intent.batch.iter_mut().zip(&valued.batch).filter(|(i, _)| i.tx_type == PTx::Approve) {
+            i.amount_usd = v.amount_usd;
+            i.price = v.price;
+        }
+        intent.amount_usd = valued.amount_usd;
+        intent.price = valued.price;
+        intent
+    }
+
     async fn decide_shaped(&self, tx: &TxRecord, kind: &TxKind, shape: impl Fn(&mut Intent)) -> Result<Option<TxStatus>> {
         let network = Network::parse(&tx.network)?;
         // The decision itself re-reads the policies inside its store transaction; these only
@@ -518,15 +588,39 @@ impl Policies {
     /// Evaluate a request whose meaning to the evaluator is `kind` without recording
     /// anything (simulate).
     pub(crate) async fn dry_decide(&self, wallet_id: &str, network: Network, kind: &TxKind) -> Result<Decision> {
+        self.dry_decide_shaped(wallet_id, network, kind, |_| {}).await
+    }
+
+    /// [`Policies::dry_decide`] of an action's bundle (see [`Policies::decide_action`]).
+    pub(crate) async fn dry_decide_action(
+        &self,
+        wallet_id: &str,
+        network: Network,
+        kind: &TxKind,
+        provider: &str,
+        action: &str,
+        floor: Tier,
+    ) -> Result<Decision> {
         let policies = self.enabled_for(wallet_id).await?;
-        let intent = self.priced_intent(wallet_id, network, kind, &policies, |_| {}).await;
+        let intent = self.action_intent(wallet_id, network, kind, &policies, provider, action, floor).await;
+        self.dry_evaluate(wallet_id, network, kind, &policies, &intent).await
+    }
+
+    async fn dry_decide_shaped(&self, wallet_id: &str, network: Network, kind: &TxKind, shape: impl Fn(&mut Intent)) -> Result<Decision> {
+        let policies = self.enabled_for(wallet_id).await?;
+        let intent = self.priced_intent(wallet_id, network, kind, &policies, shape).await;
+        self.dry_evaluate(wallet_id, network, kind, &policies, &intent).await
+    }
+
+    /// Evaluate `intent` (of `kind`) against the wallet's usage as it is now, recording nothing.
+    async fn dry_evaluate(&self, wallet_id: &str, network: Network, kind: &TxKind, policies: &[PolicyRecord], intent: &Intent) -> Result<Decision> {
         let token = match kind {
             TxKind::TokenTransfer { token, .. } | TxKind::Approve { token, .. } => Some(token.address.as_str()),
             _ => None,
         };
-        let windows = policy::usage_needs(&policies, wallet_id, network.id()).rate_windows;
+        let windows = policy::usage_needs(policies, wallet_id, network.id()).rate_windows;
         let usage = usage_of(self.store.usage(wallet_id, network.id(), token, &windows, self.clock.now()).await?);
         let owner = self.has_owner(wallet_id).await?;
-        Ok(policy::evaluate(&policies, &intent, &usage, &self.settings, self.clock.now(), owner))
+        Ok(policy::evaluate(policies, intent, &usage, &self.settings, self.clock.now(), owner))
     }
 }

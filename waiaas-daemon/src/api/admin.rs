@@ -21,23 +21,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mcp_token))
         .routes(routes!(agent_prompt))
         .routes(routes!(skill))
-        .routes(routes!(action_providers))
-}
-
-/// `GET /v1/actions/providers` (doc only).
-#[derive(ToSchema)]
-#[schema(as = ProvidersListResponse)]
-#[allow(dead_code)]
-struct Providers {
-    providers: Vec<Value>,
-}
-
-/// No action providers (DeFi integrations) are built: an empty list, so upstream clients that
-/// ask at start-up (the MCP server) carry on.
-#[utoipa::path(get, path = "/v1/actions/providers", tag = "Actions", operation_id = "listActionProviders", summary = "Action providers (none are built)",
-    security(("masterAuth" = []), ("sessionAuth" = [])), responses((status = 200, description = "Providers", body = Providers)))]
-async fn action_providers(_auth: super::extract::MasterOrSession) -> Json<Value> {
-    Json(json!({"providers": []}))
 }
 
 /// Settings by section (`{section: {key: string|bool}}`) plus `pending` (doc only).

@@ -1,6 +1,7 @@
 //! The REST face: axum routes that translate HTTP to `waiaas_core::Engine` calls.
 //! No business rules live here: only extraction, auth headers and rendering.
 
+mod actions;
 mod admin;
 mod audit;
 mod backup;
@@ -87,6 +88,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(notifications::routes())
         .merge(telegram_users::routes())
         .merge(x402::routes())
+        .merge(actions::routes())
         .merge(crate::openapi::routes())
 }
 

@@ -3,7 +3,9 @@
 //!
 //! - Tools are a static table, listed at once (no daemon round trip before `tools/list`).
 //!   After `initialized` the wallet's policies are fetched once in the background and the
-//!   send tools' descriptions gain the concrete thresholds (`tools/list_changed` is sent).
+//!   send tools' descriptions gain the concrete thresholds, and the daemon's enabled action
+//!   providers add one `action_<provider>_<action>` tool per action (`tools/list_changed` is
+//!   sent). An action tool called before that list arrived fetches it first.
 //! - A send waits (bounded) for its transaction to settle and reports the policy outcome:
 //!   CONFIRMED with its hash, QUEUED in DELAY or APPROVAL with what happens next, or a tool
 //!   error naming the policy that refused it. Nothing fails silently.
@@ -30,6 +32,8 @@ pub struct WaiaasMcp {
     settle_timeout: Duration,
     /// Policy summary of the session's wallets, once fetched (appended to send tools).
     policy_note: Arc<RwLock<Option<String>>>,
+    /// The daemon's action tools, once fetched.
+    action_tools: Arc<RwLock<Option<Vec<waiaas_core::actions::ActionTool>>>>,
 }
 
 const SEND_NOTE: &str = "Every send passes the owner's policy engine before anything is signed. Outcomes: INSTANT and NOTIFY execute at once (the result is CONFIRMED with a txHash); DELAY queues the transaction for a waiting period after which it executes unless cancelled (the human may be asked in this chat whether to cancel it); APPROVAL holds it until the wallet owner signs an approval (you cannot approve it yourself); a refusal returns an error naming the policy (default deny: token transfers, contract calls and approvals need ALLOWED_TOKENS, CONTRACT_WHITELIST, APPROVED_SPENDERS). Without a SPENDING_LIMIT the defaults are: up to $10 INSTANT, $100 NOTIFY, $500 DELAY, above APPROVAL. Call simulate_transaction first to learn the tier without sending.";
@@ -289,13 +293,20 @@ fn policy_type_of(code: &str) -> Option<&'static str> {
 
 impl WaiaasMcp {
     pub fn new(slot: Arc<AgentSlot>, wallet_name: Option<String>, settle_timeout: Duration) -> WaiaasMcp {
-        WaiaasMcp { slot, wallet_name, settle_timeout, policy_note: Arc::new(RwLock::new(None)) }
+        WaiaasMcp { slot, wallet_name, settle_timeout, policy_note: Arc::new(RwLock::new(None)), action_tools: Arc::new(RwLock::new(None)) }
     }
 
     fn tools(&self) -> Vec<Tool> {
         let note = self.policy_note.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let actions = self.action_tools.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default();
+        let actions = actions.into_iter().map(|t| {
+            let schema = Arc::new(t.input_schema.as_object().cloned().unwrap_or_default());
+            (t.name, t.description, schema, false)
+        });
         catalog(note.as_deref())
             .into_iter()
+            .map(|(name, desc, schema, ro)| (name.to_string(), desc, schema, ro))
+            .chain(actions)
             .map(|(name, desc, schema, ro)| {
                 let desc = match &self.wallet_name {
                     Some(w) => format!("[{w}] {desc}"),
@@ -568,6 +579,7 @@ impl WaiaasMcp {
                 )
                 .await
             }
+            other if other.starts_with("action_") => self.action(other, a).await,
             other => Err(McpError::invalid_params(format!("unknown tool '{other}'"), None)),
         }
     }
@@ -744,6 +756,33 @@ impl WaiaasMcp {
         format!("\n\nTo approve, the wallet owner signs this message with the owner wallet and sends it with X-Owner-Address, X-Owner-Message (base64) and X-Owner-Signature to POST {base}/v1/transactions/{tx_id}/approve:\n\n{text}")
     }
 
+    /// The daemon's action tools (fetched once; `None` while the daemon cannot be asked).
+    async fn load_action_tools(&self) -> Option<Vec<waiaas_core::actions::ActionTool>> {
+        if let Some(t) = self.action_tools.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Some(t);
+        }
+        let list = self.with_agent(|g| async move { g.list_action_providers().await }).await.ok()?;
+        let tools = waiaas_core::actions::mcp_tools(serde_json::from_value(list).ok()?);
+        *self.action_tools.write().unwrap_or_else(|e| e.into_inner()) = Some(tools.clone());
+        Some(tools)
+    }
+
+    /// An `action_<provider>_<action>` tool: `{params, network?, walletId?, dryRun?}`.
+    async fn action(&self, name: &str, a: Map<String, Value>) -> ToolResult {
+        let tools = self.load_action_tools().await.unwrap_or_default();
+        let Some(t) = tools.into_iter().find(|t| t.name == name) else { return Ok(tool_error(format!("unknown tool {name}"))) };
+        let dry_run = a.get("dryRun").and_then(Value::as_bool).unwrap_or(false);
+        let body = body_from(&a, &[("params", "params"), ("network", "network"), ("walletId", "walletId")]);
+        self.read(
+            self.with_agent(|g| {
+                let (provider, action, body) = (t.provider.clone(), t.action.clone(), body.clone());
+                async move { g.execute_action(provider, action, body, dry_run).await }
+            })
+            .await,
+        )
+        .await
+    }
+
     /// Fetch the session's policies once and fold them into the send tools' descriptions.
     async fn load_policy_note(&self) -> Option<String> {
         let info = self.slot.get(false).ok()?.connect_info().await.ok()?;
@@ -801,8 +840,12 @@ impl ServerHandler for WaiaasMcp {
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let me = self.clone();
         tokio::spawn(async move {
-            if let Some(note) = me.load_policy_note().await {
+            let note = me.load_policy_note().await;
+            let changed = note.is_some() | me.load_action_tools().await.is_some_and(|t| !t.is_empty());
+            if let Some(note) = note {
                 *me.policy_note.write().unwrap_or_else(|e| e.into_inner()) = Some(note);
+            }
+            if changed {
                 let _ = context.peer.notify_tool_list_changed().await;
             }
         });

@@ -359,6 +359,20 @@ impl ChainAdapter for EvmAdapter {
         Some(UnsignedTx { bytes, nonce: Some(nonce), ..unsigned.clone() })
     }
 
+    async fn read_call(&self, to: &str, data: &[u8]) -> ChainResult<Vec<u8>> {
+        let to = parse_address("to", to)?;
+        let request = json!([{"to": to, "data": format!("0x{}", hex::encode(data))}, "latest"]);
+        match self.rpc.call("eth_call", request).await? {
+            Ok(v) => {
+                bytes_of(&v).ok_or_else(|| ChainError::permanent(ErrorCode::ACTION_RESOLVE_FAILED, format!("eth_call to {to}: the node's answer is not hex")))
+            }
+            Err(e) => match node_error(&e) {
+                NodeError::Reverted(reason) => Err(ChainError::permanent(ErrorCode::ACTION_RESOLVE_FAILED, format!("eth_call to {to} reverted: {reason}"))),
+                _ => Err(to_chain_error("eth_call", &e, ErrorCode::ACTION_RESOLVE_FAILED)),
+            },
+        }
+    }
+
     async fn simulate(&self, from: &str, unsigned: &UnsignedTx) -> ChainResult<Simulation> {
         let from = parse_address("from", from)?;
         let tx = self.chain_id().and_then(|id| tx::decode_unsigned(&unsigned.bytes, id)).map_err(permanent)?;
