@@ -539,11 +539,26 @@ impl Engine {
         let net = self.wallet_network(&w, env.network.as_deref())?;
         let kind = self.resolve_draft(net, &draft).await?;
         let d = self.dry_decide(&w.id, net, &kind).await?;
+        self.dry_run_report(&w, net, &kind, draft.tx_type(), &d, started).await
+    }
+
+    /// The dry-run answer (upstream's `DryRunSimulationResult`) of `kind` from wallet `w` on
+    /// `net`, whose policy decision is `d`: the fee, the balance changes and the chain's
+    /// simulation when the node answers, warnings naming what is missing when it does not.
+    pub(crate) async fn dry_run_report(
+        &self,
+        w: &WalletRecord,
+        net: Network,
+        kind: &TxKind,
+        tx_type: TxType,
+        d: &crate::policy::Decision,
+        started: std::time::Instant,
+    ) -> Result<serde_json::Value> {
         let mut warnings = vec![];
         if let Some(wn) = &d.cumulative_warning {
             warnings.push(serde_json::json!({"code": "CUMULATIVE_LIMIT_WARNING", "message": wn, "severity": "warning"}));
         }
-        if ensure_can_sign(&w).is_err() {
+        if ensure_can_sign(w).is_err() {
             warnings.push(serde_json::json!({"code": "WALLET_NOT_ACTIVE", "message": format!("wallet is {}", w.status.as_str()), "severity": "error"}));
         }
         let adapter = self.adapter(net);
@@ -562,7 +577,7 @@ impl Engine {
         // The chain part degrades: a node that cannot be reached (or errs) turns into a
         // warning naming the network, never into an error of the whole dry run.
         let mut unreachable: Option<String> = None;
-        let (fee, simulation) = match adapter.build(&w.public_key, &kind, None).await {
+        let (fee, simulation) = match adapter.build(&w.public_key, kind, None).await {
             Ok(u) => {
                 let sim = match adapter.simulate(&w.public_key, &u).await {
                     Ok(s) => Some(s),
@@ -595,7 +610,7 @@ impl Engine {
         let mut balance_changes = vec![];
         if d.allowed {
             let fee = fee_amount.unwrap_or(0);
-            let (native_out, token) = match &kind {
+            let (native_out, token) = match kind {
                 TxKind::Transfer { amount, .. } => (*amount, None),
                 TxKind::ContractCall { value, .. } => (*value, None),
                 TxKind::TokenTransfer { amount, token, .. } => (0, Some((token, *amount))),
@@ -670,7 +685,7 @@ impl Engine {
             "balanceChanges": balance_changes,
             "warnings": warnings,
             "simulation": simulation,
-            "meta": {"chain": w.chain, "network": net.id(), "transactionType": draft.tx_type().as_str(), "durationMs": started.elapsed().as_millis() as u64},
+            "meta": {"chain": w.chain, "network": net.id(), "transactionType": tx_type.as_str(), "durationMs": started.elapsed().as_millis() as u64},
         }))
     }
 }

@@ -85,9 +85,11 @@ async fn status_settings_reissue_mcp_tokens_agent_prompt_and_skills() {
     assert_eq!(server["env"]["WAIAAS_WALLET_ID"], wallet.as_str());
     assert_eq!(server["env"]["WAIAAS_WALLET_NAME"], "ops wallet");
 
-    // Action providers: none are built; upstream's MCP server asks at start-up.
+    // Action providers: listed, none enabled by default (upstream's MCP server asks at start-up).
     let r = api.call("GET", "/v1/actions/providers", &m, None).await;
-    assert_eq!((r.status, &r.body), (200, &json!({"providers": []})));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let providers = r.body["providers"].as_array().unwrap();
+    assert!(!providers.is_empty() && providers.iter().all(|p| p["isEnabled"] == false && p["actions"] == json!([])), "{:?}", r.body);
 
     // Agent prompt: a session and the text that hands it over.
     let r = api.call("POST", "/v1/admin/agent-prompt", &m, Some(json!({"walletIds": [wallet]}))).await;

@@ -161,6 +161,13 @@ async fn a_token_swap_runs_approve_then_swap_as_one_bundle_at_the_pools_quote() 
     let dry = api.call("POST", "/v1/actions/uniswap_v2/swap?dryRun=true", &a.auth, Some(json!({ "params": params }))).await;
     assert_eq!(dry.status, 200, "{:?}", dry.body);
     assert_eq!((dry.body["decision"]["allowed"].clone(), dry.body["decision"]["tier"].clone()), (json!(true), json!("NOTIFY")), "{}", dry.body);
+    // Upstream's dry-run shape: the first step's simulation under the bundle's policy.
+    assert_eq!(
+        (dry.body["success"].clone(), dry.body["policy"]["tier"].clone(), dry.body["meta"]["transactionType"].clone()),
+        (json!(true), json!("NOTIFY"), json!("APPROVE")),
+        "{}",
+        dry.body
+    );
     let types: Vec<&str> = dry.body["steps"].as_array().unwrap().iter().map(|s| s["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["APPROVE", "CONTRACT_CALL"]);
     assert_eq!(api.call("GET", "/v1/transactions", &a.auth, None).await.body["items"], json!([]));

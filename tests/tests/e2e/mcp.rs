@@ -392,3 +392,47 @@ async fn the_x402_fetch_tool_pays_for_a_resource_and_the_price_settles_on_chain(
     assert_eq!(tokio::task::block_in_place(|| s.node.n().receipt(hash))["status"], "0x1");
     assert_eq!(tokio::task::block_in_place(|| waiaas_e2e::evm::token_balance(s.node.n(), &token, PAYEE)), before + 10_000);
 }
+
+/// An enabled action provider's actions are MCP tools (`action_<provider>_<action>`, listed
+/// once the server has read the daemon's providers): a dry run explains the policy decision,
+/// and the stake runs through the daemon's pipeline and mints stETH on chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_tool_stakes_through_the_daemon() {
+    use std::str::FromStr;
+    // The first contract dev account 0 deploys on the fresh node: known before the daemon starts.
+    let steth = alloy_primitives::Address::from_str(DEV_ACCOUNTS[0]).unwrap().create(0).to_checksum(None);
+    let s = setup(&[("WAIAAS_ACTIONS_LIDO_STAKING_ENABLED", "true"), ("WAIAAS_ACTIONS_LIDO_STAKING_STETH_ADDRESS", &steth)]).await;
+    let code = waiaas_testnodes::anvil::artifact("StakedEther")["bytecode"].as_str().unwrap().to_string();
+    let deployed = tokio::task::block_in_place(|| s.node.n().deploy(&code, DEV_ACCOUNTS[0]));
+    assert!(deployed.eq_ignore_ascii_case(&steth), "{deployed} != {steth}");
+    s.api.create_policy(&s.wallet, "CONTRACT_WHITELIST", json!({"contracts": [{"address": steth}]})).await;
+    let setup_out = mcp_setup(&s, &[]);
+    let token = std::fs::read_to_string(setup_out["wallets"][0]["tokenFile"].as_str().unwrap()).unwrap();
+    let stake = (ETH / 100).to_string();
+    let report = client(scenario(
+        &setup_out,
+        None,
+        json!([
+            {"op": "call", "name": "action_lido_staking_stake", "args": {"params": {"amount": stake}, "dryRun": true}},
+            {"op": "call", "name": "action_lido_staking_stake", "args": {"params": {"amount": stake}}},
+            {"op": "call", "name": "action_lido_staking_stake", "args": {"params": {}}},
+            {"op": "list_tools"},
+        ]),
+    ));
+    let dry = &report["steps"][0];
+    assert_eq!((dry["isError"].clone(), dry["json"]["decision"]["tier"].clone()), (json!(false), json!("NOTIFY")), "{dry}");
+    let accepted = &report["steps"][1];
+    assert_eq!(accepted["isError"], false, "{accepted}");
+    let bad = &report["steps"][2];
+    assert_eq!(bad["isError"], true, "{bad}");
+    assert!(bad["text"].as_str().unwrap().contains("ACTION_VALIDATION_FAILED"), "{bad}");
+    let tools = &report["steps"][3]["tools"];
+    let tool = tools.as_array().unwrap().iter().find(|t| t["name"] == "action_lido_staking_stake").unwrap_or_else(|| panic!("{tools}"));
+    assert_eq!(tool["inputSchema"]["properties"]["params"]["required"], json!(["amount"]), "{tool}");
+
+    let auth = Auth::Session(token.trim().to_string());
+    let row = s.api.wait_tx(&auth, accepted["json"]["id"].as_str().unwrap(), &["PENDING", "EXECUTING", "SUBMITTED"], Duration::from_secs(60)).await;
+    assert_eq!((row["status"].as_str(), row["action"]["provider"].as_str()), (Some("CONFIRMED"), Some("lido_staking")), "{row}");
+    let steth_balance = tokio::task::block_in_place(|| waiaas_e2e::evm::token_balance(s.node.n(), &steth, &s.address));
+    assert_eq!(steth_balance, ETH / 100);
+}

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
-pub use run::{ActionAccepted, ActionDryRun, ActionOutcome, StepView};
+pub use run::{ActionAccepted, ActionOutcome, StepView};
 
 /// Most steps one action may resolve to.
 pub const MAX_STEPS: usize = 8;

@@ -43,24 +43,14 @@ pub struct StepView {
     pub amount: Option<String>,
 }
 
-/// 200 answer of `?dryRun=true`: the policy decision of the whole bundle and its steps.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionDryRun {
-    pub dry_run: bool,
-    pub provider: String,
-    pub action: String,
-    pub network: String,
-    pub wallet_id: String,
-    pub decision: Decision,
-    pub steps: Vec<StepView>,
-}
-
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ActionOutcome {
     Accepted(ActionAccepted),
-    DryRun(Box<ActionDryRun>),
+    /// `?dryRun=true`: upstream's `DryRunSimulationResult` of the first step (fee, balance
+    /// changes, simulation), whose `policy` is the decision of the whole bundle, plus `dryRun`,
+    /// `provider`, `action`, `walletId`, the full `decision` and every step.
+    DryRun(serde_json::Value),
 }
 
 fn step_view(kind: &TxKind) -> StepView {
@@ -189,17 +179,18 @@ impl Engine {
         let steps = p.resolve(action, req.params.clone(), &cx).await?;
         check_steps(provider, network, &steps)?;
         if dry_run {
-            let kind = bundle_kind(steps.clone());
-            let decision = self.dry_decide_action(&wallet.id, network, &kind, provider, action, floor).await?;
-            return Ok(ActionOutcome::DryRun(Box::new(ActionDryRun {
-                dry_run: true,
-                provider: provider.into(),
-                action: action.into(),
-                network: network.id().into(),
-                wallet_id: wallet.id,
-                decision,
-                steps: steps.iter().map(step_view).collect(),
-            })));
+            let started = std::time::Instant::now();
+            let decision = self.dry_decide_action(&wallet.id, network, &bundle_kind(steps.clone()), provider, action, floor).await?;
+            let mut report = self.dry_run_report(&wallet, network, &steps[0], tx_type(&steps[0]), &decision, started).await?;
+            if let Some(o) = report.as_object_mut() {
+                o.insert("dryRun".into(), true.into());
+                o.insert("provider".into(), provider.into());
+                o.insert("action".into(), action.into());
+                o.insert("walletId".into(), wallet.id.clone().into());
+                o.insert("decision".into(), serde_json::to_value(&decision).map_err(Error::internal_from)?);
+                o.insert("steps".into(), serde_json::to_value(steps.iter().map(step_view).collect::<Vec<_>>()).map_err(Error::internal_from)?);
+            }
+            return Ok(ActionOutcome::DryRun(report));
         }
         let ids: Vec<String> = steps.iter().map(|_| crate::new_id()).collect();
         let now = self.now();

@@ -37,8 +37,8 @@ struct ExecuteBody {
     wallet_id: Option<String>,
 }
 
-/// `{id, status}` of the last step, `pipeline` listing every step of a multi-step action, or
-/// with `?dryRun=true` the decision of the whole bundle (doc only).
+/// `{id, status}` of the last step, and `pipeline` listing every step of a multi-step action
+/// (doc only).
 #[derive(ToSchema)]
 #[schema(as = ActionExecuteResponse)]
 #[allow(dead_code)]
@@ -75,7 +75,8 @@ async fn providers(State(s): State<AppState>, _auth: MasterOrSession) -> Json<wa
 #[utoipa::path(post, path = "/v1/actions/{provider}/{action}", tag = "Actions", operation_id = "executeAction", security(("sessionAuth" = [])),
     params(("provider" = String, Path), ("action" = String, Path), DryRun),
     request_body = ExecuteBody,
-    responses((status = 201, description = "Accepted (PENDING)", body = Executed), (status = 200, description = "Dry run", body = Executed),
+    responses((status = 201, description = "Accepted (PENDING)", body = Executed),
+              (status = 200, description = "Dry run: the first step's simulation under the whole bundle's decision", body = crate::openapi::DryRunSimulationResult),
               (status = 404, description = "ACTION_NOT_FOUND", body = crate::openapi::ErrorResponse),
               (status = 400, description = "ACTION_VALIDATION_FAILED", body = crate::openapi::ErrorResponse),
               (status = 502, description = "ACTION_RESOLVE_FAILED", body = crate::openapi::ErrorResponse)))]
