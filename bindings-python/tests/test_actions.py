@@ -13,7 +13,9 @@ from typing import Any, Dict
 import pytest
 import waiaas
 from conftest import DEV_ACCOUNTS, ETH, PASSWORD, REPO, Anvil, Daemon, write_embedded_config
+from test_declared_types import problems
 from test_x402 import _mined, token_balance
+from waiaas import types as T
 
 STAKE = ETH // 100  # $20 at 2000 USD/ETH: NOTIFY, the action's default tier
 MODES = ["embedded", "remote"]
@@ -90,6 +92,15 @@ def test_a_stake_runs_under_the_policies_and_mints_steth(runs: Dict[str, Any], m
     assert (staked["status"], staked["type"], staked["tier"]) == ("CONFIRMED", "CONTRACT_CALL", "NOTIFY")
     assert (staked["action"]["provider"], staked["action"]["action"]) == ("lido_staking", "stake")
     assert r["steth"] == STAKE
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_answers_are_the_declared_types(runs: Dict[str, Any], mode: str) -> None:
+    r = runs[mode]
+    assert problems(T.ActionProvidersResponse, r["providers"], "ActionProvidersResponse") == []
+    assert problems(T.ActionResponse, r["dry"], "ActionResponse") == []
+    assert problems(T.ActionResponse, r["accepted"], "ActionResponse") == []
+    assert problems(T.TransactionResponse, r["staked"], "TransactionResponse") == []
 
 
 @pytest.mark.parametrize("mode", MODES)

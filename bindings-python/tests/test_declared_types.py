@@ -176,8 +176,17 @@ def test_every_returned_key_is_declared_by_its_result_type(runs: Dict[str, List[
     results = {n for n in T.__all__ if n.endswith("Response") or n == "BackupInfo"}
     # Only as items of lists; and three operations this scenario does not reach (an external
     # unsigned transaction to sign; a renewal needs half of a session's lifetime to pass; a paid
-    # fetch needs an x402 server: test_x402.py checks its result type).
-    assert results - covered == {"WalletResponse", "SessionResponse", "SignTransactionResponse", "RenewSessionResponse", "X402FetchResponse"}
+    # fetch needs an x402 server: test_x402.py checks its result type; so does test_actions.py
+    # for the DeFi actions, which need a contract to act on).
+    assert results - covered == {
+        "WalletResponse",
+        "SessionResponse",
+        "SignTransactionResponse",
+        "RenewSessionResponse",
+        "X402FetchResponse",
+        "ActionProvidersResponse",
+        "ActionResponse",
+    }
 
 
 def test_the_checker_finds_an_undeclared_key_nested_too() -> None:

@@ -340,7 +340,22 @@ class SimulateResponse(TypedDict):
     meta: SimulationMeta
 
 
-class TransactionResponse(TypedDict):
+class TxAction(TypedDict):
+    """The action a transaction is a step of (``execute_action``)."""
+
+    provider: str
+    action: str
+    #: The first step's id.
+    bundleId: str
+    #: 0-based place of this step.
+    step: int
+    #: Every step's id, in order.
+    steps: List[str]
+    #: The lowest tier the bundle was decided at.
+    floor: Tier
+
+
+class _TransactionResponseRequired(TypedDict):
     id: str
     walletId: str
     type: TransactionType
@@ -359,6 +374,84 @@ class TransactionResponse(TypedDict):
     amountSymbol: Optional[str]
     chainId: Optional[str]
     nonce: Optional[int]
+
+
+class TransactionResponse(_TransactionResponseRequired, total=False):
+    #: Set when the transaction is a step of an action.
+    action: TxAction
+
+
+class ActionView(TypedDict):
+    name: str
+    description: str
+    chain: Chain
+    riskLevel: Literal["low", "medium", "high", "critical"]
+    defaultTier: Tier
+    #: JSON Schema of the action's ``params``.
+    inputSchema: Dict[str, Any]
+
+
+class ActionProvider(TypedDict):
+    name: str
+    description: str
+    version: str
+    chains: List[Chain]
+    mcpExpose: bool
+    requiresApiKey: bool
+    hasApiKey: bool
+    enabledKey: str
+    category: str
+    isEnabled: bool
+    #: Empty when the provider is not enabled.
+    actions: List[ActionView]
+
+
+class ActionProvidersResponse(TypedDict):
+    providers: List[ActionProvider]
+
+
+class _ActionStepViewRequired(TypedDict):
+    type: TransactionType
+    to: str
+    value: str
+
+
+class ActionStepView(_ActionStepViewRequired, total=False):
+    calldata: str
+    token: str
+    amount: str
+
+
+class ActionStep(TypedDict):
+    id: str
+    status: TransactionStatus
+
+
+class _ActionResponseRequired(TypedDict, total=False):
+    # Accepted (201): the last step's id and status.
+    id: str
+    status: TransactionStatus
+    pipeline: List[ActionStep]
+    # Dry run (200): the first step's simulation under the whole bundle's decision.
+    success: bool
+    policy: PolicyDecision
+    fee: Optional[SimulatedFee]
+    balanceChanges: List[BalanceChange]
+    warnings: List[SimulationWarning]
+    simulation: ChainSimulation
+    meta: SimulationMeta
+    dryRun: bool
+    provider: str
+    action: str
+    walletId: str
+    decision: Dict[str, Any]
+    steps: List[ActionStepView]
+
+
+class ActionResponse(_ActionResponseRequired, total=False):
+    """``execute_action``: ``{id, status, pipeline?}`` (201), or with ``dry_run`` upstream's
+    dry-run shape of the first step plus ``dryRun``, ``provider``, ``action``, ``walletId``, the
+    full ``decision`` of the bundle and its ``steps``."""
 
 
 class TransactionListResponse(TypedDict):
@@ -771,6 +864,13 @@ __all__ = [
     "HttpMethod",
     "X402Payment",
     "X402FetchResponse",
+    "TxAction",
+    "ActionView",
+    "ActionProvider",
+    "ActionProvidersResponse",
+    "ActionStepView",
+    "ActionStep",
+    "ActionResponse",
     "EncodeCalldataResponse",
     "NonceResponse",
     "RenewSessionResponse",
