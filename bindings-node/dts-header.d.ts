@@ -436,6 +436,78 @@ export interface TransactionResponse {
   amountSymbol: string | null
   chainId: string | null
   nonce: number | null
+  /** Set when the transaction is a step of an action (`executeAction`). */
+  action?: TxAction
+}
+
+/** The action a transaction is a step of. */
+export interface TxAction {
+  provider: string
+  action: string
+  /** The first step's id. */
+  bundleId: string
+  /** 0-based place of this step. */
+  step: number
+  /** Every step's id, in order. */
+  steps: string[]
+  /** The lowest tier the bundle was decided at. */
+  floor: Tier
+}
+
+export interface ActionView {
+  name: string
+  description: string
+  chain: Chain
+  riskLevel: 'low' | 'medium' | 'high' | 'critical'
+  defaultTier: Tier
+  /** JSON Schema of the action's `params`. */
+  inputSchema: Record<string, any>
+}
+
+export interface ActionProvider {
+  name: string
+  description: string
+  version: string
+  chains: Chain[]
+  mcpExpose: boolean
+  requiresApiKey: boolean
+  hasApiKey: boolean
+  enabledKey: string
+  category: string
+  isEnabled: boolean
+  /** Empty when the provider is not enabled. */
+  actions: ActionView[]
+}
+
+export interface ActionProvidersResponse {
+  providers: ActionProvider[]
+}
+
+export interface ExecuteActionOptions {
+  network?: string
+  walletId?: string
+  /** Only explain the policy decision of the whole bundle; nothing is recorded or signed. */
+  dryRun?: boolean
+}
+
+/**
+ * `executeAction`: `{id, status, pipeline?}` (the last step; every step when several), or with
+ * `dryRun` the first step's simulation under the whole bundle's decision, plus `dryRun`,
+ * `provider`, `action`, `walletId`, the full `decision` and every step.
+ */
+export interface ActionResponse {
+  id?: string
+  status?: TransactionStatus
+  pipeline?: Array<{ id: string; status: TransactionStatus }>
+  success?: boolean
+  policy?: PolicyDecision
+  dryRun?: boolean
+  provider?: string
+  action?: string
+  walletId?: string
+  decision?: Record<string, any>
+  steps?: Array<{ type: TransactionType; to: string; value: string; calldata?: string; token?: string; amount?: string }>
+  [key: string]: any
 }
 
 export interface TransactionListResponse {

@@ -317,7 +317,7 @@ impl Client {
 
     /// `GET /v1/actions/providers`: `{providers}`, each enabled one with its actions and their
     /// input schemas.
-    #[napi(ts_return_type = "Promise<{ providers: Array<Record<string, any>> }>")]
+    #[napi(ts_return_type = "Promise<ActionProvidersResponse>")]
     pub fn list_action_providers<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Value>> {
         let api = self.api.clone();
         promise(env, async move { api.list_action_providers().await })
@@ -327,8 +327,8 @@ impl Client {
     /// wallet's policies (`{id, status, pipeline?}`); `dryRun` explains the policy decision of
     /// the whole bundle and records nothing.
     #[napi(
-        ts_args_type = "provider: string, action: string, params?: Record<string, any>, options?: { network?: string, walletId?: string, dryRun?: boolean }",
-        ts_return_type = "Promise<Record<string, any>>"
+        ts_args_type = "provider: string, action: string, params?: Record<string, any>, options?: ExecuteActionOptions",
+        ts_return_type = "Promise<ActionResponse>"
     )]
     pub fn execute_action<'env>(
         &self,

@@ -155,7 +155,11 @@ impl<'a> ProviderSettings<'a> {
 /// `params` as the action's input type; a mismatch is `ACTION_VALIDATION_FAILED` naming the
 /// field (`params.amount`).
 pub fn params<T: DeserializeOwned>(v: Value) -> Result<T> {
-    let v = if v.is_null() { Value::Object(Default::default()) } else { v };
+    let v = match v {
+        Value::Null => Value::Object(Default::default()),
+        Value::Object(_) => v,
+        _ => return Err(Error::validation("params", "must be an object")),
+    };
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -328,4 +332,84 @@ pub fn mcp_tools(list: ProvidersList) -> Vec<ActionTool> {
 /// `0x`-prefixed hex, for views.
 pub(crate) fn hex0x(b: &[u8]) -> String {
     format!("0x{}", hex::encode(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct P {
+        amount_in: Units,
+        note: Option<String>,
+    }
+
+    fn field_of(e: Error) -> (ErrorCode, Value) {
+        (e.code, e.details.unwrap_or_default()["issues"][0]["path"].clone())
+    }
+
+    #[test]
+    fn params_are_typed_and_a_bad_one_names_its_field() {
+        let p: P = params(json!({"amountIn": "1000000"})).unwrap();
+        assert_eq!((p.amount_in, p.note), (Units(1_000_000), None));
+        for (bad, path) in [
+            (json!({}), json!(["params", "amountIn"])),
+            (json!({"amountIn": "0"}), json!(["params", "amountIn"])),
+            (json!({"amountIn": "1.5"}), json!(["params", "amountIn"])),
+            (json!({"amountIn": "-1"}), json!(["params", "amountIn"])),
+            (json!({"amountIn": 5}), json!(["params", "amountIn"])),
+            (json!({"amountIn": "340282366920938463463374607431768211456"}), json!(["params", "amountIn"])),
+            (json!({"amountIn": "1", "to": "0x"}), json!(["params", "to"])),
+            (json!([1]), json!(["params"])),
+        ] {
+            let e = params::<P>(bad.clone()).unwrap_err();
+            assert_eq!(field_of(e), (ErrorCode::ACTION_VALIDATION_FAILED, path), "{bad}");
+        }
+        // Absent params are an empty object (an action without inputs).
+        assert!(params::<P>(Value::Null).is_err());
+    }
+
+    #[test]
+    fn schemas_describe_the_params() {
+        let s = schema::<P>();
+        assert_eq!(s["required"], json!(["amountIn"]), "{s}");
+        assert_eq!(s["additionalProperties"], json!(false), "{s}");
+        let units = &s["properties"]["amountIn"];
+        let units = if units.get("$ref").is_some() { &s["$defs"]["Units"] } else { units };
+        assert_eq!(units["pattern"], "^[0-9]+$", "{s}");
+    }
+
+    #[test]
+    fn provider_settings_read_the_actions_section_and_refuse_bad_values() {
+        let toml = "[actions]\nuniswap_v2_enabled = true\nuniswap_v2_slippage_bps = 75\nuniswap_v2_swap_tier = \"delay\"\nuniswap_v2_router_address = \"0x12\"\nlido_staking_swap_tier = \"SOMETIMES\"\n";
+        let config = crate::config::Config::from_toml(toml, &[]).unwrap().config;
+        let uni = ProviderSettings::new(&config, "uniswap_v2");
+        assert!(uni.enabled());
+        assert_eq!(uni.number("slippage_bps", 50, 0..=5000).unwrap(), 75);
+        assert_eq!(uni.number("deadline_sec", 1200, 60..=86_400).unwrap(), 1200);
+        assert_eq!(uni.number("slippage_bps", 50, 0..=10).unwrap_err().code, ErrorCode::VALIDATION_FAILED);
+        assert_eq!(uni.tier("swap").unwrap(), Some(Tier::Delay));
+        assert_eq!(uni.address("router_address", Chain::Ethereum).unwrap_err().code, ErrorCode::ACTION_RESOLVE_FAILED);
+        let lido = ProviderSettings::new(&config, "lido_staking");
+        assert!(!lido.enabled());
+        assert_eq!(lido.tier("swap").unwrap_err().code, ErrorCode::VALIDATION_FAILED);
+        assert_eq!(lido.address("steth_address", Chain::Ethereum).unwrap_err().code, ErrorCode::ACTION_RESOLVE_FAILED);
+    }
+
+    #[test]
+    fn the_list_shows_every_builtin_and_only_enabled_ones_carry_actions_and_tools() {
+        let config = crate::config::Config::from_toml("[actions]\nlido_staking_enabled = true\n", &[]).unwrap().config;
+        let list = providers_list(&config);
+        let names: Vec<&str> = list.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["lido_staking", "uniswap_v2", "zerox_swap"]);
+        for p in &list.providers {
+            assert_eq!(p.is_enabled, p.name == "lido_staking", "{}", p.name);
+            assert_eq!(p.actions.is_empty(), !p.is_enabled, "{}", p.name);
+        }
+        let tools = mcp_tools(list);
+        assert_eq!(tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["action_lido_staking_stake"]);
+        assert_eq!(tools[0].input_schema["required"], json!(["params"]));
+    }
 }

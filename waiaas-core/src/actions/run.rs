@@ -240,3 +240,46 @@ impl Engine {
         self.inner.policies.dry_decide_action(wallet_id, network, &view, provider, action, floor).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::TokenInfo;
+
+    const ROUTER: &str = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+    const TOKEN: &str = "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9";
+
+    fn call(to: &str, calldata: Vec<u8>) -> TxKind {
+        TxKind::ContractCall { to: to.into(), calldata, value: 0, accounts: vec![] }
+    }
+
+    fn approve(spender: &str) -> TxKind {
+        TxKind::Approve { spender: spender.into(), amount: 1, token: TokenInfo { address: TOKEN.into(), decimals: 6, symbol: None, program_id: None } }
+    }
+
+    #[test]
+    fn a_providers_steps_are_checked_before_anything_is_recorded() {
+        let net = Network::parse("ethereum-sepolia").unwrap();
+        assert!(check_steps("p", net, &[approve(ROUTER), call(ROUTER, vec![1, 2, 3, 4])]).is_ok());
+        for (steps, why) in [
+            (vec![], "no steps"),
+            (vec![call(ROUTER, vec![]); MAX_STEPS + 1], "too many steps"),
+            (vec![call("0x12", vec![1, 2, 3, 4])], "a bad callee"),
+            (vec![approve("not-an-address")], "a bad spender"),
+            (vec![call(ROUTER, vec![1, 2])], "calldata shorter than a selector"),
+            (vec![TxKind::Batch { instructions: vec![] }], "a nested batch"),
+            (vec![TxKind::Transfer { to: "So11111111111111111111111111111111111111112".into(), amount: 1, memo: None }], "a Solana address on EVM"),
+        ] {
+            let e = check_steps("p", net, &steps).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ACTION_RETURN_INVALID, "{why}");
+        }
+    }
+
+    #[test]
+    fn one_step_is_decided_as_itself_and_several_as_a_batch() {
+        assert_eq!(bundle_kind(vec![approve(ROUTER)]), approve(ROUTER));
+        assert!(matches!(bundle_kind(vec![approve(ROUTER), call(ROUTER, vec![])]), TxKind::Batch { instructions } if instructions.len() == 2));
+        assert_eq!(tx_type(&approve(ROUTER)), TxType::Approve);
+        assert_eq!(step_view(&approve(ROUTER)).tx_type, "APPROVE");
+    }
+}

@@ -1859,3 +1859,19 @@ mod props {
         }
     }
 }
+
+#[test]
+fn an_actions_tier_floor_only_ever_raises_the_tier() {
+    let floored = |usd: f64, floor: Tier| Intent { min_tier: Some(floor), ..transfer(usd).with_action("lido_staking", "stake") };
+    // $1 is INSTANT by value; the action's floor makes it DELAY, decided by the floor.
+    let d = run(&[], &floored(1.0, Tier::Delay));
+    assert_allowed(&d, Tier::Delay);
+    assert_rule(&d, "action_tier_floor");
+    // $200 is DELAY by value: a NOTIFY floor does not lower it.
+    let d = run(&[], &floored(200.0, Tier::Notify));
+    assert_eq!((d.allowed, d.tier), (true, Tier::Delay), "{d:#?}");
+    assert_ne!(d.decided_by.as_ref().map(|r| r.rule.as_str()), Some("action_tier_floor"));
+    // A floor never lets a denied request through.
+    let d = run(&[whitelist(&[BOB])], &floored(1.0, Tier::Instant));
+    assert_denied(&d, ErrorCode::WHITELIST_DENIED);
+}
