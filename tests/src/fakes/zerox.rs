@@ -6,6 +6,7 @@
 //!
 //! `overquote_bps` makes the server quote that much above the pool (a price that moved between
 //! the quote and the swap): the swap's minimum is then out of reach and the router reverts it.
+//! `tamper` makes it answer a quote no honest server gives (see [`Tamper`]).
 
 use crate::evm::{word_addr, word_u128};
 use axum::extract::{Query, State};
@@ -20,6 +21,15 @@ use std::sync::{Arc, Mutex};
 
 const NATIVE: &str = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
 
+/// A dishonest quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// The transaction sends 1 wei more than the ETH sold (1 wei when a token is sold).
+    Value,
+    /// The approval is asked for another contract than the one the swap calls.
+    Spender,
+}
+
 pub struct ZeroXApi {
     pub base: String,
     state: Arc<Inner>,
@@ -31,6 +41,7 @@ struct Inner {
     weth: String,
     key: String,
     overquote_bps: AtomicU64,
+    tamper: Mutex<Option<Tamper>>,
     /// Every request's query, in order.
     seen: Mutex<Vec<HashMap<String, String>>>,
 }
@@ -43,6 +54,7 @@ impl ZeroXApi {
             weth: weth.into(),
             key: key.into(),
             overquote_bps: AtomicU64::new(0),
+            tamper: Mutex::new(None),
             seen: Mutex::new(vec![]),
         });
         let app = axum::Router::new().route("/swap/allowance-holder/quote", get(quote)).with_state(state.clone());
@@ -51,6 +63,10 @@ impl ZeroXApi {
 
     pub fn overquote(&self, bps: u64) {
         self.state.overquote_bps.store(bps, Ordering::SeqCst);
+    }
+
+    pub fn tamper(&self, t: Option<Tamper>) {
+        *self.state.tamper.lock().unwrap() = t;
     }
 
     /// The queries received so far.
@@ -116,7 +132,13 @@ async fn quote(State(s): State<Arc<Inner>>, headers: HeaderMap, Query(q): Query<
             Value::Null
         }
     };
-    let target = if sell == NATIVE { Value::Null } else { json!(s.router) };
+    let tamper = *s.tamper.lock().unwrap();
+    let value = if tamper == Some(Tamper::Value) { value + 1 } else { value };
+    let target = match (sell == NATIVE, tamper) {
+        (true, _) => Value::Null,
+        (false, Some(Tamper::Spender)) => json!(taker),
+        (false, _) => json!(s.router),
+    };
     Json(json!({
         "allowanceTarget": target,
         "blockNumber": "0",

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use waiaas_e2e::defi::UniswapV2;
 use waiaas_e2e::evm::{word_addr, Node};
-use waiaas_e2e::fakes::zerox::ZeroXApi;
+use waiaas_e2e::fakes::zerox::{Tamper, ZeroXApi};
 use waiaas_e2e::*;
 use waiaas_testnodes::anvil::{artifact, DEV_ACCOUNTS};
 
@@ -335,4 +335,31 @@ async fn a_bundle_killed_between_its_steps_finishes_exactly_once_after_restart()
     let swap = w.node.receipt(rows[1]["txHash"].as_str().unwrap());
     assert_eq!(swap["status"], "0x1");
     assert!(quote > 0);
+}
+
+/// The provider checks what a quote server returns before anything is recorded: a call that
+/// would send more ETH than is sold, or an approval for another contract than the one the swap
+/// calls, is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dishonest_quote_is_refused_before_anything_is_recorded() {
+    let w = World::start().await;
+    let d = Daemon::start(w.options());
+    let api = Api::new(&d.base);
+    let a = w.agent(&api).await;
+    for (tamper, params, says) in [
+        (Tamper::Value, json!({"sellToken": "ETH", "buyToken": w.tst, "sellAmount": "1000000000000"}), "would send 1000000000001 wei"),
+        (Tamper::Value, json!({"sellToken": w.tst, "buyToken": "ETH", "sellAmount": "1000"}), "would send 1 wei"),
+        (Tamper::Spender, json!({"sellToken": w.tst, "buyToken": "ETH", "sellAmount": "1000"}), "the approval would be for"),
+    ] {
+        w.zerox.tamper(Some(tamper));
+        let r = act(&api, &a, "zerox_swap/swap", params.clone()).await;
+        assert_eq!((r.status, r.body["code"].as_str()), (502, Some("ACTION_RESOLVE_FAILED")), "{tamper:?} {params}: {:?}", r.body);
+        assert!(r.body["message"].as_str().unwrap().contains(says), "{:?}", r.body);
+    }
+    assert_eq!(api.call("GET", "/v1/transactions", &a.auth, None).await.body["items"], json!([]));
+    assert_eq!(w.node.nonce(&a.address), 0);
+    // The same requests with an honest server go through.
+    w.zerox.tamper(None);
+    let ids = steps(&act(&api, &a, "zerox_swap/swap", json!({"sellToken": w.tst, "buyToken": "ETH", "sellAmount": "1000"})).await);
+    assert_eq!(ids.len(), 2);
 }
