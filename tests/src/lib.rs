@@ -5,6 +5,7 @@
 //! (`target/debug/waiaas`); build it first (`cargo build --workspace`, which the README's
 //! test command does).
 
+pub mod aave;
 pub mod bench;
 pub mod defi;
 pub mod evm;

@@ -320,6 +320,11 @@ async fn a_bundle_killed_between_its_steps_finishes_exactly_once_after_restart()
     let ids = steps(&act(&api, &a, "uniswap_v2/swap", json!({"tokenIn": w.tst, "tokenOut": "ETH", "amountIn": amount.to_string()})).await);
     let first = api.wait_tx(&a.auth, &ids[0], &["PENDING", "EXECUTING"], WAIT).await;
     assert_eq!(first["status"], "SUBMITTED", "{first}");
+    // Longer than the background re-check's period (5 s), which runs every unfinished row: the
+    // swap is looked at and stays PENDING while the approve is not confirmed.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let second = api.call("GET", &format!("/v1/transactions/{}", ids[1]), &a.auth, None).await.body;
+    assert_eq!((second["status"].as_str(), second["txHash"].as_str()), (Some("PENDING"), None), "{second}");
     unsafe { libc::kill(d.child.id() as i32, libc::SIGKILL) };
     let _ = d.child.wait();
     // The approve lands while no daemon runs; the swap was never built.
