@@ -452,6 +452,10 @@ export interface TxAction {
   steps: string[]
   /** The lowest tier the bundle was decided at. */
   floor: Tier
+  /** The asset a lending action acts on. */
+  asset?: string
+  /** The account's loan-to-value after a borrow, read from the protocol. */
+  projectedLtv?: number
 }
 
 export interface ActionView {

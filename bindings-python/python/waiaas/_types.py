@@ -340,9 +340,7 @@ class SimulateResponse(TypedDict):
     meta: SimulationMeta
 
 
-class TxAction(TypedDict):
-    """The action a transaction is a step of (``execute_action``)."""
-
+class _TxActionRequired(TypedDict):
     provider: str
     action: str
     #: The first step's id.
@@ -353,6 +351,15 @@ class TxAction(TypedDict):
     steps: List[str]
     #: The lowest tier the bundle was decided at.
     floor: Tier
+
+
+class TxAction(_TxActionRequired, total=False):
+    """The action a transaction is a step of (``execute_action``)."""
+
+    #: The asset a lending action acts on.
+    asset: str
+    #: The account's loan-to-value after a borrow, read from the protocol.
+    projectedLtv: float
 
 
 class _TransactionResponseRequired(TypedDict):

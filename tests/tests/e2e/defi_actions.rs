@@ -368,3 +368,99 @@ async fn a_dishonest_quote_is_refused_before_anything_is_recorded() {
     let ids = steps(&act(&api, &a, "zerox_swap/swap", json!({"sellToken": w.tst, "buyToken": "ETH", "sellAmount": "1000"})).await);
     assert_eq!(ids.len(), 2);
 }
+
+/// `aave_v3` on Aave v3 deployed from its published artifacts: supply (approve + supply),
+/// borrow, repay (approve + repay) and withdraw through the daemon, with
+/// LENDING_ASSET_WHITELIST and LENDING_LTV_LIMIT judged on the Pool's own account data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aave_v3_lends_under_the_lending_policies_from_the_pools_own_figures() {
+    use waiaas_e2e::aave::AaveV3;
+    let node = Node::start(11155111);
+    let (wra_unit, usd_unit) = (10u128.pow(18), 10u128.pow(6));
+    let wra = node.deploy_erc20("TestToken", "Wrapped Ether", 18, 1_000 * wra_unit);
+    let usd = node.deploy_erc20("TestToken", "Usd Coin", 6, 10_000_000 * usd_unit);
+    let other = node.deploy_erc20("TestToken", "Other", 18, 1_000 * wra_unit);
+    let aave = AaveV3::deploy(&node, &[(&wra, 2_000 * 10u128.pow(8)), (&usd, 10u128.pow(8))]);
+    // A lender provides the USD the wallet borrows.
+    let lender = DEV_ACCOUNTS[0];
+    node.exec(json!({"from": lender, "to": usd, "data": format!("0x095ea7b3{}{}", word_addr(&aave.pool), evm::word_u128(1_000_000 * usd_unit))}));
+    node.exec(json!({"from": lender, "to": aave.pool, "data": aave.supply(&usd, 1_000_000 * usd_unit, lender)}));
+
+    let d = Daemon::start(
+        Options::default()
+            .env("WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA", &node.url())
+            .env("WAIAAS_PRICES_ETH", "2000")
+            .env(&format!("WAIAAS_PRICES_{wra}"), "2000")
+            .env(&format!("WAIAAS_PRICES_{usd}"), "1")
+            .env("WAIAAS_ACTIONS_AAVE_V3_ENABLED", "true")
+            .env("WAIAAS_ACTIONS_AAVE_V3_POOL_ADDRESS", &aave.pool),
+    );
+    let api = Api::new(&d.base);
+    let (wallet, address, auth) = api.evm_wallet("lender").await;
+    let a = Agent { wallet, address, auth };
+    node.fund(&a.address, 10 * ETH);
+    for token in [&wra, &other] {
+        node.exec(json!({"from": lender, "to": token, "data": format!("0xa9059cbb{}{}", word_addr(&a.address), evm::word_u128(10 * wra_unit))}));
+    }
+    for (ty, rules) in [
+        ("CONTRACT_WHITELIST", json!({"contracts": [{"address": aave.pool}]})),
+        ("APPROVED_SPENDERS", json!({"spenders": [{"address": aave.pool}]})),
+        ("LENDING_ASSET_WHITELIST", json!({"assets": [{"address": wra}, {"address": usd}]})),
+        ("LENDING_LTV_LIMIT", json!({"maxLtv": 0.5, "warningLtv": 0.4})),
+        ("SPENDING_LIMIT", json!({"instant_max_usd": 100000, "notify_max_usd": 200000, "delay_max_usd": 300000})),
+    ] {
+        api.create_policy(&a.wallet, ty, rules).await;
+    }
+    let lend = |action: &'static str, asset: &str, amount: u128| {
+        let (api, a, asset) = (api.clone(), &a, asset.to_string());
+        async move { act(&api, a, &format!("aave_v3/{action}"), json!({"asset": asset, "amount": amount.to_string()})).await }
+    };
+    let done = |r: Resp| {
+        let api = api.clone();
+        let a = &a;
+        async move {
+            let rows = settle(&api, a, &steps(&r)).await;
+            assert!(rows.iter().all(|r| r["status"] == "CONFIRMED"), "{rows:?}");
+            rows
+        }
+    };
+
+    // Supply 1 WRA ($2,000): approve + supply.
+    let rows = done(lend("supply", &wra, wra_unit).await).await;
+    assert_eq!((rows[0]["type"].as_str(), rows[1]["type"].as_str()), (Some("APPROVE"), Some("CONTRACT_CALL")));
+    assert_eq!(node.token_balance(&aave.a_token(&node, &wra), &a.address), wra_unit);
+    assert_eq!(aave.user_account_data(&node, &a.address)[0], 2_000 * 10u128.pow(8), "collateral in the pool's base currency");
+
+    // Borrow $500: LTV 0.25 after it.
+    let before = node.token_balance(&usd, &a.address);
+    done(lend("borrow", &usd, 500 * usd_unit).await).await;
+    assert_eq!(node.token_balance(&usd, &a.address), before + 500 * usd_unit);
+    // $600 more would make it 0.55 > 0.5: refused before anything is signed.
+    let sent = node.nonce(&a.address);
+    let ids = steps(&lend("borrow", &usd, 600 * usd_unit).await);
+    let row = &settle(&api, &a, &ids).await[0];
+    assert_eq!((row["status"].as_str(), row["errorCode"].as_str()), (Some("CANCELLED"), Some("POLICY_DENIED")), "{row}");
+    assert!(row["error"].as_str().unwrap().to_lowercase().contains("ltv"), "{row}");
+    assert_eq!(node.nonce(&a.address), sent);
+    // $400 more (0.45): above the warning, so it would wait (DELAY).
+    let dry = api
+        .call("POST", "/v1/actions/aave_v3/borrow?dryRun=true", &a.auth, Some(json!({"params": {"asset": usd, "amount": (400 * usd_unit).to_string()}})))
+        .await;
+    assert_eq!((dry.body["decision"]["allowed"].clone(), dry.body["decision"]["tier"].clone()), (json!(true), json!("DELAY")), "{}", dry.body);
+    // An asset LENDING_ASSET_WHITELIST does not list.
+    let ids = steps(&lend("supply", &other, wra_unit).await);
+    let row = &settle(&api, &a, &ids).await[0];
+    assert_eq!(row["status"], "CANCELLED", "{row}");
+    assert!(row["error"].as_str().unwrap().contains("lending asset whitelist"), "{row}");
+    assert_eq!(node.nonce(&a.address), sent);
+
+    // Repay the $500 (approve + repay), then withdraw half the collateral.
+    let before = node.token_balance(&usd, &a.address);
+    done(lend("repay", &usd, 500 * usd_unit).await).await;
+    assert_eq!(node.token_balance(&usd, &a.address), before - 500 * usd_unit);
+    assert!(node.token_balance(&aave.variable_debt_token(&node, &usd), &a.address) < usd_unit, "at most the seconds' interest is left");
+    let before = node.token_balance(&wra, &a.address);
+    done(lend("withdraw", &wra, wra_unit / 2).await).await;
+    assert_eq!(node.token_balance(&wra, &a.address), before + wra_unit / 2);
+    assert_eq!(node.token_balance(&aave.a_token(&node, &wra), &a.address), wra_unit / 2);
+}

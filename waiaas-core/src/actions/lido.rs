@@ -2,7 +2,7 @@
 //! call to the stETH contract (`[actions] lido_staking_steth_address`; Lido's own address on
 //! ethereum-mainnet when unset).
 
-use super::{params, schema, ActionDef, ActionProvider, ProviderMeta, ResolveCtx, Units};
+use super::{params, schema, ActionDef, ActionProvider, Plan, ProviderMeta, ResolveCtx, Units};
 use crate::chain::TxKind;
 use crate::error::Result;
 use crate::network::Chain;
@@ -54,13 +54,13 @@ impl ActionProvider for Lido {
         }]
     }
 
-    async fn resolve(&self, _action: &str, p: Value, cx: &ResolveCtx<'_>) -> Result<Vec<TxKind>> {
+    async fn resolve(&self, _action: &str, p: Value, cx: &ResolveCtx<'_>) -> Result<Plan> {
         let Stake { amount } = params(p)?;
         let steth = match cx.settings.get("steth_address") {
             None if cx.network.id() == "ethereum-mainnet" => MAINNET_STETH.to_string(),
             _ => cx.settings.address("steth_address", Chain::Ethereum)?,
         };
         let calldata = submitCall { _referral: Address::ZERO }.abi_encode();
-        Ok(vec![TxKind::ContractCall { to: steth, calldata, value: amount.0, accounts: vec![] }])
+        Ok(Plan::of(vec![TxKind::ContractCall { to: steth, calldata, value: amount.0, accounts: vec![] }]))
     }
 }

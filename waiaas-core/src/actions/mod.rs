@@ -14,6 +14,7 @@
 //! cancels the rest and releases the reservation when nothing moved; a restart resumes the
 //! bundle where it stood.
 
+mod aave;
 mod lido;
 pub(crate) mod run;
 mod uniswap;
@@ -87,12 +88,30 @@ pub struct ResolveCtx<'a> {
 pub trait ActionProvider: Send + Sync {
     fn meta(&self) -> ProviderMeta;
     fn actions(&self) -> Vec<ActionDef>;
-    async fn resolve(&self, action: &str, params: Value, cx: &ResolveCtx<'_>) -> Result<Vec<TxKind>>;
+    async fn resolve(&self, action: &str, params: Value, cx: &ResolveCtx<'_>) -> Result<Plan>;
+}
+
+/// What `resolve` returns: the steps, and what the policy engine must know of the action
+/// beyond them (read by the provider from the protocol itself).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub steps: Vec<TxKind>,
+    /// The asset a lending action acts on (LENDING_ASSET_WHITELIST).
+    pub asset: Option<String>,
+    /// The account's loan-to-value after the action (LENDING_LTV_LIMIT), from the protocol's
+    /// own account data.
+    pub projected_ltv: Option<f64>,
+}
+
+impl Plan {
+    pub fn of(steps: Vec<TxKind>) -> Plan {
+        Plan { steps, ..Plan::default() }
+    }
 }
 
 /// The built-in providers, enabled by `[actions] <name>_enabled = true`.
 pub(crate) fn builtins() -> Vec<Arc<dyn ActionProvider>> {
-    vec![Arc::new(lido::Lido), Arc::new(uniswap::UniswapV2), Arc::new(zerox::ZeroX)]
+    vec![Arc::new(aave::AaveV3), Arc::new(lido::Lido), Arc::new(uniswap::UniswapV2), Arc::new(zerox::ZeroX)]
 }
 
 /// A provider's `[actions]` settings: `<provider>_<key>` (env `WAIAAS_ACTIONS_<PROVIDER>_<KEY>`).
@@ -403,7 +422,7 @@ mod tests {
         let config = crate::config::Config::from_toml("[actions]\nlido_staking_enabled = true\n", &[]).unwrap().config;
         let list = providers_list(&config);
         let names: Vec<&str> = list.providers.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["lido_staking", "uniswap_v2", "zerox_swap"]);
+        assert_eq!(names, ["aave_v3", "lido_staking", "uniswap_v2", "zerox_swap"]);
         for p in &list.providers {
             assert_eq!(p.is_enabled, p.name == "lido_staking", "{}", p.name);
             assert_eq!(p.actions.is_empty(), !p.is_enabled, "{}", p.name);

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::network::{check_address, Network};
 use crate::pipeline::bundle::{bundle_kind, StepOf};
 use crate::pipeline::Accepted;
-use crate::policy::{Decision, Tier};
+use crate::policy::Decision;
 use crate::store::tx::{TxRecord, TxStatus, TxType};
 use serde::Serialize;
 use std::sync::Arc;
@@ -176,11 +176,13 @@ impl Engine {
             http: self.inner.signing.http.clone(),
             now: self.now(),
         };
-        let steps = p.resolve(action, req.params.clone(), &cx).await?;
+        let plan = p.resolve(action, req.params.clone(), &cx).await?;
+        let steps = plan.steps;
         check_steps(provider, network, &steps)?;
+        let gate = crate::services::policies::ActionGate { provider, action, floor, asset: plan.asset.as_deref(), projected_ltv: plan.projected_ltv };
         if dry_run {
             let started = std::time::Instant::now();
-            let decision = self.dry_decide_action(&wallet.id, network, &bundle_kind(steps.clone()), provider, action, floor).await?;
+            let decision = self.dry_decide_action(&wallet.id, network, &bundle_kind(steps.clone()), &gate).await?;
             let mut report = self.dry_run_report(&wallet, network, &steps[0], tx_type(&steps[0]), &decision, started).await?;
             if let Some(o) = report.as_object_mut() {
                 o.insert("dryRun".into(), true.into());
@@ -199,7 +201,16 @@ impl Engine {
             .enumerate()
             .map(|(i, kind)| {
                 let (amount, to, token) = crate::pipeline::summary(kind);
-                let place = StepOf { provider: provider.into(), action: action.into(), bundle_id: ids[0].clone(), step: i, steps: ids.clone(), floor };
+                let place = StepOf {
+                    provider: provider.into(),
+                    action: action.into(),
+                    bundle_id: ids[0].clone(),
+                    step: i,
+                    steps: ids.clone(),
+                    floor,
+                    asset: plan.asset.clone(),
+                    projected_ltv: plan.projected_ltv,
+                };
                 Ok(TxRecord {
                     id: ids[i].clone(),
                     wallet_id: wallet.id.clone(),
@@ -235,9 +246,9 @@ impl Engine {
         Ok(ActionOutcome::Accepted(ActionAccepted { id: last.id, status: last.status, pipeline: (pipeline.len() > 1).then_some(pipeline) }))
     }
 
-    async fn dry_decide_action(&self, wallet_id: &str, network: Network, kind: &TxKind, provider: &str, action: &str, floor: Tier) -> Result<Decision> {
+    async fn dry_decide_action(&self, wallet_id: &str, network: Network, kind: &TxKind, gate: &crate::services::policies::ActionGate<'_>) -> Result<Decision> {
         let view = self.policy_kind(network, kind).await?;
-        self.inner.policies.dry_decide_action(wallet_id, network, &view, provider, action, floor).await
+        self.inner.policies.dry_decide_action(wallet_id, network, &view, gate).await
     }
 }
 

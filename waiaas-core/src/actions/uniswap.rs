@@ -6,7 +6,7 @@
 //! = 500), so a price that moves further before the swap runs makes the router revert it. A
 //! token sold is approved to the router first: approve + swap, one bundle, in that order.
 
-use super::{params, schema, ActionDef, ActionProvider, ProviderMeta, ResolveCtx, Units};
+use super::{params, schema, ActionDef, ActionProvider, Plan, ProviderMeta, ResolveCtx, Units};
 use crate::chain::{TokenInfo, TxKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{check_address, Chain};
@@ -108,7 +108,7 @@ impl ActionProvider for UniswapV2 {
         }]
     }
 
-    async fn resolve(&self, _action: &str, p: Value, cx: &ResolveCtx<'_>) -> Result<Vec<TxKind>> {
+    async fn resolve(&self, _action: &str, p: Value, cx: &ResolveCtx<'_>) -> Result<Plan> {
         let s: Swap = params(p)?;
         let (token_in, token_out) = (side("tokenIn", &s.token_in)?, side("tokenOut", &s.token_out)?);
         if token_in == token_out {
@@ -135,9 +135,9 @@ impl ActionProvider for UniswapV2 {
             (Some(_), Some(_)) => (swapExactTokensForTokensCall { amountIn: amount_in, amountOutMin: min, path, to, deadline }.abi_encode(), 0),
         };
         let swap = TxKind::ContractCall { to: router.clone(), calldata, value, accounts: vec![] };
-        Ok(match token_in {
+        Ok(Plan::of(match token_in {
             None => vec![swap],
             Some(t) => vec![approval(cx, &t.to_string(), &router, s.amount_in.0).await?, swap],
-        })
+        }))
     }
 }

@@ -10,7 +10,7 @@
 //! at least something.
 
 use super::uniswap::{approval, slippage};
-use super::{params, schema, ActionDef, ActionProvider, ProviderMeta, ResolveCtx, Units};
+use super::{params, schema, ActionDef, ActionProvider, Plan, ProviderMeta, ResolveCtx, Units};
 use crate::chain::TxKind;
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{check_address, Chain};
@@ -102,7 +102,7 @@ impl ActionProvider for ZeroX {
         }]
     }
 
-    async fn resolve(&self, _action: &str, p: Value, cx: &ResolveCtx<'_>) -> Result<Vec<TxKind>> {
+    async fn resolve(&self, _action: &str, p: Value, cx: &ResolveCtx<'_>) -> Result<Plan> {
         let s: Swap = params(p)?;
         let (sell, buy) = (token_param("sellToken", &s.sell_token)?, token_param("buyToken", &s.buy_token)?);
         if sell == buy {
@@ -163,12 +163,12 @@ impl ActionProvider for ZeroX {
             return Err(failed("transaction.data has no selector".into()));
         }
         let swap = TxKind::ContractCall { to: to.clone(), calldata, value, accounts: vec![] };
-        let Some(token) = sell else { return Ok(vec![swap]) };
+        let Some(token) = sell else { return Ok(Plan::of(vec![swap])) };
         let target = q.allowance_target.or(q.issues.allowance.map(|a| a.spender)).ok_or_else(|| failed("no allowanceTarget for the token sold".into()))?;
         let spender = check_address(Chain::Ethereum, "allowanceTarget", &target).map_err(|e| failed(e.message))?;
         if !Chain::Ethereum.same_address(&spender, &to) {
             return Err(failed(format!("the approval would be for {spender} but the swap calls {to}")));
         }
-        Ok(vec![approval(cx, &token, &spender, s.sell_amount.0).await?, swap])
+        Ok(Plan::of(vec![approval(cx, &token, &spender, s.sell_amount.0).await?, swap]))
     }
 }

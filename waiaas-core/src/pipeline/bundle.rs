@@ -29,6 +29,25 @@ pub struct StepOf {
     pub steps: Vec<String>,
     /// The tier the bundle is decided at, at least.
     pub floor: Tier,
+    /// The asset a lending action acts on, as its provider said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// The account's loan-to-value after the action, as its provider read it from the protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projected_ltv: Option<f64>,
+}
+
+impl StepOf {
+    /// What the policy engine is told of the action.
+    pub(crate) fn gate(&self) -> crate::services::policies::ActionGate<'_> {
+        crate::services::policies::ActionGate {
+            provider: &self.provider,
+            action: &self.action,
+            floor: self.floor,
+            asset: self.asset.as_deref(),
+            projected_ltv: self.projected_ltv,
+        }
+    }
 }
 
 /// The bundle step a row is, if it is one.
@@ -62,7 +81,7 @@ impl Engine {
         }
         let network = Network::parse(&tx.network)?;
         let view = self.policy_kind(network, &bundle_kind(kinds)).await?;
-        self.inner.policies.decide_action(tx, &view, &place.provider, &place.action, place.floor).await
+        self.inner.policies.decide_action(tx, &view, &place.gate()).await
     }
 
     /// A later step (PENDING) of a bundle, when its runner comes: it goes once the step before

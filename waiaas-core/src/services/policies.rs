@@ -259,16 +259,40 @@ impl crate::store::Decide for Gate {
     }
 }
 
+/// What the policy engine knows of an action besides its steps: provenance (from the action
+/// registry, never from a client), tier floor, and the figures its provider read from the
+/// protocol.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ActionGate<'a> {
+    pub provider: &'a str,
+    pub action: &'a str,
+    pub floor: Tier,
+    /// The asset a lending action acts on (LENDING_ASSET_WHITELIST).
+    pub asset: Option<&'a str>,
+    /// The account's loan-to-value after the action (LENDING_LTV_LIMIT).
+    pub projected_ltv: Option<f64>,
+}
+
 /// An action's intent: the request and each of its instructions carry the action's
-/// provenance; the request its tier floor.
-fn as_action(i: &mut Intent, provider: &str, action: &str, floor: Tier) {
+/// provenance and figures (an instruction without a token gets the action's asset, which the
+/// lending policies read); the request its tier floor.
+fn as_action(i: &mut Intent, a: &ActionGate<'_>) {
+    let asset = a.asset.map(|x| TokenRef { address: Some(x.to_string()), asset_id: None, symbol: None, decimals: None });
     for it in i.batch.iter_mut() {
-        it.action_provider = Some(provider.to_string());
-        it.action_name = Some(action.to_string());
+        it.action_provider = Some(a.provider.to_string());
+        it.action_name = Some(a.action.to_string());
+        it.projected_ltv = a.projected_ltv;
+        if it.token.is_none() {
+            it.token.clone_from(&asset);
+        }
     }
-    i.action_provider = Some(provider.to_string());
-    i.action_name = Some(action.to_string());
-    i.min_tier = Some(floor);
+    i.action_provider = Some(a.provider.to_string());
+    i.action_name = Some(a.action.to_string());
+    i.projected_ltv = a.projected_ltv;
+    if i.token.is_none() {
+        i.token = asset;
+    }
+    i.min_tier = Some(a.floor);
 }
 
 /// An x402 payment's intent: the token transfer it pays, to `domain`.
@@ -478,10 +502,10 @@ impl Policies {
     /// [`Policies::decide_kind`] of an action's bundle: `kind` is its steps (one, or a batch),
     /// decided as the action `provider`/`action` (the DeFi policies read it) at tier `floor` or
     /// above. The provenance comes from the action registry, never from a client.
-    pub(crate) async fn decide_action(&self, tx: &TxRecord, kind: &TxKind, provider: &str, action: &str, floor: Tier) -> Result<Option<TxStatus>> {
+    pub(crate) async fn decide_action(&self, tx: &TxRecord, kind: &TxKind, a: &ActionGate<'_>) -> Result<Option<TxStatus>> {
         let network = Network::parse(&tx.network)?;
         let policies = self.enabled_for(&tx.wallet_id).await?;
-        let intent = self.action_intent(&tx.wallet_id, network, kind, &policies, provider, action, floor).await;
+        let intent = self.action_intent(&tx.wallet_id, network, kind, &policies, a).await;
         self.decide_intent(tx, intent).await
     }
 
@@ -489,18 +513,8 @@ impl Policies {
     /// next step pull (an action approves what it is about to spend: the amount a swap sells, a
     /// supply deposits): the bundle's value, its tiers and the spending limits count them. A
     /// plain APPROVE send stays at no value (it moves nothing by itself).
-    #[allow(clippy::too_many_arguments)]
-    async fn action_intent(
-        &self,
-        wallet_id: &str,
-        network: Network,
-        kind: &TxKind,
-        policies: &[PolicyRecord],
-        provider: &str,
-        action: &str,
-        floor: Tier,
-    ) -> Intent {
-        let mut intent = self.priced_intent(wallet_id, network, kind, policies, |i| as_action(i, provider, action, floor)).await;
+    async fn action_intent(&self, wallet_id: &str, network: Network, kind: &TxKind, policies: &[PolicyRecord], a: &ActionGate<'_>) -> Intent {
+        let mut intent = self.priced_intent(wallet_id, network, kind, policies, |i| as_action(i, a)).await;
         let spend = spend_view(kind);
         if spend == *kind {
             return intent;
@@ -592,17 +606,9 @@ impl Policies {
     }
 
     /// [`Policies::dry_decide`] of an action's bundle (see [`Policies::decide_action`]).
-    pub(crate) async fn dry_decide_action(
-        &self,
-        wallet_id: &str,
-        network: Network,
-        kind: &TxKind,
-        provider: &str,
-        action: &str,
-        floor: Tier,
-    ) -> Result<Decision> {
+    pub(crate) async fn dry_decide_action(&self, wallet_id: &str, network: Network, kind: &TxKind, a: &ActionGate<'_>) -> Result<Decision> {
         let policies = self.enabled_for(wallet_id).await?;
-        let intent = self.action_intent(wallet_id, network, kind, &policies, provider, action, floor).await;
+        let intent = self.action_intent(wallet_id, network, kind, &policies, a).await;
         self.dry_evaluate(wallet_id, network, kind, &policies, &intent).await
     }
 
