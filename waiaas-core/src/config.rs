@@ -654,6 +654,47 @@ impl IncomingSettings {
     }
 }
 
+/// `[actions]`: the action providers' settings (`<provider>_enabled`, `<provider>_<action>_tier`
+/// and each provider's own keys), checked by their shape so a bad value stops the start (or
+/// the settings update) instead of the first action: `*_enabled` is a boolean, `*_tier` a tier,
+/// `*_address` an address, `*_bps` / `*_sec` whole numbers, `*_url` an http(s) URL.
+fn check_actions(config: &Config) -> Result<()> {
+    for (key, value) in config.other.get("actions").into_iter().flatten() {
+        let bad = |why: &str| Error::new(ErrorCode::VALIDATION_FAILED, format!("config: actions.{key} {why}"));
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(bad("is not a setting name (lower case, digits and _)"));
+        }
+        let text = setting(config, "actions", key);
+        let ok = if key.ends_with("_enabled") {
+            matches!(text.as_str(), "true" | "false")
+        } else if key.ends_with("_tier") {
+            crate::policy::Tier::parse(&text.to_ascii_uppercase()).is_some()
+        } else if key.ends_with("_address") {
+            crate::network::check_address(crate::network::Chain::Ethereum, key, &text).is_ok()
+                || crate::network::check_address(crate::network::Chain::Solana, key, &text).is_ok()
+        } else if key.ends_with("_bps") || key.ends_with("_sec") {
+            text.parse::<u64>().is_ok()
+        } else if key.ends_with("_url") {
+            text.starts_with("https://") || text.starts_with("http://")
+        } else {
+            matches!(value, toml::Value::String(_) | toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))
+        };
+        if !ok {
+            let want = [
+                ("_enabled", "must be true or false"),
+                ("_tier", "must be INSTANT, NOTIFY, DELAY or APPROVAL"),
+                ("_address", "must be an EVM or Solana address"),
+                ("_bps", "must be a whole number"),
+                ("_sec", "must be a whole number"),
+                ("_url", "must be an http(s) URL"),
+            ];
+            let why = want.iter().find(|(s, _)| key.ends_with(s)).map(|(_, w)| *w).unwrap_or("must be a plain value");
+            return Err(bad(&format!("{why} (got '{text}')")));
+        }
+    }
+    Ok(())
+}
+
 /// The daemon configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default)]
@@ -772,6 +813,7 @@ impl Config {
         // The notification channels' settings (`[notifications]`, `[telegram]`) parse.
         ChannelsConfig::from_config(self)?;
         IncomingSettings::from_config(self)?;
+        check_actions(self)?;
         if self.daemon.port != 0 && self.daemon.port < 1024 {
             return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
         }
@@ -1151,6 +1193,26 @@ mod tests {
         assert_eq!(l.config.pipeline.transient_retry_sec, 0);
         let e = Config::from_toml("[pipeline]\ntransient_retry_sec = 90000\n", &[]).unwrap_err();
         assert!(e.message.contains("pipeline.transient_retry_sec"), "{}", e.message);
+    }
+
+    #[test]
+    fn action_settings_are_checked_by_their_shape() {
+        let good = "[actions]\nuniswap_v2_enabled = true\nuniswap_v2_router_address = \"0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D\"\nuniswap_v2_slippage_bps = 50\nuniswap_v2_swap_tier = \"delay\"\nzerox_swap_api_url = \"https://api.0x.org\"\nzerox_swap_api_key = \"k\"\n";
+        assert!(Config::from_toml(good, &[]).is_ok());
+        for (bad, key) in [
+            ("uniswap_v2_enabled = \"yes\"", "actions.uniswap_v2_enabled"),
+            ("uniswap_v2_swap_tier = \"SOON\"", "actions.uniswap_v2_swap_tier"),
+            ("uniswap_v2_router_address = \"0x12\"", "actions.uniswap_v2_router_address"),
+            ("uniswap_v2_slippage_bps = -5", "actions.uniswap_v2_slippage_bps"),
+            ("zerox_swap_api_url = \"ftp://x\"", "actions.zerox_swap_api_url"),
+            ("Bad_Key = 1", "actions.Bad_Key"),
+        ] {
+            let e = Config::from_toml(&format!("[actions]\n{bad}\n"), &[]).unwrap_err();
+            assert!(e.message.contains(key), "{bad}: {}", e.message);
+        }
+        // The environment's values are checked the same way.
+        let e = Config::from_toml("", &env(&[("WAIAAS_ACTIONS_LIDO_STAKING_ENABLED", "maybe")])).unwrap_err();
+        assert!(e.message.contains("actions.lido_staking_enabled"), "{}", e.message);
     }
 
     #[test]

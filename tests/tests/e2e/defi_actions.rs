@@ -143,6 +143,14 @@ async fn providers_are_listed_as_enabled_and_bad_requests_change_nothing() {
     assert_eq!(bad.body["details"]["issues"][0]["path"], json!(["params", "amountIn"]), "{:?}", bad.body);
     let txs = api.call("GET", "/v1/transactions", &a.auth, None).await;
     assert_eq!(txs.body["items"], json!([]), "no refused action records anything");
+    // The operator's runtime settings take the [actions] keys, checked like config.toml's.
+    let master = Api::master();
+    let put = |key: &str, value: &str| api.call("PUT", "/v1/admin/settings", &master, Some(json!({"settings": [{"key": key, "value": value}]})));
+    let ok = put("actions.uniswap_v2_swap_tier", "DELAY").await;
+    assert_eq!((ok.status, ok.body["restartRequired"].clone()), (200, json!(true)), "{:?}", ok.body);
+    let bad = put("actions.uniswap_v2_swap_tier", "SOON").await;
+    assert_eq!((bad.status, bad.body["code"].as_str()), (400, Some("ACTION_VALIDATION_FAILED")), "{:?}", bad.body);
+    assert!(bad.body["message"].as_str().unwrap().contains("actions.uniswap_v2_swap_tier"), "{:?}", bad.body);
     assert_eq!(w.zerox.requests().len(), 0, "no quote is asked without the API key");
 }
 

@@ -136,9 +136,9 @@ impl Settings {
         let defaults = toml::Table::try_from(Config::default()).map_err(Error::internal_from)?;
         for (i, (key, value)) in settings.iter().enumerate() {
             let field = format!("settings.{i}.value");
-            let known = key
-                .split_once('.')
-                .is_some_and(|(s, k)| defaults.get(s).and_then(|t| t.as_table()).is_some_and(|t| t.contains_key(k)) || s == "rpc" || s == "prices");
+            let known = key.split_once('.').is_some_and(|(s, k)| {
+                defaults.get(s).and_then(|t| t.as_table()).is_some_and(|t| t.contains_key(k)) || matches!(s, "rpc" | "prices" | "actions")
+            });
             if !known {
                 return Err(Error::validation(
                     &format!("settings.{i}.key"),
