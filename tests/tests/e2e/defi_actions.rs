@@ -467,8 +467,61 @@ async fn aave_v3_lends_under_the_lending_policies_from_the_pools_own_figures() {
     done(lend("repay", &usd, 500 * usd_unit).await).await;
     assert_eq!(node.token_balance(&usd, &a.address), before - 500 * usd_unit);
     assert!(node.token_balance(&aave.variable_debt_token(&node, &usd), &a.address) < usd_unit, "at most the seconds' interest is left");
+    // The withdrawal through a real MCP client.
     let before = node.token_balance(&wra, &a.address);
-    done(lend("withdraw", &wra, wra_unit / 2).await).await;
+    let setup = crate::mcp::mcp_setup_for(&d, &a.wallet, &[]);
+    let args = json!({"params": {"asset": wra, "amount": (wra_unit / 2).to_string()}});
+    let report = crate::mcp::client(crate::mcp::scenario(&setup, None, json!([{"op": "call", "name": "action_aave_v3_withdraw", "args": args}])));
+    let step = &report["steps"][0];
+    assert_eq!(step["isError"], false, "{step}");
+    let row = &settle(&api, &a, &[step["json"]["id"].as_str().unwrap().to_string()]).await[0];
+    assert_eq!((row["status"].as_str(), row["action"]["action"].as_str()), (Some("CONFIRMED"), Some("withdraw")), "{row}");
     assert_eq!(node.token_balance(&wra, &a.address), before + wra_unit / 2);
     assert_eq!(node.token_balance(&aave.a_token(&node, &wra), &a.address), wra_unit / 2);
+}
+
+/// Each swap and staking provider through a real MCP client (`action_<provider>_<action>`
+/// tools of `waiaas mcp serve`), one at a time: the balances move by the pool's quote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_providers_run_as_mcp_tools() {
+    let w = World::start().await;
+    let d = Daemon::start(w.options());
+    let api = Api::new(&d.base);
+    let a = w.agent(&api).await;
+    api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": w.uni.router}]})).await;
+    let setup = crate::mcp::mcp_setup_for(&d, &a.wallet, &[]);
+    let call = |name: &str, params: Value| {
+        let report = crate::mcp::client(crate::mcp::scenario(&setup, None, json!([{"op": "call", "name": name, "args": {"params": params}}])));
+        let step = report["steps"][0].clone();
+        assert_eq!(step["isError"], false, "{name}: {step}");
+        step["json"].clone()
+    };
+    let (api, a) = (&api, &a);
+    let run = |answer: Value| async move {
+        let ids: Vec<String> = match answer["pipeline"].as_array() {
+            Some(p) => p.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect(),
+            None => vec![answer["id"].as_str().unwrap().to_string()],
+        };
+        settle(api, a, &ids).await
+    };
+
+    // uniswap_v2: 10 TST for ETH (approve + swap).
+    let (eth0, tst0) = (w.node.balance(&a.address), w.node.token_balance(&w.tst, &a.address));
+    let quote = w.uni.amount_out(&w.node, 10 * TST, &[&w.tst, &w.uni.weth]);
+    let rows = run(call("action_uniswap_v2_swap", json!({"tokenIn": w.tst, "tokenOut": "ETH", "amountIn": (10 * TST).to_string()}))).await;
+    assert!(rows.iter().all(|r| r["status"] == "CONFIRMED" && r["action"]["provider"] == "uniswap_v2"), "{rows:?}");
+    let fees: u128 = rows.iter().map(|r| w.fee(r["txHash"].as_str().unwrap())).sum();
+    assert_eq!((w.node.token_balance(&w.tst, &a.address), w.node.balance(&a.address)), (tst0 - 10 * TST, eth0 + quote - fees));
+
+    // zerox_swap: 0.001 ETH for TST at the 0x quote of that pool.
+    let tst1 = w.node.token_balance(&w.tst, &a.address);
+    let quote = w.uni.amount_out(&w.node, ETH / 1000, &[&w.uni.weth, &w.tst]);
+    let rows = run(call("action_zerox_swap_swap", json!({"sellToken": "ETH", "buyToken": w.tst, "sellAmount": (ETH / 1000).to_string()}))).await;
+    assert_eq!((rows[0]["status"].as_str(), rows[0]["action"]["provider"].as_str()), (Some("CONFIRMED"), Some("zerox_swap")), "{rows:?}");
+    assert_eq!(w.node.token_balance(&w.tst, &a.address), tst1 + quote);
+
+    // lido_staking: 0.001 ETH staked is 0.001 stETH.
+    let rows = run(call("action_lido_staking_stake", json!({"amount": (ETH / 1000).to_string()}))).await;
+    assert_eq!(rows[0]["status"], "CONFIRMED", "{rows:?}");
+    assert_eq!(w.node.token_balance(&w.steth, &a.address), ETH / 1000);
 }

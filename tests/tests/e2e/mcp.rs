@@ -37,7 +37,7 @@ fn python() -> PathBuf {
 }
 
 /// Run one client scenario (see tests/mcp/client.py) and return its JSON report.
-fn client(scenario: Value) -> Value {
+pub(crate) fn client(scenario: Value) -> Value {
     let out = Command::new(python()).arg(repo_root().join("tests/mcp/client.py")).arg(scenario.to_string()).output().expect("run the MCP client");
     assert!(out.status.success(), "MCP client failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("client output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
@@ -94,8 +94,13 @@ async fn setup(extra_env: &[(&str, &str)]) -> Setup {
 
 /// `waiaas mcp setup --wallet <id>` writes the token file (no Claude Desktop here).
 fn mcp_setup(s: &Setup, extra: &[&str]) -> Value {
-    let dir = s.daemon.dir.to_str().unwrap();
-    let mut args = vec!["mcp", "setup", "--wallet", &s.wallet, "--no-register", "--json", "--data-dir", dir];
+    mcp_setup_for(&s.daemon, &s.wallet, extra)
+}
+
+/// [`mcp_setup`] for `wallet` of daemon `d`.
+pub(crate) fn mcp_setup_for(d: &Daemon, wallet: &str, extra: &[&str]) -> Value {
+    let dir = d.dir.to_str().unwrap();
+    let mut args = vec!["mcp", "setup", "--wallet", wallet, "--no-register", "--json", "--data-dir", dir];
     args.extend_from_slice(extra);
     let out = run_cli(&args, &[("WAIAAS_MASTER_PASSWORD".into(), PASSWORD.into())]);
     assert!(out.status.success(), "mcp setup failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -105,7 +110,7 @@ fn mcp_setup(s: &Setup, extra: &[&str]) -> Value {
 /// A client run of the MCP server exactly as `mcp setup` configured it (its `mcpServers`
 /// entry: command, args, env), with no way into the operator's data dir: `WAIAAS_DATA_DIR`
 /// and `HOME` point nowhere, so the server has only the daemon URL and its token file.
-fn scenario(setup_out: &Value, elicit: Option<&str>, steps: Value) -> Value {
+pub(crate) fn scenario(setup_out: &Value, elicit: Option<&str>, steps: Value) -> Value {
     let servers = setup_out["mcpServers"].as_object().unwrap();
     assert_eq!(servers.len(), 1, "{setup_out}");
     let server = servers.values().next().unwrap();

@@ -7,7 +7,6 @@
 //! `getUserAccountData` and the market's price oracle (`ADDRESSES_PROVIDER().getPriceOracle()`),
 //! for LENDING_LTV_LIMIT.
 
-use super::uniswap::approval;
 use super::{params, schema, ActionDef, ActionProvider, Plan, ProviderMeta, ResolveCtx, Units};
 use crate::chain::TxKind;
 use crate::error::{Error, ErrorCode, Result};
@@ -45,11 +44,6 @@ struct Lending {
 
 pub(crate) struct AaveV3;
 
-async fn read<C: SolCall>(cx: &ResolveCtx<'_>, to: &str, call: C) -> Result<C::Return> {
-    let raw = cx.chain.read_call(to, &call.abi_encode()).await.map_err(Error::from)?;
-    C::abi_decode_returns(&raw).map_err(|_| Error::new(ErrorCode::ACTION_RESOLVE_FAILED, format!("{to}: malformed {} answer", C::SIGNATURE)))
-}
-
 /// A base-currency figure (8 decimals in Aave v3's USD markets) as a float, for ratios.
 fn base(v: U256) -> f64 {
     u128::try_from(v).map(|x| x as f64).unwrap_or(f64::INFINITY)
@@ -58,10 +52,10 @@ fn base(v: U256) -> f64 {
 /// The account's loan-to-value once it has borrowed `amount` more of `asset`: (debt + the
 /// borrow's value) / collateral, all in the market's base currency; infinite without collateral.
 async fn ltv_after_borrow(cx: &ResolveCtx<'_>, pool: &str, asset: Address, amount: u128, user: Address) -> Result<f64> {
-    let account = read(cx, pool, getUserAccountDataCall { user }).await?;
-    let provider = read(cx, pool, ADDRESSES_PROVIDERCall {}).await?;
-    let oracle = read(cx, &provider.to_string(), getPriceOracleCall {}).await?;
-    let price = read(cx, &oracle.to_string(), getAssetPriceCall { asset }).await?;
+    let account = cx.read(pool, getUserAccountDataCall { user }).await?;
+    let provider = cx.read(pool, ADDRESSES_PROVIDERCall {}).await?;
+    let oracle = cx.read(&provider.to_string(), getPriceOracleCall {}).await?;
+    let price = cx.read(&oracle.to_string(), getAssetPriceCall { asset }).await?;
     let decimals = cx.chain.token_info(&asset.to_string()).await.map_err(Error::from)?.decimals;
     let borrowed = U256::from(amount) * price / U256::from(10u64).pow(U256::from(decimals));
     let collateral = base(account.totalCollateralBase);
@@ -108,14 +102,14 @@ impl ActionProvider for AaveV3 {
         let mut plan = Plan { asset: Some(asset.clone()), ..Plan::default() };
         plan.steps = match action {
             "supply" => {
-                vec![approval(cx, &asset, &pool, amount.0).await?, call(supplyCall { asset: a, amount: n, onBehalfOf: me, referralCode: 0 }.abi_encode())]
+                vec![cx.approval(&asset, &pool, amount.0).await?, call(supplyCall { asset: a, amount: n, onBehalfOf: me, referralCode: 0 }.abi_encode())]
             }
             "borrow" => {
                 plan.projected_ltv = Some(ltv_after_borrow(cx, &pool, a, amount.0, me).await?);
                 vec![call(borrowCall { asset: a, amount: n, interestRateMode: U256::from(VARIABLE), referralCode: 0, onBehalfOf: me }.abi_encode())]
             }
             "repay" => vec![
-                approval(cx, &asset, &pool, amount.0).await?,
+                cx.approval(&asset, &pool, amount.0).await?,
                 call(repayCall { asset: a, amount: n, interestRateMode: U256::from(VARIABLE), onBehalfOf: me }.abi_encode()),
             ],
             "withdraw" => vec![call(withdrawCall { asset: a, amount: n, to: me }.abi_encode())],

@@ -77,6 +77,26 @@ pub struct ResolveCtx<'a> {
     pub now: i64,
 }
 
+impl ResolveCtx<'_> {
+    /// The approval step of `amount` of `token` to `spender`, at the token's decimals read from
+    /// the chain.
+    pub async fn approval(&self, token: &str, spender: &str, amount: u128) -> Result<TxKind> {
+        let info = self.chain.token_info(token).await.map_err(Error::from)?;
+        Ok(TxKind::Approve {
+            spender: spender.to_string(),
+            amount,
+            token: crate::chain::TokenInfo { address: token.to_string(), decimals: info.decimals, symbol: info.symbol, program_id: None },
+        })
+    }
+
+    /// A contract view `call` to `to`, decoded (`ACTION_RESOLVE_FAILED` when it reverts or
+    /// answers something else).
+    pub async fn read<C: alloy_sol_types::SolCall>(&self, to: &str, call: C) -> Result<C::Return> {
+        let raw = self.chain.read_call(to, &call.abi_encode()).await.map_err(Error::from)?;
+        C::abi_decode_returns(&raw).map_err(|_| Error::new(ErrorCode::ACTION_RESOLVE_FAILED, format!("{to}: malformed {} answer", C::SIGNATURE)))
+    }
+}
+
 /// A provider: metadata, actions, and `resolve`, which turns validated params into the steps
 /// that perform the action (each a transfer, a contract call or an ERC-20 approval).
 ///
@@ -402,19 +422,23 @@ mod tests {
 
     #[test]
     fn provider_settings_read_the_actions_section_and_refuse_bad_values() {
-        let toml = "[actions]\nuniswap_v2_enabled = true\nuniswap_v2_slippage_bps = 75\nuniswap_v2_swap_tier = \"delay\"\nuniswap_v2_router_address = \"0x12\"\nlido_staking_swap_tier = \"SOMETIMES\"\n";
+        let toml = "[actions]\nuniswap_v2_enabled = true\nuniswap_v2_slippage_bps = 75\nuniswap_v2_swap_tier = \"delay\"\n";
         let config = crate::config::Config::from_toml(toml, &[]).unwrap().config;
         let uni = ProviderSettings::new(&config, "uniswap_v2");
         assert!(uni.enabled());
         assert_eq!(uni.number("slippage_bps", 50, 0..=5000).unwrap(), 75);
         assert_eq!(uni.number("deadline_sec", 1200, 60..=86_400).unwrap(), 1200);
+        // Within the shape config.toml checks, outside the range the provider takes.
         assert_eq!(uni.number("slippage_bps", 50, 0..=10).unwrap_err().code, ErrorCode::VALIDATION_FAILED);
         assert_eq!(uni.tier("swap").unwrap(), Some(Tier::Delay));
-        assert_eq!(uni.address("router_address", Chain::Ethereum).unwrap_err().code, ErrorCode::ACTION_RESOLVE_FAILED);
-        let lido = ProviderSettings::new(&config, "lido_staking");
-        assert!(!lido.enabled());
-        assert_eq!(lido.tier("swap").unwrap_err().code, ErrorCode::VALIDATION_FAILED);
-        assert_eq!(lido.address("steth_address", Chain::Ethereum).unwrap_err().code, ErrorCode::ACTION_RESOLVE_FAILED);
+        assert_eq!(uni.tier("other").unwrap(), None);
+        // An address the action cannot do without, unset: the action fails, naming the key.
+        let e = uni.address("router_address", Chain::Ethereum).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ACTION_RESOLVE_FAILED);
+        assert!(e.message.contains("actions.uniswap_v2_router_address"), "{}", e.message);
+        assert!(!ProviderSettings::new(&config, "lido_staking").enabled());
+        // Bad values never get this far: the config refuses them (config::tests).
+        assert!(crate::config::Config::from_toml("[actions]\nlido_staking_swap_tier = \"SOMETIMES\"\n", &[]).is_err());
     }
 
     #[test]

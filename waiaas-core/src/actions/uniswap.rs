@@ -7,7 +7,7 @@
 //! token sold is approved to the router first: approve + swap, one bundle, in that order.
 
 use super::{params, schema, ActionDef, ActionProvider, Plan, ProviderMeta, ResolveCtx, Units};
-use crate::chain::{TokenInfo, TxKind};
+use crate::chain::TxKind;
 use crate::error::{Error, ErrorCode, Result};
 use crate::network::{check_address, Chain};
 use crate::policy::Tier;
@@ -66,22 +66,6 @@ pub(crate) fn minimum(quote: U256, bps: u64) -> U256 {
     quote * U256::from(10_000 - bps) / U256::from(10_000u64)
 }
 
-/// The token's approval step: `amount` of `token` to `spender`, at the token's decimals read
-/// from the chain.
-pub(crate) async fn approval(cx: &ResolveCtx<'_>, token: &str, spender: &str, amount: u128) -> Result<TxKind> {
-    let info = cx.chain.token_info(token).await.map_err(Error::from)?;
-    Ok(TxKind::Approve {
-        spender: spender.to_string(),
-        amount,
-        token: TokenInfo { address: token.to_string(), decimals: info.decimals, symbol: info.symbol, program_id: None },
-    })
-}
-
-async fn read<C: SolCall>(cx: &ResolveCtx<'_>, to: &str, call: C) -> Result<C::Return> {
-    let raw = cx.chain.read_call(to, &call.abi_encode()).await.map_err(Error::from)?;
-    C::abi_decode_returns(&raw).map_err(|_| Error::new(ErrorCode::ACTION_RESOLVE_FAILED, format!("{to}: malformed {} answer", C::SIGNATURE)))
-}
-
 pub(crate) struct UniswapV2;
 
 #[async_trait]
@@ -116,10 +100,11 @@ impl ActionProvider for UniswapV2 {
         }
         let bps = slippage(s.slippage_bps, cx)?;
         let router = cx.settings.address("router_address", Chain::Ethereum)?;
-        let weth = read(cx, &router, WETHCall {}).await?;
+        let weth = cx.read(&router, WETHCall {}).await?;
         let path = vec![token_in.unwrap_or(weth), token_out.unwrap_or(weth)];
         let amount_in = U256::from(s.amount_in.0);
-        let amounts = read(cx, &router, getAmountsOutCall { amountIn: amount_in, path: path.clone() })
+        let amounts = cx
+            .read(&router, getAmountsOutCall { amountIn: amount_in, path: path.clone() })
             .await
             .map_err(|e| Error::new(ErrorCode::ACTION_RESOLVE_FAILED, format!("no Uniswap v2 quote for {} -> {}: {}", s.token_in, s.token_out, e.message)))?;
         let quote = amounts.last().copied().unwrap_or_default();
@@ -137,7 +122,7 @@ impl ActionProvider for UniswapV2 {
         let swap = TxKind::ContractCall { to: router.clone(), calldata, value, accounts: vec![] };
         Ok(Plan::of(match token_in {
             None => vec![swap],
-            Some(t) => vec![approval(cx, &t.to_string(), &router, s.amount_in.0).await?, swap],
+            Some(t) => vec![cx.approval(&t.to_string(), &router, s.amount_in.0).await?, swap],
         }))
     }
 }

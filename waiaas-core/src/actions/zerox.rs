@@ -9,7 +9,7 @@
 //! approval is for, it sends no more ETH than is sold (none when a token is sold), and it buys
 //! at least something.
 
-use super::uniswap::{approval, slippage};
+use super::uniswap::slippage;
 use super::{params, schema, ActionDef, ActionProvider, Plan, ProviderMeta, ResolveCtx, Units};
 use crate::chain::TxKind;
 use crate::error::{Error, ErrorCode, Result};
@@ -169,6 +169,6 @@ impl ActionProvider for ZeroX {
         if !Chain::Ethereum.same_address(&spender, &to) {
             return Err(failed(format!("the approval would be for {spender} but the swap calls {to}")));
         }
-        Ok(Plan::of(vec![approval(cx, &token, &spender, s.sell_amount.0).await?, swap]))
+        Ok(Plan::of(vec![cx.approval(&token, &spender, s.sell_amount.0).await?, swap]))
     }
 }
