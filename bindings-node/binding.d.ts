@@ -499,19 +499,35 @@ export interface ExecuteActionOptions {
  * `dryRun` the first step's simulation under the whole bundle's decision, plus `dryRun`,
  * `provider`, `action`, `walletId`, the full `decision` and every step.
  */
+export interface ActionStepView {
+  type: TransactionType
+  to: string
+  value: string
+  calldata?: string
+  token?: string
+  amount?: string
+}
+
 export interface ActionResponse {
+  /** Accepted (201): the last step's id and status, and every step when there are several. */
   id?: string
   status?: TransactionStatus
-  pipeline?: Array<{ id: string; status: TransactionStatus }>
+  pipeline?: SendTokenResponse[]
+  /** Dry run (200): the first step's simulation under the whole bundle's decision. */
   success?: boolean
   policy?: PolicyDecision
+  fee?: SimulatedFee | null
+  balanceChanges?: BalanceChange[]
+  warnings?: SimulationWarning[]
+  simulation?: ChainSimulation
+  meta?: SimulationMeta
   dryRun?: boolean
   provider?: string
   action?: string
   walletId?: string
+  /** The full decision of the bundle (every reason). */
   decision?: Record<string, any>
-  steps?: Array<{ type: TransactionType; to: string; value: string; calldata?: string; token?: string; amount?: string }>
-  [key: string]: any
+  steps?: ActionStepView[]
 }
 
 export interface TransactionListResponse {
