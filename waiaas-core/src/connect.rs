@@ -54,12 +54,27 @@ impl Engine {
                 status: w.status,
             });
         }
+        // The enabled action providers: a capability, and a line of the prompt naming them.
+        let actions: Vec<String> = crate::actions::providers_list(&self.inner.config)
+            .providers
+            .into_iter()
+            .filter(|p| p.is_enabled)
+            .map(|p| format!("{} ({})", p.name, p.actions.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let mut capabilities: Vec<String> = ["transfer", "token_transfer", "balance", "assets", "sign"].map(String::from).to_vec();
+        if !actions.is_empty() {
+            capabilities.push("actions".into());
+            lines.push(format!(
+                "DeFi actions: {} (POST /v1/actions/{{provider}}/{{action}} with {{params}}; every step passes your policies, ?dryRun=true explains the decision first).",
+                actions.join("; ")
+            ));
+        }
         let has = |t: PolicyType| all.iter().any(|p| p.policy_type == t && p.enabled);
         Ok(ConnectInfoResponse {
             session: ConnectSession { id: ctx.session_id.clone(), expires_at: ctx.expires_at, source: ctx.source.clone() },
             wallets,
             policies,
-            capabilities: ["transfer", "token_transfer", "balance", "assets", "sign"].map(String::from).to_vec(),
+            capabilities,
             default_deny: DefaultDeny {
                 token_transfers: settings.default_deny_tokens && !has(PolicyType::AllowedTokens),
                 contract_calls: settings.default_deny_contracts && !has(PolicyType::ContractWhitelist),

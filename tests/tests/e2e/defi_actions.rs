@@ -122,6 +122,10 @@ async fn providers_are_listed_as_enabled_and_bad_requests_change_nothing() {
         (json!(true), json!("swap"), json!("NOTIFY"))
     );
     assert_eq!(uni["actions"][0]["inputSchema"]["required"], json!(["tokenIn", "tokenOut", "amountIn"]), "{uni}");
+    // The agent learns of them from connect-info.
+    let info = api.call("GET", "/v1/connect-info", &a.auth, None).await;
+    assert!(info.body["capabilities"].as_array().unwrap().contains(&json!("actions")), "{:?}", info.body);
+    assert!(info.body["prompt"].as_str().unwrap().contains("uniswap_v2 (swap)"), "{:?}", info.body["prompt"]);
     let zx = by_name("zerox_swap");
     assert_eq!((zx["requiresApiKey"].clone(), zx["hasApiKey"].clone()), (json!(true), json!(false)));
 
@@ -524,4 +528,37 @@ async fn the_providers_run_as_mcp_tools() {
     let rows = run(call("action_lido_staking_stake", json!({"amount": (ETH / 1000).to_string()}))).await;
     assert_eq!(rows[0]["status"], "CONFIRMED", "{rows:?}");
     assert_eq!(w.node.token_balance(&w.steth, &a.address), ETH / 1000);
+}
+
+/// `[actions] uniswap_v2_swap_tier = APPROVAL` raises a $10 swap to APPROVAL: the bundle waits,
+/// nothing signed, until the wallet's owner approves its first step; then approve and swap run
+/// in order under that one approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_tier_bundle_waits_for_the_owner_then_runs_in_order() {
+    use waiaas_core::auth::owner::OwnerAction;
+    let w = World::start().await;
+    let d = Daemon::start(w.options().env("WAIAAS_ACTIONS_UNISWAP_V2_SWAP_TIER", "APPROVAL"));
+    let api = Api::new(&d.base);
+    let a = w.agent(&api).await;
+    api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": w.uni.router}]})).await;
+    let owner = OwnerKey::evm(0x61);
+    let r = api.call("PUT", &format!("/v1/wallets/{}/owner", a.wallet), &Api::master(), Some(json!({"owner_address": owner.address()}))).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    let ids = steps(&act(&api, &a, "uniswap_v2/swap", json!({"tokenIn": w.tst, "tokenOut": "ETH", "amountIn": (10 * TST).to_string()})).await);
+    let first = api.wait_tx(&a.auth, &ids[0], &["PENDING"], WAIT).await;
+    assert_eq!((first["status"].as_str(), first["tier"].as_str()), (Some("QUEUED"), Some("APPROVAL")), "{first}");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let second = api.call("GET", &format!("/v1/transactions/{}", ids[1]), &a.auth, None).await.body;
+    assert_eq!(second["status"], "PENDING", "the swap waits with its bundle: {second}");
+    assert_eq!(w.node.nonce(&a.address), 0, "nothing is signed before the owner approves");
+
+    let h = owner.headers(&api, &OwnerAction::Approve(ids[0].clone())).await;
+    let r = api.call_with("POST", &format!("/v1/transactions/{}/approve", ids[0]), &Auth::None, None, &h).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let rows = settle(&api, &a, &ids).await;
+    assert!(rows.iter().all(|r| r["status"] == "CONFIRMED" && r["tier"] == "APPROVAL"), "{rows:?}");
+    let (approved, swapped) = (w.position(rows[0]["txHash"].as_str().unwrap()), w.position(rows[1]["txHash"].as_str().unwrap()));
+    assert!(swapped.0 > approved.0, "{swapped:?} after {approved:?}");
+    assert_eq!(w.node.nonce(&a.address), 2);
 }
