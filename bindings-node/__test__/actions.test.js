@@ -13,22 +13,10 @@ const fs = require('node:fs')
 const path = require('node:path')
 const h = require('./helpers.js')
 const { undeclaredKeys } = require('./declared-keys.js')
-const { waiaas, PASSWORD, ETH, DEV_ACCOUNTS } = h
+const { waiaas, PASSWORD, ETH, DEV_ACCOUNTS, mined } = h
 
 const STAKE = ETH / 100n // $20 at 2000 USD/ETH: NOTIFY, the action's default tier
 const word = (n) => BigInt(n).toString(16).padStart(64, '0')
-
-async function mined(anvil, tx) {
-  const hash = await anvil.rpc('eth_sendTransaction', [tx])
-  const deadline = Date.now() + 30_000
-  let receipt = await anvil.receipt(hash)
-  while (!receipt && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50))
-    receipt = await anvil.receipt(hash)
-  }
-  assert.equal(receipt && receipt.status, '0x1', JSON.stringify(receipt))
-  return receipt
-}
 
 let anvil, steth, out
 

@@ -189,6 +189,20 @@ class Daemon {
   }
 }
 
+/** Send from an unlocked dev account and wait for a successful receipt (it is not always
+ * there at once). */
+async function mined(anvil, tx) {
+  const hash = await anvil.rpc('eth_sendTransaction', [tx])
+  const deadline = Date.now() + 30_000
+  let receipt = await anvil.receipt(hash)
+  while (!receipt && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50))
+    receipt = await anvil.receipt(hash)
+  }
+  if (!receipt || receipt.status !== '0x1') throw new Error(`transaction failed: ${JSON.stringify(receipt)}`)
+  return receipt
+}
+
 /** An embedded data dir whose config.toml points at the node (what an operator writes). */
 function writeEmbeddedConfig(dataDir, rpc, extra = '') {
   fs.mkdirSync(dataDir, { recursive: true })
@@ -282,6 +296,7 @@ module.exports = {
   Daemon,
   EvmOwner,
   writeEmbeddedConfig,
+  mined,
   tempDir,
   errorOf,
   shape,

@@ -16,7 +16,7 @@ const { spawn, spawnSync } = require('node:child_process')
 const readline = require('node:readline')
 const h = require('./helpers.js')
 const { undeclaredKeys } = require('./declared-keys.js')
-const { waiaas, PASSWORD, ETH, DEV_ACCOUNTS } = h
+const { waiaas, PASSWORD, ETH, DEV_ACCOUNTS, mined } = h
 
 const PAYEE = '0x00000000000000000000000000000000000Fee01'
 const PRICE = 10000n // $0.01 of a 6-decimals token
@@ -25,19 +25,6 @@ const word = (n) => BigInt(n).toString(16).padStart(64, '0')
 function stringTail(s) {
   const hex = Buffer.from(s, 'utf8').toString('hex')
   return word(Buffer.byteLength(s)) + hex + '0'.repeat((64 - (hex.length % 64)) % 64)
-}
-
-/** Send from an unlocked dev account and wait for the receipt (it is not always there at once). */
-async function mined(anvil, tx) {
-  const hash = await anvil.rpc('eth_sendTransaction', [tx])
-  const deadline = Date.now() + 30_000
-  let receipt = await anvil.receipt(hash)
-  while (!receipt && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50))
-    receipt = await anvil.receipt(hash)
-  }
-  assert.equal(receipt && receipt.status, '0x1', JSON.stringify(receipt))
-  return receipt
 }
 
 async function deployEip3009(anvil, name, symbol, decimals, supply) {

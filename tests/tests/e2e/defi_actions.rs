@@ -63,6 +63,19 @@ impl World {
         Agent { wallet, address, auth }
     }
 
+    /// A daemon started with `opts` (see [`World::options`]), its API, and a funded agent.
+    async fn open(&self, opts: Options) -> (Daemon, Api, Agent) {
+        let d = Daemon::start(opts);
+        let api = Api::new(&d.base);
+        let a = self.agent(&api).await;
+        (d, api, a)
+    }
+
+    /// APPROVED_SPENDERS: the router.
+    async fn allow_router(&self, api: &Api, a: &Agent) {
+        api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": self.uni.router}]})).await;
+    }
+
     /// `(block, index)` of a mined transaction.
     fn position(&self, hash: &str) -> (u128, u128) {
         let r = self.node.receipt(hash);
@@ -110,9 +123,7 @@ async fn settle(api: &Api, a: &Agent, ids: &[String]) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn providers_are_listed_as_enabled_and_bad_requests_change_nothing() {
     let w = World::start().await;
-    let d = Daemon::start(w.options().env("WAIAAS_ACTIONS_ZEROX_SWAP_API_KEY", ""));
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
+    let (_d, api, a) = w.open(w.options().env("WAIAAS_ACTIONS_ZEROX_SWAP_API_KEY", "")).await;
     let list = api.call("GET", "/v1/actions/providers", &a.auth, None).await;
     assert_eq!(list.status, 200, "{:?}", list.body);
     let by_name = |n: &str| list.body["providers"].as_array().unwrap().iter().find(|p| p["name"] == n).cloned().unwrap_or_else(|| panic!("{n}: {}", list.body));
@@ -161,10 +172,8 @@ async fn providers_are_listed_as_enabled_and_bad_requests_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_swap_runs_approve_then_swap_as_one_bundle_at_the_pools_quote() {
     let w = World::start().await;
-    let d = Daemon::start(w.options());
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
-    api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": w.uni.router}]})).await;
+    let (_d, api, a) = w.open(w.options()).await;
+    w.allow_router(&api, &a).await;
     let amount = 100 * TST;
     let quote = w.uni.amount_out(&w.node, amount, &[&w.tst, &w.uni.weth]);
     let params = json!({"tokenIn": w.tst, "tokenOut": "ETH", "amountIn": amount.to_string()});
@@ -209,9 +218,7 @@ async fn a_token_swap_runs_approve_then_swap_as_one_bundle_at_the_pools_quote() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spender_policy_without_the_router_refuses_the_whole_bundle_before_anything_is_signed() {
     let w = World::start().await;
-    let d = Daemon::start(w.options());
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
+    let (_d, api, a) = w.open(w.options()).await;
     api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": DEV_ACCOUNTS[7]}]})).await;
     let params = json!({"tokenIn": w.tst, "tokenOut": "ETH", "amountIn": (10 * TST).to_string()});
     let dry = api.call("POST", "/v1/actions/uniswap_v2/swap?dryRun=true", &a.auth, Some(json!({ "params": params }))).await;
@@ -227,10 +234,8 @@ async fn a_spender_policy_without_the_router_refuses_the_whole_bundle_before_any
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quote_beyond_the_slippage_bound_reverts_the_swap_and_releases_the_reservation() {
     let w = World::start().await;
-    let d = Daemon::start(w.options());
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
-    api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": w.uni.router}]})).await;
+    let (_d, api, a) = w.open(w.options()).await;
+    w.allow_router(&api, &a).await;
     // $150 a day: one $100 swap fits, two do not, unless the first one's value is released.
     api.create_policy(&a.wallet, "SPENDING_LIMIT", json!({"instant_max_usd": 1000, "notify_max_usd": 2000, "delay_max_usd": 5000, "daily_limit_usd": 150}))
         .await;
@@ -261,9 +266,7 @@ async fn a_quote_beyond_the_slippage_bound_reverts_the_swap_and_releases_the_res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lido_stake_is_a_payable_call_that_mints_steth_and_providers_are_no_exemption() {
     let w = World::start().await;
-    let d = Daemon::start(w.options());
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
+    let (_d, api, a) = w.open(w.options()).await;
     // 0.01 ETH ($20): NOTIFY, the action's default tier.
     let stake = ETH / 100;
     let ids = steps(&act(&api, &a, "lido_staking/stake", json!({"amount": stake.to_string()})).await);
@@ -276,9 +279,7 @@ async fn lido_stake_is_a_payable_call_that_mints_steth_and_providers_are_no_exem
     // A stETH the wallet's CONTRACT_WHITELIST does not list: the provider built the call, the
     // policy still refuses it.
     let other = w.node.deploy(artifact("StakedEther")["bytecode"].as_str().unwrap(), DEV_ACCOUNTS[0]);
-    let d2 = Daemon::start(w.options().env("WAIAAS_ACTIONS_LIDO_STAKING_STETH_ADDRESS", &other));
-    let api2 = Api::new(&d2.base);
-    let b = w.agent(&api2).await;
+    let (_d2, api2, b) = w.open(w.options().env("WAIAAS_ACTIONS_LIDO_STAKING_STETH_ADDRESS", &other)).await;
     let ids = steps(&act(&api2, &b, "lido_staking/stake", json!({"amount": stake.to_string()})).await);
     let row = &settle(&api2, &b, &ids).await[0];
     assert_eq!((row["status"].as_str(), row["errorCode"].as_str()), (Some("CANCELLED"), Some("CONTRACT_NOT_WHITELISTED")), "{row}");
@@ -299,9 +300,7 @@ async fn lido_stake_is_a_payable_call_that_mints_steth_and_providers_are_no_exem
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_eth_swap_through_the_0x_quote_is_one_payable_call() {
     let w = World::start().await;
-    let d = Daemon::start(w.options());
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
+    let (_d, api, a) = w.open(w.options()).await;
     let wei = ETH / 100;
     let quote = w.uni.amount_out(&w.node, wei, &[&w.uni.weth, &w.tst]);
     let before = w.node.token_balance(&w.tst, &a.address);
@@ -323,7 +322,7 @@ async fn a_bundle_killed_between_its_steps_finishes_exactly_once_after_restart()
     let dir = d.dir.clone();
     let api = Api::new(&d.base);
     let a = w.agent(&api).await;
-    api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": w.uni.router}]})).await;
+    w.allow_router(&api, &a).await;
     let amount = 50 * TST;
     let quote = w.uni.amount_out(&w.node, amount, &[&w.tst, &w.uni.weth]);
     let tst_before = w.node.token_balance(&w.tst, &a.address);
@@ -360,9 +359,7 @@ async fn a_bundle_killed_between_its_steps_finishes_exactly_once_after_restart()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dishonest_quote_is_refused_before_anything_is_recorded() {
     let w = World::start().await;
-    let d = Daemon::start(w.options());
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
+    let (_d, api, a) = w.open(w.options()).await;
     for (tamper, params, says) in [
         (Tamper::Value, json!({"sellToken": "ETH", "buyToken": w.tst, "sellAmount": "1000000000000"}), "would send 1000000000001 wei"),
         (Tamper::Value, json!({"sellToken": w.tst, "buyToken": "ETH", "sellAmount": "1000"}), "would send 1 wei"),
@@ -489,10 +486,8 @@ async fn aave_v3_lends_under_the_lending_policies_from_the_pools_own_figures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_providers_run_as_mcp_tools() {
     let w = World::start().await;
-    let d = Daemon::start(w.options());
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
-    api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": w.uni.router}]})).await;
+    let (d, api, a) = w.open(w.options()).await;
+    w.allow_router(&api, &a).await;
     let setup = crate::mcp::mcp_setup_for(&d, &a.wallet, &[]);
     let call = |name: &str, params: Value| {
         let report = crate::mcp::client(crate::mcp::scenario(&setup, None, json!([{"op": "call", "name": name, "args": {"params": params}}])));
@@ -537,10 +532,8 @@ async fn the_providers_run_as_mcp_tools() {
 async fn an_approval_tier_bundle_waits_for_the_owner_then_runs_in_order() {
     use waiaas_core::auth::owner::OwnerAction;
     let w = World::start().await;
-    let d = Daemon::start(w.options().env("WAIAAS_ACTIONS_UNISWAP_V2_SWAP_TIER", "APPROVAL"));
-    let api = Api::new(&d.base);
-    let a = w.agent(&api).await;
-    api.create_policy(&a.wallet, "APPROVED_SPENDERS", json!({"spenders": [{"address": w.uni.router}]})).await;
+    let (_d, api, a) = w.open(w.options().env("WAIAAS_ACTIONS_UNISWAP_V2_SWAP_TIER", "APPROVAL")).await;
+    w.allow_router(&api, &a).await;
     let owner = OwnerKey::evm(0x61);
     let r = api.call("PUT", &format!("/v1/wallets/{}/owner", a.wallet), &Api::master(), Some(json!({"owner_address": owner.address()}))).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
