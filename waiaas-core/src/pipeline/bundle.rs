@@ -100,7 +100,7 @@ impl Engine {
         };
         match prev.status() {
             TxStatus::Confirmed => {
-                let patch = TxPatch { tier: first.tier.clone(), decision: first.decision.clone(), executed_at: None, ..Default::default() };
+                let patch = TxPatch { tier: first.tier.clone(), decision: first.decision.clone(), ..Default::default() };
                 let moved = self.inner.store.transition_tx(&tx.id, &[TxStatus::Pending], TxStatus::Executing, &patch, self.now()).await?;
                 Ok(moved.then_some(TxStatus::Executing))
             }

@@ -228,31 +228,36 @@ impl Engine {
     /// step of an action's bundle, start the next step or cancel the rest
     /// ([`Engine::after_step`]).
     async fn run(&self, id: &str) -> Result<()> {
-        let ran = self.run_one(id).await;
-        let after = self.after_step(id).await;
-        ran.and(after)
+        let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
+        let place = bundle::step_of(&tx);
+        let ran = self.run_one(&tx, place.as_ref()).await;
+        match place {
+            Some(_) => ran.and(self.after_step(id).await),
+            None => ran,
+        }
     }
 
-    async fn run_one(&self, id: &str) -> Result<()> {
-        let tx = self.inner.store.get_tx(id).await?.ok_or_else(|| Error::new(ErrorCode::TX_NOT_FOUND, "transaction vanished"))?;
+    /// [`Engine::run`] of `tx`, read at its start; `place`: its place in an action's bundle.
+    async fn run_one(&self, tx: &TxRecord, place: Option<&bundle::StepOf>) -> Result<()> {
+        let id = tx.id.as_str();
         if tx.tx_type == TxType::X402Payment && tx.status() != TxStatus::Submitted {
-            return self.x402_orphaned(&tx).await;
+            return self.x402_orphaned(tx).await;
         }
         match tx.status() {
-            TxStatus::Pending => match bundle::step_of(&tx).filter(|p| p.step > 0) {
-                // A later step of a bundle: decided with its first step, it goes when the step
-                // before it is CONFIRMED.
-                Some(place) => match self.follow(&tx, &place).await? {
-                    Some(TxStatus::Executing) => self.execute(id).await?,
-                    _ => return Ok(()),
-                },
-                None => match self.decide_in_turn(&tx).await? {
+            TxStatus::Pending => {
+                let decided = match place {
+                    // A later step of a bundle: decided with its first step, it goes when the
+                    // step before it is CONFIRMED.
+                    Some(p) if p.step > 0 => self.follow(tx, p).await?,
+                    _ => self.decide_in_turn(tx, place).await?,
+                };
+                match decided {
                     // Allowed at INSTANT/NOTIFY: execute now. DELAY and APPROVAL wait QUEUED for
                     // their gate; denied ones are CANCELLED with the reason.
                     Some(TxStatus::Executing) => self.execute(id).await?,
                     _ => return Ok(()),
-                },
-            },
+                }
+            }
             TxStatus::Executing => self.execute(id).await?,
             TxStatus::Submitted => {}
             _ => return Ok(()),
@@ -311,12 +316,12 @@ impl Engine {
 
     /// [`Engine::decide`] (policy and reservation, one store transaction) as one of the
     /// wallet's [`DECIDE_AHEAD`] transactions decided at once.
-    async fn decide_in_turn(&self, tx: &TxRecord) -> Result<Option<TxStatus>> {
+    async fn decide_in_turn(&self, tx: &TxRecord, place: Option<&bundle::StepOf>) -> Result<Option<TxStatus>> {
         let slot = self.nonce_slot(&tx.wallet_id, &tx.network);
         let _ahead = slot.deciding.acquire().await.map_err(Error::internal_from)?;
-        match bundle::step_of(tx) {
+        match place {
             // An action's first step is decided for its whole bundle.
-            Some(place) => self.decide_bundle(tx, &place).await,
+            Some(place) => self.decide_bundle(tx, place).await,
             None => self.decide(tx).await,
         }
     }

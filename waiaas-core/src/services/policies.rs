@@ -278,20 +278,16 @@ pub(crate) struct ActionGate<'a> {
 /// lending policies read); the request its tier floor.
 fn as_action(i: &mut Intent, a: &ActionGate<'_>) {
     let asset = a.asset.map(|x| TokenRef { address: Some(x.to_string()), asset_id: None, symbol: None, decimals: None });
-    for it in i.batch.iter_mut() {
+    let mark = |it: &mut Intent| {
         it.action_provider = Some(a.provider.to_string());
         it.action_name = Some(a.action.to_string());
         it.projected_ltv = a.projected_ltv;
         if it.token.is_none() {
             it.token.clone_from(&asset);
         }
-    }
-    i.action_provider = Some(a.provider.to_string());
-    i.action_name = Some(a.action.to_string());
-    i.projected_ltv = a.projected_ltv;
-    if i.token.is_none() {
-        i.token = asset;
-    }
+    };
+    i.batch.iter_mut().for_each(mark);
+    mark(i);
     i.min_tier = Some(a.floor);
 }
 
