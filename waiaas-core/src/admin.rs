@@ -55,7 +55,7 @@ impl Engine {
             wallet_count: wallets.len() as u64,
             active_session_count: sessions as u64,
             kill_switch_state: self.kill_switch_status().await?.state,
-            admin_timeout: 900,
+            admin_timeout: self.admin_timeout() as u64,
             timestamp: now,
             policy_count: policies as u64,
             recent_tx_count: recent_count,
@@ -164,4 +164,125 @@ pub fn mcp_client_config(command: &str, wallet_name: &str, wallet_id: &str, toke
             }
         }
     })
+}
+
+/// `GET /v1/admin/transactions` filters.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct AdminTxQuery {
+    pub wallet_id: Option<String>,
+    /// One status (`PENDING`, `QUEUED`, `CONFIRMED`, ...).
+    pub status: Option<String>,
+    /// The last id of the previous page.
+    pub cursor: Option<String>,
+    /// 1..=200 (50).
+    pub limit: Option<i64>,
+}
+
+impl Engine {
+    /// The operator acting on one wallet through the agent-facing views (balances, dry runs):
+    /// a session context scoped to that wallet alone.
+    async fn operator_ctx(&self, wallet_id: &str) -> Result<SessionCtx> {
+        let w = self.inner.store.get_wallet(wallet_id).await?.ok_or_else(|| wallet_not_found(wallet_id))?;
+        Ok(SessionCtx { session_id: "admin".into(), wallet_ids: vec![w.id], expires_at: 0, source: "admin".into() })
+    }
+
+    /// `GET /v1/admin/wallets/{id}/balance`: native balances on every network of the wallet's
+    /// environment (a network whose node does not answer is reported in place).
+    pub async fn admin_wallet_balance(&self, wallet_id: &str) -> Result<Value> {
+        let ctx = self.operator_ctx(wallet_id).await?;
+        self.wallet_balance(&ctx, Some(wallet_id), Some("all")).await
+    }
+
+    /// `POST /v1/admin/wallets/{id}/simulate`: what the policy engine (and the chain) would
+    /// do with this send from the wallet, recording nothing.
+    pub async fn admin_simulate(&self, wallet_id: &str, mut body: Value) -> Result<Value> {
+        let ctx = self.operator_ctx(wallet_id).await?;
+        if let Value::Object(m) = &mut body {
+            m.insert("walletId".into(), Value::String(wallet_id.into()));
+        }
+        self.simulate_transaction(&ctx, body).await
+    }
+
+    /// `GET /v1/admin/transactions`: every wallet's transactions, newest first, with the
+    /// policy decision (tier, reasons) each was given.
+    pub async fn admin_transactions(&self, q: &AdminTxQuery) -> Result<Value> {
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(Error::validation("limit", "must be 1..200"));
+        }
+        let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(TxStatus::parse(s).ok_or_else(|| Error::validation("status", format!("unknown status '{s}'")))?),
+            None => None,
+        };
+        let wallets = self.inner.store.list_wallets(None).await?;
+        let ids: Vec<String> = match q.wallet_id.as_deref().filter(|w| !w.is_empty()) {
+            Some(w) if wallets.iter().any(|x| x.id == w) => vec![w.to_string()],
+            Some(w) => return Err(wallet_not_found(w)),
+            None => wallets.iter().map(|w| w.id.clone()).collect(),
+        };
+        let statuses = status.map(|s| [s]);
+        let mut rows = self.inner.store.list_txs(&ids, statuses.as_ref().map(|s| &s[..]), q.cursor.as_deref(), limit + 1).await?;
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let cursor = if has_more { rows.last().map(|r| r.id.clone()) } else { None };
+        let mut items = vec![];
+        for r in &rows {
+            let mut v = serde_json::to_value(crate::transactions::TxView::from(r)).map_err(Error::internal_from)?;
+            let decision = r.decision.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok());
+            let name = wallets.iter().find(|w| w.id == r.wallet_id).map(|w| w.name.clone());
+            if let Value::Object(m) = &mut v {
+                m.insert("walletName".into(), json!(name));
+                m.insert("amountUsd".into(), json!(r.amount_usd));
+                m.insert("queuedAt".into(), json!(r.queued_at));
+                m.insert("decision".into(), decision.unwrap_or(Value::Null));
+            }
+            items.push(v);
+        }
+        Ok(json!({"items": items, "cursor": cursor, "hasMore": has_more}))
+    }
+
+    /// `GET /v1/admin/stats`: counts for the dashboard (upstream's shape, the parts we keep).
+    pub async fn admin_stats(&self) -> Result<Value> {
+        let store = &self.inner.store;
+        let now = self.now();
+        let wallets = store.list_wallets(None).await?;
+        let ids: Vec<String> = wallets.iter().map(|w| w.id.clone()).collect();
+        let mut by_wallet_status = std::collections::BTreeMap::<String, u64>::new();
+        for w in &wallets {
+            let k = serde_json::to_value(w.status).map_err(Error::internal_from)?.as_str().unwrap_or_default().to_string();
+            *by_wallet_status.entry(k).or_default() += 1;
+        }
+        let sessions = store.list_sessions(None).await?;
+        let active = sessions.iter().filter(|s| s.revoked_at.is_none() && (s.expires_at == 0 || s.expires_at > now)).count();
+        let revoked_24h = sessions.iter().filter(|s| s.revoked_at.is_some_and(|r| r >= now - 86_400)).count();
+        // The last day's transactions (newest first, until one is older than a day).
+        let (mut by_status, mut count, mut usd) = (std::collections::BTreeMap::<&str, u64>::new(), 0u64, 0f64);
+        let mut cursor: Option<String> = None;
+        'pages: loop {
+            let page = store.list_txs(&ids, None, cursor.as_deref(), 500).await?;
+            for t in &page {
+                if t.created_at < now - 86_400 {
+                    break 'pages;
+                }
+                count += 1;
+                usd += t.amount_usd.unwrap_or(0.0);
+                *by_status.entry(t.status.as_str()).or_default() += 1;
+            }
+            match page.last() {
+                Some(l) if page.len() == 500 => cursor = Some(l.id.clone()),
+                _ => break,
+            }
+        }
+        let queue = store.list_txs(&ids, Some(&[TxStatus::Queued]), None, 1000).await?.len();
+        Ok(json!({
+            "transactions": {"last24h": {"count": count, "totalUsd": usd, "byStatus": by_status}, "queued": queue},
+            "sessions": {"active": active, "total": sessions.len(), "revokedLast24h": revoked_24h},
+            "wallets": {"total": wallets.len(), "byStatus": by_wallet_status, "withOwner": wallets.iter().filter(|w| w.owner_address.is_some()).count()},
+            "killSwitch": self.kill_switch_status().await?.state,
+            "system": {"uptimeSeconds": self.inner.started.elapsed().as_secs(), "version": crate::VERSION, "timestamp": now},
+        }))
+    }
 }

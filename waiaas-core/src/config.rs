@@ -71,6 +71,10 @@ pub struct DaemonConfig {
     pub body_read_timeout: u64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Serve the admin web UI at `/admin` (from assets inside the binary).
+    pub admin_ui: bool,
+    /// Seconds without a request after which an admin UI session ends (60..=7200).
+    pub admin_timeout: u64,
 }
 
 impl Default for DaemonConfig {
@@ -88,6 +92,8 @@ impl Default for DaemonConfig {
             header_read_timeout: 10,
             body_read_timeout: 30,
             max_body_bytes: 2 * 1024 * 1024,
+            admin_ui: true,
+            admin_timeout: 900,
         }
     }
 }
@@ -851,6 +857,9 @@ impl Config {
         }
         if !(1024..=64 * 1024 * 1024).contains(&d.max_body_bytes) {
             return Err(invalid("daemon.max_body_bytes must be 1024..67108864".into()));
+        }
+        if !(60..=7200).contains(&d.admin_timeout) {
+            return Err(invalid("daemon.admin_timeout must be 60..7200".into()));
         }
         if self.oracle.max_age_seconds < 1 {
             return Err(invalid("oracle.max_age_seconds must be >= 1".into()));

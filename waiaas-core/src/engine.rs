@@ -300,7 +300,7 @@ impl Engine {
         let chains = Chains::new(&config, adapter_factory, metrics.clone());
         let autostop = AutoStop::new(store.clone(), wallets.clone(), sessions.clone(), audit.clone(), clock.clone(), config.security.clone());
         let backups = Backups::new(signer.clone(), store.clone(), audit.clone(), data_dir, &config);
-        let master = Master::new(master, store.clone(), signer.clone(), kill_switch.clone(), audit.clone(), clock.clone());
+        let master = Master::new(master, store.clone(), signer.clone(), kill_switch.clone(), audit.clone(), clock.clone(), config.daemon.admin_timeout);
         let settings = Settings::new(store.clone(), config.clone(), kill_switch.clone(), audit.clone(), clock.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -482,6 +482,29 @@ impl Engine {
     /// caller's address; refusals of a blocked source are not (they evaluate nothing).
     pub async fn verify_master(&self, password: &str, ip: Option<&str>) -> Result<()> {
         self.inner.master.verify(password, ip).await
+    }
+
+    /// Admin UI login: the master password (masterAuth's throttle and lockout apply)
+    /// exchanged for a session cookie token and a CSRF token.
+    pub async fn admin_login(&self, password: &str, ip: Option<&str>) -> Result<crate::auth::admin_web::WebLogin> {
+        self.inner.master.web_login(password, ip).await
+    }
+
+    /// masterAuth by admin session cookie: the session must be open and not idle past
+    /// `daemon.admin_timeout`; a state-changing request (`mutating`) must carry its CSRF
+    /// token. Answers the CSRF token.
+    pub fn admin_session(&self, token: &str, csrf: Option<&str>, mutating: bool) -> Result<String> {
+        self.inner.master.web_check(token, csrf, mutating)
+    }
+
+    /// Seconds without a request after which an admin UI session ends (`daemon.admin_timeout`).
+    pub fn admin_timeout(&self) -> i64 {
+        self.inner.master.web_timeout()
+    }
+
+    /// Admin UI logout (ends the session of the cookie `token`).
+    pub fn admin_logout(&self, token: &str) {
+        self.inner.master.web_logout(token)
     }
 
     // --- sessions (services::sessions)
@@ -876,6 +899,11 @@ impl Engine {
     /// `PUT /v1/admin/settings`: check every `(key, value)` (known key, type, range, and the
     /// resulting config as a whole), then store them all or none. Refused while the kill
     /// switch is LOCKED.
+    /// `GET /v1/admin/settings/schema` (see [`crate::services::settings::schema`]).
+    pub fn settings_schema(&self) -> Result<serde_json::Value> {
+        crate::services::settings::schema()
+    }
+
     pub async fn update_settings(&self, settings: &[(String, String)]) -> Result<serde_json::Value> {
         self.inner.settings.update(settings).await
     }

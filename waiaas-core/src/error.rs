@@ -90,7 +90,7 @@ error_codes! {
     ROTATION_TOO_RECENT = 429; STATS_NOT_CONFIGURED = 503; WALLET_APP_DUPLICATE = 409; WALLET_APP_NOT_FOUND = 404;
     INVALID_BACKUP_FORMAT = 400; UNSUPPORTED_BACKUP_VERSION = 400; BACKUP_CORRUPTED = 400; BACKUP_NOT_FOUND = 404;
     WEBHOOK_NOT_FOUND = 404; RULE_NOT_FOUND = 404; TELEGRAM_USER_NOT_FOUND = 404;
-    BACKUP_UNSUPPORTED = 409; DATABASE_IN_USE = 409;
+    BACKUP_UNSUPPORTED = 409; DATABASE_IN_USE = 409; ADMIN_SESSION_EXPIRED = 401; CSRF_TOKEN_INVALID = 403;
     // X402
     X402_DISABLED = 403; X402_DOMAIN_NOT_ALLOWED = 403; X402_SSRF_BLOCKED = 403; X402_UNSUPPORTED_SCHEME = 400;
     X402_PAYMENT_REJECTED = 402; X402_DELAY_TIMEOUT = 408, r; X402_APPROVAL_REQUIRED = 403; X402_SERVER_ERROR = 502, r;
@@ -259,6 +259,8 @@ fn default_hint(code: ErrorCode) -> Option<&'static str> {
         TOKEN_EXPIRED | SESSION_EXPIRED => "The session expired: renew it before expiry (PUT /v1/sessions/{id}/renew) or ask the operator for a new one.",
         SESSION_REVOKED => "The session was revoked; ask the operator for a new session token.",
         INVALID_MASTER_PASSWORD => "Send the daemon's master password in the X-Master-Password header.",
+        ADMIN_SESSION_EXPIRED => "Log in to the admin UI again (POST /v1/admin/login with the master password).",
+        CSRF_TOKEN_INVALID => "Send the X-CSRF-Token the admin login answered with every state-changing request.",
         MASTER_PASSWORD_LOCKED => "Too many wrong master passwords: wait for the lockout to end (see Retry-After).",
         WALLET_ID_REQUIRED => "This session has several wallets (or none): pass walletId in the body or query.",
         WALLET_ACCESS_DENIED => "The session is not linked to that wallet; link it with POST /v1/sessions/{id}/wallets.",

@@ -187,6 +187,14 @@ operations! {
     AdminListWebhookLogs: "adminListWebhookLogs", GET "/v1/admin/webhooks/{id}/logs", Master, Served, agent [], admin [], mcp [];
     GetAdminStatus: "getAdminStatus", GET "/v1/admin/status", Master, Served, agent [], admin [], mcp [];
     GetSettings: "getSettings", GET "/v1/admin/settings", Master, Served, agent [], admin [], mcp [];
+    GetSettingsSchema: "getSettingsSchema", GET "/v1/admin/settings/schema", Master, Served, agent [], admin [], mcp [];
+    AdminLogin: "adminLogin", POST "/v1/admin/login", Public, Served, agent [], admin [], mcp [];
+    AdminLogout: "adminLogout", POST "/v1/admin/logout", Public, Served, agent [], admin [], mcp [];
+    GetAdminSession: "getAdminSession", GET "/v1/admin/session", Public, Served, agent [], admin [], mcp [];
+    GetAdminStats: "getAdminStats", GET "/v1/admin/stats", Master, Served, agent [], admin [], mcp [];
+    ListAdminTransactions: "listAdminTransactions", GET "/v1/admin/transactions", Master, Served, agent [], admin [], mcp [];
+    GetAdminWalletBalance: "getAdminWalletBalance", GET "/v1/admin/wallets/{id}/balance", Master, Served, agent [], admin [], mcp [];
+    SimulateAdminTransaction: "simulateAdminTransaction", POST "/v1/admin/wallets/{id}/simulate", Master, Served, agent [], admin [], mcp [];
     UpdateSettings: "updateSettings", PUT "/v1/admin/settings", Master, Served, agent [], admin [], mcp [];
     ReissueSession: "reissueSession", POST "/v1/admin/sessions/{id}/reissue", Master, Served, agent [], admin [], mcp [];
     CreateMcpToken: "createMcpToken", POST "/v1/mcp/tokens", Master, Refused, agent [], admin [], mcp [];

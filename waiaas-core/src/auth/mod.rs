@@ -1,5 +1,6 @@
 //! The three auths: master (operator), session (agent) and owner (signed messages).
 
+pub mod admin_web;
 pub mod master;
 pub mod owner;
 pub mod token;

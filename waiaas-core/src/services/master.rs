@@ -6,6 +6,7 @@
 //! (key files, the password, the rekey lock), the kill switch (a LOCKED switch freezes the
 //! password), the audit log and the clock.
 
+use crate::auth::admin_web::{AdminWeb, WebLogin};
 use crate::auth::master::{hash_password, MasterAuth};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -27,6 +28,8 @@ pub struct Master {
     kill_switch: Arc<KillSwitch>,
     audit: Arc<Audit>,
     clock: Arc<dyn Clock>,
+    /// Admin UI sessions (a cookie instead of the password on every request).
+    web: AdminWeb,
 }
 
 impl Master {
@@ -37,8 +40,33 @@ impl Master {
         kill_switch: Arc<KillSwitch>,
         audit: Arc<Audit>,
         clock: Arc<dyn Clock>,
+        admin_timeout: u64,
     ) -> Master {
-        Master { auth, kv, signer, kill_switch, audit, clock }
+        Master { auth, kv, signer, kill_switch, audit, clock, web: AdminWeb::new(admin_timeout) }
+    }
+
+    /// Admin UI login: the password is verified like masterAuth (same throttle and lockout),
+    /// then exchanged for a session (see [`AdminWeb`]).
+    pub async fn web_login(&self, password: &str, ip: Option<&str>) -> Result<WebLogin> {
+        self.verify(password, ip).await?;
+        self.audit.record("ADMIN_LOGIN", "master", None, None, None, "info", ip).await;
+        Ok(self.web.open(self.clock.now()))
+    }
+
+    /// masterAuth by admin session cookie; `mutating` requests need the CSRF token too.
+    /// Answers the session's CSRF token.
+    pub fn web_check(&self, token: &str, csrf: Option<&str>, mutating: bool) -> Result<String> {
+        self.web.check(token, csrf, mutating, self.clock.now())
+    }
+
+    /// Admin UI logout.
+    pub fn web_logout(&self, token: &str) {
+        self.web.close(token)
+    }
+
+    /// Seconds of inactivity that end an admin UI session.
+    pub fn web_timeout(&self) -> i64 {
+        self.web.timeout()
     }
 
     /// masterAuth, throttled per source (`ip`, the client address as the rate limiter
@@ -99,6 +127,7 @@ impl Master {
         self.signer.keystore().commit_rekey()?;
         self.auth.replace(phc, &new)?;
         self.signer.set_password(new)?;
+        self.web.close_all();
         Ok(count)
     }
 }

@@ -27,6 +27,7 @@ pub const RANGES: &[(&str, f64, f64)] = &[
     ("daemon.header_read_timeout", 1.0, 600.0),
     ("daemon.body_read_timeout", 1.0, 3600.0),
     ("daemon.max_body_bytes", 1024.0, 67_108_864.0),
+    ("daemon.admin_timeout", 60.0, 7200.0),
     ("security.max_sessions_per_wallet", 1.0, 1000.0),
     ("security.session_ttl_min", 60.0, 86_400.0),
     ("security.master_password_max_attempts", 1.0, 1000.0),
@@ -94,6 +95,40 @@ fn view(config: &Config) -> Result<Value> {
             sec.insert(k.clone(), shown);
         }
         out.insert(section, Value::Object(sec));
+    }
+    Ok(Value::Object(out))
+}
+
+/// `GET /v1/admin/settings/schema`: every setting by section, with its type (`boolean`,
+/// `integer`, `number`, `string`, `array`, `map`), default, range where it has one, and
+/// whether it is a secret (never shown). Drives the admin UI's settings page.
+pub fn schema() -> Result<Value> {
+    let defaults = toml::Table::try_from(Config::default()).map_err(Error::internal_from)?;
+    let mut out = Map::new();
+    for (section, v) in &defaults {
+        let Some(t) = v.as_table() else { continue };
+        let mut sec = Map::new();
+        for (k, v) in t {
+            let (ty, default) = match v {
+                toml::Value::Boolean(b) => ("boolean", json!(b)),
+                toml::Value::Integer(i) => ("integer", json!(i)),
+                toml::Value::Float(f) => ("number", json!(f)),
+                toml::Value::String(s) => ("string", json!(if is_secret(k) { "" } else { s.as_str() })),
+                toml::Value::Array(a) => ("array", serde_json::to_value(a).unwrap_or_default()),
+                _ => ("map", json!({})),
+            };
+            let mut e = json!({"type": ty, "default": default, "secret": is_secret(k)});
+            if let Some((_, lo, hi)) = RANGES.iter().find(|(key, _, _)| key.split_once('.') == Some((section.as_str(), k.as_str()))) {
+                e["min"] = json!(lo);
+                e["max"] = json!(hi);
+            }
+            sec.insert(k.clone(), e);
+        }
+        out.insert(section.clone(), Value::Object(sec));
+    }
+    // Open maps: any key (`rpc.evm_ethereum_sepolia`, `prices.eth`, `actions.lido_staking_enabled`).
+    for (s, ty) in [("rpc", "string"), ("prices", "number"), ("actions", "string")] {
+        out.insert(s.into(), json!({"*": {"type": ty, "default": null, "secret": false}}));
     }
     Ok(Value::Object(out))
 }

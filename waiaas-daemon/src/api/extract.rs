@@ -127,7 +127,30 @@ fn ip_of(parts: &Parts) -> Option<String> {
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
 }
 
-/// masterAuth: `X-Master-Password`, wrong ones throttled per client address.
+/// The client address as the rate limiter determined it (masterAuth throttles per it).
+pub struct ClientAddr(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(ip_of(parts)))
+    }
+}
+
+/// The admin UI session cookie's token, if the request carries one.
+pub fn admin_cookie(headers: &axum::http::HeaderMap) -> Option<zeroize::Zeroizing<String>> {
+    let prefix = format!("{}=", waiaas_core::auth::admin_web::COOKIE);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(prefix.as_str()).filter(|t| !t.is_empty()).map(|t| zeroize::Zeroizing::new(t.to_string())))
+}
+
+/// masterAuth: `X-Master-Password` (wrong ones throttled per client address), or the admin
+/// UI's session cookie (with `X-CSRF-Token` on state-changing requests).
 pub struct Master;
 
 impl FromRequestParts<AppState> for Master {
@@ -135,6 +158,13 @@ impl FromRequestParts<AppState> for Master {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(pw) = parts.headers.get("x-master-password") else {
+            // The admin UI's session cookie stands for the password on masterAuth routes only.
+            if let Some(token) = admin_cookie(&parts.headers) {
+                let csrf = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+                let mutating = !matches!(parts.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+                state.engine.admin_session(&token, csrf, mutating)?;
+                return Ok(Master);
+            }
             return Err(ApiError(Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "X-Master-Password header is required")));
         };
         let pw = pw.to_str().map_err(|_| ApiError(Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "Invalid master password")))?;

@@ -3,6 +3,7 @@
 
 mod actions;
 mod admin;
+mod admin_ui;
 mod audit;
 mod backup;
 mod extract;
@@ -83,6 +84,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(owner::routes())
         .merge(audit::routes())
         .merge(admin::routes())
+        .merge(admin_ui::routes())
         .merge(backup::routes())
         .merge(wallet_apps::routes())
         .merge(notifications::routes())
@@ -117,6 +119,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
         .layer(middleware::from_fn_with_state(state.clone(), kill_switch_guard))
+        // The admin UI's files stay reachable while the kill switch is engaged (its API
+        // calls pass the guard like any other).
+        .merge(admin_ui::assets())
         .layer(middleware::from_fn_with_state(state.clone(), body_guard))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
