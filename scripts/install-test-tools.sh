@@ -11,7 +11,7 @@
 #    tests/defi/package-lock.json) into ~/.cache/waiaas/defi (tests/defi/install.sh);
 #  - PostgreSQL's server binaries (Debian's postgresql package, with apt-get as root) for the
 #    PostgreSQL store's tests (tests/nodes/src/postgres.rs starts a throwaway cluster);
-#  - Chromium for the API reference page's headless rendering (Debian's package, with
+#  - Chromium for the API reference page's headless rendering and the admin UI's browser tests (Debian's package, with
 #    apt-get as root; the test says SKIPPED when it cannot be had).
 # solana-test-validator has its own script (scripts/install-solana-validator.sh, ~30 min once).
 set -euo pipefail

@@ -25,6 +25,8 @@ bash scripts/cargo-test-parallel.sh
 # npm tarball into a fresh directory) and run against the same real local chains.
 bash scripts/test-python.sh -q
 bash scripts/test-node.sh
+# The admin web UI in Debian's headless Chromium (playwright-core, cached in ~/.cache/waiaas/admin-ui).
+bash scripts/test-admin-ui.sh
 # Upstream's own SDKs and MCP server (vendored in tests/compat/vendor) against our daemon.
 bash scripts/test-compat.sh
 # Upstream's wallet SDK (npm @waiaas/wallet-sdk 2.12.0, cached in ~/.cache/waiaas/wallet-sdk) against our push relay.

@@ -820,6 +820,9 @@ impl Config {
         ChannelsConfig::from_config(self)?;
         IncomingSettings::from_config(self)?;
         check_actions(self)?;
+        if !matches!(setting(self, "display", "currency").as_str(), "" | "USD") {
+            return Err(invalid("display.currency must be USD (this daemon prices in USD and has no exchange rates)".into()));
+        }
         if self.daemon.port != 0 && self.daemon.port < 1024 {
             return Err(invalid("daemon.port must be 1024..65535 (or 0 for an ephemeral port)".into()));
         }

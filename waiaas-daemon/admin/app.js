@@ -3,7 +3,7 @@
 // with an HttpOnly session cookie and a CSRF token held here in memory only.
 'use strict'
 
-const state = { csrf: null, timeout: 900, idleTimer: null, wallets: [] }
+const state = { csrf: null, timeout: 900, idleTimer: null, wallets: [], currency: null }
 
 // ---------- DOM helpers
 
@@ -183,6 +183,12 @@ function parseUnits(text, decimals) {
   return (BigInt(int) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0')).toString()
 }
 
+/** A USD value in the operator's display currency (`display.currency`). */
+function money(usd) {
+  if (usd === null || usd === undefined) return '-'
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency: state.currency || 'USD' }).format(Number(usd))
+}
+
 function txAmount(t) {
   if (t.amountFormatted) return `${t.amountFormatted} ${t.amountSymbol || ''}`.trim()
   const chain = t.chain === 'solana' ? 'solana' : 'ethereum'
@@ -283,7 +289,7 @@ pages.dashboard = async (main) => {
         h('div', { class: 'muted' }, `${stats.wallets.withOwner} with an owner`)),
       h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Active sessions'), h('div', { class: 'big', id: 'count-sessions' }, stats.sessions.active)),
       h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Transactions, last 24 h'), h('div', { class: 'big', id: 'count-tx' }, t24.count),
-        h('div', { class: 'muted' }, byStatus.length ? byStatus.map(([k, v]) => `${k} ${v}`).join(' · ') : 'none'))),
+        h('div', { class: 'muted' }, `${money(t24.totalUsd)} · `, byStatus.length ? byStatus.map(([k, v]) => `${k} ${v}`).join(' · ') : 'none'))),
     h('h2', {}, `Waiting: DELAY and APPROVAL queue (${queue.items.length})`),
     table('queue', ['Created', 'Wallet', 'Amount', 'To', 'Tier', 'Actions'], queue.items.map((t) => h('tr', { 'data-tx': t.id },
       td('Created', when(t.createdAt)), td('Wallet', t.walletName || short(t.walletId)), td('Amount', txAmount(t)),
@@ -340,11 +346,16 @@ pages.wallets = async (main) => {
 }
 
 pages.wallet = async (main, id) => {
-  const [w, bal, txs] = await Promise.all([
+  const [w, txs] = await Promise.all([
     api('GET', `/v1/wallets/${encodeURIComponent(id)}`),
-    api('GET', `/v1/admin/wallets/${encodeURIComponent(id)}/balance`).catch((e) => ({ error: e.message, balances: [] })),
     api('GET', `/v1/admin/transactions?walletId=${encodeURIComponent(id)}&limit=50`),
   ])
+  // Balances come from each network's node: shown as they arrive, not waited for.
+  const balances = h('div', { id: 'balances-box', 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Asking the nodes…'))
+  api('GET', `/v1/admin/wallets/${encodeURIComponent(id)}/balance`).then((bal) => {
+    balances.replaceChildren(table('balances', ['Network', 'Balance'], (bal.balances || []).map((b) => h('tr', {},
+      td('Network', b.network), td('Balance', b.error ? h('span', { class: 'error' }, b.error) : `${b.balanceFormatted} ${b.symbol}`)))))
+  }).catch((e) => balances.replaceChildren(h('p', { class: 'error' }, e.message))).finally(() => balances.removeAttribute('aria-busy'))
   const toggle = w.status === 'ACTIVE'
     ? h('button', { id: 'wallet-suspend', type: 'button', onclick: async () => { if (await action(() => api('POST', `/v1/wallets/${w.id}/suspend`, {}), 'Wallet suspended.')) route() } }, 'Suspend')
     : w.status === 'SUSPENDED'
@@ -358,8 +369,7 @@ pages.wallet = async (main, id) => {
       h('p', {}, 'Owner: ', w.ownerAddress ? h('span', { class: 'mono' }, `${w.ownerAddress} (${w.ownerState})`) : 'none registered (APPROVAL-tier sends become DELAY)'),
       h('div', { class: 'actions' }, toggle)),
     h('h2', {}, 'Balances'),
-    table('balances', ['Network', 'Balance'], (bal.balances || []).map((b) => h('tr', {},
-      td('Network', b.network), td('Balance', b.error ? h('span', { class: 'error' }, b.error) : `${b.balanceFormatted} ${b.symbol}`)))),
+    balances,
     h('h2', {}, 'Transactions'),
     txTable(txs.items))
 }
@@ -597,7 +607,7 @@ function txTable(items) {
       h('div', { class: 'reasons-box' },
         h('p', {}, `Id ${t.id}`, t.txHash ? ` · hash ${t.txHash}` : '', t.error ? ` · ${t.errorCode || ''} ${t.error}` : ''),
         t.decision ? h('div', {}, h('strong', {}, `Policy decision: ${t.decision.allowed === false ? 'refused' : t.decision.tier}`),
-          t.amountUsd !== null && t.amountUsd !== undefined ? h('span', { class: 'muted' }, ` (valued at $${Number(t.amountUsd).toFixed(2)})`) : null,
+          t.amountUsd !== null && t.amountUsd !== undefined ? h('span', { class: 'muted' }, ` (valued at ${money(t.amountUsd)})`) : null,
           reasonList(t.decision.reasons)) : h('p', { class: 'muted reasons' }, 'No policy decision recorded (refused before the policy gate).'))))
     rows.push(h('tr', { 'data-tx': t.id },
       td('Created', when(t.createdAt)), td('Wallet', t.walletName || short(t.walletId)), td('Type', t.type), td('Amount', txAmount(t)),
@@ -691,7 +701,8 @@ pages.settings = async (main) => {
   for (const [section, keys] of Object.entries(schema)) {
     const inputs = []
     for (const [key, s] of Object.entries(keys)) {
-      if (key === '*') continue
+      // Open maps and upstream's alias names (the setting is shown under its own name).
+      if (key.includes('*') || s.alias) continue
       const name = `${section}.${key}`
       const value = current[section] ? current[section][key] : undefined
       let input
@@ -756,6 +767,10 @@ async function route() {
   const [name, id] = path.split('/')
   const key = name === 'wallets' && id ? 'wallet' : name
   const render = pages[key] || pages.dashboard
+  if (!state.currency) {
+    const settings = await api('GET', '/v1/admin/settings').catch(() => null)
+    state.currency = (settings && settings.display && settings.display.currency) || 'USD'
+  }
   for (const a of $$('header nav a')) {
     const active = a.getAttribute('href') === `#/${name}`
     a.classList.toggle('active', active)
@@ -765,6 +780,9 @@ async function route() {
   const main = $('#main')
   const fresh = document.createDocumentFragment()
   const holder = h('div', {})
+  // Pages append with null for "nothing here": skip it like h() does.
+  const append = holder.append.bind(holder)
+  holder.append = (...nodes) => append(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false))
   fresh.append(holder)
   try {
     await render(holder, id ? decodeURIComponent(id) : null, new URLSearchParams(qs || ''))

@@ -26,7 +26,11 @@ async fn status_settings_reissue_mcp_tokens_agent_prompt_and_skills() {
     // Settings: typed, range checked, all-or-nothing, applied at the next start.
     let g = api.call("GET", "/v1/admin/settings", &m, None).await;
     assert_eq!(g.body["security"]["rate_limit_tx_rpm"], "0", "{:?}", g.body["security"]);
-    assert_eq!(g.body["oracle"]["coingecko_api_key"], "", "secrets are masked (unset here)");
+    assert_eq!(g.body["oracle"]["coingecko_api_key"], false, "secrets are masked to whether they are set (unset here)");
+    // Upstream's categories and names, for every feature this daemon has.
+    assert_eq!((&g.body["notifications"]["enabled"], &g.body["display"]["currency"]), (&json!(false), &json!("USD")));
+    assert_eq!(g.body["autostop"]["enabled"], g.body["security"]["autostop_enabled"]);
+    assert_eq!(g.body["incoming"]["poll_interval"], "30");
     let before = store_snapshot(&dir);
     for (bad, field) in [
         (json!({"settings": [{"key": "security.rate_limit_tx_rpm", "value": "-1"}]}), "settings.0.value"),
@@ -35,6 +39,11 @@ async fn status_settings_reissue_mcp_tokens_agent_prompt_and_skills() {
         (json!({"settings": [{"key": "daemon.log_level", "value": "loud"}]}), "settings"),
         (json!({"settings": [{"key": "security.autostop_enabled", "value": "maybe"}]}), "settings"),
         (json!({"settings": []}), "settings"),
+        // A feature this daemon does not have is refused by name, never stored.
+        (json!({"settings": [{"key": "walletconnect.project_id", "value": "abc"}]}), "settings.0.key"),
+        (json!({"settings": [{"key": "display.currency", "value": "EUR"}]}), "settings.0.value"),
+        (json!({"settings": [{"key": "autostop.enabled", "value": "maybe"}]}), "settings"),
+        (json!({"settings": [{"key": "notifications.enabled", "value": "yes"}]}), "settings.0.value"),
     ] {
         let r = api.call("PUT", "/v1/admin/settings", &m, Some(bad.clone())).await;
         assert_eq!((r.status, r.code()), (400, "ACTION_VALIDATION_FAILED"), "{bad}: {:?}", r.body);
@@ -50,11 +59,18 @@ async fn status_settings_reissue_mcp_tokens_agent_prompt_and_skills() {
             "PUT",
             "/v1/admin/settings",
             &m,
-            Some(json!({"settings": [{"key": "security.rate_limit_tx_rpm", "value": "7"}, {"key": "policy.default_delay_seconds", "value": "120"}]})),
+            Some(json!({"settings": [
+                {"key": "security.rate_limit_tx_rpm", "value": "7"},
+                {"key": "policy.default_delay_seconds", "value": "120"},
+                // Upstream's names: an alias of a [security] key, and free-table sections.
+                {"key": "autostop.enabled", "value": "false"},
+                {"key": "notifications.locale", "value": "ko"},
+                {"key": "incoming.poll_interval", "value": "10"},
+            ]})),
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!((r.body["updated"].as_i64(), r.body["restartRequired"].as_bool()), (Some(2), Some(true)));
+    assert_eq!((r.body["updated"].as_i64(), r.body["restartRequired"].as_bool()), (Some(5), Some(true)));
     assert_eq!(r.body["settings"]["security"]["rate_limit_tx_rpm"], "7");
     let g = api.call("GET", "/v1/admin/settings", &m, None).await;
     assert_eq!(g.body["security"]["rate_limit_tx_rpm"], "0", "in effect until restart");
@@ -116,4 +132,6 @@ async fn status_settings_reissue_mcp_tokens_agent_prompt_and_skills() {
     let g = api.call("GET", "/v1/admin/settings", &m, None).await;
     assert_eq!(g.body["security"]["rate_limit_tx_rpm"], "7");
     assert_eq!(g.body["policy"]["default_delay_seconds"], "120");
+    assert_eq!((&g.body["autostop"]["enabled"], &g.body["security"]["autostop_enabled"]), (&json!(false), &json!(false)));
+    assert_eq!((&g.body["notifications"]["locale"], &g.body["incoming"]["poll_interval"]), (&json!("ko"), &json!("10")));
 }
