@@ -486,7 +486,11 @@ impl Engine {
 
     /// Admin UI login: the master password (masterAuth's throttle and lockout apply)
     /// exchanged for a session cookie token and a CSRF token.
+    /// Refused with `ADMIN_UI_DISABLED` while `[daemon] admin_ui = false`.
     pub async fn admin_login(&self, password: &str, ip: Option<&str>) -> Result<crate::auth::admin_web::WebLogin> {
+        if !self.config().daemon.admin_ui {
+            return Err(Error::new(ErrorCode::ADMIN_UI_DISABLED, "The admin UI is off ([daemon] admin_ui = false): use X-Master-Password"));
+        }
         self.inner.master.web_login(password, ip).await
     }
 

@@ -93,6 +93,12 @@ async fn every_route_refuses_every_wrong_credential_and_changes_nothing() {
         ("GET", "/v1/admin/webhooks".into(), Kind::Master, None),
         ("DELETE", format!("/v1/webhooks/{a}"), Kind::Master, None),
         ("GET", format!("/v1/webhooks/{a}/logs"), Kind::Master, None),
+        // The admin UI's reads and its dry run.
+        ("GET", "/v1/admin/stats".into(), Kind::Master, None),
+        ("GET", "/v1/admin/transactions".into(), Kind::Master, None),
+        ("GET", format!("/v1/admin/wallets/{a}/balance"), Kind::Master, None),
+        ("POST", format!("/v1/admin/wallets/{a}/simulate"), Kind::Master, Some(json!({"type": "TRANSFER", "to": a, "amount": "1"}))),
+        ("GET", "/v1/admin/settings/schema".into(), Kind::Master, None),
     ];
 
     let creds: Vec<(&str, Auth)> = vec![

@@ -5,6 +5,7 @@
 //! `cargo test -p waiaas-e2e --test e2e <module>::` runs one module.
 
 mod admin_routes;
+mod admin_ui;
 mod auth_matrix;
 mod cli;
 mod client_modes;
