@@ -539,6 +539,52 @@ test('extra: audit, notifications and backups show their content', TIMEOUT, asyn
   })
 })
 
+// --- every typed policy form -------------------------------------------------------------------
+
+test('extra: every typed policy form stores a policy the API accepts, with its rules', TIMEOUT, async () => {
+  // A wallet of its own, so these policies touch no other test.
+  const w = await daemon.createWallet(`forms-${Date.now()}`)
+  const addr = DEV_ACCOUNTS[5]
+  const forms = {
+    WHITELIST: [{ 'rules.allowed_addresses': addr }, (r) => r.allowed_addresses[0] === addr],
+    TIME_RESTRICTION: [{ 'rules.allowed_hours.start': '9', 'rules.allowed_hours.end': '17', 'rules.allowed_days': '1,2,3,4,5' },
+      (r) => r.allowed_hours.start === 9 && r.allowed_days.length === 5],
+    RATE_LIMIT: [{ 'rules.max_requests': '10', 'rules.window_seconds': '3600' }, (r) => r.max_requests === 10],
+    ALLOWED_TOKENS: [{ 'rules.tokens': addr }, (r) => r.tokens[0].address === addr],
+    CONTRACT_WHITELIST: [{ 'rules.contracts': addr }, (r) => r.contracts[0].address === addr],
+    METHOD_WHITELIST: [{ 'rules.methods': `${addr} 0xa9059cbb` }, (r) => r.methods[0].selectors[0] === '0xa9059cbb'],
+    APPROVED_SPENDERS: [{ 'rules.spenders': `${addr} 1000` }, (r) => r.spenders[0].maxAmount === '1000'],
+    APPROVE_AMOUNT_LIMIT: [{ 'rules.maxAmount': '5000', 'rules.blockUnlimited': 'true' }, (r) => r.maxAmount === '5000' && r.blockUnlimited === true],
+    APPROVE_TIER_OVERRIDE: [{ 'rules.tier': 'APPROVAL' }, (r) => r.tier === 'APPROVAL'],
+    ALLOWED_NETWORKS: [{ 'rules.networks': 'ethereum-sepolia' }, (r) => r.networks[0].network === 'ethereum-sepolia'],
+    X402_ALLOWED_DOMAINS: [{ 'rules.domains': 'api.example.com' }, (r) => r.domains[0] === 'api.example.com'],
+    LENDING_LTV_LIMIT: [{ 'rules.maxLtv': '0.5', 'rules.warningLtv': '0.4' }, (r) => r.maxLtv === 0.5],
+    LENDING_ASSET_WHITELIST: [{ 'rules.assets': addr }, (r) => r.assets[0].address === addr],
+    ACTION_CATEGORY_LIMIT: [{ 'rules.category': 'swap', 'rules.daily_limit_usd': '100', 'rules.tier_on_exceed': 'APPROVAL' },
+      (r) => r.category === 'swap' && r.daily_limit_usd === 100 && r.tier_on_exceed === 'APPROVAL'],
+  }
+  await withPage('policy-forms', async (page) => {
+    await h.login(page)
+    await nav(page, 'policies')
+    for (const [type, [values, check]] of Object.entries(forms)) {
+      await page.selectOption('#policy-type', type)
+      await page.selectOption('#policy-wallet', w.id)
+      for (const [name, value] of Object.entries(values)) {
+        const el = page.locator(`#policy-form [name="${name}"]`)
+        if ((await el.evaluate((e) => e.tagName)) === 'SELECT') await el.selectOption(value)
+        else await el.fill(value)
+      }
+      const preview = (await page.textContent('#policy-preview')).trim()
+      assert.ok(preview.length > 10 && !/undefined|NaN/.test(preview), `${type}: preview ${JSON.stringify(preview)}`)
+      await page.click('#policy-submit')
+      const stored = await until(`${type} stored`, async () => (await daemon.policies()).find((p) => p.walletId === w.id && p.type === type))
+      assert.ok(check(stored.rules), `${type}: rules ${JSON.stringify(stored.rules)}`)
+      await page.waitForSelector('body[data-page="policies"]')
+      await page.locator(`#policies tr[data-policy="${stored.id}"]`).waitFor()
+    }
+  })
+})
+
 // --- keyboard only ---------------------------------------------------------------------------
 
 test('extra: keyboard only: log in, reach a page through the nav, create a wallet', TIMEOUT, async () => {

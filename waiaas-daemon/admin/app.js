@@ -339,10 +339,19 @@ pages.wallets = async (main) => {
     flash(`Wallet ${w.name} created: ${w.publicKey}`)
     route()
   }, '#wallet-error')
-  main.append(h('h1', {}, 'Wallets'), form,
-    table('wallets', ['Name', 'Chain', 'Address', 'Status', 'Owner'], wallets.map((w) => h('tr', { 'data-wallet': w.id },
+  const rows = wallets.map((w) => {
+    const bal = h('td', { 'data-label': 'Balances', class: 'balances', 'aria-busy': 'true' }, h('span', { class: 'muted' }, '…'))
+    // Each wallet's balances come from its networks' nodes: filled in as they answer.
+    api('GET', `/v1/admin/wallets/${w.id}/balance`).then((b) => {
+      bal.replaceChildren(...(b.balances || []).filter((x) => !x.error).map((x) => h('div', {}, `${x.network}: ${x.balanceFormatted} ${x.symbol}`)))
+      const failed = (b.balances || []).filter((x) => x.error).length
+      if (failed) bal.append(h('div', { class: 'muted' }, `${failed} network(s) unreachable`))
+    }).catch(() => bal.replaceChildren(h('span', { class: 'muted' }, 'unavailable'))).finally(() => bal.removeAttribute('aria-busy'))
+    return h('tr', { 'data-wallet': w.id },
       td('Name', h('a', { href: `#/wallets/${w.id}` }, w.name)), td('Chain', `${w.chain} · ${w.network || w.environment}`),
-      td('Address', w.publicKey, 'mono'), td('Status', badge(w.status)), td('Owner', w.ownerState)))))
+      td('Address', w.publicKey, 'mono'), td('Status', badge(w.status)), td('Owner', w.ownerState), bal)
+  })
+  main.append(h('h1', {}, 'Wallets'), form, table('wallets', ['Name', 'Chain', 'Address', 'Status', 'Owner', 'Balances'], rows))
 }
 
 pages.wallet = async (main, id) => {
@@ -487,6 +496,40 @@ const POLICY_FORMS = {
     rules: (v) => ({ domains: lines(v['rules.domains']) }),
     preview: (r) => `x402 payments only to ${r.domains.join(', ') || 'no domain'}.`,
   },
+  METHOD_WHITELIST: {
+    fields: [['rules.methods', 'One contract per line: address, then its allowed 4-byte selectors (0xa9059cbb …)', 'lines']],
+    rules: (v) => ({ methods: String(v['rules.methods'] || '').split('\n').map((l) => l.trim().split(/[\s,]+/).filter(Boolean)).filter((p) => p.length)
+      .map(([contractAddress, ...selectors]) => ({ contractAddress, selectors })) }),
+    preview: (r) => `Calls to ${r.methods.length} contract(s) may only use the listed functions: ${r.methods.map((m) => `${short(m.contractAddress)} (${m.selectors.join(', ') || 'none'})`).join('; ') || 'none'}.`,
+  },
+  APPROVED_SPENDERS: {
+    fields: [['rules.spenders', 'Spender addresses a token approval may name (one per line, optionally followed by a max amount in smallest units)', 'lines']],
+    rules: (v) => ({ spenders: String(v['rules.spenders'] || '').split('\n').map((l) => l.trim().split(/[\s,]+/).filter(Boolean)).filter((p) => p.length)
+      .map(([address, maxAmount]) => (maxAmount ? { address, maxAmount } : { address })) }),
+    preview: (r) => `Token approvals may only name these ${r.spenders.length} spender(s); any other spender is refused.`,
+  },
+  APPROVE_AMOUNT_LIMIT: {
+    fields: [['rules.maxAmount', 'Largest approval (smallest units, empty = no cap)', 'text'], ['rules.blockUnlimited', 'Refuse unlimited approvals', 'bool']],
+    rules: (v) => ({ maxAmount: v['rules.maxAmount'] ? String(v['rules.maxAmount']).trim() : undefined, blockUnlimited: v['rules.blockUnlimited'] !== 'false' }),
+    preview: (r) => `Token approvals ${r.maxAmount ? `above ${r.maxAmount} units are refused` : 'have no amount cap'}${r.blockUnlimited ? '; unlimited approvals are refused' : ''}.`,
+  },
+  LENDING_LTV_LIMIT: {
+    fields: [['rules.maxLtv', 'Highest loan-to-value after a borrow (0-1)', 'number'], ['rules.warningLtv', 'Hold for the delay above (0-1)', 'number']],
+    rules: (v) => ({ maxLtv: num(v['rules.maxLtv']), warningLtv: num(v['rules.warningLtv']) }),
+    preview: (r) => `A borrow that would take the loan-to-value above ${r.maxLtv} is refused; above ${r.warningLtv} it waits as DELAY.`,
+  },
+  LENDING_ASSET_WHITELIST: {
+    fields: [['rules.assets', 'Assets lending actions may use (token addresses, one per line)', 'lines']],
+    rules: (v) => ({ assets: lines(v['rules.assets']).map((address) => ({ address })) }),
+    preview: (r) => `Lending actions may only use these ${r.assets.length} asset(s).`,
+  },
+  ACTION_CATEGORY_LIMIT: {
+    fields: [['rules.category', 'Action category (e.g. swap, staking, lending)', 'text'], ['rules.per_action_limit_usd', 'Per action (USD)', 'number'],
+      ['rules.daily_limit_usd', 'Per day (USD)', 'number'], ['rules.monthly_limit_usd', 'Per month (USD)', 'number'], ['rules.tier_on_exceed', 'Tier when exceeded', 'tier']],
+    rules: (v) => ({ category: v['rules.category'], per_action_limit_usd: num(v['rules.per_action_limit_usd']), daily_limit_usd: num(v['rules.daily_limit_usd']),
+      monthly_limit_usd: num(v['rules.monthly_limit_usd']), tier_on_exceed: v['rules.tier_on_exceed'] }),
+    preview: (r) => `${r.category || '?'} actions beyond ${[r.per_action_limit_usd !== undefined ? `$${r.per_action_limit_usd} each` : null, r.daily_limit_usd !== undefined ? `$${r.daily_limit_usd} a day` : null, r.monthly_limit_usd !== undefined ? `$${r.monthly_limit_usd} a month` : null].filter(Boolean).join(', ') || '(no limit set)'} become ${r.tier_on_exceed}.`,
+  },
   APPROVE_TIER_OVERRIDE: {
     fields: [['rules.tier', 'Tier of every token approval', 'tier']],
     rules: (v) => ({ tier: v['rules.tier'] }),
@@ -526,6 +569,7 @@ function ruleInputs(type) {
   return f.fields.map(([name, label, kind, hint]) => {
     if (kind === 'lines') return field(label, h('textarea', { name, rows: 3 }), hint, true)
     if (kind === 'tier') return field(label, h('select', { name }, ['INSTANT', 'NOTIFY', 'DELAY', 'APPROVAL'].map((t) => h('option', { value: t }, t))), hint)
+    if (kind === 'bool') return field(label, h('select', { name }, h('option', { value: 'true' }, 'yes'), h('option', { value: 'false' }, 'no')), hint)
     return field(label, h('input', { type: kind === 'number' ? 'number' : 'text', step: 'any', name }), hint)
   })
 }
