@@ -1,191 +1,38 @@
 'use strict'
 /**
- * Real local chains and a real daemon for the waiaas Node tests (no mocks), the same way the
- * Python suite (bindings-python/tests/conftest.py) and the Rust harness start them:
- *
- * - anvil comes from the shared node harness, the `waiaas-testnodes anvil <chain-id>` binary
- *   (tests/nodes: installs anvil into ~/.cache/waiaas on first use, prints one JSON line
- *   `{"rpc": ...}`, and stops when its stdin closes);
- * - a daemon is the `waiaas` binary on a temp data dir: `init`, then `start` with
- *   WAIAAS_MASTER_PASSWORD, an ephemeral port, price oracles and rate limits off, and the
- *   node's RPC URL.
- *
- * Binaries: $WAIAAS_BIN / $WAIAAS_TESTNODES_BIN, else $CARGO_TARGET_DIR/debug/..., else
- * <repo>/target/debug/... (scripts/test-node.sh builds them and sets the variables).
+ * Real local chains and a real daemon for the waiaas Node tests (no mocks): tests/js/stack.js
+ * (shared with the admin UI's browser tests) starts anvil through the `waiaas-testnodes`
+ * harness and the `waiaas` binary on a temp data dir, the same way the Python suite
+ * (bindings-python/tests/conftest.py) and the Rust harness start them; this file adds the
+ * Node suite's password and its waiaas-specific helpers.
  *
  * `waiaas` is required by name: scripts/test-node.sh copies these files into a fresh project
  * where the packed package is installed; inside the source tree the package's own `exports`
- * resolve the name to itself.
+ * resolve the name to itself. stack.js is not copied: it is required by its path in the repo
+ * ($WAIAAS_REPO, which scripts/test-node.sh sets).
  */
 
-const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
-const readline = require('node:readline')
 
 const waiaas = require('waiaas')
 
-const PASSWORD = 'node-test-password-12345'
-const SEPOLIA = 11155111
-const ETH = 10n ** 18n
-// anvil's well-known dev accounts (mnemonic "test test ... junk").
-const DEV_ACCOUNTS = [
-  '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
-  '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-  '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
-  '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
-  '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
-  '0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc',
-  '0x976EA74026E726554dB657fA54763abd0C3a0aa9',
-  '0x14dC79964da2C08b23698B3D3cc7Ca32193d9955',
-]
 const REPO = process.env.WAIAAS_REPO || path.resolve(__dirname, '..', '..')
+const stack = require(path.join(REPO, 'tests', 'js', 'stack.js'))
+const { SEPOLIA, ETH, DEV_ACCOUNTS, Anvil } = stack
 
-function binary(envName, name) {
-  const target = process.env.CARGO_TARGET_DIR || path.join(REPO, 'target')
-  const p = process.env[envName] || path.join(target, 'debug', name)
-  if (!fs.existsSync(p)) {
-    throw new Error(`${p} not found: build it (scripts/test-node.sh does) or set ${envName}`)
-  }
-  return p
-}
+const PASSWORD = 'node-test-password-12345'
 
-const waiaasBin = () => binary('WAIAAS_BIN', 'waiaas')
+/** A fresh temp directory (`waiaas-node-<prefix>-...`), removed at exit. */
+const tempDir = (prefix) => stack.tempDir(`node-${prefix}`)
 
-/** A fresh temp directory, removed at exit. */
-function tempDir(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `waiaas-node-${prefix}-`))
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** Read lines of a child's stdout (and stderr, if piped); resolves with the first line `match` accepts. */
-function firstLine(child, match, timeoutMs, log) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`no ready line within ${timeoutMs} ms:\n${log.join('')}`)), timeoutMs)
-    let settled = false
-    function done(err, value) {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      if (err) reject(err)
-      else resolve(value)
-    }
-    for (const stream of [child.stdout, child.stderr]) {
-      if (!stream) continue
-      readline.createInterface({ input: stream }).on('line', (line) => {
-        log.push(line + '\n')
-        if (!settled && match(line)) done(null, line)
-      })
-    }
-    child.on('exit', (code) => done(new Error(`exited (${code}) before it was ready:\n${log.join('')}`)))
-  })
-}
-
-/** A running anvil posing as ethereum-sepolia, via the shared harness binary. */
-class Anvil {
-  static async start() {
-    const child = spawn(binary('WAIAAS_TESTNODES_BIN', 'waiaas-testnodes'), ['anvil', String(SEPOLIA)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    })
-    const line = await firstLine(child, () => true, 120_000, [])
-    const node = new Anvil()
-    node.child = child
-    node.url = JSON.parse(line).rpc
-    return node
-  }
-
-  async rpc(method, params) {
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    })
-    const body = await res.json()
-    if (body.error) throw new Error(`anvil ${method}: ${JSON.stringify(body.error)}`)
-    return body.result
-  }
-
-  fund(address, wei) {
-    return this.rpc('anvil_setBalance', [address, '0x' + BigInt(wei).toString(16)])
-  }
-
-  async balance(address) {
-    return BigInt(await this.rpc('eth_getBalance', [address, 'latest']))
-  }
-
-  async nonce(address) {
-    return Number(BigInt(await this.rpc('eth_getTransactionCount', [address, 'latest'])))
-  }
-
-  tx(hash) {
-    return this.rpc('eth_getTransactionByHash', [hash])
-  }
-
-  receipt(hash) {
-    return this.rpc('eth_getTransactionReceipt', [hash])
-  }
-
-  stop() {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null) return resolve()
-      const kill = setTimeout(() => this.child.kill('SIGKILL'), 10_000)
-      this.child.once('exit', () => {
-        clearTimeout(kill)
-        resolve()
-      })
-      this.child.stdin.end()
-    })
-  }
-}
-
-/** The environment a test daemon runs with. */
-function daemonEnv(rpc, extra) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WAIAAS_')))
-  return Object.assign(env, {
-    WAIAAS_MASTER_PASSWORD: PASSWORD,
-    WAIAAS_DAEMON_PORT: '0',
-    WAIAAS_ORACLE_ENABLED: 'false',
-    WAIAAS_SECURITY_RATE_LIMIT_GLOBAL_IP_RPM: '0',
-    WAIAAS_SECURITY_RATE_LIMIT_SESSION_RPM: '0',
-    WAIAAS_SECURITY_RATE_LIMIT_TX_RPM: '0',
-    WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA: rpc,
-    WAIAAS_PRICES_ETH: '2000',
-    ...(extra || {}),
-  })
-}
-
-/** A real `waiaas start` on `dataDir`; `stop()` sends SIGTERM. Rejects with the daemon's log. */
-class Daemon {
-  static async start(dataDir, rpc, extra) {
-    const env = daemonEnv(rpc, extra)
-    if (!fs.existsSync(path.join(dataDir, 'config.toml'))) {
-      const init = spawnSync(waiaasBin(), ['init', '--data-dir', dataDir], { env, encoding: 'utf8' })
-      if (init.status !== 0) throw new Error(`waiaas init failed: ${init.stdout}${init.stderr}`)
-    }
-    const child = spawn(waiaasBin(), ['start', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    const log = []
-    const line = await firstLine(child, (l) => l.includes('ready on http://'), 30_000, log)
-    const port = line.split('ready on http://')[1].split(/\s/)[0].split(':').pop()
-    const d = new Daemon()
-    d.child = child
-    d.log = log
-    d.dataDir = dataDir
-    d.baseUrl = `http://127.0.0.1:${port}`
-    return d
-  }
-
-  stop() {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null) return resolve()
-      const kill = setTimeout(() => this.child.kill('SIGKILL'), 15_000)
-      this.child.once('exit', () => {
-        clearTimeout(kill)
-        resolve()
-      })
-      this.child.kill('SIGTERM')
-    })
+/**
+ * A real `waiaas start` on `dataDir` (`waiaas init` first unless it has a config.toml), with
+ * PASSWORD and ETH at $2000; `stop()` sends SIGTERM. Rejects with the daemon's log.
+ */
+class Daemon extends stack.Daemon {
+  static start(dataDir, rpc, extra) {
+    return super.start(dataDir, { password: PASSWORD, rpc, extra })
   }
 }
 

@@ -541,7 +541,7 @@ test('extra: audit, notifications and backups show their content', TIMEOUT, asyn
 
 // --- every typed policy form -------------------------------------------------------------------
 
-test('extra: every typed policy form stores a policy the API accepts, with its rules', TIMEOUT, async () => {
+test('extra: the form of each of the 21 policy types stores a policy the API accepts, with its rules', TIMEOUT, async () => {
   // A wallet of its own, so these policies touch no other test.
   const w = await daemon.createWallet(`forms-${Date.now()}`)
   const addr = DEV_ACCOUNTS[5]
@@ -562,10 +562,19 @@ test('extra: every typed policy form stores a policy the API accepts, with its r
     LENDING_ASSET_WHITELIST: [{ 'rules.assets': addr }, (r) => r.assets[0].address === addr],
     ACTION_CATEGORY_LIMIT: [{ 'rules.category': 'swap', 'rules.daily_limit_usd': '100', 'rules.tier_on_exceed': 'APPROVAL' },
       (r) => r.category === 'swap' && r.daily_limit_usd === 100 && r.tier_on_exceed === 'APPROVAL'],
+    PERP_MAX_LEVERAGE: [{ 'rules.maxLeverage': '5', 'rules.warningLeverage': '3' }, (r) => r.maxLeverage === 5 && r.warningLeverage === 3],
+    PERP_MAX_POSITION_USD: [{ 'rules.maxPositionUsd': '1000', 'rules.warningPositionUsd': '500' }, (r) => r.maxPositionUsd === 1000],
+    PERP_ALLOWED_MARKETS: [{ 'rules.markets': 'ETH-PERP\nBTC-PERP' }, (r) => r.markets.length === 2 && r.markets[0].market === 'ETH-PERP'],
+    REPUTATION_THRESHOLD: [{ 'rules.min_score': '40', 'rules.below_threshold_tier': 'DELAY', 'rules.unrated_tier': 'APPROVAL', 'rules.check_counterparty': 'true' },
+      (r) => r.min_score === 40 && r.below_threshold_tier === 'DELAY' && r.check_counterparty === true],
+    ERC8128_ALLOWED_DOMAINS: [{ 'rules.domains': 'api.example.org', 'rules.rate_limit_rpm': '30' }, (r) => r.domains[0] === 'api.example.org' && r.rate_limit_rpm === 30],
+    VENUE_WHITELIST: [{ 'rules.venues': 'hyperliquid' }, (r) => r.venues[0].id === 'hyperliquid'],
   }
   await withPage('policy-forms', async (page) => {
     await h.login(page)
     await nav(page, 'policies')
+    const offered = await page.$$eval('#policy-type option', (os) => os.map((o) => o.value))
+    assert.deepEqual([...offered].sort(), Object.keys(forms).concat('SPENDING_LIMIT').sort(), 'a form for each of the 21 types, each tried here (SPENDING_LIMIT in test 2)')
     for (const [type, [values, check]] of Object.entries(forms)) {
       await page.selectOption('#policy-type', type)
       await page.selectOption('#policy-wallet', w.id)

@@ -2,37 +2,25 @@
 /**
  * The admin web UI's real-browser harness: a real anvil posing as ethereum-sepolia, a real
  * `waiaas` daemon on a temp data dir, and the system Chromium driven by playwright-core (no
- * browser download). The chain and daemon are started the way bindings-node/__test__/helpers.js
- * starts them (no mocks); setup steps a test does not do through the browser go over plain
- * HTTP (fetch, `X-Master-Password`, or an agent's session token).
+ * browser download). The chain and daemon are started by tests/js/stack.js, shared with the
+ * Node binding's tests (bindings-node/__test__/helpers.js; no mocks), with every child tracked
+ * so that an interrupted run leaves none behind; setup steps a test does not do through the
+ * browser go over plain HTTP (fetch, `X-Master-Password`, or an agent's session token).
  *
  * Used by admin.test.js (`node --test`) and screenshots.js (scripts/admin-screenshots.sh).
  *
- * Binaries: $WAIAAS_BIN / $WAIAAS_TESTNODES_BIN, else $CARGO_TARGET_DIR/debug/..., else
- * <repo>/target/debug/... . Chromium: $WAIAAS_CHROMIUM, else /usr/bin/chromium.
+ * Binaries: see stack.js. Chromium: $WAIAAS_CHROMIUM, else /usr/bin/chromium.
  */
 
-const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
-const readline = require('node:readline')
+const stack = require('../js/stack.js')
+
+// DEV_ACCOUNTS (anvil's well-known dev accounts) are recipients only here.
+const { REPO, SEPOLIA, ETH, DEV_ACCOUNTS } = stack
 
 const PASSWORD = 'admin-ui-test-password-12345'
-const SEPOLIA = 11155111
-const ETH = 10n ** 18n
 const ETH_USD = 2000
-// anvil's well-known dev accounts (mnemonic "test test ... junk"): recipients only.
-const DEV_ACCOUNTS = [
-  '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
-  '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-  '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
-  '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
-  '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
-  '0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc',
-  '0x976EA74026E726554dB657fA54763abd0C3a0aa9',
-  '0x14dC79964da2C08b23698B3D3cc7Ca32193d9955',
-]
 // At $2000/ETH: $0.000002 (INSTANT under a $1 instant limit) and $10 (DELAY between a $1
 // notify limit and a $1000 delay limit).
 const SMALL_WEI = '1000000000000'
@@ -40,7 +28,6 @@ const TEN_USD_WEI = '5000000000000000'
 // The SPENDING_LIMIT the fixtures use: SMALL_WEI is INSTANT, TEN_USD_WEI is DELAY for an hour.
 const LIMITS = { instant_max_usd: 1, notify_max_usd: 1, delay_max_usd: 1000, delay_seconds: 3600 }
 
-const REPO = process.env.WAIAAS_REPO || path.resolve(__dirname, '..', '..')
 const CHROMIUM = process.env.WAIAAS_CHROMIUM || '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
   '--headless',
@@ -65,139 +52,14 @@ const PAGES = [
   ['backups', '#/backups'],
 ]
 
-function binary(envName, name) {
-  const target = process.env.CARGO_TARGET_DIR || path.join(REPO, 'target')
-  const p = process.env[envName] || path.join(target, 'debug', name)
-  if (!fs.existsSync(p)) {
-    throw new Error(`${p} not found: run \`cargo build -p waiaas-daemon -p waiaas-testnodes\` (scripts/test-admin-ui.sh does) or set ${envName}`)
+/** A fresh temp directory (`waiaas-admin-ui-<prefix>-...`), removed at exit. */
+const tempDir = (prefix) => stack.tempDir(`admin-ui-${prefix}`)
+
+/** A running anvil posing as ethereum-sepolia (stack.js), killed if this process exits first. */
+class Anvil extends stack.Anvil {
+  static start() {
+    return super.start({ track: true })
   }
-  return p
-}
-
-// Children this process started: killed on any exit (a crashed or interrupted run must not
-// leave a daemon behind; anvil also stops by itself when its stdin closes).
-const children = new Set()
-let cleanupInstalled = false
-function track(child) {
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  if (!cleanupInstalled) {
-    cleanupInstalled = true
-    process.on('exit', () => {
-      for (const c of children) {
-        try {
-          c.kill('SIGKILL')
-        } catch {}
-      }
-    })
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-      process.once(sig, () => process.exit(128 + os.constants.signals[sig]))
-    }
-  }
-  return child
-}
-
-/** A fresh temp directory, removed at exit. */
-function tempDir(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `waiaas-admin-ui-${prefix}-`))
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** Resolves with the first line of the child's stdout/stderr that `match` accepts. */
-function firstLine(child, match, timeoutMs, log) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`no ready line within ${timeoutMs} ms:\n${log.join('')}`)), timeoutMs)
-    let settled = false
-    function done(err, value) {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      if (err) reject(err)
-      else resolve(value)
-    }
-    for (const stream of [child.stdout, child.stderr]) {
-      if (!stream) continue
-      readline.createInterface({ input: stream }).on('line', (line) => {
-        log.push(line + '\n')
-        if (log.length > 2000) log.splice(0, log.length - 2000)
-        if (!settled && match(line)) done(null, line)
-      })
-    }
-    child.on('exit', (code) => done(new Error(`exited (${code}) before it was ready:\n${log.join('')}`)))
-  })
-}
-
-function stopChild(child, signal, graceMs) {
-  return new Promise((resolve) => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve()
-    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs)
-    child.once('exit', () => {
-      clearTimeout(kill)
-      resolve()
-    })
-    if (signal === 'stdin') child.stdin.end()
-    else child.kill(signal)
-  })
-}
-
-/** A running anvil posing as ethereum-sepolia, via the shared `waiaas-testnodes` harness. */
-class Anvil {
-  static async start() {
-    const child = track(
-      spawn(binary('WAIAAS_TESTNODES_BIN', 'waiaas-testnodes'), ['anvil', String(SEPOLIA)], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      }),
-    )
-    const line = await firstLine(child, () => true, 120_000, [])
-    const node = new Anvil()
-    node.child = child
-    node.url = JSON.parse(line).rpc
-    return node
-  }
-
-  async rpc(method, params) {
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    })
-    const body = await res.json()
-    if (body.error) throw new Error(`anvil ${method}: ${JSON.stringify(body.error)}`)
-    return body.result
-  }
-
-  fund(address, wei) {
-    return this.rpc('anvil_setBalance', [address, '0x' + BigInt(wei).toString(16)])
-  }
-
-  async balance(address) {
-    return BigInt(await this.rpc('eth_getBalance', [address, 'latest']))
-  }
-
-  async nonce(address) {
-    return Number(BigInt(await this.rpc('eth_getTransactionCount', [address, 'latest'])))
-  }
-
-  stop() {
-    return stopChild(this.child, 'stdin', 10_000)
-  }
-}
-
-/** The environment a test daemon runs with (the same as the Node binding tests'). */
-function daemonEnv(rpc, extra) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WAIAAS_')))
-  return Object.assign(env, {
-    WAIAAS_MASTER_PASSWORD: PASSWORD,
-    WAIAAS_DAEMON_PORT: '0',
-    WAIAAS_ORACLE_ENABLED: 'false',
-    WAIAAS_SECURITY_RATE_LIMIT_GLOBAL_IP_RPM: '0',
-    WAIAAS_SECURITY_RATE_LIMIT_SESSION_RPM: '0',
-    WAIAAS_SECURITY_RATE_LIMIT_TX_RPM: '0',
-    WAIAAS_RPC_EVM_ETHEREUM_SEPOLIA: rpc,
-    WAIAAS_PRICES_ETH: String(ETH_USD),
-    ...(extra || {}),
-  })
 }
 
 /** An HTTP error from the daemon, with its status and JSON body. */
@@ -210,24 +72,15 @@ class HttpError extends Error {
   }
 }
 
-/** A real `waiaas start` on a temp data dir, and plain-HTTP calls to it. */
-class Daemon {
-  static async start(rpc, extra) {
+/**
+ * A real `waiaas start` on a temp data dir (stack.js: PASSWORD, ETH at ETH_USD, up to a minute
+ * to be ready, the last 2000 lines of its log, killed if this process exits first), and
+ * plain-HTTP calls to it.
+ */
+class Daemon extends stack.Daemon {
+  static start(rpc, extra) {
     const dataDir = path.join(tempDir('daemon'), 'data')
-    const env = daemonEnv(rpc, extra)
-    const bin = binary('WAIAAS_BIN', 'waiaas')
-    const init = spawnSync(bin, ['init', '--data-dir', dataDir], { env, encoding: 'utf8' })
-    if (init.status !== 0) throw new Error(`waiaas init failed: ${init.stdout}${init.stderr}`)
-    const child = track(spawn(bin, ['start', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
-    const log = []
-    const line = await firstLine(child, (l) => l.includes('ready on http://'), 60_000, log)
-    const port = line.split('ready on http://')[1].split(/\s/)[0].split(':').pop()
-    const d = new Daemon()
-    d.child = child
-    d.log = log
-    d.dataDir = dataDir
-    d.baseUrl = `http://127.0.0.1:${port}`
-    return d
+    return super.start(dataDir, { password: PASSWORD, rpc, extra, ethUsd: ETH_USD, readyTimeoutMs: 60_000, maxLogLines: 2000, track: true })
   }
 
   /**
@@ -316,10 +169,6 @@ class Daemon {
   /** Undo a kill switch (`POST /v1/admin/recover`). */
   recover() {
     return this.post('/v1/admin/recover', {})
-  }
-
-  stop() {
-    return stopChild(this.child, 'SIGTERM', 15_000)
   }
 }
 

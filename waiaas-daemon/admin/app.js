@@ -435,7 +435,8 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
 const lines = (v) => String(v || '').split(/[\n,]+/).map((s) => s.trim()).filter(Boolean)
 const num = (v) => (String(v).trim() === '' ? undefined : Number(v))
 
-// Each typed form: its inputs (name = API path) and how they become `rules`.
+// A form per policy type: its inputs (name = API path), how they become `rules`, and what
+// the rules do in plain words.
 const POLICY_FORMS = {
   SPENDING_LIMIT: {
     fields: [
@@ -530,6 +531,38 @@ const POLICY_FORMS = {
       monthly_limit_usd: num(v['rules.monthly_limit_usd']), tier_on_exceed: v['rules.tier_on_exceed'] }),
     preview: (r) => `${r.category || '?'} actions beyond ${[r.per_action_limit_usd !== undefined ? `$${r.per_action_limit_usd} each` : null, r.daily_limit_usd !== undefined ? `$${r.daily_limit_usd} a day` : null, r.monthly_limit_usd !== undefined ? `$${r.monthly_limit_usd} a month` : null].filter(Boolean).join(', ') || '(no limit set)'} become ${r.tier_on_exceed}.`,
   },
+  PERP_MAX_LEVERAGE: {
+    fields: [['rules.maxLeverage', 'Highest leverage', 'number'], ['rules.warningLeverage', 'Hold for the delay above', 'number']],
+    rules: (v) => ({ maxLeverage: num(v['rules.maxLeverage']), warningLeverage: num(v['rules.warningLeverage']) }),
+    preview: (r) => `Perpetual positions above ${r.maxLeverage}× leverage are refused; above ${r.warningLeverage}× they wait as DELAY.`,
+  },
+  PERP_MAX_POSITION_USD: {
+    fields: [['rules.maxPositionUsd', 'Largest position (USD)', 'number'], ['rules.warningPositionUsd', 'Hold for the delay above (USD)', 'number']],
+    rules: (v) => ({ maxPositionUsd: num(v['rules.maxPositionUsd']), warningPositionUsd: num(v['rules.warningPositionUsd']) }),
+    preview: (r) => `Perpetual positions above $${r.maxPositionUsd} are refused; above $${r.warningPositionUsd} they wait as DELAY.`,
+  },
+  PERP_ALLOWED_MARKETS: {
+    fields: [['rules.markets', 'Markets (one per line, e.g. ETH-PERP)', 'lines']],
+    rules: (v) => ({ markets: lines(v['rules.markets']).map((market) => ({ market })) }),
+    preview: (r) => `Perpetual trades only on ${r.markets.map((m) => m.market).join(', ') || 'no market'}.`,
+  },
+  REPUTATION_THRESHOLD: {
+    fields: [['rules.min_score', 'Lowest counterparty score (0-100)', 'number'], ['rules.below_threshold_tier', 'Tier below it', 'tier'],
+      ['rules.unrated_tier', 'Tier when unrated', 'tier'], ['rules.check_counterparty', 'Check the counterparty', 'bool']],
+    rules: (v) => ({ min_score: num(v['rules.min_score']), below_threshold_tier: v['rules.below_threshold_tier'], unrated_tier: v['rules.unrated_tier'],
+      check_counterparty: v['rules.check_counterparty'] === 'true' }),
+    preview: (r) => `A counterparty scored below ${r.min_score} makes the send ${r.below_threshold_tier}; an unrated one ${r.unrated_tier}.`,
+  },
+  ERC8128_ALLOWED_DOMAINS: {
+    fields: [['rules.domains', 'Domains (one per line)', 'lines'], ['rules.rate_limit_rpm', 'Signed requests per minute (optional)', 'number']],
+    rules: (v) => ({ domains: lines(v['rules.domains']), rate_limit_rpm: num(v['rules.rate_limit_rpm']) }),
+    preview: (r) => `Signed HTTP requests only to ${r.domains.join(', ') || 'no domain'}${r.rate_limit_rpm ? `, at most ${r.rate_limit_rpm} a minute` : ''}.`,
+  },
+  VENUE_WHITELIST: {
+    fields: [['rules.venues', 'Venue ids (one per line)', 'lines']],
+    rules: (v) => ({ venues: lines(v['rules.venues']).map((id) => ({ id })) }),
+    preview: (r) => `Trades only on ${r.venues.map((x) => x.id).join(', ') || 'no venue'}.`,
+  },
   APPROVE_TIER_OVERRIDE: {
     fields: [['rules.tier', 'Tier of every token approval', 'tier']],
     rules: (v) => ({ tier: v['rules.tier'] }),
@@ -538,10 +571,9 @@ const POLICY_FORMS = {
 }
 
 function policyPreview(type, rules) {
-  const f = POLICY_FORMS[type]
   try {
-    return f ? f.preview(rules) : `Rules of ${type} as written: ${JSON.stringify(rules)}.`
-  } catch { return '' }
+    return POLICY_FORMS[type].preview(rules)
+  } catch { return `${type}: ${JSON.stringify(rules)}` }
 }
 
 function readForm(form) {
@@ -555,18 +587,11 @@ function stripUndefined(o) {
 }
 
 function policyRules(type, form) {
-  const f = POLICY_FORMS[type]
-  if (f) return stripUndefined(f.rules(readForm(form)))
-  const text = $('textarea[name="rules"]', form).value.trim() || '{}'
-  try { return JSON.parse(text) } catch { throw new Error('Rules must be JSON') }
+  return stripUndefined(POLICY_FORMS[type].rules(readForm(form)))
 }
 
 function ruleInputs(type) {
-  const f = POLICY_FORMS[type]
-  if (!f) {
-    return [field('Rules (JSON)', h('textarea', { name: 'rules', rows: 5 }, '{}'), 'The rules object of this type, checked by the daemon.', true)]
-  }
-  return f.fields.map(([name, label, kind, hint]) => {
+  return POLICY_FORMS[type].fields.map(([name, label, kind, hint]) => {
     if (kind === 'lines') return field(label, h('textarea', { name, rows: 3 }), hint, true)
     if (kind === 'tier') return field(label, h('select', { name }, ['INSTANT', 'NOTIFY', 'DELAY', 'APPROVAL'].map((t) => h('option', { value: t }, t))), hint)
     if (kind === 'bool') return field(label, h('select', { name }, h('option', { value: 'true' }, 'yes'), h('option', { value: 'false' }, 'no')), hint)
