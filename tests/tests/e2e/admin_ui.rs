@@ -139,3 +139,21 @@ async fn the_login_is_throttled_like_the_master_password() {
     let r = api.call("POST", "/v1/admin/login", &Auth::None, Some(json!({"password": PASSWORD, "extra": 1}))).await;
     assert_eq!((r.status, r.code()), (400, "ACTION_VALIDATION_FAILED"), "unknown fields are refused");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_session_ends_after_daemon_admin_timeout_without_a_request() {
+    let d = Daemon::start(Options::default().env("WAIAAS_DAEMON_ADMIN_TIMEOUT", "60"));
+    let api = Api::new(&d.base);
+    let (cookie, _) = login(&api, PASSWORD).await;
+    let r = api.call_with("GET", "/v1/admin/status", &Auth::None, None, &with(&cookie, None)).await;
+    assert_eq!((r.status, r.body["adminTimeout"].as_i64()), (200, Some(60)), "{:?}", r.body);
+    // A request 30 s later moves the deadline: 70 s after the login the session still holds.
+    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    assert_eq!(api.call_with("GET", "/v1/admin/stats", &Auth::None, None, &with(&cookie, None)).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_secs(40)).await;
+    assert_eq!(api.call_with("GET", "/v1/admin/stats", &Auth::None, None, &with(&cookie, None)).await.status, 200);
+    // 62 s without a request ends it.
+    tokio::time::sleep(std::time::Duration::from_secs(62)).await;
+    let r = api.call_with("GET", "/v1/admin/status", &Auth::None, None, &with(&cookie, None)).await;
+    assert_eq!((r.status, r.code()), (401, "ADMIN_SESSION_EXPIRED"));
+}
