@@ -34,7 +34,7 @@ while read -r name exe; do
     fi
 done < "$LOGS/bins" > "$LOGS/all"
 # The long ones first, so they overlap the many short ones instead of ending the run alone.
-SLOW="operator_lockout crash_recovery policy_gate waiaas_core mcp openapi small_holes gate_valuation"
+SLOW="operator_lockout admin_ui crash_recovery policy_gate waiaas_core mcp openapi small_holes gate_valuation"
 { for s in $SLOW; do grep "^$s " "$LOGS/all" || true; done; grep -v -E "^($(echo $SLOW | tr ' ' '|')) " "$LOGS/all"; } > "$LOGS/order"
 echo "running $(wc -l < "$LOGS/order") test binaries, $JOBS at a time"
 
