@@ -497,8 +497,8 @@ impl Engine {
     /// masterAuth by admin session cookie: the session must be open and not idle past
     /// `daemon.admin_timeout`; a state-changing request (`mutating`) must carry its CSRF
     /// token. Answers the CSRF token.
-    pub fn admin_session(&self, token: &str, csrf: Option<&str>, mutating: bool) -> Result<String> {
-        self.inner.master.web_check(token, csrf, mutating)
+    pub async fn admin_session(&self, token: &str, csrf: Option<&str>, mutating: bool) -> Result<String> {
+        self.inner.master.web_check(token, csrf, mutating).await
     }
 
     /// Seconds without a request after which an admin UI session ends (`daemon.admin_timeout`).
@@ -507,8 +507,8 @@ impl Engine {
     }
 
     /// Admin UI logout (ends the session of the cookie `token`).
-    pub fn admin_logout(&self, token: &str) {
-        self.inner.master.web_logout(token)
+    pub async fn admin_logout(&self, token: &str) -> Result<()> {
+        self.inner.master.web_logout(token).await
     }
 
     // --- sessions (services::sessions)

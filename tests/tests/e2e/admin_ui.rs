@@ -157,3 +157,20 @@ async fn an_admin_session_ends_after_daemon_admin_timeout_without_a_request() {
     let r = api.call_with("GET", "/v1/admin/status", &Auth::None, None, &with(&cookie, None)).await;
     assert_eq!((r.status, r.code()), (401, "ADMIN_SESSION_EXPIRED"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_session_outlives_a_daemon_restart_but_not_a_logout() {
+    let mut d = Daemon::start(Options::default());
+    let dir = d.dir.clone();
+    let _tmp = d.take_tmp();
+    let api = Api::new(&d.base);
+    let (cookie, csrf) = login(&api, PASSWORD).await;
+    d.stop();
+    let d = Daemon::start_in(&dir, Options::default()).unwrap();
+    let api = Api::new(&d.base);
+    let r = api.call_with("POST", "/v1/wallets", &Auth::None, Some(json!({"name": "after restart"})), &with(&cookie, Some(&csrf))).await;
+    assert_eq!(r.status, 201, "the session and its CSRF token hold after a restart: {:?}", r.body);
+    assert_eq!(api.call_with("POST", "/v1/admin/logout", &Auth::None, None, &with(&cookie, None)).await.status, 204);
+    let r = api.call_with("GET", "/v1/admin/status", &Auth::None, None, &with(&cookie, None)).await;
+    assert_eq!((r.status, r.code()), (401, "ADMIN_SESSION_EXPIRED"));
+}

@@ -42,7 +42,8 @@ impl Master {
         clock: Arc<dyn Clock>,
         admin_timeout: u64,
     ) -> Master {
-        Master { auth, kv, signer, kill_switch, audit, clock, web: AdminWeb::new(admin_timeout) }
+        let web = AdminWeb::new(admin_timeout, kv.clone());
+        Master { auth, kv, signer, kill_switch, audit, clock, web }
     }
 
     /// Admin UI login: the password is verified like masterAuth (same throttle and lockout),
@@ -50,18 +51,18 @@ impl Master {
     pub async fn web_login(&self, password: &str, ip: Option<&str>) -> Result<WebLogin> {
         self.verify(password, ip).await?;
         self.audit.record("ADMIN_LOGIN", "master", None, None, None, "info", ip).await;
-        Ok(self.web.open(self.clock.now()))
+        self.web.open(self.clock.now()).await
     }
 
     /// masterAuth by admin session cookie; `mutating` requests need the CSRF token too.
     /// Answers the session's CSRF token.
-    pub fn web_check(&self, token: &str, csrf: Option<&str>, mutating: bool) -> Result<String> {
-        self.web.check(token, csrf, mutating, self.clock.now())
+    pub async fn web_check(&self, token: &str, csrf: Option<&str>, mutating: bool) -> Result<String> {
+        self.web.check(token, csrf, mutating, self.clock.now()).await
     }
 
     /// Admin UI logout.
-    pub fn web_logout(&self, token: &str) {
-        self.web.close(token)
+    pub async fn web_logout(&self, token: &str) -> Result<()> {
+        self.web.close(token, self.clock.now()).await
     }
 
     /// Seconds of inactivity that end an admin UI session.
@@ -127,7 +128,7 @@ impl Master {
         self.signer.keystore().commit_rekey()?;
         self.auth.replace(phc, &new)?;
         self.signer.set_password(new)?;
-        self.web.close_all();
+        self.web.close_all(self.clock.now()).await?;
         Ok(count)
     }
 }

@@ -69,13 +69,13 @@ async fn login(State(s): State<AppState>, ClientAddr(ip): ClientAddr, headers: H
 #[utoipa::path(post, path = "/v1/admin/logout", tag = "Admin", operation_id = "adminLogout",
     summary = "Admin UI logout: ends the session of the cookie and clears it", security(()),
     responses((status = 204, description = "Logged out")))]
-async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
+async fn logout(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(token) = admin_cookie(&headers) {
-        s.engine.admin_logout(&token);
+        s.engine.admin_logout(&token).await?;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(header::SET_COOKIE, cookie("", 0, false));
-    res
+    Ok(res)
 }
 
 #[utoipa::path(get, path = "/v1/admin/session", tag = "Admin", operation_id = "getAdminSession",
@@ -84,7 +84,10 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
 async fn session(State(s): State<AppState>, headers: HeaderMap) -> Json<Value> {
     let timeout = s.engine.admin_timeout();
     // Answered 200 either way, so the page's start-up probe logs no error in the browser.
-    let csrf = admin_cookie(&headers).and_then(|token| s.engine.admin_session(&token, None, false).ok());
+    let csrf = match admin_cookie(&headers) {
+        Some(token) => s.engine.admin_session(&token, None, false).await.ok(),
+        None => None,
+    };
     Json(json!({"csrfToken": csrf, "adminTimeout": timeout}))
 }
 

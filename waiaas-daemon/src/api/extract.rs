@@ -162,7 +162,7 @@ impl FromRequestParts<AppState> for Master {
             if let Some(token) = admin_cookie(&parts.headers) {
                 let csrf = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
                 let mutating = !matches!(parts.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-                state.engine.admin_session(&token, csrf, mutating)?;
+                state.engine.admin_session(&token, csrf, mutating).await?;
                 return Ok(Master);
             }
             return Err(ApiError(Error::new(ErrorCode::INVALID_MASTER_PASSWORD, "X-Master-Password header is required")));
