@@ -594,6 +594,33 @@ test('extra: the form of each of the 21 policy types stores a policy the API acc
   })
 })
 
+// --- wallet apps -----------------------------------------------------------------------------
+
+test('extra: a wallet app is added, switched and removed from the notifications page', TIMEOUT, async () => {
+  const name = `app${Date.now() % 100000}`
+  const find = async () => (await daemon.get('/v1/admin/wallet-apps')).apps.find((a) => a.name === name)
+  await withPage('wallet-apps', async (page) => {
+    await h.login(page)
+    await nav(page, 'notifications')
+    await page.locator('#telegram-users').waitFor()
+    await page.fill('#app-name', name)
+    await page.fill('#app-display-name', 'Test wallet app')
+    await page.fill('#app-relay', 'https://relay.example.com')
+    await page.click('#app-submit')
+    const app = await until('the app stored', find)
+    assert.deepEqual([app.push_relay_url, app.alerts_enabled], ['https://relay.example.com', false])
+    const row = page.locator(`#wallet-apps tr[data-app="${app.id}"]`)
+    await row.waitFor()
+    await row.locator('button.toggle-alerts_enabled').click()
+    await until('alerts on', async () => (await find()).alerts_enabled === true)
+    // Without a subscription token the test push cannot go: the page says why.
+    await page.locator(`#wallet-apps tr[data-app="${app.id}"] button.test-app`).click()
+    await page.waitForFunction(() => /subscription_token/.test(document.querySelector('#flash').textContent))
+    await page.locator(`#wallet-apps tr[data-app="${app.id}"] button.delete`).click()
+    await until('the app removed', async () => !(await find()))
+  })
+})
+
 // --- keyboard only ---------------------------------------------------------------------------
 
 test('extra: keyboard only: log in, reach a page through the nav, create a wallet', TIMEOUT, async () => {

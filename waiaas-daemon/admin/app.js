@@ -739,13 +739,33 @@ pages.audit = async (main, _id, query) => {
 }
 
 pages.notifications = async (main) => {
-  const [status, log, hooks] = await Promise.all([
+  const [status, log, hooks, apps, tg] = await Promise.all([
     api('GET', '/v1/admin/notifications/status'),
     api('GET', '/v1/admin/notifications/log'),
     api('GET', '/v1/admin/webhooks'),
+    api('GET', '/v1/admin/wallet-apps'),
+    api('GET', '/v1/admin/telegram-users'),
   ])
+  const appForm = h('form', { id: 'app-form', class: 'panel' },
+    h('h2', {}, 'Add a wallet app (owner approvals on a phone)'),
+    h('div', { class: 'row' },
+      field('Name', h('input', { type: 'text', id: 'app-name', name: 'name', required: true, placeholder: 'dcent' })),
+      field('Display name', h('input', { type: 'text', id: 'app-display-name', name: 'display_name', required: true })),
+      field('Push relay URL', h('input', { type: 'text', id: 'app-relay', name: 'push_relay_url', placeholder: 'https://relay.example.com' }))),
+    h('p', { class: 'error', id: 'app-error' }),
+    h('button', { id: 'app-submit', type: 'submit' }, 'Add wallet app'))
+  onSubmit(appForm, async () => {
+    const body = { name: $('#app-name').value.trim(), display_name: $('#app-display-name').value.trim() }
+    if ($('#app-relay').value.trim()) body.push_relay_url = $('#app-relay').value.trim()
+    await api('POST', '/v1/admin/wallet-apps', body)
+    flash(`Wallet app ${body.name} added.`)
+    route()
+  }, '#app-error')
+  const toggle = (a, key, label) => h('button', { type: 'button', class: `toggle-${key}`, 'aria-pressed': String(a[key]), onclick: async () => {
+    if (await action(() => api('PUT', `/v1/admin/wallet-apps/${a.id}`, { [key]: !a[key] }), `${label} ${a[key] ? 'off' : 'on'}.`)) route()
+  } }, `${label}: ${a[key] ? 'on' : 'off'}`)
   main.append(h('h1', {}, 'Notifications'),
-    h('p', {}, `Notifications are ${status.enabled ? 'on' : 'off'} ([notifications] enabled in Settings).`),
+    h('p', {}, `Notifications are ${status.enabled ? 'on' : 'off'} (notifications.enabled in Settings).`),
     table('channels', ['Channel', 'State'], status.channels.map((c) => h('tr', {}, td('Channel', c.name), td('State', c.enabled ? 'configured' : 'not configured')))),
     h('p', {}, h('button', { type: 'button', id: 'notify-test', onclick: async () => {
       const r = await action(() => api('POST', '/v1/admin/notifications/test', {}))
@@ -759,7 +779,30 @@ pages.notifications = async (main) => {
       td('Time', when(l.createdAt)), td('Channel', l.channel), td('Event', l.eventType), td('Status', l.status)))),
     h('h2', {}, 'Webhooks'),
     table('webhooks', ['URL', 'Events', 'Enabled'], (hooks.data || []).map((w) => h('tr', {},
-      td('URL', w.url, 'mono'), td('Events', (w.events || []).join(', ') || 'all'), td('Enabled', String(w.enabled !== false))))))
+      td('URL', w.url, 'mono'), td('Events', (w.events || []).join(', ') || 'all'), td('Enabled', String(w.enabled !== false))))),
+    h('h2', {}, 'Wallet apps'),
+    table('wallet-apps', ['App', 'Relay', 'Used by', 'Actions'], apps.apps.map((a) => h('tr', { 'data-app': a.id },
+      td('App', `${a.display_name} (${a.name}, ${a.wallet_type})`), td('Relay', a.push_relay_url || '-', 'mono'),
+      td('Used by', (a.used_by || []).map((u) => u.label).join(', ') || '-'),
+      td('Actions', h('div', { class: 'actions' }, toggle(a, 'signing_enabled', 'Signing'), toggle(a, 'alerts_enabled', 'Alerts'),
+        h('button', { type: 'button', class: 'test-app', onclick: async () => {
+          const r = await action(() => api('POST', `/v1/admin/wallet-apps/${a.id}/test-notification`, {}))
+          if (r) flash(r.success ? 'Test notification sent.' : `Not sent: ${r.error}`, !r.success)
+        } }, 'Send test'),
+        h('button', { type: 'button', class: 'delete', onclick: async () => {
+          if (await action(() => api('DELETE', `/v1/admin/wallet-apps/${a.id}`), 'Wallet app removed.')) route()
+        } }, 'Remove')))))),
+    appForm,
+    h('h2', {}, 'Telegram bot users'),
+    table('telegram-users', ['Chat', 'User', 'Role', 'Registered', 'Actions'], tg.users.map((u) => h('tr', { 'data-chat': u.chat_id },
+      td('Chat', String(u.chat_id), 'mono'), td('User', u.username || '-'), td('Role', badge(u.role)), td('Registered', when(u.registered_at)),
+      td('Actions', h('div', { class: 'actions' },
+        ['ADMIN', 'READONLY'].filter((r) => r !== u.role).map((role) => h('button', { type: 'button', class: `role-${role}`, onclick: async () => {
+          if (await action(() => api('PUT', `/v1/admin/telegram-users/${u.chat_id}`, { role }), `Chat ${u.chat_id} is now ${role}.`)) route()
+        } }, `Make ${role}`)),
+        h('button', { type: 'button', class: 'delete', onclick: async () => {
+          if (await action(() => api('DELETE', `/v1/admin/telegram-users/${u.chat_id}`), 'Telegram user removed.')) route()
+        } }, 'Remove')))))))
 }
 
 pages.settings = async (main) => {
