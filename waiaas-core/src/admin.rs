@@ -258,23 +258,12 @@ impl Engine {
         let sessions = store.list_sessions(None).await?;
         let active = sessions.iter().filter(|s| s.revoked_at.is_none() && (s.expires_at == 0 || s.expires_at > now)).count();
         let revoked_24h = sessions.iter().filter(|s| s.revoked_at.is_some_and(|r| r >= now - 86_400)).count();
-        // The last day's transactions (newest first, until one is older than a day).
-        let (mut by_status, mut count, mut usd) = (std::collections::BTreeMap::<&str, u64>::new(), 0u64, 0f64);
-        let mut cursor: Option<String> = None;
-        'pages: loop {
-            let page = store.list_txs(&ids, None, cursor.as_deref(), 500).await?;
-            for t in &page {
-                if t.created_at < now - 86_400 {
-                    break 'pages;
-                }
-                count += 1;
-                usd += t.amount_usd.unwrap_or(0.0);
-                *by_status.entry(t.status.as_str()).or_default() += 1;
-            }
-            match page.last() {
-                Some(l) if page.len() == 500 => cursor = Some(l.id.clone()),
-                _ => break,
-            }
+        // The last day's transactions by status, counted by the store.
+        let (mut by_status, mut count, mut usd) = (std::collections::BTreeMap::<String, i64>::new(), 0i64, 0f64);
+        for (status, n, sum) in store.tx_counts_since(now - 86_400).await? {
+            count += n;
+            usd += sum;
+            by_status.insert(status, n);
         }
         let queue = store.list_txs(&ids, Some(&[TxStatus::Queued]), None, 1000).await?.len();
         Ok(json!({

@@ -193,6 +193,9 @@ pub trait TxStore: Send + Sync + 'static {
     async fn next_nonce(&self, wallet_id: &str, network: &str) -> Result<Option<u64>>;
     /// Transactions a wallet requested since `since` (AutoStop unusual activity).
     async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64>;
+    /// Every wallet's transactions created since `since`, by status: `(status, count, sum of
+    /// amount_usd)`, ordered by status (the admin dashboard).
+    async fn tx_counts_since(&self, since: i64) -> Result<Vec<(String, i64, f64)>>;
 }
 
 /// The custom token registry.

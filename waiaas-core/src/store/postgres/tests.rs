@@ -210,6 +210,9 @@ async fn tx_suite(s: &(impl TxStore + PolicyStore + AuditStore)) {
     assert_eq!(ids(s.list_txs(&["w1".into()], Some(&[TxStatus::Cancelled]), None, 10).await.unwrap()), ["t3"]);
     assert_eq!(ids(s.list_txs(&["w1".into()], None, Some("t3"), 1).await.unwrap()), ["t2"]);
     assert_eq!(s.count_txs_since("w1", 100).await.unwrap(), 3);
+    let counts: Vec<(String, i64)> = s.tx_counts_since(100).await.unwrap().into_iter().map(|(st, n, _)| (st, n)).collect();
+    assert_eq!(counts, [("CANCELLED".to_string(), 1), ("FAILED".into(), 1), ("SUBMITTED".into(), 1)]);
+    assert!(s.tx_counts_since(now + 1_000_000).await.unwrap().is_empty());
 
     // The audit log holds each change, written with it.
     let (entries, total) = s.query_audit(&AuditQuery { tx_id: Some("t1".into()), limit: 10, include_total: true, ..Default::default() }).await.unwrap();

@@ -335,6 +335,18 @@ impl TxStore for PgStore {
     async fn count_txs_since(&self, wallet_id: &str, since: i64) -> Result<i64> {
         Ok(self.client().await?.row("SELECT COUNT(*) FROM transactions WHERE wallet_id = $1 AND created_at >= $2", &[&wallet_id, &since]).await?.try_get(0)?)
     }
+
+    async fn tx_counts_since(&self, since: i64) -> Result<Vec<(String, i64, f64)>> {
+        let rows = self
+            .client()
+            .await?
+            .rows(
+                "SELECT status, COUNT(*), COALESCE(SUM(amount_usd), 0)::DOUBLE PRECISION FROM transactions WHERE created_at >= $1 GROUP BY status ORDER BY status",
+                &[&since],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
 }
 
 #[async_trait]

@@ -439,6 +439,17 @@ impl TxStore for SqliteStore {
         self.read(move |c| Ok(c.query_row("SELECT COUNT(*) FROM transactions WHERE wallet_id = ?1 AND created_at >= ?2", params![w, since], |r| r.get(0))?))
             .await
     }
+
+    async fn tx_counts_since(&self, since: i64) -> Result<Vec<(String, i64, f64)>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT status, COUNT(*), COALESCE(SUM(amount_usd), 0.0) FROM transactions WHERE created_at >= ?1 GROUP BY status ORDER BY status",
+            )?;
+            let rows = st.query_map(params![since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
 }
 
 #[async_trait]
