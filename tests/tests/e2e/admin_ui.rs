@@ -118,6 +118,13 @@ async fn the_cookie_stands_for_the_password_on_master_routes_only_and_needs_its_
         assert_eq!((r.status, r.code()), (401, "ADMIN_SESSION_EXPIRED"));
     }
     login(&api, "a-new-password-123").await;
+    // Reached through a TLS proxy (X-Forwarded-Proto: https), the cookie is Secure.
+    let r = api
+        .call_with("POST", "/v1/admin/login", &Auth::None, Some(json!({"password": "a-new-password-123"})), &[("x-forwarded-proto".into(), "https".into())])
+        .await;
+    assert!(r.headers["set-cookie"].to_str().unwrap().contains("; Secure"), "{:?}", r.headers);
+    let r = api.call("POST", "/v1/admin/login", &Auth::None, Some(json!({"password": "a-new-password-123"}))).await;
+    assert!(!r.headers["set-cookie"].to_str().unwrap().contains("Secure"), "plain http on localhost: no Secure, or the browser would drop it");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
