@@ -855,8 +855,24 @@ pages.settings = async (main) => {
     flash(`${settings.length} setting(s) saved: they apply at the next start.`)
     route()
   }, '#settings-error')
+  // Open maps (`rpc.<network key>`, `prices.<asset>`, `actions.<provider>_<key>`, `incoming.wss_url.<network>`): any key.
+  const open = Object.entries(schema).flatMap(([section, keys]) => Object.keys(keys).filter((k) => k.includes('*')).map((k) => `${section}.${k}`))
+  const other = h('form', { id: 'setting-other-form', class: 'panel', novalidate: true },
+    h('h2', {}, 'Another setting'),
+    h('p', { class: 'muted' }, `Keys without a fixed name: ${open.join(', ')}.`),
+    h('div', { class: 'row' },
+      field('Key', h('input', { type: 'text', id: 'setting-other-key', name: 'settings.0.key', required: true, placeholder: 'rpc.evm_ethereum_sepolia' })),
+      field('Value', h('input', { type: 'text', id: 'setting-other-value', name: 'settings.0.value', required: true }))),
+    h('p', { class: 'error', id: 'setting-other-error' }),
+    h('button', { id: 'setting-other-save', type: 'submit' }, 'Save setting'))
+  onSubmit(other, async () => {
+    const key = $('#setting-other-key').value.trim()
+    await api('PUT', '/v1/admin/settings', { settings: [{ key, value: $('#setting-other-value').value }] })
+    flash(`${key} saved: it applies at the next start.`)
+    route()
+  }, '#setting-other-error')
   main.append(h('h1', {}, 'Settings'), h('p', { class: 'muted' }, 'Changes are checked by the daemon and apply at its next start. Secrets are never shown.'),
-    h('p', {}, search), form)
+    h('p', {}, search), form, other)
 }
 
 pages.backups = async (main) => {
