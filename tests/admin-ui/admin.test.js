@@ -285,6 +285,7 @@ test('3. an invalid policy shows the API error next to its field and creates not
       throw new Error(`no text in .field-error[data-for="rules.instant_max_usd"]${native ? ` (the browser's own validation blocked the submit: "${native}")` : ''}: ${e.message.split('\n')[0]}`)
     }
     assert.ok(text.length > 0)
+    assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.name), 'rules.instant_max_usd', 'the focus is on the field in error')
     // A 400 from the API is the expected answer here, not a page error.
     page.errors = page.errors.filter((e) => !h.httpErrorLine(400)(e))
   })

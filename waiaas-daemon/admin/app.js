@@ -121,11 +121,10 @@ function showErrors(form, err, general) {
   const box = general && $(general, form)
   if (box) box.textContent = placed ? '' : `${err.body.code || 'ERROR'}: ${err.message}`
   else if (!placed) flash(`${err.body.code || 'ERROR'}: ${err.message}`, true)
+  // Keyboard users land on the first field in error.
   const first = $$('.field-error', form).find((e) => e.textContent)
-  if (first) {
-    const input = document.getElementById(first.previousElementSibling && first.previousElementSibling.htmlFor) || first.parentElement.querySelector('input,select,textarea')
-    if (input) input.focus()
-  }
+  const input = first && first.parentElement.querySelector('input, select, textarea')
+  if (input) input.focus()
 }
 
 /** Run `fn` on submit, with the button disabled meanwhile; errors go next to fields. */
