@@ -3,6 +3,7 @@
 # drives the system Chromium through playwright-core against a real daemon and anvil.
 #
 #   scripts/test-admin-ui.sh [node --test args...]     e.g. --test-name-pattern='CSRF'
+#   scripts/test-admin-ui.sh --screenshots OUT_DIR     every page as a PNG instead (scripts/admin-screenshots.sh)
 #
 # Needs node (>= 20) with npm, cargo, and Chromium at /usr/bin/chromium (or $WAIAAS_CHROMIUM;
 # nothing downloads a browser). Without Chromium it fails, unless WAIAAS_ALLOW_SKIP=1: then it
@@ -43,6 +44,10 @@ export WAIAAS_CHROMIUM="$CHROMIUM"
 export WAIAAS_REPO="$ROOT"
 export NODE_PATH="$HARNESS/node_modules${NODE_PATH:+:$NODE_PATH}"
 
-say "running node --test tests/admin-ui/admin.test.js"
 cd "$ROOT"
+if [ "${1:-}" = "--screenshots" ]; then
+    say "taking the screenshots into $2"
+    exec node tests/admin-ui/screenshots.js "$2"
+fi
+say "running node --test tests/admin-ui/admin.test.js"
 node --test --test-concurrency=1 "$@" tests/admin-ui/admin.test.js
