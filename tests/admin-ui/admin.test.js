@@ -544,6 +544,35 @@ test('extra: a key without a fixed name is saved from the settings page; a featu
   })
 })
 
+test('extra: the audit log filters by event type and wallet, and pages', TIMEOUT, async () => {
+  const w = await daemon.createWallet(`audit-${Date.now()}`)
+  // More than a page of events (each suspend and resume is audited).
+  for (let i = 0; i < 26; i++) {
+    await daemon.post(`/v1/wallets/${w.id}/suspend`, {})
+    await daemon.post(`/v1/wallets/${w.id}/resume`)
+  }
+  await withPage('audit-filters', async (page) => {
+    await h.login(page)
+    await nav(page, 'audit')
+    await page.fill('#audit-event', 'WALLET_CREATED')
+    await page.selectOption('#audit-wallet', w.id)
+    await page.click('#audit-filter')
+    await page.waitForFunction(() => /event_type=WALLET_CREATED/.test(location.hash))
+    await page.waitForSelector('body[data-page="audit"]')
+    const events = await page.$$eval('#audit tbody tr', (rows) => rows.map((r) => r.dataset.event))
+    assert.deepEqual(events, ['WALLET_CREATED'], 'exactly the one event of that wallet and type')
+    // No filter: the whole log, a page of 50 with a next page once there are more.
+    await nav(page, 'audit')
+    const total = (await daemon.get('/v1/audit-logs?limit=1&include_total=true')).total
+    assert.ok(total > 50, `${total} events`)
+    assert.equal(await page.$$eval('#audit tbody tr', (r) => r.length), 50)
+    const first = await page.textContent('#audit tbody tr:first-child')
+    await page.click('#audit-more')
+    await page.waitForFunction((f) => document.querySelector('#audit tbody tr:first-child') && document.querySelector('#audit tbody tr:first-child').textContent !== f, first)
+    assert.ok((await page.$$eval('#audit tbody tr', (r) => r.length)) > 0)
+  })
+})
+
 test('extra: audit, notifications and backups show their content', TIMEOUT, async () => {
   await withPage('audit-notify-backups', async (page) => {
     await h.login(page)

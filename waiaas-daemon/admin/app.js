@@ -717,21 +717,30 @@ pages.transactions = async (main, _id, query) => {
 }
 
 pages.audit = async (main, _id, query) => {
-  const eventInput = h('input', { type: 'text', id: 'audit-event', name: 'eventType', value: query.get('eventType') || '', placeholder: 'e.g. TX_CONFIRMED' })
-  const form = h('form', { class: 'panel', id: 'audit-filters' }, h('div', { class: 'row' }, field('Event type', eventInput)),
-    h('button', { type: 'submit' }, 'Filter'))
+  await loadWallets()
+  // The filters are the query parameters of GET /v1/audit-logs.
+  const eventInput = h('input', { type: 'text', id: 'audit-event', name: 'event_type', value: query.get('event_type') || '', placeholder: 'e.g. TX_CONFIRMED' })
+  const walletSel = walletOptions(h('select', { id: 'audit-wallet', name: 'wallet_id' }), 'All wallets')
+  walletSel.value = query.get('wallet_id') || ''
+  const severitySel = h('select', { id: 'audit-severity', name: 'severity' }, h('option', { value: '' }, 'Any severity'),
+    ['info', 'warning', 'critical'].map((x) => h('option', { value: x }, x)))
+  severitySel.value = query.get('severity') || ''
+  const form = h('form', { class: 'panel', id: 'audit-filters' },
+    h('div', { class: 'row' }, field('Event type', eventInput), field('Wallet', walletSel), field('Severity', severitySel)),
+    h('button', { type: 'submit', id: 'audit-filter' }, 'Filter'))
   form.addEventListener('submit', (ev) => {
     ev.preventDefault()
-    location.hash = eventInput.value.trim() ? `#/audit?eventType=${encodeURIComponent(eventInput.value.trim())}` : '#/audit'
+    const q = new URLSearchParams()
+    for (const el of [eventInput, walletSel, severitySel]) if (el.value.trim()) q.set(el.name, el.value.trim())
+    location.hash = `#/audit${q.toString() ? `?${q}` : ''}`
   })
   const q = new URLSearchParams({ limit: '50' })
-  if (query.get('eventType')) q.set('eventType', query.get('eventType'))
-  if (query.get('cursor')) q.set('cursor', query.get('cursor'))
+  for (const k of ['event_type', 'wallet_id', 'severity', 'cursor']) if (query.get(k)) q.set(k, query.get(k))
   const page = await api('GET', `/v1/audit-logs?${q}`)
   const next = new URLSearchParams(query)
   next.set('cursor', page.nextCursor)
   main.append(h('h1', {}, 'Audit log'), form,
-    table('audit', ['Time', 'Event', 'Severity', 'Actor', 'Wallet', 'Details'], page.data.map((e) => h('tr', {},
+    table('audit', ['Time', 'Event', 'Severity', 'Actor', 'Wallet', 'Details'], page.data.map((e) => h('tr', { 'data-event': e.eventType },
       td('Time', when(e.timestamp)), td('Event', e.eventType), td('Severity', e.severity), td('Actor', e.actor),
       td('Wallet', short(e.walletId), 'mono'), td('Details', e.details ? JSON.stringify(e.details) : '', 'mono')))),
     page.hasMore ? h('button', { type: 'button', id: 'audit-more', onclick: () => { location.hash = `#/audit?${next}` } }, 'Next page') : null)
