@@ -641,6 +641,10 @@ test('extra: the form of each of the 21 policy types stores a policy the API acc
       await page.waitForSelector('body[data-page="policies"]')
       await page.locator(`#policies tr[data-policy="${stored.id}"]`).waitFor()
     }
+    // Delete: the row's button removes the policy.
+    const last = (await daemon.policies()).find((p) => p.walletId === w.id && p.type === 'VENUE_WHITELIST')
+    await page.locator(`#policies tr[data-policy="${last.id}"] button.delete`).click()
+    await until('the policy deleted', async () => !(await daemon.policies()).some((p) => p.id === last.id))
   })
 })
 
@@ -764,6 +768,13 @@ test('6. kill switch: activated from the dashboard, the agent is refused', TIMEO
     assert.equal((await daemon.get('/v1/admin/kill-switch')).state, 'SUSPENDED')
     const refused = await daemon.send(agent.token, DEV_ACCOUNTS[5], SMALL_WEI, { ok: false })
     assert.ok(refused.status >= 400, `the send was refused: ${refused.status} ${JSON.stringify(refused.body)}`)
+    // Recover from the dashboard: ACTIVE again, and the agent's wallet is resumed.
+    await withPage('kill-switch-recover', async (page) => {
+      await h.login(page)
+      await page.click('#kill-switch-recover')
+      await page.waitForFunction(() => ((document.querySelector('#kill-switch-state') || {}).textContent || '').trim() === 'ACTIVE')
+    })
+    assert.equal((await daemon.get('/v1/admin/kill-switch')).state, 'ACTIVE')
   } finally {
     if ((await daemon.get('/v1/admin/kill-switch')).state !== 'ACTIVE') await daemon.recover()
   }
