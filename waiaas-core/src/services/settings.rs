@@ -156,7 +156,7 @@ fn check_setting(defaults: &toml::Table, i: usize, key: &str, value: &str) -> Re
         };
         return Err(Error::validation(&format!("settings.{i}.key"), why));
     }
-    let range = RANGES.iter().find(|(k, _, _)| *k == key).map(|(_, lo, hi)| (*lo, *hi)).or(free.and_then(|f| f.3));
+    let range = range_of(key);
     let kind = free.map(|f| f.1);
     let v = value.trim();
     match kind {
@@ -200,6 +200,32 @@ pub(crate) async fn apply_stored(store: &dyn KvStore, config: Config) -> Result<
     config.with_settings(&s)
 }
 
+/// `out[section][name]` of the setting `section.name`.
+fn put(out: &mut Map<String, Value>, key: &str, value: Value) {
+    let Some((section, name)) = key.split_once('.') else { return };
+    if let Value::Object(sec) = out.entry(section.to_string()).or_insert_with(|| Value::Object(Map::new())) {
+        sec.insert(name.to_string(), value);
+    }
+}
+
+/// Upstream's alias names (`autostop.*`, ...) repeat what `out` holds for the settings they
+/// name; with `mark`, each also says which (`alias`).
+fn add_aliases(out: &mut Map<String, Value>, mark: bool) {
+    for (alias, ours) in ALIASES {
+        let (section, name) = ours.split_once('.').unwrap_or((ours, ""));
+        let mut value = out.get(section).and_then(|s| s.get(name)).cloned().unwrap_or(Value::Null);
+        if mark {
+            value["alias"] = json!(ours);
+        }
+        put(out, alias, value);
+    }
+}
+
+/// The inclusive range of a setting, if it has one.
+fn range_of(key: &str) -> Option<(f64, f64)> {
+    RANGES.iter().find(|(k, _, _)| *k == key).map(|(_, lo, hi)| (*lo, *hi)).or_else(|| FREE.iter().find(|f| f.0 == key).and_then(|f| f.3))
+}
+
 /// Settings by category, upstream's shape: numbers and strings as strings, booleans as
 /// booleans, arrays as JSON text, secrets as `true` when set and `false` when not (never
 /// their value). The free-table sections list every key (their defaults when unset), and
@@ -229,17 +255,9 @@ fn view(config: &Config) -> Result<Value> {
             _ if is_secret(name) => Value::Bool(!raw.is_empty()),
             _ => Value::String(raw),
         };
-        if let Value::Object(sec) = out.entry(section.to_string()).or_insert_with(|| Value::Object(Map::new())) {
-            sec.insert(name.to_string(), value);
-        }
+        put(&mut out, key, value);
     }
-    for (alias, ours) in ALIASES {
-        let (Some((a_sec, a_key)), Some((o_sec, o_key))) = (alias.split_once('.'), ours.split_once('.')) else { continue };
-        let value = out.get(o_sec).and_then(|s| s.get(o_key)).cloned().unwrap_or(Value::Null);
-        if let Value::Object(sec) = out.entry(a_sec.to_string()).or_insert_with(|| Value::Object(Map::new())) {
-            sec.insert(a_key.to_string(), value);
-        }
-    }
+    add_aliases(&mut out, false);
     Ok(Value::Object(out))
 }
 
@@ -247,6 +265,17 @@ fn view(config: &Config) -> Result<Value> {
 /// `integer`, `number`, `string`, `array`, `map`), default, range where it has one, and
 /// whether it is a secret (never shown). Drives the admin UI's settings page.
 pub fn schema() -> Result<Value> {
+    let entry = |key: &str, ty: &str, default: Value| {
+        let secret = is_secret(key.split_once('.').map_or(key, |(_, name)| name));
+        // A secret's default is never shown either.
+        let default = if secret && default.is_string() { json!("") } else { default };
+        let mut e = json!({"type": ty, "default": default, "secret": secret});
+        if let Some((lo, hi)) = range_of(key) {
+            e["min"] = json!(lo);
+            e["max"] = json!(hi);
+        }
+        e
+    };
     let defaults = toml::Table::try_from(Config::default()).map_err(Error::internal_from)?;
     let mut out = Map::new();
     for (section, v) in &defaults {
@@ -257,59 +286,31 @@ pub fn schema() -> Result<Value> {
                 toml::Value::Boolean(b) => ("boolean", json!(b)),
                 toml::Value::Integer(i) => ("integer", json!(i)),
                 toml::Value::Float(f) => ("number", json!(f)),
-                toml::Value::String(s) => ("string", json!(if is_secret(k) { "" } else { s.as_str() })),
+                toml::Value::String(s) => ("string", json!(s)),
                 toml::Value::Array(a) => ("array", serde_json::to_value(a).unwrap_or_default()),
                 _ => ("map", json!({})),
             };
-            let mut e = json!({"type": ty, "default": default, "secret": is_secret(k)});
-            if let Some((_, lo, hi)) = RANGES.iter().find(|(key, _, _)| key.split_once('.') == Some((section.as_str(), k.as_str()))) {
-                e["min"] = json!(lo);
-                e["max"] = json!(hi);
-            }
-            sec.insert(k.clone(), e);
+            sec.insert(k.clone(), entry(&format!("{section}.{k}"), ty, default));
         }
         out.insert(section.clone(), Value::Object(sec));
     }
-    for (key, kind, default, range) in FREE {
-        let Some((section, name)) = key.split_once('.') else { continue };
-        let ty = match kind {
-            Kind::Bool => "boolean",
-            Kind::Int => "integer",
-            Kind::Num => "number",
-            Kind::Text => "string",
-            Kind::List => "array",
+    for (key, kind, default, _) in FREE {
+        let (ty, default) = match kind {
+            Kind::Bool => ("boolean", json!(*default == "true")),
+            Kind::Int => ("integer", default.parse::<f64>().map(|n| json!(n)).unwrap_or(Value::Null)),
+            Kind::Num => ("number", default.parse::<f64>().map(|n| json!(n)).unwrap_or(Value::Null)),
+            Kind::Text => ("string", json!(default)),
+            Kind::List => ("array", serde_json::from_str(default).unwrap_or(json!([]))),
         };
-        let default = match kind {
-            Kind::Bool => json!(*default == "true"),
-            Kind::Int | Kind::Num => default.parse::<f64>().map(|n| json!(n)).unwrap_or(Value::Null),
-            Kind::List => serde_json::from_str(default).unwrap_or(json!([])),
-            Kind::Text => json!(default),
-        };
-        let mut e = json!({"type": ty, "default": default, "secret": is_secret(name)});
-        if let Some((lo, hi)) = range {
-            e["min"] = json!(lo);
-            e["max"] = json!(hi);
-        }
-        if let Value::Object(sec) = out.entry(section.to_string()).or_insert_with(|| Value::Object(Map::new())) {
-            sec.insert(name.to_string(), e);
-        }
+        put(&mut out, key, entry(key, ty, default));
     }
     // Upstream's names of settings kept here under another: the entry of the setting, plus `alias`.
-    for (alias, ours) in ALIASES {
-        let (Some((a_sec, a_key)), Some((o_sec, o_key))) = (alias.split_once('.'), ours.split_once('.')) else { continue };
-        let mut e = out.get(o_sec).and_then(|s| s.get(o_key)).cloned().unwrap_or(Value::Null);
-        e["alias"] = json!(ours);
-        if let Value::Object(sec) = out.entry(a_sec.to_string()).or_insert_with(|| Value::Object(Map::new())) {
-            sec.insert(a_key.to_string(), e);
-        }
-    }
+    add_aliases(&mut out, true);
     // Open maps: any key (`rpc.evm_ethereum_sepolia`, `prices.eth`, `actions.lido_staking_enabled`).
     for (s, ty) in [("rpc", "string"), ("prices", "number"), ("actions", "string")] {
         out.insert(s.into(), json!({"*": {"type": ty, "default": null, "secret": false}}));
     }
-    if let Some(Value::Object(inc)) = out.get_mut("incoming") {
-        inc.insert("wss_url.*".into(), json!({"type": "string", "default": "", "secret": false}));
-    }
+    put(&mut out, "incoming.wss_url.*", json!({"type": "string", "default": "", "secret": false}));
     Ok(Value::Object(out))
 }
 
