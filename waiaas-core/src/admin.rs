@@ -55,7 +55,7 @@ impl Engine {
             wallet_count: wallets.len() as u64,
             active_session_count: sessions as u64,
             kill_switch_state: self.kill_switch_status().await?.state,
-            admin_timeout: self.admin_timeout() as u64,
+            admin_timeout: self.config().daemon.admin_timeout,
             timestamp: now,
             policy_count: policies as u64,
             recent_tx_count: recent_count,

@@ -503,7 +503,7 @@ impl Engine {
 
     /// Seconds without a request after which an admin UI session ends (`daemon.admin_timeout`).
     pub fn admin_timeout(&self) -> i64 {
-        self.inner.master.web_timeout()
+        i64::try_from(self.config().daemon.admin_timeout).unwrap_or(i64::MAX)
     }
 
     /// Admin UI logout (ends the session of the cookie `token`).
@@ -900,14 +900,14 @@ impl Engine {
         self.inner.settings.current().await
     }
 
-    /// `PUT /v1/admin/settings`: check every `(key, value)` (known key, type, range, and the
-    /// resulting config as a whole), then store them all or none. Refused while the kill
-    /// switch is LOCKED.
     /// `GET /v1/admin/settings/schema` (see [`crate::services::settings::schema`]).
     pub fn settings_schema(&self) -> Result<serde_json::Value> {
         crate::services::settings::schema()
     }
 
+    /// `PUT /v1/admin/settings`: check every `(key, value)` (known key, type, range, and the
+    /// resulting config as a whole), then store them all or none. Refused while the kill
+    /// switch is LOCKED.
     pub async fn update_settings(&self, settings: &[(String, String)]) -> Result<serde_json::Value> {
         self.inner.settings.update(settings).await
     }

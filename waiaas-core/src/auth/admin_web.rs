@@ -68,11 +68,6 @@ impl AdminWeb {
         AdminWeb { timeout: i64::try_from(timeout_secs).unwrap_or(i64::MAX), kv }
     }
 
-    /// Seconds of inactivity after which a session ends.
-    pub fn timeout(&self) -> i64 {
-        self.timeout
-    }
-
     async fn read(&self) -> Result<(Option<String>, Sessions)> {
         let raw = self.kv.kv_get(KV_ADMIN_SESSIONS).await?;
         let sessions = raw.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();

@@ -65,11 +65,6 @@ impl Master {
         self.web.close(token, self.clock.now()).await
     }
 
-    /// Seconds of inactivity that end an admin UI session.
-    pub fn web_timeout(&self) -> i64 {
-        self.web.timeout()
-    }
-
     /// masterAuth, throttled per source (`ip`, the client address as the rate limiter
     /// determines it). A counted wrong password is written to the audit log with the
     /// caller's address; refusals of a blocked source are not (they evaluate nothing).
